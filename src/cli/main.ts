@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { isFtpscopeError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerCommands } from './commands.js';
+
+/** Print one line for any error that reaches the top, never a stack (FTPSCOPE_DEBUG=1 shows it). */
+export function reportFatal(e: unknown): number {
+  if (isFtpscopeError(e)) {
+    process.stderr.write(`ftpscope: ${e.describe()}\n`);
+    return e.exitCode;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`ftpscope: internal error: ${msg} (run with FTPSCOPE_DEBUG=1 for details and please report it)\n`);
+  if (process.env.FTPSCOPE_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+  return 1;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('ftpscope')
+    .description('See FTP traffic: pair control sessions with their data connections and decode every command and reply,\nfrom pcap/pcapng captures, live capture, or the built-in FTP proxy.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ftpscope: ${s}` : s),
+    });
+  registerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2; // commander already printed its one-line message
+    }
+    return reportFatal(e);
+  }
+}
+
+process.on('uncaughtException', (e) => { process.exitCode = reportFatal(e); process.exit(); });
+process.on('unhandledRejection', (e) => { process.exitCode = reportFatal(e); process.exit(); });
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

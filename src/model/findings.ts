@@ -1,0 +1,27 @@
+/**
+ * Findings are data, never exceptions: a stable code, a severity, a message that says
+ * what to check, and the frame it points at (null where there is none, e.g. the proxy
+ * without recording).
+ */
+export type Severity = 'info' | 'warning' | 'error';
+
+export interface Finding {
+  severity: Severity;
+  code: string;
+  message: string;
+  frame: number | null;
+}
+
+export function finding(severity: Severity, code: string, message: string, frame: number | null = null): Finding {
+  return { severity, code, message, frame };
+}
+
+/** Every bounded list of findings keeps at most this many; the rest are counted. */
+export const MAX_FINDINGS_PER_OWNER = 1000;
+
+/** Append with a bound; returns false when the finding was dropped. */
+export function pushFinding(list: Finding[], f: Finding, max = MAX_FINDINGS_PER_OWNER): boolean {
+  if (list.length >= max) return false;
+  list.push(f);
+  return true;
+}
