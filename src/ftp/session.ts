@@ -1,0 +1,418 @@
+import type { DataConnection, FtpCommand, FtpReply, Session, SetupVerb, TransferDirection } from '../model/types.js';
+import { finding, pushFinding, type Finding } from '../model/findings.js';
+import { LineSplitter, type SplitLine } from './lines.js';
+import { ReplyParser, type ParsedReply } from './replies.js';
+import { parseCommand, TRANSFER_VERBS } from './commands.js';
+import {
+  parseEprtArg, parseEpsvReply, parseLprtArg, parseLpsvReply, parsePasvReply, parsePortArg, type HostPort,
+} from './endpoints.js';
+import { parseExpectedSize } from './reply-codes.js';
+import { parseClientHello } from './tls-hello.js';
+import { parentDir, parse257Path, resolveFtpPath, transferPath } from './paths.js';
+
+/**
+ * One data-channel setup (a PASV-family reply or a PORT-family command) and what used it.
+ * The analyzer matches TCP connections to slots through the expectation table; the
+ * session binds the slot to the transfer command that used it.
+ */
+export interface DataSlot {
+  setup: SetupVerb | null;
+  mode: 'passive' | 'active';
+  setupFrame: number | null;
+  setupTs: number;
+  announced: HostPort;
+  command: FtpCommand | null;
+  direction: TransferDirection | null;
+  path: string | null;
+  restOffset: number | null;
+  transferType: DataConnection['transferType'];
+  expectedBytes: number | null;
+  finalReply: FtpReply | null;
+  connections: DataConnection[];
+}
+
+/** What the session asks of its owner (mitmproxy style: events in, commands out). */
+export type SessionEffect =
+  | { type: 'command'; command: FtpCommand }
+  | { type: 'reply'; command: FtpCommand | null; reply: FtpReply }
+  | { type: 'expect'; slot: DataSlot }
+  | { type: 'bind'; slot: DataSlot }
+  | { type: 'transfer-done'; slot: DataSlot }
+  | { type: 'finding'; finding: Finding }
+  | { type: 'tls' };
+
+export interface FtpSessionOptions {
+  maxLineLength?: number;
+  maxPendingCommands?: number;
+  maxCommands?: number;
+}
+
+const MAX_HELLO_BYTES = 16 * 1024;
+const REPEATED_LOGIN_FAILURES = 3;
+
+/**
+ * The FTP control-session machine: bytes of each direction in, the Session model and
+ * effects out. No I/O, no timers: time comes with the events.
+ */
+export class FtpSession {
+  private readonly lines: [LineSplitter, LineSplitter];
+  private readonly replies = new ReplyParser();
+  /** Commands waiting for their final reply, oldest first (pipelining). */
+  private readonly pending: FtpCommand[] = [];
+  /** The newest setup not yet used by a transfer command. */
+  private openSlot: DataSlot | null = null;
+  /** Slots whose transfer command still awaits its final reply, by command. */
+  private readonly inTransfer = new Map<FtpCommand, DataSlot>();
+  private readonly sizes = new Map<string, number>();
+  private cwd: string | null = null;
+  private type: DataConnection['transferType'] = null;
+  private rest: number | null = null;
+  private loginFailures = 0;
+  private credentialsReported = false;
+  private helloBuf: Buffer | null = null;
+  private linePending: [boolean, boolean] = [false, false];
+  private lineStart: [{ frame: number | null; ts: number }, { frame: number | null; ts: number }] = [
+    { frame: null, ts: 0 }, { frame: null, ts: 0 },
+  ];
+  private replyStart: { frame: number | null; ts: number } | null = null;
+  private readonly maxPending: number;
+  private readonly maxCommands: number;
+  private droppedCommands = 0;
+  effects: SessionEffect[] = [];
+
+  constructor(readonly model: Session, opts: FtpSessionOptions = {}) {
+    const maxLineLength = opts.maxLineLength ?? 8192;
+    this.lines = [new LineSplitter({ maxLineLength }), new LineSplitter({ maxLineLength })];
+    this.maxPending = opts.maxPendingCommands ?? 256;
+    this.maxCommands = opts.maxCommands ?? 200_000;
+  }
+
+  /** Feed control bytes; dir 0 = client → server. Returns (and clears) the effects. */
+  push(dir: 0 | 1, bytes: Buffer, ts: number, frame: number | null): SessionEffect[] {
+    this.model.controlBytes[dir] += bytes.length;
+    this.model.end = Math.max(this.model.end, ts);
+    if (this.model.tls) {
+      if (dir === 0) this.readClientHello(bytes);
+      return this.take();
+    }
+    const splitter = this.lines[dir];
+    const startOfFirst = this.linePending[dir] ? this.lineStart[dir] : { frame, ts };
+    const lines = splitter.push(bytes);
+    for (let i = 0; i < lines.length; i++) {
+      const at = i === 0 ? startOfFirst : { frame, ts };
+      if (this.model.tls) break; // 234 arrived mid-chunk: the rest is TLS
+      if (dir === 0) this.clientLine(lines[i], at.frame, at.ts);
+      else this.serverLine(lines[i], at.frame, at.ts);
+    }
+    // Commands and replies carry the frame where their first byte was seen.
+    this.linePending[dir] = splitter.pendingBytes > 0;
+    if (this.linePending[dir]) this.lineStart[dir] = lines.length === 0 ? startOfFirst : { frame, ts };
+    return this.take();
+  }
+
+  /** The capture lost control bytes: what follows a gap is resynchronised at the next line. */
+  gap(dir: 0 | 1, length: number, frame: number | null): SessionEffect[] {
+    this.emitFinding('warning', 'control-gap',
+      `${length} bytes of the ${dir === 0 ? 'client' : 'server'} control stream are missing from the capture; commands or replies may be lost`, frame);
+    this.lines[dir] = new LineSplitter();
+    this.linePending[dir] = false;
+    return this.take();
+  }
+
+  /** End of the control connection: flush partial lines and report unanswered state. */
+  end(ts: number, frame: number | null): SessionEffect[] {
+    if (!this.model.tls) {
+      for (const dir of [0, 1] as const) {
+        const last = this.lines[dir].flush();
+        if (last && last.text.length > 0) {
+          const at = this.linePending[dir] ? this.lineStart[dir] : { frame, ts };
+          if (dir === 0) this.clientLine(last, at.frame, at.ts);
+          else this.serverLine(last, at.frame, at.ts);
+        }
+      }
+    }
+    this.model.closed = true;
+    this.model.end = Math.max(this.model.end, ts);
+    return this.take();
+  }
+
+  /** Slots whose transfer command is known; the analyzer closes them at the end. */
+  get activeSlots(): IterableIterator<DataSlot> {
+    return this.inTransfer.values();
+  }
+
+  private take(): SessionEffect[] {
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+
+  private emitFinding(severity: Finding['severity'], code: string, message: string, frame: number | null): void {
+    const f = finding(severity, code, message, frame);
+    if (pushFinding(this.model.findings, f)) this.effects.push({ type: 'finding', finding: f });
+  }
+
+  // ---- client side -------------------------------------------------------------------
+
+  private clientLine(line: SplitLine, frame: number | null, ts: number): void {
+    if (line.overlong) {
+      this.emitFinding('warning', 'ftp-line-too-long', `client sent a command line longer than the limit; it was cut`, frame);
+    }
+    if (line.text.length === 0) return;
+    const parsed = parseCommand(line.text);
+    if (!parsed) {
+      this.emitFinding('warning', 'ftp-malformed-command', `client sent a line that is not an FTP command: ${JSON.stringify(line.text.slice(0, 60))}`, frame);
+      return;
+    }
+    const command: FtpCommand = { frame, ts, verb: parsed.verb, arg: parsed.arg, cwd: this.cwd, replies: [] };
+    if (this.model.commands.length < this.maxCommands) this.model.commands.push(command);
+    else if (this.droppedCommands++ === 0) {
+      this.emitFinding('warning', 'commands-truncated', `more than ${this.maxCommands} commands in this session; later ones are not listed`, frame);
+    }
+    if (this.pending.length >= this.maxPending) {
+      this.pending.shift();
+      this.emitFinding('warning', 'ftp-unanswered-commands', `more than ${this.maxPending} commands without a reply; reply pairing may be off`, frame);
+    }
+    this.pending.push(command);
+    this.effects.push({ type: 'command', command });
+    this.onCommand(command);
+  }
+
+  private onCommand(c: FtpCommand): void {
+    const arg = c.arg ?? '';
+    switch (c.verb) {
+      case 'USER':
+        this.model.user = arg;
+        break;
+      case 'PASS':
+        if (!this.model.tls && !this.credentialsReported) {
+          this.credentialsReported = true;
+          this.emitFinding('warning', 'cleartext-credentials',
+            `password for user ${JSON.stringify(this.model.user ?? '')} sent in clear text; use AUTH TLS (FTPS) or SFTP`, c.frame);
+        }
+        break;
+      case 'REST': {
+        const n = Number(arg.trim());
+        this.rest = Number.isSafeInteger(n) && n >= 0 ? n : null;
+        break;
+      }
+      case 'PORT':
+      case 'EPRT':
+      case 'LPRT': {
+        const hp = c.verb === 'PORT' ? parsePortArg(arg) : c.verb === 'EPRT' ? parseEprtArg(arg) : parseLprtArg(arg);
+        if (!hp) {
+          this.emitFinding('warning', 'ftp-malformed-setup', `${c.verb} argument ${JSON.stringify(arg.slice(0, 80))} is not a valid address and port`, c.frame);
+          break;
+        }
+        if (hp.ip !== this.model.client.ip) {
+          this.emitFinding('warning', 'port-address-mismatch',
+            `${c.verb} announces ${hp.ip}:${hp.port} but the client is ${this.model.client.ip}: a NAT'd client, FXP, or a bounce attempt; check the client's external-address setting`, c.frame);
+        }
+        if (hp.port < 1024) {
+          this.emitFinding('warning', 'port-privileged', `${c.verb} asks the server to connect to privileged port ${hp.port} (possible bounce attack)`, c.frame);
+        }
+        this.newSlot(c.verb, 'active', hp, c.frame, c.ts);
+        break;
+      }
+      default:
+        if (TRANSFER_VERBS.has(c.verb)) this.onTransferCommand(c);
+    }
+  }
+
+  private onTransferCommand(c: FtpCommand): void {
+    let slot = this.openSlot;
+    if (!slot) {
+      // No setup seen: RFC 959's default data port (server → client's control port), or a
+      // setup before the capture began. Expect the default; late connections stay unpaired.
+      slot = this.makeSlot(null, 'active', { ip: this.model.client.ip, port: this.model.client.port }, c.frame, c.ts);
+      this.effects.push({ type: 'expect', slot });
+    }
+    this.openSlot = null;
+    slot.command = c;
+    slot.direction = c.verb === 'RETR' ? 'download' : c.verb === 'STOR' || c.verb === 'STOU' || c.verb === 'APPE' ? 'upload' : 'listing';
+    slot.path = transferPath(this.cwd, c.arg);
+    slot.restOffset = slot.direction === 'listing' ? null : this.rest;
+    slot.transferType = this.type;
+    if (slot.direction === 'download' && slot.path !== null) slot.expectedBytes = this.sizes.get(slot.path) ?? null;
+    this.rest = null;
+    this.inTransfer.set(c, slot);
+    this.effects.push({ type: 'bind', slot });
+  }
+
+  private newSlot(setup: SetupVerb, mode: 'passive' | 'active', hp: HostPort, frame: number | null, ts: number): void {
+    const slot = this.makeSlot(setup, mode, hp, frame, ts);
+    this.openSlot = slot;
+    this.effects.push({ type: 'expect', slot });
+  }
+
+  private makeSlot(setup: SetupVerb | null, mode: 'passive' | 'active', hp: HostPort, frame: number | null, ts: number): DataSlot {
+    return {
+      setup, mode, setupFrame: frame, setupTs: ts, announced: hp, command: null, direction: null, path: null,
+      restOffset: null, transferType: null, expectedBytes: null, finalReply: null, connections: [],
+    };
+  }
+
+  private readClientHello(bytes: Buffer): void {
+    if (this.model.tlsInfo?.version || !this.helloBuf) return;
+    this.helloBuf = Buffer.concat([this.helloBuf, bytes]);
+    const hello = parseClientHello(this.helloBuf);
+    if (hello) {
+      this.model.tlsInfo = { sni: hello.sni, version: hello.version };
+      this.helloBuf = null;
+    } else if (this.helloBuf.length > MAX_HELLO_BYTES) {
+      this.helloBuf = null;
+    }
+  }
+
+  // ---- server side -------------------------------------------------------------------
+
+  private serverLine(line: SplitLine, frame: number | null, ts: number): void {
+    if (line.overlong) {
+      this.emitFinding('warning', 'ftp-line-too-long', `server sent a reply line longer than the limit; it was cut`, frame);
+    }
+    if (!this.replies.inReply) this.replyStart = { frame, ts };
+    const r = this.replies.pushLine(line.text);
+    if (r === null) return;
+    const start = this.replyStart ?? { frame, ts };
+    this.replyStart = null;
+    if ('malformed' in r) {
+      if (line.text.length > 0) {
+        this.emitFinding('warning', 'ftp-malformed-reply', `server sent a line that is not an FTP reply: ${JSON.stringify(r.malformed.slice(0, 60))}`, frame);
+      }
+      return;
+    }
+    this.onReply(r, start.frame, start.ts);
+  }
+
+  private onReply(parsed: ParsedReply, frame: number | null, ts: number): void {
+    const reply: FtpReply = { code: parsed.code, text: parsed.text, lines: parsed.lines, frame, ts };
+    const command = this.pending[0] ?? null;
+    if (!command) {
+      if (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0) {
+        this.model.greeting = { code: reply.code, text: reply.text, frame };
+        if (reply.code === 421) this.emitFinding('error', 'service-unavailable', `server refused the session: 421 ${reply.text}`, frame);
+      } else {
+        this.model.unsolicitedReplies.push(reply);
+        if (reply.code === 421) {
+          this.emitFinding('warning', 'service-closing', `server closed the session on its own: 421 ${firstLine(reply.text)} (idle timeout or shutdown)`, frame);
+        }
+      }
+      this.effects.push({ type: 'reply', command: null, reply });
+      return;
+    }
+    command.replies.push(reply);
+    if (reply.code >= 200) this.pending.shift();
+    this.effects.push({ type: 'reply', command, reply });
+    this.onCommandReply(command, reply);
+  }
+
+  private onCommandReply(c: FtpCommand, r: FtpReply): void {
+    const ok = r.code >= 200 && r.code < 300;
+    switch (c.verb) {
+      case 'USER':
+        if (r.code === 230) this.model.loggedIn = true;
+        else if (r.code === 530) this.loginFailed(r);
+        break;
+      case 'PASS':
+      case 'ACCT':
+        if (r.code === 230 || r.code === 202) this.model.loggedIn = true;
+        else if (r.code === 530 || r.code === 430) this.loginFailed(r);
+        break;
+      case 'PASV':
+      case 'EPSV':
+      case 'LPSV': {
+        if (!ok) break;
+        const hp = c.verb === 'PASV' ? parsePasvReply(r.text)
+          : c.verb === 'LPSV' ? parseLpsvReply(r.text)
+          : epsvHostPort(parseEpsvReply(r.text), this.model.server.ip);
+        if (!hp) {
+          if ((c.arg ?? '').toUpperCase() !== 'ALL') {
+            this.emitFinding('warning', 'ftp-malformed-setup', `${r.code} reply to ${c.verb} has no usable address: ${JSON.stringify(firstLine(r.text).slice(0, 80))}`, r.frame);
+          }
+          break;
+        }
+        if (hp.ip !== this.model.server.ip) {
+          this.emitFinding('warning', 'pasv-address-mismatch',
+            `${c.verb} reply announces ${hp.ip}:${hp.port} but the control connection goes to ${this.model.server.ip}: the server is behind NAT or misconfigured (check pasv_address / MasqueradeAddress); clients that trust the reply will fail to connect`, r.frame);
+        }
+        this.newSlot(c.verb, 'passive', hp, r.frame, r.ts);
+        break;
+      }
+      case 'CWD':
+      case 'XCWD':
+        if (ok) this.cwd = resolveFtpPath(this.cwd, c.arg ?? '');
+        break;
+      case 'CDUP':
+      case 'XCUP':
+        if (ok) this.cwd = parentDir(this.cwd);
+        break;
+      case 'PWD':
+      case 'XPWD':
+        if (r.code === 257) this.cwd = parse257Path(r.text) ?? this.cwd;
+        break;
+      case 'SIZE':
+        if (r.code === 213) {
+          const n = Number(r.text.trim());
+          const path = resolveFtpPath(this.cwd, c.arg ?? '') ?? c.arg;
+          if (path && Number.isSafeInteger(n) && n >= 0) {
+            if (this.sizes.size >= 256) this.sizes.delete(this.sizes.keys().next().value as string);
+            this.sizes.set(path, n);
+          }
+        }
+        break;
+      case 'TYPE':
+        if (ok) {
+          const t = (c.arg ?? '').trim().charAt(0).toUpperCase();
+          this.type = t === 'A' || t === 'I' || t === 'E' || t === 'L' ? t : this.type;
+        }
+        break;
+      case 'AUTH':
+        if (r.code === 234) {
+          this.model.tls = true;
+          this.model.tlsInfo = { sni: null, version: null };
+          this.helloBuf = Buffer.alloc(0);
+          this.emitFinding('info', 'control-tls', `control channel switched to TLS (AUTH ${c.arg ?? ''}); later commands and replies are encrypted`, r.frame);
+          this.effects.push({ type: 'tls' });
+        }
+        break;
+      default:
+        break;
+    }
+    const slot = this.inTransfer.get(c);
+    if (slot) this.onTransferReply(c, slot, r);
+  }
+
+  private onTransferReply(c: FtpCommand, slot: DataSlot, r: FtpReply): void {
+    if (r.code === 150 || r.code === 125) {
+      const n = parseExpectedSize(r.text);
+      if (n !== null) slot.expectedBytes = n;
+      return;
+    }
+    if (r.code < 200) return;
+    slot.finalReply = r;
+    this.inTransfer.delete(c);
+    if (r.code === 425) {
+      this.emitFinding('error', 'data-connection-failed',
+        `${c.verb} failed: the server could not open the data connection (425 ${firstLine(r.text)}); a firewall or NAT is dropping the ${slot.mode} data connection`, r.frame);
+    }
+    this.effects.push({ type: 'transfer-done', slot });
+  }
+
+  private loginFailed(r: FtpReply): void {
+    this.model.loggedIn = false;
+    this.loginFailures++;
+    this.emitFinding('warning', 'login-failed', `login failed for user ${JSON.stringify(this.model.user ?? '')}: ${r.code} ${firstLine(r.text)}`, r.frame);
+    if (this.loginFailures === REPEATED_LOGIN_FAILURES) {
+      this.emitFinding('error', 'login-repeated-failures', `${this.loginFailures} failed logins in one session: password guessing?`, r.frame);
+    }
+  }
+}
+
+function epsvHostPort(p: { port: number } | null, serverIp: string): HostPort | null {
+  return p ? { ip: serverIp, port: p.port } : null;
+}
+
+function firstLine(text: string): string {
+  const i = text.indexOf('\n');
+  return i < 0 ? text : text.slice(0, i);
+}

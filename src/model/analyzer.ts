@@ -1,0 +1,536 @@
+import type { FastPacket } from '../dissect/types.js';
+import type { PacketRecord } from '../capture/types.js';
+import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/events.js';
+import type {
+  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, PacketRef, Session, SourceInfo,
+} from './types.js';
+import { finding, pushFinding, type Finding } from './findings.js';
+import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
+import { ExpectationTable } from '../ftp/pairing.js';
+import { TransferAccumulator } from '../ftp/transfer.js';
+import { looksLikeClientCommand, looksLikeServerGreeting } from '../ftp/detect.js';
+
+export interface AnalyzerOptions {
+  sourceType: SourceInfo['type'];
+  sourceName: string;
+  /** Control ports besides 21. */
+  ftpPorts?: number[];
+  keepPackets?: boolean;
+  maxPacketsPerSession?: number;
+  onEvent?: (ev: AnalysisEvent) => void;
+  openDataSink?: (session: Session | null, dc: DataConnection) => DataSink | null;
+  /** Seconds an unused PASV/PORT expectation is kept (Zeek: 5 minutes). */
+  expectationLifetimeSec?: number;
+}
+
+interface ControlRole {
+  kind: 'control';
+  session: Session;
+  machine: FtpSession;
+  /** Slots with a transfer command whose data connection never showed up yet. */
+  waiting: Set<DataSlot>;
+}
+
+interface DataRole {
+  kind: 'data';
+  dc: DataConnection;
+  owner: ControlRole | null;
+  slot: DataSlot | null;
+  acc: TransferAccumulator;
+  /** The FTP server is the TCP client in active mode (it connects to the FTP client). */
+  ftpServerIsTcpClient: boolean;
+  sink: DataSink | null;
+  sinkDir: Dir | null;
+  closed: boolean;
+  finalized: boolean;
+  digest: string | null;
+}
+
+/** A connection not yet known to be FTP: kept briefly to detect FTP on any port. */
+interface CandidateRole {
+  kind: 'candidate';
+  chunks: { dir: Dir; bytes: Buffer; ts: number; frame: number | null }[];
+  buffered: number;
+  decided: [boolean, boolean];
+  acc: TransferAccumulator;
+}
+
+interface OtherRole {
+  kind: 'other';
+  acc: TransferAccumulator;
+}
+
+type Role = ControlRole | DataRole | CandidateRole | OtherRole;
+
+const DETECT_BYTES = 4096;
+const MAX_UNPAIRED = 10_000;
+
+/**
+ * The FTP layer: takes TCP stream events (from a capture's TCP tracker or from the proxy),
+ * runs one FtpSession per control connection, pairs data connections through the
+ * expectation table, measures transfers, and keeps the model. No I/O.
+ */
+export class FtpAnalyzer implements StreamHandler {
+  private readonly sessions: Session[] = [];
+  private readonly controls = new Set<ControlRole>();
+  private readonly candidates = new Set<TcpConnection>();
+  private readonly unpaired: DataConnection[] = [];
+  private readonly expectations: ExpectationTable<ControlRole>;
+  private readonly ftpPorts: Set<number>;
+  private readonly ftpHosts = new Set<string>();
+  readonly findings: Finding[] = [];
+  readonly source: SourceInfo;
+  private nextSessionId = 1;
+  private finished = false;
+
+  constructor(private readonly opts: AnalyzerOptions) {
+    this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
+    this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
+    this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
+  }
+
+  isFtpPort(port: number): boolean {
+    return this.ftpPorts.has(port);
+  }
+
+  // ---- StreamHandler ------------------------------------------------------------------
+
+  open(conn: TcpConnection, ts: number, frame: number | null): void {
+    if (this.ftpPorts.has(conn.server.port)) {
+      this.startControl(conn);
+      return;
+    }
+    const match = this.expectations.take(conn.client.ip, conn.server.ip, conn.server.port, ts);
+    if (match) {
+      this.startData(conn, match.expectation.owner, match.expectation.slot as DataSlot, ts);
+      return;
+    }
+    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, decided: [false, false], acc: new TransferAccumulator() } satisfies CandidateRole;
+    this.candidates.add(conn);
+    void frame;
+  }
+
+  data(conn: TcpConnection, dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
+    const role = conn.tag as Role | undefined;
+    if (!role) return;
+    switch (role.kind) {
+      case 'control':
+        this.apply(role, role.machine.push(dir, bytes, ts, frame));
+        return;
+      case 'data':
+        this.dataBytes(role, dir, bytes);
+        return;
+      case 'candidate':
+        this.candidateBytes(conn, role, dir, bytes, ts, frame);
+        return;
+      case 'other':
+        role.acc.data(dir, bytes);
+        return;
+    }
+  }
+
+  gap(conn: TcpConnection, dir: Dir, length: number, ts: number, frame: number | null): void {
+    const role = conn.tag as Role | undefined;
+    if (!role) return;
+    if (role.kind === 'control') this.apply(role, role.machine.gap(dir, length, frame));
+    else if (role.kind === 'data' || role.kind === 'other' || role.kind === 'candidate') role.acc.gap(dir, length);
+    void ts;
+  }
+
+  close(conn: TcpConnection, reason: CloseReason, ts: number, frame: number | null): void {
+    const role = conn.tag as Role | undefined;
+    if (!role) return;
+    if (role.kind === 'control') {
+      this.endControl(role, conn, ts, frame);
+    } else if (role.kind === 'data') {
+      role.closed = true;
+      role.dc.closeReason = reason;
+      role.dc.end = Math.max(role.dc.end, conn.end);
+      const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
+      role.digest = role.acc.finish(role.dc, fileDir);
+      // The final reply (226) usually follows the data connection's FIN: wait for it.
+      if (!role.slot?.command || role.slot.finalReply || role.owner?.session.closed) this.finalizeData(role);
+    } else if (role.kind === 'candidate') {
+      this.candidates.delete(conn);
+      this.endCandidate(conn, role.acc, reason);
+    } else {
+      this.endCandidate(conn, role.acc, reason);
+    }
+  }
+
+  packet(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
+    if (!this.opts.keepPackets) return;
+    const role = conn.tag as Role | undefined;
+    let session: Session | null = null;
+    if (role?.kind === 'control') session = role.session;
+    else if (role?.kind === 'data') session = role.owner?.session ?? null;
+    if (!session?.packets) return;
+    const ref: PacketRef = {
+      frame: rec.frame, ts: rec.ts, connId: conn.id, dir, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
+      len: pkt.payloadWireLength, fileOffset: rec.fileOffset,
+    };
+    const log = session.packets;
+    const max = this.opts.maxPacketsPerSession ?? 250_000;
+    if (log.items.length >= max) {
+      log.items.shift();
+      log.dropped++;
+    }
+    log.items.push(ref);
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------
+
+  /** Expire unused expectations (live sources call this periodically; captures per chunk). */
+  expire(now: number): void {
+    for (const e of this.expectations.expire(now)) {
+      const slot = e.slot as DataSlot;
+      if (slot.command && slot.connections.length === 0 && e.owner.waiting.has(slot)) {
+        e.owner.waiting.delete(slot);
+        this.reportNeverOpened(e.owner, slot);
+      }
+    }
+  }
+
+  /** Close everything still open and settle every transfer. Idempotent. */
+  finish(): Analysis {
+    if (!this.finished) {
+      this.finished = true;
+      for (const role of [...this.controls]) {
+        if (role.session.tcp) this.endControl(role, role.session.tcp, role.session.end, null);
+      }
+      for (const conn of this.candidates) {
+        const role = conn.tag as CandidateRole;
+        this.endCandidate(conn, role.acc, conn.closeReason ?? 'end');
+      }
+      this.candidates.clear();
+      if (this.expectations.evicted > 0) {
+        this.addGlobalFinding(finding('warning', 'expectations-evicted',
+          `${this.expectations.evicted} PASV/PORT expectations were dropped because the table was full; some data connections may be unpaired`));
+      }
+    }
+    return this.analysis();
+  }
+
+  /** The model as it stands (a live snapshot, or the final result after finish()). */
+  analysis(): Analysis {
+    return {
+      source: this.source,
+      sessions: this.sessions,
+      unpairedDataConnections: this.unpaired,
+      findings: this.findings,
+    };
+  }
+
+  addGlobalFinding(f: Finding): void {
+    if (pushFinding(this.findings, f)) this.emit({ type: 'finding', session: null, finding: f });
+  }
+
+  // ---- control ------------------------------------------------------------------------
+
+  private startControl(conn: TcpConnection): ControlRole {
+    const session: Session = {
+      id: this.nextSessionId++,
+      client: { ...conn.client },
+      server: { ...conn.server },
+      start: conn.start,
+      end: conn.end,
+      user: null,
+      loggedIn: null,
+      tls: false,
+      tlsInfo: null,
+      handshake: { seen: false, rttMs: null, mss: null },
+      greeting: null,
+      commands: [],
+      unsolicitedReplies: [],
+      dataConnections: [],
+      findings: [],
+      controlBytes: [0, 0],
+      closed: false,
+      packets: this.opts.keepPackets ? { items: [], dropped: 0 } : null,
+      tcp: conn,
+    };
+    this.updateHandshake(session, conn);
+    const role: ControlRole = { kind: 'control', session, machine: new FtpSession(session), waiting: new Set() };
+    conn.tag = role;
+    this.sessions.push(session);
+    this.controls.add(role);
+    this.ftpHosts.add(conn.client.ip).add(conn.server.ip);
+    if (!conn.handshake.seen && conn.handshake.synFrame === null) {
+      this.sessionFinding(role, finding('info', 'capture-mid-session',
+        `the capture starts in the middle of this control connection: commands before it are not seen`, conn.firstFrame));
+    }
+    this.emit({ type: 'session-open', session });
+    return role;
+  }
+
+  private endControl(role: ControlRole, conn: TcpConnection, ts: number, frame: number | null): void {
+    if (!this.controls.has(role)) return;
+    this.controls.delete(role);
+    const s = role.session;
+    this.updateHandshake(s, conn);
+    s.end = Math.max(s.end, conn.end);
+    this.apply(role, role.machine.end(ts, frame));
+    if (conn.closeReason === 'rst') {
+      this.sessionFinding(role, finding('warning', 'control-reset', `the control connection was reset (RST) by the ${conn.rstBy === 0 ? 'client' : 'server'}`, conn.rstFrame));
+    }
+    for (const slot of role.waiting) this.reportNeverOpened(role, slot);
+    role.waiting.clear();
+    // Data connections of this session still waiting for a final reply are settled now.
+    for (const dc of s.dataConnections) {
+      const dr = dc.tcp?.tag as DataRole | undefined;
+      if (dr?.kind === 'data' && dr.closed && !dr.finalized) this.finalizeData(dr);
+    }
+    this.expectations.removeOwner(role);
+    this.emit({ type: 'session-close', session: s });
+  }
+
+  private updateHandshake(s: Session, conn: TcpConnection): void {
+    const h = conn.handshake;
+    const mssC = h.options[0]?.mss;
+    const mssS = h.options[1]?.mss;
+    s.handshake = {
+      seen: h.seen,
+      rttMs: h.rttMs,
+      mss: mssC !== undefined && mssS !== undefined ? [mssC, mssS] : null,
+    };
+    s.start = conn.start;
+  }
+
+  private apply(role: ControlRole, effects: SessionEffect[]): void {
+    for (const ef of effects) {
+      switch (ef.type) {
+        case 'command':
+          this.emit({ type: 'command', session: role.session, command: ef.command });
+          break;
+        case 'reply':
+          this.emit({ type: 'reply', session: role.session, command: ef.command, reply: ef.reply });
+          break;
+        case 'finding':
+          this.emit({ type: 'finding', session: role.session, finding: ef.finding });
+          break;
+        case 'expect':
+          this.expect(role, ef.slot);
+          break;
+        case 'bind':
+          this.bind(role, ef.slot);
+          break;
+        case 'transfer-done':
+          this.transferDone(role, ef.slot);
+          break;
+        case 'tls':
+          break;
+      }
+    }
+  }
+
+  private expect(role: ControlRole, slot: DataSlot): void {
+    const s = role.session;
+    const passive = slot.mode === 'passive';
+    this.expectations.add({
+      owner: role,
+      setup: slot.setup ?? 'PORT',
+      listenerIp: slot.announced.ip,
+      listenerPort: slot.announced.port,
+      controlIp: passive ? s.server.ip : s.client.ip,
+      peerIp: passive ? s.client.ip : s.server.ip,
+      created: slot.setupTs,
+      frame: slot.setupFrame,
+      slot,
+    });
+    this.ftpHosts.add(slot.announced.ip);
+  }
+
+  private bind(role: ControlRole, slot: DataSlot): void {
+    if (slot.connections.length === 0) role.waiting.add(slot);
+    for (const dc of slot.connections) this.copySlot(dc, slot);
+  }
+
+  private transferDone(role: ControlRole, slot: DataSlot): void {
+    role.waiting.delete(slot);
+    const r = slot.finalReply!;
+    if (slot.connections.length === 0) {
+      if (r.code >= 200 && r.code < 300) {
+        this.sessionFinding(role, finding('warning', 'data-connection-not-seen',
+          `${slot.command?.verb} ${slot.command?.arg ?? ''} succeeded (${r.code}) but its data connection is not in the capture: the capture filter or capture point missed it`, r.frame));
+      }
+      return;
+    }
+    for (const dc of slot.connections) {
+      this.copySlot(dc, slot);
+      const dr = dc.tcp?.tag as DataRole | undefined;
+      if (dr?.kind === 'data' && dr.closed && !dr.finalized) this.finalizeData(dr);
+    }
+  }
+
+  private reportNeverOpened(role: ControlRole, slot: DataSlot): void {
+    if (slot.finalReply?.code === 425) return; // already reported from the 425
+    const c = slot.command!;
+    this.sessionFinding(role, finding('error', 'data-connection-not-opened',
+      `${c.verb} ${c.arg ?? ''} expected a ${slot.mode} data connection to ${slot.announced.ip}:${slot.announced.port}${slot.setup ? ` (${slot.setup})` : ''} but none was opened: a firewall or NAT dropped it, or the announced address is unreachable`, c.frame));
+  }
+
+  private sessionFinding(role: ControlRole, f: Finding): void {
+    if (pushFinding(role.session.findings, f)) this.emit({ type: 'finding', session: role.session, finding: f });
+  }
+
+  // ---- data ---------------------------------------------------------------------------
+
+  private startData(conn: TcpConnection, owner: ControlRole, slot: DataSlot, ts: number): DataRole {
+    const s = owner.session;
+    const dc = newDataConnection(s.dataConnections.length + 1, conn);
+    dc.mode = slot.mode;
+    dc.setup = slot.setup;
+    dc.setupFrame = slot.setupFrame;
+    dc.tcp = conn;
+    const role: DataRole = {
+      kind: 'data', dc, owner, slot, acc: new TransferAccumulator(),
+      ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
+    };
+    conn.tag = role;
+    slot.connections.push(dc);
+    if (slot.command) {
+      owner.waiting.delete(slot);
+      this.copySlot(dc, slot);
+    }
+    s.dataConnections.push(dc);
+    this.emit({ type: 'data-open', session: s, dataConnection: dc });
+    void ts;
+    return role;
+  }
+
+  private copySlot(dc: DataConnection, slot: DataSlot): void {
+    const c = slot.command;
+    if (c) dc.command = { verb: c.verb, arg: c.arg, frame: c.frame };
+    dc.direction = slot.direction;
+    dc.path = slot.path;
+    dc.restOffset = slot.restOffset;
+    dc.transferType = slot.transferType;
+    dc.expectedBytes = slot.expectedBytes;
+    const r = slot.finalReply;
+    dc.finalReply = r ? { code: r.code, text: r.text, frame: r.frame } : null;
+  }
+
+  private dataBytes(role: DataRole, dir: Dir, bytes: Buffer): void {
+    role.acc.data(dir, bytes);
+    if (!this.opts.openDataSink) return;
+    if (role.sinkDir === null) {
+      role.sinkDir = role.dc.direction
+        ? TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc)
+        : dir;
+      role.sink = this.opts.openDataSink(role.owner?.session ?? null, role.dc);
+    }
+    if (dir === role.sinkDir) role.sink?.write(bytes);
+  }
+
+  private finalizeData(role: DataRole): void {
+    if (role.finalized) return;
+    role.finalized = true;
+    const dc = role.dc;
+    if (role.slot) this.copySlot(dc, role.slot);
+    const reasons = incompleteReasons(dc);
+    dc.complete = reasons.length === 0;
+    dc.sha256 = dc.complete ? role.digest : null;
+    const sessionRole = role.owner;
+    if (!dc.complete && sessionRole && (dc.command || dc.bytes > 0)) {
+      const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
+      this.sessionFinding(sessionRole, finding(severityOf(dc), 'transfer-incomplete',
+        `${what}: transfer incomplete (${reasons.join('; ')})`, dc.finalReply?.frame ?? dc.tcp?.lastFrame ?? null));
+    }
+    role.sink?.end(dc, sessionRole?.session ?? null);
+    this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
+  }
+
+  // ---- detection of FTP on other ports, and unpaired data -----------------------------
+
+  private candidateBytes(conn: TcpConnection, role: CandidateRole, dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
+    role.acc.data(dir, bytes);
+    if (role.decided[dir] || role.buffered > DETECT_BYTES) {
+      this.demote(conn, role);
+      return;
+    }
+    role.chunks.push({ dir, bytes: Buffer.from(bytes), ts, frame });
+    role.buffered += bytes.length;
+    const nl = bytes.indexOf(0x0a);
+    if (nl < 0 && role.buffered <= DETECT_BYTES) return;
+    const first = Buffer.concat(role.chunks.filter((c) => c.dir === dir).map((c) => c.bytes)).toString('latin1').split('\n')[0].replace(/\r$/, '');
+    const isFtp = dir === 1 ? looksLikeServerGreeting(first) : looksLikeClientCommand(first);
+    role.decided[dir] = true;
+    if (!isFtp) {
+      this.demote(conn, role);
+      return;
+    }
+    this.candidates.delete(conn);
+    const control = this.startControl(conn);
+    this.sessionFinding(control, finding('info', 'ftp-nonstandard-port',
+      `FTP control connection on port ${conn.server.port} (detected from its ${dir === 1 ? 'server greeting' : 'first command'}); pass --ftp-port ${conn.server.port} to be explicit`, conn.firstFrame));
+    control.session.controlBytes = [0, 0];
+    for (const c of role.chunks) this.apply(control, control.machine.push(c.dir, c.bytes, c.ts, c.frame));
+  }
+
+  private demote(conn: TcpConnection, role: CandidateRole): void {
+    this.candidates.delete(conn);
+    conn.tag = { kind: 'other', acc: role.acc } satisfies OtherRole;
+  }
+
+  /** A TCP connection that was neither control nor expected data: list it if it looks like FTP data. */
+  private endCandidate(conn: TcpConnection, acc: TransferAccumulator, reason: CloseReason): void {
+    const guess = this.guessDataRole(conn);
+    conn.tag = undefined;
+    if (!guess || this.unpaired.length >= MAX_UNPAIRED) return;
+    const dc = newDataConnection(this.unpaired.length + 1, conn);
+    dc.guessedRole = guess.role;
+    dc.mode = guess.mode;
+    dc.closeReason = reason;
+    dc.tcp = conn;
+    const fileDir = TransferAccumulator.fileDirection(null, false, acc);
+    const digest = acc.finish(dc, fileDir);
+    dc.complete = reason === 'fin' && dc.missingBytes === 0;
+    dc.sha256 = dc.complete ? digest : null;
+    this.unpaired.push(dc);
+    this.emit({ type: 'data-open', session: null, dataConnection: dc });
+    this.emit({ type: 'data-close', session: null, dataConnection: dc });
+  }
+
+  private guessDataRole(conn: TcpConnection): { role: string; mode: DataConnection['mode'] } | null {
+    if (conn.client.port === 20) return { role: 'active-mode data from server port 20, no PORT/EPRT seen', mode: 'active' };
+    if (this.ftpHosts.has(conn.client.ip) && this.ftpHosts.has(conn.server.ip)) {
+      return { role: 'connection between FTP peers with no matching PASV/PORT (setup not captured or announced elsewhere)', mode: null };
+    }
+    return null;
+  }
+
+  private emit(ev: AnalysisEvent): void {
+    this.opts.onEvent?.(ev);
+  }
+}
+
+function newDataConnection(id: number, conn: TcpConnection): DataConnection {
+  return {
+    id,
+    client: { ...conn.client } as Endpoint,
+    server: { ...conn.server } as Endpoint,
+    mode: null, setup: null, setupFrame: null, command: null, direction: null, path: null, expectedBytes: null,
+    bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
+    restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, tcp: conn,
+  };
+}
+
+/** Why a transfer is not complete; empty when it is. */
+export function incompleteReasons(dc: DataConnection): string[] {
+  const out: string[] = [];
+  if (dc.closeReason === 'rst') out.push('data connection reset (RST)');
+  else if (dc.closeReason === 'end' || dc.closeReason === 'timeout' || dc.closeReason === null) out.push('data connection never closed in the capture');
+  if (dc.missingBytes > 0) out.push(`${dc.missingBytes} bytes missing from the capture`);
+  const fr = dc.finalReply;
+  if (fr && fr.code >= 400) out.push(`server replied ${fr.code}`);
+  // ASCII-mode transfers legitimately change size (line endings), so sizes are compared in binary mode only.
+  if (dc.expectedBytes !== null && dc.transferType !== 'A' && dc.direction !== 'listing') {
+    const expected = dc.expectedBytes - (dc.restOffset ?? 0);
+    if (dc.bytes !== dc.expectedBytes && dc.bytes !== expected) out.push(`${dc.bytes} of ${dc.expectedBytes} bytes announced`);
+  }
+  return out;
+}
+
+function severityOf(dc: DataConnection): Finding['severity'] {
+  return dc.closeReason === 'rst' || (dc.finalReply && dc.finalReply.code >= 400) ? 'error' : 'warning';
+}
