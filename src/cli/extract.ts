@@ -1,4 +1,33 @@
+import * as path from 'node:path';
 import type { Command } from 'commander';
+import { Extractor } from '../report/extract.js';
+import { formatBytes } from '../report/format.js';
+import { analyzeWithProgress, checkCapturePath, collectPort } from './report.js';
 
-// Placeholder until the owning issue lands: registers nothing yet.
-export function registerExtract(_program: Command): void {}
+interface ExtractFlags {
+  out: string;
+  ftpPort?: number[];
+}
+
+export function registerExtract(program: Command): void {
+  program
+    .command('extract')
+    .description('write every transferred file (downloads, uploads, listings) to a directory, with an index.json')
+    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed)')
+    .requiredOption('--out <dir>', 'directory to write into (created if missing)')
+    .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
+    .action(async (capture: string, flags: ExtractFlags) => {
+      checkCapturePath(capture);
+      const extractor = new Extractor(flags.out, capture);
+      await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink });
+      const index = extractor.finish();
+      const total = index.files.reduce((n, f) => n + f.size, 0);
+      const incomplete = index.files.filter((f) => !f.complete).length;
+      process.stdout.write(`wrote ${index.files.length} file${index.files.length === 1 ? '' : 's'} ` +
+        `(${formatBytes(total)}${incomplete ? `, ${incomplete} incomplete` : ''}) to ${flags.out}; ` +
+        `index: ${path.join(flags.out, 'index.json')}\n`);
+      if (index.skipped.length > 0) {
+        process.stderr.write(`ftpscope: ${index.skipped.length} data connection(s) not written, see "skipped" in index.json\n`);
+      }
+    });
+}

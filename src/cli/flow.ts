@@ -1,4 +1,47 @@
 import type { Command } from 'commander';
+import { FtpscopeError } from '../errors.js';
+import { renderLadder } from '../report/ladder.js';
+import { formatEndpoint } from '../report/format.js';
+import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe } from './report.js';
 
-// Placeholder until the owning issue lands: registers nothing yet.
-export function registerFlow(_program: Command): void {}
+interface FlowFlags {
+  session?: number;
+  width?: number;
+  ftpPort?: number[];
+}
+
+export function registerFlow(program: Command): void {
+  program
+    .command('flow')
+    .description('draw each FTP session as a ladder diagram: commands, replies and nested data connections')
+    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed)')
+    .option('--session <id>', 'only this session (ids as in `ftpscope report`)', positiveInt)
+    .option('--width <columns>', 'diagram width (default: the terminal width, or 80)', positiveInt)
+    .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
+    .action(async (capture: string, flags: FlowFlags) => {
+      quietOnEpipe();
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort });
+      const width = flags.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
+      let sessions = a.sessions;
+      if (flags.session !== undefined) {
+        sessions = a.sessions.filter((s) => s.id === flags.session);
+        if (sessions.length === 0) {
+          throw new FtpscopeError('usage', `${capture} has no session ${flags.session} (it has ${a.sessions.length})`,
+            a.sessions.length > 0 ? `use an id from 1 to ${a.sessions.length}, as listed by ftpscope report` : 'no FTP session was found in it');
+        }
+      }
+      const out: string[] = [];
+      if (a.sessions.length === 0) out.push(`${capture}: no FTP sessions found`);
+      for (const s of sessions) {
+        if (out.length > 0) out.push('');
+        for (const line of renderLadder(s, { width })) out.push(line.text);
+      }
+      if (flags.session === undefined && a.unpairedDataConnections.length > 0) {
+        out.push('', `unpaired data connections (${a.unpairedDataConnections.length}):`);
+        for (const dc of a.unpairedDataConnections) {
+          out.push(`  #${dc.id} ${formatEndpoint(dc.client)} -> ${formatEndpoint(dc.server)} ${dc.bytes} bytes`.slice(0, width));
+        }
+      }
+      process.stdout.write(out.join('\n') + '\n');
+    });
+}

@@ -1,4 +1,133 @@
-import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
+import type { Analysis } from '../model/types.js';
+import { FtpscopeError } from '../errors.js';
+import { eventToJson, reportJsonChunks } from '../report/json.js';
+import { renderReportText } from '../report/text.js';
+import { formatBytes } from '../report/format.js';
 
-// Placeholder until the owning issue lands: registers nothing yet.
-export function registerReport(_program: Command): void {}
+/** commander argParser for a repeatable --ftp-port N. */
+export function collectPort(value: string, previous: number[] = []): number[] {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
+    throw new InvalidArgumentError(`'${value}' is not a TCP port (1-65535).`);
+  }
+  return [...previous, n];
+}
+
+/** commander argParser for a positive integer. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`'${value}' is not a positive integer.`);
+  return n;
+}
+
+/** Say clearly what is wrong with a capture path before reading it. */
+export function checkCapturePath(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new FtpscopeError('file-not-found', `${file}: no such file`, 'check the path of the capture');
+    }
+    throw new FtpscopeError('file-unreadable', `${file}: cannot read (${code ?? (e as Error).message})`, 'check its permissions');
+  }
+  if (st.isDirectory()) {
+    throw new FtpscopeError('file-is-directory', `${file} is a directory`, 'give a .pcap or .pcapng file inside it');
+  }
+}
+
+/**
+ * Analyze a capture with a progress line on stderr, shown only when stderr is a terminal
+ * and the run takes longer than a second.
+ */
+export async function analyzeWithProgress(file: string, opts: PipelineOptions = {}): Promise<Analysis> {
+  checkCapturePath(file);
+  const progress = new Progress(file);
+  try {
+    return await analyzeFile(file, { ...opts, onProgress: (read, total) => progress.update(read, total) });
+  } finally {
+    progress.clear();
+  }
+}
+
+class Progress {
+  private readonly started = Date.now();
+  private lastDraw = 0;
+  private drawn = false;
+  private readonly enabled = process.stderr.isTTY === true;
+
+  constructor(private readonly name: string) {}
+
+  update(read: number, total: number | null): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.started < 1000 || now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    const pct = total ? ` ${Math.min(100, Math.floor((read / total) * 100))}%` : '';
+    const of = total ? ` of ${formatBytes(total)}` : '';
+    process.stderr.write(`\r\x1b[2Kreading ${this.name}:${pct} (${formatBytes(read)}${of})`);
+    this.drawn = true;
+  }
+
+  clear(): void {
+    if (this.drawn) process.stderr.write('\r\x1b[2K');
+  }
+}
+
+/** A reader that went away (`| head`) is not an error. */
+export function quietOnEpipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
+interface ReportFlags {
+  json?: boolean;
+  ndjson?: boolean;
+  ftpPort?: number[];
+  showPasswords?: boolean;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('analyze a capture: every FTP session, its commands and replies, its data connections and findings')
+    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed)')
+    .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
+    .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
+    .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
+    .option('--show-passwords', 'print PASS arguments instead of ****')
+    .addHelpText('after', '\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
+    .action(async (capture: string, flags: ReportFlags) => {
+      if (flags.json && flags.ndjson) {
+        throw new FtpscopeError('usage', '--json and --ndjson cannot be used together', 'pick one output format');
+      }
+      quietOnEpipe();
+      const showPasswords = flags.showPasswords === true;
+      const out = (s: string): void => { process.stdout.write(s); };
+      if (flags.ndjson) {
+        const a = await analyzeWithProgress(capture, {
+          ftpPorts: flags.ftpPort,
+          onEvent: (ev) => out(JSON.stringify(eventToJson(ev, { showPasswords })) + '\n'),
+        });
+        out(JSON.stringify({
+          type: 'end', session: null, source: { ...a.source, linkTypes: [...a.source.linkTypes] },
+          sessions: a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
+          findings: a.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, frame: f.frame })),
+        }) + '\n');
+        return;
+      }
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort });
+      if (flags.json) {
+        for (const chunk of reportJsonChunks(a, { showPasswords })) out(chunk);
+        out('\n');
+      } else {
+        out(renderReportText(a, { showPasswords }));
+      }
+    });
+}
