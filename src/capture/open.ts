@@ -1,0 +1,215 @@
+import { stat } from 'node:fs/promises';
+import { FtpscopeError } from '../errors.js';
+import { finding, pushFinding } from '../model/findings.js';
+import { detectFormat, fileError, isGzip, unrecognizedError } from './detect.js';
+import { newPacketRecord, type Damage, type RecordParser } from './parser.js';
+import { PcapParser } from './pcap.js';
+import { PcapngParser } from './pcapng.js';
+import { rememberSections } from './section-index.js';
+import { GzipFileSource, GzipStreamError, PlainFileSource, type ByteSource } from './source.js';
+import type { CaptureFormat, CaptureInfo, PacketCallback } from './types.js';
+
+export { readFrame } from './read-frame.js';
+
+/** Bytes read per chunk; any record we buffer whole is at most half of it. */
+export const CHUNK_SIZE = 4 << 20;
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+  /** After every chunk: bytes of the file read so far (compressed bytes for gzip) and the file size. */
+  onProgress?: (bytesRead: number, total: number | null) => void;
+}
+
+/** An opened capture: the source positioned after the bytes already in `buf`, format detected. */
+export interface OpenedCapture {
+  name: string;
+  src: ByteSource;
+  buf: Buffer;
+  /** Bytes of the stream already in buf[0, end). */
+  end: number;
+  gzip: boolean;
+  format: CaptureFormat;
+  fileSize: number;
+  mtimeMs: number;
+}
+
+/**
+ * Streams every packet of a pcap or pcapng file (optionally gzip-compressed) to onPacket,
+ * with constant memory. The record handed over is reused: copy what you keep.
+ * Damage after the first packet becomes a finding on the returned info; the call throws
+ * FtpscopeError only when nothing could be read at all.
+ */
+export async function readCapture(path: string, onPacket: PacketCallback, opts: ReadOptions = {}): Promise<CaptureInfo> {
+  const cap = await openCapture(path);
+  try {
+    const { info, parser } = await scan(cap, onPacket, opts);
+    if (parser instanceof PcapngParser && !cap.gzip && !opts.signal?.aborted && parser.sections.length < PcapngParser.MAX_SECTIONS_KEPT) {
+      rememberSections(path, cap.fileSize, cap.mtimeMs, parser.sections);
+    }
+    return info;
+  } finally {
+    await cap.src.close();
+  }
+}
+
+/** Opens the file, sees through gzip, detects the format; throws the user-facing error when it cannot. */
+export async function openCapture(path: string, buf: Buffer = Buffer.allocUnsafe(CHUNK_SIZE)): Promise<OpenedCapture> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  if (st.isDirectory()) throw fileError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
+  if (st.size === 0) {
+    throw new FtpscopeError('file-empty', `${path} is empty (0 bytes)`, 'the capture was probably never written; record it again');
+  }
+  let src: ByteSource;
+  try {
+    src = await PlainFileSource.open(path);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  let end = await fillAtLeast(src, buf, 0, 64 * 1024).catch(async (e) => {
+    await src.close();
+    throw fileError(path, e);
+  });
+  let gzip = false;
+  if (isGzip(buf, end)) {
+    await src.close();
+    gzip = true;
+    src = new GzipFileSource(path);
+    try {
+      end = await fillAtLeast(src, buf, 0, 64 * 1024);
+    } catch (e) {
+      await src.close();
+      if (e instanceof GzipStreamError) {
+        throw new FtpscopeError(
+          'capture-corrupt',
+          `${path}: ${e.message} at compressed byte ${e.compressedOffset}, before any packet could be read`,
+          'the .gz file is damaged; download or copy it again (gzip -t checks it)',
+        );
+      }
+      throw fileError(path, e);
+    }
+    if (end === 0) {
+      throw new FtpscopeError('file-empty', `${path} is a gzip file holding no data`, 'the capture was probably never written; record it again');
+    }
+  }
+  const format = detectFormat(buf, end);
+  if (!format) {
+    await src.close();
+    throw unrecognizedError(path, buf, end, gzip);
+  }
+  return { name: path, src, buf, end, gzip, format, fileSize: st.size, mtimeMs: st.mtimeMs };
+}
+
+export function emptyInfo(name: string, format: CaptureFormat, gzip: boolean): CaptureInfo {
+  return { name, format, gzip, packets: 0, bytes: 0, linkTypes: [], truncated: false, comments: [], findings: [] };
+}
+
+export interface ScanControl {
+  /** Set from inside onPacket to stop after the current chunk. */
+  stop: boolean;
+}
+
+/** The read loop shared by readCapture and readFrame. */
+export async function scan(
+  cap: OpenedCapture,
+  onPacket: PacketCallback,
+  opts: ReadOptions = {},
+  ctl: ScanControl = { stop: false },
+): Promise<{ info: CaptureInfo; parser: RecordParser }> {
+  const info = emptyInfo(cap.name, cap.format, cap.gzip);
+  const ctx = { info, onPacket, rec: newPacketRecord() };
+  const parser: RecordParser = cap.format === 'pcap' ? new PcapParser(ctx) : new PcapngParser(ctx);
+  const { buf, src } = cap;
+  let end = cap.end;
+  let pos = 0;
+  let base = 0; // stream offset of buf[0]
+  let damage: Damage | null = null;
+  const total = cap.fileSize;
+  opts.onProgress?.(src.fileBytesRead, total);
+  for (;;) {
+    pos = parser.parse(buf, pos, end, base);
+    if (parser.damage) {
+      damage = parser.damage;
+      break;
+    }
+    if (pos > end) {
+      const want = pos - end;
+      const skipped = await src.skip(want);
+      base += pos;
+      pos = end = 0;
+      if (skipped < want) {
+        damage = { offset: base - want + skipped, truncated: true, what: `the file ends inside a ${want}-byte block being skipped` };
+        break;
+      }
+    } else if (pos > 0) {
+      buf.copyWithin(0, pos, end);
+      base += pos;
+      end -= pos;
+      pos = 0;
+    }
+    if (ctl.stop || opts.signal?.aborted) break;
+    let n: number;
+    try {
+      n = await src.read(buf, end, buf.length - end);
+    } catch (e) {
+      if (!(e instanceof GzipStreamError)) throw fileError(cap.name, e);
+      damage = {
+        offset: base + end,
+        truncated: e.truncated,
+        what: `${e.message} (at compressed byte ${e.compressedOffset})`,
+      };
+      // Deliver what is buffered before reporting.
+      pos = parser.parse(buf, pos, end, base);
+      if (parser.damage) damage = parser.damage;
+      break;
+    }
+    if (n === 0) {
+      if (end > pos) damage = { offset: base + pos, truncated: true, what: parser.describeIncomplete(end - pos) };
+      break;
+    }
+    end += n;
+    opts.onProgress?.(src.fileBytesRead, total);
+  }
+  info.bytes = damage ? damage.offset : base + end;
+  opts.onProgress?.(src.fileBytesRead, total);
+  if (damage) reportDamage(info, damage, cap.gzip);
+  return { info, parser };
+}
+
+function reportDamage(info: CaptureInfo, d: Damage, gzip: boolean): void {
+  const where = gzip ? `byte ${d.offset} of the decompressed data` : `byte ${d.offset}`;
+  if (info.packets === 0) {
+    throw new FtpscopeError(
+      'capture-corrupt',
+      `${info.name}: no packet could be read: ${d.what} at ${where}`,
+      d.truncated ? 'the file is cut short; copy it again from its source' : 'the file is damaged; copy it again (transfer captures in binary mode)',
+    );
+  }
+  info.truncated = true;
+  const kept = `the ${info.packets} packet${info.packets === 1 ? '' : 's'} before it were read`;
+  if (d.truncated) {
+    pushFinding(
+      info.findings,
+      finding('warning', 'capture-truncated', `${info.name} is cut short at ${where}: ${d.what}; ${kept} (was it copied while still being written? the analysis covers what was read)`),
+    );
+  } else {
+    pushFinding(
+      info.findings,
+      finding('error', 'capture-corrupt', `${info.name} is damaged at ${where}: ${d.what}; ${kept} and the rest is skipped (copy the file again, in binary mode)`),
+    );
+  }
+}
+
+async function fillAtLeast(src: ByteSource, buf: Buffer, at: number, want: number): Promise<number> {
+  let end = at;
+  while (end - at < want) {
+    const n = await src.read(buf, end, buf.length - end);
+    if (n === 0) break;
+    end += n;
+  }
+  return end;
+}
