@@ -84,11 +84,10 @@ export function extractName(session: Session | null, dc: DataConnection): string
   const remote = dc.path ?? dc.command?.arg ?? null;
   const parts = remote === null ? [] : remote.split(/[/\\]+/).filter((p) => p !== '' && p !== '.' && p !== '..');
   let tail = parts.map(sanitizeComponent).join('_');
-  if (tail === '' && dc.direction === 'listing') tail = 'listing';
-  if (tail === '' && !session) tail = `${dc.client.port}-${dc.server.port}`;
   let ext = '';
   if (dc.direction === 'listing') ext = '.txt';
   else if (tail === '') ext = '.bin';
+  if (tail === '' && !session) tail = `${dc.client.port}-${dc.server.port}`;
   const name = `${prefix}-${verb}${tail ? '-' + tail : ''}`;
   return limitBytes(sanitizeComponent(name) + ext, MAX_NAME_BYTES);
 }
