@@ -1,0 +1,18 @@
+/**
+ * A byte budget shared by every buffer of one tracker, so the sum over all flows is bounded
+ * and not only each flow's share.
+ */
+export class ByteBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+
+  tryTake(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+  }
+}

@@ -1,0 +1,216 @@
+import type { FastPacket } from '../dissect/types.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../dissect/types.js';
+import type { PacketRecord } from '../capture/types.js';
+import { finding, pushFinding } from '../model/findings.js';
+import type { ByteBudget } from './budget.js';
+import type { CloseReason, Dir, StreamHandler, TcpConnection } from './events.js';
+import { recordAck, recordSyn, recordSynAck } from './handshake.js';
+import { Reassembler, type ReassemblySink } from './reassembly.js';
+import { unwrapSeq } from './seq.js';
+
+export interface FlowLimits {
+  maxOutOfOrderBytesPerDirection: number;
+  maxRetainedBytesPerDirection: number;
+  budget: ByteBudget;
+}
+
+/** Mismatch findings kept per connection; a retransmitting peer must not flood the list. */
+const MAX_MISMATCH_FINDINGS = 10;
+
+/** One direction's sequence space. */
+class Half {
+  /** Sequence number of stream offset 0 (the ISN + 1 when the SYN was seen). */
+  base = 0;
+  baseKnown = false;
+  /** Stream offset of the FIN, -1 until one is seen. */
+  finOffset = -1;
+  constructor(readonly reasm: Reassembler) {}
+}
+
+/**
+ * One TCP connection as the tracker follows it: both directions' reassembly, the handshake,
+ * FIN/RST, and the counters on its TcpConnection. Turns packets into stream events.
+ */
+export class Flow implements ReassemblySink {
+  readonly halves: [Half, Half];
+  lastTs: number;
+  closed = false;
+  /** Taken out of the flow table; a lookup cache must not return it. */
+  removed = false;
+  private mismatches = 0;
+  private overflowReported: [boolean, boolean] = [false, false];
+
+  constructor(
+    readonly conn: TcpConnection,
+    readonly keys: [string, string],
+    private readonly handler: StreamHandler,
+    limits: FlowLimits,
+  ) {
+    this.lastTs = conn.start;
+    const mk = (dir: Dir) =>
+      new Half(new Reassembler(dir, this, limits.maxOutOfOrderBytesPerDirection, limits.budget, limits.maxRetainedBytesPerDirection));
+    this.halves = [mk(0), mk(1)];
+  }
+
+  /** Only a SYN has been seen from the client: a bare SYN from the server is a simultaneous open. */
+  get awaitingSynAck(): boolean {
+    const hs = this.conn.handshake;
+    return hs.synFrame !== null && hs.synAckFrame === null && this.conn.bytes[0] === 0 && this.conn.bytes[1] === 0;
+  }
+
+  get anyFinOrRst(): boolean {
+    return this.halves[0].finOffset >= 0 || this.halves[1].finOffset >= 0 || this.conn.rstFrame !== null;
+  }
+
+  /** The bookkeeping and stream events of one packet of this connection. */
+  onPacket(dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
+    const conn = this.conn;
+    const ts = rec.ts;
+    const frame = rec.frame;
+    conn.packets++;
+    conn.lastFrame = frame;
+    if (ts > conn.end) conn.end = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+    if (this.closed) {
+      this.handler.packet?.(conn, dir, pkt, rec);
+      return;
+    }
+    const flags = pkt.flags;
+    const half = this.halves[dir];
+    const other = this.halves[dir === 0 ? 1 : 0];
+    const syn = (flags & TCP_SYN) !== 0;
+
+    if (syn) {
+      if ((flags & TCP_ACK) === 0) {
+        if (!recordSyn(conn.handshake, dir, pkt, ts, frame)) conn.retransmissions++;
+      } else {
+        recordSynAck(conn.handshake, dir, pkt, ts, frame);
+        if (!other.baseKnown) this.setBase(other, pkt.ack);
+      }
+      if (!half.baseKnown) this.setBase(half, (pkt.seq + 1) >>> 0);
+    } else {
+      recordAck(conn.handshake, dir, pkt, ts, frame);
+    }
+
+    if ((flags & TCP_ACK) !== 0 && other.baseKnown) this.onAck(other, pkt.ack, ts, frame);
+
+    const rst = (flags & TCP_RST) !== 0;
+    const dataSeq = syn ? (pkt.seq + 1) >>> 0 : pkt.seq;
+    if (!half.baseKnown) this.setBase(half, dataSeq);
+    if (pkt.payloadWireLength > 0 && !rst) this.onPayload(half, dir, pkt, dataSeq, ts, frame);
+    if ((flags & TCP_FIN) !== 0 && !rst) this.onFin(half, dir, pkt, dataSeq, frame);
+    if (rst && conn.rstFrame === null) {
+      conn.rstFrame = frame;
+      conn.rstBy = dir;
+    }
+
+    this.handler.packet?.(conn, dir, pkt, rec);
+
+    if (rst) this.close('rst', ts, frame);
+    else if (half.finOffset >= 0 && other.finOffset >= 0) this.close('fin', ts, frame);
+  }
+
+  /** Deliver what is held (holes as gaps), then tell the handler the connection ended. */
+  close(reason: CloseReason, ts: number, frame: number | null): void {
+    if (this.closed) return;
+    for (const half of this.halves) {
+      if (half.finOffset >= 0 && reason === 'fin') half.reasm.finish(half.finOffset, ts, frame);
+      else half.reasm.flush(ts, frame);
+      half.reasm.free();
+    }
+    this.closed = true;
+    this.conn.closeReason = reason;
+    this.handler.close(this.conn, reason, ts, frame);
+  }
+
+  addFinding(severity: 'info' | 'warning' | 'error', code: string, message: string, frame: number | null): void {
+    pushFinding(this.conn.findings, finding(severity, code, message, frame));
+  }
+
+  // --- ReassemblySink ---
+
+  deliver(dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
+    this.conn.bytes[dir] += bytes.length;
+    this.handler.data(this.conn, dir, bytes, ts, frame);
+  }
+
+  gap(dir: Dir, length: number, ts: number, frame: number | null): void {
+    this.conn.missing[dir] += length;
+    this.handler.gap(this.conn, dir, length, ts, frame);
+  }
+
+  mismatch(dir: Dir, offset: number, length: number, frame: number | null): void {
+    if (++this.mismatches > MAX_MISMATCH_FINDINGS) return;
+    this.addFinding(
+      'warning',
+      'tcp-retransmission-mismatch',
+      `${sideName(dir)} retransmitted ${length} byte(s) at stream offset ${offset} with different contents; ` +
+        'the first copy was kept (check for a middlebox rewriting data or an injection attempt)',
+      frame,
+    );
+  }
+
+  overflow(dir: Dir, skipped: number, frame: number | null): void {
+    if (this.overflowReported[dir]) return;
+    this.overflowReported[dir] = true;
+    this.addFinding(
+      'warning',
+      'tcp-reassembly-limit',
+      `${sideName(dir)} had more out-of-order data than the reassembly limit; skipped a hole of ${skipped} byte(s) ` +
+        '(the capture probably lost packets; raise the limit if the data matters)',
+      frame,
+    );
+  }
+
+  // --- per-packet steps ---
+
+  private setBase(half: Half, seq: number): void {
+    half.base = seq;
+    half.baseKnown = true;
+  }
+
+  /** An ACK for `half`'s data: bytes below it reached the receiver, so holes there are gaps. */
+  private onAck(half: Half, ack: number, ts: number, frame: number): void {
+    const reasm = half.reasm;
+    let off = unwrapSeq(ack, half.base, reasm.next);
+    if (half.finOffset >= 0 && off > half.finOffset) off = half.finOffset; // the FIN takes one number
+    if (off > reasm.next) reasm.skipTo(off, ts, frame);
+    reasm.acked(off);
+  }
+
+  private onPayload(half: Half, dir: Dir, pkt: FastPacket, dataSeq: number, ts: number, frame: number): void {
+    const reasm = half.reasm;
+    let off = unwrapSeq(dataSeq, half.base, reasm.next);
+    let wire = pkt.payloadWireLength;
+    let present = Math.min(pkt.payloadLength, wire);
+    let from = pkt.payloadOffset;
+    // A keep-alive repeats the byte before the next one (often garbage); it is not data.
+    if (wire === 1 && off === reasm.next - 1 && (pkt.flags & (TCP_SYN | TCP_FIN)) === 0) return;
+    if (off < 0) {
+      // Bytes from before the capture started following this direction.
+      if (off + wire <= 0) return;
+      const cut = -off;
+      from += Math.min(cut, present);
+      present = Math.max(present - cut, 0);
+      wire -= cut;
+      off = 0;
+    }
+    if (half.finOffset >= 0 && off + wire > half.finOffset) {
+      // Nothing follows a FIN; a peer that sends more is misbehaving and it is not stream data.
+      if (off >= half.finOffset) return;
+      wire = half.finOffset - off;
+      present = Math.min(present, wire);
+    }
+    if (reasm.segment(pkt.buf, from, present, wire, off, ts, frame)) this.conn.retransmissions++;
+  }
+
+  private onFin(half: Half, dir: Dir, pkt: FastPacket, dataSeq: number, frame: number): void {
+    if (half.finOffset >= 0) return;
+    half.finOffset = Math.max(unwrapSeq(dataSeq, half.base, half.reasm.next) + pkt.payloadWireLength, half.reasm.next);
+    if (this.conn.finFrame[dir] === null) this.conn.finFrame[dir] = frame;
+  }
+}
+
+function sideName(dir: Dir): string {
+  return dir === 0 ? 'the client' : 'the server';
+}

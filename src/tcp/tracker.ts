@@ -1,0 +1,209 @@
+import type { FastPacket } from '../dissect/types.js';
+import { TCP_ACK, TCP_SYN } from '../dissect/types.js';
+import type { PacketRecord } from '../capture/types.js';
+import type { Endpoint } from '../model/types.js';
+import { ByteBudget } from './budget.js';
+import { createConnection } from './connection.js';
+import type { CloseReason, Dir, StreamHandler } from './events.js';
+import { Flow, type FlowLimits } from './flow.js';
+import { FlowTable, tupleKey } from './flow-table.js';
+import { guessClientSide } from './roles.js';
+
+export interface TcpTrackerOptions {
+  /** Out-of-order bytes held per direction; beyond it delivery skips ahead and reports a gap. */
+  maxOutOfOrderBytesPerDirection?: number;
+  /** Bytes held by all flows together (out-of-order data and retransmission checks). */
+  maxBufferedBytes?: number;
+  /** Delivered but unacknowledged bytes kept per direction to check retransmissions against. */
+  maxRetainedBytesPerDirection?: number;
+  /** Flows idle this long are closed with 'timeout'. */
+  idleTimeoutSec?: number;
+  /** Closed connections stay in the table this long, so their last ACKs and retransmitted FINs are theirs. */
+  closedLingerSec?: number;
+  /** Bound on the flow table: the longest idle flows are evicted (with a finding) to make room. */
+  maxFlows?: number;
+  /** Helps guess roles when the handshake was not captured. */
+  isServerPort?: (port: number) => boolean;
+}
+
+const DEFAULTS = {
+  maxOutOfOrderBytesPerDirection: 4 * 1024 * 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
+  maxRetainedBytesPerDirection: 256 * 1024,
+  idleTimeoutSec: 15 * 60,
+  // Linux TIME-WAIT (2 MSL).
+  closedLingerSec: 60,
+  maxFlows: 65536,
+};
+
+/** Seconds of capture time between sweeps for idle flows. */
+const SWEEP_INTERVAL_SEC = 1;
+
+/**
+ * Turns fast-path TCP packets into stream events: flows by 4-tuple, roles from the SYN (or a
+ * guess when it was not captured), handshake facts, in-order delivery with gaps, FIN/RST,
+ * port reuse, idle expiry. Pure: no I/O, only the handler's callbacks.
+ */
+export class TcpTracker {
+  private readonly table = new FlowTable();
+  private readonly opts: typeof DEFAULTS & Pick<TcpTrackerOptions, 'isServerPort'>;
+  private readonly limits: FlowLimits;
+  private nextId = 1;
+  private open = 0;
+  private now = -Infinity;
+  private nextSweep = -Infinity;
+
+  constructor(private readonly handler: StreamHandler, opts: TcpTrackerOptions = {}) {
+    this.opts = { ...DEFAULTS, ...stripUndefined(opts) };
+    this.limits = {
+      maxOutOfOrderBytesPerDirection: this.opts.maxOutOfOrderBytesPerDirection,
+      maxRetainedBytesPerDirection: this.opts.maxRetainedBytesPerDirection,
+      budget: new ByteBudget(this.opts.maxBufferedBytes),
+    };
+  }
+
+  /** Connections opened and not yet closed. */
+  get connections(): number {
+    return this.open;
+  }
+
+  /** Bytes held in reassembly buffers across all flows. */
+  get bufferedBytes(): number {
+    return this.limits.budget.used;
+  }
+
+  push(pkt: FastPacket, rec: PacketRecord): void {
+    if (pkt.kind !== 'tcp') return;
+    const ts = rec.ts;
+    if (ts > this.now) this.now = ts;
+    if (this.now >= this.nextSweep) {
+      this.nextSweep = this.now + SWEEP_INTERVAL_SEC;
+      this.expire(this.now);
+    }
+    const syn = (pkt.flags & TCP_SYN) !== 0;
+    const found = this.table.find(pkt);
+    let flow: Flow | null = found === null ? null : found.flow;
+    let dir: Dir = found === null ? 0 : found.dir;
+    if (flow !== null && syn && this.startsNewConnection(flow, dir, pkt)) {
+      this.retire(flow, ts, rec.frame);
+      flow = null;
+    }
+    if (flow === null) {
+      flow = this.create(pkt, rec);
+      dir = flow.conn.client.ip === pkt.src && flow.conn.client.port === pkt.srcPort ? 0 : 1;
+    }
+    const wasClosed = flow.closed;
+    flow.onPacket(dir, pkt, rec);
+    if (flow.closed && !wasClosed) this.open--;
+  }
+
+  /** Close flows idle past the timeout; forget closed ones past their linger. */
+  expire(nowTs: number): void {
+    const idleBefore = nowTs - this.opts.idleTimeoutSec;
+    const lingerBefore = nowTs - this.opts.closedLingerSec;
+    for (const flow of this.table.flows) {
+      if (flow.closed) {
+        if (flow.lastTs < lingerBefore) this.table.remove(flow);
+      } else if (flow.lastTs < idleBefore) {
+        this.closeFlow(flow, 'timeout', nowTs, null);
+        this.table.remove(flow);
+      }
+    }
+  }
+
+  /** The source ended: close every open connection with 'end'. */
+  end(ts: number): void {
+    for (const flow of this.table.flows) {
+      if (!flow.closed) this.closeFlow(flow, 'end', Math.max(ts, flow.lastTs), null);
+      this.table.remove(flow);
+    }
+  }
+
+  /**
+   * A SYN on a known 4-tuple: a retransmission or a simultaneous open belongs to the
+   * connection; a SYN after a close, or with a new ISN, starts a new one.
+   */
+  private startsNewConnection(flow: Flow, dir: Dir, pkt: FastPacket): boolean {
+    const hs = flow.conn.handshake;
+    const isn = hs.isn[dir];
+    if ((pkt.flags & TCP_ACK) !== 0) {
+      // A SYN/ACK: new only when the old connection is over and this is not its own SYN/ACK again.
+      return (flow.closed || flow.anyFinOrRst) && isn !== pkt.seq;
+    }
+    if (flow.closed || flow.anyFinOrRst) return isn !== pkt.seq || flow.closed;
+    if (isn !== null) return isn !== pkt.seq;
+    // No SYN recorded from this side yet.
+    if (dir === 1 && flow.awaitingSynAck) return false; // simultaneous open
+    // The SYN captured after its SYN/ACK (capture reordering): it is the one the SYN/ACK answered.
+    if (dir === 0 && hs.synAckFrame !== null && flow.halves[0].baseKnown && ((pkt.seq + 1) >>> 0) === flow.halves[0].base) return false;
+    return flow.conn.packets > 0;
+  }
+
+  /** Make room for a new connection on the same 4-tuple. */
+  private retire(flow: Flow, ts: number, frame: number): void {
+    if (!flow.closed) {
+      flow.addFinding(
+        'info',
+        'tcp-port-reuse',
+        `a new SYN (frame ${frame}) reused this connection's addresses and ports before it was seen to close`,
+        frame,
+      );
+      this.closeFlow(flow, flow.anyFinOrRst ? 'fin' : 'timeout', ts, frame);
+    }
+    this.table.remove(flow);
+  }
+
+  private create(pkt: FastPacket, rec: PacketRecord): Flow {
+    if (this.table.size >= this.opts.maxFlows) this.evict(rec.ts, rec.frame);
+    const syn = (pkt.flags & TCP_SYN) !== 0;
+    const ack = (pkt.flags & TCP_ACK) !== 0;
+    let senderIsClient: boolean;
+    if (syn) senderIsClient = !ack; // a SYN/ACK seen first comes from the server
+    else senderIsClient = guessClientSide(pkt.srcPort, pkt.dstPort, this.opts.isServerPort) === 0;
+    const a: Endpoint = { ip: pkt.src, port: pkt.srcPort };
+    const b: Endpoint = { ip: pkt.dst, port: pkt.dstPort };
+    const client = senderIsClient ? a : b;
+    const server = senderIsClient ? b : a;
+    const conn = createConnection(this.nextId++, client, server, rec.ts, rec.frame);
+    const keys: [string, string] = [
+      tupleKey(client.ip, client.port, server.ip, server.port),
+      tupleKey(server.ip, server.port, client.ip, client.port),
+    ];
+    const flow = new Flow(conn, keys, this.handler, this.limits);
+    this.table.add(flow);
+    this.open++;
+    this.handler.open(conn, rec.ts, rec.frame);
+    return flow;
+  }
+
+  /** The table is full: close and drop the flows idle the longest (a batch, to amortize the scan). */
+  private evict(ts: number, frame: number): void {
+    const batch = Math.max(1, this.opts.maxFlows >> 6);
+    const byAge = [...this.table.flows].sort((x, y) => (x.closed === y.closed ? x.lastTs - y.lastTs : x.closed ? -1 : 1));
+    for (const flow of byAge.slice(0, batch)) {
+      if (!flow.closed) {
+        flow.addFinding(
+          'warning',
+          'tcp-flow-evicted',
+          `the flow table was full (${this.opts.maxFlows} flows) at frame ${frame}; this connection, idle the longest, ` +
+            'was closed early (raise the flow limit for captures with this many concurrent connections)',
+          frame,
+        );
+        this.closeFlow(flow, 'timeout', ts, frame);
+      }
+      this.table.remove(flow);
+    }
+  }
+
+  private closeFlow(flow: Flow, reason: CloseReason, ts: number, frame: number | null): void {
+    if (flow.closed) return;
+    flow.close(reason, ts, frame);
+    this.open--;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
