@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { capturePath, loadExpected, readAll } from './helpers.js';
+
+const expected = loadExpected();
+
+describe('readCapture agrees with tshark on every frame of every bundled capture', () => {
+  it('has expected files to compare against', () => {
+    expect(expected.length).toBeGreaterThan(10);
+  });
+
+  it.each(expected.map((e) => [e.capture, e] as const))('%s', async (_name, exp) => {
+    const { info, packets } = await readAll(capturePath(exp.capture));
+    expect(info.packets).toBe(exp.frames.length);
+    expect(packets.length).toBe(exp.frames.length);
+    expect(info.truncated).toBe(false);
+    for (let i = 0; i < exp.frames.length; i++) {
+      const want = exp.frames[i]!;
+      const got = packets[i]!;
+      const at = `${exp.capture} frame ${want.frame}`;
+      expect(got.frame, at).toBe(want.frame);
+      if (want.time === null) expect(got.ts, at).toBe(0);
+      else expect(Math.abs(got.ts - want.time), `${at}: ts ${got.ts} vs ${want.time}`).toBeLessThan(1e-6);
+      expect(got.caplen, at).toBe(want.caplen);
+      expect(got.wirelen, at).toBe(want.wirelen);
+      if (want.interfaceId !== null) expect(got.interfaceId, at).toBe(want.interfaceId);
+      expect(got.comment, at).toBe(want.comment);
+    }
+  });
+});
+
+const F = 'captures/fixtures/';
+
+describe('format details', () => {
+  it.each([
+    ['ipv4-be-us.pcap', 'pcap', false],
+    ['ipv4-be-ns.pcap', 'pcap', false],
+    ['ipv4-le-ns.pcap', 'pcap', false],
+    ['ipv4.pcap.gz', 'pcap', true],
+    ['ipv4.pcapng', 'pcapng', false],
+    ['ipv4-be.pcapng', 'pcapng', false],
+    ['ipv4-be.pcapng.gz', 'pcapng', true],
+  ] as const)('%s is %s (gzip %s), EN10MB, no findings', async (name, format, gzip) => {
+    const { info } = await readAll(capturePath(F + name));
+    expect(info.format).toBe(format);
+    expect(info.gzip).toBe(gzip);
+    expect(info.linkTypes).toEqual(['EN10MB']);
+    expect(info.findings).toEqual([]);
+  });
+
+  it('keeps section and interface comments', async () => {
+    expect((await readAll(capturePath(F + 'ipv4.pcapng'))).info.comments).toEqual([
+      "converted by editcap for ftpscope's reader tests",
+    ]);
+    expect((await readAll(capturePath(F + 'ipv4-pb-comments.pcapng'))).info.comments).toEqual([
+      'capture comment: obsolete packet blocks',
+      'interface comment',
+    ]);
+    expect((await readAll(capturePath(F + 'ipv4-multisection.pcapng'))).info.comments).toEqual(['section one', 'section two']);
+  });
+
+  it('numbers frames across sections and takes each section its own interfaces', async () => {
+    const { packets } = await readAll(capturePath(F + 'ipv4-multisection.pcapng'));
+    expect(packets.map((p) => p.frame)).toEqual(packets.map((_, i) => i + 1));
+    expect(new Set(packets.map((p) => p.interfaceId))).toEqual(new Set([0, 1]));
+  });
+
+  it('marks snaplen-cut packets by caplen < wirelen', async () => {
+    const { packets } = await readAll(capturePath(F + 'ipv4-snaplen60.pcap'));
+    expect(packets.some((p) => p.caplen < p.wirelen)).toBe(true);
+    expect(packets.every((p) => p.caplen <= 60)).toBe(true);
+  });
+
+  it('reports an unknown link type as a finding and still delivers the packets', async () => {
+    const { info, packets } = await readAll(capturePath(F + 'ipv4-linktype-147.pcap'));
+    expect(packets.length).toBe(95);
+    expect(packets[0]!.linkType).toBe(147);
+    expect(info.linkTypes).toEqual(['USER0']);
+    expect(info.findings.map((f) => f.code)).toEqual(['unknown-link-type']);
+    expect(info.findings[0]!.message).toContain('147');
+  });
+
+  it('hands over fileOffset so records can be found again', async () => {
+    const { packets } = await readAll(capturePath(F + 'ipv4-be-us.pcap'));
+    expect(packets[0]!.fileOffset).toBe(24);
+    expect(packets[1]!.fileOffset).toBe(24 + 16 + packets[0]!.caplen);
+  });
+});
