@@ -22,6 +22,8 @@ export interface Layer {
   offset: number;
   length: number;
   fields: Field[];
+  /** Where offsets point: the packet bytes (default) or Dissection.reassembled.bytes. */
+  source?: 'packet' | 'reassembled';
 }
 
 export interface Dissection {
@@ -32,4 +34,6 @@ export interface Dissection {
   layers: Layer[];
   /** The packet bytes (or, for a reassembled IP datagram, those of the last fragment). */
   bytes: Buffer;
+  /** When this packet completed an IP datagram: the reassembled IP payload and the frames it came from. */
+  reassembled?: { bytes: Buffer; frames: number[] };
 }

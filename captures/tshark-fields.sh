@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Writes captures/expected/<path under captures/>.tsv for every capture under captures/: tshark's view of
+# every packet (addresses, ports, raw seq/ack, flags, window, TCP length, checksum status). The dissection
+# tests compare ftpscope's fast path and full dissection with these files, so CI needs no tshark.
+#
+#   captures/tshark-fields.sh            # needs: tshark (Debian package tshark)
+#   captures/tshark-fields.sh FILE...    # only these captures
+#
+# Rerun it whenever a capture is added or re-recorded, and commit the .tsv files with the capture.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$HERE/expected
+command -v tshark >/dev/null || { echo "tshark-fields.sh: tshark is missing; apt-get install tshark" >&2; exit 1; }
+
+FIELDS=(frame.number frame.protocols ip.src ipv6.src ip.dst ipv6.dst tcp.srcport tcp.dstport tcp.seq_raw tcp.ack_raw
+        tcp.flags tcp.window_size_value tcp.len ip.checksum.status tcp.checksum.status)
+ARGS=()
+for f in "${FIELDS[@]}"; do ARGS+=(-e "$f"); done
+
+if [[ $# -gt 0 ]]; then
+  FILES=("$@")
+else
+  mapfile -t FILES < <(cd "$HERE" && find . -path ./expected -prune -o -type f \
+    \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \) -print | sed 's|^\./||' | sort)
+fi
+
+for rel in "${FILES[@]}"; do
+  rel=${rel#"$HERE/"}
+  rel=${rel#captures/}
+  dst=$OUT/$rel.tsv
+  mkdir -p "$(dirname "$dst")"
+  # Checksums verified, IP reassembly on (tshark's default), first occurrence of each field (the outer
+  # header when an ICMP error quotes another). A damaged file still yields the packets before the damage;
+  # tshark then exits non-zero, which is expected for the damage fixtures.
+  tshark -n -r "$HERE/$rel" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -o ip.defragment:TRUE \
+    -o ipv6.defragment:TRUE -T fields -E header=y -E separator=/t -E occurrence=f "${ARGS[@]}" \
+    >"$dst.tmp" 2>"$dst.err" || echo "tshark-fields.sh: $rel: tshark: $(head -c 300 "$dst.err" | tr '\n' ' ')" >&2
+  mv "$dst.tmp" "$dst"
+  rm -f "$dst.err"
+  echo "$rel: $(($(wc -l <"$dst") - 1)) packets -> expected/$rel.tsv"
+done
