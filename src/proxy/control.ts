@@ -1,0 +1,328 @@
+/**
+ * One proxied control session: the client socket, the upstream socket, the state machine
+ * between them, and the data relays it asks for. All socket I/O of a session lives here; every
+ * socket has an error handler, and any end of either side tears down everything of the session.
+ */
+import * as net from 'node:net';
+import * as dns from 'node:dns/promises';
+import type * as tls from 'node:tls';
+import { SessionMachine, type MachineCommand, type ProxyMode } from './session-machine.js';
+import { DataRelay } from './data.js';
+import { normalizeIp, formatHostPort, type DataMode, type HostPort } from './rewrite.js';
+import type { ProxyObserver, ObservedLeg } from './observer.js';
+import type { PortAllocator } from './ports.js';
+import { trackSession, secured, type TlsTermination } from './tls.js';
+import type { AllowList } from './allow.js';
+import type { ForwardUser } from './rewrite.js';
+
+export interface SessionContext {
+  mode: ProxyMode;
+  dataMode: DataMode;
+  /** Reverse mode: where to connect. */
+  upstream: HostPort | null;
+  /** Transparent mode: where the client was going. */
+  originalDestination: ((sock: net.Socket) => HostPort | null) | null;
+  allow: AllowList | null;
+  pasvAddress: string | null;
+  ports: PortAllocator;
+  tls: TlsTermination | null;
+  observer: ProxyObserver;
+  recording: boolean;
+  maxLineLength: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  acceptTimeoutMs: number;
+  keepAliveMs: number;
+}
+
+type AnySocket = net.Socket | tls.TLSSocket;
+
+export class ControlSession {
+  private readonly machine: SessionMachine;
+  private client: AnySocket;
+  private server: AnySocket | null = null;
+  private serverRaw: net.Socket | null = null;
+  private readonly clientLeg: ObservedLeg;
+  private serverLeg: ObservedLeg | null = null;
+  private readonly relays = new Map<number, DataRelay>();
+  private idle: NodeJS.Timeout | null = null;
+  private ended = false;
+  private upstreamHost: string | null = null;
+  private upstreamSession: (() => Buffer | null) | null = null;
+  private onEnd: (() => void) | null = null;
+
+  constructor(private readonly clientRaw: net.Socket, private readonly ctx: SessionContext) {
+    this.client = clientRaw;
+    const clientIp = normalizeIp(clientRaw.remoteAddress ?? '');
+    this.machine = new SessionMachine({
+      mode: ctx.mode, dataMode: ctx.dataMode, tlsTerminate: ctx.tls !== null, clientIp,
+      maxLineLength: ctx.maxLineLength, maxQueuedLines: 200, maxPendingCommands: 200,
+    });
+    this.machine.announceFor = (hp) => (ctx.pasvAddress && !hp.ip.includes(':') ? { ip: ctx.pasvAddress, port: hp.port } : hp);
+    this.clientLeg = ctx.observer.leg(true);
+  }
+
+  /** Runs the session; `onEnd` is called once when everything of it is closed. */
+  start(onEnd: () => void): void {
+    this.onEnd = onEnd;
+    const c = this.clientRaw;
+    c.on('error', () => this.teardown('client error'));
+    c.on('close', () => this.teardown('client closed'));
+    c.on('end', () => this.teardown('client closed'));
+    c.setNoDelay(true);
+    c.setKeepAlive(true, this.ctx.keepAliveMs);
+    this.clientLeg.open(endpoint(c.remoteAddress, c.remotePort), endpoint(c.localAddress, c.localPort));
+    this.listenClient(c);
+    this.idle = setTimeout(() => this.exec(this.machine.idleTimeout(Math.round(this.ctx.idleTimeoutMs / 1000))), this.ctx.idleTimeoutMs);
+    this.idle.unref();
+    if (this.ctx.mode === 'reverse') this.connectUpstream(this.ctx.upstream!, null);
+    else if (this.ctx.mode === 'transparent') {
+      const dst = this.ctx.originalDestination?.(c) ?? null;
+      const local = endpoint(c.localAddress, c.localPort);
+      if (!dst) {
+        this.exec(this.machine.upstreamFailed('no original destination (the connection was not redirected to the proxy by nftables/iptables REDIRECT)'));
+      } else if (normalizeIp(dst.ip) === local.ip && dst.port === local.port) {
+        this.exec(this.machine.upstreamFailed('the original destination is the proxy itself (connect through a REDIRECT rule, not directly)'));
+      } else {
+        this.connectUpstream(dst, null);
+      }
+    }
+    this.exec(this.machine.drain());
+  }
+
+  private listenClient(sock: AnySocket): void {
+    sock.on('data', (chunk: Buffer) => {
+      this.touch();
+      if (this.machine.isOpaque) {
+        this.clientLeg.data(0, chunk);
+        this.server?.write(chunk);
+        return;
+      }
+      this.exec(this.machine.clientBytes(chunk));
+    });
+  }
+
+  private listenServer(sock: AnySocket): void {
+    sock.on('data', (chunk: Buffer) => {
+      this.touch();
+      this.serverLeg?.data(1, chunk);
+      if (this.machine.isOpaque) {
+        this.clientLeg.data(1, chunk);
+        this.client.write(chunk);
+        return;
+      }
+      this.exec(this.machine.serverBytes(chunk));
+    });
+  }
+
+  private connectUpstream(dest: HostPort, user: ForwardUser | null): void {
+    this.upstreamHost = user ? user.host : dest.ip;
+    const sock = net.connect({ host: dest.ip, port: dest.port, allowHalfOpen: false });
+    this.serverRaw = sock;
+    this.server = sock;
+    this.machine.upstreamIpHint = normalizeIp(dest.ip);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      this.exec(this.machine.upstreamFailed(`${formatHostPort(dest)}: no connection within ${Math.round(this.ctx.connectTimeoutMs / 1000)} s`));
+    }, this.ctx.connectTimeoutMs);
+    let connected = false;
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (!connected) {
+        clearTimeout(timer);
+        this.exec(this.machine.upstreamFailed(`${formatHostPort(dest)}: ${e.code ?? e.message}`));
+      } else {
+        this.exec(this.machine.serverClosed());
+      }
+    });
+    sock.once('connect', () => {
+      connected = true;
+      clearTimeout(timer);
+      if (this.ended) { sock.destroy(); return; }
+      sock.setNoDelay(true);
+      sock.setKeepAlive(true, this.ctx.keepAliveMs);
+      this.machine.upstreamIpHint = normalizeIp(sock.remoteAddress ?? dest.ip);
+      if (this.ctx.recording) {
+        this.serverLeg = this.ctx.observer.leg(false);
+        this.serverLeg.open(endpoint(sock.localAddress, sock.localPort), endpoint(sock.remoteAddress, sock.remotePort));
+      }
+      this.listenServer(sock);
+      sock.on('close', () => this.exec(this.machine.serverClosed()));
+      this.exec(this.machine.upstreamConnected());
+    });
+  }
+
+  private async forwardConnect(dest: ForwardUser): Promise<void> {
+    let ip: string;
+    try {
+      ip = net.isIP(dest.host) ? dest.host : (await dns.lookup(dest.host)).address;
+    } catch (e) {
+      this.exec(this.machine.upstreamFailed(`${dest.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+      return;
+    }
+    if (this.ended) return;
+    if (!this.ctx.allow || !this.ctx.allow.allows(dest.host, ip)) {
+      this.exec(this.machine.upstreamRefused(`destination ${formatHostPort({ ip: dest.host, port: dest.port })} is not allowed by the proxy (--allow)`));
+      return;
+    }
+    this.connectUpstream({ ip, port: dest.port }, dest);
+  }
+
+  private exec(cmds: MachineCommand[]): void {
+    for (const c of cmds) {
+      if (this.ended && c.type !== 'finding') continue;
+      switch (c.type) {
+        case 'observe-client':
+          this.clientLeg.data(0, c.data);
+          break;
+        case 'to-client':
+          if (!c.hidden) this.clientLeg.data(1, c.data);
+          this.client.write(c.data);
+          break;
+        case 'to-server':
+          this.serverLeg?.data(0, c.data);
+          this.server?.write(c.data);
+          break;
+        case 'connect-upstream':
+          void this.forwardConnect(c.dest);
+          break;
+        case 'data-open':
+          this.openData(c.id, c.client, c.server, c.tls);
+          break;
+        case 'data-cancel':
+          this.relays.get(c.id)?.cancel();
+          this.relays.delete(c.id);
+          break;
+        case 'tls-server':
+          void this.upgradeServer();
+          break;
+        case 'tls-client':
+          void this.upgradeClient();
+          break;
+        case 'passthrough':
+          this.ctx.observer.sessionFinding(this.clientLeg.conn, {
+            severity: 'info', code: 'proxy-tls-passthrough', frame: null,
+            message: 'AUTH TLS passed through opaquely; data connections go directly between client and server (use --tls-terminate to decode)',
+          });
+          break;
+        case 'finding':
+          this.ctx.observer.sessionFinding(this.clientLeg.conn, c.finding);
+          break;
+        case 'close':
+          this.closeGracefully();
+          break;
+      }
+    }
+  }
+
+  private openData(id: number, client: import('./session-machine.js').LegPlan, server: import('./session-machine.js').LegPlan, dataTls: boolean): void {
+    const srv = this.serverRaw;
+    if (!srv) return;
+    const relay = new DataRelay({
+      id, client, server,
+      clientPeerIp: normalizeIp(this.clientRaw.remoteAddress ?? ''),
+      serverPeerIp: normalizeIp(srv.remoteAddress ?? ''),
+      clientLocalIp: normalizeIp(this.clientRaw.localAddress ?? ''),
+      serverLocalIp: normalizeIp(srv.localAddress ?? ''),
+      ports: this.ctx.ports,
+      acceptTimeoutMs: this.ctx.acceptTimeoutMs,
+      tls: dataTls && this.ctx.tls ? { term: this.ctx.tls, servername: this.upstreamHost, session: () => this.upstreamSession?.() ?? null } : null,
+      clientTap: this.ctx.observer.leg(true),
+      serverTap: this.ctx.recording ? this.ctx.observer.leg(false) : null,
+      events: {
+        listening: (side, hp) => this.exec(this.machine.dataListening(id, side, hp)),
+        established: () => this.exec(this.machine.dataEstablished(id)),
+        foreign: (from) => this.exec(this.machine.foreignDataConnection(id, from)),
+        done: (failure) => {
+          this.relays.delete(id);
+          this.exec(this.machine.dataDone(id, failure));
+        },
+        activity: () => this.touch(),
+      },
+    });
+    this.relays.set(id, relay);
+    relay.start();
+  }
+
+  private async upgradeServer(): Promise<void> {
+    const raw = this.serverRaw;
+    if (!raw || !this.ctx.tls) return;
+    raw.removeAllListeners('data');
+    const s = this.ctx.tls.connectServer(raw, this.upstreamHost, null);
+    s.on('error', () => this.teardown('server TLS error'));
+    this.upstreamSession = trackSession(s);
+    this.server = s;
+    try {
+      await secured(s, false);
+    } catch (e) {
+      this.exec(this.machine.upstreamFailed(`TLS handshake with the server: ${(e as Error).message}`));
+      return;
+    }
+    if (this.ended) return;
+    this.listenServer(s);
+    this.exec(this.machine.serverTlsReady());
+  }
+
+  private async upgradeClient(): Promise<void> {
+    if (!this.ctx.tls) return;
+    const raw = this.clientRaw;
+    raw.removeAllListeners('data');
+    const c = this.ctx.tls.acceptClient(raw);
+    c.on('error', () => this.teardown('client TLS error'));
+    this.client = c;
+    try {
+      await secured(c, true);
+    } catch {
+      this.teardown('client TLS handshake failed');
+      return;
+    }
+    const session = this.clientLeg.session;
+    if (session) {
+      session.tls = true;
+      session.tlsInfo = { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() };
+    }
+    this.ctx.observer.sessionFinding(this.clientLeg.conn, {
+      severity: 'info', code: 'proxy-tls-terminated', frame: null,
+      message: `control TLS (${c.getProtocol() ?? 'unknown version'}) terminated by the proxy; commands and replies are shown decrypted`,
+    });
+    this.listenClient(c);
+  }
+
+  private touch(): void {
+    this.idle?.refresh();
+  }
+
+  /** Let queued writes go out, then close both sides. */
+  private closeGracefully(): void {
+    if (this.ended) return;
+    this.client.end();
+    this.server?.end();
+    const t = setTimeout(() => this.teardown('closed by proxy'), 2000);
+    t.unref();
+  }
+
+  /** Close everything now (the proxy is stopping). */
+  shutdown(): void {
+    this.teardown('proxy stopping');
+  }
+
+  private teardown(_why: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.idle) clearTimeout(this.idle);
+    for (const r of this.relays.values()) r.abort('control connection closed');
+    this.relays.clear();
+    this.client.destroy();
+    this.clientRaw.destroy();
+    this.server?.destroy();
+    this.serverRaw?.destroy();
+    this.serverLeg?.close('fin');
+    this.clientLeg.close('fin');
+    const cb = this.onEnd;
+    this.onEnd = null;
+    cb?.();
+  }
+}
+
+function endpoint(ip: string | undefined, port: number | undefined): { ip: string; port: number } {
+  return { ip: normalizeIp(ip ?? ''), port: port ?? 0 };
+}

@@ -1,0 +1,255 @@
+/**
+ * One relayed data connection: a client-facing leg and a server-facing leg, each either a
+ * listener (one accept, only from the expected peer, with a timeout) or an outgoing connection.
+ * Bytes flow once both legs are up (and secured, under TLS termination); either side's FIN is
+ * passed on as a FIN, either side's error or reset tears both down. Nothing is buffered beyond
+ * the sockets' own high-water marks.
+ */
+import * as net from 'node:net';
+import type * as tls from 'node:tls';
+import type { Endpoint } from '../model/types.js';
+import type { Dir } from '../tcp/events.js';
+import { normalizeIp, type HostPort } from './rewrite.js';
+import type { LegPlan } from './session-machine.js';
+import type { PortAllocator } from './ports.js';
+import { secured, type TlsTermination } from './tls.js';
+
+/** Where the client-facing leg's traffic is reported (the analysis, the recording). */
+export interface LegTap {
+  open(client: Endpoint, server: Endpoint): void;
+  data(dir: Dir, bytes: Buffer): void;
+  close(reason: 'fin' | 'rst'): void;
+}
+
+export interface DataRelayEvents {
+  listening(side: 'client' | 'server', hp: HostPort): void;
+  established(): void;
+  foreign(from: string): void;
+  done(failure: string | null): void;
+  /** Activity, for the control idle timer. */
+  activity(): void;
+}
+
+export interface DataRelayOptions {
+  id: number;
+  client: LegPlan;
+  server: LegPlan;
+  clientPeerIp: string;
+  serverPeerIp: string;
+  /** Local address of the client-facing control connection (listen/bind here). */
+  clientLocalIp: string;
+  /** Local address of the server-facing control connection: servers check it. */
+  serverLocalIp: string;
+  ports: PortAllocator;
+  acceptTimeoutMs: number;
+  tls: { term: TlsTermination; servername: string | null; session: () => Buffer | null } | null;
+  clientTap: LegTap | null;
+  serverTap: LegTap | null;
+  events: DataRelayEvents;
+}
+
+interface Leg {
+  side: 'client' | 'server';
+  plan: LegPlan;
+  listener: net.Server | null;
+  raw: net.Socket | null;
+  sock: net.Socket | tls.TLSSocket | null;
+  /** True when the proxy opened the TCP connection (tap direction). */
+  weConnected: boolean;
+  ended: boolean;
+  closed: boolean;
+  tapped: boolean;
+}
+
+export class DataRelay {
+  private readonly legs: { client: Leg; server: Leg };
+  private timer: NodeJS.Timeout | null = null;
+  private finished = false;
+
+  constructor(private readonly o: DataRelayOptions) {
+    this.legs = {
+      client: newLeg('client', o.client),
+      server: newLeg('server', o.server),
+    };
+  }
+
+  start(): void {
+    const { client, server } = this.legs;
+    if ('listen' in client.plan) this.listen(client);
+    if ('listen' in server.plan) this.listen(server);
+    if ('connect' in server.plan) this.connect(server);
+    // An active client is connected to once the server side is up: then the transfer is real.
+    if ('connect' in client.plan && 'connect' in server.plan) this.connect(client);
+    if (client.listener || server.listener) {
+      this.timer = setTimeout(() => this.fail(`no data connection within ${Math.round(this.o.acceptTimeoutMs / 1000)} s`), this.o.acceptTimeoutMs);
+    }
+  }
+
+  /** Tear down without reporting a failure (the control session cancelled the setup). */
+  cancel(): void {
+    this.finish(null, true);
+  }
+
+  /** Tear down and report (control connection gone). */
+  abort(reason: string): void {
+    this.finish(reason, false);
+  }
+
+  private listen(leg: Leg): void {
+    const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    leg.listener = srv;
+    srv.on('error', () => { /* reported through listen() or ignored after accept */ });
+    srv.on('connection', (sock) => this.accepted(leg, sock));
+    const host = leg.side === 'client' ? this.o.clientLocalIp : this.o.serverLocalIp;
+    const alloc = leg.side === 'client' ? this.o.ports.listen(srv, host) : listenAny(srv, host);
+    alloc.then(
+      (port) => { if (!this.finished) this.o.events.listening(leg.side, { ip: host, port }); },
+      (e: Error) => this.fail(`cannot listen for the ${leg.side} data connection on ${host}: ${e.message}`),
+    );
+  }
+
+  private accepted(leg: Leg, sock: net.Socket): void {
+    sock.on('error', () => {});
+    const from = normalizeIp(sock.remoteAddress ?? '');
+    const want = normalizeIp(leg.side === 'client' ? this.o.clientPeerIp : this.o.serverPeerIp);
+    if (this.finished || leg.raw) { sock.destroy(); return; }
+    if (from !== want) {
+      sock.destroy();
+      this.o.events.foreign(`${from}:${sock.remotePort}`);
+      return;
+    }
+    // One accept per expectation.
+    leg.listener?.close();
+    leg.listener = null;
+    leg.weConnected = false;
+    this.attach(leg, sock);
+    if ('connect' in this.legs.client.plan && leg.side === 'server') this.connect(this.legs.client);
+  }
+
+  private connect(leg: Leg): void {
+    const target = (leg.plan as { connect: HostPort }).connect;
+    const localAddress = leg.side === 'client' ? this.o.clientLocalIp : this.o.serverLocalIp;
+    const sock = net.connect({ host: target.ip, port: target.port, localAddress, allowHalfOpen: true });
+    sock.on('error', (e) => this.fail(`${leg.side} data connection to ${target.ip}:${target.port}: ${e.message}`));
+    sock.pause();
+    leg.weConnected = true;
+    sock.once('connect', () => {
+      if (this.finished) { sock.destroy(); return; }
+      this.attach(leg, sock);
+    });
+    leg.raw = sock;
+  }
+
+  private attach(leg: Leg, sock: net.Socket): void {
+    leg.raw = sock;
+    sock.removeAllListeners('error');
+    sock.on('error', (e) => this.fail(`${leg.side} data connection: ${e.message}`));
+    sock.setNoDelay(true);
+    const tap = leg.side === 'client' ? this.o.clientTap : this.o.serverTap;
+    if (tap) {
+      leg.tapped = true;
+      const local = { ip: normalizeIp(sock.localAddress ?? ''), port: sock.localPort ?? 0 };
+      const remote = { ip: normalizeIp(sock.remoteAddress ?? ''), port: sock.remotePort ?? 0 };
+      if (leg.weConnected) tap.open(local, remote); else tap.open(remote, local);
+    }
+    if (this.legs.client.raw?.readyState === 'open' && this.legs.server.raw?.readyState === 'open' &&
+        this.legs.client.raw.connecting === false && this.legs.server.raw.connecting === false) {
+      void this.secureAndRelay();
+    }
+  }
+
+  private async secureAndRelay(): Promise<void> {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const { client, server } = this.legs;
+    const t = this.o.tls;
+    if (t) {
+      const c = t.term.acceptClient(client.raw!);
+      const s = t.term.connectServer(server.raw!, t.servername, t.session());
+      c.on('error', (e) => this.fail(`client data TLS: ${e.message}`));
+      s.on('error', (e) => this.fail(`server data TLS: ${e.message}`));
+      client.sock = c;
+      server.sock = s;
+      try {
+        await Promise.all([secured(c, true), secured(s, false)]);
+      } catch (e) {
+        this.fail(`data TLS handshake: ${(e as Error).message}`);
+        return;
+      }
+      if (this.finished) return;
+    } else {
+      client.sock = client.raw;
+      server.sock = server.raw;
+    }
+    this.o.events.established();
+    this.pipe(client, server);
+    this.pipe(server, client);
+  }
+
+  private pipe(from: Leg, to: Leg): void {
+    const src = from.sock!;
+    const dst = to.sock!;
+    const tapFrom = from.side === 'client' ? this.o.clientTap : this.o.serverTap;
+    const tapTo = to.side === 'client' ? this.o.clientTap : this.o.serverTap;
+    // Tap direction: 0 when the bytes travel from the TCP client (the side that connected).
+    const fromDir: Dir = from.weConnected ? 1 : 0;
+    const toDir: Dir = to.weConnected ? 0 : 1;
+    src.on('data', (chunk: Buffer) => {
+      tapFrom?.data(fromDir, chunk);
+      tapTo?.data(toDir, chunk);
+      this.o.events.activity();
+      if (!dst.write(chunk)) src.pause();
+    });
+    dst.on('drain', () => src.resume());
+    src.on('end', () => {
+      from.ended = true;
+      dst.end();
+    });
+    src.on('close', () => {
+      from.closed = true;
+      if (!from.ended) {
+        // Closed without FIN (reset, or destroyed): the other side must not wait.
+        dst.destroy();
+      }
+      if (this.legs.client.closed && this.legs.server.closed) this.finish(null, false);
+    });
+    src.resume();
+  }
+
+  private fail(reason: string): void {
+    this.finish(reason, false);
+  }
+
+  private finish(failure: string | null, silent: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const reset = failure !== null;
+    for (const leg of [this.legs.client, this.legs.server]) {
+      leg.listener?.close();
+      leg.listener = null;
+      const s = leg.sock ?? leg.raw;
+      if (s && !s.destroyed) {
+        if (reset && 'resetAndDestroy' in s && !leg.sock) (s as net.Socket).resetAndDestroy();
+        else s.destroy();
+      }
+      if (leg.raw && !leg.raw.destroyed) leg.raw.destroy();
+    }
+    if (this.legs.client.tapped) this.o.clientTap?.close(reset ? 'rst' : 'fin');
+    if (this.legs.server.tapped) this.o.serverTap?.close(reset ? 'rst' : 'fin');
+    if (!silent) this.o.events.done(failure);
+  }
+}
+
+function newLeg(side: 'client' | 'server', plan: LegPlan): Leg {
+  return { side, plan, listener: null, raw: null, sock: null, weConnected: false, ended: false, closed: false, tapped: false };
+}
+
+function listenAny(srv: net.Server, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen({ host, port: 0 }, () => {
+      srv.off('error', reject);
+      resolve((srv.address() as net.AddressInfo).port);
+    });
+  });
+}

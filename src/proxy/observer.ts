@@ -1,0 +1,115 @@
+/**
+ * Turns the proxy's socket traffic into the stream events a capture would give (open / data /
+ * close per TCP connection) for the FTP analyzer, and into synthesized packets for --record.
+ * Only client-facing legs go to the analyzer (so sessions look as the client saw them); every
+ * leg goes to the recording.
+ */
+import type { FtpAnalyzer } from '../model/analyzer.js';
+import type { Endpoint, Session } from '../model/types.js';
+import { pushFinding, type Finding } from '../model/findings.js';
+import type { CloseReason, Dir, TcpConnection } from '../tcp/events.js';
+import { createConnection } from '../tcp/connection.js';
+import type { Recorder, RecordedConnection } from './recorder.js';
+import type { LegTap } from './data.js';
+
+export interface ObserverHooks {
+  /** A proxy finding attached to a session (for --log; the analyzer's own go through onEvent). */
+  onFinding?(session: Session | null, f: Finding): void;
+}
+
+export class ProxyObserver {
+  private nextConnId = 1;
+
+  constructor(
+    readonly analyzer: FtpAnalyzer,
+    private readonly recorder: Recorder | null,
+    private readonly hooks: ObserverHooks = {},
+  ) {}
+
+  /** A leg; `analyzed` legs are fed to the analyzer, all legs are recorded. */
+  leg(analyzed: boolean): ObservedLeg {
+    return new ObservedLeg(this, analyzed);
+  }
+
+  /** @internal */ newConnId(): number { return this.nextConnId++; }
+  /** @internal */ get rec(): Recorder | null { return this.recorder; }
+
+  /** Attach a proxy finding to the session whose control connection is `conn`. */
+  sessionFinding(conn: TcpConnection | null, f: Finding): void {
+    const session = conn ? sessionOf(conn) : null;
+    if (session) pushFinding(session.findings, f);
+    else this.analyzer.addGlobalFinding(f);
+    this.hooks.onFinding?.(session, f);
+  }
+}
+
+export class ObservedLeg implements LegTap {
+  conn: TcpConnection | null = null;
+  private recConn: RecordedConnection | null = null;
+  private closed = false;
+
+  constructor(private readonly obs: ProxyObserver, private readonly analyzed: boolean) {}
+
+  open(client: Endpoint, server: Endpoint): void {
+    const ts = now();
+    const rec = this.obs.rec;
+    this.recConn = rec ? rec.open(client, server, ts) : null;
+    const frame = this.recConn ? this.recConn.synFrame : null;
+    const conn = createConnection(this.obs.newConnId(), client, server, ts, frame);
+    conn.handshake.seen = this.recConn !== null;
+    if (this.recConn) {
+      conn.handshake.synFrame = this.recConn.synFrame;
+      conn.handshake.synAckFrame = this.recConn.synFrame + 1;
+      conn.handshake.ackFrame = this.recConn.synFrame + 2;
+      conn.handshake.synTs = conn.handshake.synAckTs = conn.handshake.ackTs = ts;
+    }
+    this.conn = conn;
+    if (this.analyzed) safe(() => this.obs.analyzer.open(conn, ts, frame));
+  }
+
+  data(dir: Dir, bytes: Buffer): void {
+    const conn = this.conn;
+    if (!conn || this.closed || bytes.length === 0) return;
+    const ts = now();
+    const frame = this.recConn ? this.obs.rec!.data(this.recConn, dir, bytes, ts) : null;
+    conn.bytes[dir] += bytes.length;
+    conn.end = ts;
+    conn.packets++;
+    if (frame !== null) conn.lastFrame = frame;
+    if (this.analyzed) safe(() => this.obs.analyzer.data(conn, dir, bytes, ts, frame));
+  }
+
+  close(reason: CloseReason): void {
+    const conn = this.conn;
+    if (!conn || this.closed) return;
+    this.closed = true;
+    const ts = now();
+    const frame = this.recConn ? this.obs.rec!.close(this.recConn, reason === 'rst' ? 'rst' : 'fin', ts) : null;
+    conn.end = ts;
+    conn.closeReason = reason;
+    if (frame !== null) conn.lastFrame = frame;
+    if (this.analyzed) safe(() => this.obs.analyzer.close(conn, reason, ts, frame));
+  }
+
+  get session(): Session | null {
+    return this.conn ? sessionOf(this.conn) : null;
+  }
+}
+
+function sessionOf(conn: TcpConnection): Session | null {
+  const tag = conn.tag as { kind?: string; session?: Session } | undefined;
+  return tag && tag.kind === 'control' && tag.session ? tag.session : null;
+}
+
+function now(): number {
+  return Date.now() / 1000;
+}
+
+/** The analysis must never take the relay down: a bug there costs the view, not the traffic. */
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (process.env.FTPSCOPE_DEBUG) process.stderr.write(`ftpscope proxy: analysis error: ${(e as Error).stack}\n`);
+  }
+}

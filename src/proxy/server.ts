@@ -1,0 +1,169 @@
+/**
+ * The proxy's listening socket and its sessions: `startProxy` is what the CLI, the tests, the
+ * benchmark and the live dashboard use.
+ */
+import * as net from 'node:net';
+import { FtpAnalyzer } from '../model/analyzer.js';
+import type { Analysis, AnalysisEvent, Session } from '../model/types.js';
+import { finding, type Finding } from '../model/findings.js';
+import { FtpscopeError } from '../errors.js';
+import { ControlSession, type SessionContext } from './control.js';
+import { ProxyObserver } from './observer.js';
+import { PortAllocator, type PortRange } from './ports.js';
+import { Recorder, type PacketWriter } from './recorder.js';
+import { TlsTermination } from './tls.js';
+import { parseAllowList } from './allow.js';
+import { loadOriginalDst } from './original-dst.js';
+import { formatHostPort, normalizeIp, type DataMode, type HostPort } from './rewrite.js';
+import type { ProxyMode } from './session-machine.js';
+
+export interface ProxyOptions {
+  mode: ProxyMode;
+  listen: HostPort;
+  /** Reverse mode: the FTP server. */
+  upstream?: HostPort | null;
+  /** Forward mode: host patterns and CIDRs destinations must match (default: none, deny all). */
+  allow?: string[];
+  dataMode?: DataMode;
+  pasvPorts?: PortRange | null;
+  /** The IPv4 address announced in 227 replies (behind NAT). */
+  pasvAddress?: string | null;
+  maxSessions?: number;
+  maxLineLength?: number;
+  idleTimeoutSec?: number;
+  acceptTimeoutSec?: number;
+  connectTimeoutSec?: number;
+  keepAliveSec?: number;
+  tls?: { certFile: string; keyFile: string; verifyUpstream?: boolean } | null;
+  /** --record: synthesized packets go here (a PcapngWriter). */
+  recordTo?: PacketWriter | null;
+  /** Analysis events (command, reply, data-open/close, finding, session-open/close) as they happen. */
+  onEvent?: (ev: AnalysisEvent) => void;
+  keepPackets?: boolean;
+}
+
+export const PROXY_DEFAULTS = {
+  maxSessions: 512,
+  maxLineLength: 8192,
+  idleTimeoutSec: 900,
+  acceptTimeoutSec: 60,
+  connectTimeoutSec: 30,
+  keepAliveSec: 60,
+} as const;
+
+export interface RunningProxy {
+  readonly analyzer: FtpAnalyzer;
+  /** The address actually listened on (port 0 resolved). */
+  address(): HostPort;
+  readonly activeSessions: number;
+  /** The analysis as it stands (live views). */
+  snapshot(): Analysis;
+  /** Stop accepting, close every session, finish the analysis and the recording. */
+  close(): Promise<Analysis>;
+}
+
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  if (opts.mode === 'reverse' && !opts.upstream) {
+    throw new FtpscopeError('proxy-config', 'reverse mode needs --upstream HOST:PORT', 'or use --mode forward / --mode transparent');
+  }
+  let allow = null;
+  try {
+    allow = parseAllowList(opts.allow ?? []);
+  } catch (e) {
+    throw new FtpscopeError('proxy-config', (e as Error).message);
+  }
+  if (opts.pasvAddress && net.isIPv4(opts.pasvAddress) === false) {
+    throw new FtpscopeError('proxy-config', `--pasv-address ${opts.pasvAddress} is not an IPv4 address`, '227 replies carry IPv4 only; EPSV replies carry no address');
+  }
+  const tls = opts.tls ? new TlsTermination(opts.tls) : null;
+  const originalDestination = opts.mode === 'transparent' ? loadOriginalDst() : null;
+
+  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false });
+  const listenPort = await new Promise<number>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new FtpscopeError('proxy-listen',
+      `cannot listen on ${formatHostPort(opts.listen)}: ${e.code ?? e.message}`,
+      e.code === 'EACCES' ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE; use e.g. --listen 127.0.0.1:2121' : 'choose another --listen address or port')));
+    server.listen({ host: opts.listen.ip, port: opts.listen.port }, () => resolve((server.address() as net.AddressInfo).port));
+  });
+  server.on('error', () => { /* after listening: nothing to do, sessions go on */ });
+
+  const analyzer = new FtpAnalyzer({
+    sourceType: 'proxy',
+    sourceName: `proxy ${formatHostPort({ ip: opts.listen.ip, port: listenPort })}`,
+    ftpPorts: [listenPort],
+    keepPackets: opts.keepPackets,
+    onEvent: opts.onEvent,
+  });
+  const recorder = opts.recordTo ? new Recorder(opts.recordTo) : null;
+  const observer = new ProxyObserver(analyzer, recorder, {
+    onFinding: (session: Session | null, f: Finding) => opts.onEvent?.({ type: 'finding', session, finding: f }),
+  });
+  const ctx: SessionContext = {
+    mode: opts.mode,
+    dataMode: opts.dataMode ?? 'client',
+    upstream: opts.upstream ?? null,
+    originalDestination,
+    allow,
+    pasvAddress: opts.pasvAddress ?? null,
+    ports: new PortAllocator(opts.pasvPorts ?? null),
+    tls,
+    observer,
+    recording: recorder !== null,
+    maxLineLength: opts.maxLineLength ?? PROXY_DEFAULTS.maxLineLength,
+    idleTimeoutMs: (opts.idleTimeoutSec ?? PROXY_DEFAULTS.idleTimeoutSec) * 1000,
+    connectTimeoutMs: (opts.connectTimeoutSec ?? PROXY_DEFAULTS.connectTimeoutSec) * 1000,
+    acceptTimeoutMs: (opts.acceptTimeoutSec ?? PROXY_DEFAULTS.acceptTimeoutSec) * 1000,
+    keepAliveMs: (opts.keepAliveSec ?? PROXY_DEFAULTS.keepAliveSec) * 1000,
+  };
+  const maxSessions = opts.maxSessions ?? PROXY_DEFAULTS.maxSessions;
+  const sessions = new Set<ControlSession>();
+  const rejected = new Set<net.Socket>();
+  let closing = false;
+
+  server.on('connection', (sock) => {
+    sock.on('error', () => sock.destroy());
+    if (closing) { sock.destroy(); return; }
+    if (sessions.size >= maxSessions) {
+      const f = finding('warning', 'proxy-max-sessions',
+        `refused a session from ${normalizeIp(sock.remoteAddress ?? '')}: ${maxSessions} sessions already open (--max-sessions)`);
+      analyzer.addGlobalFinding(f);
+      rejected.add(sock);
+      sock.on('close', () => rejected.delete(sock));
+      sock.end(`421 Too many sessions (${maxSessions}); try again later.\r\n`);
+      setTimeout(() => sock.destroy(), 2000).unref();
+      return;
+    }
+    const s = new ControlSession(sock, ctx);
+    sessions.add(s);
+    try {
+      s.start(() => sessions.delete(s));
+    } catch (e) {
+      // Nothing a session does may take the proxy down.
+      sessions.delete(s);
+      sock.destroy();
+      analyzer.addGlobalFinding(finding('error', 'proxy-internal', `session failed to start: ${(e as Error).message}`));
+    }
+  });
+
+  const ticker = setInterval(() => analyzer.expire(Date.now() / 1000), 10_000);
+  ticker.unref();
+
+  return {
+    analyzer,
+    address: () => ({ ip: normalizeIp(opts.listen.ip), port: listenPort }),
+    get activeSessions() { return sessions.size; },
+    snapshot: () => analyzer.analysis(),
+    async close(): Promise<Analysis> {
+      closing = true;
+      clearInterval(ticker);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of [...sessions]) s.shutdown();
+        for (const r of rejected) r.destroy();
+      });
+      const a = analyzer.finish();
+      if (recorder) await recorder.finish();
+      return a;
+    },
+  };
+}

@@ -1,0 +1,689 @@
+/**
+ * The proxy's control-session state machine (mitmproxy style): it takes events (bytes from
+ * either side, data legs listening/established/done, upstream connected) and returns commands
+ * for the I/O layer to carry out. No sockets, no timers.
+ *
+ * Ordering: every client command gets an output slot in arrival order. Server replies fill the
+ * slot of the command they answer, local replies (bounce refusals, rewritten 227s) fill their
+ * own slot, and the client sees slots strictly in order. A transfer's final reply (226/426) is
+ * held in its slot until the relayed data connection has fully closed.
+ */
+import { LineSplitter, type SplitLine } from '../ftp/lines.js';
+import { ReplyParser, type ParsedReply } from '../ftp/replies.js';
+import { parseCommand } from '../ftp/commands.js';
+import { finding, type Finding } from '../model/findings.js';
+import {
+  ACTIVE_VERBS, PASSIVE_VERBS, activeOkReply, checkActiveTarget, formatClientPassiveReply,
+  formatHostPort, formatServerActiveCommand, parseActiveTarget, parseForwardUser, parsePassiveReply,
+  passiveReplyCode, serverPassiveVerb, serverSideIsPassive,
+  type ActiveVerb, type DataMode, type ForwardUser, type HostPort, type PassiveVerb, type SetupVerb,
+} from './rewrite.js';
+
+export type ProxyMode = 'reverse' | 'forward' | 'transparent';
+
+export interface MachineOptions {
+  mode: ProxyMode;
+  dataMode: DataMode;
+  tlsTerminate: boolean;
+  /** The client's address on the control connection (bounce checks). */
+  clientIp: string;
+  maxLineLength: number;
+  /** Client commands queued while the machine waits (listener setup, upstream connect). */
+  maxQueuedLines: number;
+  /** Commands sent upstream and not yet answered. */
+  maxPendingCommands: number;
+}
+
+export type LegPlan = { listen: true } | { connect: HostPort };
+
+export type MachineCommand =
+  /** `hidden`: not shown to the analysis (the AUTH exchange the proxy terminates). */
+  | { type: 'to-client'; data: Buffer; hidden?: boolean }
+  /** A client line as received, for the analysis. */
+  | { type: 'observe-client'; data: Buffer }
+  | { type: 'to-server'; data: Buffer }
+  | { type: 'connect-upstream'; dest: ForwardUser }
+  | { type: 'data-open'; id: number; client: LegPlan; server: LegPlan; tls: boolean }
+  | { type: 'data-cancel'; id: number }
+  | { type: 'tls-server' }
+  | { type: 'tls-client' }
+  | { type: 'passthrough' }
+  | { type: 'finding'; finding: Finding }
+  | { type: 'close'; reason: string };
+
+export type DataStatus = 'setting-up' | 'established' | 'done';
+
+interface Slot {
+  chunks: Buffer[];
+  done: boolean;
+  /** A final reply waiting for its data connection to close. */
+  held: Buffer | null;
+  heldDataId: number | null;
+}
+
+type Purpose =
+  | { kind: 'relay' }
+  | { kind: 'greeting' }
+  | { kind: 'passive-setup'; dataId: number; clientVerb: SetupVerb; serverVerb: PassiveVerb; clientTarget: HostPort | null }
+  | { kind: 'active-setup'; dataId: number; clientVerb: SetupVerb }
+  | { kind: 'transfer'; dataId: number | null; prelim: boolean }
+  | { kind: 'auth' }
+  | { kind: 'forward-auth' }
+  | { kind: 'prot'; level: string }
+  | { kind: 'epsv-all' };
+
+interface Pending {
+  slot: Slot;
+  verb: string;
+  purpose: Purpose;
+}
+
+interface DataSetup {
+  id: number;
+  clientVerb: SetupVerb;
+  clientListen: HostPort | null;
+  serverListen: HostPort | null;
+  needClientListen: boolean;
+  needServerListen: boolean;
+  slot: Slot;
+  status: DataStatus;
+  /** For server-active setups: PORT sent once listeners exist. */
+  sendServerActive: boolean;
+  /** For client-passive: what the client gets once its listener exists. */
+  replyVerb: PassiveVerb | null;
+  /** Address the client is told (set by the I/O from --pasv-address / control local address). */
+}
+
+const CRLF = Buffer.from('\r\n');
+const TRANSFER = new Set(['RETR', 'STOR', 'STOU', 'APPE', 'LIST', 'NLST', 'MLSD']);
+const AUTH_ARGS = new Set(['TLS', 'SSL', 'TLS-C', 'TLS-P']);
+
+export class SessionMachine {
+  private readonly clientLines: LineSplitter;
+  private readonly serverLines: LineSplitter;
+  private readonly replies = new ReplyParser({ maxLinesPerReply: 1000 });
+  private slots: Slot[] = [];
+  private pending: Pending[] = [];
+  private queuedLines: SplitLine[] = [];
+  private out: MachineCommand[] = [];
+  private phase: 'await-user' | 'connecting' | 'greeting' | 'ready' | 'opaque' | 'closed';
+  private blockedOn: 'listener' | 'upstream' | 'tls' | null = null;
+  private data = new Map<number, DataSetup>();
+  private currentData: number | null = null;
+  private nextDataId = 1;
+  private epsvAll = false;
+  private protPrivate = false;
+  private forwardDest: ForwardUser | null = null;
+  private clientTls = false;
+  private serverTls = false;
+
+  constructor(private readonly opts: MachineOptions) {
+    this.clientLines = new LineSplitter({ maxLineLength: opts.maxLineLength });
+    this.serverLines = new LineSplitter({ maxLineLength: opts.maxLineLength });
+    if (opts.mode === 'forward') {
+      this.phase = 'await-user';
+      this.localSlot('220 ftpscope proxy ready; log in as USER name@host[:port].\r\n');
+    } else {
+      this.phase = 'connecting';
+      this.blockedOn = 'upstream';
+      this.pending.push({ slot: this.newSlot(), verb: '', purpose: { kind: 'greeting' } });
+    }
+  }
+
+  get closed(): boolean { return this.phase === 'closed'; }
+  get isOpaque(): boolean { return this.phase === 'opaque'; }
+  get tls(): { client: boolean; server: boolean; dataPrivate: boolean } {
+    return { client: this.clientTls, server: this.serverTls, dataPrivate: this.protPrivate };
+  }
+  get destination(): ForwardUser | null { return this.forwardDest; }
+
+  /** Take the commands produced so far. */
+  drain(): MachineCommand[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  clientBytes(chunk: Buffer): MachineCommand[] {
+    if (this.phase === 'closed') return this.drain();
+    for (const line of this.clientLines.push(chunk)) {
+      if (!(this.opts.tlsTerminate && isAuthLine(line.text))) this.out.push({ type: 'observe-client', data: line.raw });
+      if (this.blockedOn !== null) {
+        if (this.queuedLines.length >= this.opts.maxQueuedLines) {
+          this.fatal('421 Too many commands queued; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
+          break;
+        }
+        this.queuedLines.push(line);
+      } else {
+        this.clientLine(line);
+      }
+    }
+    return this.drain();
+  }
+
+  serverBytes(chunk: Buffer): MachineCommand[] {
+    if (this.phase === 'closed') return this.drain();
+    for (const line of this.serverLines.push(chunk)) {
+      const r = this.replies.pushLine(line.text);
+      if (this.replyRaw.length < 1000) this.replyRaw.push(line.overlong ? Buffer.concat([line.raw, CRLF]) : line.raw);
+      if (r === null) continue;
+      const raw = Buffer.concat(this.replyRaw);
+      this.replyRaw = [];
+      if ('malformed' in r) {
+        this.emitFinding('warning', 'proxy-malformed-reply', `server sent a line that is not an FTP reply: ${clip(r.malformed)}`);
+        // Relayed anyway (in order, with whatever reply comes next): the client decides what it means.
+        const head = this.pending[0];
+        if (head) { head.slot.chunks.push(raw); this.flush(); } else this.fill(this.newSlot(), raw);
+        continue;
+      }
+      this.serverReply(r, raw);
+      if (this.closed) break;
+    }
+    return this.drain();
+  }
+
+  private replyRaw: Buffer[] = [];
+  private hiddenChunks = new Set<Buffer>();
+
+  upstreamConnected(): MachineCommand[] {
+    if (this.phase !== 'connecting') return this.drain();
+    this.phase = 'greeting';
+    // Forward mode: the server's greeting is the proxy's business; the client already had ours.
+    if (this.opts.mode === 'forward') this.pending.push({ slot: this.newSlot(true), verb: '', purpose: { kind: 'greeting' } });
+    return this.drain();
+  }
+
+  upstreamFailed(reason: string): MachineCommand[] {
+    this.emitFinding('error', 'proxy-upstream-unreachable', `upstream unreachable: ${reason}`);
+    this.fatal(`421 Service not available: cannot reach the server (${oneLine(reason)}).\r\n`, null, null);
+    return this.drain();
+  }
+
+  /** Forward mode: the destination is not on the allow list. The client may try another. */
+  upstreamRefused(reason: string): MachineCommand[] {
+    this.emitFinding('warning', 'proxy-destination-refused', reason);
+    const slot = this.userSlot ?? this.newSlot();
+    this.userSlot = null;
+    this.fill(slot, `530 ${oneLine(reason)}.\r\n`);
+    this.phase = 'await-user';
+    this.forwardDest = null;
+    this.unblock();
+    return this.drain();
+  }
+
+  serverClosed(): MachineCommand[] {
+    if (this.phase === 'closed') return this.drain();
+    // Flush what is complete, then close: nothing the server said is lost.
+    for (const s of this.slots) if (s.held) { s.chunks.push(s.held); s.held = null; s.done = true; }
+    if (this.pending.length > 0 && this.phase !== 'opaque') {
+      const p = this.pending[0];
+      if (p.purpose.kind === 'greeting') this.fill(p.slot, '421 Service not available: the server closed the connection.\r\n');
+    }
+    for (const s of this.slots) s.done = true;
+    this.flush();
+    this.phase = 'closed';
+    this.out.push({ type: 'close', reason: 'server closed the control connection' });
+    return this.drain();
+  }
+
+  serverTlsReady(): MachineCommand[] {
+    this.serverTls = true;
+    const p = this.pending[0];
+    if (p && p.purpose.kind === 'auth') {
+      this.pending.shift();
+      this.fill(p.slot, '234 Proceed with negotiation.\r\n', true);
+      this.clientTls = true;
+      this.out.push({ type: 'tls-client' });
+    } else if (p && p.purpose.kind === 'forward-auth') {
+      this.pending.shift();
+      this.sendForwardUser();
+    }
+    this.unblock();
+    return this.drain();
+  }
+
+  dataListening(id: number, side: 'client' | 'server', hp: HostPort): MachineCommand[] {
+    const d = this.data.get(id);
+    if (!d || d.status === 'done') return this.drain();
+    if (side === 'client') d.clientListen = hp; else d.serverListen = hp;
+    if ((d.needClientListen && !d.clientListen) || (d.needServerListen && !d.serverListen)) return this.drain();
+    if (d.sendServerActive) {
+      d.sendServerActive = false;
+      this.sendServer(formatServerActiveCommand(d.clientVerb, d.serverListen!), { kind: 'active-setup', dataId: id, clientVerb: d.clientVerb }, d.slot);
+    } else if (d.replyVerb && d.clientListen) {
+      this.completePassiveReply(d);
+    }
+    return this.drain();
+  }
+
+  dataEstablished(id: number): MachineCommand[] {
+    const d = this.data.get(id);
+    if (d && d.status === 'setting-up') d.status = 'established';
+    return this.drain();
+  }
+
+  /** The relay finished (both legs closed) or failed; releases a held final reply. */
+  dataDone(id: number, failure: string | null): MachineCommand[] {
+    const d = this.data.get(id);
+    if (!d) return this.drain();
+    d.status = 'done';
+    this.data.delete(id);
+    if (this.currentData === id) this.currentData = null;
+    if (failure) this.emitFinding('warning', 'proxy-data-failed', `data connection ${id}: ${failure}`);
+    for (const s of this.slots) {
+      if (s.heldDataId === id && s.held) {
+        s.chunks.push(s.held);
+        s.held = null;
+        s.heldDataId = null;
+        s.done = true;
+      }
+    }
+    // A setup still waiting for its listener gets the failure as its reply.
+    if (d.needClientListen && !d.clientListen || d.needServerListen && !d.serverListen) {
+      if (!d.slot.done) this.fill(d.slot, `425 Cannot open data connection: ${oneLine(failure ?? 'listener failed')}.\r\n`);
+      if (this.blockedOn === 'listener') this.unblock();
+    }
+    this.flush();
+    return this.drain();
+  }
+
+  /** A connection to a client-facing data listener from an address other than the client's. */
+  foreignDataConnection(id: number, from: string): MachineCommand[] {
+    this.emitFinding('warning', 'proxy-foreign-data-connection',
+      `refused a data connection from ${from} on data connection ${id}: only the control peer's address may connect`);
+    return this.drain();
+  }
+
+  idleTimeout(seconds: number): MachineCommand[] {
+    this.emitFinding('info', 'proxy-idle-timeout', `control connection idle for ${seconds} s; closed`);
+    this.fatal(`421 Idle timeout (${seconds} s); closing control connection.\r\n`, null, null);
+    return this.drain();
+  }
+
+  // ---------------------------------------------------------------- client side
+
+  private clientLine(line: SplitLine): void {
+    if (line.overlong) {
+      this.emitFinding('warning', 'proxy-line-too-long', `client command line longer than ${this.opts.maxLineLength} bytes refused`);
+      this.localSlot('500 Command line too long.\r\n');
+      return;
+    }
+    const cmd = parseCommand(line.text);
+    if (!cmd) {
+      if (line.text.trim() === '') return;
+      this.localSlot('500 Syntax error, command unrecognized.\r\n');
+      return;
+    }
+    const verb = cmd.verb;
+    if (this.phase === 'await-user') return this.beforeLogin(verb, cmd.arg);
+    if (verb === 'AUTH' && AUTH_ARGS.has((cmd.arg ?? '').trim().toUpperCase())) {
+      if (this.clientTls) { this.localSlot('503 TLS already active.\r\n'); return; }
+      this.sendServer(line.raw, { kind: 'auth' });
+      return;
+    }
+    if (verb === 'PROT') {
+      this.sendServer(line.raw, { kind: 'prot', level: (cmd.arg ?? '').trim().toUpperCase() });
+      return;
+    }
+    if (verb === 'CCC' && this.opts.tlsTerminate) {
+      this.localSlot('534 CCC not allowed by the proxy.\r\n');
+      return;
+    }
+    if (verb === 'EPSV' && (cmd.arg ?? '').trim().toUpperCase() === 'ALL') {
+      this.epsvAll = true;
+      if (this.opts.dataMode === 'active') this.localSlot('200 EPSV ALL command successful.\r\n');
+      else this.sendServer(line.raw, { kind: 'epsv-all' });
+      return;
+    }
+    if (PASSIVE_VERBS.has(verb) || ACTIVE_VERBS.has(verb)) return this.setup(verb as SetupVerb, cmd.arg);
+    if (TRANSFER.has(verb)) {
+      const dataId = this.currentData;
+      this.currentData = null;
+      this.sendServer(line.raw, { kind: 'transfer', dataId, prelim: false });
+      return;
+    }
+    this.sendServer(line.raw, { kind: 'relay' });
+  }
+
+  private beforeLogin(verb: string, arg: string | null): void {
+    if (verb === 'USER') {
+      const dest = parseForwardUser(arg);
+      if (!dest) {
+        this.localSlot('530 Log in as USER name@host[:port] (IPv6: name@[addr]:port).\r\n');
+        return;
+      }
+      this.forwardDest = dest;
+      this.phase = 'connecting';
+      this.blockedOn = 'upstream';
+      this.userSlot = this.newSlot();
+      this.out.push({ type: 'connect-upstream', dest });
+      return;
+    }
+    if (verb === 'AUTH') {
+      if (!this.opts.tlsTerminate) {
+        this.localSlot('534 AUTH before USER needs the proxy to run with --tls-terminate in forward mode.\r\n');
+        return;
+      }
+      if (this.clientTls) { this.localSlot('503 TLS already active.\r\n'); return; }
+      this.fill(this.newSlot(), '234 Proceed with negotiation.\r\n', true);
+      this.clientTls = true;
+      this.out.push({ type: 'tls-client' });
+      return;
+    }
+    if (verb === 'QUIT') {
+      this.localSlot('221 Goodbye.\r\n');
+      this.phase = 'closed';
+      this.out.push({ type: 'close', reason: 'client quit before choosing a destination' });
+      return;
+    }
+    if (verb === 'PBSZ' && this.clientTls) { this.localSlot('200 PBSZ=0\r\n'); return; }
+    if (verb === 'FEAT') { this.localSlot('211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n EPSV\r\n EPRT\r\n211 End\r\n'); return; }
+    if (verb === 'NOOP') { this.localSlot('200 NOOP ok.\r\n'); return; }
+    this.localSlot('530 Please log in with USER name@host[:port] first.\r\n');
+  }
+
+  private setup(verb: SetupVerb, arg: string | null): void {
+    if (this.epsvAll && verb !== 'EPSV') {
+      this.localSlot(`501 ${verb} not allowed after EPSV ALL.\r\n`);
+      return;
+    }
+    if (this.currentData !== null) this.cancelData(this.currentData);
+    let clientTarget: HostPort | null = null;
+    if (ACTIVE_VERBS.has(verb)) {
+      clientTarget = parseActiveTarget(verb as ActiveVerb, arg);
+      if (!clientTarget) {
+        this.localSlot('501 Syntax error in parameters or arguments.\r\n');
+        return;
+      }
+      const v = checkActiveTarget(clientTarget, this.opts.clientIp);
+      if (!v.ok) {
+        this.emitFinding('warning', 'proxy-bounce-refused', `${verb} ${formatHostPort(clientTarget)} refused: ${v.reason} (FTP bounce)`);
+        this.localSlot(`501 ${verb} refused: ${v.reason}.\r\n`);
+        return;
+      }
+    }
+    const id = this.nextDataId++;
+    const slot = this.newSlot();
+    const tls = this.protPrivate;
+    const d: DataSetup = {
+      id, clientVerb: verb, clientListen: null, serverListen: null,
+      needClientListen: clientTarget === null, needServerListen: false, slot, status: 'setting-up',
+      sendServerActive: false, replyVerb: clientTarget === null ? (verb as PassiveVerb) : null,
+    };
+    this.data.set(id, d);
+    if (serverSideIsPassive(verb, this.opts.dataMode)) {
+      // Ask the server first; the listener for the client opens once the server's reply says where to connect.
+      const serverVerb = serverPassiveVerb(verb, this.upstreamIpHint);
+      this.sendServer(`${serverVerb}\r\n`, { kind: 'passive-setup', dataId: id, clientVerb: verb, serverVerb, clientTarget }, slot);
+    } else {
+      // Server active: open our server-facing listener (and the client's, if passive) before sending PORT.
+      d.needServerListen = true;
+      d.sendServerActive = true;
+      this.blockedOn = 'listener';
+      this.out.push({ type: 'data-open', id, client: clientTarget ? { connect: clientTarget } : { listen: true }, server: { listen: true }, tls });
+    }
+    this.currentData = id;
+  }
+
+  /** The upstream address, as told by the I/O layer (for the passive verb choice). */
+  upstreamIpHint = '0.0.0.0';
+
+  private completePassiveReply(d: DataSetup): void {
+    const announce = this.announceFor(d.clientListen!);
+    const line = formatClientPassiveReply(d.replyVerb!, announce);
+    if (line === null) {
+      this.fill(d.slot, '522 Use EPSV: the proxy cannot announce an IPv6 address in a 227 reply.\r\n');
+      this.cancelData(d.id);
+    } else {
+      this.fill(d.slot, line);
+    }
+    if (this.blockedOn === 'listener') this.unblock();
+  }
+
+  /** Overridable by the I/O: --pasv-address replaces the listener's IPv4 address. */
+  announceFor: (hp: HostPort) => HostPort = (hp) => hp;
+
+  // ---------------------------------------------------------------- server side
+
+  private serverReply(r: ParsedReply, raw: Buffer): void {
+    const head = this.pending[0];
+    if (!head) {
+      // Unsolicited (e.g. 421 before closing): the client sees it after what is already queued.
+      const s = this.newSlot();
+      this.fill(s, raw);
+      return;
+    }
+    const prelim = r.code >= 100 && r.code < 200;
+    const p = head.purpose;
+    if (p.kind === 'greeting') {
+      if (prelim) { head.slot.chunks.push(raw); this.flush(); return; }
+      this.pending.shift();
+      if (this.opts.mode === 'forward') return this.forwardGreeting(r);
+      this.phase = 'ready';
+      this.fill(head.slot, raw);
+      this.unblock();
+      return;
+    }
+    if (prelim) {
+      if (p.kind === 'transfer') p.prelim = true;
+      head.slot.chunks.push(raw);
+      this.flush();
+      return;
+    }
+    this.pending.shift();
+    switch (p.kind) {
+      case 'relay':
+        this.fill(head.slot, raw);
+        return;
+      case 'prot':
+        if (r.code >= 200 && r.code < 300) this.protPrivate = p.level === 'P' || p.level === 'S' || p.level === 'E';
+        this.fill(head.slot, raw);
+        return;
+      case 'epsv-all':
+        this.fill(head.slot, raw);
+        return;
+      case 'auth':
+        if (r.code !== 234) { this.fill(head.slot, raw); return; }
+        if (this.opts.tlsTerminate) {
+          // Upgrade the server side first; the client gets its 234 once that handshake is done.
+          this.pending.unshift(head);
+          this.blockedOn = 'tls';
+          this.out.push({ type: 'tls-server' });
+          return;
+        }
+        this.fill(head.slot, raw);
+        this.flushAll();
+        this.phase = 'opaque';
+        this.out.push({ type: 'passthrough' });
+        return;
+      case 'forward-auth':
+        if (r.code !== 234) {
+          this.fatal(`421 The server refused AUTH TLS (${r.code} ${oneLine(r.text)}).\r\n`, 'proxy-upstream-tls-refused', `server refused AUTH TLS: ${r.code}`);
+          return;
+        }
+        this.pending.unshift(head);
+        this.blockedOn = 'tls';
+        this.out.push({ type: 'tls-server' });
+        return;
+      case 'passive-setup':
+        return this.passiveSetupReply(p, r, raw, head.slot);
+      case 'active-setup': {
+        const d = this.data.get(p.dataId);
+        if (r.code < 200 || r.code >= 300 || !d) {
+          this.fill(head.slot, raw);
+          this.cancelData(p.dataId);
+          return;
+        }
+        if (d.replyVerb) this.completePassiveReply(d);
+        else this.fill(head.slot, activeOkReply(p.clientVerb as ActiveVerb));
+        return;
+      }
+      case 'transfer':
+        return this.transferFinal(p, r, raw, head.slot);
+    }
+  }
+
+  private passiveSetupReply(p: Extract<Purpose, { kind: 'passive-setup' }>, r: ParsedReply, raw: Buffer, slot: Slot): void {
+    const d = this.data.get(p.dataId);
+    const expect = passiveReplyCode(p.serverVerb);
+    const parsed = r.code === expect ? parsePassiveReply(p.serverVerb, r.text, this.upstreamIpHint) : null;
+    if (!d || !parsed) {
+      if (r.code === expect) this.emitFinding('warning', 'proxy-bad-passive-reply', `server's ${r.code} reply could not be parsed: ${clip(r.text)}`);
+      this.fill(slot, raw);
+      this.cancelData(p.dataId);
+      return;
+    }
+    if (parsed.announcedElsewhere) {
+      this.emitFinding('info', 'proxy-pasv-address-ignored',
+        `server announced ${parsed.announcedElsewhere} in its ${r.code} reply; the proxy connects to the control peer ${parsed.target.ip} instead`);
+    }
+    const client: LegPlan = p.clientTarget ? { connect: p.clientTarget } : { listen: true };
+    this.out.push({ type: 'data-open', id: d.id, client, server: { connect: parsed.target }, tls: this.protPrivate });
+    if (p.clientTarget) {
+      this.fill(slot, activeOkReply(p.clientVerb as ActiveVerb));
+    } else {
+      this.blockedOn = 'listener';
+    }
+  }
+
+  private transferFinal(p: Extract<Purpose, { kind: 'transfer' }>, r: ParsedReply, raw: Buffer, slot: Slot): void {
+    const d = p.dataId !== null ? this.data.get(p.dataId) : undefined;
+    if (!d) { this.fill(slot, raw); return; }
+    if (!p.prelim) {
+      // Refused before any data (550, 425): the setup stays usable, as the server's does.
+      if (this.currentData === null) this.currentData = d.id; else this.cancelData(d.id);
+      this.fill(slot, raw);
+      return;
+    }
+    if (d.status === 'setting-up' && r.code >= 400) {
+      this.cancelData(d.id);
+      this.fill(slot, raw);
+      return;
+    }
+    slot.held = raw;
+    slot.heldDataId = d.id;
+  }
+
+  private forwardGreeting(r: ParsedReply): void {
+    if (r.code < 200 || r.code >= 300) {
+      this.fatal(`421 The server refused the connection: ${r.code} ${oneLine(r.text)}\r\n`, 'proxy-upstream-refused', `server greeting ${r.code} ${clip(r.text)}`);
+      return;
+    }
+    this.phase = 'ready';
+    if (this.clientTls) {
+      this.sendServer('AUTH TLS\r\n', { kind: 'forward-auth' }, this.newSlot(true));
+      return;
+    }
+    this.sendForwardUser();
+  }
+
+  /** Forward mode: the greeting (and TLS) is done; send the real USER, its reply goes to the client's USER slot. */
+  private sendForwardUser(): void {
+    const dest = this.forwardDest!;
+    const slot = this.userSlot ?? this.newSlot();
+    this.userSlot = null;
+    this.pending.push({ slot, verb: 'USER', purpose: { kind: 'relay' } });
+    this.out.push({ type: 'to-server', data: Buffer.from(`USER ${dest.user}\r\n`, 'latin1') });
+    this.unblock();
+  }
+
+  private userSlot: Slot | null = null;
+
+  // ---------------------------------------------------------------- helpers
+
+  private sendServer(data: Buffer | string, purpose: Purpose, slot?: Slot): void {
+    if (this.pending.length >= this.opts.maxPendingCommands) {
+      this.fatal('421 Too many commands pending; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
+      return;
+    }
+    const s = slot ?? this.newSlot();
+    this.pending.push({ slot: s, verb: typeof data === 'string' ? data.split(' ')[0].trim() : verbOf(data), purpose });
+    this.out.push({ type: 'to-server', data: typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data) });
+  }
+
+  private cancelData(id: number): void {
+    const d = this.data.get(id);
+    if (!d) return;
+    this.data.delete(id);
+    if (this.currentData === id) this.currentData = null;
+    this.out.push({ type: 'data-cancel', id });
+  }
+
+  /** A slot invisible to ordering when `internal` (replies the client never sees). */
+  private newSlot(internal = false): Slot {
+    const s: Slot = { chunks: [], done: false, held: null, heldDataId: null };
+    if (!internal) this.slots.push(s);
+    return s;
+  }
+
+  private localSlot(text: string): void {
+    const s = this.newSlot();
+    this.fill(s, text);
+  }
+
+  private fill(slot: Slot, data: Buffer | string, hidden = false): void {
+    const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    if (hidden) this.hiddenChunks.add(b);
+    slot.chunks.push(b);
+    slot.done = true;
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.slots.length > 0) {
+      const s = this.slots[0];
+      for (const c of s.chunks) {
+        if (this.hiddenChunks.delete(c)) this.out.push({ type: 'to-client', data: c, hidden: true });
+        else this.out.push({ type: 'to-client', data: c });
+      }
+      s.chunks = [];
+      if (!s.done) break;
+      this.slots.shift();
+    }
+  }
+
+  private flushAll(): void {
+    for (const s of this.slots) s.done = true;
+    this.flush();
+  }
+
+  private unblock(): void {
+    this.blockedOn = null;
+    while (this.blockedOn === null && this.queuedLines.length > 0 && this.phase !== 'closed' && this.phase !== 'opaque') {
+      this.clientLine(this.queuedLines.shift()!);
+    }
+  }
+
+  private fatal(text: string, code: string | null, message: string | null): void {
+    if (code && message) this.emitFinding('error', code, message);
+    for (const s of this.slots) if (s.held) { s.chunks.push(s.held); s.held = null; }
+    this.flushAll();
+    this.out.push({ type: 'to-client', data: Buffer.from(text, 'latin1') });
+    this.phase = 'closed';
+    this.out.push({ type: 'close', reason: oneLine(text.slice(4)) });
+  }
+
+  private emitFinding(severity: 'info' | 'warning' | 'error', code: string, message: string): void {
+    this.out.push({ type: 'finding', finding: finding(severity, code, message) });
+  }
+}
+
+function isAuthLine(text: string): boolean {
+  return /^\s*AUTH\s/i.test(text);
+}
+
+function verbOf(b: Buffer): string {
+  const s = b.toString('latin1', 0, Math.min(b.length, 16));
+  return s.split(/[ \r\n]/)[0].toUpperCase();
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\r\n]+/g, ' ').trim();
+}
+
+function clip(s: string): string {
+  const t = oneLine(s);
+  return t.length > 80 ? t.slice(0, 77) + '...' : t;
+}
