@@ -7,7 +7,7 @@ const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 /** 1536 → "1.5 KiB"; exact byte counts below 1 KiB. */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return '?';
-  if (Math.abs(n) < 1024) return `${n} B`;
+  if (Math.abs(n) < 1024) return `${Number.isInteger(n) ? n : n.toFixed(Math.abs(n) < 10 ? 2 : Math.abs(n) < 100 ? 1 : 0)} B`;
   let v = n;
   let u = 0;
   while (Math.abs(v) >= 1024 && u < BYTE_UNITS.length - 1) {

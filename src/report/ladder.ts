@@ -149,7 +149,7 @@ function dataRows(s: Session, dc: DataConnection): Row[] {
   rows.push(row(rel(dc.start), null, connId, 'data', (lane) => nestedNote(lane, `.-- ${title}`)));
   const opener = clientLeft ? dc.client : dc.server;
   const other = clientLeft ? dc.server : dc.client;
-  rows.push(row('', null, connId, 'data', (lane) => nestedNote(lane, ends(formatEndpoint(opener), formatEndpoint(other), nestedInner(lane)))));
+  rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, formatEndpoint(opener), formatEndpoint(other))));
 
   if (tcp) {
     const hs = tcp.handshake;
@@ -162,7 +162,7 @@ function dataRows(s: Session, dc: DataConnection): Row[] {
       any = true;
       rows.push(row(rel(ts), frame, connId, 'tcp', (lane) => nested(lane, label, fromClient(toRight), '-')));
     }
-    if (!any) rows.push(row('', null, connId, 'note', (lane) => nestedNote(lane, '(handshake not captured)')));
+    if (!any) rows.push(row('', null, connId, 'note', (lane) => nestedText(lane, '(handshake not captured)')));
   }
 
   const dur = formatDuration(dc.end - dc.start);
@@ -181,12 +181,12 @@ function dataRows(s: Session, dc: DataConnection): Row[] {
     rows.push(row('', null, connId, 'data', (lane) => nested(lane, label, toRight, '=')));
   }
   if (!dc.complete) {
-    rows.push(row('', null, connId, 'note', (lane) => nestedNote(lane, `incomplete: ${incompleteReasons(dc).join('; ')}`)));
+    rows.push(row('', null, connId, 'note', (lane) => nestedText(lane, `incomplete: ${incompleteReasons(dc).join('; ')}`)));
   }
   if (tcp) {
     rows.push(...closeRows(tcp, dc.end, rel, connId, clientLeft, (lane, label, toRight) => nested(lane, label, toRight, '-')));
   } else if (dc.closeReason) {
-    rows.push(row(rel(dc.end), null, connId, 'tcp', (lane) => nestedNote(lane, `closed (${dc.closeReason})`)));
+    rows.push(row(rel(dc.end), null, connId, 'tcp', (lane) => nestedText(lane, `closed (${dc.closeReason})`)));
   }
   rows.push(row('', null, connId, 'data', (lane) => nestedNote(lane, "'--")));
   return rows;
@@ -232,6 +232,20 @@ function nestedNote(lane: number, text: string): string {
   return '|' + pad + truncate(text, inner).padEnd(inner) + pad + '|';
 }
 
+/** "|  : text         :  |", a remark between the nested lifelines. */
+function nestedText(lane: number, text: string): string {
+  const pad = ' '.repeat(NEST);
+  const inner = nestedInner(lane);
+  return '|' + pad + ':' + (' ' + truncate(text, inner - 1)).padEnd(inner) + ':' + pad + '|';
+}
+
+/** "|  : left ... right :  |", the nested lifelines labelled with their endpoints. */
+function nestedEnds(lane: number, left: string, right: string): string {
+  const pad = ' '.repeat(NEST);
+  const inner = nestedInner(lane);
+  return '|' + pad + ':' + ends(` ${left}`, `${right} `, inner).padEnd(inner) + ':' + pad + '|';
+}
+
 /** An arrow of exactly `n` columns with the label near its tail. */
 function arrow(n: number, label: string, toRight: boolean, fill: string): string {
   if (n < 3) return (toRight ? '>' : '<').padStart(Math.max(0, n), fill);
@@ -255,5 +269,5 @@ function ends(left: string, right: string, width: number): string {
 
 function oneLine(text: string): string {
   const lines = text.split('\n');
-  return printable(lines[0] ?? '') + (lines.length > 1 ? ` (+${lines.length - 1})` : '');
+  return printable(lines.find((l) => l.trim() !== '')?.trim() ?? '') + (lines.length > 1 ? ` (+${lines.length - 1})` : '');
 }

@@ -7,7 +7,7 @@ import {
 } from './format.js';
 
 /** Replies and data connections sit under their command's verb. */
-const REPLY_INDENT = ' '.repeat(19);
+const REPLY_INDENT = ' '.repeat(21);
 
 export interface TextOptions {
   showPasswords?: boolean;
@@ -76,7 +76,7 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
     if ('verb' in item) {
       renderCommand(s, item, byCommand.map.get(item) ?? [], opts, out);
     } else {
-      out.push(`  ${formatRelTs(item.ts - s.start)}  ${pad(frameTag(item.frame), 7)} (unsolicited)`);
+      out.push(`  ${relTs(item.ts - s.start)} ${pad(frameTag(item.frame), 7)} (unsolicited)`);
       renderReply(item, REPLY_INDENT, out);
     }
   }
@@ -125,7 +125,7 @@ function interleave(commands: FtpCommand[], unsolicited: FtpReply[]): Array<FtpC
 
 function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: TextOptions, out: string[]): void {
   const arg = maskArg(c.verb, c.arg, opts);
-  out.push(`  ${formatRelTs(c.ts - s.start)}  ${pad(frameTag(c.frame), 7)} ${printable(c.verb)}` +
+  out.push(`  ${relTs(c.ts - s.start)} ${pad(frameTag(c.frame), 7)} ${printable(c.verb)}` +
     `${arg !== null ? ' ' + printable(arg) : ''}`);
   const indent = REPLY_INDENT;
   // Data connections are shown after the preliminary (1xx) reply and before the final one.
@@ -176,7 +176,12 @@ function findingLine(f: Finding, indent: string): string {
 
 function firstLine(text: string): string {
   const lines = text.split('\n');
-  return printable(lines[0] ?? '') + (lines.length > 1 ? ` (+${lines.length - 1} lines)` : '');
+  return printable(lines.find((l) => l.trim() !== '')?.trim() ?? '') + (lines.length > 1 ? ` (+${lines.length - 1} lines)` : '');
+}
+
+/** Relative time in a fixed-width column (wider only past 99999 s). */
+function relTs(seconds: number): string {
+  return formatRelTs(seconds).padStart(10);
 }
 
 function frameTag(frame: number | null): string {

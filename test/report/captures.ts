@@ -1,0 +1,25 @@
+import { analyzeFile, type PipelineOptions } from '../../src/model/pipeline.js';
+import type { Analysis } from '../../src/model/types.js';
+
+/** The bundled public captures (copied from zeek and suricata-verify with their expected outputs). */
+export const PUB = 'captures/public';
+export const ZEEK_EXPECTED = `${PUB}/zeek/expected`;
+
+export const PUBLIC_CAPTURES = [
+  'zeek/ipv4.pcap', 'zeek/ipv6.pcap', 'zeek/retr.pcap', 'zeek/ftp-auth-tls.pcap', 'zeek/ipv6-multiline-reply.pcap',
+  'zeek/bigtransfer.pcap', 'suricata-verify/bug-4877/input.pcap', 'suricata-verify/bug-3519/input.pcap',
+  'suricata-verify/ftp/ftp-download-active/input.pcap', 'suricata-verify/ftp/ftp-download-passive/input.pcap',
+] as const;
+
+const cache = new Map<string, Promise<Analysis>>();
+
+/** Analyze a bundled capture once per test file (the analysis is not mutated by the views). */
+export function analyzed(capture: string, opts?: PipelineOptions): Promise<Analysis> {
+  if (opts) return analyzeFile(`${PUB}/${capture}`, opts);
+  let p = cache.get(capture);
+  if (!p) {
+    p = analyzeFile(`${PUB}/${capture}`);
+    cache.set(capture, p);
+  }
+  return p;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { renderReportText } from '../../src/report/text.js';
+import { analyzed, PUBLIC_CAPTURES } from './captures.js';
+
+/** Index of the first line at or after `from` that satisfies `pred`, or -1. */
+function findLine(lines: string[], from: number, pred: (l: string) => boolean): number {
+  for (let i = from; i < lines.length; i++) if (pred(lines[i]!)) return i;
+  return -1;
+}
+
+describe('text report', () => {
+  it.each(PUBLIC_CAPTURES)('%s: each session\'s commands in order, each data connection under its command', async (capture) => {
+    const a = await analyzed(capture);
+    const lines = renderReportText(a).split('\n');
+    for (const s of a.sessions) {
+      let at = findLine(lines, 0, (l) => l.startsWith(`Session ${s.id} `));
+      expect(at, `session ${s.id} header`).toBeGreaterThanOrEqual(0);
+      const commandLines: number[] = [];
+      for (const c of s.commands) {
+        const tag = c.frame !== null ? `#${c.frame}` : '';
+        const next = findLine(lines, at + 1, (l) => /^\s+[+-]\d+\.\d{3} /.test(l) && l.includes(` ${c.verb}`) && l.includes(tag));
+        expect(next, `${c.verb} ${tag} after line ${at}`).toBeGreaterThan(at);
+        commandLines.push(next);
+        at = next;
+      }
+      for (const dc of s.dataConnections) {
+        const sessionStart = findLine(lines, 0, (l) => l.startsWith(`Session ${s.id} `));
+        const dataLine = findLine(lines, sessionStart, (l) => l.trim().startsWith(`data #${dc.id} `));
+        expect(dataLine, `data #${dc.id} of session ${s.id}`).toBeGreaterThan(sessionStart);
+        if (!dc.command) continue;
+        const ci = s.commands.findIndex((c) => c.frame === dc.command!.frame && c.verb === dc.command!.verb);
+        expect(ci, `command of data #${dc.id}`).toBeGreaterThanOrEqual(0);
+        expect(dataLine).toBeGreaterThan(commandLines[ci]!);
+        if (ci + 1 < commandLines.length) expect(dataLine).toBeLessThan(commandLines[ci + 1]!);
+        // indented deeper than the command line, with its facts
+        expect(lines[dataLine]!.search(/\S/)).toBeGreaterThan(lines[commandLines[ci]!]!.search(/\S/));
+        const block = lines.slice(dataLine, dataLine + 4).join('\n');
+        expect(block).toContain(dc.mode ?? 'mode unknown');
+        expect(block).toContain(`${dc.bytes} `);
+        if (dc.complete && dc.sha256) expect(block).toContain(`sha256 ${dc.sha256}`);
+        if (!dc.complete) expect(block).toMatch(/INCOMPLETE: \S/);
+      }
+      for (const f of s.findings) expect(lines.some((l) => l.includes(f.code))).toBe(true);
+    }
+    for (const f of a.findings) expect(lines.some((l) => l.includes(f.code))).toBe(true);
+  });
+
+  it('masks PASS unless showPasswords', async () => {
+    const a = await analyzed('suricata-verify/bug-3519/input.pcap');
+    const pass = a.sessions.flatMap((s) => s.commands).find((c) => c.verb === 'PASS')!;
+    expect(pass.arg).toBeTruthy();
+    const masked = renderReportText(a);
+    expect(masked).toMatch(/ PASS \*\*\*\*$/m);
+    expect(masked).not.toContain(`PASS ${pass.arg}`);
+    expect(renderReportText(a, { showPasswords: true })).toContain(`PASS ${pass.arg}`);
+  });
+
+  it('cuts lines to the width when one is given', async () => {
+    const a = await analyzed('zeek/ipv6.pcap');
+    for (const l of renderReportText(a, { width: 60 }).split('\n')) expect(Array.from(l).length).toBeLessThanOrEqual(60);
+  });
+
+  it('says why a transfer is incomplete', async () => {
+    const a = await analyzed('zeek/bigtransfer.pcap');
+    const text = renderReportText(a);
+    expect(text).toMatch(/INCOMPLETE: .*missing from the capture/);
+  });
+});
