@@ -1,4 +1,48 @@
 import type { Command } from 'commander';
+import { readFrame } from '../capture/open.js';
+import { renderReportText } from '../report/text.js';
+import { runDashboard } from '../tui/app.js';
+import { analyzeWithProgress, collectPort } from './report.js';
 
-// Placeholder until the owning issue lands: registers nothing yet.
-export function registerOpen(_program: Command): void {}
+interface OpenFlags {
+  ftpPort?: number[];
+  mouse: boolean;
+  color: boolean;
+  showPasswords?: boolean;
+}
+
+/**
+ * `ftpscope <capture>` and `ftpscope open <capture>`: the dashboard on a terminal, the text
+ * report when stdout is not one (pipes, CI), so scripts never get escape codes.
+ */
+export function registerOpen(program: Command): void {
+  program
+    .command('open', { isDefault: true })
+    .description('open a capture in the terminal dashboard (the default command; prints the report when not on a terminal)')
+    .argument('[capture]', 'pcap or pcapng file (optionally gzip-compressed)')
+    .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
+    .option('--no-mouse', 'do not capture the mouse (lets the terminal select text)')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too); meaning never depends on colour')
+    .option('--show-passwords', 'show PASS arguments instead of ****')
+    .action(async (capture: string | undefined, flags: OpenFlags) => {
+      if (capture === undefined) {
+        program.outputHelp();
+        return;
+      }
+      const showPasswords = !!flags.showPasswords;
+      const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
+      if (!tty) {
+        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort });
+        process.stdout.write(renderReportText(a, { showPasswords }));
+        return;
+      }
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, keepPackets: true });
+      await runDashboard(a, {
+        title: capture,
+        mouse: flags.mouse,
+        noColor: !flags.color,
+        showPasswords,
+        readFrame: async (frame, fileOffset) => (await readFrame(capture, frame, fileOffset)).rec,
+      });
+    });
+}

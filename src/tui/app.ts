@@ -1,0 +1,109 @@
+/**
+ * Entry points of the dashboard: on a finished analysis (files) and on live sources
+ * (`capture --tui`, `proxy --tui`). Owns the terminal's lifetime: it is restored on quit,
+ * on errors and on process exit.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { PacketRecord } from '../capture/types.js';
+import type { Analysis } from '../model/types.js';
+import { Dashboard, type DashboardSource } from './dashboard.js';
+import { makePacketLoader } from './packet-detail.js';
+import { createTerminal, type Terminal } from './terminal.js';
+import { themeFromEnv } from './theme.js';
+
+export interface DashboardOptions {
+  mouse?: boolean;
+  noColor?: boolean;
+  /** Tests: streams with fixed columns/rows instead of the process tty. */
+  input?: Readable;
+  output?: Writable;
+  /** Where terminal warnings go (default: $FTPSCOPE_TUI_LOG, else nowhere). */
+  debugLog?: string;
+  /** Live sources: how often to look for new data (ms). */
+  refreshMs?: number;
+  showPasswords?: boolean;
+}
+
+export interface RunningDashboard {
+  dashboard: Dashboard;
+  terminal: Terminal;
+  /** Resolves once the user quit and the terminal is restored. */
+  closed: Promise<void>;
+  /** Quit from outside (tests, the source ending). */
+  close(): void;
+}
+
+/** Start the dashboard; returns at once. */
+export function startDashboard(source: DashboardSource, opts: DashboardOptions = {}): RunningDashboard {
+  const terminal = createTerminal({
+    input: opts.input,
+    output: opts.output,
+    mouse: opts.mouse !== false,
+    theme: themeFromEnv(!!opts.noColor),
+    debugLog: opts.debugLog ?? process.env.FTPSCOPE_TUI_LOG,
+  });
+  const restore = (): void => terminal.destroy();
+  process.once('exit', restore);
+  let dashboard: Dashboard;
+  try {
+    dashboard = new Dashboard(terminal, source);
+    dashboard.render();
+  } catch (e) {
+    restore();
+    throw e;
+  }
+  let timer: NodeJS.Timeout | null = null;
+  if (source.live) {
+    // Poll for changes and draw at most every refreshMs: a burst of packets costs one render.
+    timer = setInterval(() => {
+      try {
+        if (dashboard.refresh()) dashboard.render();
+      } catch (e) {
+        restore();
+        throw e;
+      }
+    }, opts.refreshMs ?? 100);
+  }
+  const closed = dashboard.done.then(() => {
+    if (timer) clearInterval(timer);
+    restore();
+    process.removeListener('exit', restore);
+  });
+  return { dashboard, terminal, closed, close: () => dashboard.quit() };
+}
+
+/** The dashboard over a finished analysis of a capture file. */
+export async function runDashboard(
+  analysis: Analysis,
+  opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord> },
+): Promise<void> {
+  const source: DashboardSource = {
+    title: opts.title,
+    live: false,
+    showPasswords: opts.showPasswords,
+    snapshot: () => analysis,
+    loadPacket: opts.readFrame ? makePacketLoader(opts.readFrame) : undefined,
+  };
+  await startDashboard(source, opts).closed;
+}
+
+/** The dashboard over a live source; `stop()` is called when the user quits. */
+export async function runLiveDashboard(source: {
+  title: string;
+  snapshot(): Analysis;
+  stop(): void | Promise<void>;
+  readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord>;
+}, opts: DashboardOptions = {}): Promise<void> {
+  const running = startDashboard({
+    title: source.title,
+    live: true,
+    showPasswords: opts.showPasswords,
+    snapshot: () => source.snapshot(),
+    loadPacket: source.readFrame ? makePacketLoader(source.readFrame) : undefined,
+  }, opts);
+  try {
+    await running.closed;
+  } finally {
+    await source.stop();
+  }
+}

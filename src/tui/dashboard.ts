@@ -1,0 +1,642 @@
+/**
+ * The dashboard's state machine: keys and mouse in, a screen of rows out (through Terminal).
+ * It holds selection (pinned to items), focus, filters and live state; the views under views/
+ * turn the Analysis into pane models and never touch the terminal.
+ */
+import type { Dissection } from '../dissect/field.js';
+import type { Analysis, PacketRef, Session } from '../model/types.js';
+import type { TcpConnection } from '../tcp/events.js';
+import type { LadderLine } from '../report/ladder.js';
+import { actionFor, type Action } from './keymap.js';
+import { bodyRect, sessionLayout, tooSmall, MIN_COLS, MIN_ROWS, type SessionPane } from './layout.js';
+import { bodyHeight, findMatch, renderPane, type PaneModel, type Rect } from './pane.js';
+import type { KeyEvent, MouseEvent, Row, Terminal } from './terminal.js';
+import { fit } from './text.js';
+import { VList } from './vlist.js';
+import { collectFindings, findingsPane, type FindingRow } from './views/findings.js';
+import { flowPane, ladderFor } from './views/flow.js';
+import { handshakePane } from './views/handshake.js';
+import { helpPane } from './views/help.js';
+import { bytesPerRow, hexPane, type Highlight } from './views/hex.js';
+import { layerRows, layersPane, type LayerRow } from './views/layers.js';
+import { packetsPane } from './views/packets.js';
+import {
+  buildSessionRows, sessionHeader, sessionRowText, sessionMatches, SORT_COLUMNS, type SessionRow, type SortOrder,
+} from './views/sessions.js';
+import { connectionsOf } from './views/connections.js';
+
+export type Screen = 'sessions' | 'session' | 'handshake' | 'findings' | 'help';
+type PaneId = 'sessions' | SessionPane | 'handshake' | 'findings' | 'help';
+
+export interface DashboardSource {
+  title: string;
+  /** Live sources update; a file's analysis is final. */
+  live: boolean;
+  showPasswords?: boolean;
+  snapshot(): Analysis;
+  /** Full dissection of one packet, re-read by its offset; absent when packets cannot be re-read. */
+  loadPacket?: (session: Session, ref: PacketRef) => Promise<Dissection>;
+}
+
+interface Detail {
+  frame: number;
+  state: 'loading' | 'ok' | 'error';
+  d: Dissection | null;
+  rows: LayerRow[];
+  error: string;
+}
+
+const DETAIL_CACHE = 32;
+
+export class Dashboard {
+  screen: Screen = 'sessions';
+  private stack: Screen[] = [];
+  focus: SessionPane = 'flow';
+  private listPane: 'flow' | 'packets' = 'flow';
+  private detailPane: 'layers' | 'hex' = 'layers';
+  readonly lists: Record<PaneId, VList> = {
+    sessions: new VList(), flow: new VList(), packets: new VList(), layers: new VList(), hex: new VList(),
+    handshake: new VList(), findings: new VList(), help: new VList(),
+  };
+  filter = '';
+  private search: Partial<Record<PaneId, string>> = {};
+  sort: SortOrder = { column: 'start', reverse: false };
+  prompt: { pane: PaneId; text: string } | null = null;
+  message = '';
+  /** Selected packet (frame) of the open session. */
+  frame: number | null = null;
+  private handshakeOf: { tcp: TcpConnection | null; what: string } = { tcp: null, what: 'no connection' };
+
+  private analysis: Analysis;
+  private version = 0;
+  paused = false;
+  private pausedAt = 0;
+  private latestPackets = 0;
+  private details = new Map<number, Detail>();
+  private loadSeq = 0;
+  private hits: Array<{ pane: PaneId; rect: Rect; model: PaneModel }> = [];
+  private quitting = false;
+  private onQuit: () => void = () => {};
+  readonly done: Promise<void>;
+
+  // caches, keyed by what they depend on
+  private rowsCache: { key: string; rows: SessionRow[] } | null = null;
+  private ladderCache: { key: string; lines: LadderLine[] } | null = null;
+  private findingsCache: { version: number; rows: FindingRow[] } | null = null;
+
+  constructor(private readonly term: Terminal, private readonly source: DashboardSource) {
+    this.analysis = source.snapshot();
+    this.latestPackets = this.analysis.source.packets;
+    this.lists.sessions.follow = source.live;
+    this.done = new Promise((resolve) => { this.onQuit = resolve; });
+    term.onKey((k) => this.key(k));
+    term.onMouse((m) => this.mouse(m));
+    term.onResize(() => this.render());
+  }
+
+  // ---- data ---------------------------------------------------------------------------
+
+  /** Live sources: take a new snapshot; returns true when something changed. */
+  refresh(): boolean {
+    const a = this.source.snapshot();
+    const changed = a.source.packets !== this.latestPackets || a !== this.analysis
+      || a.sessions.length !== this.analysis.sessions.length;
+    this.latestPackets = a.source.packets;
+    if (this.paused) return changed; // the pending count changed
+    if (!changed) return false;
+    this.analysis = a;
+    this.version++;
+    return true;
+  }
+
+  private sessionRows(): SessionRow[] {
+    const key = `${this.version}|${this.filter}|${this.sort.column}|${this.sort.reverse}|${this.analysis.sessions.length}`;
+    if (this.rowsCache?.key !== key) this.rowsCache = { key, rows: buildSessionRows(this.analysis, this.filter, this.sort) };
+    return this.rowsCache.rows;
+  }
+
+  private selectedRow(): SessionRow | null {
+    const rows = this.sessionRows();
+    const i = this.lists.sessions.sync(this.sessionsModel(rows, 80).source);
+    return i >= 0 ? rows[i] : null;
+  }
+
+  session(): Session | null {
+    const r = this.selectedRow();
+    return r && r.kind !== 'unpaired' ? r.session : null;
+  }
+
+  private ladder(session: Session | null, width: number): LadderLine[] {
+    if (!session) return [];
+    const key = `${session.id}|${width}|${this.version}|${session.commands.length}|${session.dataConnections.length}|${session.closed}`;
+    if (this.ladderCache?.key !== key) this.ladderCache = { key, lines: ladderFor(session, width) };
+    return this.ladderCache.lines;
+  }
+
+  private findingRows(): FindingRow[] {
+    if (this.findingsCache?.version !== this.version) this.findingsCache = { version: this.version, rows: collectFindings(this.analysis) };
+    return this.findingsCache.rows;
+  }
+
+  private packetRef(session: Session | null, frame: number | null): PacketRef | null {
+    if (!session?.packets || frame === null) return null;
+    const items = session.packets.items;
+    const i = this.packetsModel(session).source.indexOf(frame);
+    return i >= 0 ? items[i] : null;
+  }
+
+  private detail(): Detail | null {
+    return this.frame === null ? null : this.details.get(this.frame) ?? null;
+  }
+
+  private requestDetail(): void {
+    const session = this.session();
+    const frame = this.frame;
+    if (frame === null || !session || this.details.has(frame)) return;
+    const ref = this.packetRef(session, frame);
+    if (!ref || !this.source.loadPacket) {
+      this.details.set(frame, { frame, state: 'error', d: null, rows: [],
+        error: this.source.loadPacket ? `frame ${frame} is not in this session's packet list` : 'this source cannot re-read packets' });
+      return;
+    }
+    const entry: Detail = { frame, state: 'loading', d: null, rows: [], error: '' };
+    this.details.set(frame, entry);
+    if (this.details.size > DETAIL_CACHE) this.details.delete(this.details.keys().next().value as number);
+    const seq = ++this.loadSeq;
+    this.source.loadPacket(session, ref).then((d) => {
+      entry.state = 'ok';
+      entry.d = d;
+      entry.rows = layerRows(d);
+    }, (e: unknown) => {
+      entry.state = 'error';
+      entry.error = e instanceof Error ? e.message : String(e);
+    }).finally(() => {
+      if (seq === this.loadSeq || this.frame === frame) {
+        this.lists.layers.key = null;
+        this.lists.layers.index = 0;
+        this.render();
+      }
+    });
+  }
+
+  /** Resolves when every requested dissection has settled (tests, benchmark). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 50 && [...this.details.values()].some((d) => d.state === 'loading'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  // ---- pane models --------------------------------------------------------------------
+
+  private sessionsModel(rows: SessionRow[], width: number): PaneModel {
+    const index = new Map<string, number>();
+    const a = this.analysis;
+    const label = `Sessions (${a.sessions.length}${this.filter ? `, ${rows.filter((r) => r.kind === 'session').length} match /${this.filter}` : ''})`;
+    return {
+      title: `${label}  sort: ${this.sort.column}${this.sort.reverse ? ' ↓' : ' ↑'}`,
+      header: sessionHeader(width - 2),
+      source: {
+        count: rows.length,
+        keyAt: (i) => rows[i].key,
+        indexOf: (k) => {
+          if (index.size === 0) rows.forEach((r, i) => index.set(r.key, i));
+          return index.get(String(k)) ?? -1;
+        },
+      },
+      row: (i, w) => sessionRowText(rows[i], w),
+      empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)` : 'no FTP sessions found in this capture',
+      matches: (i, needle) => {
+        const r = rows[i];
+        return r.kind === 'unpaired' ? false : sessionMatches(r.session, needle);
+      },
+    };
+  }
+
+  private packetsModel(session: Session | null): PaneModel {
+    return packetsPane(session, !!this.source.showPasswords);
+  }
+
+  private highlight(): Highlight {
+    const det = this.detail();
+    if (!det?.d || det.rows.length === 0) return { layer: null, field: null, layerIndex: null };
+    const i = Math.min(this.lists.layers.index, det.rows.length - 1);
+    const r = det.rows[i];
+    const layer = det.d.layers[r.layer];
+    return {
+      layer: layer && layer.name !== 'frame' ? { offset: layer.offset, length: layer.length } : null,
+      field: r.field && r.length > 0 ? { offset: r.offset, length: r.length } : null,
+      layerIndex: r.layer,
+    };
+  }
+
+  private model(pane: PaneId, width: number): PaneModel {
+    const session = this.session();
+    switch (pane) {
+      case 'sessions': return this.sessionsModel(this.sessionRows(), width);
+      case 'flow': return flowPane(session, this.ladder(session, width - 2));
+      case 'packets': return this.packetsModel(session);
+      case 'layers': {
+        const det = this.detail();
+        return layersPane(det?.d ?? null, det?.rows ?? [], this.detailStatus(det));
+      }
+      case 'hex': {
+        const det = this.detail();
+        return { ...hexPane(det?.d ?? null, this.highlight(), width, this.detailStatus(det)), textOnly: true };
+      }
+      case 'handshake': return handshakePane(this.handshakeOf.tcp, this.handshakeOf.what, width);
+      case 'findings': return findingsPane(this.findingRows());
+      case 'help': return helpPane();
+    }
+  }
+
+  private detailStatus(det: Detail | null): string {
+    if (this.frame === null) return 'select a packet (an arrow in the flow or a row in packets)';
+    if (!det) return `frame ${this.frame}`;
+    if (det.state === 'loading') return `reading frame ${det.frame}…`;
+    if (det.state === 'error') return `frame ${det.frame}: ${det.error}`;
+    return '';
+  }
+
+  // ---- rendering ----------------------------------------------------------------------
+
+  render(): void {
+    if (this.quitting) return;
+    const cols = this.term.cols;
+    const rows = this.term.rows;
+    this.hits = [];
+    if (tooSmall(cols, rows)) {
+      const out: Row[] = [];
+      for (let y = 0; y < rows; y++) out.push([{ text: fit(y === 0 ? `Terminal too small (${cols}×${rows}); ftpscope needs at least ${MIN_COLS}×${MIN_ROWS}. Enlarge it, or press q.` : '', cols) }]);
+      this.term.draw(out);
+      return;
+    }
+    const body = bodyRect(cols, rows);
+    const canvas: Row[] = Array.from({ length: body.height }, () => []);
+    const place = (pane: PaneId, rect: Rect, focused: boolean, info = ''): void => {
+      const model = this.model(pane, rect.width);
+      this.hits.push({ pane, rect, model });
+      const drawn = renderPane(model, this.lists[pane], rect, focused, info);
+      drawn.forEach((r, i) => canvas[rect.y - body.y + i].push(...r));
+    };
+    switch (this.screen) {
+      case 'sessions': place('sessions', body, true, this.liveInfo('sessions')); break;
+      case 'session': {
+        const layout = sessionLayout(body, this.listPane, this.detailPane);
+        if (layout.divider === null) {
+          for (const p of layout.panes) place(p.pane, p.rect, p.pane === this.focus, this.liveInfo(p.pane));
+        } else {
+          // left column first, then the divider, then the right column, row by row
+          for (const p of layout.panes.filter((q) => q.rect.x === body.x)) place(p.pane, p.rect, p.pane === this.focus, this.liveInfo(p.pane));
+          canvas.forEach((r) => r.push({ text: '│', style: 'dim' }));
+          for (const p of layout.panes.filter((q) => q.rect.x !== body.x)) place(p.pane, p.rect, p.pane === this.focus);
+        }
+        break;
+      }
+      default: place(this.screen, body, true);
+    }
+    this.term.draw([this.titleBar(cols), ...canvas, this.statusBar(cols)]);
+  }
+
+  private liveInfo(pane: PaneId): string {
+    if (!this.source.live || (pane !== 'sessions' && pane !== 'packets')) return '';
+    return this.lists[pane].follow ? '[following]' : '';
+  }
+
+  private titleBar(cols: number): Row {
+    const a = this.analysis;
+    let live = '';
+    if (this.source.live) {
+      live = this.paused ? `  ‖ PAUSED, ${Math.max(0, this.latestPackets - this.pausedAt)} packets pending (p resumes)` : '  ● LIVE';
+    }
+    const left = ` ftpscope  ${this.source.title}  ${a.sessions.length} sessions  ${a.source.packets} packets${a.source.truncated ? '  [truncated]' : ''}${live}`;
+    const right = ' ? help  q quit ';
+    return [{ text: fit(left, Math.max(0, cols - right.length)) + right.slice(0, cols), style: 'bar' }];
+  }
+
+  private statusBar(cols: number): Row {
+    if (this.prompt) {
+      const p = this.prompt.pane === 'sessions' ? 'filter' : 'search';
+      return [{ text: fit(` ${p}: /${this.prompt.text}▏  (Enter apply, Esc cancel)`, cols), style: 'bar' }];
+    }
+    const hints: Record<Screen, string> = {
+      sessions: 'Enter open  / filter  s sort  6 handshake  7 findings',
+      session: 'Tab pane  Enter drill in  Esc back  / search  6 handshake',
+      handshake: '↑↓ scroll  Esc back',
+      findings: 'Enter jump to frame  Esc back',
+      help: 'Esc close',
+    };
+    const text = this.message ? this.message : hints[this.screen];
+    return [{ text: fit(` ${text}`, cols), style: 'bar' }];
+  }
+
+  // ---- input --------------------------------------------------------------------------
+
+  private currentPane(): PaneId {
+    return this.screen === 'session' ? this.focus : this.screen;
+  }
+
+  key(k: KeyEvent): void {
+    if (this.quitting) return;
+    this.message = '';
+    if (this.prompt) {
+      this.promptKey(k);
+      this.render();
+      return;
+    }
+    const action = actionFor(k.name);
+    if (action) this.act(action);
+    this.render();
+  }
+
+  private promptKey(k: KeyEvent): void {
+    const p = this.prompt!;
+    if (k.name === 'enter') {
+      this.prompt = null;
+      this.applySearch(p.pane, p.text);
+    } else if (k.name === 'escape') {
+      this.prompt = null;
+    } else if (k.name === 'C-c') {
+      this.quit();
+    } else if (k.name === 'backspace') {
+      p.text = p.text.slice(0, -1);
+    } else if (k.ch && k.ch.length === 1 && k.ch >= ' ' && p.text.length < 200) {
+      p.text += k.ch;
+    }
+  }
+
+  private applySearch(pane: PaneId, text: string): void {
+    if (pane === 'sessions') {
+      this.filter = text;
+      this.rowsCache = null;
+      return;
+    }
+    this.search[pane] = text;
+    if (text) this.jump(pane, 1, true);
+  }
+
+  private jump(pane: PaneId, dir: 1 | -1, fromCurrent = false): void {
+    const needle = pane === 'sessions' ? (this.search.sessions ?? this.filter) : this.search[pane];
+    if (!needle) { this.message = 'no search yet: press / first'; return; }
+    const hit = this.hits.find((h) => h.pane === pane);
+    const model = hit?.model ?? this.model(pane, this.term.cols);
+    const list = this.lists[pane];
+    const start = fromCurrent ? list.index - dir : list.index;
+    const i = findMatch(model, start, needle, dir);
+    if (i < 0) { this.message = `no match for "${needle}"`; return; }
+    list.follow = false;
+    list.moveTo(model.source, i);
+    this.afterMove(pane, model);
+  }
+
+  act(action: Action): void {
+    const pane = this.currentPane();
+    switch (action) {
+      case 'quit': this.quit(); return;
+      case 'help': this.goto('help'); return;
+      case 'up': return this.move(pane, -1);
+      case 'down': return this.move(pane, 1);
+      case 'pageUp': return this.move(pane, -this.pageSize(pane));
+      case 'pageDown': return this.move(pane, this.pageSize(pane));
+      case 'top': return this.move(pane, -Infinity);
+      case 'bottom':
+        this.move(pane, Infinity);
+        if (this.source.live && (pane === 'sessions' || pane === 'packets')) this.lists[pane].follow = true;
+        return;
+      case 'scrollLeft': this.lists[pane].hscroll = Math.max(0, this.lists[pane].hscroll - 8); return;
+      case 'scrollRight': this.lists[pane].hscroll = Math.min(400, this.lists[pane].hscroll + 8); return;
+      case 'nextPane': return this.cycle(1);
+      case 'prevPane': return this.cycle(-1);
+      case 'enter': return this.enter(pane);
+      case 'back': return this.back();
+      case 'search':
+        if (pane === 'help') return;
+        this.prompt = { pane, text: pane === 'sessions' ? this.filter : this.search[pane] ?? '' };
+        return;
+      case 'nextMatch': return this.jump(pane, 1);
+      case 'prevMatch': return this.jump(pane, -1);
+      case 'sort': {
+        const i = SORT_COLUMNS.indexOf(this.sort.column);
+        this.sort = { column: SORT_COLUMNS[(i + 1) % SORT_COLUMNS.length], reverse: this.sort.reverse };
+        this.message = `sorted by ${this.sort.column}`;
+        return;
+      }
+      case 'reverseSort': this.sort = { ...this.sort, reverse: !this.sort.reverse }; return;
+      case 'follow': {
+        const p = pane === 'packets' ? 'packets' : 'sessions';
+        if (!this.source.live) { this.message = 'follow applies to live sources'; return; }
+        this.lists[p].follow = !this.lists[p].follow;
+        return;
+      }
+      case 'pause':
+        if (!this.source.live) { this.message = 'pause applies to live sources'; return; }
+        this.paused = !this.paused;
+        if (this.paused) this.pausedAt = this.analysis.source.packets;
+        else this.refresh();
+        return;
+      case 'viewSessions': this.stack = []; this.screen = 'sessions'; return;
+      case 'viewFlow': return this.openSession('flow');
+      case 'viewPackets': return this.openSession('packets');
+      case 'viewLayers': return this.openSession('layers');
+      case 'viewHex': return this.openSession('hex');
+      case 'viewHandshake': return this.openHandshake();
+      case 'viewFindings': this.goto('findings'); return;
+    }
+  }
+
+  private pageSize(pane: PaneId): number {
+    const hit = this.hits.find((h) => h.pane === pane);
+    return hit ? Math.max(1, bodyHeight(hit.model, hit.rect) - 1) : 10;
+  }
+
+  private move(pane: PaneId, delta: number): void {
+    const hit = this.hits.find((h) => h.pane === pane);
+    const model = hit?.model ?? this.model(pane, this.term.cols);
+    const list = this.lists[pane];
+    list.follow = false;
+    list.sync(model.source);
+    const target = delta === Infinity ? model.source.count - 1 : delta === -Infinity ? 0 : list.index + delta;
+    list.moveTo(model.source, target);
+    this.afterMove(pane, model);
+  }
+
+  /** Keep flow, packets, layers and hex in step with the selection that just moved. */
+  private afterMove(pane: PaneId, model: PaneModel): void {
+    const list = this.lists[pane];
+    if (pane === 'sessions') {
+      this.frame = null;
+      for (const p of ['flow', 'packets', 'layers', 'hex'] as const) { this.lists[p] = new VList(); }
+      return;
+    }
+    if (pane === 'flow') {
+      const lines = this.ladder(this.session(), (this.hits.find((h) => h.pane === 'flow')?.rect.width ?? this.term.cols) - 2);
+      const line = lines[list.index];
+      if (line?.frame != null) this.selectFrame(line.frame, 'flow');
+      return;
+    }
+    if (pane === 'packets') {
+      const key = model.source.count ? model.source.keyAt(list.index) : null;
+      if (typeof key === 'number') this.selectFrame(key, 'packets');
+      return;
+    }
+    if (pane === 'layers') {
+      const hl = this.highlight();
+      const hexHit = this.hits.find((h) => h.pane === 'hex');
+      const per = bytesPerRow(hexHit?.rect.width ?? this.term.cols);
+      const target = hl.field ?? hl.layer;
+      if (target) this.lists.hex.index = Math.max(0, Math.floor(target.offset / per) - 1);
+    }
+  }
+
+  /** Select a packet everywhere it appears. */
+  private selectFrame(frame: number, from: 'flow' | 'packets' | 'other'): void {
+    const session = this.session();
+    this.frame = frame;
+    if (from !== 'packets') this.lists.packets.select(this.packetsModel(session).source, frame);
+    if (from !== 'flow') {
+      const lines = this.ladder(session, (this.hits.find((h) => h.pane === 'flow')?.rect.width ?? this.term.cols) - 2);
+      const i = lines.findIndex((l) => l.frame === frame);
+      if (i >= 0) { this.lists.flow.index = i; this.lists.flow.key = i; }
+    }
+    this.lists.layers = new VList();
+    this.lists.hex = new VList();
+    this.requestDetail();
+  }
+
+  private cycle(dir: 1 | -1): void {
+    if (this.screen !== 'session') return;
+    const order: SessionPane[] = ['flow', 'packets', 'layers', 'hex'];
+    this.setFocus(order[(order.indexOf(this.focus) + dir + order.length) % order.length]);
+  }
+
+  private setFocus(p: SessionPane): void {
+    this.focus = p;
+    if (p === 'flow' || p === 'packets') this.listPane = p;
+    else this.detailPane = p;
+  }
+
+  private goto(screen: Screen): void {
+    if (this.screen === screen) return;
+    this.stack.push(this.screen);
+    if (this.stack.length > 20) this.stack.shift();
+    this.screen = screen;
+  }
+
+  private openSession(focus: SessionPane): void {
+    const session = this.session();
+    if (!session) { this.message = 'select a session first (unpaired data connections have no session view)'; return; }
+    if (this.screen !== 'session') {
+      this.goto('session');
+      if (this.frame === null) {
+        const first = session.packets?.items[0];
+        if (first) this.selectFrame(first.frame, 'other');
+      }
+    }
+    this.setFocus(focus);
+  }
+
+  private enter(pane: PaneId): void {
+    switch (pane) {
+      case 'sessions': {
+        const row = this.selectedRow();
+        if (!row) return;
+        if (row.kind === 'unpaired') { this.handshakeFor(row.dc.tcp, `unpaired data connection ${row.dc.id}`); this.goto('handshake'); return; }
+        this.openSession(row.kind === 'data' ? 'packets' : 'flow');
+        if (row.kind === 'data' && row.dc.tcp) {
+          const first = row.session.packets?.items.find((p) => p.connId === row.dc.tcp!.id);
+          if (first) this.selectFrame(first.frame, 'other');
+        }
+        return;
+      }
+      case 'flow': {
+        const lines = this.ladder(this.session(), (this.hits.find((h) => h.pane === 'flow')?.rect.width ?? this.term.cols) - 2);
+        const line = lines[this.lists.flow.index];
+        if (line?.frame != null) { this.selectFrame(line.frame, 'flow'); this.setFocus('layers'); }
+        return;
+      }
+      case 'packets': this.setFocus('layers'); return;
+      case 'layers': this.setFocus('hex'); return;
+      case 'findings': {
+        const rows = this.findingRows();
+        const r = rows[this.lists.findings.index];
+        if (!r) return;
+        if (r.finding.frame === null) { this.message = 'this finding has no frame'; return; }
+        this.jumpToFrame(r.finding.frame, r.session);
+        return;
+      }
+      default:
+    }
+  }
+
+  /** Open the session that holds `frame` and select that packet. */
+  jumpToFrame(frame: number, hint: Session | null): void {
+    const session = hint ?? this.analysis.sessions.find((s) => s.packets?.items.some((p) => p.frame === frame)) ?? null;
+    if (!session) { this.message = `frame ${frame} belongs to no session`; return; }
+    if (this.filter && !sessionMatches(session, this.filter)) { this.filter = ''; this.rowsCache = null; }
+    this.lists.sessions.follow = false;
+    this.lists.sessions.select(this.sessionsModel(this.sessionRows(), this.term.cols).source, `s${session.id}`);
+    this.afterMove('sessions', this.model('sessions', this.term.cols));
+    this.goto('session');
+    const inPackets = this.packetsModel(session).source.indexOf(frame) >= 0;
+    this.setFocus(inPackets ? 'packets' : 'flow');
+    this.selectFrame(frame, 'other');
+    if (!inPackets) this.message = `frame ${frame} is not in the kept packets; showing the flow`;
+  }
+
+  private handshakeFor(tcp: TcpConnection | null, what: string): void {
+    this.handshakeOf = { tcp, what };
+    this.lists.handshake = new VList();
+  }
+
+  private openHandshake(): void {
+    const row = this.selectedRow();
+    const session = this.session();
+    if (!row) { this.message = 'select a session first'; return; }
+    if (row.kind === 'unpaired') this.handshakeFor(row.dc.tcp, `unpaired data connection ${row.dc.id}`);
+    else if (this.screen === 'session' && this.frame !== null && session) {
+      const ref = this.packetRef(session, this.frame);
+      const conn = ref ? connectionsOf(session).get(ref.connId) : undefined;
+      if (conn?.dc) this.handshakeFor(conn.tcp, `session ${session.id}, data connection D${conn.dc.id}`);
+      else this.handshakeFor(session.tcp, `session ${session.id}, control connection`);
+    } else if (row.kind === 'data') this.handshakeFor(row.dc.tcp, `session ${row.session.id}, data connection D${row.dc.id}`);
+    else this.handshakeFor(row.session.tcp, `session ${row.session.id}, control connection`);
+    this.goto('handshake');
+  }
+
+  private back(): void {
+    if (this.screen === 'session' && (this.focus === 'layers' || this.focus === 'hex')) {
+      this.setFocus(this.listPane);
+      return;
+    }
+    const prev = this.stack.pop();
+    if (prev) { this.screen = prev; return; }
+    if (this.screen === 'sessions' && this.filter) { this.filter = ''; this.rowsCache = null; return; }
+    this.screen = 'sessions';
+  }
+
+  private mouse(m: MouseEvent): void {
+    const hit = this.hits.find((h) => m.x >= h.rect.x && m.x < h.rect.x + h.rect.width && m.y >= h.rect.y && m.y < h.rect.y + h.rect.height);
+    if (!hit) return;
+    if (this.screen === 'session' && hit.pane !== 'sessions') this.setFocus(hit.pane as SessionPane);
+    if (m.action === 'click') {
+      const headerRows = 1 + (hit.model.header !== undefined ? 1 : 0);
+      const row = m.y - hit.rect.y - headerRows;
+      if (row < 0 || hit.model.textOnly) { this.render(); return; }
+      const list = this.lists[hit.pane];
+      const i = list.top + row;
+      if (i < hit.model.source.count) {
+        list.follow = false;
+        list.moveTo(hit.model.source, i);
+        this.afterMove(hit.pane, hit.model);
+      }
+    } else {
+      this.move(hit.pane, m.action === 'wheelup' ? -3 : 3);
+    }
+    this.render();
+  }
+
+  quit(): void {
+    if (this.quitting) return;
+    this.quitting = true;
+    this.onQuit();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Layers view: the selected packet's full dissection as a tree (Frame / Ethernet / 802.1Q /
+ * IPv4 or IPv6 / TCP / FTP). Each field shows its value and meaning and its byte range; the
+ * selected row's bytes are what the hex view highlights.
+ */
+import type { Dissection, Field } from '../../dissect/field.js';
+import type { PaneModel } from '../pane.js';
+
+export interface LayerRow {
+  depth: number;
+  layer: number;
+  /** null for the layer's own row. */
+  field: Field | null;
+  text: string;
+  offset: number;
+  length: number;
+  key: string;
+}
+
+function range(offset: number, length: number): string {
+  return length > 0 ? ` [${offset}-${offset + length - 1}]` : '';
+}
+
+function fieldText(f: Field): string {
+  const value = f.value === null || f.value === undefined ? '' : String(f.value);
+  const shown = f.display && f.display !== '' ? f.display : value;
+  return `${f.label}: ${shown}`;
+}
+
+export function layerRows(d: Dissection): LayerRow[] {
+  const rows: LayerRow[] = [];
+  d.layers.forEach((layer, li) => {
+    rows.push({ depth: 0, layer: li, field: null, text: `${layer.label}${range(layer.offset, layer.length)}`,
+      offset: layer.offset, length: layer.length, key: `${li}` });
+    const walk = (fields: Field[], depth: number, path: string): void => {
+      fields.forEach((f, fi) => {
+        const key = `${path}.${fi}`;
+        rows.push({ depth, layer: li, field: f, text: fieldText(f) + range(f.offset, f.length),
+          offset: f.offset, length: f.length, key });
+        if (f.children?.length) walk(f.children, depth + 1, key);
+      });
+    };
+    walk(layer.fields, 1, `${li}`);
+  });
+  return rows;
+}
+
+export function layersPane(d: Dissection | null, rows: LayerRow[], status: string): PaneModel {
+  const index = new Map(rows.map((r, i) => [r.key, i]));
+  return {
+    title: d ? `Layers — frame ${d.frame} (${d.captureLength} of ${d.wireLength} bytes)` : 'Layers',
+    source: { count: rows.length, keyAt: (i) => rows[i].key, indexOf: (k) => index.get(String(k)) ?? -1 },
+    row: (i) => {
+      const r = rows[i];
+      return r.field
+        ? [{ text: '  '.repeat(r.depth) + r.text }]
+        : [{ text: '▾ ' + r.text, style: 'key' }];
+    },
+    empty: status,
+    matches: (i, needle) => rows[i].text.toLowerCase().includes(needle.toLowerCase())
+      || (rows[i].field?.name ?? '').toLowerCase().includes(needle.toLowerCase()),
+  };
+}
