@@ -1,0 +1,136 @@
+import { describe, expect, test } from 'vitest';
+import { LineSplitter, type SplitLine } from '../../src/ftp/lines.js';
+import { controlStreams, framesAt, lineOffsets, plainPart, splitAll, splitInPieces } from './fixtures.js';
+
+const streams = controlStreams();
+const directions = ['c2s', 's2c'] as const;
+const cases = streams.flatMap((cs) => directions.map((dir) => ({ name: `${cs.capture}#${cs.stream} ${dir}`, cs, dir })));
+
+const comparable = (lines: SplitLine[]) =>
+  lines.map((l) => ({ text: l.text, raw: l.raw.toString('hex'), overlong: l.overlong, telnet: l.telnet ?? null }));
+
+describe('LineSplitter on real control streams', () => {
+  test('fixtures are present', () => {
+    expect(streams.length).toBeGreaterThanOrEqual(10);
+  });
+
+  test.each(cases)('$name: same lines whatever the split point', ({ cs, dir }) => {
+    const bytes = cs[dir];
+    const whole = comparable(splitAll(bytes));
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const split = comparable(splitInPieces(bytes, [cut]));
+      if (JSON.stringify(split) !== JSON.stringify(whole)) expect({ cut, split }).toEqual({ cut, split: whole });
+    }
+    const oneByOne = comparable(splitInPieces(bytes, Array.from({ length: bytes.length }, (_, i) => i)));
+    expect(oneByOne).toEqual(whole);
+  });
+
+  test.each(cases)('$name: the raw bytes of the lines are the stream, nothing lost', ({ cs, dir }) => {
+    const bytes = cs[dir];
+    const lines = splitAll(bytes);
+    expect(Buffer.concat(lines.map((l) => l.raw)).equals(bytes)).toBe(true);
+    expect(lines.every((l) => !l.overlong)).toBe(true);
+  });
+
+  test.each(cases)('$name: what tshark decoded at each frame lies inside one of our lines', ({ cs, dir }) => {
+    const lines = splitAll(plainPart(cs[dir], dir));
+    const starts = lineOffsets(lines);
+    const frames = framesAt(cs, dir);
+    const plainLength = plainPart(cs[dir], dir).length;
+    let checked = 0;
+    for (const { offset, frame } of frames) {
+      if (offset >= plainLength) continue;
+      let i = starts.length - 1;
+      while (starts[i]! > offset) i--;
+      const text = lines[i]!.text;
+      for (const key of ['ftp.request.command', 'ftp.request.arg', 'ftp.response.arg']) {
+        const v = frame[key]?.[0];
+        if (v !== undefined) expect(text, `frame ${frame['frame.number']}`).toContain(v);
+      }
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
+
+function run(input: Buffer | string, max?: number, cuts: number[] = []): SplitLine[] {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'latin1') : input;
+  return splitInPieces(bytes, cuts, max === undefined ? undefined : { maxLineLength: max });
+}
+
+const IAC = '\xff';
+const hostile: { name: string; input: string; max?: number; expected: Partial<SplitLine & { rawText: string }>[] }[] = [
+  { name: 'CRLF and bare LF', input: 'USER a\r\nPASS b\nQUIT\r\n', expected: [{ text: 'USER a' }, { text: 'PASS b' }, { text: 'QUIT' }] },
+  { name: 'empty lines', input: '\r\n\n', expected: [{ text: '' }, { text: '' }] },
+  { name: 'lone CR is data', input: 'a\rb\r\n\r\r\n', expected: [{ text: 'a\rb' }, { text: '\r' }] },
+  { name: 'NUL bytes are kept', input: 'US\0ER x\r\n', expected: [{ text: 'US\0ER x', rawText: 'US\0ER x\r\n' }] },
+  { name: 'IAC IAC is one 0xFF', input: `RETR a${IAC}${IAC}b\r\n`, expected: [{ text: 'RETR a\xffb', rawText: `RETR a${IAC}${IAC}b\r\n` }] },
+  { name: 'Synch before ABOR (IAC IP IAC DM)', input: `${IAC}\xf4${IAC}\xf2ABOR\r\n`, expected: [{ text: 'ABOR', telnet: ['IP', 'DM'] }] },
+  { name: 'option negotiation removed', input: `${IAC}\xfb\x01${IAC}\xfd\x0aNOOP\r\n`, expected: [{ text: 'NOOP', telnet: ['WILL 1', 'DO 10'] }] },
+  { name: 'LF inside a subnegotiation does not end the line', input: `${IAC}\xfa\x18\n\x01${IAC}\xf0SYST\r\n`, expected: [{ text: 'SYST', telnet: ['SB 24'] }] },
+  { name: 'IAC before a non-command byte is a literal 0xFF', input: `CWD x${IAC}y\r\n`, expected: [{ text: 'CWD x\xffy' }] },
+  { name: 'IAC right before LF ends the line', input: `CWD x${IAC}\nPWD\n`, expected: [{ text: 'CWD x\xff' }, { text: 'PWD' }] },
+  { name: 'UTF-8 decoded when valid', input: 'RETR caf\xc3\xa9.txt\r\n', expected: [{ text: 'RETR café.txt' }] },
+  { name: 'latin1 when not UTF-8', input: 'RETR caf\xe9.txt\r\n', expected: [{ text: 'RETR café.txt' }] },
+  { name: 'overlong line cut, rest discarded to the next LF', input: 'A'.repeat(40) + '\r\nNOOP\r\n', max: 16, expected: [{ text: 'A'.repeat(16), overlong: true, rawText: 'A'.repeat(16) }, { text: 'NOOP' }] },
+  { name: 'a line of exactly the limit is not overlong', input: 'B'.repeat(16) + '\nC\n', max: 16, expected: [{ text: 'B'.repeat(16), overlong: false }, { text: 'C' }] },
+  { name: 'Telnet bytes count toward the limit', input: `${IAC}\xfa\x18${'x'.repeat(30)}\nSTAT\n`, max: 8, expected: [{ text: '', overlong: true }, { text: 'STAT' }] },
+  { name: 'trailing partial line comes out of flush', input: 'QUIT', expected: [{ text: 'QUIT', rawText: 'QUIT', overlong: false }] },
+];
+
+describe('LineSplitter on hostile input', () => {
+  test.each(hostile)('$name (split at every offset)', ({ input, max, expected }) => {
+    const bytes = Buffer.from(input, 'latin1');
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const lines = run(bytes, max, [cut]);
+      expect(lines.length, `cut at ${cut}`).toBe(expected.length);
+      lines.forEach((l, i) => {
+        const e = expected[i]!;
+        if (e.text !== undefined) expect(l.text, `cut at ${cut}`).toBe(e.text);
+        if (e.overlong !== undefined) expect(l.overlong).toBe(e.overlong);
+        if (e.telnet !== undefined) expect(l.telnet).toEqual(e.telnet);
+        if (e.rawText !== undefined) expect(l.raw.toString('latin1')).toBe(e.rawText);
+      });
+    }
+  });
+
+  test('UTF-8 split across chunks decodes the same', () => {
+    const bytes = Buffer.from('MKD 日本語\r\n', 'utf8');
+    for (let cut = 0; cut <= bytes.length; cut++) expect(run(bytes, undefined, [cut])[0]!.text).toBe('MKD 日本語');
+  });
+
+  test('10 MB without a newline: bounded memory, one cut line, then normal lines again', () => {
+    const s = new LineSplitter({ maxLineLength: 8192 });
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    const lines: SplitLine[] = [];
+    let maxPending = 0;
+    const total = 10 * 1024 * 1024;
+    for (let sent = 0; sent < total; sent += chunk.length) {
+      lines.push(...s.push(chunk));
+      maxPending = Math.max(maxPending, s.pendingBytes);
+    }
+    lines.push(...s.push(Buffer.from('\r\nUSER x\r\n')));
+    expect(maxPending).toBeLessThanOrEqual(8192);
+    expect(lines.map((l) => [l.text.length, l.overlong])).toEqual([[8192, true], [6, false]]);
+    expect(lines[1]!.text).toBe('USER x');
+    expect(s.discardedBytes).toBe(total - 8192 + 2);
+    expect(s.pendingBytes).toBe(0);
+  });
+
+  test('flush while discarding an overlong line returns nothing; flush of nothing is null', () => {
+    const s = new LineSplitter({ maxLineLength: 4 });
+    expect(s.push(Buffer.from('abcdefgh')).map((l) => l.overlong)).toEqual([true]);
+    expect(s.flush()).toBeNull();
+    expect(s.flush()).toBeNull();
+    expect(s.push(Buffer.from('ok\n'))[0]!.text).toBe('ok');
+  });
+
+  test('a dangling IAC at end of stream is kept as data', () => {
+    const lines = run(`PWD${IAC}`);
+    expect(lines[0]!.text).toBe('PWD\xff');
+  });
+
+  test('rejects a nonsensical limit', () => {
+    expect(() => new LineSplitter({ maxLineLength: 0 })).toThrow(RangeError);
+  });
+});
