@@ -71,11 +71,17 @@ export class Flow implements ReassemblySink {
     conn.lastFrame = frame;
     if (ts > conn.end) conn.end = ts;
     if (ts > this.lastTs) this.lastTs = ts;
+    const flags = pkt.flags;
     if (this.closed) {
+      // Late FIN/RST (after the other side's RST, say) are still facts about the connection.
+      if ((flags & TCP_FIN) !== 0 && conn.finFrame[dir] === null) conn.finFrame[dir] = frame;
+      if ((flags & TCP_RST) !== 0 && conn.rstFrame === null) {
+        conn.rstFrame = frame;
+        conn.rstBy = dir;
+      }
       this.handler.packet?.(conn, dir, pkt, rec);
       return;
     }
-    const flags = pkt.flags;
     const half = this.halves[dir];
     const other = this.halves[dir === 0 ? 1 : 0];
     const syn = (flags & TCP_SYN) !== 0;
