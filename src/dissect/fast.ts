@@ -44,6 +44,8 @@ export class FastDecoder {
     out.payloadWireLength = 0;
     out.srcPort = 0;
     out.dstPort = 0;
+    out.src = '';
+    out.dst = '';
     const version = this.link(rec.linkType, buf, start, end);
     if (version === 4) return this.ipv4(rec, buf, this.netOffset, end, out);
     if (version === 6) return this.ipv6(rec, buf, this.netOffset, end, out);

@@ -45,7 +45,17 @@ export function dissectTcp(net: NetResult, ctx: TcpContext, layers: Layer[]): Tc
   if (net.reassembled) layer.source = 'reassembled';
   layers.push(layer);
   const fl = layer.fields;
-  if (avail < 20) { fl.push(malformed('TCP header needs 20 bytes', t, avail)); return null; }
+  if (avail < 20) {
+    // Show what the cut header still holds, as Wireshark does.
+    if (avail >= 4) {
+      fl.push(field('tcp.srcport', 'Source port', b.readUInt16BE(t), t, 2));
+      fl.push(field('tcp.dstport', 'Destination port', b.readUInt16BE(t + 2), t + 2, 2));
+    }
+    if (avail >= 8) fl.push(field('tcp.seq_raw', 'Sequence number (raw)', b.readUInt32BE(t + 4), t + 4, 4));
+    if (avail >= 12) fl.push(field('tcp.ack_raw', 'Acknowledgment number (raw)', b.readUInt32BE(t + 8), t + 8, 4));
+    fl.push(malformed(`TCP header cut after ${avail} of 20 bytes${net.wireLength >= 20 ? ' (snaplen)' : ''}`, t, avail));
+    return null;
+  }
   const srcPort = b.readUInt16BE(t);
   const dstPort = b.readUInt16BE(t + 2);
   fl.push(field('tcp.srcport', 'Source port', srcPort, t, 2));
