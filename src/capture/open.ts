@@ -99,6 +99,9 @@ export async function openCapture(path: string, buf: Buffer = Buffer.allocUnsafe
   const format = detectFormat(buf, end);
   if (!format) {
     await src.close();
+    if (end < 4) {
+      throw new FtpscopeError('capture-corrupt', `${path} is only ${end} byte${end === 1 ? '' : 's'} long${gzip ? ' after gunzip' : ''}, too short for any capture`, 'the file is cut short; copy it again from its source');
+    }
     throw unrecognizedError(path, buf, end, gzip);
   }
   return { name: path, src, buf, end, gzip, format, fileSize: st.size, mtimeMs: st.mtimeMs };
@@ -204,10 +207,17 @@ function reportDamage(info: CaptureInfo, d: Damage, gzip: boolean): void {
   }
 }
 
+/** Reads until `want` bytes are there or the stream ends; an error after some bytes is left for the next read. */
 async function fillAtLeast(src: ByteSource, buf: Buffer, at: number, want: number): Promise<number> {
   let end = at;
   while (end - at < want) {
-    const n = await src.read(buf, end, buf.length - end);
+    let n: number;
+    try {
+      n = await src.read(buf, end, buf.length - end);
+    } catch (e) {
+      if (end > at && e instanceof GzipStreamError) break;
+      throw e;
+    }
     if (n === 0) break;
     end += n;
   }

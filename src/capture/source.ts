@@ -106,11 +106,7 @@ export class GzipFileSource implements ByteSource {
   }
 
   async read(buf: Buffer, at: number, length: number): Promise<number> {
-    if (this.deferred) {
-      const e = this.deferred;
-      this.deferred = null;
-      throw e;
-    }
+    if (this.deferred) throw this.deferred; // sticky: every later read fails the same way
     let filled = 0;
     while (filled < length) {
       if (!this.pending || this.pendingPos >= this.pending.length) {
@@ -118,8 +114,8 @@ export class GzipFileSource implements ByteSource {
         try {
           if (!(await this.next())) break;
         } catch (e) {
+          this.deferred = e; // good bytes are handed over first, the error with the next read
           if (filled === 0) throw e;
-          this.deferred = e; // hand over the good bytes first, the error with the next read
           break;
         }
       }
