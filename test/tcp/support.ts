@@ -176,3 +176,64 @@ export function shuffle<T>(items: T[], rand: () => number): T[] {
   }
   return a;
 }
+
+/** A decoded view of a stored packet (copied out of the reused FastPacket). */
+export interface Decoded {
+  p: StoredPacket;
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  ipVersion: 4 | 6;
+  ipOffset: number;
+  tcpOffset: number;
+  payloadOffset: number;
+  payloadLength: number;
+}
+
+export function decodeAll(packets: StoredPacket[]): Decoded[] {
+  const decoder = new FastDecoder();
+  const fp = newFastPacket();
+  const out: Decoded[] = [];
+  for (const p of packets) {
+    if (!decoder.decode(toRecord(p), fp)) continue;
+    out.push({
+      p, src: fp.src, dst: fp.dst, srcPort: fp.srcPort, dstPort: fp.dstPort, seq: fp.seq, ack: fp.ack, flags: fp.flags,
+      ipVersion: fp.ipVersion, ipOffset: fp.ipOffset, tcpOffset: fp.tcpOffset, payloadOffset: fp.payloadOffset,
+      payloadLength: fp.payloadLength,
+    });
+  }
+  return out;
+}
+
+/** Packets of the connection between two ports (either direction). */
+export function connPackets(all: Decoded[], portA: number, portB: number): Decoded[] {
+  return all.filter((d) => (d.srcPort === portA && d.dstPort === portB) || (d.srcPort === portB && d.dstPort === portA));
+}
+
+/**
+ * A real packet re-cut: same headers, sequence number `seq`, payload `payload`, IP length fixed.
+ * The fast path does not verify checksums, so they are left as they were.
+ */
+export function recut(d: Decoded, seq: number, payload: Buffer, frame = d.p.frame): StoredPacket {
+  const bytes = Buffer.concat([d.p.bytes.subarray(0, d.payloadOffset), payload]);
+  bytes.writeUInt32BE(seq >>> 0, d.tcpOffset + 4);
+  if (d.ipVersion === 4) bytes.writeUInt16BE(bytes.length - d.ipOffset, d.ipOffset + 2);
+  else bytes.writeUInt16BE(bytes.length - d.ipOffset - 40, d.ipOffset + 4);
+  return { ...d.p, frame, bytes, wirelen: bytes.length };
+}
+
+/** A copy of a real packet with its seq and ack moved by the given amounts (a new ISN pair). */
+export function shiftSeq(d: Decoded, seqDelta: number, ackDelta: number): StoredPacket {
+  const bytes = Buffer.from(d.p.bytes);
+  bytes.writeUInt32BE((d.seq + seqDelta) >>> 0, d.tcpOffset + 4);
+  if (d.flags & 0x10) bytes.writeUInt32BE((d.ack + ackDelta) >>> 0, d.tcpOffset + 8);
+  return { ...d.p, bytes };
+}
+
+export function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
