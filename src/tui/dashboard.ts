@@ -281,7 +281,7 @@ export class Dashboard {
     switch (this.screen) {
       case 'sessions': place('sessions', body, true, this.liveInfo('sessions')); break;
       case 'session': {
-        const layout = sessionLayout(body, this.listPane, this.detailPane);
+        const layout = sessionLayout(body, this.focus, this.listPane, this.detailPane);
         if (layout.divider === null) {
           for (const p of layout.panes) place(p.pane, p.rect, p.pane === this.focus, this.liveInfo(p.pane));
         } else {

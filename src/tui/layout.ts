@@ -26,7 +26,7 @@ export interface SessionLayout {
   divider: number | null;
 }
 
-export function sessionLayout(body: Rect, listPane: 'flow' | 'packets', detailPane: 'layers' | 'hex'): SessionLayout {
+export function sessionLayout(body: Rect, focus: SessionPane, listPane: 'flow' | 'packets', detailPane: 'layers' | 'hex'): SessionLayout {
   const { x, y, width, height } = body;
   if (width >= WIDE_COLS && height >= 20) {
     const leftW = Math.floor(width / 2);
@@ -43,12 +43,15 @@ export function sessionLayout(body: Rect, listPane: 'flow' | 'packets', detailPa
       ],
     };
   }
+  // Narrow: a list over its detail. Looking at a packet (layers or hex focused) shows layers
+  // over hex, so a selected field's bytes are always in view.
   const top = Math.ceil(height / 2);
+  const [upper, lower]: [SessionPane, SessionPane] = focus === 'layers' || focus === 'hex' ? ['layers', 'hex'] : [listPane, detailPane];
   return {
     divider: null,
     panes: [
-      { pane: listPane, rect: { x, y, width, height: top } },
-      { pane: detailPane, rect: { x, y: y + top, width, height: height - top } },
+      { pane: upper, rect: { x, y, width, height: top } },
+      { pane: lower, rect: { x, y: y + top, width, height: height - top } },
     ],
   };
 }

@@ -1,0 +1,235 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { KEY_TABLE, keyLabel } from '../../src/tui/keymap.js';
+import { analysisOf, CAPTURES, fileSource, openHarness, readTsv, type Harness } from './harness.js';
+
+const EXPECTED = new URL('./expected/', import.meta.url).pathname;
+const ZEEK = CAPTURES + 'zeek/expected/';
+
+// Independent expectations: zeek's ftp.log / conn.log and tshark fields stored next to this test.
+const ftpLog = readTsv(ZEEK + 'scripts.base.protocols.ftp.ftp-ipv4/ftp.log');
+const connLog = readTsv(ZEEK + 'scripts.base.protocols.ftp.ftp-ipv4/conn.log');
+const ipv4Syn = readTsv(EXPECTED + 'ipv4-syn.tsv');
+const ipv4Frame1 = readTsv(EXPECTED + 'ipv4-frame1.tsv')[0];
+
+const client = `${ftpLog[0]['id.orig_h']}:${ftpLog[0]['id.orig_p']}`;
+const server = `${ftpLog[0]['id.resp_h']}:${ftpLog[0]['id.resp_p']}`;
+
+const SIZES = [
+  { cols: 80, rows: 24 },
+  { cols: 160, rows: 50 },
+] as const;
+
+let h: Harness | null = null;
+afterEach(async () => { await h?.close(); h = null; });
+
+async function open(rel: string, cols: number, rows: number, opts: { noColor?: boolean } = {}): Promise<Harness> {
+  const a = await analysisOf(rel);
+  h = await openHarness(fileSource(rel, a), cols, rows, opts);
+  return h;
+}
+
+describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, rows }) => {
+  it('sessions view: the session with its addresses and user, data connections nested, selection inverse and marked', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    const lines = t.lines();
+    expect(lines).toHaveLength(rows);
+    const sessionRow = t.rowOf(new RegExp(client.replace(/\./g, '\\.')));
+    expect(sessionRow).toBeGreaterThan(0);
+    expect(lines[sessionRow]).toContain('anonymous');
+    expect(lines[sessionRow].startsWith('▶')).toBe(true);
+    expect(t.selected()?.y).toBe(sessionRow);
+    expect(t.run.terminal.isInverse(cols - 1, sessionRow)).toBe(true);
+    // zeek: two RETR of robots.txt, four ftp-data connections
+    const dataRows = lines.filter((l) => l.includes('└'));
+    expect(dataRows).toHaveLength(connLog.filter((c) => c.service === 'ftp-data').length);
+    expect(dataRows.filter((l) => l.includes('RETR robots.txt'))).toHaveLength(ftpLog.filter((r) => r.command === 'RETR').length);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(cols);
+  });
+
+  it('moving down moves the inverse selection to the next item; g returns to the first', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    const first = t.selected()!.y;
+    await t.press('down', 'j');
+    expect(t.selected()!.y).toBe(first + 2);
+    expect(t.selected()!.text).toMatch(/└ RETR robots\.txt/);
+    expect(t.lines()[first].startsWith('▶')).toBe(false);
+    expect(t.run.terminal.isInverse(0, first)).toBe(false);
+    await t.press('g');
+    expect(t.selected()!.y).toBe(first);
+  });
+
+  it('Enter on a RETR data connection opens the session at that connection\'s packets', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('down', 'down', 'enter');
+    const screen = t.screen();
+    expect(screen).toMatch(/Packets — session 1/);
+    // the selected packet is the data connection's SYN, to the port zeek logged for it
+    const dc = connLog.filter((c) => c.service === 'ftp-data')[1];
+    const sel = t.selected()!.text;
+    expect(sel).toMatch(/D2 +C→S SYN /);
+    expect(screen).toContain(`Layers — frame`);
+    expect(dc['id.resp_p']).toBe('56667');
+  });
+
+  it('flow view: the ladder with the handshake, USER and RETR; selecting an arrow selects its packet', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('enter');
+    expect(t.screen()).toMatch(/Flow — session 1/);
+    expect(t.screen()).toContain('SYN');
+    await t.press('/');
+    await t.type('RETR robots');
+    await t.press('enter');
+    // the first match may be the nested data connection's title; n goes on to the command's arrow
+    const arrow = /#(\d+) +\|-+ RETR robots\.txt/;
+    for (let i = 0; i < 5 && !arrow.test(t.selected()!.text); i++) await t.press('n');
+    const sel = t.selected()!.text;
+    expect(sel).toMatch(arrow);
+    const frame = Number(arrow.exec(sel)![1]);
+    expect(t.screen()).toContain(`Layers — frame ${frame} `);
+    expect(t.run.dashboard.frame).toBe(frame);
+  });
+
+  it('layers and hex: a field is shown with its value and its bytes are highlighted in the hex view', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('enter', '4');
+    await t.press('/');
+    await t.type('Source port');
+    await t.press('enter');
+    const port = Number(ipv4Frame1['tcp.srcport']);
+    const layersSel = t.selected()!.text;
+    expect(layersSel).toContain(`Source port: ${port}`);
+    const hex = port.toString(16).padStart(4, '0').replace(/(..)(..)/, '$1 $2');
+    // the hex row shows the two bytes bracketed, and drawn inverse
+    const hexRow = t.rowOf(new RegExp(`\\[${hex}\\]`));
+    expect(hexRow).toBeGreaterThan(0);
+    const x = t.lines()[hexRow].indexOf(`[${hex}]`) + 1;
+    expect(t.run.terminal.isInverse(x + (cols >= 140 ? 0 : 0), hexRow)).toBe(true);
+    expect(t.lines()[hexRow]).toMatch(/\[tcp\*\]/);
+  });
+
+  it('layers: TTL and the addresses as tshark decodes them', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('enter', '4', '/');
+    await t.type('Time to live');
+    await t.press('enter');
+    expect(t.selected()!.text).toContain(`Time to live: ${ipv4Frame1['ip.ttl']}`);
+  });
+
+  it('handshake view: SYN, SYN-ACK, ACK with raw and relative numbers, states and the arithmetic', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('6');
+    const s = t.screen();
+    const [syn, synAck] = ipv4Syn.filter((r) => r['tcp.stream'] === '0');
+    expect(s).toMatch(/SYN-SENT +── SYN ─/);
+    expect(s).toMatch(/◀── SYN, ACK ─/);
+    expect(s).toMatch(/ESTABLISHED +── ACK ─/);
+    expect(s).toContain(`seq=${syn['tcp.seq_raw']} (relative 0)`);
+    expect(s).toContain(`seq=${synAck['tcp.seq_raw']} (relative 0) ack=${synAck['tcp.ack_raw']} (relative 1)`);
+    expect(s).toContain(`win=${syn['tcp.window_size_value']}`);
+    expect(s).toContain(`frame ${syn['frame.number']}`);
+    expect(s).toMatch(/CLOSED +LISTEN/);
+    const all = await t.scrolledText();
+    expect(all).toMatch(/client ISN \+ 1 = \d+ \+ 1 = \d+, because SYN\s+consumes one sequence number/);
+  });
+
+  it('findings view lists what was found; Enter jumps to its frame', async () => {
+    const a = await analysisOf('zeek/ipv4.pcap');
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('7');
+    const all = [...a.findings, ...a.sessions.flatMap((s) => s.findings)];
+    expect(all.length).toBeGreaterThan(0);
+    expect(t.screen()).toContain(`Findings (${all.length})`);
+    for (const f of all) expect(t.screen()).toContain(f.code);
+    const sel = t.selected()!.text;
+    const frame = Number(/^▶ \S+ \S+ +\S+ \d+ +(\d+)/.exec(sel)?.[1] ?? /\s(\d+)\s/.exec(sel)![1]);
+    await t.press('enter');
+    expect(t.run.dashboard.screen).toBe('session');
+    expect(t.run.dashboard.frame).toBe(frame);
+    expect(t.screen()).toContain(`Layers — frame ${frame} `);
+  });
+
+  it('help is generated from the key table', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('?');
+    const text = await t.scrolledText();
+    for (const b of KEY_TABLE) {
+      expect(text).toContain(b.help);
+      expect(text).toContain(b.keys.map(keyLabel).join(' '));
+    }
+    await t.press('escape');
+    expect(t.run.dashboard.screen).toBe('sessions');
+  });
+
+  it('Tab cycles panes and Esc goes back out', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('enter');
+    expect(t.run.dashboard.focus).toBe('flow');
+    await t.press('tab');
+    expect(t.run.dashboard.focus).toBe('packets');
+    await t.press('tab', 'tab');
+    expect(t.run.dashboard.focus).toBe('hex');
+    await t.press('S-tab');
+    expect(t.run.dashboard.focus).toBe('layers');
+    await t.press('escape');
+    expect(t.run.dashboard.focus).toBe('packets');
+    await t.press('escape');
+    expect(t.run.dashboard.screen).toBe('sessions');
+  });
+});
+
+describe('dashboard behaviour', () => {
+  it('/ filters sessions by file name, address or finding code; no match says so; Esc clears', async () => {
+    const t = await open('zeek/ipv4.pcap', 80, 24);
+    await t.press('/');
+    await t.type('robots.txt');
+    await t.press('enter');
+    expect(t.screen()).toContain('1 match /robots.txt');
+    await t.press('/', 'backspace');
+    await t.type('nosuchthing');
+    await t.press('enter');
+    expect(t.screen()).toContain('no session matches /robots.txtnosuchthing'.replace('robots.txt', 'robots.tx'));
+    await t.press('escape');
+    expect(t.screen()).toContain(client);
+  });
+
+  it('reflows on resize: four panes when wide, two stacked when narrow, a notice below the minimum', async () => {
+    const t = await open('zeek/ipv4.pcap', 160, 50);
+    await t.press('enter');
+    expect(t.screen()).toMatch(/Flow — session 1/);
+    expect(t.screen()).toMatch(/Packets — session 1/);
+    expect(t.screen()).toMatch(/Hex — frame/);
+    await t.resize(80, 24);
+    expect(t.lines()).toHaveLength(24);
+    expect(t.screen()).toMatch(/Flow — session 1/);
+    expect(t.screen()).not.toMatch(/Packets — session 1/);
+    await t.resize(40, 10);
+    expect(t.screen()).toContain('Terminal too small (40×10)');
+    await t.resize(100, 30);
+    expect(t.screen()).toMatch(/Flow — session 1/);
+  });
+
+  it('NO_COLOR: no colours are drawn, the selection is still inverse and statuses keep their markers', async () => {
+    const t = await open('zeek/ipv4.pcap', 80, 24, { noColor: true });
+    expect(t.written()).not.toMatch(/\x1b\[3[1-7]m|\x1b\[38;5;/);
+    expect(t.selected()).not.toBeNull();
+    expect(t.screen()).toMatch(/[✓!x] /);
+  });
+
+  it('q quits and leaves the alternate screen with the cursor visible', async () => {
+    const t = await open('zeek/ipv4.pcap', 80, 24);
+    expect(t.written()).toContain('\x1b[?1049h');
+    await t.press('q');
+    await t.run.closed;
+    expect(t.written()).toContain('\x1b[?1049l');
+    expect(t.written().lastIndexOf('\x1b[?25h')).toBeGreaterThan(t.written().lastIndexOf('\x1b[?25l'));
+    h = null;
+  });
+
+  it('the ipv6 capture: bracketed IPv6 endpoints and EPSV/EPRT data connections', async () => {
+    const log = readTsv(ZEEK + 'scripts.base.protocols.ftp.ftp-ipv6/ftp.log');
+    const t = await open('zeek/ipv6.pcap', 160, 50);
+    expect(t.screen()).toContain(`[${log[0]['id.orig_h']}]:${log[0]['id.orig_p']}`);
+    expect(t.screen()).toMatch(/EPSV/);
+    expect(t.screen()).toMatch(/EPRT/);
+  });
+});

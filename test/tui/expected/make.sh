@@ -1,0 +1,12 @@
+#!/bin/sh
+# Regenerates the tshark-derived expectations of the dashboard tests (tshark 4.x).
+# The TSVs are committed; the tests never run tshark themselves.
+set -eu
+cd "$(dirname "$0")/../../.."
+for name in ipv4 ipv6; do
+  tshark -r "captures/public/zeek/$name.pcap" -Y 'tcp.flags.syn == 1' -T fields -E header=y \
+    -e frame.number -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags.ack -e tcp.seq_raw -e tcp.ack_raw -e tcp.window_size_value \
+    > "test/tui/expected/$name-syn.tsv"
+done
+tshark -r captures/public/zeek/ipv4.pcap -Y 'frame.number == 1' -T fields -E header=y \
+  -e frame.number -e tcp.srcport -e ip.ttl -e ip.src -e ip.dst > test/tui/expected/ipv4-frame1.tsv
