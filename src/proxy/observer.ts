@@ -56,7 +56,8 @@ export class ObservedLeg implements LegTap {
     this.recConn = rec ? rec.open(client, server, ts) : null;
     const frame = this.recConn ? this.recConn.synFrame : null;
     const conn = createConnection(this.obs.newConnId(), client, server, ts, frame);
-    conn.handshake.seen = this.recConn !== null;
+    // The proxy accepted or made this connection: its handshake happened, whether recorded or not.
+    conn.handshake.seen = true;
     if (this.recConn) {
       conn.handshake.synFrame = this.recConn.synFrame;
       conn.handshake.synAckFrame = this.recConn.synFrame + 1;

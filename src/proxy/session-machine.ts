@@ -252,6 +252,7 @@ export class SessionMachine {
     if (d.sendServerActive) {
       d.sendServerActive = false;
       this.sendServer(formatServerActiveCommand(d.clientVerb, d.serverListen!), { kind: 'active-setup', dataId: id, clientVerb: d.clientVerb }, d.slot);
+      if (this.blockedOn === 'listener') this.unblock();
     } else if (d.replyVerb && d.clientListen) {
       this.completePassiveReply(d);
     }
