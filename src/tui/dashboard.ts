@@ -24,6 +24,7 @@ import {
   buildSessionRows, sessionHeader, sessionRowText, sessionMatches, SORT_COLUMNS, type SessionRow, type SortOrder,
 } from './views/sessions.js';
 import { connectionsOf } from './views/connections.js';
+import { freezeAnalysis } from './freeze.js';
 
 export type Screen = 'sessions' | 'session' | 'handshake' | 'findings' | 'help';
 type PaneId = 'sessions' | SessionPane | 'handshake' | 'findings' | 'help';
@@ -47,6 +48,23 @@ interface Detail {
 }
 
 const DETAIL_CACHE = 32;
+
+/**
+ * Cheap fingerprint of a live model: proxies deliver no packet counts, so commands, replies,
+ * data bytes and findings count too. O(sessions + data connections) per refresh.
+ */
+function signature(a: Analysis): string {
+  let n = 0;
+  let bytes = 0;
+  for (const s of a.sessions) {
+    n += s.commands.length + s.findings.length + s.dataConnections.length + (s.closed ? 1 : 0);
+    const last = s.commands[s.commands.length - 1];
+    if (last) n += last.replies.length;
+    for (const dc of s.dataConnections) bytes += dc.bytes;
+  }
+  for (const dc of a.unpairedDataConnections) bytes += dc.bytes;
+  return `${a.source.packets}|${a.sessions.length}|${a.unpairedDataConnections.length}|${a.findings.length}|${n}|${bytes}`;
+}
 
 export class Dashboard {
   screen: Screen = 'sessions';
@@ -72,6 +90,7 @@ export class Dashboard {
   paused = false;
   private pausedAt = 0;
   private latestPackets = 0;
+  private signature = '';
   private details = new Map<number, Detail>();
   private loadSeq = 0;
   private hits: Array<{ pane: PaneId; rect: Rect; model: PaneModel }> = [];
@@ -99,14 +118,15 @@ export class Dashboard {
   /** Live sources: take a new snapshot; returns true when something changed. */
   refresh(): boolean {
     const a = this.source.snapshot();
-    const changed = a.source.packets !== this.latestPackets || a !== this.analysis
-      || a.sessions.length !== this.analysis.sessions.length;
+    const sig = signature(a);
+    const changed = sig !== this.signature;
+    this.signature = sig;
     this.latestPackets = a.source.packets;
-    if (this.paused) return changed; // the pending count changed
-    if (!changed) return false;
+    if (this.paused) return changed; // only the pending count changed on screen
+    if (!changed && a === this.analysis) return false;
     this.analysis = a;
-    this.version++;
-    return true;
+    if (changed) this.version++;
+    return changed;
   }
 
   private sessionRows(): SessionRow[] {
@@ -430,8 +450,11 @@ export class Dashboard {
       case 'pause':
         if (!this.source.live) { this.message = 'pause applies to live sources'; return; }
         this.paused = !this.paused;
-        if (this.paused) this.pausedAt = this.analysis.source.packets;
-        else this.refresh();
+        if (this.paused) {
+          this.analysis = freezeAnalysis(this.analysis);
+          this.pausedAt = this.analysis.source.packets;
+          this.version++;
+        } else this.refresh();
         return;
       case 'viewSessions': this.stack = []; this.screen = 'sessions'; return;
       case 'viewFlow': return this.openSession('flow');

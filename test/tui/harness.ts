@@ -65,7 +65,7 @@ export async function openHarness(source: DashboardSource, cols: number, rows: n
   const output = Object.assign(new PassThrough(), { columns: cols, rows, isTTY: true });
   let written = '';
   output.on('data', (d: Buffer) => { written += d.toString('latin1'); });
-  const run = startDashboard(source, { input, output, noColor: opts.noColor, mouse: opts.mouse ?? true });
+  const run = startDashboard(source, { input, output, noColor: opts.noColor, mouse: opts.mouse ?? true, refreshMs: 20 });
   const h: Harness = {
     run, output,
     async press(...keys) {
