@@ -1,0 +1,216 @@
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { FtpscopeError } from '../errors.js';
+import { linkTypeName } from './linktypes.js';
+import { newPacketRecord } from './parser.js';
+import type { PacketCallback } from './types.js';
+
+/** The parts of the optional `cap` module (libpcap binding) we use. */
+interface CapInstance {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  on(event: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
+  removeAllListeners(event?: string): void;
+}
+interface CapModule {
+  Cap: {
+    new (): CapInstance;
+    deviceList(): { name: string; description?: string; addresses: { addr: string; netmask?: string; broadaddr?: string; dstaddr?: string }[]; flags?: string }[];
+  };
+}
+
+export const LIVE_UNAVAILABLE_HINT = 'install libpcap-dev (apt-get install libpcap-dev) and rebuild: npm rebuild cap';
+export const LIVE_PERMISSION_HINT = 'run as root or grant CAP_NET_RAW: sudo setcap cap_net_raw,cap_net_admin=eip $(readlink -f $(which node))';
+
+let capModule: CapModule | null = null;
+
+function loadCap(): CapModule {
+  if (capModule) return capModule;
+  try {
+    capModule = createRequire(import.meta.url)('cap') as CapModule;
+    return capModule;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new FtpscopeError('live-unavailable', `live capture is unavailable: the optional module "cap" could not be loaded (${why})`, LIVE_UNAVAILABLE_HINT);
+  }
+}
+
+/** True when live capture can be attempted (cap is built); it may still need privileges. */
+export function liveAvailable(): boolean {
+  try {
+    loadCap();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface LiveAddress {
+  addr: string;
+  netmask: string | null;
+}
+
+export interface LiveInterface {
+  name: string;
+  description: string | null;
+  addresses: LiveAddress[];
+  loopback: boolean;
+}
+
+/** The capture devices libpcap offers, with their addresses. */
+export function listInterfaces(): LiveInterface[] {
+  const cap = loadCap();
+  let list;
+  try {
+    list = cap.Cap.deviceList();
+  } catch (e) {
+    throw openError('', '', e instanceof Error ? e.message : String(e));
+  }
+  return list.map((d) => ({
+    name: d.name,
+    description: d.description ?? null,
+    addresses: (d.addresses ?? []).filter((a) => a.addr).map((a) => ({ addr: a.addr, netmask: a.netmask ?? null })),
+    loopback: d.flags === 'PCAP_IF_LOOPBACK',
+  }));
+}
+
+export interface LiveOptions {
+  device: string;
+  /** BPF capture filter, e.g. "tcp port 21 or tcp portrange 1024-65535". */
+  filter?: string;
+  /** Bytes kept per packet (at most 65535, what cap captures). */
+  snaplen?: number;
+  /** Kernel buffer for packets not yet read, bytes. */
+  bufferSize?: number;
+  onPacket: PacketCallback;
+  /** A failure after the capture started (the consumer threw); the capture is stopped. */
+  onError?: (e: unknown) => void;
+}
+
+export interface LiveStats {
+  packets: number;
+  bytes: number;
+  /** Packets cut to snaplen. */
+  truncated: number;
+}
+
+export interface LiveCapture {
+  device: string;
+  linkType: number;
+  linkTypeName: string;
+  stop(): void;
+  stats(): LiveStats;
+}
+
+const CAP_SNAPLEN = 65535;
+
+/**
+ * Cap objects whose open() failed. cap 0.2.1 leaves them half-initialized: close(), or the
+ * destructor when the garbage collector frees them, stops a poll handle that never started and
+ * crashes the process. Keeping them referenced means they are never collected (a few bytes each;
+ * failed opens are rare and usually end the run).
+ */
+const failedOpens: CapInstance[] = [];
+
+/** cap names a few link types and reports the others as "Unknown linktype N". */
+export function capLinkType(name: string): number {
+  switch (name) {
+    case 'ETHERNET': return 1;
+    case 'NULL': return 0;
+    case 'RAW': return 12; // DLT_RAW as Linux libpcap reports it
+    case 'LINKTYPE_LINUX_SLL': return 113;
+    case 'IEEE802_11_RADIO': return 127;
+    default: {
+      const m = /(\d+)/.exec(name);
+      return m ? Number(m[1]) : -1;
+    }
+  }
+}
+
+/** Turns libpcap's open failure text into the one-line error the user sees. */
+export function openError(device: string, filter: string, message: string): FtpscopeError {
+  const msg = message.trim();
+  if (/permission|not permitted|EPERM|EACCES|CAP_NET_RAW/i.test(msg)) {
+    return new FtpscopeError('live-permission', `no permission to capture on ${device || 'this machine'}: ${msg}`, LIVE_PERMISSION_HINT);
+  }
+  if (/no such device|doesn't exist|does not exist|not found|SIOCGIF|that device is not up|network is down/i.test(msg)) {
+    return new FtpscopeError('live-interface', `cannot capture on interface "${device}": ${msg}`, 'list the interfaces with: ftpscope interfaces');
+  }
+  if (filter && /syntax|filter|illegal|unknown|parse|expression|can't|invalid/i.test(msg)) {
+    return new FtpscopeError('live-interface', `bad capture filter "${filter}": ${msg}`, 'check the BPF syntax (man pcap-filter), e.g. -f "tcp port 21"');
+  }
+  return new FtpscopeError('live-interface', `cannot start capturing on "${device}": ${msg}`, 'check the interface name (ftpscope interfaces) and the filter');
+}
+
+/**
+ * Starts capturing on a device through libpcap. Packets arrive as PacketRecords, like from files:
+ * one reused record and buffer (copy what you keep). cap does not pass libpcap's timestamps on, so
+ * packets are stamped with the host clock when delivered (immediate mode keeps that close).
+ */
+export function openLive(opts: LiveOptions): LiveCapture {
+  const cap = loadCap();
+  const snaplen = Math.max(1, Math.min(opts.snaplen ?? CAP_SNAPLEN, CAP_SNAPLEN));
+  const filter = opts.filter ?? '';
+  const device = opts.device;
+  const names = safeDeviceNames(cap);
+  if (names && !names.includes(device)) {
+    throw new FtpscopeError('live-interface', `no capture interface named "${device}" (there are: ${names.slice(0, 12).join(', ')})`, 'list them with: ftpscope interfaces');
+  }
+  const c = new cap.Cap();
+  const buffer = Buffer.alloc(CAP_SNAPLEN);
+  let linkName: string;
+  const warn = process.stderr.write;
+  try {
+    // cap prints a libpcap warning for devices without an IPv4 address; it is harmless here.
+    process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
+      typeof chunk === 'string' && chunk.startsWith('Warning:') ? true : (warn as (...a: unknown[]) => boolean).call(process.stderr, chunk, ...rest)) as typeof process.stderr.write;
+    linkName = c.open(device, filter, opts.bufferSize ?? 16 << 20, buffer);
+  } catch (e) {
+    failedOpens.push(c);
+    throw openError(device, filter, e instanceof Error ? e.message : String(e));
+  } finally {
+    process.stderr.write = warn;
+  }
+  const linkType = capLinkType(linkName);
+  const rec = newPacketRecord();
+  rec.buf = buffer;
+  rec.linkType = linkType;
+  const stats: LiveStats = { packets: 0, bytes: 0, truncated: 0 };
+  // Epoch time from a monotonic clock: Date.now() only has millisecond resolution.
+  const epochBase = Date.now() / 1000 - performance.now() / 1000;
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    c.removeAllListeners('packet');
+    try { c.close(); } catch { /* already closed */ }
+  };
+  c.on('packet', (nbytes: number) => {
+    if (stopped) return;
+    stats.packets++;
+    stats.bytes += nbytes;
+    rec.frame = stats.packets;
+    rec.ts = epochBase + performance.now() / 1000;
+    rec.offset = 0;
+    rec.caplen = Math.min(nbytes, snaplen);
+    rec.wirelen = nbytes;
+    if (rec.caplen < nbytes) stats.truncated++;
+    rec.fileOffset = -1;
+    try {
+      opts.onPacket(rec);
+    } catch (e) {
+      stop();
+      if (opts.onError) opts.onError(e);
+      else throw e;
+    }
+  });
+  return { device, linkType, linkTypeName: linkTypeName(linkType), stop, stats: () => ({ ...stats }) };
+}
+
+function safeDeviceNames(cap: CapModule): string[] | null {
+  try {
+    return cap.Cap.deviceList().map((d) => d.name);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,123 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ftpSrv from 'ftp-srv';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCapture } from '../../src/capture/open.js';
+import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
+import { LIVE_PERMISSION_HINT, listInterfaces, liveAvailable, openError, openLive } from '../../src/capture/live.js';
+import { FtpscopeError } from '../../src/errors.js';
+
+const isRoot = process.getuid?.() === 0;
+const haveCap = liveAvailable();
+const haveCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+const tmp = mkdtempSync(join(tmpdir(), 'ftpscope-live-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const why = !haveCap ? 'cap is not built (apt-get install libpcap-dev && npm rebuild cap)' : !isRoot ? 'not root (live capture needs CAP_NET_RAW)' : '';
+
+describe('live capture errors', () => {
+  it.skipIf(!haveCap)('lists interfaces with their addresses, loopback included', () => {
+    const lo = listInterfaces().find((i) => i.loopback);
+    expect(lo).toBeDefined();
+    expect(lo!.addresses.map((a) => a.addr)).toContain('127.0.0.1');
+  });
+
+  it.skipIf(!haveCap)('an interface that does not exist is live-interface', () => {
+    const e = (() => { try { openLive({ device: 'nosuch0', onPacket() {} }); } catch (x) { return x; } })() as FtpscopeError;
+    expect(e).toBeInstanceOf(FtpscopeError);
+    expect(e.code).toBe('live-interface');
+    expect(e.describe()).toMatch(/no capture interface named "nosuch0".*ftpscope interfaces/);
+  });
+
+  it.skipIf(!haveCap || !isRoot)('a bad BPF filter is live-interface naming the filter, and does not crash later', () => {
+    for (const filter of ['tcp port nosuchport', 'tcp and and']) {
+      const e = (() => { try { openLive({ device: 'lo', filter, onPacket() {} }); } catch (x) { return x; } })() as FtpscopeError;
+      expect(e).toBeInstanceOf(FtpscopeError);
+      expect(e.code).toBe('live-interface');
+      expect(e.message).toContain(`bad capture filter "${filter}"`);
+    }
+    (globalThis as { gc?: () => void }).gc?.();
+  });
+
+  it.skipIf(!haveCap || !isRoot)('without privilege libpcap refuses, and we say how to grant it (real libpcap as user nobody)', () => {
+    const capPath = createRequire(import.meta.url).resolve('cap');
+    const script = `const { Cap } = require(${JSON.stringify(capPath)});
+      try { new Cap().open('lo', '', 1 << 20, Buffer.alloc(65535)); console.log('OPENED'); } catch (e) { console.log(e.message); }
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    const e = openError('lo', '', r.stdout);
+    expect(e.code).toBe('live-permission');
+    expect(e.hint).toBe(LIVE_PERMISSION_HINT);
+    expect(e.describe()).toContain('setcap cap_net_raw,cap_net_admin=eip');
+  });
+});
+
+describe('live capture on loopback with a real FTP server and client', () => {
+  it.skipIf(!haveCap || !isRoot || !haveCurl)(`captures the FTP exchange and writes a pcapng both readers accept${why ? ` (skipped: ${why})` : ''}`, async () => {
+    const root = join(tmp, 'root');
+    const content = Buffer.from(Array.from({ length: 20000 }, (_, i) => `line ${i} of the served file\n`).join(''));
+    rmSync(root, { recursive: true, force: true });
+    (await import('node:fs')).mkdirSync(root);
+    writeFileSync(join(root, 'served.txt'), content);
+    const sha = createHash('sha256').update(content).digest('hex');
+
+    const port = 20000 + Math.floor(Math.random() * 5000);
+    const pasvMin = 40000 + Math.floor(Math.random() * 1000) * 10;
+    const quiet = { child: () => quiet, trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
+    const server = new ftpSrv.FtpSrv({
+      url: `ftp://127.0.0.1:${port}`, pasv_url: '127.0.0.1', pasv_min: pasvMin, pasv_max: pasvMin + 9,
+      anonymous: true, greeting: ['ftpscope live test'], log: quiet as never,
+    });
+    server.on('login', (_d: unknown, resolve: (o: { root: string }) => void) => resolve({ root }));
+    server.on('client-error', () => {});
+    await server.listen();
+
+    const out = process.env.FTPSCOPE_KEEP_LIVE ?? join(tmp, 'live.pcapng');
+    const writer = new PcapngWriter(out, { comment: 'live test' });
+    const live = openLive({
+      device: 'lo',
+      filter: `tcp and host 127.0.0.1 and (port ${port} or portrange ${pasvMin}-${pasvMin + 9})`,
+      onPacket: (r) => { writer.writePacket(ifId, r.ts, r.buf.subarray(r.offset, r.offset + r.caplen), r.wirelen); },
+    });
+    const ifId = writer.addInterface(live.linkType, { name: 'lo' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const got = await new Promise<Buffer>((resolve, reject) => {
+        const c = spawn('curl', ['-s', '--max-time', '20', `ftp://127.0.0.1:${port}/served.txt`]);
+        const parts: Buffer[] = [];
+        c.stdout.on('data', (d: Buffer) => parts.push(d));
+        c.on('error', reject);
+        c.on('close', (code) => (code === 0 ? resolve(Buffer.concat(parts)) : reject(new Error(`curl exited ${code}`))));
+      });
+      expect(createHash('sha256').update(got).digest('hex')).toBe(sha);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      live.stop();
+      await server.close();
+      await writer.close();
+    }
+    expect(live.stats().packets).toBeGreaterThan(10);
+
+    const payloads: Buffer[] = [];
+    const info = await readCapture(out, (r) => payloads.push(Buffer.from(r.buf.subarray(r.offset, r.offset + r.caplen))));
+    expect(info.packets).toBe(live.stats().packets);
+    expect(info.comments).toEqual(['live test']);
+    const all = Buffer.concat(payloads).toString('latin1');
+    expect(all).toMatch(/220[- ]ftpscope live test\r\n/);
+    expect(all).toMatch(/USER anonymous\r\n/);
+    expect(all).toMatch(/EPSV|PASV/);
+    expect(all).toContain('RETR served.txt\r\n');
+    expect(all).toContain('line 19999 of the served file');
+
+    if (spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0) {
+      const t = spawnSync('tshark', ['-n', '-r', out, '-d', `tcp.port==${port},ftp`, '-Y', 'ftp.request.command == "RETR"', '-T', 'fields', '-e', 'ftp.request.arg'], { encoding: 'utf8' });
+      expect(t.stdout.trim()).toBe('served.txt');
+      const n = spawnSync('tshark', ['-n', '-r', out, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+      expect(n.stdout.trim().split('\n').length).toBe(info.packets);
+    }
+  });
+});
