@@ -13,7 +13,8 @@ OUT=$HERE/expected
 command -v tshark >/dev/null || { echo "tshark-fields.sh: tshark is missing; apt-get install tshark" >&2; exit 1; }
 
 FIELDS=(frame.number frame.protocols ip.src ipv6.src ip.dst ipv6.dst tcp.srcport tcp.dstport tcp.seq_raw tcp.ack_raw
-        tcp.flags tcp.window_size_value tcp.len ip.checksum.status tcp.checksum.status)
+        tcp.flags tcp.window_size_value tcp.len ip.checksum.status tcp.checksum.status tcp.seq tcp.ack tcp.window_size
+        ftp.request.command ftp.request.arg ftp.response.code ftp.response.arg)
 ARGS=()
 for f in "${FIELDS[@]}"; do ARGS+=(-e "$f"); done
 
@@ -29,11 +30,12 @@ for rel in "${FILES[@]}"; do
   rel=${rel#captures/}
   dst=$OUT/$rel.tsv
   mkdir -p "$(dirname "$dst")"
-  # Checksums verified, IP reassembly on (tshark's default), first occurrence of each field (the outer
-  # header when an ICMP error quotes another). A damaged file still yields the packets before the damage;
-  # tshark then exits non-zero, which is expected for the damage fixtures.
+  # Checksums verified, IP reassembly on (tshark's default). Every occurrence of a field, joined by the
+  # ASCII unit separator (0x1f): one per FTP line; the first is the outer header when an ICMP error quotes
+  # another. A damaged file still yields the packets before the damage; tshark then exits non-zero, which
+  # is expected for the damage fixtures.
   tshark -n -r "$HERE/$rel" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -o ip.defragment:TRUE \
-    -o ipv6.defragment:TRUE -T fields -E header=y -E separator=/t -E occurrence=f "${ARGS[@]}" \
+    -o ipv6.defragment:TRUE -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=$'\x1f' "${ARGS[@]}" \
     >"$dst.tmp" 2>"$dst.err" || echo "tshark-fields.sh: $rel: tshark: $(head -c 300 "$dst.err" | tr '\n' ' ')" >&2
   mv "$dst.tmp" "$dst"
   rm -f "$dst.err"

@@ -92,13 +92,13 @@ function requestLine(buf: Buffer, start: number, end: number, complete: boolean)
   const sp = text.indexOf(' ');
   const verb = sp < 0 ? text : text.slice(0, sp);
   const kids: Field[] = [field('ftp.request.command', 'Request command', verb.toUpperCase(), start, verb.length, verb)];
-  if (sp >= 0) kids.push(field('ftp.request.arg', 'Request arg', text.slice(sp + 1), start + sp + 1, len - sp - 1));
+  if (sp >= 0 && sp + 1 < len) kids.push(field('ftp.request.arg', 'Request arg', text.slice(sp + 1), start + sp + 1, len - sp - 1));
   return field('ftp.request', 'Request', true, start, end - start, `${printable(Buffer.from(text, 'latin1'))}${complete ? '\\r\\n' : ' (line continues in the next segment)'}`, kids);
 }
 
 function responseLine(buf: Buffer, start: number, end: number, complete: boolean): Field {
   const { text, len } = lineText(buf, start, end);
-  const m = /^([1-6]\d\d)([ -]?)/.exec(text);
+  const m = /^([1-6]\d\d)([ -]|$)/.exec(text);
   const suffix = complete ? '\\r\\n' : ' (line continues in the next segment)';
   const shown = printable(Buffer.from(text, 'latin1'));
   if (!m) {

@@ -72,6 +72,7 @@ export function dissectTcp(net: NetResult, ctx: TcpContext, layers: Layer[]): Tc
   const hasAck = (flags & 0x10) !== 0;
   fl.push(field('tcp.ack_raw', 'Acknowledgment number (raw)', ack, t + 8, 4, hasAck ? String(ack) : `${ack} (ACK flag not set)`));
   if (hasAck && ctx.receiverIsn !== undefined) fl.push(field('tcp.ack', 'Acknowledgment number', rel(ack, ctx.receiverIsn), t + 8, 4, `${rel(ack, ctx.receiverIsn)} (relative ack number)`));
+  else if (!hasAck && ctx.senderIsn !== undefined) fl.push(field('tcp.ack', 'Acknowledgment number', ack, t + 8, 4, `${ack} (ACK flag not set: not relative)`));
   fl.push(field('tcp.hdr_len', 'Header length', hl, t + 12, 1, `${hl} bytes (${hlWord >> 4})`));
   const flagKids: Field[] = [
     bitField('tcp.flags.res', 'Reserved', flags, 0xe00, 12, t + 12, 2),

@@ -42,6 +42,17 @@ export function loadExpected(rel: string): Map<number, TsharkRow> | null {
   return rows;
 }
 
+/** tshark joins repeated fields (one per FTP line, an ICMP error's inner header) with 0x1f. */
+export const SEP = '\x1f';
+
+export function first(v: string | undefined): string {
+  return (v ?? '').split(SEP)[0]!;
+}
+
+export function all(v: string | undefined): string[] {
+  return v ? v.split(SEP) : [];
+}
+
 /** tshark's checksum status numbers (0 Bad, 1 Good, 2 Unverified) as ftpscope spells them. */
 export const TSHARK_STATUS: Record<string, string> = { '0': 'bad', '1': 'good', '2': 'unverified' };
 

@@ -3,7 +3,7 @@ import { readCapture } from '../../src/capture/open.js';
 import { FastDecoder, newFastPacket } from '../../src/dissect/fast.js';
 import { dissect } from '../../src/dissect/dissect.js';
 import { Defragmenter } from '../../src/dissect/defrag.js';
-import { listCaptures, loadExpected, findField, unmapped, TSHARK_STATUS, CAPTURES, type TsharkRow } from './expected.js';
+import { listCaptures, loadExpected, first, findField, unmapped, TSHARK_STATUS, CAPTURES, type TsharkRow } from './expected.js';
 import type { Dissection } from '../../src/dissect/field.js';
 import type { FastPacket } from '../../src/dissect/types.js';
 import { join } from 'node:path';
@@ -14,7 +14,9 @@ interface Seen {
   flags: string; window: string; len: string; ipck: string; tcpck: string;
 }
 
-function fromTshark(r: TsharkRow): Seen {
+function fromTshark(row: TsharkRow): Seen {
+  const r: TsharkRow = {};
+  for (const k of Object.keys(row)) r[k] = first(row[k]);
   const isTcp = r['tcp.srcport'] !== '' && !/icmp/.test(r['frame.protocols'] ?? '');
   const t = (k: string) => (isTcp ? r[k]! : '');
   return {
