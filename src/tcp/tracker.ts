@@ -36,8 +36,8 @@ const DEFAULTS = {
   maxFlows: 65536,
 };
 
-/** Seconds of capture time between sweeps for idle flows. */
-const SWEEP_INTERVAL_SEC = 1;
+/** Sweeps for idle flows run this many times per (shortest) timeout, and at most once a second. */
+const SWEEPS_PER_TIMEOUT = 4;
 
 /**
  * Turns fast-path TCP packets into stream events: flows by 4-tuple, roles from the SYN (or a
@@ -52,6 +52,7 @@ export class TcpTracker {
   private open = 0;
   private now = -Infinity;
   private nextSweep = -Infinity;
+  private readonly sweepInterval: number;
 
   constructor(private readonly handler: StreamHandler, opts: TcpTrackerOptions = {}) {
     this.opts = { ...DEFAULTS, ...stripUndefined(opts) };
@@ -60,6 +61,7 @@ export class TcpTracker {
       maxRetainedBytesPerDirection: this.opts.maxRetainedBytesPerDirection,
       budget: new ByteBudget(this.opts.maxBufferedBytes),
     };
+    this.sweepInterval = Math.max(1, Math.min(this.opts.idleTimeoutSec, this.opts.closedLingerSec) / SWEEPS_PER_TIMEOUT);
   }
 
   /** Connections opened and not yet closed. */
@@ -77,7 +79,7 @@ export class TcpTracker {
     const ts = rec.ts;
     if (ts > this.now) this.now = ts;
     if (this.now >= this.nextSweep) {
-      this.nextSweep = this.now + SWEEP_INTERVAL_SEC;
+      this.nextSweep = this.now + this.sweepInterval;
       this.expire(this.now);
     }
     const syn = (pkt.flags & TCP_SYN) !== 0;

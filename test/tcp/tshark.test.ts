@@ -128,6 +128,8 @@ describe('connections, handshakes and byte counts match tshark', () => {
           const fin = srows.find((r) => t.dirOf(r) === (d ^ flip) && flags(r) & FIN);
           expect(conn.finFrame[d]).toBe(fin ? Number(fin['frame.number']) : null);
         }
+        // tshark's tcp.analysis.retransmission: a segment repeating sequence space already seen.
+        expect(conn.retransmissions).toBe(srows.filter((r) => r['tcp.analysis.retransmission'] !== '').length);
         const rst = srows.find((r) => flags(r) & RST);
         expect(conn.rstFrame).toBe(rst ? Number(rst['frame.number']) : null);
       }

@@ -10,7 +10,8 @@ command -v tshark >/dev/null || { echo "make.sh: tshark is missing; apt-get inst
 
 FIELDS=(frame.number tcp.stream ip.src ipv6.src tcp.srcport ip.dst ipv6.dst tcp.dstport tcp.flags tcp.seq_raw
         tcp.ack_raw tcp.len tcp.window_size_value tcp.options.mss_val tcp.options.wscale.shift tcp.options.sack_perm
-        tcp.options.timestamp.tsval tcp.options.timestamp.tsecr tcp.analysis.initial_rtt)
+        tcp.options.timestamp.tsval tcp.options.timestamp.tsecr tcp.analysis.initial_rtt
+        tcp.analysis.retransmission)
 ARGS=()
 for f in "${FIELDS[@]}"; do ARGS+=(-e "$f"); done
 
