@@ -95,6 +95,8 @@ export class LineSplitter {
     const out: SplitLine[] = [];
     const n = chunk.length;
     let i = 0;
+    let nextLf = -2; // -2: not searched yet, -1: none in this chunk
+    let nextIac = -2;
     while (i < n) {
       if (this.state === State.Discard) {
         const lf = chunk.indexOf(LF, i);
@@ -120,19 +122,22 @@ export class LineSplitter {
           this.state = State.Iac;
           i++;
         } else {
-          // The run of plain bytes up to the next LF or IAC, bounded by the line limit.
-          const limit = Math.min(n, i + this.max - this.rawLength);
-          let stop = i + 1;
-          while (stop < limit) {
-            const c = chunk[stop]!;
-            if (c === LF || c === IAC) break;
-            stop++;
-          }
-          const piece = Buffer.from(chunk.subarray(i, stop));
+          // The run of plain bytes up to the next LF or IAC, bounded by the line limit. The positions of
+          // the next LF and IAC are searched natively and reused until passed.
+          if (nextLf !== -1 && nextLf < i) nextLf = chunk.indexOf(LF, i);
+          if (nextIac !== -1 && nextIac < i) nextIac = chunk.indexOf(IAC, i);
+          let stop = Math.min(n, i + this.max - this.rawLength);
+          if (nextLf >= 0 && nextLf < stop) stop = nextLf;
+          if (nextIac >= 0 && nextIac < stop) stop = nextIac;
+          // A run that reaches its LF takes the LF along: one copy per ordinary line.
+          const end = stop === nextLf ? stop + 1 : stop;
+          const piece = Buffer.allocUnsafe(end - i);
+          chunk.copy(piece, 0, i, end);
           this.raw.push(piece);
-          this.text.push(piece);
+          this.text.push(end > stop ? piece.subarray(0, stop - i) : piece);
           this.rawLength += piece.length;
-          i = stop;
+          i = end;
+          if (end > stop) out.push(this.finish(true));
         }
         continue;
       }
@@ -243,13 +248,5 @@ export class LineSplitter {
 
 /** UTF-8 when the bytes are valid UTF-8, else latin1 (one character per byte, nothing lost). */
 export function decodeLineText(bytes: Buffer): string {
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return bytes.toString('latin1');
   return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
 }
