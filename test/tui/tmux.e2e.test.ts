@@ -1,0 +1,122 @@
+/**
+ * End to end: the real CLI in a detached tmux session of fixed size, driven by keys, read back
+ * with capture-pane, as a user would see it. Needs tmux and a built dist/ (npm test builds).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readTsv } from './harness.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CLI = ROOT + 'dist/src/cli/main.js';
+const SOCKET = `ftpscope-test-${process.pid}`;
+const frame1 = readTsv(ROOT + 'test/tui/expected/ipv4-frame1.tsv')[0];
+const syn = readTsv(ROOT + 'test/tui/expected/ipv4-syn.tsv');
+const ftpLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/ftp.log');
+const connLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/conn.log');
+
+function hasTmux(): boolean {
+  try { execFileSync('tmux', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const pane = (): string => tmux('capture-pane', '-p', '-t', 'e2e');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(re: RegExp, what: string, ms = 15000): Promise<string> {
+  const end = Date.now() + ms;
+  let text = '';
+  while (Date.now() < end) {
+    text = pane();
+    if (re.test(text)) return text;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what} (${re}); the pane shows:\n${text}`);
+}
+
+async function keys(...k: string[]): Promise<void> {
+  for (const key of k) {
+    tmux('send-keys', '-t', 'e2e', key);
+    await sleep(60);
+  }
+}
+
+async function typeText(s: string): Promise<void> {
+  tmux('send-keys', '-t', 'e2e', '-l', s);
+  await sleep(100);
+}
+
+describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
+  afterAll(() => { try { tmux('kill-server'); } catch { /* already gone */ } });
+
+  it('shows sessions, a RETR and its data connection, the handshake and a field\'s bytes; q restores the terminal', async () => {
+    expect(existsSync(CLI), `${CLI} is missing: run npm run build first`).toBe(true);
+    const cmd = `cd ${ROOT} && TERM=xterm-256color node ${CLI} captures/public/zeek/ipv4.pcap; echo __EXIT=$?; sleep 30`;
+    tmux('new-session', '-d', '-s', 'e2e', '-x', '80', '-y', '24', cmd);
+
+    const client = `${ftpLog[0]['id.orig_h']}:${ftpLog[0]['id.orig_p']}`;
+    let text = await waitFor(/Sessions \(1\)/, 'the sessions view');
+    expect(text).toContain(client);
+    expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('1');
+    // a RETR and its data connection, nested under the session
+    expect(text).toMatch(/└ RETR robots\.txt \(passive PASV\)/);
+    expect(text.match(/└ /g)).toHaveLength(connLog.filter((c) => c.service === 'ftp-data').length);
+
+    // the flow: find the RETR arrow and the data connection it used
+    await keys('Enter');
+    await waitFor(/Flow — session 1/, 'the flow view');
+    await keys('/');
+    await typeText('RETR robots');
+    await keys('Enter');
+    text = await waitFor(/RETR robots\.txt/, 'RETR in the flow');
+    expect(text).toMatch(/data #\d+ passive PASV/);
+
+    // the handshake teaching view of the control connection
+    await keys('Escape', '6');
+    text = await waitFor(/Handshake —/, 'the handshake view');
+    expect(text).toMatch(/SYN-SENT +── SYN ─/);
+    expect(text).toMatch(/◀── SYN, ACK ─/);
+    expect(text).toMatch(/ESTABLISHED +── ACK ─/);
+    expect(text).toContain(`seq=${syn[0]['tcp.seq_raw']} (relative 0)`);
+
+    // a field's bytes in the hex view: TCP source port of frame 1
+    await keys('Escape', '4', '/');
+    await typeText('Source port');
+    await keys('Enter');
+    const hex = Number(frame1['tcp.srcport']).toString(16).padStart(4, '0').replace(/(..)(..)/, '$1 $2');
+    text = await waitFor(new RegExp(`\\[${hex}\\]`), `the source port bytes [${hex}] in the hex view`);
+    expect(text).toContain(`Source port: ${frame1['tcp.srcport']}`);
+
+    await keys('q');
+    text = await waitFor(/__EXIT=\d+/, 'the process to exit');
+    expect(text).toContain('__EXIT=0');
+    expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
+    expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
+    expect(text).not.toMatch(/Error|at .*\.js:\d+/);
+    tmux('kill-session', '-t', 'e2e');
+  });
+
+  it('Ctrl-C quits from a prompt and restores the terminal; NO_COLOR and --no-mouse are accepted', async () => {
+    const cmd = `cd ${ROOT} && NO_COLOR=1 TERM=xterm-256color node ${CLI} open --no-mouse captures/public/zeek/ipv6.pcap; echo __EXIT=$?; sleep 30`;
+    tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '30', cmd);
+    await waitFor(/Sessions \(1\)/, 'the sessions view');
+    await keys('/');
+    await typeText('EPSV');
+    await keys('C-c');
+    const text = await waitFor(/__EXIT=\d+/, 'the process to exit');
+    expect(text).toContain('__EXIT=0');
+    expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
+    expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
+    tmux('kill-session', '-t', 'e2e');
+  });
+});
+
+describe('ftpscope <capture> without a terminal', () => {
+  it('prints the text report instead of the dashboard', () => {
+    expect(existsSync(CLI), `${CLI} is missing: run npm run build first`).toBe(true);
+    const out = execFileSync('node', [CLI, 'captures/public/zeek/ipv4.pcap'], { cwd: ROOT, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    expect(out).not.toContain('\x1b[');
+    expect(out).toContain(`${ftpLog[0]['id.orig_h']}:${ftpLog[0]['id.orig_p']}`);
+    expect(out).toContain('RETR');
+  });
+});
