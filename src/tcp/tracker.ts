@@ -86,7 +86,12 @@ export class TcpTracker {
     const found = this.table.find(pkt);
     let flow: Flow | null = found === null ? null : found.flow;
     let dir: Dir = found === null ? 0 : found.dir;
-    if (flow !== null && syn && this.startsNewConnection(flow, dir, pkt)) {
+    if (flow !== null && ts - flow.lastTs > (flow.closed ? this.opts.closedLingerSec : this.opts.idleTimeoutSec)) {
+      // Past its timeout and not swept yet: this packet belongs to a new connection.
+      if (!flow.closed) this.closeFlow(flow, 'timeout', flow.lastTs + this.opts.idleTimeoutSec, null);
+      this.table.remove(flow);
+      flow = null;
+    } else if (flow !== null && syn && this.startsNewConnection(flow, dir, pkt)) {
       this.retire(flow, ts, rec.frame);
       flow = null;
     }
@@ -107,7 +112,7 @@ export class TcpTracker {
       if (flow.closed) {
         if (flow.lastTs < lingerBefore) this.table.remove(flow);
       } else if (flow.lastTs < idleBefore) {
-        this.closeFlow(flow, 'timeout', nowTs, null);
+        this.closeFlow(flow, 'timeout', flow.lastTs + this.opts.idleTimeoutSec, null);
         this.table.remove(flow);
       }
     }

@@ -172,6 +172,30 @@ describe('TcpTracker on ipv4.pcap variations', async () => {
     expect(b.conn.handshake.isn[0]).toBe((control[0].seq + 2_000_000) >>> 0);
   });
 
+  it('simultaneous open: both SYNs and both SYN/ACKs make one connection', () => {
+    const [syn, synAck] = control;
+    const withFlags = (d: typeof syn, f: number, ack: number, frame: number): StoredPacket => {
+      const bytes = Buffer.from(d.p.bytes);
+      bytes[d.tcpOffset + 13] = f;
+      bytes.writeUInt32BE(ack >>> 0, d.tcpOffset + 8);
+      return { ...d.p, bytes, frame };
+    };
+    const serverSyn = withFlags(synAck, 0x02, 0, synAck.p.frame);
+    const clientSynAck = withFlags(syn, 0x12, synAck.seq + 1, 100000);
+    const rest = packets.filter((p) => p.frame > synAck.p.frame);
+    const { rec } = track([syn.p, serverSyn, clientSynAck, synAck.p, ...rest]);
+    const ctl = rec.conns.filter((l) => l.conn.server.port === 21);
+    expect(ctl.length).toBe(1);
+    const c = ctl[0].conn;
+    expect(c.client).toEqual({ ip: syn.src, port: syn.srcPort });
+    expect(c.handshake.simultaneousOpen).toBe(true);
+    expect(c.handshake.seen).toBe(true);
+    expect(c.handshake.isn).toEqual([syn.seq, synAck.seq]);
+    expect(c.handshake.synAckFrame).toBe(100000);
+    expect(c.retransmissions).toBe(0);
+    expect(c.bytes).toEqual(zeek.get(keyOf(ctl[0])));
+  });
+
   it('a retransmitted SYN is not a new connection', () => {
     const syn = control[0].p;
     const { rec } = track([syn, { ...syn, frame: 100000, ts: syn.ts + 1 }, ...packets.slice(1)].sort((x, y) => x.ts - y.ts));
