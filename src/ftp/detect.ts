@@ -7,6 +7,8 @@
  * never send first are not enough on their own (HELP, NOOP, QUIT are shared with SMTP/POP3).
  */
 import { parseCommand, verbInfo } from './commands.js';
+import { isKnownReplyCode } from './reply-codes.js';
+import { replyCodeOf } from './replies.js';
 
 const NOT_FTP_GREETING = /\b(?:E?SMTP|LMTP|Postfix|Sendmail|Exim|NNTP)\b/i;
 
@@ -22,4 +24,15 @@ export function looksLikeClientCommand(firstLine: string): boolean {
   const c = parseCommand(firstLine);
   if (!c || AMBIGUOUS.has(c.verb)) return false;
   return verbInfo(c.verb) !== null;
+}
+
+/**
+ * For a capture that starts mid-session: a line that is an FTP reply with a code some FTP RFC defines
+ * ("226 Transfer complete", "150-…"). SMTP and NNTP share the format and some codes, so use this only
+ * together with the port or the other direction's evidence.
+ */
+export function looksLikeFtpReply(line: string): boolean {
+  const code = replyCodeOf(line);
+  if (code === 0 || !isKnownReplyCode(code)) return false;
+  return line.length === 3 || line[3] === ' ' || line[3] === '-';
 }

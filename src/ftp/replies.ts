@@ -181,3 +181,20 @@ export function parseControlResponse(text: string): { messages: string[]; rest: 
   const rest = parser.inReply && openAt >= 0 ? text.slice(openAt) : text.slice(start);
   return { messages, rest };
 }
+
+/**
+ * The features a 211 reply to FEAT lists (RFC 2389 §3.2): one per inner line, each starting with a
+ * space, e.g. ["EPRT", "EPSV", "AUTH TLS", "REST STREAM", "UTF8"]. Leading and trailing whitespace is
+ * removed; lines that do not start with a space (some servers forget it) are taken too, except ones
+ * carrying the reply code. An empty list for a one-line reply ("211 no features").
+ */
+export function parseFeatures(reply: ParsedReply): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < reply.lines.length - 1; i++) {
+    const line = reply.lines[i]!;
+    if (replyCodeOf(line) === reply.code && line.charCodeAt(3) === 45) continue;
+    const f = line.trim();
+    if (f.length > 0) out.push(f);
+  }
+  return out;
+}

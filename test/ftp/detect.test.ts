@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { looksLikeClientCommand, looksLikeServerGreeting } from '../../src/ftp/detect.js';
-import { controlStreams, splitAll } from './fixtures.js';
+import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../../src/ftp/detect.js';
+import { controlStreams, plainPart, splitAll } from './fixtures.js';
+import { ReplyParser } from '../../src/ftp/replies.js';
 
 const streams = controlStreams();
 
@@ -34,4 +35,20 @@ describe('FTP detection from first lines', () => {
     'GET / HTTP/1.1', 'EHLO client.example.com', 'HELO x', 'a001 LOGIN bob secret', 'SSH-2.0-PuTTY', 'HELP', 'QUIT', 'NOOP',
     '', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', 'CAPA',
   ])('not a client command on its own: %j', (line) => expect(looksLikeClientCommand(line)).toBe(false));
+
+  test.each(streams.map((cs) => ({ name: `${cs.capture}#${cs.stream}`, cs })))(
+    '$name: picked up mid-session, the first line of every server reply looks like an FTP reply, no command does',
+    ({ cs }) => {
+      const p = new ReplyParser();
+      for (const l of splitAll(plainPart(cs.s2c, 's2c'))) {
+        if (!p.inReply) expect(looksLikeFtpReply(l.text), l.text).toBe(true);
+        p.pushLine(l.text);
+      }
+      for (const l of splitAll(plainPart(cs.c2s, 'c2s'))) expect(looksLikeFtpReply(l.text), l.text).toBe(false);
+    },
+  );
+
+  test.each(['', '999 nope', '220x', '+OK', ' 226 indented', '2', '22'])('not an FTP reply: %j', (line) => {
+    expect(looksLikeFtpReply(line)).toBe(false);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ReplyParser, parseControlResponse, replyCodeOf, type ParsedReply } from '../../src/ftp/replies.js';
+import { ReplyParser, parseControlResponse, parseFeatures, replyCodeOf, type ParsedReply } from '../../src/ftp/replies.js';
 import type { SplitLine } from '../../src/ftp/lines.js';
 import {
   controlStreams, fixtureExists, fixtureText, framesAt, lineOffsets, plainPart, splitAll, splitInPieces, zeekLog,
@@ -117,6 +117,27 @@ describe('ReplyParser on real server streams', () => {
       .map((f) => f['ftp.response.arg']![0]);
     expect(feat.lines.slice(1, -1)).toEqual(tsharkInner);
     expect(feat.text.split('\n').slice(1, -1)).toEqual(tsharkInner);
+  });
+});
+
+describe('parseFeatures', () => {
+  const featCaptures = streams.filter((cs) => splitAll(plainPart(cs.c2s, 'c2s')).some((l) => l.text.toUpperCase() === 'FEAT'));
+  test('there are FEAT exchanges in the captures', () => expect(featCaptures.length).toBeGreaterThanOrEqual(2));
+  test.each(featCaptures.map((cs) => ({ name: cs.capture, cs })))('$name: the features are the inner lines tshark shows', ({ cs }) => {
+    const feat = repliesOf(parse(splitAll(plainPart(cs.s2c, 's2c')))).find((r) => r.code === 211 && r.lines.length > 2)!;
+    // Inner lines tshark saw at the start of a segment (it does not decode the others).
+    const lines = splitAll(plainPart(cs.s2c, 's2c'));
+    const starts = new Map(lineOffsets(lines).map((o, i) => [o, lines[i]!.text]));
+    const seen = framesAt(cs, 's2c')
+      .filter(({ offset, frame }) => starts.has(offset) && !frame['ftp.response.code'] && frame['ftp.response.arg'])
+      .map(({ frame }) => frame['ftp.response.arg']![0]!.trim());
+    const features = parseFeatures(feat);
+    for (const f of seen.filter((f) => feat.lines.some((l) => l.trim() === f))) expect(features).toContain(f);
+    expect(features.length).toBe(feat.lines.length - 2);
+  });
+  test('one-line and odd replies', () => {
+    expect(parseFeatures({ code: 211, text: 'no features', lines: ['211 no features'] })).toEqual([]);
+    expect(parseFeatures({ code: 211, text: '', lines: ['211-Features:', ' MDTM', 'SIZE', '211-', ' ', '211 End'] })).toEqual(['MDTM', 'SIZE']);
   });
 });
 
