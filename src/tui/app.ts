@@ -55,16 +55,10 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
   let timer: NodeJS.Timeout | null = null;
   if (source.live) {
     // Poll for changes and draw at most every refreshMs: a burst of packets costs one render.
-    timer = setInterval(() => {
-      try {
-        if (dashboard.refresh()) dashboard.render();
-      } catch (e) {
-        restore();
-        throw e;
-      }
-    }, opts.refreshMs ?? 100);
+    timer = setInterval(() => dashboard.guard(() => { if (dashboard.refresh()) dashboard.render(); }), opts.refreshMs ?? 100);
   }
-  const closed = dashboard.done.then(() => {
+  // Restore the terminal first, then let an error reach the CLI's one-line reporter.
+  const closed = dashboard.done.finally(() => {
     if (timer) clearInterval(timer);
     restore();
     process.removeListener('exit', restore);

@@ -96,6 +96,7 @@ export class Dashboard {
   private hits: Array<{ pane: PaneId; rect: Rect; model: PaneModel }> = [];
   private quitting = false;
   private onQuit: () => void = () => {};
+  private onFail: (e: unknown) => void = () => {};
   readonly done: Promise<void>;
 
   // caches, keyed by what they depend on
@@ -107,10 +108,10 @@ export class Dashboard {
     this.analysis = source.snapshot();
     this.latestPackets = this.analysis.source.packets;
     this.lists.sessions.follow = source.live;
-    this.done = new Promise((resolve) => { this.onQuit = resolve; });
-    term.onKey((k) => this.key(k));
-    term.onMouse((m) => this.mouse(m));
-    term.onResize(() => this.render());
+    this.done = new Promise((resolve, reject) => { this.onQuit = resolve; this.onFail = reject; });
+    term.onKey((k) => this.guard(() => this.key(k)));
+    term.onMouse((m) => this.guard(() => this.mouse(m)));
+    term.onResize(() => this.guard(() => this.render()));
   }
 
   // ---- data ---------------------------------------------------------------------------
@@ -194,7 +195,7 @@ export class Dashboard {
       if (seq === this.loadSeq || this.frame === frame) {
         this.lists.layers.key = null;
         this.lists.layers.index = 0;
-        this.render();
+        this.guard(() => this.render());
       }
     });
   }
@@ -661,5 +662,20 @@ export class Dashboard {
     if (this.quitting) return;
     this.quitting = true;
     this.onQuit();
+  }
+
+  /** A bug must not leave the terminal in raw mode: stop, and let the caller restore it and report. */
+  fail(e: unknown): void {
+    if (this.quitting) return;
+    this.quitting = true;
+    this.onFail(e);
+  }
+
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
   }
 }

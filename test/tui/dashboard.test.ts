@@ -225,6 +225,17 @@ describe('dashboard behaviour', () => {
     h = null;
   });
 
+  it('mouse: a click selects the row under it, the wheel scrolls', async () => {
+    const t = await open('zeek/ipv4.pcap', 80, 24);
+    const row = t.lines().findIndex((l) => l.includes('└ RETR robots.txt (active'));
+    await t.press(`\x1b[<0;10;${row + 1}M`, `\x1b[<0;10;${row + 1}m`);
+    expect(t.selected()!.y).toBe(row);
+    await t.press('enter');
+    const first = t.selected()!.text;
+    await t.press(`\x1b[<65;10;5M`);
+    expect(t.selected()!.text).not.toBe(first);
+  });
+
   it('the ipv6 capture: bracketed IPv6 endpoints and EPSV/EPRT data connections', async () => {
     const log = readTsv(ZEEK + 'scripts.base.protocols.ftp.ftp-ipv6/ftp.log');
     const t = await open('zeek/ipv6.pcap', 160, 50);
