@@ -50,6 +50,7 @@ export class ControlSession {
   private upstreamHost: string | null = null;
   private upstreamSession: (() => Buffer | null) | null = null;
   private onEnd: (() => void) | null = null;
+  private tlsTerminated = false;
 
   constructor(private readonly clientRaw: net.Socket, private readonly ctx: SessionContext) {
     this.client = clientRaw;
@@ -275,11 +276,11 @@ export class ControlSession {
       this.teardown('client TLS handshake failed');
       return;
     }
+    // Session.tls is set when the session ends: the analyzer treats control bytes after tls=true as
+    // encrypted, and these are decrypted.
+    this.tlsTerminated = true;
     const session = this.clientLeg.session;
-    if (session) {
-      session.tls = true;
-      session.tlsInfo = { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() };
-    }
+    if (session) session.tlsInfo = { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() };
     this.ctx.observer.sessionFinding(this.clientLeg.conn, {
       severity: 'info', code: 'proxy-tls-terminated', frame: null,
       message: `control TLS (${c.getProtocol() ?? 'unknown version'}) terminated by the proxy; commands and replies are shown decrypted`,
@@ -316,6 +317,8 @@ export class ControlSession {
     this.server?.destroy();
     this.serverRaw?.destroy();
     this.serverLeg?.close('fin');
+    const session = this.clientLeg.session;
+    if (session && this.tlsTerminated) session.tls = true;
     this.clientLeg.close('fin');
     const cb = this.onEnd;
     this.onEnd = null;

@@ -163,6 +163,9 @@ export class DataRelay {
     const { client, server } = this.legs;
     const t = this.o.tls;
     if (t) {
+      // Accepted sockets start paused (pauseOnConnect); TLS needs the handle reading.
+      client.raw!.resume();
+      server.raw!.resume();
       const c = t.term.acceptClient(client.raw!);
       const s = t.term.connectServer(server.raw!, t.servername, t.session());
       c.on('error', (e) => this.fail(`client data TLS: ${e.message}`));
