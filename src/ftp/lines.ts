@@ -212,21 +212,21 @@ export class LineSplitter {
     if (this.telnet.length < MAX_TELNET_PER_LINE) this.telnet.push(name);
   }
 
-  /** Ends the current line; `terminated` when its LF is the last raw byte. */
-  private finish(terminated: boolean): SplitLine {
+  /** Ends the current line; `terminated` when its LF is the last raw byte, `cut` for an overlong line. */
+  private finish(terminated: boolean, cut = false): SplitLine {
     const raw = this.raw.length === 1 ? this.raw[0]! : Buffer.concat(this.raw, this.rawLength);
     let textBytes = this.text.length === 1 ? this.text[0]! : Buffer.concat(this.text);
     if (terminated && textBytes.length > 0 && textBytes[textBytes.length - 1] === CR) {
       textBytes = textBytes.subarray(0, textBytes.length - 1);
     }
-    const line: SplitLine = { text: decodeLineText(textBytes), raw, overlong: false };
+    const line: SplitLine = { text: cut ? decodeCutText(textBytes) : decodeLineText(textBytes), raw, overlong: false };
     if (this.telnet) line.telnet = this.telnet;
     this.clearLine();
     return line;
   }
 
   private cut(): SplitLine {
-    const line = this.finish(false);
+    const line = this.finish(false, true);
     line.overlong = true;
     this.state = State.Discard;
     return line;
@@ -249,4 +249,13 @@ export class LineSplitter {
 /** UTF-8 when the bytes are valid UTF-8, else latin1 (one character per byte, nothing lost). */
 export function decodeLineText(bytes: Buffer): string {
   return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
+}
+
+/** A cut line may end inside a UTF-8 character: drop that partial character rather than fall back to latin1. */
+function decodeCutText(bytes: Buffer): string {
+  for (let drop = 0; drop <= 3 && drop < bytes.length; drop++) {
+    const head = bytes.subarray(0, bytes.length - drop);
+    if (isUtf8(head)) return head.toString('utf8');
+  }
+  return bytes.toString('latin1');
 }

@@ -73,6 +73,7 @@ const hostile: { name: string; input: string; max?: number; expected: Partial<Sp
   { name: 'UTF-8 decoded when valid', input: 'RETR caf\xc3\xa9.txt\r\n', expected: [{ text: 'RETR café.txt' }] },
   { name: 'latin1 when not UTF-8', input: 'RETR caf\xe9.txt\r\n', expected: [{ text: 'RETR café.txt' }] },
   { name: 'overlong line cut, rest discarded to the next LF', input: 'A'.repeat(40) + '\r\nNOOP\r\n', max: 16, expected: [{ text: 'A'.repeat(16), overlong: true, rawText: 'A'.repeat(16) }, { text: 'NOOP' }] },
+  { name: 'a line cut inside a UTF-8 character keeps its UTF-8 text', input: 'MKD \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\r\n', max: 9, expected: [{ text: 'MKD 日', overlong: true }] },
   { name: 'a line of exactly the limit is not overlong', input: 'B'.repeat(16) + '\nC\n', max: 16, expected: [{ text: 'B'.repeat(16), overlong: false }, { text: 'C' }] },
   { name: 'Telnet bytes count toward the limit', input: `${IAC}\xfa\x18${'x'.repeat(30)}\nSTAT\n`, max: 8, expected: [{ text: '', overlong: true }, { text: 'STAT' }] },
   { name: 'trailing partial line comes out of flush', input: 'QUIT', expected: [{ text: 'QUIT', rawText: 'QUIT', overlong: false }] },
