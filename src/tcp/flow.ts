@@ -37,6 +37,7 @@ export class Flow implements ReassemblySink {
   closed = false;
   /** Taken out of the flow table; a lookup cache must not return it. */
   removed = false;
+  private opened = false;
   private mismatches = 0;
   private overflowReported: [boolean, boolean] = [false, false];
 
@@ -98,6 +99,12 @@ export class Flow implements ReassemblySink {
       recordAck(conn.handshake, dir, pkt, ts, frame);
     }
 
+    if (!this.opened) {
+      // Opened once the first packet's handshake facts are recorded, before any stream event.
+      this.opened = true;
+      this.handler.open(conn, ts, frame);
+    }
+
     if ((flags & TCP_ACK) !== 0 && other.baseKnown) this.onAck(other, pkt.ack, ts, frame);
 
     const rst = (flags & TCP_RST) !== 0;
@@ -119,6 +126,10 @@ export class Flow implements ReassemblySink {
   /** Deliver what is held (holes as gaps), then tell the handler the connection ended. */
   close(reason: CloseReason, ts: number, frame: number | null): void {
     if (this.closed) return;
+    if (!this.opened) {
+      this.opened = true;
+      this.handler.open(this.conn, ts, frame);
+    }
     for (const half of this.halves) {
       if (half.finOffset >= 0 && reason === 'fin') half.reasm.finish(half.finOffset, ts, frame);
       else half.reasm.flush(ts, frame);

@@ -179,7 +179,6 @@ export class TcpTracker {
     const flow = new Flow(conn, keys, this.handler, this.limits);
     this.table.add(flow);
     this.open++;
-    this.handler.open(conn, rec.ts, rec.frame);
     return flow;
   }
 

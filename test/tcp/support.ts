@@ -62,6 +62,8 @@ export interface ConnLog {
   data: [Buffer[], Buffer[]];
   packets: number;
   eventsAfterClose: number;
+  /** The handshake's SYN frame as it stood when open() was called. */
+  synFrameAtOpen: number | null;
 }
 
 /** A StreamHandler that records everything it is told, and checks the event order as it goes. */
@@ -74,7 +76,7 @@ export class Recorder implements StreamHandler {
   open(conn: TcpConnection): void {
     const log: ConnLog = {
       conn, opens: 1, closes: [], hash: [createHash('sha256'), createHash('sha256')], chunks: [[], []], gaps: [[], []],
-      pos: [0, 0], data: [[], []], packets: 0, eventsAfterClose: 0,
+      pos: [0, 0], data: [[], []], packets: 0, eventsAfterClose: 0, synFrameAtOpen: conn.handshake.synFrame,
     };
     if (this.byConn.has(conn)) this.byConn.get(conn)!.opens++;
     else {

@@ -107,6 +107,7 @@ describe('connections, handshakes and byte counts match tshark', () => {
         expect(hs.seen).toBe(t.syn !== undefined && t.synAck !== undefined);
         if (t.syn) {
           expect(hs.synFrame).toBe(Number(t.syn['frame.number']));
+          if (t.syn === first) expect(rec.conns[stream].synFrameAtOpen).toBe(hs.synFrame);
           expect(hs.isn[0]).toBe(Number(t.syn['tcp.seq_raw']));
           expect(hs.window[0]).toBe(Number(t.syn['tcp.window_size_value']));
           expect(hs.options[0]).toEqual(optionsOf(t.syn));
