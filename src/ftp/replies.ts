@@ -20,8 +20,8 @@
  * neither space nor dash ("220FTP ready") is accepted as a one-line reply with quirk
  * 'no-space-after-code', as zeek does.
  *
- * Bounded: at most maxLinesPerReply lines are kept; further lines are counted in `omittedLines`
- * and the parser keeps looking for the closing line.
+ * Bounded: at most maxLinesPerReply lines are kept (the first ones and the closing line); the inner
+ * lines beyond are counted in `omittedLines` while the parser keeps looking for the closing line.
  */
 
 export type ReplyQuirk =
@@ -90,10 +90,11 @@ export class ReplyParser {
   pushLine(line: string): ParsedReply | null | { malformed: string } {
     if (this.openCode !== 0) {
       if (isFinalLine(line)) {
-        this.keep(line);
+        this.lines.push(line); // always kept: inner lines leave room for it
         return this.complete(replyCodeOf(line), []);
       }
-      this.keep(line);
+      if (this.lines.length < this.maxLines - 1) this.lines.push(line);
+      else this.omitted++;
       return null;
     }
     const code = replyCodeOf(line);
@@ -114,11 +115,6 @@ export class ReplyParser {
   end(): ParsedReply | null {
     if (this.openCode === 0) return null;
     return this.complete(this.openCode, ['unterminated']);
-  }
-
-  private keep(line: string): void {
-    if (this.lines.length < this.maxLines) this.lines.push(line);
-    else this.omitted++;
   }
 
   private complete(code: number, quirks: ReplyQuirk[]): ParsedReply {

@@ -225,6 +225,8 @@ describe('ReplyParser rules and quirks', () => {
     expect(r.code).toBe(213);
     expect(r.lines).toHaveLength(5);
     expect(r.omittedLines).toBe(997);
+    expect(r.lines[4]).toBe('213 End');
+    expect(r.text.split('\n')).toEqual(['listing', '-rw-r--r-- file0', '-rw-r--r-- file1', '-rw-r--r-- file2', 'End']);
     expect(r.quirks).toEqual(['too-many-lines']);
   });
 
