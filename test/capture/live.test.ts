@@ -1,15 +1,15 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ftpSrv from 'ftp-srv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/capture/open.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { LIVE_PERMISSION_HINT, listInterfaces, liveAvailable, openError, openLive } from '../../src/capture/live.js';
 import { FtpscopeError } from '../../src/errors.js';
+import { curl, sleep, startFtpServer } from './ftp-peer.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveCap = liveAvailable();
@@ -65,39 +65,24 @@ describe('live capture on loopback with a real FTP server and client', () => {
     writeFileSync(join(root, 'served.txt'), content);
     const sha = createHash('sha256').update(content).digest('hex');
 
-    const port = 20000 + Math.floor(Math.random() * 5000);
-    const pasvMin = 40000 + Math.floor(Math.random() * 1000) * 10;
-    const quiet = { child: () => quiet, trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
-    const server = new ftpSrv.FtpSrv({
-      url: `ftp://127.0.0.1:${port}`, pasv_url: '127.0.0.1', pasv_min: pasvMin, pasv_max: pasvMin + 9,
-      anonymous: true, greeting: ['ftpscope live test'], log: quiet as never,
-    });
-    server.on('login', (_d: unknown, resolve: (o: { root: string }) => void) => resolve({ root }));
-    server.on('client-error', () => {});
-    await server.listen();
+    const { port, pasvMin, pasvMax, close } = await startFtpServer(root);
 
     const out = process.env.FTPSCOPE_KEEP_LIVE ?? join(tmp, 'live.pcapng');
     const writer = new PcapngWriter(out, { comment: 'live test' });
     const live = openLive({
       device: 'lo',
-      filter: `tcp and host 127.0.0.1 and (port ${port} or portrange ${pasvMin}-${pasvMin + 9})`,
+      filter: `tcp and host 127.0.0.1 and (port ${port} or portrange ${pasvMin}-${pasvMax})`,
       onPacket: (r) => { writer.writePacket(ifId, r.ts, r.buf.subarray(r.offset, r.offset + r.caplen), r.wirelen); },
     });
     const ifId = writer.addInterface(live.linkType, { name: 'lo' });
     try {
-      await new Promise((r) => setTimeout(r, 300));
-      const got = await new Promise<Buffer>((resolve, reject) => {
-        const c = spawn('curl', ['-s', '--max-time', '20', `ftp://127.0.0.1:${port}/served.txt`]);
-        const parts: Buffer[] = [];
-        c.stdout.on('data', (d: Buffer) => parts.push(d));
-        c.on('error', reject);
-        c.on('close', (code) => (code === 0 ? resolve(Buffer.concat(parts)) : reject(new Error(`curl exited ${code}`))));
-      });
+      await sleep(300);
+      const got = await curl(`ftp://127.0.0.1:${port}/served.txt`);
       expect(createHash('sha256').update(got).digest('hex')).toBe(sha);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     } finally {
       live.stop();
-      await server.close();
+      await close();
       await writer.close();
     }
     expect(live.stats().packets).toBeGreaterThan(10);
