@@ -185,8 +185,10 @@ export class Reassembler {
       const first = this.held[0];
       const target = first === undefined || first.off > a ? a : first.off;
       const skipped = target - this.next;
-      this.sink.overflow(this.dir, skipped, frame);
-      this.emitGap(skipped, ts, frame);
+      if (skipped > 0) {
+        this.sink.overflow(this.dir, skipped, frame);
+        this.emitGap(skipped, ts, frame);
+      }
       this.drain();
     }
   }
