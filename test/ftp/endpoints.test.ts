@@ -4,6 +4,8 @@ import {
   parseEprtArg, parseEpsvReply, parseLprtArg, parseLpsvReply, parsePasvReply, parsePortArg, type HostPort,
 } from '../../src/ftp/endpoints.js';
 import { parseCommand } from '../../src/ftp/commands.js';
+// basic-ftp's parsers of the same replies, as a peer.
+import { parseEpsvResponse, parsePasvResponse } from 'basic-ftp/dist/transfer.js';
 import { replyCodeOf } from '../../src/ftp/replies.js';
 import { controlStreams, framesAt, lineOffsets, plainPart, splitAll, zeekLog, fixtureExists } from './fixtures.js';
 
@@ -51,6 +53,8 @@ describe('data-channel announcements in the real captures, against tshark', () =
     for (const { where, text, frame } of pasv) {
       const hp = parsePasvReply(text.slice(4));
       expect(hp, where).toEqual({ ip: frame['ftp.passive.ip']![0], port: Number(frame['ftp.passive.port']![0]) });
+      const peer = parsePasvResponse(text);
+      expect(hp, `${where} vs basic-ftp`).toEqual({ ip: peer.host, port: peer.port });
       // The parenthesized part is byte-for-byte what the server sent.
       expect(text).toContain(/\(.*\)/.exec(formatPasvReply(hp!))![0]);
     }
@@ -62,6 +66,7 @@ describe('data-channel announcements in the real captures, against tshark', () =
     for (const { where, text, frame } of epsv) {
       const r = parseEpsvReply(text.slice(4));
       expect(r, where).toEqual({ port: Number(frame['ftp.epsv.port']![0]) });
+      expect(r!.port, `${where} vs basic-ftp`).toBe(parseEpsvResponse(text));
       expect(text).toContain(`(|||${r!.port}|)`);
     }
   });

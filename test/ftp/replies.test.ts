@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { ReplyParser, parseControlResponse, parseFeatures, replyCodeOf, type ParsedReply } from '../../src/ftp/replies.js';
 import type { SplitLine } from '../../src/ftp/lines.js';
+// basic-ftp's own reply grouping, the peer our parseControlResponse follows.
+import { parseControlResponse as basicFtpParse } from 'basic-ftp/dist/parseControlResponse.js';
 import {
   controlStreams, fixtureExists, fixtureText, framesAt, lineOffsets, plainPart, splitAll, splitInPieces, zeekLog,
 } from './fixtures.js';
@@ -154,6 +156,18 @@ describe('parseControlResponse (basic-ftp style, for the proxy)', () => {
         if (JSON.stringify(got) !== JSON.stringify(expected)) expect({ cut, got }).toEqual({ cut, got: expected });
         expect(b.rest).toBe('');
       }
+    },
+  );
+
+  test.each(streams.map((cs) => ({ name: `${cs.capture}#${cs.stream}`, cs })))(
+    "$name: the same messages as basic-ftp's parseControlResponse",
+    ({ cs }) => {
+      const text = plainPart(cs.s2c, 's2c').toString('latin1');
+      const peer = basicFtpParse(text);
+      const ours = parseControlResponse(text);
+      // basic-ftp drops blank lines; the captures have none outside replies.
+      expect(ours.messages.map((m) => m.split('\n').filter((l) => l.trim() !== '').join('\n'))).toEqual(peer.messages);
+      expect(ours.rest).toBe(peer.rest);
     },
   );
 
