@@ -1,4 +1,187 @@
-import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { FtpscopeError } from '../errors.js';
+import { startProxy, PROXY_DEFAULTS, type ProxyOptions, type RunningProxy } from '../proxy/server.js';
+import { parseHostPortOption, formatHostPort, type DataMode } from '../proxy/rewrite.js';
+import { parsePortRange } from '../proxy/ports.js';
+import type { ProxyMode } from '../proxy/session-machine.js';
+import { SYNTHESIZED_COMMENT } from '../proxy/recorder.js';
+import { PcapngWriter } from '../capture/pcapng-writer.js';
+import { eventToJson } from '../report/json.js';
+import type { Analysis, AnalysisEvent } from '../model/types.js';
 
-// Placeholder until the owning issue lands: registers nothing yet.
-export function registerProxy(_program: Command): void {}
+interface ProxyCliOptions {
+  listen: string;
+  upstream?: string;
+  mode?: ProxyMode;
+  allow: string[];
+  dataMode: DataMode;
+  pasvPorts?: string;
+  pasvAddress?: string;
+  maxSessions: number;
+  maxLine: number;
+  idleTimeout: number;
+  tlsTerminate?: boolean;
+  cert?: string;
+  key?: string;
+  tlsVerifyUpstream?: boolean;
+  log?: string;
+  record?: string;
+  tui?: boolean;
+  showPasswords?: boolean;
+  quiet?: boolean;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`'${value}' is not a positive integer.`);
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function registerProxy(program: Command): void {
+  program
+    .command('proxy')
+    .description('Run an FTP proxy (reverse, forward or transparent) and analyze every session live.\n' +
+      'All data connections flow through it; PASV/EPSV/PORT/EPRT are rewritten; bounces are refused.')
+    .option('-l, --listen <host:port>', 'address to listen on', '127.0.0.1:2121')
+    .option('-u, --upstream <host:port>', 'reverse mode: the FTP server to relay to')
+    .addOption(new Option('-m, --mode <mode>', 'reverse (default with --upstream), forward (USER name@host[:port]) or transparent (behind an nftables/iptables REDIRECT)')
+      .choices(['reverse', 'forward', 'transparent']))
+    .option('--allow <pattern|cidr>', 'forward mode: allowed destination (host pattern like *.example.org, or CIDR); repeatable; default deny', collect, [])
+    .addOption(new Option('--data-mode <mode>', 'server-facing data connections: client (mirror the client), passive or active')
+      .choices(['client', 'passive', 'active']).default('client'))
+    .option('--pasv-ports <from-to>', 'port range for the passive listeners offered to clients')
+    .option('--pasv-address <ipv4>', 'address announced in 227 replies (behind NAT)')
+    .option('--max-sessions <n>', 'concurrent sessions; more get 421', positive, PROXY_DEFAULTS.maxSessions)
+    .option('--max-line <bytes>', 'longest control line accepted', positive, PROXY_DEFAULTS.maxLineLength)
+    .option('--idle-timeout <seconds>', 'close control connections idle this long (data activity counts)', positive, PROXY_DEFAULTS.idleTimeoutSec)
+    .option('--tls-terminate', 'terminate AUTH TLS on both sides so the session is decoded (needs --cert and --key)')
+    .option('--cert <file>', 'PEM certificate presented to clients with --tls-terminate')
+    .option('--key <file>', 'PEM private key for --cert')
+    .option('--tls-verify-upstream', "verify the server's certificate with --tls-terminate (off by default: FTP servers often self-sign)")
+    .option('--log <file>', 'write NDJSON events (commands, replies, data connections, findings) to this file')
+    .option('--record <file.pcapng>', 'write every leg as a pcapng with synthesized headers (tshark and ftpscope open it)')
+    .option('--tui', 'show sessions live in the dashboard')
+    .option('--show-passwords', 'show PASS arguments in the log and the dashboard')
+    .option('-q, --quiet', 'no summary on exit')
+    .action(async (o: ProxyCliOptions) => {
+      await runProxy(o);
+    });
+}
+
+function buildOptions(o: ProxyCliOptions): ProxyOptions {
+  const listen = parseHostPortOption(o.listen, '127.0.0.1');
+  if (!listen) throw new FtpscopeError('usage', `--listen ${o.listen}: expected HOST:PORT, [IPv6]:PORT or PORT`);
+  const upstream = o.upstream ? parseHostPortOption(o.upstream, '') : null;
+  if (o.upstream && (!upstream || upstream.ip === '')) {
+    throw new FtpscopeError('usage', `--upstream ${o.upstream}: expected HOST:PORT or [IPv6]:PORT`);
+  }
+  const mode: ProxyMode = o.mode ?? (upstream ? 'reverse' : 'forward');
+  if (mode === 'reverse' && !upstream) throw new FtpscopeError('usage', 'reverse mode needs --upstream HOST:PORT', 'or choose --mode forward / transparent');
+  if (mode !== 'reverse' && upstream) throw new FtpscopeError('usage', `--upstream is for reverse mode, not ${mode} mode`);
+  if (mode === 'forward' && o.allow.length === 0 && !o.quiet) {
+    process.stderr.write('ftpscope: forward mode with no --allow: every destination will be refused (add --allow HOST|CIDR)\n');
+  }
+  const pasvPorts = o.pasvPorts ? parsePortRange(o.pasvPorts) : null;
+  if (o.pasvPorts && !pasvPorts) throw new FtpscopeError('usage', `--pasv-ports ${o.pasvPorts}: expected FROM-TO, e.g. 50000-50100`);
+  let tls: ProxyOptions['tls'] = null;
+  if (o.tlsTerminate) {
+    if (!o.cert || !o.key) throw new FtpscopeError('usage', '--tls-terminate needs --cert FILE and --key FILE',
+      'make a self-signed pair: openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -subj /CN=proxy');
+    tls = { certFile: o.cert, keyFile: o.key, verifyUpstream: o.tlsVerifyUpstream };
+  } else if (o.cert || o.key) {
+    throw new FtpscopeError('usage', '--cert/--key are used only with --tls-terminate');
+  }
+  return {
+    mode, listen, upstream, allow: o.allow, dataMode: o.dataMode, pasvPorts, pasvAddress: o.pasvAddress ?? null,
+    maxSessions: o.maxSessions, maxLineLength: o.maxLine, idleTimeoutSec: o.idleTimeout, tls,
+  };
+}
+
+async function runProxy(o: ProxyCliOptions): Promise<void> {
+  const opts = buildOptions(o);
+  let log: fs.WriteStream | null = null;
+  if (o.log) {
+    try {
+      fs.writeFileSync(o.log, '');
+    } catch (e) {
+      throw new FtpscopeError('output-unwritable', `cannot write --log ${o.log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'choose a path in a writable directory');
+    }
+    log = fs.createWriteStream(o.log, { flags: 'a' });
+    log.on('error', (e) => process.stderr.write(`ftpscope: --log ${o.log}: ${e.message}; logging stopped\n`));
+  }
+  const showPasswords = o.showPasswords ?? false;
+  opts.onEvent = (ev: AnalysisEvent) => {
+    if (log && log.writable) log.write(JSON.stringify(eventToJson(ev, { showPasswords })) + '\n');
+  };
+  let writer: PcapngWriter | null = null;
+  if (o.record) {
+    writer = new PcapngWriter(o.record, { comment: SYNTHESIZED_COMMENT });
+    opts.recordTo = writer;
+  }
+  const proxy = await startProxy(opts);
+  const where = formatHostPort(proxy.address());
+  const target = opts.mode === 'reverse' ? ` → ${formatHostPort(opts.upstream!)}` : opts.mode === 'forward' ? ' (forward: USER name@host[:port])' : ' (transparent)';
+
+  let stopping: Promise<Analysis> | null = null;
+  const stop = (): Promise<Analysis> => {
+    stopping ??= (async () => {
+      const a = await proxy.close();
+      if (log) await new Promise<void>((r) => log!.end(() => r()));
+      return a;
+    })();
+    return stopping;
+  };
+
+  if (o.tui) {
+    const { runLiveDashboard } = await import('../tui/app.js');
+    await runLiveDashboard({ title: `proxy ${where}${target}`, snapshot: () => proxy.snapshot(), stop: async () => { await stop(); } },
+      { showPasswords });
+    const a = await stop();
+    if (!o.quiet) process.stdout.write(renderSummary(a, proxy));
+    return;
+  }
+
+  if (!o.quiet) process.stderr.write(`ftpscope: proxy listening on ${where}${target}; Ctrl-C to stop\n`);
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  const a = await stop();
+  if (!o.quiet) process.stdout.write(renderSummary(a, proxy));
+}
+
+/** The exit summary: one line per session, its transfers, and totals. */
+export function renderSummary(a: Analysis, proxy?: RunningProxy): string {
+  void proxy;
+  const out: string[] = [];
+  let transfers = 0;
+  let bytes = 0;
+  let findings = a.findings.length;
+  for (const s of a.sessions) {
+    const dcs = s.dataConnections;
+    const sBytes = dcs.reduce((n, dc) => n + dc.bytes, 0);
+    transfers += dcs.filter((dc) => dc.direction === 'download' || dc.direction === 'upload').length;
+    bytes += sBytes;
+    findings += s.findings.length;
+    out.push(`session ${s.id}  ${formatHostPort(s.client)}  user ${s.user ?? '-'}${s.tls ? '  tls' : ''}  ` +
+      `${s.commands.length} commands, ${dcs.length} data connections, ${sBytes} bytes, ${s.findings.length} findings`);
+    for (const dc of dcs) {
+      if (dc.direction !== 'download' && dc.direction !== 'upload') continue;
+      out.push(`  ${dc.direction.padEnd(8)} ${dc.path ?? dc.command?.arg ?? '?'}  ${dc.bytes} bytes  ${dc.complete ? 'complete' : 'INCOMPLETE'}` +
+        (dc.sha256 ? `  sha256 ${dc.sha256}` : ''));
+    }
+    for (const f of s.findings) if (f.severity !== 'info') out.push(`  ${f.severity}: ${f.code}: ${f.message}`);
+  }
+  out.push(`${a.sessions.length} sessions, ${transfers} transfers, ${bytes} data bytes, ${findings} findings`);
+  return out.join('\n') + '\n';
+}

@@ -67,7 +67,7 @@ export async function startVsftpd(opts: { ipv6?: boolean; tls?: boolean; activeF
     'listen=' + (opts.ipv6 ? 'NO' : 'YES'),
     `listen_port=${port}`,
     'anonymous_enable=YES',
-    'no_anon_password=YES',
+    'no_anon_password=NO',
     `anon_root=${root}`,
     'local_enable=NO',
     'write_enable=YES',
