@@ -95,6 +95,23 @@ describe('LineSplitter on hostile input', () => {
     }
   });
 
+  test('random bytes rich in IAC, CR, LF and UTF-8, cut into random pieces, split the same as whole', () => {
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+    const alphabet = [0xff, 0xff, 0xfa, 0xf0, 0xf4, 0xf2, 0xfb, 0xfd, 0x0d, 0x0a, 0x0a, 0x00, 0x41, 0x42, 0x20, 0xc3, 0xa9, 0xe6, 0x97];
+    for (let round = 0; round < 300; round++) {
+      const bytes = Buffer.from(Array.from({ length: 20 + rand(400) }, () => alphabet[rand(alphabet.length)]!));
+      const max = 8 + rand(64);
+      const whole = comparable(splitInPieces(bytes, [], { maxLineLength: max }));
+      for (let k = 0; k < 20; k++) {
+        const cuts = Array.from({ length: 1 + rand(12) }, () => rand(bytes.length + 1)).sort((a, b) => a - b);
+        expect(comparable(splitInPieces(bytes, cuts, { maxLineLength: max })), `round ${round} cuts ${cuts}`).toEqual(whole);
+      }
+      // Lines never exceed the limit by more than their terminator.
+      for (const l of splitInPieces(bytes, [], { maxLineLength: max })) expect(l.raw.length).toBeLessThanOrEqual(max + 1);
+    }
+  });
+
   test('UTF-8 split across chunks decodes the same', () => {
     const bytes = Buffer.from('MKD 日本語\r\n', 'utf8');
     for (let cut = 0; cut <= bytes.length; cut++) expect(run(bytes, undefined, [cut])[0]!.text).toBe('MKD 日本語');
