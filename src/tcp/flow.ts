@@ -24,6 +24,8 @@ class Half {
   baseKnown = false;
   /** Stream offset of the FIN, -1 until one is seen. */
   finOffset = -1;
+  /** Packets seen from this side. */
+  packets = 0;
   constructor(readonly reasm: Reassembler) {}
 }
 
@@ -86,6 +88,7 @@ export class Flow implements ReassemblySink {
     const half = this.halves[dir];
     const other = this.halves[dir === 0 ? 1 : 0];
     const syn = (flags & TCP_SYN) !== 0;
+    half.packets++;
 
     if (syn) {
       if ((flags & TCP_ACK) === 0) {
@@ -120,7 +123,11 @@ export class Flow implements ReassemblySink {
     this.handler.packet?.(conn, dir, pkt, rec);
 
     if (rst) this.close('rst', ts, frame);
-    else if (half.finOffset >= 0 && other.finOffset >= 0) this.close('fin', ts, frame);
+    else if (half.finOffset >= 0 && (other.finOffset >= 0 || other.packets === 0)) {
+      // Both sides finished; or only one side is in the capture at all (asymmetric routing, a
+      // one-way span port), so no other FIN can come: the FIN ends the connection.
+      this.close('fin', ts, frame);
+    }
   }
 
   /** Deliver what is held (holes as gaps), then tell the handler the connection ended. */

@@ -196,6 +196,18 @@ describe('TcpTracker on ipv4.pcap variations', async () => {
     expect(c.bytes).toEqual(zeek.get(keyOf(ctl[0])));
   });
 
+  it('one-way capture: only the server side of a data connection, its FIN closes it', () => {
+    const active = connPackets(all, 61920, 33582); // the server's active-mode data connection, 342 bytes
+    const oneWay = active.filter((d) => d.srcPort === 61920).map((d) => d.p);
+    const { rec } = track(oneWay);
+    expect(rec.conns.length).toBe(1);
+    const [l] = rec.conns;
+    expect(l.conn.closeReason).toBe('fin');
+    expect(l.closes[0].frame).toBe(oneWay.filter((p) => all.find((d) => d.p === p)!.flags & 0x01)[0].frame);
+    expect(l.conn.bytes[0] + l.conn.bytes[1]).toBe(342);
+    expect(l.conn.missing).toEqual([0, 0]);
+  });
+
   it('a retransmitted SYN is not a new connection', () => {
     const syn = control[0].p;
     const { rec } = track([syn, { ...syn, frame: 100000, ts: syn.ts + 1 }, ...packets.slice(1)].sort((x, y) => x.ts - y.ts));
