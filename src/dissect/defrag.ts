@@ -39,6 +39,15 @@ export class Defragmenter {
 
   constructor(readonly limits: DefragLimits = DEFAULT_DEFRAG_LIMITS) {}
 
+  /** An independent copy (fragments shared, lists copied): lets one packet be reassembled twice. */
+  clone(): Defragmenter {
+    const c = new Defragmenter(this.limits);
+    for (const [k, p] of this.pending) c.pending.set(k, { ...p, pieces: [...p.pieces], frames: [...p.frames] });
+    c.buffered = this.buffered;
+    c.dropped = this.dropped;
+    return c;
+  }
+
   get pendingCount(): number {
     return this.pending.size;
   }

@@ -32,7 +32,8 @@ export interface DissectContext {
 export function dissect(rec: PacketRecord, ctx: DissectContext = {}): Dissection {
   const b = rec.buf.subarray(rec.offset, rec.offset + rec.caplen);
   const layers: Layer[] = [];
-  const frameLayer: Layer = { name: 'frame', label: `Frame ${rec.frame}`, offset: 0, length: b.length, fields: frameFields(rec) };
+  const label = `Frame ${rec.frame}: ${rec.wirelen} bytes on wire, ${rec.caplen} bytes captured`;
+  const frameLayer: Layer = { name: 'frame', label, offset: 0, length: b.length, fields: frameFields(rec) };
   layers.push(frameLayer);
   const result: Dissection = { frame: rec.frame, ts: rec.ts, captureLength: rec.caplen, wireLength: rec.wirelen, layers, bytes: b };
 
@@ -46,6 +47,7 @@ export function dissect(rec: PacketRecord, ctx: DissectContext = {}): Dissection
       fields: [field('data.len', 'Length', b.length - link.offset, link.offset, b.length - link.offset, `${b.length - link.offset} bytes`)] });
   }
   if (net && net.reassembled) result.reassembled = { bytes: net.reassembled.payload, frames: net.reassembled.frames };
+  if (net && (net.incompleteFragment || net.reassembled)) fragmentLayer(layers, b, net);
   if (net && !net.incompleteFragment && net.proto === IPPROTO_TCP) {
     const seg = dissectTcp(net, ctx.tcp ?? {}, layers);
     if (seg && ctx.ftp && (seg.payloadEnd > seg.payloadStart)) {
@@ -60,6 +62,20 @@ export function dissect(rec: PacketRecord, ctx: DissectContext = {}): Dissection
   return result;
 }
 
+/** The bytes a fragment carries in this packet, as their own block (the hex view shows where they are). */
+function fragmentLayer(layers: Layer[], b: Buffer, net: NetResult): void {
+  const ip = layers.find((l) => l.name === 'ip' || l.name === 'ipv6');
+  if (!ip) return;
+  const start = ip.offset + ip.length;
+  const end = net.packetEnd;
+  if (end <= start) return;
+  const done = net.reassembled ? `; completes the datagram of frames ${net.reassembled.frames.join(', ')}` : '';
+  layers.push({
+    name: 'fragment', label: `IP fragment (${end - start} bytes${done})`, offset: start, length: end - start,
+    fields: [field('data.len', 'Length', end - start, start, end - start, `${end - start} bytes`)],
+  });
+}
+
 function frameFields(rec: PacketRecord): Field[] {
   const t = new Date(Math.floor(rec.ts * 1000));
   const fields = [
@@ -67,7 +83,7 @@ function frameFields(rec: PacketRecord): Field[] {
     field('frame.time_epoch', 'Epoch time', rec.ts, 0, 0, `${rec.ts.toFixed(6)} (${isNaN(t.getTime()) ? 'invalid' : t.toISOString()})`),
     field('frame.len', 'Frame length on the wire', rec.wirelen, 0, 0, `${rec.wirelen} bytes`),
     field('frame.cap_len', 'Captured length', rec.caplen, 0, 0, `${rec.caplen} bytes${rec.caplen < rec.wirelen ? ' (cut by snaplen)' : ''}`),
-    field('frame.encap_type', 'Link type', rec.linkType, 0, 0, `${linkTypeName(rec.linkType)} (${rec.linkType})`),
+    field('frame.encap_type', 'Link type', rec.linkType, 0, 0, linkTypeName(rec.linkType)),
     field('frame.interface_id', 'Interface id', rec.interfaceId, 0, 0),
   ];
   if (rec.comment !== undefined) fields.push(field('frame.comment', 'Comment', rec.comment, 0, 0));
@@ -77,11 +93,9 @@ function frameFields(rec: PacketRecord): Field[] {
 /** Bytes after the IP datagram inside an Ethernet frame (minimum-size padding or a trailer). */
 function addEthernetTrailer(layers: Layer[], b: Buffer, net: NetResult | null): void {
   const eth = layers.find((l) => l.name === 'eth');
-  if (!eth || !net || net.reassembled) return;
-  const ip = layers.find((l) => l.name === 'ip' || l.name === 'ipv6');
-  if (!ip) return;
-  const ipEnd = net.end;
-  if (net.buf !== b || ipEnd >= b.length) return;
+  if (!eth || !net) return;
+  const ipEnd = net.packetEnd;
+  if (ipEnd >= b.length) return;
   const len = b.length - ipEnd;
   const allZero = b.subarray(ipEnd).every((x) => x === 0);
   eth.fields.push(field(allZero ? 'eth.padding' : 'eth.trailer', allZero ? 'Padding' : 'Trailer', b.subarray(ipEnd).toString('hex'), ipEnd, len, `${len} bytes`));

@@ -68,7 +68,7 @@ export function dissectIpv4(b: Buffer, off: number, ctx: Ipv4Context, layers: La
   fl.push(field('ip.frag_offset', 'Fragment offset', fragOffset, off + 6, 2, `${fragOffset} bytes`));
   fl.push(field('ip.ttl', 'Time to live', b[off + 8]!, off + 8, 1));
   const proto = b[off + 9]!;
-  fl.push(field('ip.proto', 'Protocol', proto, off + 9, 1, protoName(proto)));
+  fl.push(field('ip.proto', 'Protocol', proto, off + 9, 1, IP_PROTOCOLS[proto] ?? 'Unknown'));
   const ck = ipv4HeaderChecksum(b, off, ihl, avail);
   fl.push(...checksumFields('ip', 'Header checksum', b.readUInt16BE(off + 10), off + 10, ck));
   const src = formatIpv4(b, off + 12);
@@ -84,7 +84,7 @@ export function dissectIpv4(b: Buffer, off: number, ctx: Ipv4Context, layers: La
   const addrSum = fold(onesSum(b, off + 12, off + 20) + IPPROTO_TCP);
   const base: NetResult = {
     proto, buf: b, start: off + ihl, end: presentEnd, wireLength: wireEnd - off - ihl, addrSum,
-    incompleteFragment: false, src, dst,
+    incompleteFragment: false, src, dst, packetEnd: presentEnd,
   };
   const more = (ff & 0x2000) !== 0;
   if (!more && fragOffset === 0) return base;

@@ -71,7 +71,7 @@ export function dissectIpv6(b: Buffer, off: number, ctx: Ipv4Context, layers: La
   }
   const addrSum = fold(onesSum(b, off + 8, off + 40) + IPPROTO_TCP);
   const base: NetResult = {
-    proto: next, buf: b, start: h, end: presentEnd, wireLength: wireEnd - h, addrSum, incompleteFragment: false, src, dst,
+    proto: next, buf: b, start: h, end: presentEnd, wireLength: wireEnd - h, addrSum, incompleteFragment: false, src, dst, packetEnd: presentEnd,
   };
   if (!frag || (!frag.more && frag.offset === 0)) return base;
   if (next !== IPPROTO_TCP) return { ...base, incompleteFragment: true };

@@ -17,6 +17,8 @@ export interface NetResult {
   /** This packet is a fragment of a datagram not complete yet: no transport layer to show. */
   incompleteFragment: boolean;
   reassembled?: Reassembled;
+  /** Where this packet's IP datagram (or fragment) ends in the packet bytes; padding may follow. */
+  packetEnd: number;
   src: string;
   dst: string;
 }

@@ -66,7 +66,8 @@ export function dissectTcp(net: NetResult, ctx: TcpContext, layers: Layer[]): Tc
   const hl = (hlWord >> 4) * 4;
   const flags = ((hlWord & 0x0f) << 8) | b[t + 13]!;
   const payloadWire = net.wireLength - hl;
-  fl.push(field('tcp.len', 'TCP segment length', Math.max(0, payloadWire), t + 12, 1, `${Math.max(0, payloadWire)} bytes`));
+  // Computed from the IP length, so it covers no bytes of its own (Wireshark marks it generated).
+  fl.push(field('tcp.len', 'TCP segment length', Math.max(0, payloadWire), t, 0, `${Math.max(0, payloadWire)} bytes`));
   fl.push(field('tcp.seq_raw', 'Sequence number (raw)', seq, t + 4, 4));
   if (ctx.senderIsn !== undefined) fl.push(field('tcp.seq', 'Sequence number', rel(seq, ctx.senderIsn), t + 4, 4, `${rel(seq, ctx.senderIsn)} (relative sequence number)`));
   const hasAck = (flags & 0x10) !== 0;
@@ -132,7 +133,7 @@ function tcpOptionFields(b: Buffer, start: number, len: number, ctx: TcpContext)
       kids.push(field('tcp.options.eol', 'End of Option List (EOL)', 0, i, end - i, `${end - i} bytes`));
       break;
     }
-    if (kind === TCPOPT_NOP) { kids.push(field('tcp.options.nop', 'No-Operation (NOP)', 1, i, 1, 'NOP')); i++; continue; }
+    if (kind === TCPOPT_NOP) { kids.push(field('tcp.options.nop', 'No-Operation (NOP)', null, i, 1, '')); i++; continue; }
     const olen = i + 1 < end ? b[i + 1]! : 0;
     if (olen < 2 || i + olen > end) { kids.push(malformed(`option kind ${kind} has length ${olen}, beyond the header`, i, end - i)); break; }
     switch (kind) {
