@@ -100,7 +100,8 @@ export class Dashboard {
   readonly done: Promise<void>;
 
   // caches, keyed by what they depend on
-  private rowsCache: { key: string; rows: SessionRow[] } | null = null;
+  private rowsCache: { key: string; rows: SessionRow[]; index: Map<string, number> | null } | null = null;
+  private packetsCache: { key: string; model: PaneModel } | null = null;
   private ladderCache: { key: string; lines: LadderLine[] } | null = null;
   private findingsCache: { version: number; rows: FindingRow[] } | null = null;
 
@@ -132,7 +133,7 @@ export class Dashboard {
 
   private sessionRows(): SessionRow[] {
     const key = `${this.version}|${this.filter}|${this.sort.column}|${this.sort.reverse}|${this.analysis.sessions.length}`;
-    if (this.rowsCache?.key !== key) this.rowsCache = { key, rows: buildSessionRows(this.analysis, this.filter, this.sort) };
+    if (this.rowsCache?.key !== key) this.rowsCache = { key, rows: buildSessionRows(this.analysis, this.filter, this.sort), index: null };
     return this.rowsCache.rows;
   }
 
@@ -210,7 +211,7 @@ export class Dashboard {
   // ---- pane models --------------------------------------------------------------------
 
   private sessionsModel(rows: SessionRow[], width: number): PaneModel {
-    const index = new Map<string, number>();
+    const cache = this.rowsCache;
     const a = this.analysis;
     const label = `Sessions (${a.sessions.length}${this.filter ? `, ${rows.filter((r) => r.kind === 'session').length} match /${this.filter}` : ''})`;
     return {
@@ -220,7 +221,12 @@ export class Dashboard {
         count: rows.length,
         keyAt: (i) => rows[i].key,
         indexOf: (k) => {
-          if (index.size === 0) rows.forEach((r, i) => index.set(r.key, i));
+          // one index per row list, shared by every model built on it
+          let index = cache?.rows === rows ? cache.index : null;
+          if (!index) {
+            index = new Map(rows.map((r, i) => [r.key, i]));
+            if (cache?.rows === rows) cache.index = index;
+          }
           return index.get(String(k)) ?? -1;
         },
       },
@@ -234,7 +240,9 @@ export class Dashboard {
   }
 
   private packetsModel(session: Session | null): PaneModel {
-    return packetsPane(session, !!this.source.showPasswords);
+    const key = `${session?.id}|${this.version}|${session?.packets?.items.length}|${session?.packets?.dropped}|${session?.commands.length}`;
+    if (this.packetsCache?.key !== key) this.packetsCache = { key, model: packetsPane(session, !!this.source.showPasswords) };
+    return this.packetsCache.model;
   }
 
   private highlight(): Highlight {
