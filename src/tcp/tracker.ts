@@ -43,6 +43,13 @@ const SWEEPS_PER_TIMEOUT = 4;
  * Turns fast-path TCP packets into stream events: flows by 4-tuple, roles from the SYN (or a
  * guess when it was not captured), handshake facts, in-order delivery with gaps, FIN/RST,
  * port reuse, idle expiry. Pure: no I/O, only the handler's callbacks.
+ *
+ * Event order per connection: open (after the first packet's handshake facts are recorded),
+ * then data and gap events in stream order per direction, each packet's packet() after the
+ * events it caused, and close once: after both FINs (or a FIN when the other side is absent
+ * from the capture), a RST, the idle timeout, eviction or end(), with everything held
+ * delivered first. After close only packet() is called, for the connection's late packets.
+ * Per direction, delivered bytes plus gap lengths always equal the stream position reached.
  */
 export class TcpTracker {
   private readonly table = new FlowTable();
