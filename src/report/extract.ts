@@ -105,8 +105,11 @@ class FileSink implements DataSink {
   private size = 0;
   private readonly hash: Hash = createHash('sha256');
   private error: string | null = null;
+  private ended = false;
 
-  constructor(private readonly owner: Extractor, readonly tempPath: string, fd: number) {
+  constructor(private readonly owner: Extractor, readonly tempPath: string, fd: number,
+    /** The live objects given at open; final once the pipeline has finished. */
+    readonly dc: DataConnection, readonly session: Session | null) {
     this.fd = fd;
   }
 
@@ -120,6 +123,8 @@ class FileSink implements DataSink {
   }
 
   end(dc: DataConnection, session: Session | null): void {
+    if (this.ended) return;
+    this.ended = true;
     this.flush();
     if (this.fd !== null) {
       try { fs.closeSync(this.fd); } catch { /* reported below if the rename fails */ }
@@ -147,12 +152,12 @@ export class Extractor {
   private readonly files: ExtractedFile[] = [];
   private readonly skipped: ExtractIndex['skipped'] = [];
   private readonly used = new Set<string>();
-  private open = 0;
+  private readonly pending = new Set<FileSink>();
   private seq = 0;
 
   constructor(readonly outDir: string, readonly sourceName: string) {
     try {
-      fs.mkdirSync(outDir, { recursive: true });
+      makeDirs(outDir);
       fs.accessSync(outDir, fs.constants.W_OK);
     } catch (e) {
       throw new FtpscopeError('output-unwritable', `cannot write to ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -165,7 +170,7 @@ export class Extractor {
 
   /** For PipelineOptions.openDataSink. */
   readonly openDataSink = (session: Session | null, dc: DataConnection): DataSink | null => {
-    if (this.open >= MAX_OPEN_FILES) {
+    if (this.pending.size >= MAX_OPEN_FILES) {
       this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
         reason: `more than ${MAX_OPEN_FILES} data connections open at once` });
       return null;
@@ -179,13 +184,14 @@ export class Extractor {
         reason: `cannot create a file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
       return null;
     }
-    this.open++;
-    return new FileSink(this, tempPath, fd);
+    const sink = new FileSink(this, tempPath, fd, dc, session);
+    this.pending.add(sink);
+    return sink;
   };
 
   /** Called by a sink once its connection is over. */
   finished(sink: FileSink, dc: DataConnection, session: Session | null, size: number, sha256: string, error: string | null): void {
-    this.open--;
+    this.pending.delete(sink);
     if (error) {
       this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id, reason: error });
       try { fs.unlinkSync(sink.tempPath); } catch { /* already gone */ }
@@ -216,6 +222,8 @@ export class Extractor {
 
   /** Write index.json (files in session / data connection order) and return it. */
   finish(): ExtractIndex {
+    // A sink the pipeline never ended still holds bytes worth keeping: name it from what is known.
+    for (const sink of [...this.pending]) sink.end(sink.dc, sink.session);
     const files = [...this.files].sort((a, b) =>
       (a.session ?? Infinity) - (b.session ?? Infinity) || a.dataConnection - b.dataConnection);
     const index: ExtractIndex = { version: 1, source: this.sourceName, files, skipped: this.skipped };
@@ -241,6 +249,26 @@ export class Extractor {
     for (let i = 2; taken(candidate); i++) candidate = limitBytes(`${stem}-${i}`, MAX_NAME_BYTES - ext.length) + ext;
     this.used.add(candidate);
     return candidate;
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync loops forever where the kernel
+ * answers ENOENT for a parent that exists (e.g. under /proc).
+ */
+function makeDirs(dir: string): void {
+  const abs = path.resolve(dir);
+  try {
+    if (fs.statSync(abs).isDirectory()) return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const parent = path.dirname(abs);
+    if (parent !== abs) makeDirs(parent);
+    try {
+      fs.mkdirSync(abs);
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2;
+    }
   }
 }
 

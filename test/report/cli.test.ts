@@ -44,6 +44,8 @@ describe('CLI error paths: one line on stderr, exit 2, no stack trace', () => {
     ['flow: missing file', () => ['flow', path.join(tmp, 'nope.pcap')]],
     ['extract: no --out', () => ['extract', IPV4]],
     ['extract: --out is a file', () => ['extract', IPV4, '--out', path.join(tmp, 'a-file')]],
+    ['extract: --out inside a file', () => ['extract', IPV4, '--out', path.join(tmp, 'a-file', 'sub')]],
+    ['extract: --out where nothing can be created', () => ['extract', IPV4, '--out', '/proc/ftpscope-cannot-exist/x']],
     ['extract: missing file', () => ['extract', path.join(tmp, 'nope.pcap'), '--out', path.join(tmp, 'x')]],
   ];
   it.each(cases)('%s', (_name, args) => {
