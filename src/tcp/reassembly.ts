@@ -21,8 +21,10 @@ interface Held {
   frame: number | null;
 }
 
-/** Bookkeeping cost of a held range without bytes, so their count is bounded too. */
-const HOLE_ENTRY_COST = 64;
+/** Memory a held range costs besides its bytes; counted so that many tiny ranges are bounded too. */
+const ENTRY_COST = 64;
+/** Held ranges per direction; beyond it delivery skips ahead as when the byte limit is hit. */
+const MAX_HELD_ENTRIES = 4096;
 
 /**
  * One direction of a TCP stream put back in order. Offsets are 64-bit stream offsets (see
@@ -34,7 +36,7 @@ const HOLE_ENTRY_COST = 64;
 export class Reassembler {
   /** Stream offset of the next byte to deliver. */
   next = 0;
-  /** Bytes (plus a small cost per byte-less range) waiting for a hole to fill. */
+  /** Bytes (plus a small cost per range) waiting for a hole to fill. */
   buffered = 0;
   private held: Held[] = [];
   private readonly retained: RetainedBytes;
@@ -174,9 +176,13 @@ export class Reassembler {
         this.deliverPiece(src, srcFrom, a, dataEnd, b, ts, frame);
         return;
       }
-      const bytes = Math.max(dataEnd - a, 0);
-      const cost = bytes + (b > Math.max(a, dataEnd) ? HOLE_ENTRY_COST : 0);
-      if (this.buffered + cost <= this.maxBuffered && this.budget.tryTake(bytes)) {
+      const entries = (dataEnd > a ? 1 : 0) + (b > Math.max(a, dataEnd) ? 1 : 0);
+      const cost = Math.max(dataEnd - a, 0) + entries * ENTRY_COST;
+      if (
+        this.buffered + cost <= this.maxBuffered &&
+        this.held.length + entries <= MAX_HELD_ENTRIES &&
+        this.budget.tryTake(cost)
+      ) {
         this.insert(src, srcFrom, a, dataEnd, b, ts, frame);
         this.buffered += cost;
         return;
@@ -226,8 +232,8 @@ export class Reassembler {
 
   private release(h: Held): void {
     const bytes = h.data === null ? 0 : h.data.length;
-    this.buffered -= h.data === null ? HOLE_ENTRY_COST : bytes;
-    this.budget.give(bytes);
+    this.buffered -= bytes + ENTRY_COST;
+    this.budget.give(bytes + ENTRY_COST);
   }
 
   /** Index of the first held range whose end is beyond `offset`. */

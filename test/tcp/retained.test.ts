@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ByteBudget } from '../../src/tcp/budget.js';
+import { RetainedBytes } from '../../src/tcp/retained.js';
+import { loadPackets, rng, track, Recorder } from './support.js';
+
+describe('RetainedBytes (the ring that checks retransmissions)', async () => {
+  const { rec } = track(await loadPackets('public/zeek/retr.pcap'), {}, new Recorder(true));
+  const log = rec.conns.find((l) => l.conn.server.port === 38141)!;
+  const stream = Buffer.concat(log.data[log.conn.bytes[0] > 0 ? 0 : 1]);
+
+  for (const max of [0, 100, 4096, 5000, 1 << 16]) {
+    it(`holds the last unacknowledged bytes, up to ${max}`, () => {
+      const rand = rng(max + 1);
+      const budget = new ByteBudget(1 << 30);
+      const r = new RetainedBytes(max, budget);
+      let end = 0;
+      let acked = 0;
+      while (end < stream.length) {
+        const len = Math.min(stream.length - end, 1 + Math.floor(rand() * 3000));
+        r.append(stream, end, end + len, end);
+        end += len;
+        if (rand() < 0.3) {
+          acked = Math.max(acked, end - Math.floor(rand() * 5000));
+          r.release(acked);
+        }
+        expect(r.size).toBe(Math.min(end - acked, max));
+        for (let k = 0; k < 5; k++) {
+          const off = Math.floor(rand() * end);
+          const n = 1 + Math.floor(rand() * Math.min(2000, end - off));
+          const verdict = r.compare(stream, off, off + n, off);
+          const overlapsHeld = off + n > end - r.size && r.size > 0;
+          expect(verdict).toBe(overlapsHeld ? 'same' : 'unknown');
+          if (overlapsHeld) {
+            const changed = Buffer.from(stream.subarray(off, off + n));
+            const at = Math.max(off, end - r.size) - off;
+            changed[at] ^= 0x01;
+            expect(r.compare(changed, 0, n, off)).toBe('differs');
+          }
+        }
+      }
+      expect(r.size).toBeLessThanOrEqual(max);
+      r.free();
+      expect(budget.used).toBe(0);
+    });
+  }
+
+  it('does not grow past the shared budget', () => {
+    const budget = new ByteBudget(0);
+    const r = new RetainedBytes(1 << 16, budget);
+    r.append(stream, 0, 1000, 0);
+    expect(r.size).toBe(0);
+    expect(r.compare(stream, 0, 1000, 0)).toBe('unknown');
+  });
+});
