@@ -44,9 +44,13 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
   });
   const restore = (): void => terminal.destroy();
   process.once('exit', restore);
+  // kill/hangup: leave like q does, so the terminal is restored before the process ends
+  const onSignal = (): void => dashboard.quit();
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   let dashboard: Dashboard;
   try {
     dashboard = new Dashboard(terminal, source);
+    for (const s of signals) process.on(s, onSignal);
     dashboard.render();
   } catch (e) {
     restore();
@@ -62,6 +66,7 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
     if (timer) clearInterval(timer);
     restore();
     process.removeListener('exit', restore);
+    for (const s of signals) process.removeListener(s, onSignal);
   });
   return { dashboard, terminal, closed, close: () => dashboard.quit() };
 }

@@ -527,7 +527,7 @@ export class Dashboard {
     if (from !== 'flow') {
       const lines = this.ladder(session, (this.hits.find((h) => h.pane === 'flow')?.rect.width ?? this.term.cols) - 2);
       const i = lines.findIndex((l) => l.frame === frame);
-      if (i >= 0) { this.lists.flow.index = i; this.lists.flow.key = i; }
+      if (i >= 0) this.lists.flow.moveTo(flowPane(session, lines).source, i);
     }
     this.lists.layers = new VList();
     this.lists.hex = new VList();

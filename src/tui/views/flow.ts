@@ -16,13 +16,32 @@ export function ladderFor(session: Session, width: number): LadderLine[] {
   return renderLadder(session, { width });
 }
 
+/**
+ * Keys that survive a growing ladder (live sources insert nested data connections above the
+ * end): what the line stands for, numbered among lines that stand for the same thing.
+ */
+export function ladderKeys(lines: LadderLine[]): string[] {
+  const seen = new Map<string, number>();
+  return lines.map((l) => {
+    const base = `${l.frame ?? '-'}:${l.connId ?? '-'}:${l.kind}:${l.frame === null ? l.text.trim().slice(0, 40) : ''}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return `${base}#${n}`;
+  });
+}
+
 export function flowPane(session: Session | null, lines: LadderLine[]): PaneModel {
+  const keys = ladderKeys(lines);
+  let index: Map<string, number> | null = null;
   return {
     title: session ? `Flow — session ${session.id}` : 'Flow',
     source: {
       count: lines.length,
-      keyAt: (i) => i,
-      indexOf: (k) => (typeof k === 'number' && k < lines.length ? k : -1),
+      keyAt: (i) => keys[i],
+      indexOf: (k) => {
+        index ??= new Map(keys.map((key, i) => [key, i]));
+        return index.get(String(k)) ?? -1;
+      },
     },
     row: (i) => [{ text: lines[i].text, style: KIND_STYLE[lines[i].kind] }],
     empty: session ? 'nothing to draw' : 'select a session',

@@ -74,15 +74,11 @@ function dcMatches(dc: DataConnection, needle: string): boolean {
 }
 
 export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): SessionRow[] {
-  const sessions = a.sessions.filter((s) => sessionMatches(s, filter));
+  // Decorate once, then sort: the comparator must not recount findings or bytes per comparison.
+  const keyed = a.sessions.filter((s) => sessionMatches(s, filter)).map((s) => ({ s, v: sortValue(s, sort.column) }));
   const dirn = sort.reverse ? -1 : 1;
-  sessions.sort((x, y) => {
-    const vx = sortValue(x, sort.column);
-    const vy = sortValue(y, sort.column);
-    if (vx < vy) return -dirn;
-    if (vx > vy) return dirn;
-    return x.id - y.id;
-  });
+  keyed.sort((x, y) => (x.v < y.v ? -dirn : x.v > y.v ? dirn : x.s.id - y.s.id));
+  const sessions = keyed.map((k) => k.s);
   const rows: SessionRow[] = [];
   for (const s of sessions) {
     rows.push({ kind: 'session', key: `s${s.id}`, session: s });
