@@ -6,7 +6,8 @@
 import { createRequire } from 'node:module';
 import type * as net from 'node:net';
 import { FtpscopeError } from '../errors.js';
-import type { HostPort } from './rewrite.js';
+import { canonicalIp } from '../ftp/endpoints.js';
+import { normalizeIp, type HostPort } from './rewrite.js';
 
 const SOL_IP = 0;
 const SOL_IPV6 = 41;
@@ -57,14 +58,8 @@ export function parseSockaddr(buf: Buffer): HostPort | null {
   if (family === AF_INET6) {
     const words: string[] = [];
     for (let i = 0; i < 8; i++) words.push(buf.readUInt16BE(8 + i * 2).toString(16));
-    const ip = words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
-    const m = /^::ffff:([0-9a-f]+):([0-9a-f]+)$/.exec(ip);
-    if (m) {
-      const hi = parseInt(m[1], 16);
-      const lo = parseInt(m[2], 16);
-      return { ip: `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, port };
-    }
-    return { ip, port };
+    const ip = canonicalIp(words.join(':'));
+    return ip ? { ip: normalizeIp(ip), port } : null;
   }
   return null;
 }

@@ -1,0 +1,81 @@
+/**
+ * The real CLI (dist/, built by `npm test`): `ftpscope proxy` with --log and --record relays a
+ * curl transfer, writes NDJSON and a pcapng, and prints a summary on SIGINT. Bad options get
+ * one line saying what to do.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { analyzeFile } from '../../src/model/pipeline.js';
+import { freePort, randomFile, run, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
+
+const MAIN = path.resolve('dist/src/cli/main.js');
+const d = fs.existsSync('/usr/sbin/vsftpd') && fs.existsSync(MAIN) ? describe : describe.skip;
+
+d('ftpscope proxy (CLI)', () => {
+  let ftpd: Vsftpd;
+  let work: string;
+
+  beforeAll(async () => {
+    ftpd = await startVsftpd();
+    work = tmpDir('ftpscope-proxy-cli-');
+  });
+  afterAll(async () => {
+    await ftpd?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('relays, logs NDJSON, records pcapng, prints a summary on SIGINT', async () => {
+    const blob = randomFile(ftpd.pub, 'cli.bin', 700_001);
+    fs.chmodSync(blob.file, 0o644);
+    const port = await freePort();
+    const log = path.join(work, 'events.ndjson');
+    const rec = path.join(work, 'rec.pcapng');
+    const child = spawn(process.execPath, [MAIN, 'proxy', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${ftpd.port}`,
+      '--log', log, '--record', rec], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => { stdout += b; });
+    child.stderr.on('data', (b) => { stderr += b; });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toContain(`proxy listening on 127.0.0.1:${port}`);
+    const out = path.join(work, 'got.bin');
+    const r = await run('curl', ['-sS', '--max-time', '20', '-o', out, `ftp://127.0.0.1:${port}/pub/cli.bin`]);
+    expect(r.stderr).toBe('');
+    expect(sha256File(out)).toBe(blob.sha256);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('1 sessions, 1 transfers');
+    expect(stdout).toContain(blob.sha256);
+    const events = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(events[0].type).toBe('session-open');
+    expect(events.some((e) => e.type === 'data-close')).toBe(true);
+    const a = await analyzeFile(rec, { ftpPorts: [port, ftpd.port] });
+    expect(a.sessions.map((s) => s.dataConnections.find((dc) => dc.direction === 'download')?.sha256)).toEqual([blob.sha256, blob.sha256]);
+  });
+
+  const bad: [string[], RegExp][] = [
+    [['proxy', '--mode', 'reverse'], /reverse mode needs --upstream/],
+    [['proxy', '--upstream', 'nonsense'], /--upstream nonsense: expected HOST:PORT/],
+    [['proxy', '--upstream', '127.0.0.1:21', '--tls-terminate'], /--tls-terminate needs --cert FILE and --key FILE/],
+    [['proxy', '--upstream', '127.0.0.1:21', '--pasv-ports', '9-1'], /--pasv-ports 9-1/],
+    [['proxy', '--mode', 'forward', '--allow', '10.0.0.0/99'], /not a valid CIDR/],
+    [['proxy', '--upstream', '127.0.0.1:21', '--tls-terminate', '--cert', '/nonexistent', '--key', '/nonexistent'], /cannot read --cert/],
+  ];
+  for (const [args, msg] of bad) {
+    it(`${args.join(' ')}: one line, exit 2`, async () => {
+      const r = await run(process.execPath, [MAIN, ...args], 10_000);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  }
+
+  it('a port in use: proxy-listen error, one line', async () => {
+    const r = await run(process.execPath, [MAIN, 'proxy', '--listen', `127.0.0.1:${ftpd.port}`, '--upstream', '127.0.0.1:21'], 10_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^ftpscope: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+  });
+});
