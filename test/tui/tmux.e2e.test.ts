@@ -19,7 +19,9 @@ function hasTmux(): boolean {
   try { execFileSync('tmux', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+// CI runs without a terminal: give tmux a TERM of its own (the dashboard sets its terminal type explicitly anyway).
+const ENV = { ...process.env, TERM: process.env.TERM && process.env.TERM !== 'dumb' ? process.env.TERM : 'xterm-256color' };
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', env: ENV });
 const pane = (): string => tmux('capture-pane', '-p', '-t', 'e2e');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
