@@ -1,0 +1,330 @@
+/**
+ * Report benchmark (npm run bench:report): `ftpscope report --json` against
+ * `tshark -r F -Y ftp -T fields -e ftp.request.command`, measured in the same run, on two
+ * generated captures:
+ *   - data-heavy: suricata-verify bug-4877 (4 active-mode transfers, 400 KB) repeated until ≥ 1 GB;
+ *   - control-heavy: the zeek ipv4 and suricata-verify bug-3519 / ftp-download-* sessions repeated
+ *     thousands of times.
+ * Each repetition moves the FTP clients to new IPv4 addresses whose decimal text has the same
+ * length, rewritten in the headers and in PORT/EPRT/227 texts (so TCP sequence numbers stay
+ * valid and every repetition pairs like the original), with checksums recomputed and
+ * timestamps shifted after the previous repetition.
+ *
+ *   node dist/bench/report.js [--data-bytes N] [--control-reps N] [--tshark-bytes N] [--keep]
+ *
+ * tshark runs on the whole capture when it is at most --tshark-bytes (default 256 MB), else on a
+ * slice of that size (the first repetitions), and ours is timed on the same slice too; the ratio
+ * always compares like with like. Peak RSS comes from /usr/bin/time -v (or process.resourceUsage
+ * inside the child when that is missing). CPU time (user + system) is printed next to wall time:
+ * on a shared machine it is the fairer comparison.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCapture } from '../src/capture/open.js';
+
+const BUILT_ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = existsSync(join(BUILT_ROOT, 'captures')) ? BUILT_ROOT : process.cwd();
+const PUB = join(ROOT, 'captures/public');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const MB = 1e6;
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+interface SeedPacket {
+  ts: number;
+  bytes: Buffer;
+  wirelen: number;
+}
+
+interface Seed {
+  name: string;
+  packets: SeedPacket[];
+  /** FTP client addresses (they connect to port 21) as 4 bytes. */
+  clients: Buffer[];
+  duration: number;
+}
+
+/** The Ethernet/IPv4/TCP offsets of a packet, or null when it is something else. */
+function offsets(p: Buffer): { ip: number; tcp: number; end: number } | null {
+  let off = 12;
+  let type = p.readUInt16BE(off);
+  while (type === 0x8100 || type === 0x88a8) {
+    off += 4;
+    type = p.readUInt16BE(off);
+  }
+  const ip = off + 2;
+  if (type !== 0x0800 || p.length < ip + 20 || p[ip + 9] !== 6) return null;
+  const ihl = (p[ip]! & 0x0f) * 4;
+  const total = p.readUInt16BE(ip + 2);
+  return { ip, tcp: ip + ihl, end: Math.min(p.length, ip + total) };
+}
+
+async function loadSeed(rel: string): Promise<Seed> {
+  const packets: SeedPacket[] = [];
+  const clients = new Map<string, Buffer>();
+  await readCapture(join(PUB, rel), (r) => {
+    if (r.linkType !== 1) return;
+    const bytes = Buffer.from(r.buf.subarray(r.offset, r.offset + r.caplen));
+    packets.push({ ts: r.ts, bytes, wirelen: r.wirelen });
+    const o = offsets(bytes);
+    if (o && bytes.readUInt16BE(o.tcp + 2) === 21) {
+      const src = bytes.subarray(o.ip + 12, o.ip + 16);
+      clients.set(src.toString('hex'), Buffer.from(src));
+    }
+  });
+  const t0 = packets[0]?.ts ?? 0;
+  return { name: rel, packets, clients: [...clients.values()], duration: (packets.at(-1)?.ts ?? t0) - t0 };
+}
+
+/** Octet values whose decimal text has as many digits as `v`'s. */
+function sameWidthRange(v: number): [number, number] {
+  return v < 10 ? [0, 9] : v < 100 ? [10, 99] : [100, 255];
+}
+
+/** Repetition k's replacement for an address: last two octets stepped within their digit widths. */
+function shiftAddress(a: Buffer, k: number): Buffer {
+  const out = Buffer.from(a);
+  const [lo3, hi3] = sameWidthRange(a[2]!);
+  const [lo4, hi4] = sameWidthRange(a[3]!);
+  const n3 = hi3 - lo3 + 1;
+  const n4 = hi4 - lo4 + 1;
+  const idx = (((a[2]! - lo3) * n4 + (a[3]! - lo4)) + k) % (n3 * n4);
+  out[2] = lo3 + Math.floor(idx / n4);
+  out[3] = lo4 + (idx % n4);
+  return out;
+}
+
+function textForms(a: Buffer): string[] {
+  return [[...a].join(','), [...a].join('.')];
+}
+
+function sum16(buf: Buffer, start: number, end: number, init = 0): number {
+  let s = init;
+  let i = start;
+  for (; i + 1 < end; i += 2) s += (buf[i]! << 8) | buf[i + 1]!;
+  if (i < end) s += buf[i]! << 8;
+  return s;
+}
+
+function fold(s: number): number {
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return ~s & 0xffff;
+}
+
+/** Recompute the IPv4 header and TCP checksums (TCP only when the whole segment was captured). */
+function fixChecksums(p: Buffer, o: { ip: number; tcp: number; end: number }, wholeSegment: boolean): void {
+  p.writeUInt16BE(0, o.ip + 10);
+  p.writeUInt16BE(fold(sum16(p, o.ip, o.tcp)), o.ip + 10);
+  if (!wholeSegment) return;
+  const len = o.end - o.tcp;
+  p.writeUInt16BE(0, o.tcp + 16);
+  let s = sum16(p, o.ip + 12, o.ip + 20) + 6 + len;
+  s = sum16(p, o.tcp, o.end, s);
+  p.writeUInt16BE(fold(s), o.tcp + 16);
+}
+
+/** Streams pcap records to a file in large writes. */
+class PcapOut {
+  private readonly fd: number;
+  private buf = Buffer.allocUnsafe(8 << 20);
+  private used = 0;
+  size = 0;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+    const h = Buffer.alloc(24);
+    h.writeUInt32LE(0xa1b2c3d4, 0);
+    h.writeUInt16LE(2, 4);
+    h.writeUInt16LE(4, 6);
+    h.writeUInt32LE(262144, 16);
+    h.writeUInt32LE(1, 20);
+    this.put(h);
+  }
+
+  record(ts: number, bytes: Buffer, wirelen: number): void {
+    const h = Buffer.allocUnsafe(16);
+    const sec = Math.floor(ts);
+    h.writeUInt32LE(sec, 0);
+    h.writeUInt32LE(Math.min(999999, Math.round((ts - sec) * 1e6)), 4);
+    h.writeUInt32LE(bytes.length, 8);
+    h.writeUInt32LE(wirelen, 12);
+    this.put(h);
+    this.put(bytes);
+  }
+
+  private put(b: Buffer): void {
+    if (this.used + b.length > this.buf.length) this.flush();
+    if (b.length > this.buf.length) {
+      writeSync(this.fd, b);
+    } else {
+      b.copy(this.buf, this.used);
+      this.used += b.length;
+    }
+    this.size += b.length;
+  }
+
+  private flush(): void {
+    let off = 0;
+    while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    this.used = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Writes repetition k of a seed: clients moved, texts rewritten, checksums fixed, time shifted. */
+function writeRepetition(out: PcapOut, seed: Seed, k: number, tsOffset: number): void {
+  const swaps = seed.clients.map((c) => ({ from: c, to: shiftAddress(c, k) }));
+  const texts = swaps.flatMap((s) => textForms(s.from).map((f, i) => ({ from: Buffer.from(f), to: Buffer.from(textForms(s.to)[i]!) })));
+  for (const sp of seed.packets) {
+    const p = Buffer.from(sp.bytes);
+    const o = offsets(p);
+    if (o) {
+      for (const s of swaps) {
+        for (const at of [o.ip + 12, o.ip + 16]) if (p.compare(s.from, 0, 4, at, at + 4) === 0) s.to.copy(p, at);
+      }
+      const sport = p.readUInt16BE(o.tcp);
+      const dport = p.readUInt16BE(o.tcp + 2);
+      if (sport === 21 || dport === 21) {
+        const payload = o.tcp + ((p[o.tcp + 12]! >> 4) * 4);
+        for (const t of texts) {
+          for (let at = p.indexOf(t.from, payload); at >= 0 && at < o.end; at = p.indexOf(t.from, at + 1)) t.to.copy(p, at);
+        }
+      }
+      fixChecksums(p, o, p.length >= o.end && sp.wirelen === p.length);
+    }
+    out.record(sp.ts + tsOffset, p, sp.wirelen);
+  }
+}
+
+/** Repeats the seeds in turn (one round = one repetition of each) until the size or round count. */
+function generate(path: string, seeds: Seed[], opts: { bytes?: number; rounds?: number }): { rounds: number; sessions: number } {
+  const out = new PcapOut(path);
+  let offset = 0;
+  let rounds = 0;
+  const t0 = Math.min(...seeds.map((s) => s.packets[0]!.ts));
+  while ((opts.bytes === undefined || out.size < opts.bytes) && (opts.rounds === undefined || rounds < opts.rounds)) {
+    for (const seed of seeds) {
+      const shift = offset - (seed.packets[0]!.ts - t0);
+      writeRepetition(out, seed, rounds, shift);
+      offset += seed.duration + 1;
+    }
+    rounds++;
+  }
+  out.close();
+  return { rounds, sessions: rounds * seeds.length };
+}
+
+interface Timed {
+  seconds: number;
+  /** user + system CPU seconds of the child (null without /usr/bin/time). */
+  cpu: number | null;
+  maxRssMB: number | null;
+  ok: boolean;
+  note: string;
+}
+
+const HAVE_TIME = existsSync('/usr/bin/time');
+const RSS_HOOK = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\n__maxrss_kb__ "+process.resourceUsage().maxRSS+"\\n"))';
+
+/** Run a command with stdout discarded; wall time and peak RSS. */
+function timed(cmd: string, args: string[]): Timed {
+  const full = HAVE_TIME ? ['/usr/bin/time', ['-v', cmd, ...args]] as const : [cmd, args] as const;
+  const start = process.hrtime.bigint();
+  const r = spawnSync(full[0], [...full[1]], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '') ?? /__maxrss_kb__ (\d+)/.exec(r.stderr ?? '');
+  const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
+  const cpu = user && sys ? Number(user[1]) + Number(sys[1]) : null;
+  const err = (r.stderr ?? '').split('\n').filter((l) => l && !/^\s|__maxrss|Command exited/.test(l)).slice(0, 2).join(' | ');
+  return { seconds, cpu, maxRssMB: rss ? Number(rss[1]) / 1024 : null, ok: r.status === 0, note: r.status === 0 ? '' : `exit ${r.status}: ${err}` };
+}
+
+function ours(file: string): Timed {
+  return timed(process.execPath, [...(HAVE_TIME ? [] : ['--import', RSS_HOOK]), CLI, 'report', '--json', file]);
+}
+
+function tsharkAvailable(): boolean {
+  return spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function tshark(file: string): Timed {
+  return timed('tshark', ['-n', '-r', file, '-Y', 'ftp', '-T', 'fields', '-e', 'ftp.request.command']);
+}
+
+function fmt(t: Timed): string {
+  return `${t.seconds.toFixed(2)} s wall${t.cpu !== null ? `, ${t.cpu.toFixed(2)} s CPU` : ''}, peak RSS ${t.maxRssMB === null ? '?' : t.maxRssMB.toFixed(0) + ' MB'}${t.ok ? '' : ` (${t.note})`}`;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
+  const dataBytes = arg('--data-bytes', 1.05e9);
+  const controlReps = arg('--control-reps', 2500);
+  const tsharkBytes = arg('--tshark-bytes', 256 * MB);
+  const keep = process.argv.includes('--keep');
+  const dir = join(tmpdir(), 'ftpscope-bench-report');
+  spawnSync('mkdir', ['-p', dir]);
+  const withTshark = tsharkAvailable();
+
+  const dataSeeds = [await loadSeed('suricata-verify/bug-4877/input.pcap')];
+  const controlSeeds = await Promise.all([
+    'zeek/ipv4.pcap', 'suricata-verify/bug-3519/input.pcap',
+    'suricata-verify/ftp/ftp-download-active/input.pcap', 'suricata-verify/ftp/ftp-download-passive/input.pcap',
+  ].map(loadSeed));
+
+  const benches = [
+    { name: 'data-heavy', seeds: dataSeeds, opts: { bytes: dataBytes } },
+    { name: 'control-heavy', seeds: controlSeeds, opts: { rounds: controlReps } },
+  ];
+  console.log(`ftpscope report --json vs tshark -Y ftp -T fields -e ftp.request.command (node ${process.version}, ${HAVE_TIME ? '/usr/bin/time -v' : 'resourceUsage'} for RSS)`);
+  const summary: string[] = [];
+  for (const b of benches) {
+    const file = join(dir, `${b.name}.pcap`);
+    const g = generate(file, b.seeds, b.opts);
+    const size = statSync(file).size;
+    console.log(`\n${b.name}: ${file}, ${(size / MB).toFixed(0)} MB, ${g.rounds} repetitions of ${b.seeds.map((s) => s.name).join(' + ')} (${g.sessions} FTP sessions)`);
+    const full = ours(file);
+    console.log(`  ftpscope, whole capture:    ${fmt(full)}  (${(size / MB / full.seconds).toFixed(0)} MB/s)`);
+    let line = `${b.name}: ${(size / MB).toFixed(0)} MB, ftpscope ${full.seconds.toFixed(2)} s, peak RSS ${full.maxRssMB?.toFixed(0) ?? '?'} MB`;
+    if (withTshark) {
+      let target = file;
+      let sliceNote = 'whole capture';
+      if (size > tsharkBytes) {
+        // A slice: the first repetitions, written the same way, about tsharkBytes long.
+        target = join(dir, `${b.name}-slice.pcap`);
+        const sliceRounds = Math.max(1, Math.floor(g.rounds * (tsharkBytes / size)));
+        generate(target, b.seeds, { rounds: sliceRounds });
+        sliceNote = `slice of ${(statSync(target).size / MB).toFixed(0)} MB (${sliceRounds} repetitions), tshark would take too long on the whole`;
+      }
+      const a = target === file ? full : ours(target);
+      const t = tshark(target);
+      const ratio = t.seconds / a.seconds;
+      const cpuRatio = t.cpu !== null && a.cpu !== null ? t.cpu / a.cpu : null;
+      if (target !== file) console.log(`  ftpscope, ${sliceNote}: ${fmt(a)}`);
+      console.log(`  tshark,   ${target === file ? 'whole capture:   ' : 'same slice:      '} ${fmt(t)}`);
+      console.log(`  ratio: ftpscope is ${ratio.toFixed(1)}x tshark's speed by wall time${cpuRatio !== null ? `, ${cpuRatio.toFixed(1)}x by CPU time` : ''} (target >= 10x); peak RSS ${full.maxRssMB?.toFixed(0) ?? '?'} MB (target < 150 MB)`);
+      line += `; tshark ${t.seconds.toFixed(2)} s vs ftpscope ${a.seconds.toFixed(2)} s on the ${target === file ? 'whole capture' : 'slice'}: ${ratio.toFixed(1)}x wall${cpuRatio !== null ? `, ${cpuRatio.toFixed(1)}x CPU` : ''}`;
+      if (!keep && target !== file) rmSync(target, { force: true });
+    } else {
+      console.log('  tshark is not installed: no ratio (apt-get install tshark)');
+      line += '; tshark not installed';
+    }
+    summary.push(line);
+    if (!keep) rmSync(file, { force: true });
+  }
+  console.log('\nsummary:\n  ' + summary.join('\n  '));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:report: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
