@@ -161,3 +161,6 @@ export const TRANSFER_VERBS: ReadonlySet<string> = new Set(['RETR', 'STOR', 'STO
 
 /** Commands that set up a data connection (RFC 959, 2428, 1639). */
 export const SETUP_VERBS: ReadonlySet<string> = new Set(['PASV', 'EPSV', 'PORT', 'EPRT', 'LPRT', 'LPSV']);
+
+/** Commands whose argument is a secret (masked in reports unless asked otherwise). */
+export const CREDENTIAL_VERBS: ReadonlySet<string> = new Set(['PASS', 'ACCT']);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseCommand, verbInfo, knownVerbs, TRANSFER_VERBS, SETUP_VERBS, type ParsedCommand } from '../../src/ftp/commands.js';
+import { parseCommand, verbInfo, knownVerbs, CREDENTIAL_VERBS, TRANSFER_VERBS, SETUP_VERBS, type ParsedCommand } from '../../src/ftp/commands.js';
 import {
   controlStreams, fixtureExists, fixtureText, framesAt, lineOffsets, plainPart, splitAll, zeekLog,
 } from './fixtures.js';
@@ -105,6 +105,11 @@ describe('verbInfo', () => {
 
   test('common extensions are known', () => {
     for (const v of ['CLNT', 'XCWD', 'XMKD', 'XPWD', 'XRMD', 'XCUP', 'MFMT', 'MFCT', 'AVBL', 'LANG']) expect(verbInfo(v), v).not.toBeNull();
+  });
+
+  test('credential verbs are access verbs', () => {
+    expect([...CREDENTIAL_VERBS].sort()).toEqual(['ACCT', 'PASS']);
+    for (const v of CREDENTIAL_VERBS) expect(verbInfo(v)?.kind).toBe('access');
   });
 
   test('lookup ignores case; unknown verbs give null', () => {
