@@ -106,6 +106,13 @@ function collectRows(s: Session): Row[] {
     const first = dc.tcp?.handshake.synFrame ?? dc.tcp?.firstFrame ?? null;
     items.push({ ts: dc.start, frame: first, order: order++, rows: dataRows(s, dc) });
   }
+  // Findings sit where they point, e.g. a data connection that was announced but never seen.
+  for (const f of s.findings) {
+    if (f.frame === null) continue;
+    items.push({ ts: Number.NaN, frame: f.frame, order: order++, rows: [
+      row('', f.frame, ctlId, 'note', (lane) => '|' + (' ! ' + truncate(`${f.code}: ${printable(f.message)}`, lane - 5)).padEnd(lane - 2) + '|'),
+    ] });
+  }
   if (ctl) {
     for (const c of closeRows(ctl, s.end, rel, ctlId, true, (lane, label, toRight) => control(lane, label, toRight))) {
       items.push({ ts: s.end, frame: c.frame, order: order++, rows: [c] });
@@ -119,7 +126,7 @@ function collectRows(s: Session): Row[] {
 /** Time order; frames break ties and order packets of one capture exactly. */
 function compareTimed(a: Timed, b: Timed): number {
   if (a.frame !== null && b.frame !== null && a.frame !== b.frame) return a.frame - b.frame;
-  if (a.ts !== b.ts) return a.ts - b.ts;
+  if (a.ts !== b.ts && !Number.isNaN(a.ts) && !Number.isNaN(b.ts)) return a.ts - b.ts;
   return a.order - b.order;
 }
 
