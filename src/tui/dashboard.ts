@@ -572,7 +572,8 @@ export class Dashboard {
         const row = this.selectedRow();
         if (!row) return;
         if (row.kind === 'unpaired') { this.handshakeFor(row.dc.tcp, `unpaired data connection ${row.dc.id}`); this.goto('handshake'); return; }
-        this.openSession(row.kind === 'data' ? 'packets' : 'flow');
+        // a data connection opens at its packets when they were kept (captures), else in the flow (proxy)
+        this.openSession(row.kind === 'data' && row.session.packets ? 'packets' : 'flow');
         if (row.kind === 'data' && row.dc.tcp) {
           const first = row.session.packets?.items.find((p) => p.connId === row.dc.tcp!.id);
           if (first) this.selectFrame(first.frame, 'other');

@@ -1,0 +1,103 @@
+/**
+ * End to end on a live source: `ftpscope proxy --tui` in tmux between a real FTP server
+ * (ftp-srv, from npm) and a real client (basic-ftp). The dashboard must show the session and
+ * its transfer while the proxy runs, and restore the terminal on q.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Client } from 'basic-ftp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bytes } from '../../src/tui/text.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CLI = ROOT + 'dist/src/cli/main.js';
+const SOCKET = `ftpscope-proxy-test-${process.pid}`;
+const ENV = { ...process.env, TERM: process.env.TERM && process.env.TERM !== 'dumb' ? process.env.TERM : 'xterm-256color' };
+
+function hasTmux(): boolean {
+  try { execFileSync('tmux', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', env: ENV });
+const pane = (): string => tmux('capture-pane', '-p', '-t', 'px');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(re: RegExp, what: string, ms = 15000): Promise<string> {
+  const end = Date.now() + ms;
+  let text = '';
+  while (Date.now() < end) {
+    text = pane();
+    if (re.test(text)) return text;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what} (${re}); the pane shows:\n${text}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!hasTmux())('ftpscope proxy --tui in tmux, between ftp-srv and basic-ftp', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ftpscope-tui-proxy-'));
+  let server: ChildProcess | null = null;
+  afterAll(() => {
+    try { tmux('kill-server'); } catch { /* gone */ }
+    server?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the session and its RETR live, with the bytes transferred', async () => {
+    const content = randomBytes(200_000);
+    writeFileSync(join(dir, 'blob.bin'), content);
+    const ftpPort = await freePort();
+    const proxyPort = await freePort();
+    const pasvMin = 40000 + (process.pid % 1000) * 10;
+    server = spawn('node', [ROOT + 'captures/served/run-ftp-srv.mjs', '--host', '127.0.0.1', '--port', String(ftpPort), '--root', dir,
+      '--pasv-min', String(pasvMin), '--pasv-max', String(pasvMin + 9)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => server!.stdout!.once('data', () => resolve()));
+
+    tmux('new-session', '-d', '-s', 'px', '-x', '120', '-y', '30',
+      `cd ${ROOT} && TERM=xterm-256color node ${CLI} proxy --listen 127.0.0.1:${proxyPort} --upstream 127.0.0.1:${ftpPort} --tui; echo __EXIT=$?; sleep 30`);
+    await waitFor(/● LIVE/, 'the live dashboard');
+
+    const client = new Client(10_000);
+    const received: Buffer[] = [];
+    try {
+      await client.access({ host: '127.0.0.1', port: proxyPort, user: 'anonymous', password: 'guest@' });
+      await client.list();
+      await client.downloadTo(new Writable({ write(c: Buffer, _e, cb) { received.push(c); cb(); } }), 'blob.bin');
+    } finally {
+      client.close();
+    }
+    const got = Buffer.concat(received);
+    expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
+
+    let text = await waitFor(/└ RETR blob\.bin/, 'the RETR data connection in the sessions view');
+    expect(text).toContain('anonymous');
+    expect(text).toContain(`127.0.0.1:${proxyPort}`);
+    const retrRow = text.split('\n').find((l) => l.includes('└ RETR blob.bin'))!;
+    expect(retrRow).toContain(bytes(content.length));
+    expect(text).toMatch(/└ LIST/);
+
+    tmux('send-keys', '-t', 'px', 'Enter');
+    text = await waitFor(/Flow — session 1/, 'the flow of the session');
+    expect(text).toMatch(/USER anonymous/);
+
+    tmux('send-keys', '-t', 'px', 'q');
+    text = await waitFor(/__EXIT=\d+/, 'the proxy to exit');
+    expect(text).toContain('__EXIT=0');
+    expect(tmux('display', '-p', '-t', 'px', '#{alternate_on}').trim()).toBe('0');
+    expect(tmux('display', '-p', '-t', 'px', '#{cursor_flag}').trim()).toBe('1');
+  });
+});
