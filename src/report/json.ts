@@ -3,6 +3,7 @@ import type {
 } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { TOOL } from '../version.js';
+import { CREDENTIAL_VERBS } from '../ftp/commands.js';
 import { normalizeIp, roundTs } from './format.js';
 
 /**
@@ -18,12 +19,11 @@ export interface JsonOptions {
 
 export const MASKED_PASSWORD = '****';
 
-/** Verbs whose argument is a secret. */
-const SECRET_VERBS = new Set(['PASS']);
 
+/** PASS (and ACCT) arguments become "****" unless showPasswords. */
 export function maskArg(verb: string, arg: string | null, opts: JsonOptions | undefined): string | null {
   if (arg === null || opts?.showPasswords) return arg;
-  return SECRET_VERBS.has(verb.toUpperCase()) ? MASKED_PASSWORD : arg;
+  return CREDENTIAL_VERBS.has(verb.toUpperCase()) ? MASKED_PASSWORD : arg;
 }
 
 function ts(t: number): number {

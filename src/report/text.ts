@@ -102,8 +102,7 @@ function groupByCommand(s: Session): { map: Map<FtpCommand, DataConnection[]>; p
   const placed = new Set<DataConnection>();
   for (const dc of s.dataConnections) {
     if (!dc.command) continue;
-    const cmd = s.commands.find((c) => c.verb.toUpperCase() === dc.command!.verb.toUpperCase() &&
-      (dc.command!.frame !== null ? c.frame === dc.command!.frame : c.arg === dc.command!.arg));
+    const cmd = commandOf(s, dc);
     if (!cmd) continue;
     const list = map.get(cmd) ?? [];
     list.push(dc);
@@ -111,6 +110,18 @@ function groupByCommand(s: Session): { map: Map<FtpCommand, DataConnection[]>; p
     placed.add(dc);
   }
   return { map, placed };
+}
+
+/**
+ * The command a data connection served: by frame in captures; without frames (the proxy), the
+ * last command with that verb and argument sent before the connection ended.
+ */
+function commandOf(s: Session, dc: DataConnection): FtpCommand | undefined {
+  const ref = dc.command!;
+  const verb = ref.verb.toUpperCase();
+  if (ref.frame !== null) return s.commands.find((c) => c.frame === ref.frame && c.verb.toUpperCase() === verb);
+  const same = s.commands.filter((c) => c.verb.toUpperCase() === verb && c.arg === ref.arg);
+  return same.filter((c) => c.ts <= dc.end).pop() ?? same[0];
 }
 
 /** Commands and unsolicited replies in time order (stable). */
