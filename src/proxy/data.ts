@@ -15,6 +15,9 @@ import type { PortAllocator } from './ports.js';
 import { secured, type TlsTermination } from './tls.js';
 
 /** Where the client-facing leg's traffic is reported (the analysis, the recording). */
+/** Per-socket buffering on data legs: big enough that a bulk transfer rarely waits on 'drain'. */
+const DATA_HWM = 1 << 20;
+
 export interface LegTap {
   open(client: Endpoint, server: Endpoint): void;
   data(dir: Dir, bytes: Buffer): void;
@@ -96,7 +99,7 @@ export class DataRelay {
   }
 
   private listen(leg: Leg): void {
-    const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, highWaterMark: DATA_HWM });
     leg.listener = srv;
     srv.on('error', () => { /* reported through listen() or ignored after accept */ });
     srv.on('connection', (sock) => this.accepted(leg, sock));
@@ -129,7 +132,7 @@ export class DataRelay {
   private connect(leg: Leg): void {
     const target = (leg.plan as { connect: HostPort }).connect;
     const localAddress = leg.side === 'client' ? this.o.clientLocalIp : this.o.serverLocalIp;
-    const sock = net.connect({ host: target.ip, port: target.port, localAddress, allowHalfOpen: true });
+    const sock = net.connect({ host: target.ip, port: target.port, localAddress, allowHalfOpen: true, highWaterMark: DATA_HWM } as net.NetConnectOpts);
     sock.on('error', (e) => this.fail(`${leg.side} data connection to ${target.ip}:${target.port}: ${e.message}`));
     sock.pause();
     leg.weConnected = true;

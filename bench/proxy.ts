@@ -1,0 +1,173 @@
+/**
+ * Proxy benchmark (npm run bench:proxy): the same transfers direct and through the proxy, in
+ * the same run, on loopback. Peers are separate processes: vsftpd (the server) and curl (the
+ * client); the proxy runs in this process with its full analysis (pairing, sha256 of every
+ * data byte). Prints ratios; targets are >= 80% of direct throughput and < 1 ms added per
+ * command round trip.
+ *   node dist/bench/proxy.js [--size-mb 1024] [--parallel 50] [--noops 1000] [--data-mode client|passive|active]
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startProxy } from '../src/proxy/server.js';
+import type { DataMode } from '../src/proxy/rewrite.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+
+const SIZE_MB = Number(arg('--size-mb', '1024'));
+const PARALLEL = Number(arg('--parallel', '50'));
+const NOOPS = Number(arg('--noops', '1000'));
+const DATA_MODE = arg('--data-mode', 'client') as DataMode;
+
+function say(s: string): void {
+  process.stdout.write(s + '\n');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function startVsftpd(dir: string): Promise<{ port: number; stop(): void }> {
+  const port = await freePort();
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(path.join(root, 'pub'), { recursive: true });
+  fs.mkdirSync('/var/run/vsftpd/empty', { recursive: true });
+  const conf = path.join(dir, 'vsftpd.conf');
+  fs.writeFileSync(conf, [
+    'listen=YES', 'background=NO', 'listen_address=127.0.0.1', `listen_port=${port}`, 'anonymous_enable=YES',
+    'no_anon_password=YES', `anon_root=${root}`, 'local_enable=NO', 'seccomp_sandbox=NO',
+    'secure_chroot_dir=/var/run/vsftpd/empty', 'connect_from_port_20=NO', 'max_clients=1000', 'max_per_ip=1000',
+    'xferlog_enable=NO', 'pasv_enable=YES', 'port_enable=YES', '',
+  ].join('\n'));
+  const child = spawn('/usr/sbin/vsftpd', [conf], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); r(true); });
+      s.on('error', () => r(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, stop: () => child.kill('SIGTERM') };
+}
+
+function curl(port: number, file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{size_download}', `ftp://127.0.0.1:${port}/pub/${file}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => { out += d; });
+    c.stderr.on('data', (d) => { err += d; });
+    c.on('close', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`curl: ${err.trim()}`))));
+  });
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+/** Sequential NOOP round trips on one control connection; mean ms per round trip. */
+async function noopLatency(port: number, n: number): Promise<number> {
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setNoDelay(true);
+  sock.setEncoding('latin1');
+  let buf = '';
+  let wake: (() => void) | null = null;
+  sock.on('data', (d: string) => { buf += d; wake?.(); });
+  const line = async (): Promise<string> => {
+    for (;;) {
+      const i = buf.indexOf('\r\n');
+      if (i >= 0) {
+        const l = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (/^\d{3} /.test(l)) return l;
+        continue;
+      }
+      await new Promise<void>((r) => { wake = r; });
+    }
+  };
+  await line();
+  sock.write('USER anonymous\r\n');
+  await line();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    sock.write('NOOP\r\n');
+    await line();
+  }
+  const ms = (performance.now() - t0) / n;
+  sock.destroy();
+  return ms;
+}
+
+const mbps = (bytes: number, ms: number) => (bytes / 1e6) / (ms / 1000);
+
+async function main(): Promise<void> {
+  if (!fs.existsSync('/usr/sbin/vsftpd')) {
+    say('bench:proxy needs vsftpd (apt-get install vsftpd) and curl');
+    process.exitCode = 2;
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-bench-proxy-'));
+  fs.chmodSync(dir, 0o755);
+  const ftpd = await startVsftpd(dir);
+  const pub = path.join(dir, 'root', 'pub');
+  const size = SIZE_MB * 1024 * 1024;
+  // Random content (not sparse): the proxy hashes every byte, as it does for real traffic.
+  const chunk = Buffer.alloc(8 * 1024 * 1024);
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.random() * 0x100000000) >>> 0, i);
+  const fd = fs.openSync(path.join(pub, 'big.bin'), 'w');
+  for (let off = 0; off < size; off += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - off));
+  fs.closeSync(fd);
+  const each = Math.floor(size / PARALLEL);
+  for (let i = 0; i < PARALLEL; i++) fs.writeFileSync(path.join(pub, `p${i}.bin`), chunk.subarray(0, Math.min(each, chunk.length)));
+  const eachBytes = Math.min(each, chunk.length);
+  // Warm the page cache so both runs read from memory.
+  execFileSync('cat', [path.join(pub, 'big.bin')], { stdio: 'ignore', maxBuffer: 1 });
+
+  const proxy = await startProxy({ mode: 'reverse', listen: { ip: '127.0.0.1', port: 0 }, upstream: { ip: '127.0.0.1', port: ftpd.port }, dataMode: DATA_MODE });
+  const pport = proxy.address().port;
+  try {
+    say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs`);
+    say('');
+    const direct1 = await timed(() => curl(ftpd.port, 'big.bin'));
+    const proxied1 = await timed(() => curl(pport, 'big.bin'));
+    if (direct1.value !== size || proxied1.value !== size) throw new Error('short transfer');
+    const d1 = mbps(size, direct1.ms);
+    const p1 = mbps(size, proxied1.ms);
+    say(`single 1x${SIZE_MB} MB   direct ${d1.toFixed(0).padStart(6)} MB/s   proxy ${p1.toFixed(0).padStart(6)} MB/s   ratio ${(p1 / d1 * 100).toFixed(1)}%  (target >= 80%)`);
+
+    const par = (port: number) => Promise.all(Array.from({ length: PARALLEL }, (_, i) => curl(port, `p${i}.bin`)));
+    const directN = await timed(() => par(ftpd.port));
+    const proxiedN = await timed(() => par(pport));
+    const totalN = eachBytes * PARALLEL;
+    const dN = mbps(totalN, directN.ms);
+    const pN = mbps(totalN, proxiedN.ms);
+    say(`parallel ${PARALLEL}x${(eachBytes / 1048576).toFixed(1)} MB  direct ${dN.toFixed(0).padStart(6)} MB/s   proxy ${pN.toFixed(0).padStart(6)} MB/s   ratio ${(pN / dN * 100).toFixed(1)}%  (target >= 80%)`);
+
+    const ld = await noopLatency(ftpd.port, NOOPS);
+    const lp = await noopLatency(pport, NOOPS);
+    say(`NOOP round trip x${NOOPS}  direct ${(ld * 1000).toFixed(0).padStart(6)} µs     proxy ${(lp * 1000).toFixed(0).padStart(6)} µs     added ${((lp - ld) * 1000).toFixed(0)} µs  (target < 1000 µs)`);
+  } finally {
+    await proxy.close();
+    ftpd.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:proxy: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});
