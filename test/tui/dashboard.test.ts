@@ -10,6 +10,7 @@ const ftpLog = readTsv(ZEEK + 'scripts.base.protocols.ftp.ftp-ipv4/ftp.log');
 const connLog = readTsv(ZEEK + 'scripts.base.protocols.ftp.ftp-ipv4/conn.log');
 const ipv4Syn = readTsv(EXPECTED + 'ipv4-syn.tsv');
 const ipv4Frame1 = readTsv(EXPECTED + 'ipv4-frame1.tsv')[0];
+const ipv4Packets = readTsv(EXPECTED + 'ipv4-packets.tsv');
 
 const client = `${ftpLog[0]['id.orig_h']}:${ftpLog[0]['id.orig_p']}`;
 const server = `${ftpLog[0]['id.resp_h']}:${ftpLog[0]['id.resp_p']}`;
@@ -105,6 +106,51 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     const x = t.lines()[hexRow].indexOf(`[${hex}]`) + 1;
     expect(t.run.terminal.isInverse(x + (cols >= 140 ? 0 : 0), hexRow)).toBe(true);
     expect(t.lines()[hexRow]).toMatch(/\[tcp\*\]/);
+  });
+
+  it('packets view: every packet of the session, with tshark\'s lengths, SYN/FIN flags and FTP commands', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('enter', '3');
+    expect(t.screen()).toContain(`[1/${ipv4Packets.length}]`);
+    expect(t.screen()).toMatch(/No\. +Time +Conn +Dir +Flags +Len +Summary/);
+    const seen = new Map<number, string>();
+    for (let i = 0; i < 40 && seen.size < ipv4Packets.length; i++) {
+      for (const l of t.lines()) {
+        const m = /^[▶ ] +(\d+) \d+\.\d{6}/.exec(l.split('│')[0]);
+        if (m) seen.set(Number(m[1]), l.split('│')[0]);
+      }
+      await t.press('pagedown');
+    }
+    expect(seen.size).toBe(ipv4Packets.length);
+    for (const p of ipv4Packets) {
+      const row = seen.get(Number(p['frame.number']))!;
+      const [, conn, dir, flags, len] = /^[▶ ] +\d+ \S+ +(\S+) +(\S+) (\S+) +(\d+)/.exec(row)!;
+      expect(Number(len), row).toBe(Number(p['tcp.len']));
+      expect(flags.split(',').includes('SYN'), row).toBe(p['tcp.flags.syn'] === '1');
+      expect(flags.split(',').includes('FIN'), row).toBe(p['tcp.flags.fin'] === '1');
+      expect(conn === 'ctrl', row).toBe(p['tcp.stream'] === '0');
+      // the TCP client of each connection is the sender of its first SYN
+      const syn = ipv4Packets.find((q) => q['tcp.stream'] === p['tcp.stream'] && q['tcp.flags.syn'] === '1')!;
+      expect(dir, row).toBe(p['tcp.srcport'] === syn['tcp.srcport'] ? 'C→S' : 'S→C');
+      if (p['ftp.request.command']) expect(row).toContain(`Request: ${p['ftp.request.command']}`);
+      if (p['ftp.response.code']) expect(row).toContain(`Response: ${p['ftp.response.code']}`);
+    }
+  });
+
+  it('layers: a reply\'s FTP layer with its code, at the frame tshark decodes as that reply', async () => {
+    const frame = ipv4Packets.find((p) => p['ftp.response.code'] === '331')!['frame.number'];
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('enter', '3', '/');
+    await t.type('Response: 331');
+    await t.press('enter');
+    expect(t.selected()!.text).toMatch(new RegExp(`^▶ +${frame} `));
+    await t.press('enter', '/');
+    await t.type('ftp');
+    await t.press('enter');
+    const layers = await t.scrolledText();
+    expect(layers).toContain(`Layers — frame ${frame} `);
+    expect(layers).toMatch(/File Transfer Protocol/);
+    expect(layers).toMatch(/331/);
   });
 
   it('layers: TTL and the addresses as tshark decodes them', async () => {
