@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capturePath, loadExpected, readAll } from './helpers.js';
+import { capturePath, exists, loadExpected, readAll } from './helpers.js';
 
 const expected = loadExpected();
 
@@ -35,6 +35,7 @@ describe('format details', () => {
     ['ipv4-be-us.pcap', 'pcap', false],
     ['ipv4-be-ns.pcap', 'pcap', false],
     ['ipv4-le-ns.pcap', 'pcap', false],
+    ['ipv4-kuznetzov.pcap', 'pcap', false],
     ['ipv4.pcap.gz', 'pcap', true],
     ['ipv4.pcapng', 'pcapng', false],
     ['ipv4-be.pcapng', 'pcapng', false],
@@ -44,6 +45,24 @@ describe('format details', () => {
     expect(info.format).toBe(format);
     expect(info.gzip).toBe(gzip);
     expect(info.linkTypes).toEqual(['EN10MB']);
+    expect(info.findings).toEqual([]);
+  });
+
+  it.each([
+    ['dissect/sll2-ipv4.pcap', 'LINUX_SLL2'],
+    ['dissect/sll-ipv6.pcap', 'LINUX_SLL'],
+    ['dissect/raw-101-ipv4.pcap', 'RAW'],
+    ['dissect/raw-12-ipv4.pcap', 'RAW'],
+    ['dissect/raw-14-ipv6.pcap', 'RAW'],
+    ['dissect/null-be-ipv4.pcap', 'NULL'],
+    ['dissect/loop-ipv6.pcap', 'LOOP'],
+    ['dissect/ipv4-228.pcap', 'IPV4'],
+    ['dissect/ipv6-229.pcap', 'IPV6'],
+    ['dissect/vlan-qinq.pcap', 'EN10MB'],
+  ])('%s has link type %s, which needs no finding', async (name, linkType) => {
+    if (!exists(F + name)) return; // the dissect fixtures belong to the dissect tests
+    const { info } = await readAll(capturePath(F + name));
+    expect(info.linkTypes).toEqual([linkType]);
     expect(info.findings).toEqual([]);
   });
 

@@ -16,11 +16,12 @@ const captures = loadExpected().map((e) => e.capture).filter((c) => !c.endsWith(
 function boundaries(bytes: Buffer, format: string): Set<number> {
   const out = new Set<number>();
   if (format === 'pcap') {
-    const le = bytes.readUInt32LE(0) === 0xa1b2c3d4 || bytes.readUInt32LE(0) === 0xa1b23c4d;
+    const le = [0xa1b2c3d4, 0xa1b23c4d, 0xa1b2cd34].includes(bytes.readUInt32LE(0));
+    const hl = recordHeaderLength(bytes);
     for (let p = 24; p <= bytes.length; ) {
       out.add(p);
-      if (p + 16 > bytes.length) break;
-      p += 16 + (le ? bytes.readUInt32LE(p + 8) : bytes.readUInt32BE(p + 8));
+      if (p + hl > bytes.length) break;
+      p += hl + (le ? bytes.readUInt32LE(p + 8) : bytes.readUInt32BE(p + 8));
     }
     return out;
   }
@@ -33,10 +34,15 @@ function boundaries(bytes: Buffer, format: string): Set<number> {
   return out;
 }
 
+/** 24 for Kuznetzov's patched pcap (magic a1b2cd34), else 16. */
+function recordHeaderLength(bytes: Buffer): number {
+  return bytes.readUInt32LE(0) === 0xa1b2cd34 || bytes.readUInt32BE(0) === 0xa1b2cd34 ? 24 : 16;
+}
+
 /** End offset of each packet's record or block, read from the file itself. */
 function recordEnds(bytes: Buffer, packets: SeenPacket[], format: string): number[] {
   return packets.map((p) => {
-    if (format === 'pcap') return p.fileOffset + 16 + p.caplen;
+    if (format === 'pcap') return p.fileOffset + recordHeaderLength(bytes) + p.caplen;
     const le = bytes.readUInt32LE(p.fileOffset + 4);
     const be = bytes.readUInt32BE(p.fileOffset + 4);
     const ok = (n: number) => n >= 12 && n % 4 === 0 && p.fileOffset + n <= bytes.length;
