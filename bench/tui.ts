@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { readFrame } from '../src/capture/open.js';
-import { analyzeFile } from '../src/model/pipeline.js';
-import { startDashboard } from '../src/tui/app.js';
-import { makePacketLoader } from '../src/tui/packet-detail.js';
+import { startFileDashboard } from '../src/tui/app.js';
+import { loadCapture } from '../src/tui/file-source.js';
 import { actionFor } from '../src/tui/keymap.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -103,23 +102,29 @@ async function main(): Promise<void> {
   say(`generated ${path}: ${copies} sessions, ${gen.packets} packets, ${(statSync(path).size / 1e6).toFixed(1)} MB in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
 
   try {
-    const t0 = performance.now();
-    const analysis = await analyzeFile(path, { keepPackets: true });
-    const tAnalysis = performance.now() - t0;
     const input = new PassThrough();
     const output = Object.assign(new PassThrough(), { columns: 160, rows: 50, isTTY: true });
     output.resume();
-    const t1 = performance.now();
-    const run = startDashboard({
-      title: path, live: false, snapshot: () => analysis,
-      loadPacket: makePacketLoader(async (f, o) => (await readFrame(path, f, o)).rec),
-    }, { input, output });
-    const tFirst = performance.now() - t1;
-    const firstScreen = tAnalysis + tFirst;
+    // what `ftpscope <capture>` does: read in the background, draw at once, fill in
+    const t0 = performance.now();
+    const load = loadCapture(path);
+    await Promise.race([load.analysis, load.firstPacket]);
+    const run = startFileDashboard(load, {
+      title: path, input, output, refreshMs: 100,
+      readFrame: async (f, o) => (await readFrame(path, f, o)).rec,
+    });
+    const tFirst = performance.now() - t0;
+    const analysis = await load.analysis;
+    const tComplete = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 250)); // the dashboard's last refresh
+    const r0 = performance.now();
+    run.dashboard.render();
+    const tRender = performance.now() - r0;
     say(`sessions found: ${analysis.sessions.length}, packets: ${analysis.source.packets}`);
-    say(`analysis (pipeline, keepPackets): ${(tAnalysis / 1000).toFixed(2)} s`);
-    say(`dashboard first screen after analysis: ${tFirst.toFixed(1)} ms`);
-    say(`time to first screen (analysis + first draw): ${(firstScreen / 1000).toFixed(2)} s`);
+    say(`time to first screen (ftpscope <capture>: drawn while the file is read): ${tFirst.toFixed(1)} ms`);
+    say(`time to the complete analysis on screen (read + analyze ${gen.packets} packets): ${(tComplete / 1000).toFixed(2)} s`);
+    say(`one full redraw of the complete analysis (160×50): ${tRender.toFixed(1)} ms`);
+    const firstScreen = tComplete;
 
     const d = run.dashboard;
     const latencies = new Map<string, number[]>();
@@ -169,7 +174,8 @@ async function main(): Promise<void> {
     const tshark = tsharkSeconds(path);
     if (tshark !== null) {
       say(`peer: tshark reading the same file (tshark -r -q -z io,stat,0): ${tshark.toFixed(2)} s`);
-      say(`ratio ftpscope time-to-first-screen / tshark read: ${(firstScreen / 1000 / tshark).toFixed(2)}`);
+      say(`ratio ftpscope complete analysis on screen / tshark read: ${(firstScreen / 1000 / tshark).toFixed(2)}`);
+      say(`ratio ftpscope first screen / tshark read: ${(tFirst / 1000 / tshark).toFixed(4)}`);
     } else {
       say('peer: tshark not installed; no ratio');
     }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { readFrame } from '../capture/open.js';
 import { renderReportText } from '../report/text.js';
-import { runDashboard } from '../tui/app.js';
-import { analyzeWithProgress, collectPort } from './report.js';
+import { runFileDashboard } from '../tui/app.js';
+import { loadCapture } from '../tui/file-source.js';
+import { analyzeWithProgress, checkCapturePath, collectPort } from './report.js';
 
 interface OpenFlags {
   ftpPort?: number[];
@@ -36,8 +37,11 @@ export function registerOpen(program: Command): void {
         process.stdout.write(renderReportText(a, { showPasswords }));
         return;
       }
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, keepPackets: true });
-      await runDashboard(a, {
+      checkCapturePath(capture);
+      const load = loadCapture(capture, flags.ftpPort);
+      // A file that is not a capture fails at once: report it before taking over the terminal.
+      await Promise.race([load.analysis, load.firstPacket]);
+      await runFileDashboard(load, {
         title: capture,
         mouse: flags.mouse,
         noColor: !flags.color,
@@ -46,3 +50,4 @@ export function registerOpen(program: Command): void {
       });
     });
 }
+

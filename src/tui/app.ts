@@ -57,9 +57,14 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
     throw e;
   }
   let timer: NodeJS.Timeout | null = null;
-  if (source.live) {
+  if (source.live || source.status) {
     // Poll for changes and draw at most every refreshMs: a burst of packets costs one render.
-    timer = setInterval(() => dashboard.guard(() => { if (dashboard.refresh()) dashboard.render(); }), opts.refreshMs ?? 100);
+    // A file being read stops polling once it is complete.
+    timer = setInterval(() => dashboard.guard(() => {
+      const loading = source.status?.() ?? null;
+      if (dashboard.refresh() || !loading) dashboard.render();
+      if (!source.live && !loading && timer) { clearInterval(timer); timer = null; }
+    }), opts.refreshMs ?? 100);
   }
   // Restore the terminal first, then let an error reach the CLI's one-line reporter.
   const closed = dashboard.done.finally(() => {
@@ -69,6 +74,39 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
     for (const s of signals) process.removeListener(s, onSignal);
   });
   return { dashboard, terminal, closed, close: () => dashboard.quit() };
+}
+
+/**
+ * The dashboard over a capture file while it is read: the first screen comes at once and
+ * fills in as packets are analyzed; `analysis` settles with the final result.
+ */
+export function startFileDashboard(
+  load: { analysis: Promise<Analysis>; snapshot(): Analysis; status(): string | null },
+  opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord> },
+): RunningDashboard {
+  let final: Analysis | null = null;
+  let failure: unknown = null;
+  const running = startDashboard({
+    title: opts.title,
+    live: false,
+    showPasswords: opts.showPasswords,
+    status: () => (final || failure ? null : load.status()),
+    snapshot: () => final ?? load.snapshot(),
+    loadPacket: opts.readFrame ? makePacketLoader(opts.readFrame) : undefined,
+  }, opts);
+  load.analysis.then((a) => { final = a; }, (e: unknown) => {
+    // the file broke while reading: leave the dashboard, then report it like any other error
+    failure = e;
+    running.dashboard.fail(e);
+  });
+  return running;
+}
+
+export async function runFileDashboard(
+  load: { analysis: Promise<Analysis>; snapshot(): Analysis; status(): string | null },
+  opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord> },
+): Promise<void> {
+  await startFileDashboard(load, opts).closed;
 }
 
 /** The dashboard over a finished analysis of a capture file. */

@@ -34,6 +34,8 @@ export interface DashboardSource {
   /** Live sources update; a file's analysis is final. */
   live: boolean;
   showPasswords?: boolean;
+  /** While a file is still being read: what to show in the title ("reading 45% …"); null once done. */
+  status?: () => string | null;
   snapshot(): Analysis;
   /** Full dissection of one packet, re-read by its offset; absent when packets cannot be re-read. */
   loadPacket?: (session: Session, ref: PacketRef) => Promise<Dissection>;
@@ -334,10 +336,13 @@ export class Dashboard {
   private titleBar(cols: number): Row {
     const a = this.analysis;
     let live = '';
-    if (this.source.live) {
+    const status = this.source.status?.() ?? null;
+    if (status) live = `  ${status}`;
+    else if (this.source.live) {
       live = this.paused ? `  ‖ PAUSED, ${Math.max(0, this.latestPackets - this.pausedAt)} packets pending (p resumes)` : '  ● LIVE';
     }
-    const left = ` ftpscope  ${this.source.title}  ${a.sessions.length} sessions  ${a.source.packets} packets${a.source.truncated ? '  [truncated]' : ''}${live}`;
+    const packets = a.source.type === 'proxy' ? '' : `  ${a.source.packets} packets`;
+    const left = ` ftpscope  ${this.source.title}  ${a.sessions.length} sessions${packets}${a.source.truncated ? '  [truncated]' : ''}${live}`;
     const right = ' ? help  q quit ';
     return [{ text: fit(left, Math.max(0, cols - right.length)) + right.slice(0, cols), style: 'bar' }];
   }

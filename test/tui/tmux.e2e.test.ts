@@ -113,6 +113,22 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
   });
 });
 
+describe.skipIf(!hasTmux())('ftpscope <not a capture> in tmux', () => {
+  afterAll(() => { try { tmux('kill-server'); } catch { /* already gone */ } });
+
+  it('says what is wrong in one line and never takes over the terminal', async () => {
+    const cmd = `cd ${ROOT} && TERM=xterm-256color node ${CLI} package.json; echo __EXIT=$?; sleep 30`;
+    tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '20', cmd);
+    const text = await waitFor(/__EXIT=\d+/, 'the process to exit');
+    expect(text).toMatch(/__EXIT=2/);
+    const lines = text.split('\n').filter((l) => l.trim() && !l.startsWith('__EXIT'));
+    expect(lines.join('\n')).toMatch(/^ftpscope: .*package\.json/);
+    expect(text).not.toMatch(/\bat .*\.js:\d+/);
+    expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
+    tmux('kill-session', '-t', 'e2e');
+  });
+});
+
 describe('ftpscope <capture> without a terminal', () => {
   it('prints the text report instead of the dashboard', () => {
     expect(existsSync(CLI), `${CLI} is missing: run npm run build first`).toBe(true);
