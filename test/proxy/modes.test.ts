@@ -73,7 +73,8 @@ d('forward mode', () => {
       expect(r.code).toBe(tc.reply);
       if (tc.reply === 530) {
         // The client may try another destination on the same connection.
-        expect((await c.cmd(`USER anonymous@127.0.0.1:${ftpd.port}`)).code).toBe(230);
+        expect((await c.cmd(`USER anonymous@127.0.0.1:${ftpd.port}`)).code).toBe(331);
+        expect((await c.cmd('PASS x@y')).code).toBe(230);
       }
       c.close();
       await settle(() => p.activeSessions === 0);
