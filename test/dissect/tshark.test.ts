@@ -55,7 +55,7 @@ function fromFull(d: Dissection): Seen {
 /** The header layers up to TCP, named alike for both tools (tshark calls SLL2 "sll" and LOOP "null"). */
 const LAYER_ALIASES: Record<string, string | null> = {
   eth: 'eth', vlan: 'vlan', ieee8021ad: 'vlan', sll: 'sll', sll2: 'sll', null: 'null', loop: 'null', ip: 'ip', ipv6: 'ipv6', tcp: 'tcp',
-  ethertype: null, raw: null, frame: null,
+  ethertype: null, raw: null, frame: null, fragment: null,
 };
 function headerLayers(names: string[]): string {
   const out: string[] = [];
