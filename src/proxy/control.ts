@@ -69,7 +69,15 @@ export class ControlSession {
     const c = this.clientRaw;
     c.on('error', () => this.teardown('client error'));
     c.on('close', () => this.teardown('client closed'));
-    c.on('end', () => this.teardown('client closed'));
+    // The client's FIN goes on to the server; what the server still says (221) reaches the client.
+    c.on('end', () => {
+      if (this.server && !this.ended) {
+        this.server.end();
+        setTimeout(() => this.teardown('client closed'), 5000).unref();
+      } else {
+        this.teardown('client closed');
+      }
+    });
     c.setNoDelay(true);
     c.setKeepAlive(true, this.ctx.keepAliveMs);
     this.clientLeg.open(endpoint(c.remoteAddress, c.remotePort), endpoint(c.localAddress, c.localPort));
@@ -96,7 +104,7 @@ export class ControlSession {
       this.touch();
       if (this.machine.isOpaque) {
         this.clientLeg.data(0, chunk);
-        this.server?.write(chunk);
+        this.toServer(chunk);
         return;
       }
       this.exec(this.machine.clientBytes(chunk));
@@ -109,7 +117,7 @@ export class ControlSession {
       this.serverLeg?.data(1, chunk);
       if (this.machine.isOpaque) {
         this.clientLeg.data(1, chunk);
-        this.client.write(chunk);
+        this.toClient(chunk);
         return;
       }
       this.exec(this.machine.serverBytes(chunk));
@@ -153,6 +161,13 @@ export class ControlSession {
   }
 
   private async forwardConnect(dest: ForwardUser): Promise<void> {
+    const refuse = () => this.exec(this.machine.upstreamRefused(
+      `destination ${formatHostPort({ ip: dest.host, port: dest.port })} is not allowed by the proxy (--allow)`));
+    // Decide on the name alone when the list has no addresses: no DNS lookups for refused names.
+    if (!this.ctx.allow || (!this.ctx.allow.needsAddress && !this.ctx.allow.allows(dest.host, ''))) {
+      refuse();
+      return;
+    }
     let ip: string;
     try {
       ip = net.isIP(dest.host) ? dest.host : (await dns.lookup(dest.host)).address;
@@ -161,8 +176,8 @@ export class ControlSession {
       return;
     }
     if (this.ended) return;
-    if (!this.ctx.allow || !this.ctx.allow.allows(dest.host, ip)) {
-      this.exec(this.machine.upstreamRefused(`destination ${formatHostPort({ ip: dest.host, port: dest.port })} is not allowed by the proxy (--allow)`));
+    if (!this.ctx.allow.allows(dest.host, ip)) {
+      refuse();
       return;
     }
     this.connectUpstream({ ip, port: dest.port }, dest);
@@ -177,11 +192,11 @@ export class ControlSession {
           break;
         case 'to-client':
           if (!c.hidden) this.clientLeg.data(1, c.data);
-          this.client.write(c.data);
+          this.toClient(c.data);
           break;
         case 'to-server':
           this.serverLeg?.data(0, c.data);
-          this.server?.write(c.data);
+          this.toServer(c.data);
           break;
         case 'connect-upstream':
           void this.forwardConnect(c.dest);
@@ -286,6 +301,25 @@ export class ControlSession {
       message: `control TLS (${c.getProtocol() ?? 'unknown version'}) terminated by the proxy; commands and replies are shown decrypted`,
     });
     this.listenClient(c);
+  }
+
+  /** Control writes with backpressure: a peer that does not read stops the other from being read. */
+  private toClient(data: Buffer): void {
+    if (!this.client.write(data) && this.server && !this.server.isPaused()) {
+      const src = this.server;
+      src.pause();
+      this.client.once('drain', () => src.resume());
+    }
+  }
+
+  private toServer(data: Buffer): void {
+    const dst = this.server;
+    if (!dst) return;
+    if (!dst.write(data) && !this.client.isPaused()) {
+      const src = this.client;
+      src.pause();
+      dst.once('drain', () => src.resume());
+    }
   }
 
   private touch(): void {

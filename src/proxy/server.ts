@@ -78,7 +78,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const tls = opts.tls ? new TlsTermination(opts.tls) : null;
   const originalDestination = opts.mode === 'transparent' ? loadOriginalDst() : null;
 
-  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false });
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
   const listenPort = await new Promise<number>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new FtpscopeError('proxy-listen',
       `cannot listen on ${formatHostPort(opts.listen)}: ${e.code ?? e.message}`,

@@ -615,7 +615,14 @@ export class SessionMachine {
   /** A slot invisible to ordering when `internal` (replies the client never sees). */
   private newSlot(internal = false): Slot {
     const s: Slot = { chunks: [], done: false, held: null, heldDataId: null };
-    if (!internal) this.slots.push(s);
+    if (!internal) {
+      // Replies waiting behind an unanswered command are bounded like the commands themselves.
+      if (this.slots.length >= this.opts.maxPendingCommands && this.phase !== 'closed') {
+        this.fatal('421 Too many commands pending; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
+        return s;
+      }
+      this.slots.push(s);
+    }
     return s;
   }
 
