@@ -4,7 +4,7 @@ import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
 import type { Analysis } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, reportJsonChunks } from '../report/json.js';
-import { renderReportText } from '../report/text.js';
+import { reportTextChunks } from '../report/text.js';
 import { formatBytes } from '../report/format.js';
 
 /** commander argParser for a repeatable --ftp-port N. */
@@ -127,7 +127,7 @@ export function registerReport(program: Command): void {
         for (const chunk of reportJsonChunks(a, { showPasswords })) out(chunk);
         out('\n');
       } else {
-        out(renderReportText(a, { showPasswords }));
+        for (const chunk of reportTextChunks(a, { showPasswords })) out(chunk);
       }
     });
 }

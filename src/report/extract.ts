@@ -27,6 +27,10 @@ export interface ExtractedFile {
   complete: boolean;
   expectedBytes: number | null;
   missingBytes: number;
+  /** REST offset of the transfer: the file holds the bytes from there on. */
+  restOffset: number | null;
+  /** The session's control channel was TLS: the data is most likely TLS records too (PROT P). */
+  tls: boolean;
 }
 
 export interface ExtractIndex {
@@ -217,6 +221,8 @@ export class Extractor {
       complete: dc.complete,
       expectedBytes: dc.expectedBytes,
       missingBytes: dc.missingBytes,
+      restOffset: dc.restOffset ?? null,
+      tls: session?.tls ?? false,
     });
   }
 

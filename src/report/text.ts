@@ -21,31 +21,43 @@ export interface TextOptions {
  * unpaired data connections and findings about the capture.
  */
 export function renderReportText(a: Analysis, opts: TextOptions = {}): string {
-  const out: string[] = [];
+  return [...reportTextChunks(a, opts)].join('');
+}
+
+/**
+ * The same text piece by piece (a header, then one piece per session, then the rest), so a
+ * capture with many sessions never needs the whole report as one string.
+ */
+export function* reportTextChunks(a: Analysis, opts: TextOptions = {}): Generator<string> {
+  const emit = (lines: string[]): string =>
+    (opts.width ? lines.map((l) => truncate(l, opts.width!)) : lines).map((l) => l + '\n').join('');
+  const head: string[] = [];
   const src = a.source;
-  out.push(`${src.name}: ${src.type}, ${src.packets} packets, ${formatBytes(src.bytes)}` +
+  head.push(`${src.name}: ${src.type}, ${src.packets} packets, ${formatBytes(src.bytes)}` +
     `${src.linkTypes.length ? `, ${src.linkTypes.join('/')}` : ''}${src.truncated ? ', TRUNCATED' : ''}`);
   const dcCount = a.sessions.reduce((n, s) => n + s.dataConnections.length, 0);
-  out.push(`${a.sessions.length} FTP session${a.sessions.length === 1 ? '' : 's'}, ${dcCount} paired data ` +
+  head.push(`${a.sessions.length} FTP session${a.sessions.length === 1 ? '' : 's'}, ${dcCount} paired data ` +
     `connection${dcCount === 1 ? '' : 's'}, ${a.unpairedDataConnections.length} unpaired`);
+  yield emit(head);
 
   for (const s of a.sessions) {
-    out.push('');
+    const out: string[] = [''];
     renderSession(s, opts, out);
+    yield emit(out);
   }
 
+  const tail: string[] = [];
   if (a.unpairedDataConnections.length > 0) {
-    out.push('');
-    out.push(`Unpaired data connections (${a.unpairedDataConnections.length}):`);
-    for (const dc of a.unpairedDataConnections) renderDataConnection(dc, null, '  ', out);
+    tail.push('');
+    tail.push(`Unpaired data connections (${a.unpairedDataConnections.length}):`);
+    for (const dc of a.unpairedDataConnections) renderDataConnection(dc, null, '  ', tail);
   }
   if (a.findings.length > 0) {
-    out.push('');
-    out.push(`Capture findings (${a.findings.length}):`);
-    for (const f of a.findings) out.push(findingLine(f, '  '));
+    tail.push('');
+    tail.push(`Capture findings (${a.findings.length}):`);
+    for (const f of a.findings) tail.push(findingLine(f, '  '));
   }
-  const lines = opts.width ? out.map((l) => truncate(l, opts.width!)) : out;
-  return lines.join('\n') + '\n';
+  yield emit(tail);
 }
 
 function renderSession(s: Session, opts: TextOptions, out: string[]): void {
