@@ -18,15 +18,17 @@ import { flowPane, ladderFor } from './views/flow.js';
 import { handshakePane } from './views/handshake.js';
 import { helpPane } from './views/help.js';
 import { bytesPerRow, hexPane, type Highlight } from './views/hex.js';
-import { layerRows, layersPane, type LayerRow } from './views/layers.js';
+import { layersPane } from './views/layers.js';
+import { detailStatus, PacketDetails, type Detail } from './details.js';
 import { packetsPane } from './views/packets.js';
 import {
   buildSessionRows, sessionHeader, sessionRowText, sessionMatches, SORT_COLUMNS, type SessionRow, type SortOrder,
 } from './views/sessions.js';
 import { connectionsOf } from './views/connections.js';
-import { freezeAnalysis } from './freeze.js';
+import { freezeAnalysis, signature } from './live-model.js';
+import { statusBar, titleBar, type ScreenName } from './chrome.js';
 
-export type Screen = 'sessions' | 'session' | 'handshake' | 'findings' | 'help';
+export type Screen = ScreenName;
 type PaneId = 'sessions' | SessionPane | 'handshake' | 'findings' | 'help';
 
 export interface DashboardSource {
@@ -41,32 +43,6 @@ export interface DashboardSource {
   loadPacket?: (session: Session, ref: PacketRef) => Promise<Dissection>;
 }
 
-interface Detail {
-  frame: number;
-  state: 'loading' | 'ok' | 'error';
-  d: Dissection | null;
-  rows: LayerRow[];
-  error: string;
-}
-
-const DETAIL_CACHE = 32;
-
-/**
- * Cheap fingerprint of a live model: proxies deliver no packet counts, so commands, replies,
- * data bytes and findings count too. O(sessions + data connections) per refresh.
- */
-function signature(a: Analysis): string {
-  let n = 0;
-  let bytes = 0;
-  for (const s of a.sessions) {
-    n += s.commands.length + s.findings.length + s.dataConnections.length + (s.closed ? 1 : 0);
-    const last = s.commands[s.commands.length - 1];
-    if (last) n += last.replies.length;
-    for (const dc of s.dataConnections) bytes += dc.bytes;
-  }
-  for (const dc of a.unpairedDataConnections) bytes += dc.bytes;
-  return `${a.source.packets}|${a.sessions.length}|${a.unpairedDataConnections.length}|${a.findings.length}|${n}|${bytes}`;
-}
 
 export class Dashboard {
   screen: Screen = 'sessions';
@@ -93,8 +69,7 @@ export class Dashboard {
   private pausedAt = 0;
   private latestPackets = 0;
   private signature = '';
-  private details = new Map<number, Detail>();
-  private loadSeq = 0;
+  private readonly details: PacketDetails;
   private hits: Array<{ pane: PaneId; rect: Rect; model: PaneModel }> = [];
   private quitting = false;
   private onQuit: () => void = () => {};
@@ -108,6 +83,7 @@ export class Dashboard {
   private findingsCache: { version: number; rows: FindingRow[] } | null = null;
 
   constructor(private readonly term: Terminal, private readonly source: DashboardSource) {
+    this.details = new PacketDetails(source.loadPacket);
     this.analysis = source.snapshot();
     this.latestPackets = this.analysis.source.packets;
     this.lists.sessions.follow = source.live;
@@ -170,44 +146,23 @@ export class Dashboard {
   }
 
   private detail(): Detail | null {
-    return this.frame === null ? null : this.details.get(this.frame) ?? null;
+    return this.details.get(this.frame);
   }
 
   private requestDetail(): void {
     const session = this.session();
     const frame = this.frame;
-    if (frame === null || !session || this.details.has(frame)) return;
-    const ref = this.packetRef(session, frame);
-    if (!ref || !this.source.loadPacket) {
-      this.details.set(frame, { frame, state: 'error', d: null, rows: [],
-        error: this.source.loadPacket ? `frame ${frame} is not in this session's packet list` : 'this source cannot re-read packets' });
-      return;
-    }
-    const entry: Detail = { frame, state: 'loading', d: null, rows: [], error: '' };
-    this.details.set(frame, entry);
-    if (this.details.size > DETAIL_CACHE) this.details.delete(this.details.keys().next().value as number);
-    const seq = ++this.loadSeq;
-    this.source.loadPacket(session, ref).then((d) => {
-      entry.state = 'ok';
-      entry.d = d;
-      entry.rows = layerRows(d);
-    }, (e: unknown) => {
-      entry.state = 'error';
-      entry.error = e instanceof Error ? e.message : String(e);
-    }).finally(() => {
-      if (seq === this.loadSeq || this.frame === frame) {
-        this.lists.layers.key = null;
-        this.lists.layers.index = 0;
-        this.guard(() => this.render());
-      }
+    if (frame === null || !session) return;
+    this.details.request(session, frame, this.packetRef(session, frame), (latest) => {
+      if (!latest && this.frame !== frame) return;
+      this.lists.layers = new VList();
+      this.guard(() => this.render());
     });
   }
 
   /** Resolves when every requested dissection has settled (tests, benchmark). */
-  async idle(): Promise<void> {
-    for (let i = 0; i < 50 && [...this.details.values()].some((d) => d.state === 'loading'); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  idle(): Promise<void> {
+    return this.details.idle();
   }
 
   // ---- pane models --------------------------------------------------------------------
@@ -268,24 +223,16 @@ export class Dashboard {
       case 'packets': return this.packetsModel(session);
       case 'layers': {
         const det = this.detail();
-        return layersPane(det?.d ?? null, det?.rows ?? [], this.detailStatus(det));
+        return layersPane(det?.d ?? null, det?.rows ?? [], detailStatus(this.frame, det));
       }
       case 'hex': {
         const det = this.detail();
-        return { ...hexPane(det?.d ?? null, this.highlight(), width, this.detailStatus(det)), textOnly: true };
+        return { ...hexPane(det?.d ?? null, this.highlight(), width, detailStatus(this.frame, det)), textOnly: true };
       }
       case 'handshake': return handshakePane(this.handshakeOf.tcp, this.handshakeOf.what, width);
       case 'findings': return findingsPane(this.findingRows());
       case 'help': return helpPane();
     }
-  }
-
-  private detailStatus(det: Detail | null): string {
-    if (this.frame === null) return 'select a packet (an arrow in the flow or a row in packets)';
-    if (!det) return `frame ${this.frame}`;
-    if (det.state === 'loading') return `reading frame ${det.frame}…`;
-    if (det.state === 'error') return `frame ${det.frame}: ${det.error}`;
-    return '';
   }
 
   // ---- rendering ----------------------------------------------------------------------
@@ -325,42 +272,19 @@ export class Dashboard {
       }
       default: place(this.screen, body, true);
     }
-    this.term.draw([this.titleBar(cols), ...canvas, this.statusBar(cols)]);
+    this.term.draw([
+      titleBar(cols, {
+        title: this.source.title, analysis: this.analysis, status: this.source.status?.() ?? null,
+        live: this.source.live, paused: this.paused, pending: Math.max(0, this.latestPackets - this.pausedAt),
+      }),
+      ...canvas,
+      statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message),
+    ]);
   }
 
   private liveInfo(pane: PaneId): string {
     if (!this.source.live || (pane !== 'sessions' && pane !== 'packets')) return '';
     return this.lists[pane].follow ? '[following]' : '';
-  }
-
-  private titleBar(cols: number): Row {
-    const a = this.analysis;
-    let live = '';
-    const status = this.source.status?.() ?? null;
-    if (status) live = `  ${status}`;
-    else if (this.source.live) {
-      live = this.paused ? `  ‖ PAUSED, ${Math.max(0, this.latestPackets - this.pausedAt)} packets pending (p resumes)` : '  ● LIVE';
-    }
-    const packets = a.source.type === 'proxy' ? '' : `  ${a.source.packets} packets`;
-    const left = ` ftpscope  ${this.source.title}  ${a.sessions.length} sessions${packets}${a.source.truncated ? '  [truncated]' : ''}${live}`;
-    const right = ' ? help  q quit ';
-    return [{ text: fit(left, Math.max(0, cols - right.length)) + right.slice(0, cols), style: 'bar' }];
-  }
-
-  private statusBar(cols: number): Row {
-    if (this.prompt) {
-      const p = this.prompt.pane === 'sessions' ? 'filter' : 'search';
-      return [{ text: fit(` ${p}: /${this.prompt.text}▏  (Enter apply, Esc cancel)`, cols), style: 'bar' }];
-    }
-    const hints: Record<Screen, string> = {
-      sessions: 'Enter open  / filter  s sort  6 handshake  7 findings',
-      session: 'Tab pane  Enter drill in  Esc back  / search  6 handshake',
-      handshake: '↑↓ scroll  Esc back',
-      findings: 'Enter jump to frame  Esc back',
-      help: 'Esc close',
-    };
-    const text = this.message ? this.message : hints[this.screen];
-    return [{ text: fit(` ${text}`, cols), style: 'bar' }];
   }
 
   // ---- input --------------------------------------------------------------------------

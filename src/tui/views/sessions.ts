@@ -54,16 +54,26 @@ function sortValue(s: Session, c: SortColumn): number | string {
   }
 }
 
+/** Lower-cased searchable text of a session, rebuilt only when the session has grown. */
+const searchText = new WeakMap<Session, { stamp: string; text: string }>();
+
+function haystack(s: Session): string {
+  const stamp = `${s.commands.length}|${s.dataConnections.length}|${s.findings.length}|${s.user}`;
+  const hit = searchText.get(s);
+  if (hit?.stamp === stamp) return hit.text;
+  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.user ?? ''];
+  for (const c of s.commands) parts.push(c.verb, c.arg ?? '');
+  for (const dc of s.dataConnections) parts.push(dc.path ?? '', endpoint(dc.client), endpoint(dc.server));
+  for (const f of s.findings) parts.push(f.code);
+  // NUL separators: a needle never matches across two fields
+  const text = parts.join('\u0000').toLowerCase();
+  searchText.set(s, { stamp, text });
+  return text;
+}
+
 /** Does the session match the filter text (case-insensitive substring of any searchable part)? */
 export function sessionMatches(s: Session, needle: string): boolean {
-  if (!needle) return true;
-  const n = needle.toLowerCase();
-  const has = (v: string | null | undefined): boolean => !!v && v.toLowerCase().includes(n);
-  if (has(endpoint(s.client)) || has(endpoint(s.server)) || has(s.user)) return true;
-  for (const c of s.commands) if (has(c.verb) || has(c.arg)) return true;
-  for (const dc of s.dataConnections) if (has(dc.path) || has(endpoint(dc.client)) || has(endpoint(dc.server))) return true;
-  for (const f of s.findings) if (has(f.code)) return true;
-  return false;
+  return !needle || haystack(s).includes(needle.toLowerCase());
 }
 
 function dcMatches(dc: DataConnection, needle: string): boolean {
@@ -73,6 +83,19 @@ function dcMatches(dc: DataConnection, needle: string): boolean {
     .some((v) => !!v && v.toLowerCase().includes(n));
 }
 
+/** A session's own rows, made once per session (and again only when it gains data connections). */
+const sessionRowsCache = new WeakMap<Session, SessionRow[]>();
+
+function rowsOf(s: Session): SessionRow[] {
+  let rows = sessionRowsCache.get(s);
+  if (!rows || rows.length !== s.dataConnections.length + 1) {
+    rows = [{ kind: 'session', key: `s${s.id}`, session: s }];
+    for (const dc of s.dataConnections) rows.push({ kind: 'data', key: `s${s.id}d${dc.id}`, session: s, dc });
+    sessionRowsCache.set(s, rows);
+  }
+  return rows;
+}
+
 export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): SessionRow[] {
   // Decorate once, then sort: the comparator must not recount findings or bytes per comparison.
   const keyed = a.sessions.filter((s) => sessionMatches(s, filter)).map((s) => ({ s, v: sortValue(s, sort.column) }));
@@ -80,10 +103,7 @@ export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): 
   keyed.sort((x, y) => (x.v < y.v ? -dirn : x.v > y.v ? dirn : x.s.id - y.s.id));
   const sessions = keyed.map((k) => k.s);
   const rows: SessionRow[] = [];
-  for (const s of sessions) {
-    rows.push({ kind: 'session', key: `s${s.id}`, session: s });
-    for (const dc of s.dataConnections) rows.push({ kind: 'data', key: `s${s.id}d${dc.id}`, session: s, dc });
-  }
+  for (const s of sessions) for (const r of rowsOf(s)) rows.push(r);
   for (const dc of a.unpairedDataConnections) {
     if (dcMatches(dc, filter)) rows.push({ kind: 'unpaired', key: `u${dc.id}`, dc });
   }

@@ -1,5 +1,8 @@
 /**
- * A still copy of a live analysis for pause: live snapshots share the model's objects, which
+ * Live models change under the dashboard: a cheap fingerprint tells when to redraw, and a
+ * still copy holds the picture while paused.
+ *
+ * The still copy of a live analysis for pause: live snapshots share the model's objects, which
  * keep changing. Copies what the views read (lists, counters, packet logs); TCP connection
  * details are shared (they settle once the handshake is over).
  */
@@ -29,3 +32,21 @@ export function freezeAnalysis(a: Analysis): Analysis {
     findings: a.findings.slice(),
   };
 }
+
+/**
+ * Cheap fingerprint of a live model: proxies deliver no packet counts, so commands, replies,
+ * data bytes and findings count too. O(sessions + data connections) per refresh.
+ */
+export function signature(a: Analysis): string {
+  let n = 0;
+  let bytes = 0;
+  for (const s of a.sessions) {
+    n += s.commands.length + s.findings.length + s.dataConnections.length + (s.closed ? 1 : 0);
+    const last = s.commands[s.commands.length - 1];
+    if (last) n += last.replies.length;
+    for (const dc of s.dataConnections) bytes += dc.bytes;
+  }
+  for (const dc of a.unpairedDataConnections) bytes += dc.bytes;
+  return `${a.source.packets}|${a.sessions.length}|${a.unpairedDataConnections.length}|${a.findings.length}|${n}|${bytes}`;
+}
+
