@@ -53,7 +53,7 @@ export async function readCapture(path: string, onPacket: PacketCallback, opts: 
 }
 
 /** Opens the file, sees through gzip, detects the format; throws the user-facing error when it cannot. */
-export async function openCapture(path: string, buf: Buffer = Buffer.allocUnsafe(CHUNK_SIZE)): Promise<OpenedCapture> {
+export async function openCapture(path: string, chunkSize = CHUNK_SIZE): Promise<OpenedCapture> {
   let st;
   try {
     st = await stat(path);
@@ -64,6 +64,8 @@ export async function openCapture(path: string, buf: Buffer = Buffer.allocUnsafe
   if (st.size === 0) {
     throw new FtpscopeError('file-empty', `${path} is empty (0 bytes)`, 'the capture was probably never written; record it again');
   }
+  // A plain file smaller than a chunk fits whole in a buffer of its size (+1 to see the end).
+  let buf = Buffer.allocUnsafe(Math.min(chunkSize, st.size + 1));
   let src: ByteSource;
   try {
     src = await PlainFileSource.open(path);
@@ -78,6 +80,7 @@ export async function openCapture(path: string, buf: Buffer = Buffer.allocUnsafe
   if (isGzip(buf, end)) {
     await src.close();
     gzip = true;
+    buf = Buffer.allocUnsafe(chunkSize);
     src = new GzipFileSource(path);
     try {
       end = await fillAtLeast(src, buf, 0, 64 * 1024);
@@ -126,7 +129,8 @@ export async function scan(
   const info = emptyInfo(cap.name, cap.format, cap.gzip);
   const ctx = { info, onPacket, rec: newPacketRecord() };
   const parser: RecordParser = cap.format === 'pcap' ? new PcapParser(ctx) : new PcapngParser(ctx);
-  const { buf, src } = cap;
+  const { src } = cap;
+  let buf = cap.buf;
   let end = cap.end;
   let pos = 0;
   let base = 0; // stream offset of buf[0]
@@ -155,6 +159,12 @@ export async function scan(
       pos = 0;
     }
     if (ctl.stop || opts.signal?.aborted) break;
+    if (end === buf.length) {
+      // Sized to the file, which has grown since: continue with a full chunk.
+      const bigger = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, buf.length * 2));
+      buf.copy(bigger, 0, 0, end);
+      buf = bigger;
+    }
     let n: number;
     try {
       n = await src.read(buf, end, buf.length - end);

@@ -25,7 +25,7 @@ export async function readFrame(path: string, frame: number, fileOffsetHint?: nu
   if (!Number.isInteger(frame) || frame < 1) {
     throw new FtpscopeError('frame-not-found', `${path}: frame ${frame} does not exist (frames are numbered from 1)`, 'give a frame number shown by the report or Wireshark');
   }
-  const cap = await openCapture(path, Buffer.allocUnsafe(1 << 20));
+  const cap = await openCapture(path);
   try {
     if (fileOffsetHint !== undefined && !cap.gzip) {
       const direct = cap.format === 'pcap'

@@ -43,7 +43,7 @@ describe('startLiveCapture', () => {
     }
     const result = await running.stop();
     expect(result.reason).toBe('stopped');
-    expect(result.written).toBe(result.packets);
+    expect(result.written, `written ${result.written}, dropped ${result.dropped}, captured ${result.packets}`).toBe(result.packets);
     const a = result.analysis;
     expect(a.source.type).toBe('live');
     const ours = a.sessions.filter((s) => s.server.port === srv.port);
