@@ -119,6 +119,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const sessions = new Set<ControlSession>();
   const rejected = new Set<net.Socket>();
   let closing = false;
+  let closed: Promise<Analysis> | null = null;
 
   server.on('connection', (sock) => {
     sock.on('error', () => sock.destroy());
@@ -153,17 +154,22 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     address: () => ({ ip: normalizeIp(opts.listen.ip), port: listenPort }),
     get activeSessions() { return sessions.size; },
     snapshot: () => analyzer.analysis(),
-    async close(): Promise<Analysis> {
-      closing = true;
-      clearInterval(ticker);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of [...sessions]) s.shutdown();
-        for (const r of rejected) r.destroy();
-      });
-      const a = analyzer.finish();
-      if (recorder) await recorder.finish();
-      return a;
+    close(): Promise<Analysis> {
+      closed ??= shutdown();
+      return closed;
     },
   };
+
+  async function shutdown(): Promise<Analysis> {
+    closing = true;
+    clearInterval(ticker);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of [...sessions]) s.shutdown();
+      for (const r of rejected) r.destroy();
+    });
+    const a = analyzer.finish();
+    if (recorder) await recorder.finish();
+    return a;
+  }
 }

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, enterPassiveModeIPv6 } from 'basic-ftp';
 import { startProxy, type RunningProxy } from '../../src/proxy/server.js';
-import { RawFtp, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
+import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
+import { RawFtp, hasBinary, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 
 const d = fs.existsSync('/usr/sbin/vsftpd') ? describe : describe.skip;
 
@@ -105,7 +106,8 @@ d('IPv6 on ::1', () => {
     work = tmpDir('ftpscope-proxy-v6-');
     blob = randomFile(ftpd.pub, 'six.bin', 2 * 1024 * 1024 + 6);
     fs.chmodSync(blob.file, 0o644);
-    p = await startProxy({ mode: 'reverse', listen: { ip: '::1', port: 0 }, upstream: { ip: '::1', port: ftpd.port } });
+    p = await startProxy({ mode: 'reverse', listen: { ip: '::1', port: 0 }, upstream: { ip: '::1', port: ftpd.port },
+      recordTo: new PcapngWriter(path.join(work, 'v6.pcapng')) });
   });
   afterAll(async () => {
     await p?.close();
@@ -134,6 +136,18 @@ d('IPv6 on ::1', () => {
     const dcs = p.snapshot().sessions.flatMap((s) => s.dataConnections);
     expect(dcs.map((dc) => dc.setup)).toEqual(['EPSV', 'EPSV', 'EPRT']);
     expect(dcs.every((dc) => dc.client.ip === '::1')).toBe(true);
+  });
+
+  const tsharkIt = hasBinary('tshark') ? it : it.skip;
+  tsharkIt('the IPv6 recording has correct TCP checksums and no TCP analysis warnings (tshark)', async () => {
+    await p.close();
+    const pcap = path.join(work, 'v6.pcapng');
+    const bad = await run('tshark', ['-n', '-r', pcap, '-o', 'tcp.check_checksum:TRUE',
+      '-Y', '!ipv6 || tcp.checksum.status != 1 || tcp.analysis.flags', '-T', 'fields', '-e', 'frame.number']);
+    expect(bad.code, bad.stderr).toBe(0);
+    expect(bad.stdout.trim()).toBe('');
+    const frames = await run('tshark', ['-n', '-r', pcap, '-T', 'fields', '-e', 'frame.number']);
+    expect(frames.stdout.trim().split('\n').length).toBeGreaterThan(100);
   });
 });
 
