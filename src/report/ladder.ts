@@ -37,11 +37,14 @@ export function renderLadder(session: Session, opts: LadderOptions = {}): Ladder
 
   const lines: LadderLine[] = [];
   const s = session;
-  const head = `Session ${s.id}  ${formatEndpoint(s.client)} -> ${formatEndpoint(s.server)}` +
-    `${s.user !== null ? `  user ${printable(s.user)}` : ''}  ${formatDuration(s.end - s.start)}`;
+  const head = `Session ${s.id}${s.user !== null ? `  user ${printable(s.user)}` : ''}  ${formatDuration(s.end - s.start)}` +
+    `${s.tls ? '  TLS' : ''}`;
   lines.push({ text: truncate(head, width), frame: null, connId: s.tcp?.id ?? null, kind: 'note' });
-  lines.push({ text: truncate(ends(`client ${formatEndpoint(s.client)}`, `server ${formatEndpoint(s.server)}`, width), width),
-    frame: null, connId: null, kind: 'note' });
+  const left = `client ${formatEndpoint(s.client)}`;
+  const right = `server ${formatEndpoint(s.server)}`;
+  // Long (IPv6) endpoints get a line each rather than being cut.
+  const endpointLines = left.length + right.length + 1 <= width ? [ends(left, right, width)] : [left, right.padStart(width)];
+  for (const text of endpointLines) lines.push({ text: truncate(text, width), frame: null, connId: null, kind: 'note' });
   lines.push({ text: ' '.repeat(gutter) + '|' + ' '.repeat(Math.max(0, lane - 2)) + '|', frame: null, connId: null, kind: 'note' });
 
   for (const r of rows) {
@@ -156,7 +159,14 @@ function dataRows(s: Session, dc: DataConnection): Row[] {
   rows.push(row(rel(dc.start), null, connId, 'data', (lane) => nestedNote(lane, `.-- ${title}`)));
   const opener = clientLeft ? dc.client : dc.server;
   const other = clientLeft ? dc.server : dc.client;
-  rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, formatEndpoint(opener), formatEndpoint(other))));
+  const [l, r] = [formatEndpoint(opener), formatEndpoint(other)];
+  if (l.length + r.length + 3 <= nestedInner(80 - 15)) {
+    rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, l, r)));
+  } else {
+    // IPv6 endpoints: one line each, under their lifelines.
+    rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, l, '')));
+    rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, '', r)));
+  }
 
   if (tcp) {
     const hs = tcp.handshake;
