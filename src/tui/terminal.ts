@@ -81,7 +81,6 @@ export function createTerminal(opts: TerminalOptions): Terminal {
       autoPadding: false,
       dockBorders: false,
       title: 'ftpscope',
-      ...(opts.debugLog ? { log: opts.debugLog, debug: false } : {}),
     } as unknown as blessed.Widgets.IScreenOptions);
   } catch (e) {
     Object.assign(console, saved);

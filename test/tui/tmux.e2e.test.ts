@@ -89,6 +89,13 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     text = await waitFor(new RegExp(`\\[${hex}\\]`), `the source port bytes [${hex}] in the hex view`);
     expect(text).toContain(`Source port: ${frame1['tcp.srcport']}`);
 
+    // a bigger terminal reflows to four panes
+    tmux('resize-window', '-t', 'e2e', '-x', '160', '-y', '50');
+    text = await waitFor(/Packets — session 1/, 'the wide layout after resizing');
+    expect(text).toMatch(/Flow — session 1/);
+    expect(text).toMatch(/Layers — frame/);
+    expect(text).toMatch(/Hex — frame/);
+
     await keys('q');
     text = await waitFor(/__EXIT=\d+/, 'the process to exit');
     expect(text).toContain('__EXIT=0');
