@@ -14,7 +14,12 @@ command -v tshark >/dev/null || { echo "tshark-fields.sh: tshark is missing; apt
 
 FIELDS=(frame.number frame.protocols ip.src ipv6.src ip.dst ipv6.dst tcp.srcport tcp.dstport tcp.seq_raw tcp.ack_raw
         tcp.flags tcp.window_size_value tcp.len ip.checksum.status tcp.checksum.status tcp.seq tcp.ack tcp.window_size
-        ftp.request.command ftp.request.arg ftp.response.code ftp.response.arg)
+        ftp.request.command ftp.request.arg ftp.response.code ftp.response.arg
+        eth.src eth.dst vlan.id vlan.priority vlan.etype sll.pkttype sll.hatype sll.etype sll.ifindex null.family
+        ip.hdr_len ip.len ip.id ip.ttl ip.flags.df ip.flags.mf ip.frag_offset ip.opt.type ip.checksum
+        ipv6.plen ipv6.nxt ipv6.hlim ipv6.flow ipv6.hopopts.nxt ipv6.dstopts.nxt ipv6.routing.type ipv6.fraghdr.ident
+        tcp.hdr_len tcp.urgent_pointer tcp.checksum tcp.options.mss_val tcp.options.wscale.shift
+        tcp.options.timestamp.tsval tcp.options.timestamp.tsecr tcp.options.sack_le tcp.options.sack_re)
 ARGS=()
 for f in "${FIELDS[@]}"; do ARGS+=(-e "$f"); done
 
@@ -37,6 +42,11 @@ for rel in "${FILES[@]}"; do
   tshark -n -r "$HERE/$rel" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -o ip.defragment:TRUE \
     -o ipv6.defragment:TRUE -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=$'\x1f' "${ARGS[@]}" \
     >"$dst.tmp" 2>"$dst.err" || echo "tshark-fields.sh: $rel: tshark: $(head -c 300 "$dst.err" | tr '\n' ' ')" >&2
+  if [[ ! -s $dst.tmp ]]; then
+    echo "tshark-fields.sh: $rel: tshark wrote nothing: $(tr '\n' ' ' <"$dst.err")" >&2
+    rm -f "$dst.tmp" "$dst.err"
+    exit 1
+  fi
   mv "$dst.tmp" "$dst"
   rm -f "$dst.err"
   echo "$rel: $(($(wc -l <"$dst") - 1)) packets -> expected/$rel.tsv"

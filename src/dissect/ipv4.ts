@@ -64,8 +64,9 @@ export function dissectIpv4(b: Buffer, off: number, ctx: Ipv4Context, layers: La
     bitField('ip.flags.df', "Don't fragment", ff >> 8, 0x40, 8, off + 6, 1),
     bitField('ip.flags.mf', 'More fragments', ff >> 8, 0x20, 8, off + 6, 1),
   ]));
-  const fragOffset = (ff & 0x1fff) * 8;
-  fl.push(field('ip.frag_offset', 'Fragment offset', fragOffset, off + 6, 2, `${fragOffset} bytes`));
+  const fragUnits = ff & 0x1fff;
+  const fragOffset = fragUnits * 8;
+  fl.push(field('ip.frag_offset', 'Fragment offset', fragUnits, off + 6, 2, `${fragUnits} (${fragOffset} bytes)`));
   fl.push(field('ip.ttl', 'Time to live', b[off + 8]!, off + 8, 1));
   const proto = b[off + 9]!;
   fl.push(field('ip.proto', 'Protocol', proto, off + 9, 1, IP_PROTOCOLS[proto] ?? 'Unknown'));

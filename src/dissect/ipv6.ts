@@ -57,11 +57,11 @@ export function dissectIpv6(b: Buffer, off: number, ctx: Ipv4Context, layers: La
     if (next === IPPROTO_FRAGMENT) {
       const fw = b.readUInt16BE(h + 2);
       frag = { more: (fw & 1) === 1, offset: fw & 0xfff8, id: b.readUInt32BE(h + 4) };
-      fl.push(field('ipv6.fragment_header', 'Fragment Header', nh, h, 8, `offset ${frag.offset}, ${frag.more ? 'more fragments' : 'last fragment'}, id ${hex(frag.id, 8)}`, [
-        field('ipv6.fragment.nxt', 'Next header', nh, h, 1, protoName(nh)),
-        field('ipv6.fragment.offset', 'Offset', frag.offset >> 3, h + 2, 2, `${frag.offset >> 3} (${frag.offset} bytes)`),
-        bitField('ipv6.fragment.more', 'More Fragments', fw, 0x0001, 16, h + 2, 2),
-        field('ipv6.fragment.id', 'Identification', frag.id, h + 4, 4, hex(frag.id, 8)),
+      fl.push(field('ipv6.fraghdr', 'Fragment Header', nh, h, 8, `offset ${frag.offset}, ${frag.more ? 'more fragments' : 'last fragment'}, id ${hex(frag.id, 8)}`, [
+        field('ipv6.fraghdr.nxt', 'Next header', nh, h, 1, protoName(nh)),
+        field('ipv6.fraghdr.offset', 'Offset', frag.offset >> 3, h + 2, 2, `${frag.offset >> 3} (${frag.offset} bytes)`),
+        bitField('ipv6.fraghdr.more', 'More Fragments', fw, 0x0001, 16, h + 2, 2),
+        field('ipv6.fraghdr.ident', 'Identification', frag.id, h + 4, 4, hex(frag.id, 8)),
       ]));
     } else {
       fl.push(extHeader(next, b, h, hlen));

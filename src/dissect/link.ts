@@ -73,16 +73,17 @@ function ethernet(b: Buffer, layers: Layer[]): LinkResult {
     }
     const tci = b.readUInt16BE(off);
     const next = b.readUInt16BE(off + 2);
-    const tpid = type;
+    // Wireshark names the 802.1ad service tag's fields ieee8021ad.*; 802.1Q and the old 0x9100 tag are vlan.*.
+    const p = type === ETHERTYPE_QINQ ? 'ieee8021ad' : 'vlan';
     layers.push({
-      name: 'vlan', label: tpid === ETHERTYPE_VLAN ? '802.1Q Virtual LAN' : '802.1ad Service VLAN (Q-in-Q)', offset: off, length: 4,
+      name: 'vlan', label: type === ETHERTYPE_QINQ ? '802.1ad Service VLAN (Q-in-Q outer tag)' : '802.1Q Virtual LAN', offset: off, length: 4,
       fields: [
-        field('vlan.tci', 'Tag control information', tci, off, 2, `${hex(tci, 4)} (PRI ${tci >> 13}, DEI ${(tci >> 12) & 1}, ID ${tci & 0xfff})`, [
-          bitField('vlan.priority', 'Priority', tci, 0xe000, 16, off, 2),
-          bitField('vlan.dei', 'DEI', tci, 0x1000, 16, off, 2),
-          bitField('vlan.id', 'ID', tci, 0x0fff, 16, off, 2),
+        field(`${p}.tci`, 'Tag control information', tci, off, 2, `${hex(tci, 4)} (PRI ${tci >> 13}, DEI ${(tci >> 12) & 1}, ID ${tci & 0xfff})`, [
+          bitField(`${p}.priority`, 'Priority', tci, 0xe000, 16, off, 2),
+          bitField(`${p}.dei`, 'DEI', tci, 0x1000, 16, off, 2),
+          bitField(`${p}.id`, 'ID', tci, 0x0fff, 16, off, 2),
         ]),
-        field('vlan.etype', 'Type', next, off + 2, 2, `${hex(next, 4)} (${etherTypeName(next)})`),
+        field(`${p}.etype`, 'Type', next, off + 2, 2, `${hex(next, 4)} (${etherTypeName(next)})`),
       ],
     });
     type = next;

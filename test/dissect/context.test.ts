@@ -44,6 +44,10 @@ describe('with connection context learned by ContextTracker, full dissection agr
           cmp(rec.frame, 'tcp.ack', one(d, 'tcp.ack'), first(row['tcp.ack']));
           // Without a known scale tshark shows the raw value as the window size.
           cmp(rec.frame, 'tcp.window_size', one(d, 'tcp.window_size') || one(d, 'tcp.window_size_value'), first(row['tcp.window_size']));
+          // SACK edges are in the receiver's sequence space, relative to its ISN as tshark shows them.
+          const sack = (name: string) => fieldsNamed(d, name).map((f) => f.display.split(' ')[0]);
+          cmp(rec.frame, 'tcp.options.sack_le', sack('tcp.options.sack_le'), all(row['tcp.options.sack_le']));
+          cmp(rec.frame, 'tcp.options.sack_re', sack('tcp.options.sack_re'), all(row['tcp.options.sack_re']));
           // tshark decodes the first line of a segment only; ftpscope gives one field per line.
           const line = d.layers.find((l) => l.name === 'ftp')?.fields[0];
           const kids = (name: string) => (line?.children ?? []).filter((f) => f.name === name);
