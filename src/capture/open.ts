@@ -138,6 +138,7 @@ export async function scan(
   const total = cap.fileSize;
   opts.onProgress?.(src.fileBytesRead, total);
   for (;;) {
+    if (opts.signal?.aborted) break;
     pos = parser.parse(buf, pos, end, base);
     if (parser.damage) {
       damage = parser.damage;
@@ -158,7 +159,7 @@ export async function scan(
       end -= pos;
       pos = 0;
     }
-    if (ctl.stop || opts.signal?.aborted) break;
+    if (ctl.stop) break;
     if (end === buf.length) {
       // Sized to the file, which has grown since: continue with a full chunk.
       const bigger = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, buf.length * 2));

@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readCapture } from '../../src/capture/open.js';
 import { capturePath, exists, loadExpected, readAll } from './helpers.js';
 
 const expected = loadExpected();
@@ -102,5 +104,27 @@ describe('format details', () => {
     const { packets } = await readAll(capturePath(F + 'ipv4-be-us.pcap'));
     expect(packets[0]!.fileOffset).toBe(24);
     expect(packets[1]!.fileOffset).toBe(24 + 16 + packets[0]!.caplen);
+  });
+});
+
+describe('reading controls', () => {
+  it('reports progress up to the file size and stops when aborted', async () => {
+    const path = capturePath('captures/public/suricata-verify/bug-4877/input.pcap');
+    const seen: [number, number | null][] = [];
+    const all = await readCapture(path, () => {}, { onProgress: (read, total) => seen.push([read, total]) });
+    const size = statSync(path).size;
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toEqual([size, size]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]![0]).toBeGreaterThanOrEqual(seen[i - 1]![0]);
+    expect(all.bytes).toBe(size);
+
+    const ctl = new AbortController();
+    ctl.abort();
+    let n = 0;
+    const info = await readCapture(path, () => n++, { signal: ctl.signal });
+    // Aborting stops at the next chunk boundary; aborted before the start, nothing is delivered.
+    expect(n).toBe(0);
+    expect(info.packets).toBe(0);
+    expect(info.truncated).toBe(false);
   });
 });

@@ -24,10 +24,12 @@ describe('startLiveCapture', () => {
     const sha = createHash('sha256').update(content).digest('hex');
     const srv = await startFtpServer(root);
     const out = join(tmp, 'cli.pcapng');
+    const activeMin = srv.pasvMin + 5000;
     const events: string[] = [];
     const running = startLiveCapture({
       device: 'lo',
-      filter: 'tcp and host 127.0.0.1',
+      // Only this test's connections: other tests may be moving bulk data over loopback meanwhile.
+      filter: `tcp and host 127.0.0.1 and (port ${srv.port} or portrange ${srv.pasvMin}-${srv.pasvMax} or portrange ${activeMin}-${activeMin + 9})`,
       write: out,
       ftpPorts: [srv.port],
       keepPackets: true,
@@ -36,7 +38,7 @@ describe('startLiveCapture', () => {
     try {
       await sleep(300);
       expect((await curl(`ftp://127.0.0.1:${srv.port}/data.txt`)).equals(content)).toBe(true);
-      expect((await curl(`ftp://127.0.0.1:${srv.port}/data.txt`, ['-P', '127.0.0.1'])).equals(content)).toBe(true);
+      expect((await curl(`ftp://127.0.0.1:${srv.port}/data.txt`, ['-P', `127.0.0.1:${activeMin}-${activeMin + 9}`])).equals(content)).toBe(true);
       await sleep(500);
     } finally {
       await srv.close();
