@@ -130,11 +130,13 @@ async function main(): Promise<void> {
     const latencies = new Map<string, number[]>();
     const press = async (key: string, ch: string | null = null, waitDetail = false): Promise<void> => {
       const inPrompt = d.prompt !== null && key.length === 1;
+      const where = d.prompt ? 'prompt' : d.screen === 'session' ? d.focus : d.screen;
       const t = performance.now();
       d.key({ name: key, ch: ch ?? (key.length === 1 ? key : null) });
       if (waitDetail) await d.idle();
       const ms = performance.now() - t;
-      const label = inPrompt ? 'type in /' : actionFor(key) ?? key;
+      const action = actionFor(key) ?? key;
+      const label = inPrompt ? 'type in /' : action === 'enter' ? `enter@${where}` : action;
       latencies.set(label, [...(latencies.get(label) ?? []), ms]);
     };
     for (let i = 0; i < 200; i++) await press('j');

@@ -181,7 +181,8 @@ export class Dashboard {
           // one index per row list, shared by every model built on it
           let index = cache?.rows === rows ? cache.index : null;
           if (!index) {
-            index = new Map(rows.map((r, i) => [r.key, i]));
+            index = new Map();
+            for (let i = 0; i < rows.length; i++) index.set(rows[i].key, i);
             if (cache?.rows === rows) cache.index = index;
           }
           return index.get(String(k)) ?? -1;
