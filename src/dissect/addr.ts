@@ -14,7 +14,7 @@ export class AddressCache {
   private readonly v6Strs: string[] = new Array<string>(V4_SLOTS).fill('');
 
   ipv4(buf: Buffer, off: number): string {
-    const key = buf.readUInt32BE(off);
+    const key = u32(buf, off);
     const slot = (Math.imul(key, 0x9e3779b1) >>> 20) & (V4_SLOTS - 1);
     if (this.v4Used[slot] === 1 && this.v4Keys[slot] === key) return this.v4Strs[slot]!;
     const s = formatIpv4(buf, off);
@@ -25,10 +25,10 @@ export class AddressCache {
   }
 
   ipv6(buf: Buffer, off: number): string {
-    const a = buf.readUInt32BE(off);
-    const b = buf.readUInt32BE(off + 4);
-    const c = buf.readUInt32BE(off + 8);
-    const d = buf.readUInt32BE(off + 12);
+    const a = u32(buf, off);
+    const b = u32(buf, off + 4);
+    const c = u32(buf, off + 8);
+    const d = u32(buf, off + 12);
     const slot = (Math.imul(a ^ Math.imul(b, 31) ^ Math.imul(c, 961) ^ Math.imul(d, 0x9e3779b1), 0x85ebca6b) >>> 20) & (V4_SLOTS - 1);
     const k = slot * 4;
     const keys = this.v6Keys;
@@ -41,6 +41,10 @@ export class AddressCache {
     this.v6Strs[slot] = s;
     return s;
   }
+}
+
+function u32(b: Buffer, o: number): number {
+  return b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
 }
 
 export function formatIpv4(buf: Buffer, off: number): string {

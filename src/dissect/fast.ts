@@ -61,22 +61,22 @@ export class FastDecoder {
       case LINKTYPE_EN10MB:
         if (end - start < 14) return -1;
         off = start + 12;
-        etherType = buf.readUInt16BE(off);
+        etherType = u16(buf, off);
         while (isVlanEtherType(etherType)) {
           if (end - off < 6) return -1;
           off += 4;
-          etherType = buf.readUInt16BE(off);
+          etherType = u16(buf, off);
         }
         off += 2;
         break;
       case LINKTYPE_LINUX_SLL:
         if (end - start < 16) return -1;
-        etherType = buf.readUInt16BE(start + 14);
+        etherType = u16(buf, start + 14);
         off = start + 16;
         break;
       case LINKTYPE_LINUX_SLL2:
         if (end - start < 20) return -1;
-        etherType = buf.readUInt16BE(start);
+        etherType = u16(buf, start);
         off = start + 20;
         break;
       case LINKTYPE_NULL:
@@ -84,8 +84,8 @@ export class FastDecoder {
         if (end - start < 4) return -1;
         this.netOffset = start + 4;
         // The family is in the capturing host's byte order (NULL) or network order (LOOP); accept both.
-        const le = buf.readUInt32LE(start);
-        return nullFamilyToVersion(le) || nullFamilyToVersion(buf.readUInt32BE(start));
+        const le = (buf[start]! | (buf[start + 1]! << 8) | (buf[start + 2]! << 16)) + buf[start + 3]! * 0x1000000;
+        return nullFamilyToVersion(le) || nullFamilyToVersion(u32(buf, start));
       }
       case LINKTYPE_RAW:
       case DLT_RAW_12:
@@ -109,7 +109,7 @@ export class FastDecoder {
     out.ipOffset = ip;
     if (end - ip < 20 || buf[ip]! >> 4 !== 4) return this.malformed(out);
     const ihl = (buf[ip]! & 0x0f) * 4;
-    const totalLength = buf.readUInt16BE(ip + 2);
+    const totalLength = u16(buf, ip + 2);
     if (ihl < 20 || end - ip < ihl) return this.malformed(out);
     // TSO captures carry total length 0; take what was captured then.
     const wireEnd = totalLength === 0 ? ip + (end - ip) + (rec.wirelen - rec.caplen) : ip + totalLength;
@@ -117,13 +117,13 @@ export class FastDecoder {
     out.src = this.addrs.ipv4(buf, ip + 12);
     out.dst = this.addrs.ipv4(buf, ip + 16);
     if (buf[ip + 9] !== IPPROTO_TCP) return this.other(out);
-    const fragField = buf.readUInt16BE(ip + 6);
+    const fragField = u16(buf, ip + 6);
     const more = (fragField & 0x2000) !== 0;
     const fragOffset = (fragField & 0x1fff) * 8;
     const presentEnd = Math.min(end, wireEnd);
     if (more || fragOffset !== 0) {
       if (presentEnd < wireEnd) { out.kind = 'fragment'; return false; } // a cut fragment can never complete
-      const key = `4:${out.src}>${out.dst}:${buf.readUInt16BE(ip + 4)}`;
+      const key = `4:${out.src}>${out.dst}:${u16(buf, ip + 4)}`;
       const done = this.defrag.add(key, rec.ts, rec.frame, fragOffset, more, buf, ip + ihl, presentEnd);
       if (!done) { out.kind = 'fragment'; return false; }
       out.buf = done.payload;
@@ -136,7 +136,7 @@ export class FastDecoder {
     out.ipVersion = 6;
     out.ipOffset = ip;
     if (end - ip < 40 || buf[ip]! >> 4 !== 6) return this.malformed(out);
-    const payloadLength = buf.readUInt16BE(ip + 4);
+    const payloadLength = u16(buf, ip + 4);
     out.src = this.addrs.ipv6(buf, ip + 8);
     out.dst = this.addrs.ipv6(buf, ip + 24);
     const wireEnd = payloadLength === 0 ? end + (rec.wirelen - rec.caplen) : ip + 40 + payloadLength;
@@ -165,12 +165,12 @@ export class FastDecoder {
       if (off > presentEnd) return this.malformed(out);
     }
     if (fragHeader >= 0) {
-      const fragField = buf.readUInt16BE(fragHeader + 2);
+      const fragField = u16(buf, fragHeader + 2);
       const more = (fragField & 1) !== 0;
       const fragOffset = fragField & 0xfff8;
       if (more || fragOffset !== 0) {
         if (presentEnd < wireEnd) { out.kind = 'fragment'; return false; }
-        const key = `6:${out.src}>${out.dst}:${buf.readUInt32BE(fragHeader + 4)}`;
+        const key = `6:${out.src}>${out.dst}:${u32(buf, fragHeader + 4)}`;
         const done = this.defrag.add(key, rec.ts, rec.frame, fragOffset, more, buf, off, presentEnd);
         if (!done) { out.kind = 'fragment'; return false; }
         out.buf = done.payload;
@@ -188,12 +188,12 @@ export class FastDecoder {
     out.kind = 'tcp';
     out.tcpOffset = t;
     out.tcpHeaderLength = hl;
-    out.srcPort = buf.readUInt16BE(t);
-    out.dstPort = buf.readUInt16BE(t + 2);
-    out.seq = buf.readUInt32BE(t + 4);
-    out.ack = buf.readUInt32BE(t + 8);
+    out.srcPort = u16(buf, t);
+    out.dstPort = u16(buf, t + 2);
+    out.seq = u32(buf, t + 4);
+    out.ack = u32(buf, t + 8);
     out.flags = buf[t + 13]! | ((buf[t + 12]! & 1) << 8);
-    out.window = buf.readUInt16BE(t + 14);
+    out.window = u16(buf, t + 14);
     // Snaplen may cut into the options: the numbers above are still there, the payload is not.
     out.payloadOffset = Math.min(t + hl, end);
     out.payloadLength = end - out.payloadOffset;
@@ -210,6 +210,16 @@ export class FastDecoder {
     out.kind = 'other';
     return false;
   }
+}
+
+// Plain byte arithmetic: Buffer#readUInt16BE validates its arguments on every call, which the hot path
+// cannot afford; every offset here was bounds-checked by the caller.
+function u16(b: Buffer, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+function u32(b: Buffer, o: number): number {
+  return b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
 }
 
 function ipVersionNibble(v: number, linkType: number): number {
