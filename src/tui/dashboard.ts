@@ -488,6 +488,11 @@ export class Dashboard {
     if (!session) { this.message = 'select a session first (unpaired data connections have no session view)'; return; }
     if (this.screen !== 'session') {
       this.goto('session');
+      // the selection may have moved to another session meanwhile (live follow, a jump)
+      if (this.frame !== null && !this.packetRef(session, this.frame)) {
+        this.frame = null;
+        for (const p of ['flow', 'packets', 'layers', 'hex'] as const) this.lists[p] = new VList();
+      }
       if (this.frame === null) {
         const first = session.packets?.items[0];
         if (first) this.selectFrame(first.frame, 'other');

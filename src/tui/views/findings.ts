@@ -11,11 +11,11 @@ const MARK = { error: 'x ERR ', warning: '! WARN', info: 'i info' } as const;
 
 export function collectFindings(a: Analysis): FindingRow[] {
   const rows: FindingRow[] = [];
-  const seen = new Set<string>();
+  // The analyzer may list one finding on both the session and its TCP connection.
+  const seen = new Set<Finding>();
   const add = (f: Finding, session: Session | null, where: string): void => {
-    const k = `${session?.id ?? 0}|${f.code}|${f.frame}|${f.message}`;
-    if (seen.has(k)) return;
-    seen.add(k);
+    if (seen.has(f)) return;
+    seen.add(f);
     rows.push({ finding: f, session, where });
   };
   for (const f of a.findings) add(f, null, 'capture');
