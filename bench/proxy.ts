@@ -143,11 +143,15 @@ async function main(): Promise<void> {
     say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs`);
     say('');
     const direct1 = await timed(() => curl(ftpd.port, 'big.bin'));
+    const cpu0 = process.cpuUsage();
     const proxied1 = await timed(() => curl(pport, 'big.bin'));
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSec = (cpu.user + cpu.system) / 1e6;
     if (direct1.value !== size || proxied1.value !== size) throw new Error('short transfer');
     const d1 = mbps(size, direct1.ms);
     const p1 = mbps(size, proxied1.ms);
     say(`single 1x${SIZE_MB} MB   direct ${d1.toFixed(0).padStart(6)} MB/s   proxy ${p1.toFixed(0).padStart(6)} MB/s   ratio ${(p1 / d1 * 100).toFixed(1)}%  (target >= 80%)`);
+    say(`  proxy CPU ${cpuSec.toFixed(2)} s for ${SIZE_MB} MB (relay + analysis incl. sha256): ${mbps(size, cpuSec * 1000).toFixed(0)} MB/s per core; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
 
     const par = (port: number) => Promise.all(Array.from({ length: PARALLEL }, (_, i) => curl(port, `p${i}.bin`)));
     const directN = await timed(() => par(ftpd.port));

@@ -82,21 +82,21 @@ export class ControlSession {
     c.setKeepAlive(true, this.ctx.keepAliveMs);
     this.clientLeg.open(endpoint(c.remoteAddress, c.remotePort), endpoint(c.localAddress, c.localPort));
     this.listenClient(c);
-    this.idle = setTimeout(() => this.exec(this.machine.idleTimeout(Math.round(this.ctx.idleTimeoutMs / 1000))), this.ctx.idleTimeoutMs);
+    this.idle = setTimeout(() => this.step(() => this.machine.idleTimeout(Math.round(this.ctx.idleTimeoutMs / 1000))), this.ctx.idleTimeoutMs);
     this.idle.unref();
     if (this.ctx.mode === 'reverse') this.connectUpstream(this.ctx.upstream!, null);
     else if (this.ctx.mode === 'transparent') {
       const dst = this.ctx.originalDestination?.(c) ?? null;
       const local = endpoint(c.localAddress, c.localPort);
       if (!dst) {
-        this.exec(this.machine.upstreamFailed('no original destination (the connection was not redirected to the proxy by nftables/iptables REDIRECT)'));
+        this.step(() => this.machine.upstreamFailed('no original destination (the connection was not redirected to the proxy by nftables/iptables REDIRECT)'));
       } else if (normalizeIp(dst.ip) === local.ip && dst.port === local.port) {
-        this.exec(this.machine.upstreamFailed('the original destination is the proxy itself (connect through a REDIRECT rule, not directly)'));
+        this.step(() => this.machine.upstreamFailed('the original destination is the proxy itself (connect through a REDIRECT rule, not directly)'));
       } else {
         this.connectUpstream(dst, null);
       }
     }
-    this.exec(this.machine.drain());
+    this.step(() => this.machine.drain());
   }
 
   private listenClient(sock: AnySocket): void {
@@ -107,7 +107,7 @@ export class ControlSession {
         this.toServer(chunk);
         return;
       }
-      this.exec(this.machine.clientBytes(chunk));
+      this.step(() => this.machine.clientBytes(chunk));
     });
   }
 
@@ -120,7 +120,7 @@ export class ControlSession {
         this.toClient(chunk);
         return;
       }
-      this.exec(this.machine.serverBytes(chunk));
+      this.step(() => this.machine.serverBytes(chunk));
     });
   }
 
@@ -132,15 +132,15 @@ export class ControlSession {
     this.machine.upstreamIpHint = normalizeIp(dest.ip);
     const timer = setTimeout(() => {
       sock.destroy();
-      this.exec(this.machine.upstreamFailed(`${formatHostPort(dest)}: no connection within ${Math.round(this.ctx.connectTimeoutMs / 1000)} s`));
+      this.step(() => this.machine.upstreamFailed(`${formatHostPort(dest)}: no connection within ${Math.round(this.ctx.connectTimeoutMs / 1000)} s`));
     }, this.ctx.connectTimeoutMs);
     let connected = false;
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected) {
         clearTimeout(timer);
-        this.exec(this.machine.upstreamFailed(`${formatHostPort(dest)}: ${e.code ?? e.message}`));
+        this.step(() => this.machine.upstreamFailed(`${formatHostPort(dest)}: ${e.code ?? e.message}`));
       } else {
-        this.exec(this.machine.serverClosed());
+        this.step(() => this.machine.serverClosed());
       }
     });
     sock.once('connect', () => {
@@ -155,13 +155,13 @@ export class ControlSession {
         this.serverLeg.open(endpoint(sock.localAddress, sock.localPort), endpoint(sock.remoteAddress, sock.remotePort));
       }
       this.listenServer(sock);
-      sock.on('close', () => this.exec(this.machine.serverClosed()));
-      this.exec(this.machine.upstreamConnected());
+      sock.on('close', () => this.step(() => this.machine.serverClosed()));
+      this.step(() => this.machine.upstreamConnected());
     });
   }
 
   private async forwardConnect(dest: ForwardUser): Promise<void> {
-    const refuse = () => this.exec(this.machine.upstreamRefused(
+    const refuse = () => this.step(() => this.machine.upstreamRefused(
       `destination ${formatHostPort({ ip: dest.host, port: dest.port })} is not allowed by the proxy (--allow)`));
     // Decide on the name alone when the list has no addresses: no DNS lookups for refused names.
     if (!this.ctx.allow || (!this.ctx.allow.needsAddress && !this.ctx.allow.allows(dest.host, ''))) {
@@ -172,7 +172,7 @@ export class ControlSession {
     try {
       ip = net.isIP(dest.host) ? dest.host : (await dns.lookup(dest.host)).address;
     } catch (e) {
-      this.exec(this.machine.upstreamFailed(`${dest.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+      this.step(() => this.machine.upstreamFailed(`${dest.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
       return;
     }
     if (this.ended) return;
@@ -181,6 +181,30 @@ export class ControlSession {
       return;
     }
     this.connectUpstream({ ip, port: dest.port }, dest);
+  }
+
+  /**
+   * Run one state-machine step and carry out its commands. A bug anywhere in a session ends that
+   * session with a finding; it never reaches the process (nothing may kill the proxy).
+   */
+  private step(fn: () => MachineCommand[]): void {
+    try {
+      this.exec(fn());
+    } catch (e) {
+      this.crash(e);
+    }
+  }
+
+  private crash(e: unknown): void {
+    try {
+      this.ctx.observer.sessionFinding(this.clientLeg.conn, {
+        severity: 'error', code: 'proxy-internal', frame: null,
+        message: `internal error, session closed: ${(e as Error).message} (please report it)`,
+      });
+      if (process.env.FTPSCOPE_DEBUG) process.stderr.write(`ftpscope proxy: ${(e as Error).stack}\n`);
+    } finally {
+      this.teardown('internal error');
+    }
   }
 
   private exec(cmds: MachineCommand[]): void {
@@ -199,7 +223,7 @@ export class ControlSession {
           this.toServer(c.data);
           break;
         case 'connect-upstream':
-          void this.forwardConnect(c.dest);
+          this.forwardConnect(c.dest).catch((e) => this.crash(e));
           break;
         case 'data-open':
           this.openData(c.id, c.client, c.server, c.tls);
@@ -209,10 +233,10 @@ export class ControlSession {
           this.relays.delete(c.id);
           break;
         case 'tls-server':
-          void this.upgradeServer();
+          this.upgradeServer().catch((e) => this.crash(e));
           break;
         case 'tls-client':
-          void this.upgradeClient();
+          this.upgradeClient().catch((e) => this.crash(e));
           break;
         case 'passthrough':
           this.ctx.observer.sessionFinding(this.clientLeg.conn, {
@@ -245,12 +269,12 @@ export class ControlSession {
       clientTap: this.ctx.observer.leg(true),
       serverTap: this.ctx.recording ? this.ctx.observer.leg(false) : null,
       events: {
-        listening: (side, hp) => this.exec(this.machine.dataListening(id, side, hp)),
-        established: () => this.exec(this.machine.dataEstablished(id)),
-        foreign: (from) => this.exec(this.machine.foreignDataConnection(id, from)),
+        listening: (side, hp) => this.step(() => this.machine.dataListening(id, side, hp)),
+        established: () => this.step(() => this.machine.dataEstablished(id)),
+        foreign: (from) => this.step(() => this.machine.foreignDataConnection(id, from)),
         done: (failure) => {
           this.relays.delete(id);
-          this.exec(this.machine.dataDone(id, failure));
+          this.step(() => this.machine.dataDone(id, failure));
         },
         activity: () => this.touch(),
       },
@@ -270,12 +294,12 @@ export class ControlSession {
     try {
       await secured(s, false);
     } catch (e) {
-      this.exec(this.machine.upstreamFailed(`TLS handshake with the server: ${(e as Error).message}`));
+      this.step(() => this.machine.upstreamFailed(`TLS handshake with the server: ${(e as Error).message}`));
       return;
     }
     if (this.ended) return;
     this.listenServer(s);
-    this.exec(this.machine.serverTlsReady());
+    this.step(() => this.machine.serverTlsReady());
   }
 
   private async upgradeClient(): Promise<void> {
