@@ -102,7 +102,23 @@ function best<T extends { seconds: number }>(runs: T[]): T {
   return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
 
+interface Measured { seconds: number; packets: number; bytes: number; maxRssMB: number }
+
+/** Best of two runs of `ours` in a child process (this file with --measure). */
+function measureInChild(file: string, decode: boolean): Measured {
+  const r = spawnSync(process.execPath, [new URL(import.meta.url).pathname, '--measure', file, decode ? 'decode' : 'read'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`measuring ${file} failed: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as Measured;
+}
+
+async function measure(file: string, decode: boolean): Promise<void> {
+  const run = best([await ours(file, decode), await ours(file, decode)]);
+  process.stdout.write(JSON.stringify({ ...run, maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB }));
+}
+
 async function main(): Promise<void> {
+  const m = process.argv.indexOf('--measure');
+  if (m > 0) return measure(process.argv[m + 1]!, process.argv[m + 2] === 'decode');
   const target = arg('--bytes', 1.1e9);
   const tsharkBytes = arg('--tshark-bytes', 64e6);
   const keep = process.argv.includes('--keep');
@@ -122,9 +138,10 @@ async function main(): Promise<void> {
   const catRuns = [0, 1].map(() => timeCommand('sh', ['-c', `cat '${file}' > /dev/null`])).filter((x): x is number => x !== null);
   const catSeconds = catRuns.length ? Math.min(...catRuns) : null;
 
-  const readOnly = best([await ours(file, false), await ours(file, false)]);
-  const decoded = best([await ours(file, true), await ours(file, true)]);
-  const maxRssMB = (process.resourceUsage().maxRSS * 1024) / MB;
+  // Measured in a fresh process, so peak RSS is the reader's alone (not the capture generation's).
+  const readOnly = measureInChild(file, false);
+  const decoded = measureInChild(file, true);
+  const maxRssMB = Math.max(readOnly.maxRssMB, decoded.maxRssMB);
 
   const rate = (bytes: number, s: number) => `${(bytes / MB / s).toFixed(0)} MB/s`;
   console.log(`cat > /dev/null:            ${catSeconds ? rate(size, catSeconds) : 'n/a'}`);
@@ -140,7 +157,7 @@ async function main(): Promise<void> {
     const sliceSize = statSync(slice).size;
     spawnSync('sh', ['-c', `cat '${slice}' > /dev/null`]);
     const tsharkSeconds = timeCommand('sh', ['-c', `tshark -n -r '${slice}' -T fields -e tcp.seq > /dev/null 2>&1`]);
-    const oursSlice = best([await ours(slice, true), await ours(slice, true)]);
+    const oursSlice = measureInChild(slice, true);
     console.log(`tshark -T fields -e tcp.seq on a ${(sliceSize / MB).toFixed(0)} MB slice (tshark would take minutes on the whole file):`);
     if (tsharkSeconds) {
       console.log(`  tshark:                   ${rate(sliceSize, tsharkSeconds)}`);
