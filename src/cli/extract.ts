@@ -19,7 +19,8 @@ export function registerExtract(program: Command): void {
     .action(async (capture: string, flags: ExtractFlags) => {
       checkCapturePath(capture);
       const extractor = new Extractor(flags.out, capture);
-      await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink });
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink });
+      extractor.settle(a);
       const index = extractor.finish();
       const total = index.files.reduce((n, f) => n + f.size, 0);
       const incomplete = index.files.filter((f) => !f.complete).length;

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DataConnection, DataSink, Session } from '../model/types.js';
+import type { Analysis, DataConnection, DataSink, Session } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
 
 /**
@@ -157,6 +157,8 @@ export class Extractor {
   private readonly skipped: ExtractIndex['skipped'] = [];
   private readonly used = new Set<string>();
   private readonly pending = new Set<FileSink>();
+  /** Data connections a sink was opened for. */
+  private readonly opened = new Set<DataConnection>();
   private seq = 0;
 
   constructor(readonly outDir: string, readonly sourceName: string) {
@@ -174,6 +176,7 @@ export class Extractor {
 
   /** For PipelineOptions.openDataSink. */
   readonly openDataSink = (session: Session | null, dc: DataConnection): DataSink | null => {
+    this.opened.add(dc);
     if (this.pending.size >= MAX_OPEN_FILES) {
       this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
         reason: `more than ${MAX_OPEN_FILES} data connections open at once` });
@@ -224,6 +227,27 @@ export class Extractor {
       restOffset: dc.restOffset ?? null,
       tls: session?.tls ?? false,
     });
+  }
+
+  /**
+   * Account for the data connections no bytes were streamed for: a transfer of an empty file
+   * is written as an empty file; anything else that carried bytes is listed as skipped.
+   */
+  settle(a: Analysis): void {
+    const all: Array<[Session | null, DataConnection]> = [
+      ...a.sessions.flatMap((s) => s.dataConnections.map((dc) => [s, dc] as [Session, DataConnection])),
+      ...a.unpairedDataConnections.map((dc) => [null, dc] as [null, DataConnection]),
+    ];
+    for (const [session, dc] of all) {
+      if (this.opened.has(dc)) continue;
+      if (dc.bytes === 0 && dc.command) {
+        const sink = this.openDataSink(session, dc);
+        sink?.end(dc, session);
+      } else if (dc.bytes > 0) {
+        this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
+          reason: session ? 'its bytes were not handed to extract' : 'unpaired: no PASV/PORT ties it to a session, so it was not written' });
+      }
+    }
   }
 
   /** Write index.json (files in session / data connection order) and return it. */

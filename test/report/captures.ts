@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { analyzeFile, type PipelineOptions } from '../../src/model/pipeline.js';
 import type { Analysis } from '../../src/model/types.js';
 
@@ -10,6 +11,15 @@ export const PUBLIC_CAPTURES = [
   'zeek/bigtransfer.pcap', 'suricata-verify/bug-4877/input.pcap', 'suricata-verify/bug-3519/input.pcap',
   'suricata-verify/ftp/ftp-download-active/input.pcap', 'suricata-verify/ftp/ftp-download-passive/input.pcap',
 ] as const;
+
+/** The project's own recordings (captures/record.sh), named relative to PUB like the public ones. */
+export const RECORDED_CAPTURES: string[] = readdirSync('captures')
+  .filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f))
+  .sort()
+  .map((f) => `../${f}`);
+
+/** Everything bundled: the views are checked on all of it. */
+export const ALL_CAPTURES: string[] = [...PUBLIC_CAPTURES, ...RECORDED_CAPTURES];
 
 const cache = new Map<string, Promise<Analysis>>();
 

@@ -21,7 +21,7 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 async function extract(capture: string): Promise<{ dir: string; index: ExtractIndex }> {
   const dir = tempDir();
   const ex = new Extractor(dir, capture);
-  await analyzed(capture, { openDataSink: ex.openDataSink });
+  ex.settle(await analyzed(capture, { openDataSink: ex.openDataSink }));
   return { dir, index: ex.finish() };
 }
 

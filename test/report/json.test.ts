@@ -5,7 +5,7 @@ import type { AnalysisEvent } from '../../src/model/types.js';
 import { TOOL } from '../../src/version.js';
 import { expectValidReport } from '../helpers/validate-report.js';
 import { readSuricataFileChecks, readZeekLog } from '../helpers/zeek-log.js';
-import { analyzed, PUB, PUBLIC_CAPTURES, ZEEK_EXPECTED } from './captures.js';
+import { analyzed, PUB, ALL_CAPTURES, ZEEK_EXPECTED } from './captures.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
@@ -162,7 +162,7 @@ describe('report JSON against suricata-verify expected outputs', () => {
 });
 
 describe('report JSON: contract conventions on every bundled capture', () => {
-  it.each(PUBLIC_CAPTURES)('%s is valid against schema/report.v1.json', async (capture) => {
+  it.each(ALL_CAPTURES)('%s is valid against schema/report.v1.json', async (capture) => {
     const a = await analyzed(capture);
     const r = toReportJson(a) as Json;
     expectValidReport(r);

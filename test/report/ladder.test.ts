@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { renderLadder, type LadderLine } from '../../src/report/ladder.js';
-import { analyzed, PUBLIC_CAPTURES } from './captures.js';
+import { analyzed, ALL_CAPTURES } from './captures.js';
 
 const cols = (s: string): number => Array.from(s).length;
 
 describe('flow ladder', () => {
-  it.each(PUBLIC_CAPTURES)('%s: fits the width, arrows in capture order, data ladders nested', async (capture) => {
+  it.each(ALL_CAPTURES)('%s: fits the width, arrows in capture order, data ladders nested', async (capture) => {
     const a = await analyzed(capture);
     for (const s of a.sessions) {
       for (const width of [40, 80, 132]) {

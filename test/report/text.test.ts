@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderReportText } from '../../src/report/text.js';
-import { analyzed, PUBLIC_CAPTURES } from './captures.js';
+import { analyzed, ALL_CAPTURES } from './captures.js';
 
 /** Index of the first line at or after `from` that satisfies `pred`, or -1. */
 function findLine(lines: string[], from: number, pred: (l: string) => boolean): number {
@@ -9,7 +9,7 @@ function findLine(lines: string[], from: number, pred: (l: string) => boolean): 
 }
 
 describe('text report', () => {
-  it.each(PUBLIC_CAPTURES)('%s: each session\'s commands in order, each data connection under its command', async (capture) => {
+  it.each(ALL_CAPTURES)('%s: each session\'s commands in order, each data connection under its command', async (capture) => {
     const a = await analyzed(capture);
     const lines = renderReportText(a).split('\n');
     for (const s of a.sessions) {
