@@ -80,6 +80,8 @@ export function dissectFtp(buf: Buffer, start: number, end: number, wireLength: 
   if (i < end) layer.fields.push(field('ftp.more', 'More lines', end - i, i, end - i, `${end - i} more bytes not split into lines`));
 }
 
+const TELNET: Record<number, string> = { 0xf4: 'IP (interrupt process)', 0xf2: 'DM (data mark)', 0xff: 'IAC (escaped 0xff)', 0xf6: 'AYT' };
+
 function lineText(buf: Buffer, start: number, end: number): { text: string; len: number } {
   let e = end;
   if (e > start && buf[e - 1] === 0x0a) e--;
@@ -92,6 +94,12 @@ function requestLine(buf: Buffer, start: number, end: number, complete: boolean)
   const sp = text.indexOf(' ');
   const verb = sp < 0 ? text : text.slice(0, sp);
   const kids: Field[] = [field('ftp.request.command', 'Request command', verb.toUpperCase(), start, verb.length, verb)];
+  const iac = text.indexOf('\xff');
+  if (iac >= 0) {
+    // RFC 959 §4.1.3: ABOR is preceded by Telnet IAC IP and IAC DM ("Synch", sent as urgent data).
+    kids.push(field('ftp.telnet', 'Telnet command', text.charCodeAt(iac + 1) || null, start + iac, Math.min(2, len - iac),
+      `IAC ${TELNET[text.charCodeAt(iac + 1)] ?? 'command'} (Telnet in-band signal, as sent before ABOR)`));
+  }
   if (sp >= 0 && sp + 1 < len) kids.push(field('ftp.request.arg', 'Request arg', text.slice(sp + 1), start + sp + 1, len - sp - 1));
   return field('ftp.request', 'Request', true, start, end - start, `${printable(Buffer.from(text, 'latin1'))}${complete ? '\\r\\n' : ' (line continues in the next segment)'}`, kids);
 }

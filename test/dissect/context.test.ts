@@ -63,8 +63,12 @@ describe('with connection context learned by ContextTracker, full dissection agr
           };
           // tshark hands retransmitted segments to no dissector; ftpscope still decodes them.
           if (!/:ftp/.test(row['frame.protocols']!) && line) return;
+          // After AUTH TLS tshark 4.0 decodes TLS records as FTP lines; ftpscope knows the channel turned to TLS.
+          if (!line && [...want.cmd, ...want.rarg].some((t) => /^[\x00-\x1f]/.test(t))) return;
           ftpLines += want.cmd.length + want.code.length;
-          cmp(rec.frame, 'ftp', ftp, want);
+          // Bytes outside ASCII (Telnet IAC before ABOR): tshark writes U+FFFD, ftpscope Latin-1.
+          const ascii = (o: Record<string, string[]>) => JSON.parse(JSON.stringify(o).replace(/[^\x00-\x7f]|\\ufffd/g, '?'));
+          cmp(rec.frame, 'ftp', ascii(ftp), ascii(want));
         });
       } catch (e) {
         if (rows.size > 0) throw e;
