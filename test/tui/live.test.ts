@@ -15,6 +15,11 @@ async function records(rel: string): Promise<PacketRecord[]> {
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Wait until the screen shows something (the dashboard redraws on its own timer), up to 5 s. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 250 && !cond(); i++) await wait(20);
+}
+
 describe('live dashboard (a pipeline fed real packets while the screen runs)', () => {
   it('follows the newest session, keeps a selection pinned to its item, pauses with a pending count', async () => {
     const v4 = await records('zeek/ipv4.pcap');
@@ -30,12 +35,12 @@ describe('live dashboard (a pipeline fed real packets while the screen runs)', (
     expect(t.screen()).toContain('● LIVE');
     expect(t.screen()).toContain('no FTP sessions');
     for (const r of v4.slice(0, 20)) pipeline.push(r);
-    await wait(150);
+    await until(() => t.screen().includes('1 sessions'));
     expect(t.screen()).toContain('1 sessions');
     expect(t.screen()).toContain('[following]');
     for (const r of v4.slice(20)) pipeline.push(r);
     for (const r of v6.slice(0, 10)) pipeline.push(r);
-    await wait(150);
+    await until(() => t.screen().includes('2 sessions'));
     // following: the newest session (the IPv6 one) is selected
     expect(t.selected()!.text).toMatch(/\[[0-9a-f]+:[0-9a-f:]+/);
 
@@ -45,7 +50,7 @@ describe('live dashboard (a pipeline fed real packets while the screen runs)', (
     expect(pinned).toContain('141.142.220.235');
     expect(t.screen()).not.toContain('[following]');
     for (const r of v6.slice(10, 60)) pipeline.push(r);
-    await wait(150);
+    await until(() => t.screen().includes(`${v4.length + 60} packets`));
     expect(t.selected()!.text).toContain('141.142.220.235');
 
     // pause: the screen stops changing and counts what is pending
@@ -53,11 +58,11 @@ describe('live dashboard (a pipeline fed real packets while the screen runs)', (
     const body = (): string => t.lines().slice(1).join('\n');
     const before = body();
     for (const r of v6.slice(60, 100)) pipeline.push(r);
-    await wait(150);
+    await until(() => t.screen().includes('40 packets pending'));
     expect(t.screen()).toContain('PAUSED, 40 packets pending');
     expect(body()).toBe(before);
     await t.press('p');
-    await wait(150);
+    await until(() => !t.screen().includes('PAUSED'));
     expect(t.screen()).not.toContain('PAUSED');
     expect(t.screen()).toContain(`${v4.length + 100} packets`);
 
@@ -65,7 +70,7 @@ describe('live dashboard (a pipeline fed real packets while the screen runs)', (
     await t.press('G');
     expect(t.screen()).toContain('[following]');
     for (const r of v6.slice(100)) pipeline.push(r);
-    await wait(150);
+    await until(() => t.screen().includes(`${v4.length + v6.length} packets`));
     expect(t.selected()!.text).toMatch(/\[[0-9a-f]+:[0-9a-f:]+|└/);
     await t.close();
   });
