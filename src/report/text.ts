@@ -183,7 +183,9 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
     `${dc.guessedRole ? `, ${printable(dc.guessedRole)}` : ''}`);
   const dur = dc.end - dc.start;
   const tput = formatThroughput(dc.bytes, dur);
-  const size = dc.expectedBytes !== null ? `${dc.bytes} of ${dc.expectedBytes} bytes` : `${dc.bytes} bytes`;
+  const size = dc.expectedBytes === null ? `${dc.bytes} bytes`
+    : dc.restOffset ? `${dc.bytes} bytes from offset ${dc.restOffset} of ${dc.expectedBytes}`
+      : `${dc.bytes} of ${dc.expectedBytes} bytes`;
   out.push(`${sub}${size} (${formatBytes(dc.bytes)}) in ${formatDuration(dur)}${tput ? `, ${tput}` : ''}` +
     `${dc.missingBytes > 0 ? `, ${dc.missingBytes} bytes missing` : ''}`);
   if (dc.complete) {
