@@ -18,7 +18,7 @@ import { flowPane, ladderFor } from './views/flow.js';
 import { handshakePane } from './views/handshake.js';
 import { helpPane } from './views/help.js';
 import { bytesPerRow, hexPane, type Highlight } from './views/hex.js';
-import { layersPane } from './views/layers.js';
+import { layersPane, parentKey, visibleLayerRows, type LayerRow } from './views/layers.js';
 import { detailStatus, PacketDetails, type Detail } from './details.js';
 import { packetsPane } from './views/packets.js';
 import {
@@ -70,6 +70,8 @@ export class Dashboard {
   private latestPackets = 0;
   private signature = '';
   private readonly details: PacketDetails;
+  /** Closed nodes of the layers tree, kept from packet to packet as Wireshark does. */
+  private readonly collapsed = new Set<string>();
   private hits: Array<{ pane: PaneId; rect: Rect; model: PaneModel }> = [];
   private quitting = false;
   private onQuit: () => void = () => {};
@@ -203,11 +205,16 @@ export class Dashboard {
     return this.packetsCache.model;
   }
 
+  private layerRows(): LayerRow[] {
+    return visibleLayerRows(this.detail()?.rows ?? [], this.collapsed);
+  }
+
   private highlight(): Highlight {
     const det = this.detail();
-    if (!det?.d || det.rows.length === 0) return { layer: null, field: null, layerIndex: null };
-    const i = Math.min(this.lists.layers.index, det.rows.length - 1);
-    const r = det.rows[i];
+    const rows = this.layerRows();
+    if (!det?.d || rows.length === 0) return { layer: null, field: null, layerIndex: null };
+    const i = Math.min(this.lists.layers.index, rows.length - 1);
+    const r = rows[i];
     const layer = det.d.layers[r.layer];
     return {
       layer: layer && layer.name !== 'frame' ? { offset: layer.offset, length: layer.length } : null,
@@ -224,7 +231,7 @@ export class Dashboard {
       case 'packets': return this.packetsModel(session);
       case 'layers': {
         const det = this.detail();
-        return layersPane(det?.d ?? null, det?.rows ?? [], detailStatus(this.frame, det));
+        return layersPane(det?.d ?? null, this.layerRows(), detailStatus(this.frame, det), this.collapsed);
       }
       case 'hex': {
         const det = this.detail();
@@ -361,8 +368,14 @@ export class Dashboard {
         this.move(pane, Infinity);
         if (this.source.live && (pane === 'sessions' || pane === 'packets')) this.lists[pane].follow = true;
         return;
-      case 'scrollLeft': this.lists[pane].hscroll = Math.max(0, this.lists[pane].hscroll - 8); return;
-      case 'scrollRight': this.lists[pane].hscroll = Math.min(400, this.lists[pane].hscroll + 8); return;
+      case 'scrollLeft':
+        if (pane === 'layers' && this.foldLayer(false)) return;
+        this.lists[pane].hscroll = Math.max(0, this.lists[pane].hscroll - 8);
+        return;
+      case 'scrollRight':
+        if (pane === 'layers' && this.foldLayer(true)) return;
+        this.lists[pane].hscroll = Math.min(400, this.lists[pane].hscroll + 8);
+        return;
       case 'nextPane': return this.cycle(1);
       case 'prevPane': return this.cycle(-1);
       case 'enter': return this.enter(pane);
@@ -403,6 +416,28 @@ export class Dashboard {
       case 'viewHandshake': return this.openHandshake();
       case 'viewFindings': this.goto('findings'); return;
     }
+  }
+
+  /** Tree keys in the layers pane: open or close the selected node, or step out to its parent. */
+  private foldLayer(open: boolean): boolean {
+    const rows = this.layerRows();
+    const r = rows[this.lists.layers.index];
+    if (!r) return false;
+    if (r.hasChildren && open === this.collapsed.has(r.key)) {
+      if (open) this.collapsed.delete(r.key);
+      else this.collapsed.add(r.key);
+      if (this.collapsed.size > 1000) this.collapsed.clear();
+      return true;
+    }
+    if (!open) {
+      const parent = parentKey(r.key);
+      if (parent !== null) {
+        this.lists.layers.select(this.model('layers', this.term.cols).source, parent);
+        this.afterMove('layers', this.model('layers', this.term.cols));
+        return true;
+      }
+    }
+    return false;
   }
 
   private pageSize(pane: PaneId): number {

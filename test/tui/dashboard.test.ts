@@ -153,6 +153,23 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     expect(layers).toMatch(/331/);
   });
 
+  it('layers tree: h closes a node and hides its fields, l opens it again, h on a field goes to its layer', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows);
+    await t.press('enter', '4', '/');
+    await t.type('Ethernet II');
+    await t.press('enter');
+    expect(t.selected()!.text).toMatch(/^▶ ▾ Ethernet II/);
+    const dst = /Destination: /;
+    expect(t.screen()).toMatch(dst);
+    await t.press('h');
+    expect(t.selected()!.text).toMatch(/^▶ ▸ Ethernet II/);
+    expect(t.screen().split('Hex —')[0]).not.toMatch(dst);
+    await t.press('l', 'down');
+    expect(t.selected()!.text).toMatch(dst);
+    await t.press('h');
+    expect(t.selected()!.text).toMatch(/^▶ ▾ Ethernet II/);
+  });
+
   it('layers: TTL and the addresses as tshark decodes them', async () => {
     const t = await open('zeek/ipv4.pcap', cols, rows);
     await t.press('enter', '4', '/');
