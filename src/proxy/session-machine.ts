@@ -95,6 +95,7 @@ interface DataSetup {
 }
 
 const CRLF = Buffer.from('\r\n');
+const TELNET_IP_DM = Buffer.from([0xff, 0xf4, 0xff, 0xf2]);
 const TRANSFER = new Set(['RETR', 'STOR', 'STOU', 'APPE', 'LIST', 'NLST', 'MLSD']);
 const AUTH_ARGS = new Set(['TLS', 'SSL', 'TLS-C', 'TLS-P']);
 
@@ -311,7 +312,9 @@ export class SessionMachine {
       this.localSlot('500 Command line too long.\r\n');
       return;
     }
-    const cmd = parseCommand(line.text);
+    // A Telnet Synch's DM travels as TCP urgent data and is cut out of the stream, leaving a lone
+    // IAC (shown as U+00FF) before "ABOR": verbs are ASCII, so such leftovers are dropped.
+    const cmd = parseCommand(line.text.replace(/^[\u0080-\u00ff]+/, ''));
     if (!cmd) {
       if (line.text.trim() === '') return;
       this.localSlot('500 Syntax error, command unrecognized.\r\n');
@@ -339,6 +342,12 @@ export class SessionMachine {
       return;
     }
     if (PASSIVE_VERBS.has(verb) || ACTIVE_VERBS.has(verb)) return this.setup(verb as SetupVerb, cmd.arg);
+    if (verb === 'ABOR') {
+      // Clients send the Telnet Synch with its DM as TCP urgent data, which arrives here cut out of
+      // the stream; the server gets a whole IAC IP IAC DM inline (Node cannot send urgent data).
+      this.sendServer(Buffer.concat([TELNET_IP_DM, Buffer.from('ABOR\r\n')]), { kind: 'relay' });
+      return;
+    }
     if (TRANSFER.has(verb)) {
       const dataId = this.currentData;
       this.currentData = null;
@@ -380,7 +389,12 @@ export class SessionMachine {
       return;
     }
     if (verb === 'PBSZ' && this.clientTls) { this.localSlot('200 PBSZ=0\r\n'); return; }
-    if (verb === 'FEAT') { this.localSlot('211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n EPSV\r\n EPRT\r\n211 End\r\n'); return; }
+    if (verb === 'FEAT') {
+      // Only what the proxy itself can do before the destination is known.
+      const tls = this.opts.tlsTerminate ? ' AUTH TLS\r\n PBSZ\r\n PROT\r\n' : '';
+      this.localSlot(`211-Features:\r\n${tls} EPSV\r\n EPRT\r\n211 End\r\n`);
+      return;
+    }
     if (verb === 'NOOP') { this.localSlot('200 NOOP ok.\r\n'); return; }
     this.localSlot('530 Please log in with USER name@host[:port] first.\r\n');
   }

@@ -135,8 +135,9 @@ d('reverse proxy against vsftpd', () => {
     expect((await c.reply()).code).toBe(150);
     data.resume();
     await some;
-    // Node cannot send TCP urgent data; the Telnet bytes go inline, and the client closes its data connection.
-    c.sock.write(Buffer.concat([Buffer.from([0xff, 0xf4, 0xff, 0xf2]), Buffer.from('ABOR\r\n')]));
+    // curl sends IAC IP IAC, then DM as TCP urgent data (cut out of the stream the proxy reads), then ABOR;
+    // this is what arrives. The client also closes its data connection.
+    c.sock.write(Buffer.concat([Buffer.from([0xff, 0xf4, 0xff]), Buffer.from('ABOR\r\n')]));
     data.destroy();
     const r1 = await c.reply(20_000);
     const r2 = await c.reply(20_000);

@@ -191,6 +191,12 @@ describe('playbook', () => {
     expect(sent(run(m, [server('200 PORT ok\r\n200 TYPE ok\r\n')]), 'to-client')).toBe('227 Entering Passive Mode (192,0,2,10,195,81).\r\n200 TYPE ok\r\n');
   });
 
+  it('ABOR after a Telnet Synch whose urgent DM was cut out reaches the server as IAC IP IAC DM ABOR', () => {
+    const m = ready();
+    const out = m.clientBytes(Buffer.from([0xff, 0xf4, 0xff, ...Buffer.from('ABOR\r\n')]));
+    expect(sent(out, 'to-server')).toBe('\xff\xf4\xff\xf2ABOR\r\n');
+  });
+
   it('an overlong command line is refused with 500 and reported, not forwarded', () => {
     const m = machine({ maxLineLength: 64 });
     m.upstreamConnected();
