@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { Client, enterPassiveModeIPv6 } from 'basic-ftp';
 import { startProxy, type RunningProxy } from '../../src/proxy/server.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
@@ -95,7 +96,9 @@ d('forward mode', () => {
   });
 });
 
-d('IPv6 on ::1', () => {
+// Containers sometimes run without IPv6 on the loopback interface.
+const hasV6Loopback = Object.values(os.networkInterfaces()).some((l) => l?.some((a) => a.address === '::1'));
+(hasV6Loopback ? d : describe.skip)('IPv6 on ::1', () => {
   let ftpd: Vsftpd;
   let p: RunningProxy;
   let work: string;
