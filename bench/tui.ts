@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     const load = loadCapture(path);
     await Promise.race([load.analysis, load.firstPacket]);
     const run = startFileDashboard(load, {
-      title: path, input, output, refreshMs: 100,
+      title: path, input, output,
       readFrame: async (f, o) => (await readFrame(path, f, o)).rec,
     });
     const tFirst = performance.now() - t0;

@@ -64,7 +64,7 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
       const loading = source.status?.() ?? null;
       if (dashboard.refresh() || !loading) dashboard.render();
       if (!source.live && !loading && timer) { clearInterval(timer); timer = null; }
-    }), opts.refreshMs ?? 100);
+    }), opts.refreshMs ?? (source.live ? 100 : 250)); // a file being read: less often, the reading needs the CPU
   }
   // Restore the terminal first, then let an error reach the CLI's one-line reporter.
   const closed = dashboard.done.finally(() => {
