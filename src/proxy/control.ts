@@ -57,9 +57,8 @@ export class ControlSession {
     const clientIp = normalizeIp(clientRaw.remoteAddress ?? '');
     this.machine = new SessionMachine({
       mode: ctx.mode, dataMode: ctx.dataMode, tlsTerminate: ctx.tls !== null, clientIp,
-      maxLineLength: ctx.maxLineLength, maxQueuedLines: 200, maxPendingCommands: 200,
+      maxLineLength: ctx.maxLineLength, maxQueuedLines: 200, maxPendingCommands: 200, pasvAddress: ctx.pasvAddress,
     });
-    this.machine.announceFor = (hp) => (ctx.pasvAddress && !hp.ip.includes(':') ? { ip: ctx.pasvAddress, port: hp.port } : hp);
     this.clientLeg = ctx.observer.leg(true);
   }
 
@@ -129,7 +128,6 @@ export class ControlSession {
     const sock = net.connect({ host: dest.ip, port: dest.port, allowHalfOpen: false });
     this.serverRaw = sock;
     this.server = sock;
-    this.machine.upstreamIpHint = normalizeIp(dest.ip);
     const timer = setTimeout(() => {
       sock.destroy();
       this.step(() => this.machine.upstreamFailed(`${formatHostPort(dest)}: no connection within ${Math.round(this.ctx.connectTimeoutMs / 1000)} s`));
@@ -149,14 +147,13 @@ export class ControlSession {
       if (this.ended) { sock.destroy(); return; }
       sock.setNoDelay(true);
       sock.setKeepAlive(true, this.ctx.keepAliveMs);
-      this.machine.upstreamIpHint = normalizeIp(sock.remoteAddress ?? dest.ip);
       if (this.ctx.recording) {
         this.serverLeg = this.ctx.observer.leg(false);
         this.serverLeg.open(endpoint(sock.localAddress, sock.localPort), endpoint(sock.remoteAddress, sock.remotePort));
       }
       this.listenServer(sock);
       sock.on('close', () => this.step(() => this.machine.serverClosed()));
-      this.step(() => this.machine.upstreamConnected());
+      this.step(() => this.machine.upstreamConnected(sock.remoteAddress ?? dest.ip));
     });
   }
 

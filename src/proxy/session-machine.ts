@@ -15,7 +15,7 @@ import { finding, type Finding } from '../model/findings.js';
 import {
   ACTIVE_VERBS, PASSIVE_VERBS, activeOkReply, checkActiveTarget, formatClientPassiveReply,
   formatHostPort, formatServerActiveCommand, parseActiveTarget, parseForwardUser, parsePassiveReply,
-  passiveReplyCode, serverPassiveVerb, serverSideIsPassive,
+  normalizeIp, passiveReplyCode, serverPassiveVerb, serverSideIsPassive,
   type ActiveVerb, type DataMode, type ForwardUser, type HostPort, type PassiveVerb, type SetupVerb,
 } from './rewrite.js';
 
@@ -32,6 +32,8 @@ export interface MachineOptions {
   maxQueuedLines: number;
   /** Commands sent upstream and not yet answered. */
   maxPendingCommands: number;
+  /** --pasv-address: the IPv4 address 227 replies announce instead of the listener's. */
+  pasvAddress?: string | null;
 }
 
 export type LegPlan = { listen: true } | { connect: HostPort };
@@ -91,7 +93,6 @@ interface DataSetup {
   sendServerActive: boolean;
   /** For client-passive: what the client gets once its listener exists. */
   replyVerb: PassiveVerb | null;
-  /** Address the client is told (set by the I/O from --pasv-address / control local address). */
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -188,7 +189,9 @@ export class SessionMachine {
   private replyRaw: Buffer[] = [];
   private hiddenChunks = new Set<Buffer>();
 
-  upstreamConnected(): MachineCommand[] {
+  /** The server-facing control connection is up; `upstreamIp` is the server's address (data connections go there). */
+  upstreamConnected(upstreamIp: string): MachineCommand[] {
+    this.upstreamIp = normalizeIp(upstreamIp);
     if (this.phase !== 'connecting') return this.drain();
     this.phase = 'greeting';
     // Forward mode: the server's greeting is the proxy's business; the client already had ours.
@@ -430,7 +433,7 @@ export class SessionMachine {
     this.data.set(id, d);
     if (serverSideIsPassive(verb, this.opts.dataMode)) {
       // Ask the server first; the listener for the client opens once the server's reply says where to connect.
-      const serverVerb = serverPassiveVerb(verb, this.upstreamIpHint);
+      const serverVerb = serverPassiveVerb(verb, this.upstreamIp);
       this.sendServer(`${serverVerb}\r\n`, { kind: 'passive-setup', dataId: id, clientVerb: verb, serverVerb, clientTarget }, slot);
     } else {
       // Server active: open our server-facing listener (and the client's, if passive) before sending PORT.
@@ -442,8 +445,7 @@ export class SessionMachine {
     this.currentData = id;
   }
 
-  /** The upstream address, as told by the I/O layer (for the passive verb choice). */
-  upstreamIpHint = '0.0.0.0';
+  private upstreamIp = '';
 
   private completePassiveReply(d: DataSetup): void {
     const announce = this.announceFor(d.clientListen!);
@@ -457,8 +459,10 @@ export class SessionMachine {
     if (this.blockedOn === 'listener') this.unblock();
   }
 
-  /** Overridable by the I/O: --pasv-address replaces the listener's IPv4 address. */
-  announceFor: (hp: HostPort) => HostPort = (hp) => hp;
+  private announceFor(hp: HostPort): HostPort {
+    const a = this.opts.pasvAddress;
+    return a && !hp.ip.includes(':') ? { ip: a, port: hp.port } : hp;
+  }
 
   // ---------------------------------------------------------------- server side
 
@@ -543,7 +547,7 @@ export class SessionMachine {
   private passiveSetupReply(p: Extract<Purpose, { kind: 'passive-setup' }>, r: ParsedReply, raw: Buffer, slot: Slot): void {
     const d = this.data.get(p.dataId);
     const expect = passiveReplyCode(p.serverVerb);
-    const parsed = r.code === expect ? parsePassiveReply(p.serverVerb, r.text, this.upstreamIpHint) : null;
+    const parsed = r.code === expect ? parsePassiveReply(p.serverVerb, r.text, this.upstreamIp) : null;
     if (!d || !parsed) {
       if (r.code === expect) this.emitFinding('warning', 'proxy-bad-passive-reply', `server's ${r.code} reply could not be parsed: ${clip(r.text)}`);
       this.fill(slot, raw);

@@ -30,7 +30,6 @@ interface Replay { toServer: string; toClient: string; log: string[] }
 /** Replays a conversation; data legs "listen" and "connect" at once, and finish before the client's next command. */
 function replay(chunks: Chunk[], clientIp: string, serverIp: string, dataMode: DataMode, split: number | null): Replay {
   const m = machine({ clientIp, dataMode });
-  m.upstreamIpHint = serverIp;
   const toServer: Buffer[] = [];
   const toClient: Buffer[] = [];
   const log: string[] = [];
@@ -55,7 +54,7 @@ function replay(chunks: Chunk[], clientIp: string, serverIp: string, dataMode: D
       }
     }
   };
-  handle(m.upstreamConnected());
+  handle(m.upstreamConnected(serverIp));
   let offset = 0;
   chunks.forEach(([dir, hex]) => {
     const bytes = Buffer.from(hex, 'hex');
@@ -136,8 +135,7 @@ describe('playbook', () => {
     cmds.filter((c) => c.type === type).map((c) => (c as { data: Buffer }).data.toString('latin1')).join('');
   const ready = () => {
     const m = machine();
-    m.upstreamIpHint = '192.0.2.1';
-    m.upstreamConnected();
+    m.upstreamConnected('192.0.2.1');
     m.serverBytes(Buffer.from('220 hi\r\n'));
     m.drain();
     return m;
@@ -181,8 +179,7 @@ describe('playbook', () => {
 
   it('commands sent while a listener opens are queued, then relayed in order', () => {
     const m = machine({ dataMode: 'active' });
-    m.upstreamIpHint = '192.0.2.1';
-    m.upstreamConnected();
+    m.upstreamConnected('192.0.2.1');
     m.serverBytes(Buffer.from('220 hi\r\n'));
     const out = run(m, [client('PASV\r\nTYPE I\r\n')]);
     expect(sent(out, 'to-server')).toBe('');
@@ -199,7 +196,7 @@ describe('playbook', () => {
 
   it('an overlong command line is refused with 500 and reported, not forwarded', () => {
     const m = machine({ maxLineLength: 64 });
-    m.upstreamConnected();
+    m.upstreamConnected('192.0.2.1');
     m.serverBytes(Buffer.from('220 hi\r\n'));
     const out = run(m, [client('SITE ' + 'x'.repeat(200) + '\r\nNOOP\r\n')]);
     expect(sent(out, 'to-server')).toBe('NOOP\r\n');
@@ -241,7 +238,7 @@ describe('playbook', () => {
     const m = machine({ mode: 'forward' });
     m.drain();
     m.clientBytes(Buffer.from('USER anonymous@127.0.0.1:2121\r\n'));
-    m.upstreamConnected();
+    m.upstreamConnected('192.0.2.1');
     expect(sent(m.serverBytes(Buffer.from('220 real server\r\n')), 'to-server')).toBe('USER anonymous\r\n');
     expect(sent(m.serverBytes(Buffer.from('230 no password needed\r\n')), 'to-client')).toBe('230 no password needed\r\n');
   });
