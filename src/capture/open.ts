@@ -170,12 +170,10 @@ export async function scan(
     try {
       n = await src.read(buf, end, buf.length - end);
     } catch (e) {
-      if (!(e instanceof GzipStreamError)) throw fileError(cap.name, e);
-      damage = {
-        offset: base + end,
-        truncated: e.truncated,
-        what: `${e.message} (at compressed byte ${e.compressedOffset})`,
-      };
+      // An I/O error mid-file ends the read like damage does: what came before is kept.
+      damage = e instanceof GzipStreamError
+        ? { offset: base + end, truncated: e.truncated, what: `${e.message} (at compressed byte ${e.compressedOffset})` }
+        : { offset: base + end, truncated: false, what: `reading failed (${fileError(cap.name, e).message})` };
       // Deliver what is buffered before reporting.
       pos = parser.parse(buf, pos, end, base);
       if (parser.damage) damage = parser.damage;
