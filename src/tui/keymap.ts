@@ -80,9 +80,3 @@ export function helpLines(): string[] {
   out.push('', 'Mouse: click selects a row, the wheel scrolls (off with --no-mouse).');
   return out;
 }
-
-/** The first key of an action, for hints in the status bar. */
-export function firstKey(action: Action): string {
-  const b = KEY_TABLE.find((x) => x.action === action);
-  return b ? keyLabel(b.keys[0]) : '';
-}

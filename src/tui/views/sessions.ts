@@ -112,6 +112,8 @@ export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): 
 
 interface Col { title: string; width: number; right?: boolean; minCols: number }
 
+const ALL_TITLES = ['#', 'client → server', 'user', 'start', 'dur', 'cmds', 'xfers', 'bytes', 'status'];
+
 /** Columns shown at a given width: the narrow layout drops the less important ones. */
 function columns(width: number): Col[] {
   const all: Col[] = [
@@ -177,10 +179,8 @@ export function sessionRowText(r: SessionRow, width: number): Row {
     const prefix = r.kind === 'data' ? '  └ ' : '  ? unpaired ';
     values = ['', prefix + dcLabel(dc), '', clock(dc.start), duration(dc.end - dc.start), '', '', bytes(dc.bytes), status];
   }
-  const shown = columns(width).length === 9 ? values : values.filter((_, i) => {
-    const all = ['#', 'client → server', 'user', 'start', 'dur', 'cmds', 'xfers', 'bytes', 'status'];
-    return cols.some((c) => c.title === all[i]);
-  });
+  const byTitle = new Map(ALL_TITLES.map((t, i) => [t, values[i]]));
+  const shown = cols.map((c) => byTitle.get(c.title) ?? '');
   const text = cells(cols, shown);
   const statusWidth = cols[cols.length - 1].width;
   const head = text.slice(0, text.length - statusWidth);
