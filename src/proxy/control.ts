@@ -6,14 +6,13 @@
 import * as net from 'node:net';
 import * as dns from 'node:dns/promises';
 import type * as tls from 'node:tls';
-import { SessionMachine, type MachineCommand, type ProxyMode } from './session-machine.js';
+import { SessionMachine, type LegPlan, type MachineCommand, type ProxyMode } from './session-machine.js';
 import { DataRelay } from './data.js';
-import { normalizeIp, formatHostPort, type DataMode, type HostPort } from './rewrite.js';
+import { normalizeIp, formatHostPort, type DataMode, type ForwardUser, type HostPort } from './rewrite.js';
 import type { ProxyObserver, ObservedLeg } from './observer.js';
 import type { PortAllocator } from './ports.js';
 import { trackSession, secured, type TlsTermination } from './tls.js';
 import type { AllowList } from './allow.js';
-import type { ForwardUser } from './rewrite.js';
 
 export interface SessionContext {
   mode: ProxyMode;
@@ -251,7 +250,7 @@ export class ControlSession {
     }
   }
 
-  private openData(id: number, client: import('./session-machine.js').LegPlan, server: import('./session-machine.js').LegPlan, dataTls: boolean): void {
+  private openData(id: number, client: LegPlan, server: LegPlan, dataTls: boolean): void {
     const srv = this.serverRaw;
     if (!srv) return;
     const relay = new DataRelay({
