@@ -94,8 +94,18 @@ function tsharkSeconds(path: string): number | null {
   return r.status === 0 ? (performance.now() - t0) / 1000 : null;
 }
 
+/** A fixed CPU loop, timed in the same run: on a shared machine it shows how contended the CPU was. */
+function calibrate(): number {
+  const t = performance.now();
+  let x = 0;
+  for (let i = 0; i < 1e7; i++) x = (x + i) | 0;
+  if (x === 42) say('');
+  return performance.now() - t;
+}
+
 async function main(): Promise<void> {
   const copies = arg('--copies', 10_000);
+  say(`calibration: a 1e7-iteration loop took ${calibrate().toFixed(1)} ms (about 10 ms on an idle core; scale the figures below by it)`);
   const path = join(tmpdir(), `ftpscope-bench-tui-${process.pid}.pcap`);
   const g0 = performance.now();
   const gen = generate(path, copies);
@@ -172,6 +182,7 @@ async function main(): Promise<void> {
     say(`ratio p95 key latency / 50 ms budget: ${(p95 / 50).toFixed(3)}`);
     run.close();
     await run.closed;
+    say(`calibration after the keys: ${calibrate().toFixed(1)} ms`);
 
     const tshark = tsharkSeconds(path);
     if (tshark !== null) {
