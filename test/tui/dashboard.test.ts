@@ -45,6 +45,10 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     expect(dataRows).toHaveLength(connLog.filter((c) => c.service === 'ftp-data').length);
     expect(dataRows.filter((l) => l.includes('RETR robots.txt'))).toHaveLength(ftpLog.filter((r) => r.command === 'RETR').length);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(cols);
+    // fewer columns when narrow; all of them when wide
+    const header = lines[sessionRow - 1];
+    for (const c of ['client → server', 'user', 'bytes', 'status']) expect(header).toContain(c);
+    for (const c of ['start', 'dur', 'cmds', 'xfers']) expect(header.includes(c)).toBe(cols >= 120);
   });
 
   it('moving down moves the inverse selection to the next item; g returns to the first', async () => {

@@ -70,3 +70,22 @@ describe('sanitize', () => {
     expect(sanitize('→ └ ✓')).toBe('→ └ ✓');
   });
 });
+
+describe('terminal isolation', () => {
+  it('only src/tui/terminal.ts imports blessed', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const root = new URL('../../src/', import.meta.url).pathname;
+    const importers: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const p = dir + name;
+        if (statSync(p).isDirectory()) walk(p + '/');
+        else if (p.endsWith('.ts') && /from ['"]blessed['"]|require\(['"]blessed['"]\)|import\(['"]blessed['"]\)/.test(readFileSync(p, 'utf8'))) {
+          importers.push(p.slice(root.length));
+        }
+      }
+    };
+    walk(root);
+    expect(importers).toEqual(['tui/terminal.ts']);
+  });
+});
