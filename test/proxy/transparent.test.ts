@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { startProxy, type RunningProxy } from '../../src/proxy/server.js';
 import { hasBinary, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
@@ -71,5 +72,46 @@ d('transparent mode behind nftables REDIRECT', () => {
       expect(s.dataConnections.find((dc) => dc.direction === 'download')?.sha256).toBe(blob.sha256);
     }
     expect(sessions.map((s) => s.dataConnections.at(-1)!.setup)).toEqual(['PASV', 'EPSV']);
+  });
+});
+
+const hasV6Loopback = Object.values(os.networkInterfaces()).some((l) => l?.some((a) => a.address === '::1'));
+
+(canRedirect() && hasV6Loopback ? describe : describe.skip)('transparent mode over IPv6 (IP6T_SO_ORIGINAL_DST)', () => {
+  const TABLE6 = `${TABLE}_6`;
+  let ftpd: Vsftpd;
+  let p: RunningProxy;
+  let work: string;
+  let blob: { file: string; sha256: string };
+
+  beforeAll(async () => {
+    ftpd = await startVsftpd({ ipv6: true });
+    work = tmpDir('ftpscope-proxy-tp6-');
+    blob = randomFile(ftpd.pub, 'tp6.bin', 1024 * 1024 + 6);
+    fs.chmodSync(blob.file, 0o644);
+    p = await startProxy({ mode: 'transparent', listen: { ip: '::1', port: 0 } });
+    nft('add', 'table', 'ip6', TABLE6);
+    nft('add', 'chain', 'ip6', TABLE6, 'output', '{ type nat hook output priority -100; }');
+    // One loopback address: the test client is told apart by its (privileged, non-ephemeral) source ports.
+    nft('add', 'rule', 'ip6', TABLE6, 'output', 'tcp', 'sport', '1500-1510', 'tcp', 'dport', String(ftpd.port),
+      'redirect', 'to', `:${p.address().port}`);
+  });
+  afterAll(async () => {
+    try { nft('delete', 'table', 'ip6', TABLE6); } catch { /* already gone */ }
+    await p?.close();
+    await ftpd?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the original IPv6 destination is found and the EPSV download keeps its sha256', async () => {
+    const out = path.join(work, 'tp6.bin');
+    const r = await run('curl', ['-sS', '-g', '--max-time', '20', '--local-port', '1500-1510', '-o', out,
+      `ftp://anonymous:x@[::1]:${ftpd.port}/pub/tp6.bin`]);
+    expect(r.stderr).toBe('');
+    expect(sha256File(out)).toBe(blob.sha256);
+    await settle(() => p.activeSessions === 0);
+    const s = p.snapshot().sessions[0];
+    expect(s.client.ip).toBe('::1');
+    expect(s.dataConnections.find((dc) => dc.direction === 'download')?.sha256).toBe(blob.sha256);
   });
 });
