@@ -3,7 +3,7 @@
  * (ftp-srv, from npm) and a real client (basic-ftp). The dashboard must show the session and
  * its transfer while the proxy runs, and restore the terminal on q.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
+import ftpSrv from 'ftp-srv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bytes } from '../../src/tui/text.js';
 
@@ -50,10 +51,10 @@ function freePort(): Promise<number> {
 
 describe.skipIf(!hasTmux())('ftpscope proxy --tui in tmux, between ftp-srv and basic-ftp', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ftpscope-tui-proxy-'));
-  let server: ChildProcess | null = null;
-  afterAll(() => {
+  let server: InstanceType<typeof ftpSrv.FtpSrv> | null = null;
+  afterAll(async () => {
     try { tmux('kill-server'); } catch { /* gone */ }
-    server?.kill('SIGTERM');
+    await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -63,9 +64,15 @@ describe.skipIf(!hasTmux())('ftpscope proxy --tui in tmux, between ftp-srv and b
     const ftpPort = await freePort();
     const proxyPort = await freePort();
     const pasvMin = 40000 + (process.pid % 1000) * 10;
-    server = spawn('node', [ROOT + 'captures/served/run-ftp-srv.mjs', '--host', '127.0.0.1', '--port', String(ftpPort), '--root', dir,
-      '--pasv-min', String(pasvMin), '--pasv-max', String(pasvMin + 9)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => server!.stdout!.once('data', () => resolve()));
+    // ftp-srv logs through bunyan by default; keep the test output clean
+    const quiet = { child: () => quiet, trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
+    server = new ftpSrv.FtpSrv({
+      url: `ftp://127.0.0.1:${ftpPort}`, pasv_url: '127.0.0.1', pasv_min: pasvMin, pasv_max: pasvMin + 9,
+      anonymous: true, greeting: ['ftpscope dashboard test'], log: quiet as never,
+    });
+    server.on('login', (_data, resolve) => resolve({ root: dir }));
+    server.on('client-error', () => {});
+    await server.listen();
 
     tmux('new-session', '-d', '-s', 'px', '-x', '120', '-y', '30',
       `cd ${ROOT} && TERM=xterm-256color node ${CLI} proxy --listen 127.0.0.1:${proxyPort} --upstream 127.0.0.1:${ftpPort} --tui; echo __EXIT=$?; sleep 30`);
