@@ -116,6 +116,14 @@ export class FtpSession {
       `${length} bytes of the ${dir === 0 ? 'client' : 'server'} control stream are missing from the capture; commands or replies may be lost`, frame);
     this.lines[dir] = new LineSplitter();
     this.linePending[dir] = false;
+    // A multi-line reply cut by the gap ends there: the line that closed it is lost, and the
+    // next reply must not be glued onto it (a lost "211 End" would make the next "230 " close FEAT's list).
+    if (dir === 1 && !this.model.tls) {
+      const cut = this.replies.end();
+      const start = this.replyStart ?? { frame, ts: this.model.end };
+      this.replyStart = null;
+      if (cut) this.onReply(cut, start.frame, start.ts);
+    }
     return this.take();
   }
 

@@ -44,6 +44,8 @@ interface DataRole {
   closed: boolean;
   finalized: boolean;
   digest: string | null;
+  /** A TLS session's data connection: bytes are ciphertext. */
+  encrypted: boolean;
 }
 
 /** A connection not yet known to be FTP: kept briefly to detect FTP on any port. */
@@ -103,6 +105,11 @@ export class FtpAnalyzer implements StreamHandler {
     const match = this.expectations.take(conn.client.ip, conn.server.ip, conn.server.port, ts);
     if (match) {
       this.startData(conn, match.expectation.owner, match.expectation.slot as DataSlot, ts);
+      return;
+    }
+    const tlsOwner = this.tlsSessionOf(conn);
+    if (tlsOwner) {
+      this.startTlsData(conn, tlsOwner.role, tlsOwner.mode, ts);
       return;
     }
     conn.tag = { kind: 'candidate', chunks: [], buffered: 0, decided: [false, false], acc: new TransferAccumulator() } satisfies CandidateRole;
@@ -385,6 +392,7 @@ export class FtpAnalyzer implements StreamHandler {
     const role: DataRole = {
       kind: 'data', dc, owner, slot, acc: new TransferAccumulator(),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
+      encrypted: false,
     };
     conn.tag = role;
     slot.connections.push(dc);
@@ -396,6 +404,33 @@ export class FtpAnalyzer implements StreamHandler {
     this.emit({ type: 'data-open', session: s, dataConnection: dc });
     void ts;
     return role;
+  }
+
+  /**
+   * After AUTH TLS the PASV/PORT exchange is encrypted, so no expectation exists; a new connection
+   * between the peers of an open TLS session (client → server on an unprivileged port: passive;
+   * server → client: active) is that session's data connection, setup and command unknown.
+   */
+  private tlsSessionOf(conn: TcpConnection): { role: ControlRole; mode: 'passive' | 'active' } | null {
+    let found: { role: ControlRole; mode: 'passive' | 'active' } | null = null;
+    for (const role of this.controls) {
+      const s = role.session;
+      if (!s.tls || s.closed) continue;
+      if (conn.client.ip === s.client.ip && conn.server.ip === s.server.ip && conn.server.port >= 1024) found = { role, mode: 'passive' };
+      else if (conn.client.ip === s.server.ip && conn.server.ip === s.client.ip) found = { role, mode: 'active' };
+    }
+    return found;
+  }
+
+  private startTlsData(conn: TcpConnection, owner: ControlRole, mode: 'passive' | 'active', ts: number): void {
+    const slot: DataSlot = {
+      setup: null, mode, setupFrame: null, setupTs: ts, announced: { ip: conn.server.ip, port: conn.server.port },
+      command: null, direction: null, path: null, restOffset: null, transferType: null, expectedBytes: null,
+      finalReply: null, connections: [],
+    };
+    const role = this.startData(conn, owner, slot, ts);
+    role.encrypted = true;
+    role.dc.guessedRole = 'data connection of a TLS session: its setup and transfer command are encrypted';
   }
 
   private copySlot(dc: DataConnection, slot: DataSlot): void {
@@ -429,7 +464,8 @@ export class FtpAnalyzer implements StreamHandler {
     if (role.slot) this.copySlot(dc, role.slot);
     const reasons = incompleteReasons(dc);
     dc.complete = reasons.length === 0;
-    dc.sha256 = dc.complete ? role.digest : null;
+    // The hash of TLS ciphertext identifies no file.
+    dc.sha256 = dc.complete && !role.encrypted ? role.digest : null;
     const sessionRole = role.owner;
     if (!dc.complete && sessionRole && (dc.command || dc.bytes > 0)) {
       const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
