@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
+import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { FtpscopeError } from '../errors.js';
+import { loadLibpcap } from './libpcap.js';
+import { openLibpcapLive } from './live-libpcap.js';
 import { linkTypeName } from './linktypes.js';
 import { newPacketRecord } from './parser.js';
 import type { PacketCallback } from './types.js';
@@ -35,14 +38,32 @@ function loadCap(): CapModule {
   }
 }
 
-/** True when live capture can be attempted (cap is built); it may still need privileges. */
-export function liveAvailable(): boolean {
+function capLoadable(): boolean {
   try {
     loadCap();
     return true;
   } catch {
     return false;
   }
+}
+
+export type LiveBackend = 'libpcap' | 'cap';
+
+/**
+ * Which binding live capture uses: libpcap through koffi when both load (kernel timestamps,
+ * wire lengths, drop counts), else the `cap` addon. FTPSCOPE_LIVE_BACKEND=cap|libpcap forces one.
+ */
+export function liveBackend(): LiveBackend | null {
+  const forced = process.env.FTPSCOPE_LIVE_BACKEND;
+  if (forced === 'cap') return capLoadable() ? 'cap' : null;
+  if (forced === 'libpcap') return loadLibpcap() ? 'libpcap' : null;
+  if (loadLibpcap()) return 'libpcap';
+  return capLoadable() ? 'cap' : null;
+}
+
+/** True when live capture can be attempted; it may still need privileges. */
+export function liveAvailable(): boolean {
+  return liveBackend() !== null;
 }
 
 export interface LiveAddress {
@@ -59,6 +80,10 @@ export interface LiveInterface {
 
 /** The capture devices libpcap offers, with their addresses. */
 export function listInterfaces(): LiveInterface[] {
+  if (!capLoadable()) {
+    if (!loadLibpcap()) loadCap(); // throws live-unavailable with what to do
+    return osInterfaces();
+  }
   const cap = loadCap();
   let list;
   try {
@@ -92,12 +117,15 @@ export interface LiveStats {
   bytes: number;
   /** Packets cut to snaplen. */
   truncated: number;
+  /** Packets the kernel or interface dropped (libpcap backend only). */
+  kernelDropped?: number;
 }
 
 export interface LiveCapture {
   device: string;
   linkType: number;
   linkTypeName: string;
+  backend: LiveBackend;
   stop(): void;
   stats(): LiveStats;
 }
@@ -143,19 +171,28 @@ export function openError(device: string, filter: string, message: string): Ftps
 }
 
 /**
- * Starts capturing on a device through libpcap. Packets arrive as PacketRecords, like from files:
- * one reused record and buffer (copy what you keep). cap does not pass libpcap's timestamps on, so
- * packets are stamped with the host clock when delivered (immediate mode keeps that close).
+ * Starts capturing on a device through libpcap (see liveBackend). Packets arrive as PacketRecords,
+ * like from files: one reused record and buffer (copy what you keep); fileOffset is -1.
  */
 export function openLive(opts: LiveOptions): LiveCapture {
+  const backend = liveBackend();
+  if (backend === null) loadCap(); // throws live-unavailable with what to do
+  if (capLoadable()) {
+    const names = safeDeviceNames(loadCap());
+    if (names && !names.includes(opts.device)) {
+      throw new FtpscopeError('live-interface', `no capture interface named "${opts.device}" (there are: ${names.slice(0, 12).join(', ')})`, 'list them with: ftpscope interfaces');
+    }
+  }
+  const pcap = backend === 'libpcap' ? loadLibpcap() : null;
+  return pcap ? openLibpcapLive(pcap, opts) : openCapLive(opts);
+}
+
+/** The `cap` addon: packets stamped with the host clock on delivery (cap does not pass libpcap's timestamps on). */
+function openCapLive(opts: LiveOptions): LiveCapture {
   const cap = loadCap();
   const snaplen = Math.max(1, Math.min(opts.snaplen ?? CAP_SNAPLEN, CAP_SNAPLEN));
   const filter = opts.filter ?? '';
   const device = opts.device;
-  const names = safeDeviceNames(cap);
-  if (names && !names.includes(device)) {
-    throw new FtpscopeError('live-interface', `no capture interface named "${device}" (there are: ${names.slice(0, 12).join(', ')})`, 'list them with: ftpscope interfaces');
-  }
   const c = new cap.Cap();
   const buffer = Buffer.alloc(CAP_SNAPLEN);
   let linkName: string;
@@ -204,7 +241,19 @@ export function openLive(opts: LiveOptions): LiveCapture {
       else throw e;
     }
   });
-  return { device, linkType, linkTypeName: linkTypeName(linkType), stop, stats: () => ({ ...stats }) };
+  return { device, linkType, linkTypeName: linkTypeName(linkType), backend: 'cap', stop, stats: () => ({ ...stats }) };
+}
+
+/** Without cap, the system's own list (libpcap's pseudo-devices such as "any" added). */
+function osInterfaces(): LiveInterface[] {
+  const list: LiveInterface[] = Object.entries(networkInterfaces()).map(([name, addrs]) => ({
+    name,
+    description: null,
+    addresses: (addrs ?? []).map((a) => ({ addr: a.address.replace(/%.*$/, ''), netmask: a.netmask })),
+    loopback: (addrs ?? []).some((a) => a.internal),
+  }));
+  list.push({ name: 'any', description: 'Pseudo-device that captures on all interfaces', addresses: [], loopback: false });
+  return list;
 }
 
 function safeDeviceNames(cap: CapModule): string[] | null {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,11 +9,13 @@ import { readCapture } from '../../src/capture/open.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { LIVE_PERMISSION_HINT, listInterfaces, liveAvailable, openError, openLive } from '../../src/capture/live.js';
 import { FtpscopeError } from '../../src/errors.js';
+import { loadLibpcap, PCAP_ERROR_PERM_DENIED } from '../../src/capture/libpcap.js';
 import { curl, sleep, startFtpServer } from './ftp-peer.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveCap = liveAvailable();
 const haveCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+const haveTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 const tmp = mkdtempSync(join(tmpdir(), 'ftpscope-live-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -30,7 +32,7 @@ describe('live capture errors', () => {
     const e = (() => { try { openLive({ device: 'nosuch0', onPacket() {} }); } catch (x) { return x; } })() as FtpscopeError;
     expect(e).toBeInstanceOf(FtpscopeError);
     expect(e.code).toBe('live-interface');
-    expect(e.describe()).toMatch(/no capture interface named "nosuch0".*ftpscope interfaces/);
+    expect(e.describe()).toMatch(/(no capture interface named|cannot capture on interface) "nosuch0".*ftpscope interfaces/);
   });
 
   it.skipIf(!haveCap || !isRoot)('a bad BPF filter is live-interface naming the filter, and does not crash later', () => {
@@ -54,6 +56,19 @@ describe('live capture errors', () => {
     expect(e.hint).toBe(LIVE_PERMISSION_HINT);
     expect(e.describe()).toContain('setcap cap_net_raw,cap_net_admin=eip');
   });
+
+  it.skipIf(!loadLibpcap() || !isRoot)('without privilege pcap_activate says PERM_DENIED, which we map to live-permission (koffi, as user nobody)', () => {
+    const koffiPath = createRequire(import.meta.url).resolve('koffi');
+    const script = `const koffi = require(${JSON.stringify(koffiPath)});
+      let lib; for (const n of ['libpcap.so.1', 'libpcap.so.0.8', 'libpcap.so']) { try { lib = koffi.load(n); break; } catch {} }
+      const p = lib.func('void *pcap_create(const char *, _Out_ uint8_t *)')('lo', Buffer.alloc(512));
+      const status = lib.func('int pcap_activate(void *)')(p);
+      console.log(JSON.stringify({ status, message: lib.func('const char *pcap_geterr(void *)')(p) }));`;
+    const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    const { status, message } = JSON.parse(r.stdout) as { status: number; message: string };
+    expect(status).toBe(PCAP_ERROR_PERM_DENIED);
+    expect(openError('lo', '', message).code).toBe('live-permission');
+  });
 });
 
 describe('live capture on loopback with a real FTP server and client', () => {
@@ -75,8 +90,13 @@ describe('live capture on loopback with a real FTP server and client', () => {
       onPacket: (r) => { writer.writePacket(ifId, r.ts, r.buf.subarray(r.offset, r.offset + r.caplen), r.wirelen); },
     });
     const ifId = writer.addInterface(live.linkType, { name: 'lo' });
+    // tcpdump on the same traffic: an independent record of every packet's kernel timestamp.
+    const dumpFile = join(tmp, 'tcpdump.pcap');
+    const tcpdump = haveTcpdump
+      ? spawn('tcpdump', ['-i', 'lo', '-U', '-n', '-s', '0', '-w', dumpFile, `tcp and host 127.0.0.1 and (port ${port} or portrange ${pasvMin}-${pasvMax})`], { stdio: 'ignore' })
+      : null;
     try {
-      await sleep(300);
+      await sleep(tcpdump ? 1500 : 300);
       const got = await curl(`ftp://127.0.0.1:${port}/served.txt`);
       expect(createHash('sha256').update(got).digest('hex')).toBe(sha);
       await sleep(500);
@@ -84,8 +104,30 @@ describe('live capture on loopback with a real FTP server and client', () => {
       live.stop();
       await close();
       await writer.close();
+      if (tcpdump) {
+        const exited = new Promise((r) => tcpdump.once('close', r));
+        tcpdump.kill('SIGINT');
+        await exited;
+      }
     }
     expect(live.stats().packets).toBeGreaterThan(10);
+    if (live.backend === 'libpcap') expect(live.stats().kernelDropped).toBe(0);
+
+    if (tcpdump) {
+      // Same packets (keyed by their headers: cap keeps at most 65535 bytes of loopback's 64 KiB
+      // frames), and with the libpcap backend the kernel's timestamps: each packet socket stamps
+      // on its own receive, so they agree within microseconds, not exactly.
+      const key = (r: { buf: Buffer; offset: number; caplen: number }) => r.buf.toString('hex', r.offset, r.offset + Math.min(r.caplen, 96));
+      const theirs = new Map<string, number>();
+      await readCapture(dumpFile, (r) => { theirs.set(key(r), r.ts); });
+      const ours: [string, number][] = [];
+      await readCapture(out, (r) => { ours.push([key(r), r.ts]); });
+      expect(ours.length).toBe(theirs.size);
+      for (const [bytes, ts] of ours) {
+        expect(theirs.has(bytes)).toBe(true);
+        if (live.backend === 'libpcap') expect(Math.abs(theirs.get(bytes)! - ts)).toBeLessThan(100e-6);
+      }
+    }
 
     const payloads: Buffer[] = [];
     const info = await readCapture(out, (r) => payloads.push(Buffer.from(r.buf.subarray(r.offset, r.offset + r.caplen))));
