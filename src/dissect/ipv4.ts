@@ -114,7 +114,7 @@ function ipv4Options(b: Buffer, start: number, len: number): Field {
     const type = b[i]!;
     const name = OPTION_NAMES[type] ?? `Unknown option ${type}`;
     if (type === 0 || type === 1) {
-      children.push(field('ip.opt.type', name, type, i, 1, `${name} (${type})`));
+      children.push(field('ip.opt.type', 'Type', type, i, 1, name));
       i++;
       if (type === 0) {
         if (i < end) children.push(field('ip.opt.padding', 'Padding', end - i, i, end - i, `${end - i} bytes`));
@@ -141,7 +141,7 @@ function ipv4Options(b: Buffer, start: number, len: number): Field {
       sub.push(field('ip.opt.flag', 'Flag', b[i + 3]! & 0x0f, i + 3, 1));
       for (let a = i + 4; a + 4 <= i + olen; a += 4) sub.push(field('ip.opt.time_stamp', 'Time stamp', b.readUInt32BE(a), a, 4));
     }
-    children.push(field('ip.opt', name, type, i, olen, `${name} (${olen} bytes)`, sub));
+    children.push(field('ip.opt', name, null, i, olen, `${olen} bytes`, sub));
     i += olen;
   }
   return field('ip.options', 'Options', len, start, len, `${len} bytes`, children);

@@ -57,7 +57,7 @@ export function dissectIpv6(b: Buffer, off: number, ctx: Ipv4Context, layers: La
     if (next === IPPROTO_FRAGMENT) {
       const fw = b.readUInt16BE(h + 2);
       frag = { more: (fw & 1) === 1, offset: fw & 0xfff8, id: b.readUInt32BE(h + 4) };
-      fl.push(field('ipv6.fraghdr', 'Fragment Header', nh, h, 8, `offset ${frag.offset}, ${frag.more ? 'more fragments' : 'last fragment'}, id ${hex(frag.id, 8)}`, [
+      fl.push(field('ipv6.fraghdr', 'Fragment Header', null, h, 8, `offset ${frag.offset}, ${frag.more ? 'more fragments' : 'last fragment'}, id ${hex(frag.id, 8)}`, [
         field('ipv6.fraghdr.nxt', 'Next header', nh, h, 1, protoName(nh)),
         field('ipv6.fraghdr.offset', 'Offset', frag.offset >> 3, h + 2, 2, `${frag.offset >> 3} (${frag.offset} bytes)`),
         bitField('ipv6.fraghdr.more', 'More Fragments', fw, 0x0001, 16, h + 2, 2),
@@ -99,7 +99,7 @@ function formatKeyAddr(b: Buffer, off: number): string {
 function extHeader(type: number, b: Buffer, h: number, hlen: number): Field {
   const nh = b[h]!;
   if (type === IPPROTO_AH) {
-    return field('ah', 'Authentication Header', nh, h, hlen, `${hlen} bytes, SPI ${hex(b.readUInt32BE(h + 4), 8)}`, [
+    return field('ah', 'Authentication Header', null, h, hlen, `${hlen} bytes, SPI ${hex(b.readUInt32BE(h + 4), 8)}`, [
       field('ah.next_header', 'Next header', nh, h, 1, protoName(nh)),
       field('ah.length', 'Length', b[h + 1]!, h + 1, 1),
       field('ah.spi', 'SPI', b.readUInt32BE(h + 4), h + 4, 4, hex(b.readUInt32BE(h + 4), 8)),
@@ -119,25 +119,25 @@ function extHeader(type: number, b: Buffer, h: number, hlen: number): Field {
   } else {
     children.push(...tlvOptions(b, h + 2, h + hlen));
   }
-  return field(prefix, label, nh, h, hlen, `${label}, ${hlen} bytes, next ${protoName(nh)}`, children);
+  return field(prefix, label, null, h, hlen, `${hlen} bytes, next header ${protoName(nh)}`, children);
 }
 
 function tlvOptions(b: Buffer, i: number, end: number): Field[] {
   const out: Field[] = [];
   while (i < end) {
     const t = b[i]!;
-    if (t === 0) { out.push(field('ipv6.opt.pad1', 'Pad1', 0, i, 1)); i++; continue; }
+    if (t === 0) { out.push(field('ipv6.opt.pad1', 'Pad1', null, i, 1, '1 byte')); i++; continue; }
     if (i + 1 >= end || i + 2 + b[i + 1]! > end) { out.push(malformed('option runs past its header', i, end - i)); break; }
     const len = b[i + 1]!;
     const name = OPTION_NAMES[t] ?? `Unknown option ${hex(t, 2)}`;
     const kids = [
-      field('ipv6.opt.type', 'Type', t, i, 1, `${name} (${hex(t, 2)})`),
+      field('ipv6.opt.type', 'Type', t, i, 1, name),
       field('ipv6.opt.length', 'Length', len, i + 1, 1),
     ];
     if (t === 0x05 && len === 2) kids.push(field('ipv6.opt.router_alert', 'Router Alert', b.readUInt16BE(i + 2), i + 2, 2));
     if (t === 0xc2 && len === 4) kids.push(field('ipv6.opt.jumbo', 'Payload length', b.readUInt32BE(i + 2), i + 2, 4));
     if (t === 0x04 && len === 1) kids.push(field('ipv6.opt.tel', 'Tunnel encapsulation limit', b[i + 2]!, i + 2, 1));
-    out.push(field(t === 1 ? 'ipv6.opt.padn' : 'ipv6.opt', name, len, i, len + 2, `${name}, ${len + 2} bytes`, kids));
+    out.push(field(t === 1 ? 'ipv6.opt.padn' : 'ipv6.opt', name, null, i, len + 2, `${len + 2} bytes`, kids));
     i += 2 + len;
   }
   return out;

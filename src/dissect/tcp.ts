@@ -154,7 +154,7 @@ function tcpOptionFields(b: Buffer, start: number, len: number, ctx: TcpContext)
         break;
       }
       case TCPOPT_SACK_PERM:
-        kids.push(field('tcp.options.sack_perm', 'SACK permitted', true, i, olen, 'SACK permitted', kl(kind, olen, i)));
+        kids.push(field('tcp.options.sack_perm', 'SACK permitted', true, i, olen, '', kl(kind, olen, i)));
         break;
       case TCPOPT_SACK: {
         const edges: Field[] = [];
