@@ -47,7 +47,7 @@ export function dissect(rec: PacketRecord, ctx: DissectContext = {}): Dissection
       fields: [field('data.len', 'Length', b.length - link.offset, link.offset, b.length - link.offset, `${b.length - link.offset} bytes`)] });
   }
   if (net && net.reassembled) result.reassembled = { bytes: net.reassembled.payload, frames: net.reassembled.frames };
-  if (net && (net.incompleteFragment || net.reassembled)) fragmentLayer(layers, b, net);
+  if (net && (net.incompleteFragment || net.reassembled)) fragmentLayer(layers, net);
   if (net && !net.incompleteFragment && net.proto === IPPROTO_TCP) {
     const seg = dissectTcp(net, ctx.tcp ?? {}, layers);
     if (seg && ctx.ftp && (seg.payloadEnd > seg.payloadStart)) {
@@ -63,7 +63,7 @@ export function dissect(rec: PacketRecord, ctx: DissectContext = {}): Dissection
 }
 
 /** The bytes a fragment carries in this packet, as their own block (the hex view shows where they are). */
-function fragmentLayer(layers: Layer[], b: Buffer, net: NetResult): void {
+function fragmentLayer(layers: Layer[], net: NetResult): void {
   const ip = layers.find((l) => l.name === 'ip' || l.name === 'ipv6');
   if (!ip) return;
   const start = ip.offset + ip.length;

@@ -69,6 +69,7 @@ export function dissectIpv6(b: Buffer, off: number, ctx: Ipv4Context, layers: La
     next = nh;
     h += hlen;
   }
+  layer.length = h - off; // the extension headers belong to the IPv6 block
   const addrSum = fold(onesSum(b, off + 8, off + 40) + IPPROTO_TCP);
   const base: NetResult = {
     proto: next, buf: b, start: h, end: presentEnd, wireLength: wireEnd - h, addrSum, incompleteFragment: false, src, dst, packetEnd: presentEnd,
