@@ -178,11 +178,13 @@ export class FtpAnalyzer implements StreamHandler {
     };
     const log = session.packets;
     const max = this.opts.maxPacketsPerSession ?? 250_000;
-    if (log.items.length >= max) {
-      log.items.shift();
-      log.dropped++;
-    }
     log.items.push(ref);
+    // Trim in batches: shift() on a large array copies it every time.
+    if (log.items.length > max + (max >> 3)) {
+      const excess = log.items.length - max;
+      log.items.splice(0, excess);
+      log.dropped += excess;
+    }
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
