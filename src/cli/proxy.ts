@@ -47,7 +47,7 @@ export function registerProxy(program: Command): void {
     .command('proxy')
     .description('Run an FTP proxy (reverse, forward or transparent) and analyze every session live.\n' +
       'All data connections flow through it; PASV/EPSV/PORT/EPRT are rewritten; bounces are refused.')
-    .option('-l, --listen <host:port>', 'address to listen on', '127.0.0.1:2121')
+    .option('-l, --listen <host:port>', 'address to listen on (:PORT for every address)', '127.0.0.1:2121')
     .option('-u, --upstream <host:port>', 'reverse mode: the FTP server to relay to')
     .addOption(new Option('-m, --mode <mode>', 'reverse (default with --upstream), forward (USER name@host[:port]) or transparent (behind an nftables/iptables REDIRECT)')
       .choices(['reverse', 'forward', 'transparent']))
@@ -75,7 +75,9 @@ export function registerProxy(program: Command): void {
 
 function buildOptions(o: ProxyCliOptions): ProxyOptions {
   const listen = parseHostPortOption(o.listen, '127.0.0.1');
-  if (!listen) throw new FtpscopeError('usage', `--listen ${o.listen}: expected HOST:PORT, [IPv6]:PORT or PORT`);
+  if (!listen) throw new FtpscopeError('usage', `--listen ${o.listen}: expected HOST:PORT, [IPv6]:PORT, :PORT or PORT`);
+  // ":2121" means every address (IPv4 and IPv6).
+  if (listen.ip === '') listen.ip = '::';
   const upstream = o.upstream ? parseHostPortOption(o.upstream, '') : null;
   if (o.upstream && (!upstream || upstream.ip === '')) {
     throw new FtpscopeError('usage', `--upstream ${o.upstream}: expected HOST:PORT or [IPv6]:PORT`);
