@@ -40,6 +40,8 @@ export interface CaptureResult {
   /** Packets written to --write, and those the writer had to drop because the disk fell behind. */
   written: number;
   dropped: number;
+  /** Packets the kernel dropped (libpcap backend; 0 when unknown). */
+  kernelDropped: number;
 }
 
 /** A running live capture feeding the analysis pipeline: what `capture` and the live dashboard drive. */
@@ -116,6 +118,11 @@ export function startLiveCapture(opts: LiveCaptureOptions): RunningCapture {
         name: opts.device, format: 'pcapng', gzip: false, packets, bytes: live.stats().bytes,
         linkTypes: [live.linkTypeName], truncated: false, comments: [], findings: [],
       };
+      const kernelDropped = live.stats().kernelDropped ?? 0;
+      if (kernelDropped > 0) {
+        info.findings.push(finding('warning', 'capture-kernel-drops',
+          `the kernel dropped ${kernelDropped} packets on ${opts.device} before ftpscope could read them: expect gaps (a narrower -f filter or a smaller -s snaplen helps)`));
+      }
       let closeError: unknown = null;
       if (writer) {
         await writer.close().catch((e) => { closeError = e; });
@@ -127,7 +134,7 @@ export function startLiveCapture(opts: LiveCaptureOptions): RunningCapture {
       const analysis = pipeline.finish(info);
       const err = failure ?? closeError;
       if (err) throw err;
-      return { analysis, reason, packets, written: writer?.packets ?? 0, dropped: writer?.dropped ?? 0 };
+      return { analysis, reason, packets, written: writer?.packets ?? 0, dropped: writer?.dropped ?? 0, kernelDropped };
     })();
     stopping.then(resolveDone, rejectDone);
     return stopping;
@@ -171,7 +178,7 @@ function seconds(value: string): number {
 
 function snaplenArg(value: string): number {
   const n = positiveInt(value);
-  if (n > 65535) throw new InvalidArgumentError(`'${value}' is larger than 65535, the most live capture keeps.`);
+  if (n > 262144) throw new InvalidArgumentError(`'${value}' is larger than 262144, the most a capture keeps.`);
   return n;
 }
 
@@ -184,7 +191,7 @@ export function registerCapture(program: Command): void {
     .option('-w, --write <file>', 'also write every captured packet to this pcapng file')
     .option('-c, --count <n>', 'stop after this many packets', positiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', seconds)
-    .option('-s, --snaplen <bytes>', 'bytes kept of each packet (default 65535)', snaplenArg)
+    .option('-s, --snaplen <bytes>', 'bytes kept of each packet (default: whole packets)', snaplenArg)
     .option('--json', 'when stopped, print the report as JSON instead of text')
     .option('--ndjson', 'print one JSON object per event as it happens (sessions, commands, replies, data connections, findings)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
@@ -216,7 +223,7 @@ export function registerCapture(program: Command): void {
       const onSigint = (): void => { void running.stop('interrupted'); };
       process.once('SIGINT', onSigint);
       process.once('SIGTERM', onSigint);
-      process.stderr.write(`ftpscope: capturing on ${running.live.device} (${running.live.linkTypeName})${flags.filter ? ` with filter "${flags.filter}"` : ''}${flags.write ? `, writing ${flags.write}` : ''}; Ctrl-C stops\n`);
+      process.stderr.write(`ftpscope: capturing on ${running.live.device} (${running.live.linkTypeName}, via ${running.live.backend})${flags.filter ? ` with filter "${flags.filter}"` : ''}${flags.write ? `, writing ${flags.write}` : ''}; Ctrl-C stops\n`);
       let result: CaptureResult;
       try {
         result = await running.done;
@@ -224,7 +231,7 @@ export function registerCapture(program: Command): void {
         process.removeListener('SIGINT', onSigint);
         process.removeListener('SIGTERM', onSigint);
       }
-      process.stderr.write(`ftpscope: ${result.packets} packets captured${flags.write ? `, ${result.written} written to ${flags.write}` : ''}${result.dropped ? ` (${result.dropped} not written: disk too slow)` : ''}\n`);
+      process.stderr.write(`ftpscope: ${result.packets} packets captured${flags.write ? `, ${result.written} written to ${flags.write}` : ''}${result.dropped ? ` (${result.dropped} not written: disk too slow)` : ''}${result.kernelDropped ? `, ${result.kernelDropped} dropped by the kernel` : ''}\n`);
       const a = result.analysis;
       if (flags.ndjson) {
         out(JSON.stringify({

@@ -97,7 +97,7 @@ describe.skipIf(!live || !haveCurl)('capture on loopback with a real FTP server 
     }
     const r = await cli.exited;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/capturing on lo \(EN10MB\)/);
+    expect(r.stderr).toMatch(/capturing on lo \(EN10MB, via (libpcap|cap)\)/);
     const m = /(\d+) packets captured, (\d+) written to/.exec(r.stderr);
     expect(m).not.toBeNull();
     const report = JSON.parse(r.stdout) as { source: { type: string; packets: number }; sessions: { dataConnections: { sha256: string | null; command: { verb: string } | null }[] }[] };
