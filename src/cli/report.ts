@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
-import type { Analysis } from '../model/types.js';
+import type { Analysis, Session } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
-import { eventToJson, reportJsonChunks } from '../report/json.js';
-import { reportTextChunks } from '../report/text.js';
+import { eventToJson, renderSessionJson, reportJsonChunks } from '../report/json.js';
+import { renderSessionText, reportTextChunks } from '../report/text.js';
+import { SessionSpool } from '../report/spool.js';
 import { formatBytes } from '../report/format.js';
 
 /** commander argParser for a repeatable --ftp-port N. */
@@ -122,12 +123,24 @@ export function registerReport(program: Command): void {
         }) + '\n');
         return;
       }
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort });
-      if (flags.json) {
-        for (const chunk of reportJsonChunks(a, { showPasswords })) out(chunk);
-        out('\n');
-      } else {
-        for (const chunk of reportTextChunks(a, { showPasswords })) out(chunk);
+      // Finished sessions are rendered and parked on disk as the capture is read, so memory
+      // stays bounded whatever the capture size; the report is assembled in session order.
+      const render = flags.json
+        ? (s: Session) => renderSessionJson(s, { showPasswords })
+        : (s: Session) => renderSessionText(s, { showPasswords });
+      const spool = new SessionSpool(render);
+      try {
+        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, retireSession: (s) => spool.add(s) });
+        for (const s of a.sessions) spool.add(s);
+        const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
+        if (flags.json) {
+          for (const chunk of reportJsonChunks(a, { showPasswords }, pre)) out(chunk);
+          out('\n');
+        } else {
+          for (const chunk of reportTextChunks(a, { showPasswords }, pre)) out(chunk);
+        }
+      } finally {
+        spool.close();
       }
     });
 }

@@ -21,6 +21,12 @@ export interface AnalyzerOptions {
   openDataSink?: (session: Session | null, dc: DataConnection) => DataSink | null;
   /** Seconds an unused PASV/PORT expectation is kept (Zeek: 5 minutes). */
   expectationLifetimeSec?: number;
+  /**
+   * Hand each session over once it is final (control closed, every data connection settled)
+   * and forget it, so memory stays bounded whatever the capture size. `analysis().sessions`
+   * then holds only the sessions still open.
+   */
+  retireSession?: (s: Session) => void;
 }
 
 interface ControlRole {
@@ -84,6 +90,7 @@ export class FtpAnalyzer implements StreamHandler {
   readonly source: SourceInfo;
   private nextSessionId = 1;
   private finished = false;
+  private retiredCount = 0;
 
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
@@ -291,6 +298,27 @@ export class FtpAnalyzer implements StreamHandler {
     }
     this.expectations.removeOwner(role);
     this.emit({ type: 'session-close', session: s });
+    this.maybeRetire(s);
+  }
+
+  /** Retire a closed session whose data connections are all settled (when retiring is on). */
+  private maybeRetire(s: Session): void {
+    const retire = this.opts.retireSession;
+    if (!retire || !s.closed) return;
+    for (const dc of s.dataConnections) {
+      const dr = dc.tcp?.tag as DataRole | undefined;
+      if (dr?.kind === 'data' && !dr.finalized) return;
+    }
+    const i = this.sessions.lastIndexOf(s);
+    if (i < 0) return;
+    this.sessions.splice(i, 1);
+    this.retiredCount++;
+    retire(s);
+  }
+
+  /** Sessions handed to retireSession so far. */
+  get retired(): number {
+    return this.retiredCount;
   }
 
   private updateHandshake(s: Session, conn: TcpConnection): void {
@@ -476,6 +504,7 @@ export class FtpAnalyzer implements StreamHandler {
     }
     role.sink?.end(dc, sessionRole?.session ?? null);
     this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
+    if (sessionRole && !this.controls.has(sessionRole)) this.maybeRetire(sessionRole.session);
   }
 
   // ---- detection of FTP on other ports, and unpaired data -----------------------------

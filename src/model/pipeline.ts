@@ -16,6 +16,8 @@ export interface PipelineOptions {
   maxPacketsPerSession?: number;
   onEvent?: (ev: AnalysisEvent) => void;
   openDataSink?: (session: Session | null, dc: DataConnection) => DataSink | null;
+  /** Hand over and forget each session once final, keeping memory bounded (see FtpAnalyzer). */
+  retireSession?: (s: Session) => void;
 }
 
 /** How often (in packets) idle flows and stale expectations are expired. */

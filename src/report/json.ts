@@ -187,11 +187,23 @@ export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean 
  * JSON.stringify(toReportJson(a, opts), null, 2), but only one session's object exists at a
  * time, so a capture with many sessions does not need the whole document in memory.
  */
-export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean }): Generator<string> {
+/** Sessions already rendered elsewhere (a SessionSpool), in id order. */
+export interface PrerenderedSessions {
+  count: number;
+  dataConnections: number;
+  chunks: () => Iterable<string>;
+}
+
+/** One session as it stands inside the streamed report (indented for the sessions array). */
+export function renderSessionJson(s: Session, opts?: JsonOptions): string {
+  return JSON.stringify(sessionToJson(s, opts), null, 2).replace(/\n/g, '\n    ');
+}
+
+export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string> {
   const shell = toReportJson({ ...a, sessions: [], unpairedDataConnections: [] }, opts) as Record<string, unknown>;
-  const streamed: Record<string, () => Iterable<object>> = {
-    sessions: () => lazyMap(a.sessions, (s) => sessionToJson(s, opts)),
-    unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, dataConnectionToJson),
+  const streamed: Record<string, () => Iterable<string>> = {
+    sessions: () => pre ? pre.chunks() : lazyMap(a.sessions, (s) => renderSessionJson(s, opts)),
+    unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, (d) => JSON.stringify(dataConnectionToJson(d), null, 2).replace(/\n/g, '\n    ')),
   };
   const keys = Object.keys(shell);
   yield '{';
@@ -199,12 +211,12 @@ export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean 
     const key = keys[k]!;
     yield `${k === 0 ? '' : ','}\n  ${JSON.stringify(key)}: `;
     const items = streamed[key];
-    const count = key === 'sessions' ? a.sessions.length : key === 'unpairedDataConnections' ? a.unpairedDataConnections.length : 0;
+    const count = key === 'sessions' ? (pre ? pre.count : a.sessions.length) : key === 'unpairedDataConnections' ? a.unpairedDataConnections.length : 0;
     if (items && count > 0) {
       yield '[';
       let first = true;
       for (const item of items()) {
-        yield `${first ? '' : ','}\n    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`;
+        yield `${first ? '' : ','}\n    ${item}`;
         first = false;
       }
       yield '\n  ]';
@@ -215,6 +227,6 @@ export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean 
   yield '\n}';
 }
 
-function* lazyMap<T>(list: readonly T[], f: (x: T) => object): Generator<object> {
+function* lazyMap<T, R>(list: readonly T[], f: (x: T) => R): Generator<R> {
   for (const x of list) yield f(x);
 }

@@ -1,3 +1,4 @@
+import type { PrerenderedSessions } from './json.js';
 import type { Analysis, DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg } from './json.js';
@@ -28,23 +29,31 @@ export function renderReportText(a: Analysis, opts: TextOptions = {}): string {
  * The same text piece by piece (a header, then one piece per session, then the rest), so a
  * capture with many sessions never needs the whole report as one string.
  */
-export function* reportTextChunks(a: Analysis, opts: TextOptions = {}): Generator<string> {
-  const emit = (lines: string[]): string =>
-    (opts.width ? lines.map((l) => truncate(l, opts.width!)) : lines).map((l) => l + '\n').join('');
+/** One session's block of the text report. */
+export function renderSessionText(s: Session, opts: TextOptions = {}): string {
+  const out: string[] = [''];
+  renderSession(s, opts, out);
+  return emitLines(out, opts);
+}
+
+function emitLines(lines: string[], opts: TextOptions): string {
+  return (opts.width ? lines.map((l) => truncate(l, opts.width!)) : lines).map((l) => l + '\n').join('');
+}
+
+export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: PrerenderedSessions): Generator<string> {
+  const emit = (lines: string[]): string => emitLines(lines, opts);
   const head: string[] = [];
   const src = a.source;
   head.push(`${src.name}: ${src.type}, ${src.packets} packets, ${formatBytes(src.bytes)}` +
     `${src.linkTypes.length ? `, ${src.linkTypes.join('/')}` : ''}${src.truncated ? ', TRUNCATED' : ''}`);
-  const dcCount = a.sessions.reduce((n, s) => n + s.dataConnections.length, 0);
-  head.push(`${a.sessions.length} FTP session${a.sessions.length === 1 ? '' : 's'}, ${dcCount} paired data ` +
+  const sessions = pre ? pre.count : a.sessions.length;
+  const dcCount = pre ? pre.dataConnections : a.sessions.reduce((n, s) => n + s.dataConnections.length, 0);
+  head.push(`${sessions} FTP session${sessions === 1 ? '' : 's'}, ${dcCount} paired data ` +
     `connection${dcCount === 1 ? '' : 's'}, ${a.unpairedDataConnections.length} unpaired`);
   yield emit(head);
 
-  for (const s of a.sessions) {
-    const out: string[] = [''];
-    renderSession(s, opts, out);
-    yield emit(out);
-  }
+  if (pre) yield* pre.chunks();
+  else for (const s of a.sessions) yield renderSessionText(s, opts);
 
   const tail: string[] = [];
   if (a.unpairedDataConnections.length > 0) {
