@@ -63,6 +63,12 @@ export class FtpSession {
   private openSlot: DataSlot | null = null;
   /** Slots whose transfer command still awaits its final reply, by command. */
   private readonly inTransfer = new Map<FtpCommand, DataSlot>();
+  /**
+   * Transfer commands sent before earlier commands were answered (pipelining: "PASV", "RETR x" in
+   * one segment). They are bound when they reach the head of the queue, so the PASV reply, TYPE,
+   * CWD and REST before them have taken effect.
+   */
+  private readonly deferred = new Set<FtpCommand>();
   private readonly sizes = new Map<string, number>();
   private cwd: string | null = null;
   private type: DataConnection['transferType'] = null;
@@ -178,7 +184,8 @@ export class FtpSession {
       this.emitFinding('warning', 'commands-truncated', `more than ${this.maxCommands} commands in this session; later ones are not listed`, frame);
     }
     if (this.pending.length >= this.maxPending) {
-      this.pending.shift();
+      const dropped = this.pending.shift()!;
+      this.deferred.delete(dropped);
       this.emitFinding('warning', 'ftp-unanswered-commands', `more than ${this.maxPending} commands without a reply; reply pairing may be off`, frame);
     }
     this.pending.push(command);
@@ -223,7 +230,9 @@ export class FtpSession {
         break;
       }
       default:
-        if (TRANSFER_VERBS.has(c.verb)) this.onTransferCommand(c);
+        if (!TRANSFER_VERBS.has(c.verb)) break;
+        if (this.pending[0] === c) this.onTransferCommand(c);
+        else this.deferred.add(c);
     }
   }
 
@@ -289,6 +298,10 @@ export class FtpSession {
       }
       return;
     }
+    if (r.openingCode !== undefined && !r.quirks?.includes('unterminated')) {
+      this.emitFinding('info', 'ftp-reply-code-mismatch',
+        `server opened a multi-line reply with ${r.openingCode}- and closed it with ${r.code}: clients read it as ${r.code} (RFC 959 wants the same code on both)`, start.frame);
+    }
     this.onReply(r, start.frame, start.ts);
   }
 
@@ -308,10 +321,17 @@ export class FtpSession {
       this.effects.push({ type: 'reply', command: null, reply });
       return;
     }
+    this.bindIfDeferred(command);
     command.replies.push(reply);
     if (reply.code >= 200) this.pending.shift();
     this.effects.push({ type: 'reply', command, reply });
     this.onCommandReply(command, reply);
+    if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]);
+  }
+
+  private bindIfDeferred(c: FtpCommand): void {
+    if (!this.deferred.delete(c)) return;
+    this.onTransferCommand(c);
   }
 
   private onCommandReply(c: FtpCommand, r: FtpReply): void {
