@@ -36,6 +36,12 @@ export interface SessionContext {
 
 type AnySocket = net.Socket | tls.TLSSocket;
 
+/**
+ * How long a held 226 waits, once the data is through and its end passed on, for the data
+ * connection to close completely before it is released anyway.
+ */
+const DRAIN_GRACE_MS = 2000;
+
 export class ControlSession {
   private readonly machine: SessionMachine;
   private client: AnySocket;
@@ -273,6 +279,10 @@ export class ControlSession {
           this.step(() => this.machine.dataDone(id, failure));
         },
         activity: () => this.touch(),
+        drained: () => {
+          const t = setTimeout(() => { if (!this.ended) this.step(() => this.machine.dataDrained(id)); }, DRAIN_GRACE_MS);
+          t.unref();
+        },
       },
     });
     this.relays.set(id, relay);

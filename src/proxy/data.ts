@@ -29,6 +29,8 @@ export interface DataRelayEvents {
   established(): void;
   foreign(from: string): void;
   done(failure: string | null): void;
+  /** One direction ended and its end was passed on and flushed; the connection is not closed yet. */
+  drained(): void;
   /** Activity, for the control idle timer. */
   activity(): void;
 }
@@ -208,7 +210,7 @@ export class DataRelay {
     dst.on('drain', () => src.resume());
     src.on('end', () => {
       from.ended = true;
-      dst.end();
+      dst.end(() => { if (!this.finished) this.o.events.drained(); });
     });
     src.on('close', () => {
       from.closed = true;

@@ -93,6 +93,8 @@ interface DataSetup {
   sendServerActive: boolean;
   /** For client-passive: what the client gets once its listener exists. */
   replyVerb: PassiveVerb | null;
+  /** The data is through and the grace period for the close is over: final replies pass at once. */
+  drained: boolean;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -277,6 +279,29 @@ export class SessionMachine {
     this.data.delete(id);
     if (this.currentData === id) this.currentData = null;
     if (failure) this.emitFinding('warning', 'proxy-data-failed', `data connection ${id}: ${failure}`);
+    this.releaseHeld(id);
+    // A setup still waiting for its listener gets the failure as its reply.
+    if (d.needClientListen && !d.clientListen || d.needServerListen && !d.serverListen) {
+      if (!d.slot.done) this.fill(d.slot, `425 Cannot open data connection: ${oneLine(failure ?? 'listener failed')}.\r\n`);
+      if (this.blockedOn === 'listener') this.unblock();
+    }
+    this.flush();
+    return this.drain();
+  }
+
+  /**
+   * The data has been handed on and its end passed along, but a side keeps the connection open
+   * (some clients wait for the 226 before closing): release the held reply rather than deadlock.
+   */
+  dataDrained(id: number): MachineCommand[] {
+    const d = this.data.get(id);
+    if (d) d.drained = true;
+    this.releaseHeld(id);
+    this.flush();
+    return this.drain();
+  }
+
+  private releaseHeld(id: number): void {
     for (const s of this.slots) {
       if (s.heldDataId === id && s.held) {
         s.chunks.push(s.held);
@@ -285,13 +310,6 @@ export class SessionMachine {
         s.done = true;
       }
     }
-    // A setup still waiting for its listener gets the failure as its reply.
-    if (d.needClientListen && !d.clientListen || d.needServerListen && !d.serverListen) {
-      if (!d.slot.done) this.fill(d.slot, `425 Cannot open data connection: ${oneLine(failure ?? 'listener failed')}.\r\n`);
-      if (this.blockedOn === 'listener') this.unblock();
-    }
-    this.flush();
-    return this.drain();
   }
 
   /** A connection to a client-facing data listener from an address other than the client's. */
@@ -428,7 +446,7 @@ export class SessionMachine {
     const d: DataSetup = {
       id, clientVerb: verb, clientListen: null, serverListen: null,
       needClientListen: clientTarget === null, needServerListen: false, slot, status: 'setting-up',
-      sendServerActive: false, replyVerb: clientTarget === null ? (verb as PassiveVerb) : null,
+      sendServerActive: false, replyVerb: clientTarget === null ? (verb as PassiveVerb) : null, drained: false,
     };
     this.data.set(id, d);
     if (serverSideIsPassive(verb, this.opts.dataMode)) {
@@ -581,6 +599,7 @@ export class SessionMachine {
       this.fill(slot, raw);
       return;
     }
+    if (d.drained) { this.fill(slot, raw); return; }
     slot.held = raw;
     slot.heldDataId = d.id;
   }

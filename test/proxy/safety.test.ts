@@ -109,6 +109,25 @@ d('proxy safety against vsftpd', () => {
     await settle(() => p.activeSessions === 0);
   });
 
+  it('a client that keeps its data connection open until the 226 still gets it (no deadlock on the hold)', async () => {
+    const c = await login();
+    await c.cmd('TYPE I');
+    const target = pasvTarget((await c.cmd('PASV')).text);
+    const data = net.connect({ host: target.ip, port: target.port, allowHalfOpen: true });
+    let bytes = 0;
+    data.on('data', (b: Buffer) => { bytes += b.length; });
+    const ended = new Promise<void>((resolve) => data.on('end', () => resolve()));
+    c.send('RETR pub/big.bin');
+    expect((await c.reply()).code).toBe(150);
+    await ended;
+    const r = await c.reply(10_000);
+    expect(r.code).toBe(226);
+    expect(bytes).toBe(SIZE);
+    data.end();
+    c.close();
+    await settle(() => p.activeSessions === 0);
+  });
+
   it('an unreachable upstream gives the client 421 with the reason, and a finding', async () => {
     const dead = await freePort();
     const q = await startProxy({ mode: 'reverse', listen: { ip: '127.0.0.1', port: 0 }, upstream: { ip: '127.0.0.1', port: dead } });
