@@ -59,9 +59,13 @@ export function tcpChecksum(pseudoSum: number, segment: Buffer, segOff: number, 
   if (segLen < wireLen) return { status: 'unverified', expected: null, likelyOffload: false, reason: 'segment cut by snaplen' };
   const stored = segment.readUInt16BE(segOff + 16);
   const sumWithout = fold(pseudoSum + onesSum(segment, segOff, segOff + 16) + onesSum(segment, segOff + 18, segOff + wireLen));
-  let expected = (~sumWithout) & 0xffff;
-  if (expected === 0) expected = 0xffff === stored ? 0xffff : expected; // -0 and +0 are the same sum
+  const expected = (~sumWithout) & 0xffff;
   if (stored === expected) return { status: 'good', expected, likelyOffload: false };
+  if (expected === 0 && stored === 0xffff) {
+    // One's complement -0 and +0: every receiver's verification sum comes out right, so the segment is
+    // accepted; RFC 1624 says a sender should have written 0x0000 (Wireshark calls it bad).
+    return { status: 'good', expected, likelyOffload: false, reason: '0xffff instead of 0x0000: the same sum, accepted by receivers (RFC 1624)' };
+  }
   // Offloading stacks store the folded pseudo-header sum (Linux: ~csum_tcpudp_magic(..., 0)).
   const partial = fold(pseudoSum);
   if (stored === partial || stored === ((~partial) & 0xffff)) {

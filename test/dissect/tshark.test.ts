@@ -48,7 +48,8 @@ function fromFull(d: Dissection): Seen {
     flags: hasTcp ? String(Number(v('tcp.flags')) & 0x1ff) : '', window: v('tcp.window_size_value'), len: v('tcp.len'),
     ipck,
     // tshark calls an offloaded (pseudo-header only) checksum bad; ftpscope says unverified, likely offload.
-    tcpck: tcpck ? (tcpck.value === 'unverified' && /offload/.test(tcpck.display) ? 'bad' : String(tcpck.value)) : '',
+    // Likewise for 0xffff where 0x0000 is computed (RFC 1624): the same sum, ftpscope says good with a note.
+    tcpck: tcpck ? (/offload|RFC 1624/.test(tcpck.display) ? 'bad' : String(tcpck.value)) : '',
   };
 }
 
