@@ -26,7 +26,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
-      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ftpscope: ${s}` : s),
+      // One line per error: commander puts its "(Did you mean …?)" suggestion on a line of its own.
+      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ftpscope: ${s.replace(/\n\(Did you mean/, ' (did you mean')}` : s),
     });
   registerCommands(program);
   return program;
