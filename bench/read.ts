@@ -126,6 +126,8 @@ async function main(): Promise<void> {
   if (seed.length === 0) throw new Error('no bundled Ethernet pcap captures found under captures/');
   const file = join(tmpdir(), `ftpscope-bench-read-${seed.length}-${target}.pcap`);
   if (!existsSync(file) || statSync(file).size < target) {
+    // Captures from an earlier seed (the bundled captures changed) are stale: don't let them pile up.
+    for (const old of readdirSync(tmpdir()).filter((f) => /^ftpscope-bench-read-\d+-\d+\.pcap$/.test(f))) rmSync(join(tmpdir(), old), { force: true });
     process.stderr.write(`writing ${(target / MB).toFixed(0)} MB benchmark capture ${file} ...\n`);
     writeRepeated(file, seed, target);
   }
