@@ -420,8 +420,11 @@ export class FtpSession {
     slot.finalReply = r;
     this.inTransfer.delete(c);
     if (r.code === 425) {
+      const where = slot.mode === 'active'
+        ? `to ${slot.announced.ip}:${slot.announced.port}${slot.setup ? ` (${slot.setup})` : ''}`
+        : `at ${slot.announced.ip}:${slot.announced.port}${slot.setup ? ` (${slot.setup})` : ''}`;
       this.emitFinding('error', 'data-connection-failed',
-        `${c.verb} failed: the server could not open the data connection (425 ${firstLine(r.text)}); a firewall or NAT is dropping the ${slot.mode} data connection`, r.frame);
+        `${c.verb} ${c.arg ?? ''}`.trim() + ` failed: the ${slot.mode} data connection ${where} could not be opened (425 ${firstLine(r.text)}); a firewall or NAT drops it, or the announced address is wrong`, r.frame);
     }
     this.effects.push({ type: 'transfer-done', slot });
   }

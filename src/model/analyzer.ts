@@ -72,6 +72,8 @@ type Role = ControlRole | DataRole | CandidateRole | OtherRole;
 
 const DETECT_BYTES = 4096;
 const MAX_UNPAIRED = 10_000;
+const REPEATED_LOGIN_FAILURES = 3;
+const MAX_LOGIN_FAILURE_KEYS = 10_000;
 
 /**
  * The FTP layer: takes TCP stream events (from a capture's TCP tracker or from the proxy),
@@ -86,6 +88,8 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly expectations: ExpectationTable<ControlRole>;
   private readonly ftpPorts: Set<number>;
   private readonly ftpHosts = new Set<string>();
+  /** Failed logins by "client server" address pair. */
+  private readonly loginFailures = new Map<string, { count: number; sessions: Set<number>; reported: boolean }>();
   readonly findings: Finding[] = [];
   readonly source: SourceInfo;
   private nextSessionId = 1;
@@ -344,6 +348,7 @@ export class FtpAnalyzer implements StreamHandler {
           break;
         case 'finding':
           this.emit({ type: 'finding', session: role.session, finding: ef.finding });
+          if (ef.finding.code === 'login-failed') this.countLoginFailure(role.session, ef.finding);
           break;
         case 'expect':
           this.expect(role, ef.slot);
@@ -357,6 +362,26 @@ export class FtpAnalyzer implements StreamHandler {
         case 'tls':
           break;
       }
+    }
+  }
+
+  /**
+   * Failed logins per client/server address pair across sessions: one connection per guess is how
+   * password guessing usually looks (FtpSession reports repeated failures within one session itself).
+   */
+  private countLoginFailure(s: Session, f: Finding): void {
+    const key = `${s.client.ip} ${s.server.ip}`;
+    let entry = this.loginFailures.get(key);
+    if (!entry) {
+      if (this.loginFailures.size >= MAX_LOGIN_FAILURE_KEYS) return;
+      this.loginFailures.set(key, (entry = { count: 0, sessions: new Set(), reported: false }));
+    }
+    entry.count++;
+    if (entry.sessions.size < REPEATED_LOGIN_FAILURES) entry.sessions.add(s.id);
+    if (!entry.reported && entry.count >= REPEATED_LOGIN_FAILURES && entry.sessions.size > 1) {
+      entry.reported = true;
+      this.addGlobalFinding(finding('error', 'login-repeated-failures',
+        `${entry.count} failed logins from ${s.client.ip} to ${s.server.ip} in ${entry.sessions.size} sessions (latest: session ${s.id}, user ${JSON.stringify(s.user ?? '')}): password guessing?`, f.frame));
     }
   }
 

@@ -110,6 +110,9 @@ describe('recorded captures against captures.json', () => {
           }
           expect(s.closed).toBe(true);
         }
+        // Three or more wrong passwords over separate connections are password guessing to a user.
+        const failed = cap.sessions.filter((x) => x.login === 'failed').length;
+        expect(a.findings.some((f) => f.code === 'login-repeated-failures')).toBe(failed >= 3);
       });
 
       it('pairs every data connection with its setup and transfer command; bytes and sha256 as the programs saw them', async () => {
@@ -139,7 +142,7 @@ describe('recorded captures against captures.json', () => {
           expect(c, `${n.verb} ${n.path}`).toBeDefined();
           expect(c!.replies.map((r) => r.code)).toContain(n.reply);
           expect(s.dataConnections.some((d) => d.command?.frame === c!.frame)).toBe(false);
-          expect(codesOf(s)).toContain('data-connection-failed');
+          expect(s.findings.find((f) => f.code === 'data-connection-failed')!.message).toContain(n.announced);
           const setup = s.commands.filter((x) => x.verb === n.setup).pop();
           expect(setup, n.setup).toBeDefined();
           expect(codesOf(s)).toContain('port-address-mismatch');
