@@ -21,9 +21,14 @@ describe('parseCommand on real client streams', () => {
         const line = starts.get(offset);
         if (!line) continue;
         const c = parseCommand(line.text)!;
+        checked++;
+        if (frame['ftp.request.command']![0]!.includes('\ufffd')) {
+          // tshark reads the Telnet Synch (IAC IP IAC DM) before ABOR as the command; we remove it.
+          expect(line.telnet, `frame ${frame['frame.number']}`).toBeDefined();
+          continue;
+        }
         expect(c.verb, `frame ${frame['frame.number']}`).toBe(frame['ftp.request.command']![0]!.toUpperCase());
         expect(c.arg ?? undefined, `frame ${frame['frame.number']}`).toBe(frame['ftp.request.arg']?.[0]);
-        checked++;
       }
       expect(checked).toBe(lines.length);
     },

