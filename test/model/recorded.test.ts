@@ -100,6 +100,12 @@ describe('recorded captures against captures.json', () => {
             expect(codesOf(s)).not.toContain('cleartext-credentials');
             continue;
           }
+          if (codesOf(s).includes('control-gap')) {
+            // The capture lost control segments (tshark: "previous segment not captured"): the USER/PASS
+            // exchange may be among them; the model must not invent it.
+            expect([null, es.user]).toContain(s.user);
+            continue;
+          }
           expect(s.user, `session ${es.session}`).toBe(es.user);
           if (es.login === 'ok') {
             expect(s.loggedIn, `session ${es.session}`).toBe(true);
