@@ -566,7 +566,7 @@ export class FtpAnalyzer implements StreamHandler {
 
   /** A TCP connection that was neither control nor expected data: list it if it looks like FTP data. */
   private endCandidate(conn: TcpConnection, acc: TransferAccumulator, reason: CloseReason): void {
-    const guess = this.guessDataRole(conn);
+    const guess = this.guessDataRole(conn, acc, reason);
     conn.tag = undefined;
     if (!guess || this.unpaired.length >= MAX_UNPAIRED) return;
     const dc = newDataConnection(this.unpaired.length + 1, conn);
@@ -583,10 +583,17 @@ export class FtpAnalyzer implements StreamHandler {
     this.emit({ type: 'data-close', session: null, dataConnection: dc });
   }
 
-  private guessDataRole(conn: TcpConnection): { role: string; mode: DataConnection['mode'] } | null {
+  private guessDataRole(conn: TcpConnection, acc: TransferAccumulator, reason: CloseReason): { role: string; mode: DataConnection['mode'] } | null {
     if (conn.client.port === 20) return { role: 'active-mode data from server port 20, no PORT/EPRT seen', mode: 'active' };
     if (this.ftpHosts.has(conn.client.ip) && this.ftpHosts.has(conn.server.ip)) {
       return { role: 'connection between FTP peers with no matching PASV/PORT (setup not captured or announced elsewhere)', mode: null };
+    }
+    // No FTP context at all (the control connection was not captured): what FTP data looks like on
+    // the wire is a connection between two unprivileged ports that carries bytes one way only and
+    // ends with FIN. Request/response protocols send both ways, so they are not listed.
+    const oneWay = (acc.delivered[0] > 0) !== (acc.delivered[1] > 0);
+    if (oneWay && reason === 'fin' && conn.handshake.seen && conn.client.port >= 1024 && conn.server.port >= 1024) {
+      return { role: 'one-way transfer between unprivileged ports and no FTP control connection in the capture: possibly FTP data whose control connection was not captured', mode: null };
     }
     return null;
   }
