@@ -115,7 +115,12 @@ export class FtpAnalyzer implements StreamHandler {
     }
     const match = this.expectations.take(conn.client.ip, conn.server.ip, conn.server.port, ts);
     if (match) {
-      this.startData(conn, match.expectation.owner, match.expectation.slot as DataSlot, ts);
+      const role = this.startData(conn, match.expectation.owner, match.expectation.slot as DataSlot, ts);
+      if (!match.exact) {
+        const e = match.expectation;
+        this.sessionFinding(e.owner, finding('info', 'data-at-control-address',
+          `data connection ${role.dc.id} went to ${conn.server.ip}:${conn.server.port}, the control connection's address, not the announced ${e.listenerIp} (${e.setup}): the ${e.setup === 'PASV' || e.setup === 'EPSV' || e.setup === 'LPSV' ? 'client ignored the announced address' : "announced address was translated by NAT"}; paired by port`, frame));
+      }
       return;
     }
     const tlsOwner = this.tlsSessionOf(conn);
