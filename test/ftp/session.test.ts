@@ -293,6 +293,19 @@ describe('FtpSession: cases edited from a real stream (zeek ipv4.pcap, NetBSD ft
     expect(t.model.commands.find((c) => c.verb === 'CDUP')!.cwd).toBe('/pub/NetBSD');
   });
 
+  it('a server-side gap ends the multi-line reply it cut; the next reply is not glued onto it', () => {
+    const m = new FtpSession(newSession('141.142.220.235', '199.233.217.249'));
+    for (const c of real) {
+      if (c.dir === 1 && text(c).startsWith('230 Guest login ok')) m.gap(1, c.bytes.length, c.frame);
+      else m.push(c.dir, c.bytes, c.frame, c.frame);
+    }
+    m.end(0, null);
+    const pass = m.model.commands.find((c) => c.verb === 'PASS')!;
+    expect(pass.replies.map((r) => r.code)).toEqual([230]);
+    expect(replyCodes(m.model, 'SYST')).toEqual([[215]]);
+    expect(m.model.findings.map((f) => f.code)).toContain('control-gap');
+  });
+
   it('an overlong command line is cut with a finding and the session goes on', () => {
     const e = real.map((c) => (text(c) === 'SYST\r\n' ? { ...c, bytes: Buffer.from(`SITE ${'A'.repeat(20_000)}\r\n`) } : c));
     const t = play(e);
