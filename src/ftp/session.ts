@@ -144,6 +144,14 @@ export class FtpSession {
           else this.serverLine(last, at.frame, at.ts);
         }
       }
+      // A multi-line reply the connection's end cut off still counts, as far as it went.
+      const unfinished = this.replies.end();
+      if (unfinished) {
+        const start = this.replyStart ?? { frame, ts };
+        this.replyStart = null;
+        this.emitFinding('warning', 'ftp-reply-unterminated', `the connection ended inside a multi-line ${unfinished.code} reply`, start.frame);
+        this.onReply(unfinished, start.frame, start.ts);
+      }
     }
     this.model.closed = true;
     this.model.end = Math.max(this.model.end, ts);
@@ -173,7 +181,8 @@ export class FtpSession {
       this.emitFinding('warning', 'ftp-line-too-long', `client sent a command line longer than the limit; it was cut`, frame);
     }
     if (line.text.length === 0) return;
-    const parsed = parseCommand(line.text);
+    // A Telnet Synch whose urgent DM byte was lost leaves a bare IAC (ÿ) before ABOR.
+    const parsed = parseCommand(line.text.charCodeAt(0) === 0xff ? line.text.replace(/^\u00ff+/, '') : line.text);
     if (!parsed) {
       this.emitFinding('warning', 'ftp-malformed-command', `client sent a line that is not an FTP command: ${JSON.stringify(line.text.slice(0, 60))}`, frame);
       return;

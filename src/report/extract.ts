@@ -177,6 +177,12 @@ export class Extractor {
   /** For PipelineOptions.openDataSink. */
   readonly openDataSink = (session: Session | null, dc: DataConnection): DataSink | null => {
     this.opened.add(dc);
+    if (session?.tls && dc.setup === null) {
+      // Paired only by its peers under AUTH TLS: its bytes are most likely ciphertext (PROT P).
+      this.skipped.push({ session: session.id, dataConnection: dc.id,
+        reason: 'data connection of a TLS session (PROT P): its bytes are encrypted' });
+      return null;
+    }
     if (this.pending.size >= MAX_OPEN_FILES) {
       this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
         reason: `more than ${MAX_OPEN_FILES} data connections open at once` });
