@@ -13,7 +13,7 @@ import { bodyHeight, findMatch, renderPane, type PaneModel, type Rect } from './
 import type { KeyEvent, MouseEvent, Row, Terminal } from './terminal.js';
 import { fit } from './text.js';
 import { VList } from './vlist.js';
-import { collectFindings, findingsPane, type FindingRow } from './views/findings.js';
+import { FindingList, findingsPane } from './views/findings.js';
 import { flowPane, ladderFor } from './views/flow.js';
 import { handshakePane } from './views/handshake.js';
 import { helpPane } from './views/help.js';
@@ -22,8 +22,9 @@ import { layersPane, parentKey, visibleLayerRows, type LayerRow } from './views/
 import { detailStatus, PacketDetails, type Detail } from './details.js';
 import { packetsPane } from './views/packets.js';
 import {
-  buildSessionRows, sessionHeader, sessionRowText, sessionMatches, SORT_COLUMNS, type SessionRow, type SortOrder,
+  SESSION_MEASURES, warmSearch, sessionHeader, sessionRowText, sessionMatches, SORT_COLUMNS, type SessionRow, type SortOrder,
 } from './views/sessions.js';
+import { SessionIndex, type SessionRowList } from './views/session-index.js';
 import { connectionsOf } from './views/connections.js';
 import { freezeAnalysis, signature } from './live-model.js';
 import { statusBar, titleBar, type ScreenName } from './chrome.js';
@@ -79,10 +80,13 @@ export class Dashboard {
   readonly done: Promise<void>;
 
   // caches, keyed by what they depend on
-  private rowsCache: { key: string; rows: SessionRow[]; index: Map<string, number> | null } | null = null;
+  private sessionIndex: { version: number; index: SessionIndex } | null = null;
+  private warming = false;
+  /** Sessions [0, warmedTo) have their search text ready (as of the last change). */
+  private warmedTo = 0;
   private packetsCache: { key: string; model: PaneModel } | null = null;
   private ladderCache: { key: string; lines: LadderLine[] } | null = null;
-  private findingsCache: { version: number; rows: FindingRow[] } | null = null;
+  private findingsCache: { version: number; list: FindingList } | null = null;
 
   constructor(private readonly term: Terminal, private readonly source: DashboardSource) {
     this.details = new PacketDetails(source.loadPacket);
@@ -93,6 +97,7 @@ export class Dashboard {
     term.onKey((k) => this.guard(() => this.key(k)));
     term.onMouse((m) => this.guard(() => this.mouse(m)));
     term.onResize(() => this.guard(() => this.render()));
+    this.scheduleWarm();
   }
 
   // ---- data ---------------------------------------------------------------------------
@@ -107,20 +112,48 @@ export class Dashboard {
     if (this.paused) return changed; // only the pending count changed on screen
     if (!changed && a === this.analysis) return false;
     this.analysis = a;
-    if (changed) this.version++;
+    if (changed) {
+      this.version++;
+      this.warmedTo = 0;
+      this.scheduleWarm();
+    }
     return changed;
   }
 
-  private sessionRows(): SessionRow[] {
-    const key = `${this.version}|${this.filter}|${this.sort.column}|${this.sort.reverse}|${this.analysis.sessions.length}`;
-    if (this.rowsCache?.key !== key) this.rowsCache = { key, rows: buildSessionRows(this.analysis, this.filter, this.sort), index: null };
-    return this.rowsCache.rows;
+  private index(): SessionIndex {
+    const c = this.sessionIndex;
+    if (c?.version === this.version && c.index.analysis === this.analysis) return c.index;
+    const index = new SessionIndex(this.analysis, SESSION_MEASURES);
+    this.sessionIndex = { version: this.version, index };
+    return index;
+  }
+
+  private sessionRows(): SessionRowList {
+    return this.index().rows(this.filter, this.sort);
+  }
+
+  /**
+   * Idle work in small slices between events: the search text of every session, then every
+   * sort order, so the first filter or sort key does not pay for 10k sessions at once.
+   * A file still being read waits: its sessions are still growing.
+   */
+  private scheduleWarm(): void {
+    if (this.warming || this.quitting || this.source.status?.()) return;
+    this.warming = true;
+    setImmediate(() => this.guard(() => {
+      this.warming = false;
+      if (this.quitting) return;
+      const sessions = this.analysis.sessions;
+      if (this.warmedTo < sessions.length) this.warmedTo = warmSearch(sessions, this.warmedTo, 4);
+      else if (!this.index().warmStep()) return;
+      this.scheduleWarm();
+    }));
   }
 
   private selectedRow(): SessionRow | null {
     const rows = this.sessionRows();
     const i = this.lists.sessions.sync(this.sessionsModel(rows, 80).source);
-    return i >= 0 ? rows[i] : null;
+    return i >= 0 ? rows.at(i) : null;
   }
 
   session(): Session | null {
@@ -135,9 +168,9 @@ export class Dashboard {
     return this.ladderCache.lines;
   }
 
-  private findingRows(): FindingRow[] {
-    if (this.findingsCache?.version !== this.version) this.findingsCache = { version: this.version, rows: collectFindings(this.analysis) };
-    return this.findingsCache.rows;
+  private findingRows(): FindingList {
+    if (this.findingsCache?.version !== this.version) this.findingsCache = { version: this.version, list: new FindingList(this.analysis) };
+    return this.findingsCache.list;
   }
 
   private packetRef(session: Session | null, frame: number | null): PacketRef | null {
@@ -169,31 +202,17 @@ export class Dashboard {
 
   // ---- pane models --------------------------------------------------------------------
 
-  private sessionsModel(rows: SessionRow[], width: number): PaneModel {
-    const cache = this.rowsCache;
+  private sessionsModel(rows: SessionRowList, width: number): PaneModel {
     const a = this.analysis;
-    const label = `Sessions (${a.sessions.length}${this.filter ? `, ${rows.filter((r) => r.kind === 'session').length} match /${this.filter}` : ''})`;
+    const label = `Sessions (${a.sessions.length}${this.filter ? `, ${rows.sessionCount} match /${this.filter}` : ''})`;
     return {
       title: `${label}  sort: ${this.sort.column}${this.sort.reverse ? ' ↓' : ' ↑'}`,
       header: sessionHeader(width - 2),
-      source: {
-        count: rows.length,
-        keyAt: (i) => rows[i].key,
-        indexOf: (k) => {
-          // one index per row list, shared by every model built on it
-          let index = cache?.rows === rows ? cache.index : null;
-          if (!index) {
-            index = new Map();
-            for (let i = 0; i < rows.length; i++) index.set(rows[i].key, i);
-            if (cache?.rows === rows) cache.index = index;
-          }
-          return index.get(String(k)) ?? -1;
-        },
-      },
-      row: (i, w) => sessionRowText(rows[i], w),
+      source: { count: rows.count, keyAt: (i) => rows.keyAt(i), indexOf: (k) => rows.indexOf(String(k)) },
+      row: (i, w) => sessionRowText(rows.at(i), w),
       empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)` : 'no FTP sessions found in this capture',
       matches: (i, needle) => {
-        const r = rows[i];
+        const r = rows.at(i);
         return r.kind === 'unpaired' ? false : sessionMatches(r.session, needle);
       },
     };
@@ -333,7 +352,7 @@ export class Dashboard {
   private applySearch(pane: PaneId, text: string): void {
     if (pane === 'sessions') {
       this.filter = text;
-      this.rowsCache = null;
+      
       return;
     }
     this.search[pane] = text;
@@ -559,9 +578,9 @@ export class Dashboard {
       case 'packets': this.setFocus('layers'); return;
       case 'layers': this.setFocus('hex'); return;
       case 'findings': {
-        const rows = this.findingRows();
-        const r = rows[this.lists.findings.index];
-        if (!r) return;
+        const list = this.findingRows();
+        if (this.lists.findings.index >= list.count) return;
+        const r = list.at(this.lists.findings.index);
         if (r.finding.frame === null) { this.message = 'this finding has no frame'; return; }
         this.jumpToFrame(r.finding.frame, r.session);
         return;
@@ -574,7 +593,7 @@ export class Dashboard {
   jumpToFrame(frame: number, hint: Session | null): void {
     const session = hint ?? this.analysis.sessions.find((s) => s.packets?.items.some((p) => p.frame === frame)) ?? null;
     if (!session) { this.message = `frame ${frame} belongs to no session`; return; }
-    if (this.filter && !sessionMatches(session, this.filter)) { this.filter = ''; this.rowsCache = null; }
+    if (this.filter && !sessionMatches(session, this.filter)) this.filter = '';
     this.lists.sessions.follow = false;
     this.lists.sessions.select(this.sessionsModel(this.sessionRows(), this.term.cols).source, `s${session.id}`);
     this.afterMove('sessions', this.model('sessions', this.term.cols));
@@ -612,7 +631,7 @@ export class Dashboard {
     }
     const prev = this.stack.pop();
     if (prev) { this.screen = prev; return; }
-    if (this.screen === 'sessions' && this.filter) { this.filter = ''; this.rowsCache = null; return; }
+    if (this.screen === 'sessions' && this.filter) { this.filter = ''; return; }
     this.screen = 'sessions';
   }
 

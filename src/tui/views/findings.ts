@@ -9,39 +9,109 @@ export interface FindingRow { finding: Finding; session: Session | null; where: 
 const RANK = { error: 0, warning: 1, info: 2 } as const;
 const MARK = { error: 'x ERR ', warning: '! WARN', info: 'i info' } as const;
 
-export function collectFindings(a: Analysis): FindingRow[] {
-  const rows: FindingRow[] = [];
-  // The analyzer may list one finding on both the session and its TCP connection.
-  const seen = new Set<Finding>();
-  const add = (f: Finding, session: Session | null, where: string): void => {
-    if (seen.has(f)) return;
-    seen.add(f);
-    rows.push({ finding: f, session, where });
-  };
-  for (const f of a.findings) add(f, null, 'capture');
-  for (const s of a.sessions) {
-    for (const f of s.findings) add(f, s, `session ${s.id}`);
-    for (const f of s.tcp?.findings ?? []) add(f, s, `session ${s.id} tcp`);
-    for (const dc of s.dataConnections) for (const f of dc.tcp?.findings ?? []) add(f, s, `session ${s.id} D${dc.id}`);
+/** Where a finding was listed; the label is made only for rows on screen. */
+const enum Place { Capture, Session, SessionTcp, Data, Unpaired }
+
+/**
+ * Every finding of an analysis in display order, kept as parallel arrays and an index
+ * permutation: tens of thousands of findings cost no row objects until they are drawn.
+ */
+export class FindingList {
+  private readonly findings: Finding[] = [];
+  private readonly places: Place[] = [];
+  /** Index into analysis.sessions, or -1. */
+  private readonly owners: number[] = [];
+  /** Data connection id for Data / Unpaired. */
+  private readonly dcIds: number[] = [];
+  private readonly order: Int32Array;
+
+  constructor(private readonly a: Analysis) {
+    // The analyzer may list one finding on both the session and its TCP connection.
+    const global = new Set<Finding>(a.findings);
+    const local = new Set<Finding>();
+    const add = (f: Finding, place: Place, owner: number, dcId: number): void => {
+      if (local.has(f) || (place !== Place.Capture && global.has(f))) return;
+      local.add(f);
+      this.findings.push(f);
+      this.places.push(place);
+      this.owners.push(owner);
+      this.dcIds.push(dcId);
+    };
+    for (const f of a.findings) add(f, Place.Capture, -1, -1);
+    a.sessions.forEach((s, i) => {
+      local.clear();
+      for (const f of s.findings) add(f, Place.Session, i, -1);
+      for (const f of s.tcp?.findings ?? []) add(f, Place.SessionTcp, i, -1);
+      for (const dc of s.dataConnections) for (const f of dc.tcp?.findings ?? []) add(f, Place.Data, i, dc.id);
+    });
+    local.clear();
+    for (const dc of a.unpairedDataConnections) for (const f of dc.tcp?.findings ?? []) add(f, Place.Unpaired, -1, dc.id);
+    this.order = sortOrder(this.findings);
   }
-  for (const dc of a.unpairedDataConnections) for (const f of dc.tcp?.findings ?? []) add(f, null, `unpaired ${dc.id}`);
-  return rows.sort((x, y) => RANK[x.finding.severity] - RANK[y.finding.severity]
-    || (x.finding.frame ?? Infinity) - (y.finding.frame ?? Infinity));
+
+  get count(): number {
+    return this.order.length;
+  }
+
+  at(i: number): FindingRow {
+    const j = this.order[i];
+    const owner = this.owners[j];
+    const session = owner >= 0 ? this.a.sessions[owner] : null;
+    return { finding: this.findings[j], session, where: this.where(j, session) };
+  }
+
+  private where(j: number, s: Session | null): string {
+    switch (this.places[j]) {
+      case Place.Capture: return 'capture';
+      case Place.Session: return `session ${s!.id}`;
+      case Place.SessionTcp: return `session ${s!.id} tcp`;
+      case Place.Data: return `session ${s!.id} D${this.dcIds[j]}`;
+      case Place.Unpaired: return `unpaired ${this.dcIds[j]}`;
+    }
+  }
+}
+
+/** Severity, then frame (none last), then listing order. */
+function sortOrder(fs: readonly Finding[]): Int32Array {
+  const n = fs.length;
+  const order = new Int32Array(n);
+  const NO_FRAME = 2 ** 32;
+  const key = (f: Finding): number => RANK[f.severity] * 2 ** 33 + Math.min(f.frame ?? NO_FRAME, NO_FRAME);
+  if (n <= 2 ** 18) {
+    // rank (2 bits) | frame (33) | index (18) packed in one exact double: a native sort, no comparator
+    const packed = new Float64Array(n);
+    for (let i = 0; i < n; i++) packed[i] = key(fs[i]) * 2 ** 18 + i;
+    packed.sort();
+    for (let i = 0; i < n; i++) order[i] = packed[i] % 2 ** 18;
+    return order;
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) { keys[i] = key(fs[i]); order[i] = i; }
+  return order.sort((x, y) => keys[x] - keys[y] || x - y);
+}
+
+/** Every finding row in display order (tests, reports of small captures). */
+export function collectFindings(a: Analysis): FindingRow[] {
+  const list = new FindingList(a);
+  const rows: FindingRow[] = [];
+  for (let i = 0; i < list.count; i++) rows.push(list.at(i));
+  return rows;
 }
 
 export const FINDING_HEADER = `${fit('sev', 6)} ${fit('where', 14)} ${fitLeft('frame', 7)} ${fit('code', 24)} message`;
 
-export function findingsPane(rows: FindingRow[]): PaneModel {
-  const text = (i: number): string => {
-    const r = rows[i];
-    return `${MARK[r.finding.severity]} ${fit(r.where, 14)} ${fitLeft(r.finding.frame === null ? '-' : String(r.finding.frame), 7)} ${fit(r.finding.code, 24)} ${r.finding.message}`;
-  };
+export function findingsPane(list: FindingList): PaneModel {
+  const text = (r: FindingRow): string =>
+    `${MARK[r.finding.severity]} ${fit(r.where, 14)} ${fitLeft(r.finding.frame === null ? '-' : String(r.finding.frame), 7)} ${fit(r.finding.code, 24)} ${r.finding.message}`;
   return {
-    title: `Findings (${rows.length})`,
+    title: `Findings (${list.count})`,
     header: FINDING_HEADER,
-    source: { count: rows.length, keyAt: (i) => i, indexOf: (k) => (typeof k === 'number' && k < rows.length ? k : -1) },
-    row: (i) => [{ text: text(i), style: rows[i].finding.severity === 'error' ? 'error' : rows[i].finding.severity === 'warning' ? 'warn' : undefined }],
+    source: { count: list.count, keyAt: (i) => i, indexOf: (k) => (typeof k === 'number' && k < list.count ? k : -1) },
+    row: (i) => {
+      const r = list.at(i);
+      return [{ text: text(r), style: r.finding.severity === 'error' ? 'error' : r.finding.severity === 'warning' ? 'warn' : undefined }];
+    },
     empty: 'no findings',
-    matches: (i, needle) => text(i).toLowerCase().includes(needle.toLowerCase()),
+    matches: (i, needle) => text(list.at(i)).toLowerCase().includes(needle.toLowerCase()),
   };
 }

@@ -6,15 +6,9 @@
 import type { Analysis, DataConnection, Session } from '../../model/types.js';
 import type { Row } from '../terminal.js';
 import { bytes, clock, duration, endpoint, fit, fitLeft } from '../text.js';
+import { SessionIndex, type SessionMeasures, type SessionRow, type SortColumn, type SortOrder } from './session-index.js';
 
-export type SessionRow =
-  | { kind: 'session'; key: string; session: Session }
-  | { kind: 'data'; key: string; session: Session; dc: DataConnection }
-  | { kind: 'unpaired'; key: string; dc: DataConnection };
-
-export const SORT_COLUMNS = ['start', 'client', 'user', 'duration', 'commands', 'transfers', 'bytes', 'status'] as const;
-export type SortColumn = typeof SORT_COLUMNS[number];
-export interface SortOrder { column: SortColumn; reverse: boolean }
+export { SORT_COLUMNS, type SessionRow, type SortColumn, type SortOrder } from './session-index.js';
 
 export interface SessionStatus { level: 0 | 1 | 2; marker: string; text: string }
 
@@ -41,10 +35,14 @@ export function sessionBytes(s: Session): number {
   return n;
 }
 
-function sortValue(s: Session, c: SortColumn): number | string {
+export function sortValue(s: Session, c: SortColumn): number | string {
   switch (c) {
     case 'start': return s.start;
-    case 'client': return `${s.client.ip}|${String(s.client.port).padStart(5, '0')}`;
+    case 'client': {
+      let k = clientKey.get(s);
+      if (k === undefined) clientKey.set(s, k = `${s.client.ip}|${String(s.client.port).padStart(5, '0')}`);
+      return k;
+    }
     case 'user': return s.user ?? '';
     case 'duration': return s.end - s.start;
     case 'commands': return s.commands.length;
@@ -55,20 +53,32 @@ function sortValue(s: Session, c: SortColumn): number | string {
 }
 
 /** Lower-cased searchable text of a session, rebuilt only when the session has grown. */
-const searchText = new WeakMap<Session, { stamp: string; text: string }>();
+interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; text: string }
+const searchText = new WeakMap<Session, Haystack>();
 
 function haystack(s: Session): string {
-  const stamp = `${s.commands.length}|${s.dataConnections.length}|${s.findings.length}|${s.user}`;
   const hit = searchText.get(s);
-  if (hit?.stamp === stamp) return hit.text;
+  if (hit && hit.cmds === s.commands.length && hit.dcs === s.dataConnections.length
+    && hit.findings === s.findings.length && hit.user === s.user) return hit.text;
   const parts: string[] = [endpoint(s.client), endpoint(s.server), s.user ?? ''];
   for (const c of s.commands) parts.push(c.verb, c.arg ?? '');
   for (const dc of s.dataConnections) parts.push(dc.path ?? '', endpoint(dc.client), endpoint(dc.server));
   for (const f of s.findings) parts.push(f.code);
   // NUL separators: a needle never matches across two fields
   const text = parts.join('\u0000').toLowerCase();
-  searchText.set(s, { stamp, text });
+  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, text });
   return text;
+}
+
+/** Build the search text of sessions[from..] ahead of the first filter, for about budgetMs; returns where to go on. */
+export function warmSearch(sessions: readonly Session[], from: number, budgetMs: number): number {
+  const t0 = performance.now();
+  let i = from;
+  while (i < sessions.length) {
+    haystack(sessions[i++]);
+    if ((i & 63) === 0 && performance.now() - t0 > budgetMs) break;
+  }
+  return i;
 }
 
 /** Does the session match the filter text (case-insensitive substring of any searchable part)? */
@@ -76,38 +86,20 @@ export function sessionMatches(s: Session, needle: string): boolean {
   return !needle || haystack(s).includes(needle.toLowerCase());
 }
 
-function dcMatches(dc: DataConnection, needle: string): boolean {
+export function dcMatches(dc: DataConnection, needle: string): boolean {
   if (!needle) return true;
   const n = needle.toLowerCase();
   return [dc.path, dc.command?.verb, dc.command?.arg, endpoint(dc.client), endpoint(dc.server), dc.guessedRole]
     .some((v) => !!v && v.toLowerCase().includes(n));
 }
 
-/** A session's own rows, made once per session (and again only when it gains data connections). */
-const sessionRowsCache = new WeakMap<Session, SessionRow[]>();
+const clientKey = new WeakMap<Session, string>();
 
-function rowsOf(s: Session): SessionRow[] {
-  let rows = sessionRowsCache.get(s);
-  if (!rows || rows.length !== s.dataConnections.length + 1) {
-    rows = [{ kind: 'session', key: `s${s.id}`, session: s }];
-    for (const dc of s.dataConnections) rows.push({ kind: 'data', key: `s${s.id}d${dc.id}`, session: s, dc });
-    sessionRowsCache.set(s, rows);
-  }
-  return rows;
-}
+export const SESSION_MEASURES: SessionMeasures = { sortValue, matches: sessionMatches, dcMatches };
 
+/** Every row of the view (tests, small captures); the dashboard keeps a SessionIndex and reads rows lazily. */
 export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): SessionRow[] {
-  // Decorate once, then sort: the comparator must not recount findings or bytes per comparison.
-  const keyed = a.sessions.filter((s) => sessionMatches(s, filter)).map((s) => ({ s, v: sortValue(s, sort.column) }));
-  const dirn = sort.reverse ? -1 : 1;
-  keyed.sort((x, y) => (x.v < y.v ? -dirn : x.v > y.v ? dirn : x.s.id - y.s.id));
-  const sessions = keyed.map((k) => k.s);
-  const rows: SessionRow[] = [];
-  for (const s of sessions) for (const r of rowsOf(s)) rows.push(r);
-  for (const dc of a.unpairedDataConnections) {
-    if (dcMatches(dc, filter)) rows.push({ kind: 'unpaired', key: `u${dc.id}`, dc });
-  }
-  return rows;
+  return new SessionIndex(a, SESSION_MEASURES).rows(filter, sort).all();
 }
 
 interface Col { title: string; width: number; right?: boolean; minCols: number }
