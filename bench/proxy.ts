@@ -38,7 +38,17 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startVsftpd(dir: string): Promise<{ port: number; stop(): void }> {
+/** CPU seconds of a process and its reaped children (vsftpd forks a process per session and reaps it). */
+function cpuOfTree(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of proc(5) (utime stime cutime cstime) are 11-14 after the command name.
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  return ticks / CLK_TCK;
+}
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'latin1' }).trim()) || 100;
+
+async function startVsftpd(dir: string): Promise<{ port: number; pid: number; stop(): void }> {
   const port = await freePort();
   const root = path.join(dir, 'root');
   fs.mkdirSync(path.join(root, 'pub'), { recursive: true });
@@ -59,17 +69,27 @@ async function startVsftpd(dir: string): Promise<{ port: number; stop(): void }>
     if (ok) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { port, stop: () => child.kill('SIGTERM') };
+  return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
-function curl(port: number, file: string): Promise<number> {
+interface CurlResult { bytes: number; cpuSec: number }
+
+/** One download with curl; its CPU time is read with the shell's `times` after it exits. */
+function curl(port: number, file: string): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
-    const c = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{size_download}', `ftp://127.0.0.1:${port}/pub/${file}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const script = 'curl -sS -o /dev/null -w "%{size_download}" "$1"; rc=$?; times >&2; exit $rc';
+    const c = spawn('/bin/sh', ['-c', script, 'sh', `ftp://127.0.0.1:${port}/pub/${file}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => { out += d; });
     c.stderr.on('data', (d) => { err += d; });
-    c.on('close', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`curl: ${err.trim()}`))));
+    c.on('close', (code) => {
+      const lines = err.trim().split('\n');
+      const children = lines.pop() ?? '';
+      const cpuSec = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
+      if (code === 0) resolve({ bytes: Number(out), cpuSec });
+      else reject(new Error(`curl: ${lines.join(' ').trim()}`));
+    });
   });
 }
 
@@ -142,16 +162,25 @@ async function main(): Promise<void> {
   try {
     say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs`);
     say('');
-    const direct1 = await timed(() => curl(ftpd.port, 'big.bin'));
-    const cpu0 = process.cpuUsage();
-    const proxied1 = await timed(() => curl(pport, 'big.bin'));
-    const cpu = process.cpuUsage(cpu0);
-    const cpuSec = (cpu.user + cpu.system) / 1e6;
-    if (direct1.value !== size || proxied1.value !== size) throw new Error('short transfer');
+    const single = async (port: number) => {
+      const ftpd0 = cpuOfTree(ftpd.pid);
+      const self0 = process.cpuUsage();
+      const r = await timed(() => curl(port, 'big.bin'));
+      const self = process.cpuUsage(self0);
+      await new Promise((res) => setTimeout(res, 300)); // let vsftpd reap its session process
+      if (r.value.bytes !== size) throw new Error('short transfer');
+      return { ms: r.ms, curl: r.value.cpuSec, ftpd: cpuOfTree(ftpd.pid) - ftpd0, user: self.user / 1e6, sys: self.system / 1e6 };
+    };
+    const gb = size / 2 ** 30;
+    const perGb = (s: number) => `${(s / gb).toFixed(2)}`;
+    const direct1 = await single(ftpd.port);
+    const proxied1 = await single(pport);
     const d1 = mbps(size, direct1.ms);
     const p1 = mbps(size, proxied1.ms);
     say(`single 1x${SIZE_MB} MB   direct ${d1.toFixed(0).padStart(6)} MB/s   proxy ${p1.toFixed(0).padStart(6)} MB/s   ratio ${(p1 / d1 * 100).toFixed(1)}%  (target >= 80%)`);
-    say(`  proxy CPU ${cpuSec.toFixed(2)} s for ${SIZE_MB} MB (relay + analysis incl. sha256): ${mbps(size, cpuSec * 1000).toFixed(0)} MB/s per core; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
+    say(`  CPU s per GB    direct: vsftpd ${perGb(direct1.ftpd)} + curl ${perGb(direct1.curl)}`);
+    say(`                  proxy:  vsftpd ${perGb(proxied1.ftpd)} + curl ${perGb(proxied1.curl)} + proxy ${perGb(proxied1.user + proxied1.sys)} (user ${perGb(proxied1.user)}, sys ${perGb(proxied1.sys)}; relay + analysis incl. sha256)`);
+    say(`  load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs; a proxied transfer runs three busy processes where the direct one runs two`);
 
     const par = (port: number) => Promise.all(Array.from({ length: PARALLEL }, (_, i) => curl(port, `p${i}.bin`)));
     const directN = await timed(() => par(ftpd.port));

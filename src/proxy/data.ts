@@ -14,12 +14,18 @@ import type { LegPlan } from './session-machine.js';
 import type { PortAllocator } from './ports.js';
 import { secured, type TlsTermination } from './tls.js';
 
-/** Where the client-facing leg's traffic is reported (the analysis, the recording). */
 /** Per-socket buffering on data legs: big enough that a bulk transfer rarely waits on 'drain'. */
 const DATA_HWM = 1 << 20;
+/**
+ * Plain (non-TLS) legs read into one buffer reused for the whole connection (net's `onread`):
+ * no allocation, no fresh pages to fault in per read, which is most of a bulk relay's cost.
+ */
+const READ_BUFFER = 256 * 1024;
 
+/** Where a leg's traffic is reported (the analysis, the recording). */
 export interface LegTap {
   open(client: Endpoint, server: Endpoint): void;
+  /** `bytes` is only valid during the call (the relay reuses its read buffer): copy to keep. */
   data(dir: Dir, bytes: Buffer): void;
   close(reason: 'fin' | 'rst'): void;
 }
@@ -64,6 +70,10 @@ interface Leg {
   ended: boolean;
   closed: boolean;
   tapped: boolean;
+  /** Plain legs: the reused read buffer's bytes are still queued on the other leg; reading waits. */
+  flushWait: boolean;
+  /** Plain legs: where this leg's reads go once the relay runs (set by pipe). */
+  onRead: ((bytes: Buffer) => void) | null;
 }
 
 export class DataRelay {
@@ -127,16 +137,20 @@ export class DataRelay {
     leg.listener?.close();
     leg.listener = null;
     leg.weConnected = false;
-    this.attach(leg, sock);
+    this.attach(leg, this.o.tls ? sock : adoptWithUserRead(sock, leg));
     if ('connect' in this.legs.client.plan && leg.side === 'server') this.connect(this.legs.client);
   }
 
   private connect(leg: Leg): void {
     const target = (leg.plan as { connect: HostPort }).connect;
     const localAddress = leg.side === 'client' ? this.o.clientLocalIp : this.o.serverLocalIp;
-    const sock = net.connect({ host: target.ip, port: target.port, localAddress, allowHalfOpen: true, highWaterMark: DATA_HWM } as net.NetConnectOpts);
+    const sock = net.connect({
+      host: target.ip, port: target.port, localAddress, allowHalfOpen: true, highWaterMark: DATA_HWM,
+      ...(this.o.tls ? {} : { onread: userRead(leg) }),
+    } as net.NetConnectOpts);
     sock.on('error', (e) => this.fail(`${leg.side} data connection to ${target.ip}:${target.port}: ${e.message}`));
     sock.pause();
+    if (!this.o.tls) userReadSockets.add(sock);
     leg.weConnected = true;
     sock.once('connect', () => {
       if (this.finished) { sock.destroy(); return; }
@@ -201,13 +215,34 @@ export class DataRelay {
     // Tap direction: 0 when the bytes travel from the TCP client (the side that connected).
     const fromDir: Dir = from.weConnected ? 1 : 0;
     const toDir: Dir = to.weConnected ? 0 : 1;
-    src.on('data', (chunk: Buffer) => {
-      tapFrom?.data(fromDir, chunk);
-      tapTo?.data(toDir, chunk);
-      this.o.events.activity();
-      if (!dst.write(chunk)) src.pause();
-    });
-    dst.on('drain', () => src.resume());
+    const events = this.o.events;
+    if (from.onRead === null && isUserRead(src)) {
+      // The read buffer is reused: while a write still references it, stop reading until it is flushed.
+      const flushed = (): void => {
+        if (from.flushWait && dst.writableLength === 0) {
+          from.flushWait = false;
+          src.resume();
+        }
+      };
+      from.onRead = (chunk: Buffer) => {
+        tapFrom?.data(fromDir, chunk);
+        tapTo?.data(toDir, chunk);
+        events.activity();
+        dst.write(chunk, flushed);
+        if (dst.writableLength > 0) {
+          from.flushWait = true;
+          src.pause();
+        }
+      };
+    } else {
+      src.on('data', (chunk: Buffer) => {
+        tapFrom?.data(fromDir, chunk);
+        tapTo?.data(toDir, chunk);
+        events.activity();
+        if (!dst.write(chunk)) src.pause();
+      });
+      dst.on('drain', () => src.resume());
+    }
     src.on('end', () => {
       from.ended = true;
       dst.end(() => { if (!this.finished) this.o.events.drained(); });
@@ -249,7 +284,40 @@ export class DataRelay {
 }
 
 function newLeg(side: 'client' | 'server', plan: LegPlan): Leg {
-  return { side, plan, listener: null, raw: null, sock: null, weConnected: false, ended: false, closed: false, tapped: false };
+  return { side, plan, listener: null, raw: null, sock: null, weConnected: false, ended: false, closed: false, tapped: false, flushWait: false, onRead: null };
+}
+
+const userReadSockets = new WeakSet<net.Socket>();
+
+function isUserRead(sock: net.Socket | tls.TLSSocket): boolean {
+  return userReadSockets.has(sock);
+}
+
+/** net's `onread` option for a plain leg: reads land in one buffer, handed to the leg's relay. */
+function userRead(leg: Leg): { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } {
+  return {
+    buffer: Buffer.allocUnsafe(READ_BUFFER),
+    callback: (n: number, buf: Buffer) => {
+      leg.onRead?.(buf.subarray(0, n));
+      return true;
+    },
+  };
+}
+
+/**
+ * An accepted socket cannot be given `onread` by net.Server, so its (paused, unread) handle is
+ * moved to a socket that has it. Falls back to the accepted socket if the handle is not what
+ * this Node version's net module uses.
+ */
+function adoptWithUserRead(sock: net.Socket, leg: Leg): net.Socket {
+  const owner = sock as unknown as { _handle: { useUserBuffer?: unknown } | null };
+  const handle = owner._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function') return sock;
+  const adopted = new net.Socket({ handle, allowHalfOpen: true, pauseOnCreate: true, onread: userRead(leg) } as net.SocketConstructorOpts);
+  owner._handle = null;
+  sock.destroy();
+  userReadSockets.add(adopted);
+  return adopted;
 }
 
 function listenAny(srv: net.Server, host: string): Promise<number> {
