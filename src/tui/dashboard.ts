@@ -134,7 +134,8 @@ export class Dashboard {
 
   /**
    * Idle work in small slices between events: the search text of every session, then every
-   * sort order, so the first filter or sort key does not pay for 10k sessions at once.
+   * sort order, then the findings list, so the first filter, sort or findings key does not pay
+   * for 10k sessions at once.
    * A file still being read waits: its sessions are still growing.
    */
   private scheduleWarm(): void {
@@ -145,7 +146,7 @@ export class Dashboard {
       if (this.quitting) return;
       const sessions = this.analysis.sessions;
       if (this.warmedTo < sessions.length) this.warmedTo = warmSearch(sessions, this.warmedTo, 4);
-      else if (!this.index().warmStep()) return;
+      else if (!this.index().warmStep() && this.findingRows().collect(4)) return;
       this.scheduleWarm();
     }));
   }

@@ -23,38 +23,63 @@ export class FindingList {
   private readonly owners: number[] = [];
   /** Data connection id for Data / Unpaired. */
   private readonly dcIds: number[] = [];
-  private readonly order: Int32Array;
+  /** Sessions [0, nextSession) are collected; -1 before the capture's own findings. */
+  private nextSession = -1;
+  private order: Int32Array | null = null;
+  private readonly global: Set<Finding>;
+  private readonly local = new Set<Finding>();
 
   constructor(private readonly a: Analysis) {
-    // The analyzer may list one finding on both the session and its TCP connection.
-    const global = new Set<Finding>(a.findings);
-    const local = new Set<Finding>();
-    const add = (f: Finding, place: Place, owner: number, dcId: number): void => {
-      if (local.has(f) || (place !== Place.Capture && global.has(f))) return;
-      local.add(f);
-      this.findings.push(f);
-      this.places.push(place);
-      this.owners.push(owner);
-      this.dcIds.push(dcId);
-    };
-    for (const f of a.findings) add(f, Place.Capture, -1, -1);
-    a.sessions.forEach((s, i) => {
-      local.clear();
-      for (const f of s.findings) add(f, Place.Session, i, -1);
-      for (const f of s.tcp?.findings ?? []) add(f, Place.SessionTcp, i, -1);
-      for (const dc of s.dataConnections) for (const f of dc.tcp?.findings ?? []) add(f, Place.Data, i, dc.id);
-    });
-    local.clear();
-    for (const dc of a.unpairedDataConnections) for (const f of dc.tcp?.findings ?? []) add(f, Place.Unpaired, -1, dc.id);
+    this.global = new Set(a.findings);
+  }
+
+  /**
+   * Collects for about budgetMs (idle time), or to the end; true when the list is complete.
+   * The analyzer may list one finding on both the session and its TCP connection: listed once.
+   */
+  collect(budgetMs = Infinity): boolean {
+    if (this.order) return true;
+    const a = this.a;
+    const t0 = performance.now();
+    if (this.nextSession < 0) {
+      for (const f of a.findings) this.add(f, Place.Capture, -1, -1);
+      this.nextSession = 0;
+    }
+    while (this.nextSession < a.sessions.length) {
+      const i = this.nextSession++;
+      const s = a.sessions[i];
+      this.local.clear();
+      for (const f of s.findings) this.add(f, Place.Session, i, -1);
+      for (const f of s.tcp?.findings ?? []) this.add(f, Place.SessionTcp, i, -1);
+      for (const dc of s.dataConnections) for (const f of dc.tcp?.findings ?? []) this.add(f, Place.Data, i, dc.id);
+      if ((i & 15) === 15 && performance.now() - t0 > budgetMs) return false;
+    }
+    this.local.clear();
+    for (const dc of a.unpairedDataConnections) for (const f of dc.tcp?.findings ?? []) this.add(f, Place.Unpaired, -1, dc.id);
     this.order = sortOrder(this.findings);
+    return true;
+  }
+
+  private add(f: Finding, place: Place, owner: number, dcId: number): void {
+    if (this.local.has(f) || (place !== Place.Capture && this.global.has(f))) return;
+    this.local.add(f);
+    this.findings.push(f);
+    this.places.push(place);
+    this.owners.push(owner);
+    this.dcIds.push(dcId);
+  }
+
+  private sorted(): Int32Array {
+    if (!this.order) this.collect();
+    return this.order!;
   }
 
   get count(): number {
-    return this.order.length;
+    return this.sorted().length;
   }
 
   at(i: number): FindingRow {
-    const j = this.order[i];
+    const j = this.sorted()[i];
     const owner = this.owners[j];
     const session = owner >= 0 ? this.a.sessions[owner] : null;
     return { finding: this.findings[j], session, where: this.where(j, session) };

@@ -40,6 +40,29 @@ export function rowsOf(s: Session): SessionRow[] {
   return rows;
 }
 
+/** What every row list of one analysis version shares. */
+export class SessionShape {
+  /** Rows per session (itself and its data connections), by index into sessions. */
+  readonly rowCounts: Int32Array;
+  private byId: Map<number, number> | null = null;
+
+  constructor(readonly sessions: readonly Session[]) {
+    this.rowCounts = new Int32Array(sessions.length);
+    for (let i = 0; i < sessions.length; i++) this.rowCounts[i] = 1 + sessions[i].dataConnections.length;
+  }
+
+  /** Index into sessions of the session with this id, or -1. */
+  indexOfId(id: number): number {
+    // ids are usually 1, 2, 3, … in list order
+    if (this.sessions[id - 1]?.id === id) return id - 1;
+    if (!this.byId) {
+      this.byId = new Map();
+      for (let i = 0; i < this.sessions.length; i++) this.byId.set(this.sessions[i].id, i);
+    }
+    return this.byId.get(id) ?? -1;
+  }
+}
+
 /** The rows of one (filter, sort) view, addressed by index without building them all. */
 export class SessionRowList {
   readonly count: number;
@@ -47,21 +70,23 @@ export class SessionRowList {
   readonly sessionCount: number;
   /** starts[p]: row index of the p-th shown session; starts[sessionCount]: first unpaired row. */
   private readonly starts: Int32Array;
-  private byId: Map<number, number> | null = null;
+  /** Display position of each session (by index into sessions), -1 when filtered out; made on first lookup. */
+  private positions: Int32Array | null = null;
   private unpairedById: Map<number, number> | null = null;
 
   constructor(
-    private readonly sessions: readonly Session[],
-    /** Indices into sessions, in display order. */
+    private readonly shape: SessionShape,
+    /** Indices into shape.sessions, in display order. */
     private readonly order: Int32Array,
     private readonly unpaired: readonly DataConnection[],
   ) {
     this.sessionCount = order.length;
     this.starts = new Int32Array(order.length + 1);
+    const counts = shape.rowCounts;
     let n = 0;
     for (let p = 0; p < order.length; p++) {
       this.starts[p] = n;
-      n += 1 + sessions[order[p]].dataConnections.length;
+      n += counts[order[p]];
     }
     this.starts[order.length] = n;
     this.count = n + unpaired.length;
@@ -81,7 +106,7 @@ export class SessionRowList {
       if (this.starts[mid] <= i) lo = mid;
       else hi = mid - 1;
     }
-    const rows = rowsOf(this.sessions[this.order[lo]]);
+    const rows = rowsOf(this.shape.sessions[this.order[lo]]);
     return rows[Math.min(i - this.starts[lo], rows.length - 1)];
   }
 
@@ -100,14 +125,16 @@ export class SessionRowList {
       const u = this.unpairedById.get(Number(m[3]));
       return u === undefined ? -1 : this.starts[this.sessionCount] + u;
     }
-    if (!this.byId) {
-      this.byId = new Map();
-      for (let p = 0; p < this.sessionCount; p++) this.byId.set(this.sessions[this.order[p]].id, p);
+    const si = this.shape.indexOfId(Number(m[1]));
+    if (si < 0) return -1;
+    if (!this.positions) {
+      this.positions = new Int32Array(this.shape.sessions.length).fill(-1);
+      for (let p = 0; p < this.sessionCount; p++) this.positions[this.order[p]] = p;
     }
-    const p = this.byId.get(Number(m[1]));
-    if (p === undefined) return -1;
+    const p = this.positions[si];
+    if (p < 0) return -1;
     if (m[2] === undefined) return this.starts[p];
-    const rows = rowsOf(this.sessions[this.order[p]]);
+    const rows = rowsOf(this.shape.sessions[si]);
     for (let j = 1; j < rows.length; j++) {
       const r = rows[j];
       if (r.kind === 'data' && r.dc.id === Number(m[2])) return this.starts[p] + j;
@@ -130,8 +157,11 @@ export class SessionIndex {
   /** Last filters applied: needle → mask of matching sessions (a few, for narrowing and going back). */
   private readonly masks = new Map<string, Uint8Array>();
   private last: { filter: string; sort: string; list: SessionRowList } | null = null;
+  private readonly shape: SessionShape;
 
-  constructor(private readonly a: Analysis, private readonly m: SessionMeasures) {}
+  constructor(private readonly a: Analysis, private readonly m: SessionMeasures) {
+    this.shape = new SessionShape(a.sessions);
+  }
 
   get analysis(): Analysis {
     return this.a;
@@ -150,7 +180,7 @@ export class SessionIndex {
       order = order.subarray(0, n);
     }
     const unpaired = filter ? this.a.unpairedDataConnections.filter((dc) => this.m.dcMatches(dc, filter)) : this.a.unpairedDataConnections;
-    const list = new SessionRowList(this.a.sessions, order, unpaired);
+    const list = new SessionRowList(this.shape, order, unpaired);
     this.last = { filter, sort: sortKey, list };
     return list;
   }
