@@ -19,8 +19,11 @@ const DATA_HWM = 1 << 20;
 /**
  * Plain (non-TLS) legs read into one buffer reused for the whole connection (net's `onread`):
  * no allocation, no fresh pages to fault in per read, which is most of a bulk relay's cost.
+ * It starts small and doubles while reads fill it, so bulk transfers take fewer, larger reads
+ * (and fewer hash updates) and small ones stay small.
  */
-const READ_BUFFER = 256 * 1024;
+const READ_BUFFER_MIN = 64 * 1024;
+const READ_BUFFER_MAX = 1024 * 1024;
 
 /** Where a leg's traffic is reported (the analysis, the recording). */
 export interface LegTap {
@@ -294,11 +297,20 @@ function isUserRead(sock: net.Socket | tls.TLSSocket): boolean {
 }
 
 /** net's `onread` option for a plain leg: reads land in one buffer, handed to the leg's relay. */
-function userRead(leg: Leg): { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } {
+function userRead(leg: Leg): { buffer: () => Buffer; callback: (n: number, buf: Buffer) => boolean } {
+  let buf: Buffer | null = null;
+  let filled = false;
   return {
-    buffer: Buffer.allocUnsafe(READ_BUFFER),
-    callback: (n: number, buf: Buffer) => {
-      leg.onRead?.(buf.subarray(0, n));
+    // Called before the first read and after each one: the buffer for the next read.
+    buffer: () => {
+      if (buf === null) buf = Buffer.allocUnsafe(READ_BUFFER_MIN);
+      else if (filled && buf.length < READ_BUFFER_MAX) buf = Buffer.allocUnsafe(buf.length * 2);
+      filled = false;
+      return buf;
+    },
+    callback: (n: number, b: Buffer) => {
+      filled = n === b.length;
+      leg.onRead?.(b.subarray(0, n));
       return true;
     },
   };
