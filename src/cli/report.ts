@@ -3,7 +3,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
 import type { Analysis, Session } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
-import { eventToJson, renderSessionJson, reportJsonChunks } from '../report/json.js';
+import { compactSessionJson, eventToJson, reportJsonPieces } from '../report/json.js';
+import { ByteOut, indentJsonInto } from '../report/pretty.js';
+import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
 import { formatBytes } from '../report/format.js';
@@ -125,20 +127,27 @@ export function registerReport(program: Command): void {
       }
       // Finished sessions are rendered and parked on disk as the capture is read, so memory
       // stays bounded whatever the capture size; the report is assembled in session order.
-      const render = flags.json
-        ? (s: Session) => renderSessionJson(s, { showPasswords })
-        : (s: Session) => renderSessionText(s, { showPasswords });
-      const spool = new SessionSpool(render);
+      // JSON sessions are spooled compact and indented on the way out (as renderSessionJson would).
+      const indented = new ByteOut();
+      const spool = flags.json
+        ? new SessionSpool((s) => compactSessionJson(s, { showPasswords }), (stored) => {
+          indented.reset();
+          indentJsonInto(stored, 4, indented);
+          return indented.view();
+        })
+        : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
       try {
         const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, retireSession: (s) => spool.add(s) });
         for (const s of a.sessions) spool.add(s);
         const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
+        const w = new ChunkedWriter(process.stdout);
         if (flags.json) {
-          for (const chunk of reportJsonChunks(a, { showPasswords }, pre)) out(chunk);
-          out('\n');
+          for (const piece of reportJsonPieces(a, { showPasswords }, pre)) await w.write(piece);
+          await w.write('\n');
         } else {
-          for (const chunk of reportTextChunks(a, { showPasswords }, pre)) out(chunk);
+          for (const chunk of reportTextChunks(a, { showPasswords }, pre)) await w.write(chunk);
         }
+        await w.end();
       } finally {
         spool.close();
       }

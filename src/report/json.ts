@@ -5,6 +5,7 @@ import type { Finding } from '../model/findings.js';
 import { TOOL } from '../version.js';
 import { CREDENTIAL_VERBS } from '../ftp/commands.js';
 import { normalizeIp, roundTs } from './format.js';
+import { indentJson } from './pretty.js';
 
 /**
  * The `report --json` contract, version 1 (docs/report-json.md, schema/report.v1.json).
@@ -191,17 +192,28 @@ export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean 
 export interface PrerenderedSessions {
   count: number;
   dataConnections: number;
-  chunks: () => Iterable<string>;
+  /** Each session's text as renderSessionJson gives it (a Buffer of its UTF-8 may be reused after the next item). */
+  chunks: () => Iterable<string | Buffer>;
 }
 
 /** One session as it stands inside the streamed report (indented for the sessions array). */
 export function renderSessionJson(s: Session, opts?: JsonOptions): string {
-  return JSON.stringify(sessionToJson(s, opts), null, 2).replace(/\n/g, '\n    ');
+  return indentJson(Buffer.from(compactSessionJson(s, opts), 'utf8'), 4).toString('utf8');
+}
+
+/** One session as compact JSON; indentJson(its UTF-8, 4) gives renderSessionJson's text. */
+export function compactSessionJson(s: Session, opts?: JsonOptions): string {
+  return JSON.stringify(sessionToJson(s, opts));
 }
 
 export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string> {
+  for (const piece of reportJsonPieces(a, opts, pre)) yield typeof piece === 'string' ? piece : piece.toString('utf8');
+}
+
+/** reportJsonChunks without turning pre-rendered Buffers into strings (a Buffer is valid until the next piece). */
+export function* reportJsonPieces(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string | Buffer> {
   const shell = toReportJson({ ...a, sessions: [], unpairedDataConnections: [] }, opts) as Record<string, unknown>;
-  const streamed: Record<string, () => Iterable<string>> = {
+  const streamed: Record<string, () => Iterable<string | Buffer>> = {
     sessions: () => pre ? pre.chunks() : lazyMap(a.sessions, (s) => renderSessionJson(s, opts)),
     unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, (d) => JSON.stringify(dataConnectionToJson(d), null, 2).replace(/\n/g, '\n    ')),
   };
@@ -216,7 +228,8 @@ export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean 
       yield '[';
       let first = true;
       for (const item of items()) {
-        yield `${first ? '' : ','}\n    ${item}`;
+        yield first ? '\n    ' : ',\n    ';
+        yield item;
         first = false;
       }
       yield '\n  ]';

@@ -52,7 +52,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
     `connection${dcCount === 1 ? '' : 's'}, ${a.unpairedDataConnections.length} unpaired`);
   yield emit(head);
 
-  if (pre) yield* pre.chunks();
+  if (pre) for (const c of pre.chunks()) yield typeof c === 'string' ? c : c.toString('utf8');
   else for (const s of a.sessions) yield renderSessionText(s, opts);
 
   const tail: string[] = [];

@@ -5,6 +5,30 @@ export type Verdict = 'same' | 'differs' | 'unknown';
 const INITIAL_CAPACITY = 4096;
 
 /**
+ * Rings of closed connections, kept for the next ones: a fresh large Buffer costs page faults
+ * and GC pressure on every data connection, a reused one costs nothing. Bounded in total.
+ */
+const POOL_MAX_BYTES = 4 << 20;
+const pool = new Map<number, Buffer[]>();
+let pooledBytes = 0;
+
+function takeRing(size: number): Buffer {
+  const list = pool.get(size);
+  const ring = list?.pop();
+  if (ring === undefined) return Buffer.allocUnsafe(size);
+  pooledBytes -= size;
+  return ring;
+}
+
+function returnRing(ring: Buffer): void {
+  if (pooledBytes + ring.length > POOL_MAX_BYTES) return;
+  let list = pool.get(ring.length);
+  if (list === undefined) pool.set(ring.length, (list = []));
+  list.push(ring);
+  pooledBytes += ring.length;
+}
+
+/**
  * The most recently delivered bytes of one direction that the receiver has not acknowledged
  * yet, kept only to check that a retransmission repeats them. A ring indexed by stream
  * offset: it grows up to `max` (and only while the shared budget allows), then forgets the
@@ -78,7 +102,10 @@ export class RetainedBytes {
 
   /** Give the memory back (the connection closed). */
   free(): void {
-    if (this.ring !== null) this.budget.give(this.ring.length);
+    if (this.ring !== null) {
+      this.budget.give(this.ring.length);
+      returnRing(this.ring);
+    }
     this.ring = null;
     this.start = this.end;
   }
@@ -90,7 +117,7 @@ export class RetainedBytes {
     while (cap < need && cap < this.max) cap *= 2;
     cap = Math.min(cap, this.max);
     if (!this.budget.tryTake(cap - cur)) return;
-    const next = Buffer.allocUnsafe(cap);
+    const next = takeRing(cap);
     const old = this.ring;
     if (old !== null) {
       // Keep what still fits, re-indexed for the new size.
@@ -103,6 +130,7 @@ export class RetainedBytes {
         o += n;
       }
       this.start = from;
+      returnRing(old);
     }
     this.ring = next;
   }
