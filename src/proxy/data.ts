@@ -23,7 +23,15 @@ const DATA_HWM = 1 << 20;
  * (and fewer hash updates) and small ones stay small.
  */
 const READ_BUFFER_MIN = 64 * 1024;
-const READ_BUFFER_MAX = 1024 * 1024;
+const READ_BUFFER_MAX = 4 * 1024 * 1024;
+/** Growth beyond READ_BUFFER_MIN shared by all legs of the process (16 legs at the maximum). */
+const READ_BUFFER_BUDGET = 64 * 1024 * 1024;
+let readBufferGrowth = 0;
+
+/** Bytes of read-buffer growth held by live data legs (0 when no transfer runs). */
+export function readBufferGrowthBytes(): number {
+  return readBufferGrowth;
+}
 
 /** Where a leg's traffic is reported (the analysis, the recording). */
 export interface LegTap {
@@ -77,6 +85,8 @@ interface Leg {
   flushWait: boolean;
   /** Plain legs: where this leg's reads go once the relay runs (set by pipe). */
   onRead: ((bytes: Buffer) => void) | null;
+  /** Plain legs: gives the read buffer's growth back to the budget. */
+  releaseRead: (() => void) | null;
 }
 
 export class DataRelay {
@@ -279,6 +289,8 @@ export class DataRelay {
         else s.destroy();
       }
       if (leg.raw && !leg.raw.destroyed) leg.raw.destroy();
+      leg.releaseRead?.();
+      leg.releaseRead = null;
     }
     if (this.legs.client.tapped) this.o.clientTap?.close(reset ? 'rst' : 'fin');
     if (this.legs.server.tapped) this.o.serverTap?.close(reset ? 'rst' : 'fin');
@@ -287,7 +299,7 @@ export class DataRelay {
 }
 
 function newLeg(side: 'client' | 'server', plan: LegPlan): Leg {
-  return { side, plan, listener: null, raw: null, sock: null, weConnected: false, ended: false, closed: false, tapped: false, flushWait: false, onRead: null };
+  return { side, plan, listener: null, raw: null, sock: null, weConnected: false, ended: false, closed: false, tapped: false, flushWait: false, onRead: null, releaseRead: null };
 }
 
 const userReadSockets = new WeakSet<net.Socket>();
@@ -300,11 +312,19 @@ function isUserRead(sock: net.Socket | tls.TLSSocket): boolean {
 function userRead(leg: Leg): { buffer: () => Buffer; callback: (n: number, buf: Buffer) => boolean } {
   let buf: Buffer | null = null;
   let filled = false;
+  leg.releaseRead = () => {
+    if (buf) readBufferGrowth -= buf.length - READ_BUFFER_MIN;
+    buf = null;
+  };
   return {
     // Called before the first read and after each one: the buffer for the next read.
     buffer: () => {
-      if (buf === null) buf = Buffer.allocUnsafe(READ_BUFFER_MIN);
-      else if (filled && buf.length < READ_BUFFER_MAX) buf = Buffer.allocUnsafe(buf.length * 2);
+      if (buf === null) {
+        buf = Buffer.allocUnsafe(READ_BUFFER_MIN);
+      } else if (filled && buf.length < READ_BUFFER_MAX && readBufferGrowth + buf.length <= READ_BUFFER_BUDGET) {
+        readBufferGrowth += buf.length;
+        buf = Buffer.allocUnsafe(buf.length * 2);
+      }
       filled = false;
       return buf;
     },
