@@ -104,6 +104,7 @@ export class Dashboard {
 
   /** Live sources: take a new snapshot; returns true when something changed. */
   refresh(): boolean {
+    this.scheduleWarm(); // runs after this refresh; a file that just finished loading starts here
     const a = this.source.snapshot();
     const sig = signature(a);
     const changed = sig !== this.signature;
@@ -115,7 +116,6 @@ export class Dashboard {
     if (changed) {
       this.version++;
       this.warmedTo = 0;
-      this.scheduleWarm();
     }
     return changed;
   }
@@ -135,7 +135,7 @@ export class Dashboard {
   /**
    * Idle work in small slices between events: the search text of every session, then every
    * sort order, then the findings list, so the first filter, sort or findings key does not pay
-   * for 10k sessions at once.
+   * for 10k sessions at once (live sources: the search text only, kept per session).
    * A file still being read waits: its sessions are still growing.
    */
   private scheduleWarm(): void {
@@ -146,7 +146,8 @@ export class Dashboard {
       if (this.quitting) return;
       const sessions = this.analysis.sessions;
       if (this.warmedTo < sessions.length) this.warmedTo = warmSearch(sessions, this.warmedTo, 4);
-      else if (!this.index().warmStep() && this.findingRows().collect(4)) return;
+      // live models change every refresh: orders made ahead would be thrown away unused
+      else if (this.source.live || (!this.index().warmStep() && this.findingRows().collect(4))) return;
       this.scheduleWarm();
     }));
   }
