@@ -209,11 +209,14 @@ async function main(): Promise<void> {
 
     const par = (port: number) => Promise.all(Array.from({ length: PARALLEL }, (_, i) => curl(port, `p${i}.bin`)));
     const directN = await timed(() => par(ftpd.port));
+    const cpuN0 = process.cpuUsage();
     const proxiedN = await timed(() => par(pport));
+    const cpuN = process.cpuUsage(cpuN0);
     const totalN = eachBytes * PARALLEL;
     const dN = mbps(totalN, directN.ms);
     const pN = mbps(totalN, proxiedN.ms);
     say(`parallel ${PARALLEL}x${(eachBytes / 1048576).toFixed(1)} MB  direct ${dN.toFixed(0).padStart(6)} MB/s   proxy ${pN.toFixed(0).padStart(6)} MB/s   ratio ${(pN / dN * 100).toFixed(1)}%  (target >= 80%)`);
+    say(`  proxy CPU ${((cpuN.user + cpuN.system) / 1e6 / (totalN / 2 ** 30)).toFixed(2)} s per GB (sessions, relays, analysis); each transfer also starts a curl and a vsftpd session`);
 
     const ld = await noopLatency(ftpd.port, NOOPS);
     const lp = await noopLatency(pport, NOOPS);
