@@ -52,7 +52,8 @@ function cpuOf(pid: number): { user: number; sys: number } {
 
 /** The proxy in a child process; resolves once it listens. It stops when its stdin closes. */
 async function spawnProxy(upstreamPort: number): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve-proxy', '--upstream-port', String(upstreamPort), '--data-mode', DATA_MODE], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // execArgv: `node --cpu-prof dist/bench/proxy.js` profiles the proxy process too.
+  const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--serve-proxy', '--upstream-port', String(upstreamPort), '--data-mode', DATA_MODE], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
