@@ -201,9 +201,93 @@ export function renderSessionJson(s: Session, opts?: JsonOptions): string {
   return indentJson(Buffer.from(compactSessionJson(s, opts), 'utf8'), 4).toString('utf8');
 }
 
-/** One session as compact JSON; indentJson(its UTF-8, 4) gives renderSessionJson's text. */
+/**
+ * One session as compact JSON, exactly JSON.stringify(sessionToJson(s, opts)); indentJson(its
+ * UTF-8, 4) gives renderSessionJson's text. Written directly, without the intermediate objects,
+ * for the commands and replies that make up most of a report (reports of many sessions spent
+ * most of their time building and collecting those objects).
+ */
 export function compactSessionJson(s: Session, opts?: JsonOptions): string {
-  return JSON.stringify(sessionToJson(s, opts));
+  const h = s.handshake;
+  const mss = h.mss;
+  const g = s.greeting;
+  const t = s.tlsInfo;
+  const cb = s.controlBytes;
+  return closeObj(
+    kv('"id":', s.id) +
+      ',"client":' + endpointJson(s.client) +
+      ',"server":' + endpointJson(s.server) +
+      kv('"start":', ts(s.start)) +
+      kv('"end":', ts(s.end)) +
+      kv('"user":', s.user ?? null) +
+      kv('"tls":', s.tls) +
+      ',"handshake":' + closeObj(
+        kv('"seen":', h.seen) + kv('"rttMs":', h.rttMs ?? null) +
+          ',"mss":' + (mss ? '[' + el(mss[0]) + ',' + el(mss[1]) + ']' : 'null')) +
+      ',"greeting":' + (g ? closeObj(kv('"code":', g.code) + kv('"text":', g.text) + kv('"frame":', g.frame ?? null)) : 'null') +
+      ',"commands":' + arrayJson(s.commands, (c) => commandJson(c, opts)) +
+      ',"dataConnections":' + arrayJson(s.dataConnections, (d) => JSON.stringify(dataConnectionToJson(d))) +
+      ',"findings":' + arrayJson(s.findings, (f) => JSON.stringify(findingToJson(f))) +
+      kv('"loggedIn":', s.loggedIn ?? null) +
+      ',"tlsInfo":' + (t ? closeObj(kv('"sni":', t.sni ?? null) + kv('"version":', t.version ?? null)) : 'null') +
+      ',"unsolicitedReplies":' + arrayJson(s.unsolicitedReplies, replyJson) +
+      ',"controlBytes":[' + el(cb[0]) + ',' + el(cb[1]) + ']' +
+      kv('"closed":', s.closed),
+  );
+}
+
+function commandJson(c: FtpCommand, opts: JsonOptions | undefined): string {
+  return closeObj(
+    kv('"frame":', c.frame ?? null) + kv('"ts":', ts(c.ts)) + kv('"verb":', c.verb.toUpperCase()) +
+      kv('"arg":', maskArg(c.verb, c.arg, opts)) + kv('"cwd":', c.cwd ?? null) +
+      ',"replies":' + arrayJson(c.replies, replyJson),
+  );
+}
+
+function replyJson(r: FtpReply): string {
+  return closeObj(kv('"code":', r.code) + kv('"text":', r.text) + kv('"frame":', r.frame ?? null) + kv('"ts":', ts(r.ts)));
+}
+
+function endpointJson(e: Endpoint): string {
+  return closeObj(kv('"ip":', normalizeIp(e.ip)) + kv('"port":', e.port));
+}
+
+/** A value as JSON.stringify writes it; undefined when it leaves the value out. */
+function jsonValue(x: unknown): string | undefined {
+  if (x === null) return 'null';
+  switch (typeof x) {
+    case 'string':
+      return JSON.stringify(x);
+    case 'number':
+      return Number.isFinite(x) ? String(x) : 'null';
+    case 'boolean':
+      return x ? 'true' : 'false';
+    default:
+      return JSON.stringify(x) as string | undefined;
+  }
+}
+
+/** `,"key":value`, or nothing when the value is left out (undefined); `key` comes quoted with its colon. */
+function kv(key: string, x: unknown): string {
+  const v = jsonValue(x);
+  return v === undefined ? '' : ',' + key + v;
+}
+
+/** An array element (undefined is written as null). */
+function el(x: unknown): string {
+  return jsonValue(x) ?? 'null';
+}
+
+/** Members written as `,"k":v…` into an object. */
+function closeObj(members: string): string {
+  return members === '' ? '{}' : '{' + members.slice(1) + '}';
+}
+
+function arrayJson<T>(list: readonly T[], f: (x: T) => string): string {
+  if (list.length === 0) return '[]';
+  let out = '[' + f(list[0]!);
+  for (let i = 1; i < list.length; i++) out += ',' + f(list[i]!);
+  return out + ']';
 }
 
 export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string> {
