@@ -115,7 +115,7 @@ export class FtpAnalyzer implements StreamHandler {
     }
     const match = this.expectations.take(conn.client.ip, conn.server.ip, conn.server.port, ts);
     if (match) {
-      const role = this.startData(conn, match.expectation.owner, match.expectation.slot as DataSlot, ts);
+      const role = this.startData(conn, match.expectation.owner, match.expectation.slot as DataSlot);
       if (!match.exact) {
         const e = match.expectation;
         this.sessionFinding(e.owner, finding('info', 'data-at-control-address',
@@ -130,7 +130,6 @@ export class FtpAnalyzer implements StreamHandler {
     }
     conn.tag = { kind: 'candidate', chunks: [], buffered: 0, decided: [false, false], acc: new TransferAccumulator() } satisfies CandidateRole;
     this.candidates.add(conn);
-    void frame;
   }
 
   data(conn: TcpConnection, dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
@@ -157,7 +156,6 @@ export class FtpAnalyzer implements StreamHandler {
     if (!role) return;
     if (role.kind === 'control') this.apply(role, role.machine.gap(dir, length, frame));
     else if (role.kind === 'data' || role.kind === 'other' || role.kind === 'candidate') role.acc.gap(dir, length);
-    void ts;
   }
 
   close(conn: TcpConnection, reason: CloseReason, ts: number, frame: number | null): void {
@@ -442,7 +440,7 @@ export class FtpAnalyzer implements StreamHandler {
 
   // ---- data ---------------------------------------------------------------------------
 
-  private startData(conn: TcpConnection, owner: ControlRole, slot: DataSlot, ts: number): DataRole {
+  private startData(conn: TcpConnection, owner: ControlRole, slot: DataSlot): DataRole {
     const s = owner.session;
     const dc = newDataConnection(s.dataConnections.length + 1, conn);
     dc.mode = slot.mode;
@@ -462,7 +460,6 @@ export class FtpAnalyzer implements StreamHandler {
     }
     s.dataConnections.push(dc);
     this.emit({ type: 'data-open', session: s, dataConnection: dc });
-    void ts;
     return role;
   }
 
@@ -488,7 +485,7 @@ export class FtpAnalyzer implements StreamHandler {
       command: null, direction: null, path: null, restOffset: null, transferType: null, expectedBytes: null,
       finalReply: null, connections: [],
     };
-    const role = this.startData(conn, owner, slot, ts);
+    const role = this.startData(conn, owner, slot);
     role.encrypted = true;
     role.dc.guessedRole = 'data connection of a TLS session: its setup and transfer command are encrypted';
   }
