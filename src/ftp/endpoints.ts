@@ -130,18 +130,23 @@ function validPort(p: number): boolean {
 
 // ---------------------------------------------------------------- PORT / 227
 
-/** Six comma-separated decimals, each 0-255, with optional spaces around them. */
-function sixNumbers(text: string): HostPort | null {
-  const parts = text.split(',');
-  if (parts.length !== 6) return null;
+/** Comma-separated decimals, each 0-255, with optional spaces around them; null if any is not. */
+function byteList(text: string): number[] | null {
   const n: number[] = [];
-  for (const p of parts) {
+  for (const p of text.split(',')) {
     const t = p.trim();
     if (!/^\d{1,3}$/.test(t)) return null;
     const v = Number(t);
     if (v > 255) return null;
     n.push(v);
   }
+  return n;
+}
+
+/** Six comma-separated decimals, each 0-255, with optional spaces around them. */
+function sixNumbers(text: string): HostPort | null {
+  const n = byteList(text);
+  if (n === null || n.length !== 6) return null;
   const port = n[4]! * 256 + n[5]!;
   if (!validPort(port)) return null;
   return { ip: formatIpv4(n), port };
@@ -229,15 +234,8 @@ export function formatEpsvReply(port: number): string {
 
 /** "af,hal,h1..hn,pal,p1..pn" (RFC 1639): af 4 with 4 address bytes, af 6 with 16; pal 2 (or 1). */
 function parseLong(text: string): HostPort | null {
-  const parts = text.split(',');
-  const n: number[] = [];
-  for (const p of parts) {
-    const t = p.trim();
-    if (!/^\d{1,3}$/.test(t)) return null;
-    const v = Number(t);
-    if (v > 255) return null;
-    n.push(v);
-  }
+  const n = byteList(text);
+  if (n === null) return null;
   const [af, hal] = n;
   if ((af !== 4 || hal !== 4) && (af !== 6 || hal !== 16)) return null;
   const pal = n[2 + hal];

@@ -158,17 +158,8 @@ export function readTsv(path: string): Record<string, string>[] {
   return rows.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [fields[i], v])));
 }
 
-/** Seeded PRNG (mulberry32) so permutation tests are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32) so permutation tests are reproducible: the one the capture tests use. */
+export { prng as rng } from '../capture/helpers.js';
 
 export function shuffle<T>(items: T[], rand: () => number): T[] {
   const a = items.slice();
