@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { readFrame } from '../capture/open.js';
 import { renderReportText } from '../report/text.js';
-import { runFileDashboard } from '../tui/app.js';
-import { loadCapture } from '../tui/file-source.js';
 import { analyzeWithProgress, checkCapturePath, collectPort } from './report.js';
 
 interface OpenFlags {
@@ -38,6 +36,9 @@ export function registerOpen(program: Command): void {
         return;
       }
       checkCapturePath(capture);
+      // The dashboard (blessed) is loaded only when it runs, so other commands start faster.
+      const { loadCapture } = await import('../tui/file-source.js');
+      const { runFileDashboard } = await import('../tui/app.js');
       const load = loadCapture(capture, flags.ftpPort);
       // A file that is not a capture fails at once: report it before taking over the terminal.
       await Promise.race([load.analysis, load.firstPacket]);
