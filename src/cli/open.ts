@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { readFrame } from '../capture/open.js';
-import { renderReportText } from '../report/text.js';
-import { analyzeWithProgress, checkCapturePath, collectPort } from './report.js';
+import { checkCapturePath, collectPort, printReport, quietOnEpipe } from './report.js';
 
 interface OpenFlags {
   ftpPort?: number[];
@@ -31,8 +30,8 @@ export function registerOpen(program: Command): void {
       const showPasswords = !!flags.showPasswords;
       const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
       if (!tty) {
-        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort });
-        process.stdout.write(renderReportText(a, { showPasswords }));
+        quietOnEpipe();
+        await printReport(capture, { ftpPorts: flags.ftpPort, showPasswords });
         return;
       }
       checkCapturePath(capture);

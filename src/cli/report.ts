@@ -96,6 +96,38 @@ interface ReportFlags {
   showPasswords?: boolean;
 }
 
+/**
+ * Print the text or JSON report with bounded memory: finished sessions are rendered and
+ * parked on disk as the capture is read, and the report is assembled in session order.
+ * JSON sessions are spooled compact and indented on the way out (as renderSessionJson would).
+ */
+export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
+  const showPasswords = o.showPasswords;
+  const indented = new ByteOut();
+  const spool = o.json
+    ? new SessionSpool((s) => compactSessionJson(s, { showPasswords }), (stored) => {
+      indented.reset();
+      indentJsonInto(stored, 4, indented);
+      return indented.view();
+    })
+    : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
+  try {
+    const a = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: (s) => spool.add(s) });
+    for (const s of a.sessions) spool.add(s);
+    const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
+    const w = new ChunkedWriter(process.stdout);
+    if (o.json) {
+      for (const piece of reportJsonPieces(a, { showPasswords }, pre)) await w.write(piece);
+      await w.write('\n');
+    } else {
+      for (const chunk of reportTextChunks(a, { showPasswords }, pre)) await w.write(chunk);
+    }
+    await w.end();
+  } finally {
+    spool.close();
+  }
+}
+
 export function registerReport(program: Command): void {
   program
     .command('report')
@@ -125,31 +157,6 @@ export function registerReport(program: Command): void {
         }) + '\n');
         return;
       }
-      // Finished sessions are rendered and parked on disk as the capture is read, so memory
-      // stays bounded whatever the capture size; the report is assembled in session order.
-      // JSON sessions are spooled compact and indented on the way out (as renderSessionJson would).
-      const indented = new ByteOut();
-      const spool = flags.json
-        ? new SessionSpool((s) => compactSessionJson(s, { showPasswords }), (stored) => {
-          indented.reset();
-          indentJsonInto(stored, 4, indented);
-          return indented.view();
-        })
-        : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
-      try {
-        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, retireSession: (s) => spool.add(s) });
-        for (const s of a.sessions) spool.add(s);
-        const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
-        const w = new ChunkedWriter(process.stdout);
-        if (flags.json) {
-          for (const piece of reportJsonPieces(a, { showPasswords }, pre)) await w.write(piece);
-          await w.write('\n');
-        } else {
-          for (const chunk of reportTextChunks(a, { showPasswords }, pre)) await w.write(chunk);
-        }
-        await w.end();
-      } finally {
-        spool.close();
-      }
+      await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords });
     });
 }
