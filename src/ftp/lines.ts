@@ -133,6 +133,14 @@ export class LineSplitter {
           const end = stop === nextLf ? stop + 1 : stop;
           const piece = Buffer.allocUnsafe(end - i);
           chunk.copy(piece, 0, i, end);
+          if (end > stop && this.rawLength === 0 && this.telnet === null && this.text.length === 0) {
+            // The common case, a whole line in one run: no piece lists to collect and concatenate.
+            let textEnd = stop - i;
+            if (textEnd > 0 && piece[textEnd - 1] === CR) textEnd--;
+            out.push({ text: decodeLineText(piece.subarray(0, textEnd)), raw: piece, overlong: false });
+            i = end;
+            continue;
+          }
           this.raw.push(piece);
           this.text.push(end > stop ? piece.subarray(0, stop - i) : piece);
           this.rawLength += piece.length;
