@@ -18,6 +18,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** After every chunk: bytes of the file read so far (compressed bytes for gzip) and the file size. */
   onProgress?: (bytesRead: number, total: number | null) => void;
+  /** Bytes read at a time (default 4 MiB); smaller chunks let an event loop breathe between them. */
+  chunkSize?: number;
 }
 
 /** An opened capture: the source positioned after the bytes already in `buf`, format detected. */
@@ -40,7 +42,7 @@ export interface OpenedCapture {
  * FtpscopeError only when nothing could be read at all.
  */
 export async function readCapture(path: string, onPacket: PacketCallback, opts: ReadOptions = {}): Promise<CaptureInfo> {
-  const cap = await openCapture(path);
+  const cap = await openCapture(path, opts.chunkSize);
   try {
     const { info, parser } = await scan(cap, onPacket, opts);
     if (parser instanceof PcapngParser && !cap.gzip && !opts.signal?.aborted && parser.sections.length < PcapngParser.MAX_SECTIONS_KEPT) {

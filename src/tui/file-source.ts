@@ -2,10 +2,7 @@
  * A capture file read in the background for the dashboard: the first screen does not wait for
  * the whole file; it shows what has been analyzed so far and settles with the final analysis.
  */
-import { openCapture, scan, type ReadOptions } from '../capture/open.js';
-import { PcapngParser } from '../capture/pcapng.js';
-import { rememberSections } from '../capture/section-index.js';
-import type { CaptureInfo, PacketCallback } from '../capture/types.js';
+import { readCapture } from '../capture/open.js';
 import { Pipeline } from '../model/pipeline.js';
 import type { Analysis } from '../model/types.js';
 import { formatBytes } from '../report/format.js';
@@ -30,10 +27,10 @@ export function loadCapture(path: string, ftpPorts?: number[]): FileLoad {
   let first = true;
   let gotFirst: () => void = () => {};
   const firstPacket = new Promise<void>((resolve) => { gotFirst = resolve; });
-  const analysis = readInSlices(path, (rec) => {
+  const analysis = readCapture(path, (rec) => {
     if (first) { first = false; gotFirst(); }
     pipeline.push(rec);
-  }, { onProgress: (r, t) => { read = r; total = t; } }).then((info) => {
+  }, { chunkSize: SLICE, onProgress: (r, t) => { read = r; total = t; } }).then((info) => {
     pipeline.analyzer.source.type = info.format;
     done = true;
     gotFirst();
@@ -51,19 +48,5 @@ export function loadCapture(path: string, ftpPorts?: number[]): FileLoad {
  * The dashboard reads in small chunks: packets of one chunk are analyzed without a break, and
  * the event loop (keys, redraws) runs between chunks. readCapture's 4 MiB chunks held keys for
  * hundreds of milliseconds; 256 KiB is about 20 ms of analysis on one core.
- * Otherwise what readCapture does (pcapng section index for re-reading packets included).
  */
 const SLICE = 256 << 10;
-
-async function readInSlices(path: string, onPacket: PacketCallback, opts: ReadOptions): Promise<CaptureInfo> {
-  const cap = await openCapture(path, SLICE);
-  try {
-    const { info, parser } = await scan(cap, onPacket, opts);
-    if (parser instanceof PcapngParser && !cap.gzip && parser.sections.length < PcapngParser.MAX_SECTIONS_KEPT) {
-      rememberSections(path, cap.fileSize, cap.mtimeMs, parser.sections);
-    }
-    return info;
-  } finally {
-    await cap.src.close();
-  }
-}

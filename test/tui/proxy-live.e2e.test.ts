@@ -3,7 +3,6 @@
  * (ftp-srv, from npm) and a real client (basic-ftp). The dashboard must show the session and
  * its transfer while the proxy runs, and restore the terminal on q.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,30 +12,14 @@ import { Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import ftpSrv from 'ftp-srv';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasTmux, sleep, tmuxDriver } from '../helpers/tmux.js';
 import { bytes } from '../../src/tui/text.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = ROOT + 'dist/src/cli/main.js';
 const SOCKET = `ftpscope-proxy-test-${process.pid}`;
-const ENV = { ...process.env, TERM: process.env.TERM && process.env.TERM !== 'dumb' ? process.env.TERM : 'xterm-256color' };
 
-function hasTmux(): boolean {
-  try { execFileSync('tmux', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
-}
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', env: ENV });
-const pane = (): string => tmux('capture-pane', '-p', '-t', 'px');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(re: RegExp, what: string, ms = 15000): Promise<string> {
-  const end = Date.now() + ms;
-  let text = '';
-  while (Date.now() < end) {
-    text = pane();
-    if (re.test(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (${re}); the pane shows:\n${text}`);
-}
+const { tmux, waitFor } = tmuxDriver(SOCKET, 'px');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasTmux, sleep, tmuxDriver } from '../helpers/tmux.js';
 import { readTsv } from './harness.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -15,26 +16,7 @@ const syn = readTsv(ROOT + 'test/tui/expected/ipv4-syn.tsv');
 const ftpLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/ftp.log');
 const connLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/conn.log');
 
-function hasTmux(): boolean {
-  try { execFileSync('tmux', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
-}
-
-// CI runs without a terminal: give tmux a TERM of its own (the dashboard sets its terminal type explicitly anyway).
-const ENV = { ...process.env, TERM: process.env.TERM && process.env.TERM !== 'dumb' ? process.env.TERM : 'xterm-256color' };
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', env: ENV });
-const pane = (): string => tmux('capture-pane', '-p', '-t', 'e2e');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(re: RegExp, what: string, ms = 15000): Promise<string> {
-  const end = Date.now() + ms;
-  let text = '';
-  while (Date.now() < end) {
-    text = pane();
-    if (re.test(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (${re}); the pane shows:\n${text}`);
-}
+const { tmux, pane, waitFor } = tmuxDriver(SOCKET, 'e2e');
 
 async function keys(...k: string[]): Promise<void> {
   for (const key of k) {
