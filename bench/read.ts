@@ -8,6 +8,7 @@
  * tshark is far slower than a plain read, so it runs on a slice (the first 64 MB by default) and
  * ours is measured on that same slice too; the ratio compares like with like.
  */
+import { pcapFileHeader } from '../src/capture/pcap.js';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -53,21 +54,12 @@ async function seedRecords(): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-function pcapHeader(): Buffer {
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(262144, 16);
-  h.writeUInt32LE(1, 20);
-  return h;
-}
 
 /** Writes header + seed repeated until `bytes`, in whole records. */
 function writeRepeated(path: string, seed: Buffer, bytes: number): void {
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, pcapHeader());
+    writeSync(fd, pcapFileHeader(1));
     let size = 24;
     const block = Buffer.concat(Array.from({ length: Math.max(1, Math.floor((8 << 20) / seed.length)) }, () => seed));
     while (size < bytes) {

@@ -18,6 +18,7 @@
  * inside the child when that is missing). CPU time (user + system) is printed next to wall time:
  * on a shared machine it is the fairer comparison.
  */
+import { pcapFileHeader } from '../src/capture/pcap.js';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,13 +138,7 @@ class PcapOut {
 
   constructor(path: string) {
     this.fd = openSync(path, 'w');
-    const h = Buffer.alloc(24);
-    h.writeUInt32LE(0xa1b2c3d4, 0);
-    h.writeUInt16LE(2, 4);
-    h.writeUInt16LE(4, 6);
-    h.writeUInt32LE(262144, 16);
-    h.writeUInt32LE(1, 20);
-    this.put(h);
+    this.put(pcapFileHeader(1));
   }
 
   record(ts: number, bytes: Buffer, wirelen: number): void {

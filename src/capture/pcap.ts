@@ -22,6 +22,17 @@ export interface PcapHeader {
 }
 
 /** Reads the magic at buf[pos]; null when it is not a pcap magic. */
+/** A classic pcap file header (little-endian, µs, version 2.4) for writers of generated captures. */
+export function pcapFileHeader(linkType: number, snaplen = 262144): Buffer {
+  const h = Buffer.alloc(PCAP_HEADER_LENGTH);
+  h.writeUInt32LE(PCAP_MAGIC_US, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(4, 6);
+  h.writeUInt32LE(snaplen, 16);
+  h.writeUInt32LE(linkType, 20);
+  return h;
+}
+
 export function pcapMagic(buf: Buffer, pos = 0): Omit<PcapHeader, 'versionMajor' | 'versionMinor' | 'snaplen' | 'linkType'> | null {
   if (buf.length - pos < 4) return null;
   for (const littleEndian of [true, false]) {

@@ -11,26 +11,17 @@ export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_LINUX_SLL2 = 276;
 
-const NAMES: Record<number, string> = {
-  [LINKTYPE_NULL]: 'NULL',
-  [LINKTYPE_EN10MB]: 'EN10MB',
-  [DLT_RAW_12]: 'RAW',
-  [DLT_RAW_14]: 'RAW',
-  [LINKTYPE_RAW]: 'RAW',
-  [LINKTYPE_LOOP]: 'LOOP',
-  [LINKTYPE_LINUX_SLL]: 'LINUX_SLL',
-  [LINKTYPE_IPV4]: 'IPV4',
-  [LINKTYPE_IPV6]: 'IPV6',
-  [LINKTYPE_LINUX_SLL2]: 'LINUX_SLL2',
-};
+/** The link types the decoders understand. */
+const SUPPORTED: ReadonlySet<number> = new Set([
+  LINKTYPE_NULL, LINKTYPE_EN10MB, DLT_RAW_12, DLT_RAW_14, LINKTYPE_RAW, LINKTYPE_LOOP,
+  LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2,
+]);
 
-/** Name of a link type as libpcap spells it ("EN10MB"), or "LINKTYPE_<n>" when unknown. */
-export function linkTypeName(linkType: number): string {
-  return NAMES[linkType] ?? `LINKTYPE_${linkType}`;
-}
+/** One table of link-type names for the whole project: the capture layer's. */
+export { linkTypeName } from '../capture/linktypes.js';
 
 export function isSupportedLinkType(linkType: number): boolean {
-  return linkType in NAMES;
+  return SUPPORTED.has(linkType);
 }
 
 export const ETHERTYPE_IPV4 = 0x0800;

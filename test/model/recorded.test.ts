@@ -4,60 +4,16 @@ import { analyzeFile } from '../../src/model/pipeline.js';
 import { toReportJson } from '../../src/report/json.js';
 import type { Analysis, DataConnection, Session } from '../../src/model/types.js';
 import { expectValidReport } from '../helpers/validate-report.js';
+import { loadBundledCaptures, type BundledCapture } from '../helpers/served-tree.js';
 
 /**
  * The captures recorded by captures/record.sh, checked against captures/served/captures.json:
  * sizes and sha256 values there come from the served files and the clients' saved files.
  */
 
-interface ExpectedSession {
-  session: number;
-  client: string;
-  user: string;
-  login: 'ok' | 'failed';
-  server: string;
-  ip: 4 | 6;
-}
+type ExpectedTransfer = BundledCapture['transfers'][number];
 
-interface ExpectedTransfer {
-  session: number;
-  verb: string;
-  path: string;
-  mode: 'passive' | 'active';
-  setup: string;
-  bytes: number | null;
-  sha256: string | null;
-  complete: boolean;
-  clientBytes?: number;
-  clientConvertedLineEnds?: boolean;
-  abort?: string;
-  transferType?: 'A';
-  rest?: number;
-  announced?: string;
-  tls?: boolean;
-  fileBytes?: number;
-}
-
-interface ExpectedNoConnection {
-  session: number;
-  verb: string;
-  path: string;
-  setup: string;
-  announced: string;
-  reply: number;
-}
-
-interface ExpectedCapture {
-  file: string;
-  sessions: ExpectedSession[];
-  transfers: ExpectedTransfer[];
-  expectedNoConnection?: ExpectedNoConnection[];
-}
-
-const catalog = JSON.parse(readFileSync('captures/served/captures.json', 'utf8')) as {
-  addresses: Record<string, string>;
-  captures: ExpectedCapture[];
-};
+const catalog = loadBundledCaptures();
 
 /** tshark's view of the control channel's TLS ClientHellos (the command that made the file is its first line). */
 function tsharkHellos(file: string): { sni: string; version: string }[] {
