@@ -102,6 +102,12 @@ export class FtpAnalyzer implements StreamHandler {
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
   }
 
+  /** The FTP session a control connection carries, or null (e.g. for the proxy's own findings). */
+  sessionOf(conn: TcpConnection): Session | null {
+    const role = conn.tag as Role | undefined;
+    return role?.kind === 'control' ? role.session : null;
+  }
+
   isFtpPort(port: number): boolean {
     return this.ftpPorts.has(port);
   }

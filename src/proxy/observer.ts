@@ -36,7 +36,7 @@ export class ProxyObserver {
 
   /** Attach a proxy finding to the session whose control connection is `conn`. */
   sessionFinding(conn: TcpConnection | null, f: Finding): void {
-    const session = conn ? sessionOf(conn) : null;
+    const session = conn ? this.analyzer.sessionOf(conn) : null;
     if (session) pushFinding(session.findings, f);
     else this.analyzer.addGlobalFinding(f);
     this.hooks.onFinding?.(session, f);
@@ -99,13 +99,8 @@ export class ObservedLeg implements LegTap {
   }
 
   get session(): Session | null {
-    return this.conn ? sessionOf(this.conn) : null;
+    return this.conn ? this.obs.analyzer.sessionOf(this.conn) : null;
   }
-}
-
-function sessionOf(conn: TcpConnection): Session | null {
-  const tag = conn.tag as { kind?: string; session?: Session } | undefined;
-  return tag && tag.kind === 'control' && tag.session ? tag.session : null;
 }
 
 function now(): number {
