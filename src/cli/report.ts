@@ -3,8 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
 import type { Analysis, Session } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
-import { compactSessionJson, eventToJson, reportJsonPieces } from '../report/json.js';
-import { ByteOut, indentJsonInto } from '../report/pretty.js';
+import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
+import { PrettyJsonWriter } from '../report/json-writer.js';
 import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
@@ -99,16 +99,15 @@ interface ReportFlags {
 /**
  * Print the text or JSON report with bounded memory: finished sessions are rendered and
  * parked on disk as the capture is read, and the report is assembled in session order.
- * JSON sessions are spooled compact and indented on the way out (as renderSessionJson would).
+ * JSON sessions are written as bytes into one reused buffer and spooled as they are printed.
  */
 export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
   const showPasswords = o.showPasswords;
-  const indented = new ByteOut();
+  const writer = new PrettyJsonWriter();
   const spool = o.json
-    ? new SessionSpool((s) => compactSessionJson(s, { showPasswords }), (stored) => {
-      indented.reset();
-      indentJsonInto(stored, 4, indented);
-      return indented.view();
+    ? new SessionSpool((s) => {
+      writeSessionJson(writer.reset(4), s, { showPasswords });
+      return writer.view();
     })
     : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
   try {

@@ -55,6 +55,7 @@ export function formatIsoTs(ts: number): string {
 
 /** IPv4-mapped IPv6 → plain IPv4; other addresses unchanged. */
 export function normalizeIp(ip: string): string {
+  if (ip.charCodeAt(0) !== 0x3a) return ip; // only "::ffff:…" changes
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   return m ? m[1]! : ip;
 }

@@ -5,7 +5,7 @@ import type { Finding } from '../model/findings.js';
 import { TOOL } from '../version.js';
 import { CREDENTIAL_VERBS } from '../ftp/commands.js';
 import { normalizeIp, roundTs } from './format.js';
-import { indentJson } from './pretty.js';
+import { jsonKey, PrettyJsonWriter } from './json-writer.js';
 
 /**
  * The `report --json` contract, version 1 (docs/report-json.md, schema/report.v1.json).
@@ -198,96 +198,201 @@ export interface PrerenderedSessions {
 
 /** One session as it stands inside the streamed report (indented for the sessions array). */
 export function renderSessionJson(s: Session, opts?: JsonOptions): string {
-  return indentJson(Buffer.from(compactSessionJson(s, opts), 'utf8'), 4).toString('utf8');
+  const w = new PrettyJsonWriter(4096).reset(4);
+  writeSessionJson(w, s, opts);
+  return w.text();
 }
+
+const K = {
+  id: jsonKey('id'), client: jsonKey('client'), server: jsonKey('server'), start: jsonKey('start'),
+  end: jsonKey('end'), user: jsonKey('user'), tls: jsonKey('tls'), handshake: jsonKey('handshake'),
+  seen: jsonKey('seen'), rttMs: jsonKey('rttMs'), mss: jsonKey('mss'), greeting: jsonKey('greeting'),
+  code: jsonKey('code'), text: jsonKey('text'), frame: jsonKey('frame'), commands: jsonKey('commands'),
+  ts: jsonKey('ts'), verb: jsonKey('verb'), arg: jsonKey('arg'), cwd: jsonKey('cwd'), replies: jsonKey('replies'),
+  dataConnections: jsonKey('dataConnections'), findings: jsonKey('findings'), loggedIn: jsonKey('loggedIn'),
+  tlsInfo: jsonKey('tlsInfo'), sni: jsonKey('sni'), version: jsonKey('version'),
+  unsolicitedReplies: jsonKey('unsolicitedReplies'), controlBytes: jsonKey('controlBytes'), closed: jsonKey('closed'),
+  ip: jsonKey('ip'), port: jsonKey('port'), severity: jsonKey('severity'), message: jsonKey('message'),
+  mode: jsonKey('mode'), setup: jsonKey('setup'), setupFrame: jsonKey('setupFrame'), command: jsonKey('command'),
+  direction: jsonKey('direction'), path: jsonKey('path'), expectedBytes: jsonKey('expectedBytes'),
+  bytes: jsonKey('bytes'), missingBytes: jsonKey('missingBytes'), complete: jsonKey('complete'), sha256: jsonKey('sha256'),
+  restOffset: jsonKey('restOffset'), transferType: jsonKey('transferType'), closeReason: jsonKey('closeReason'),
+  finalReply: jsonKey('finalReply'), guessedRole: jsonKey('guessedRole'),
+};
 
 /**
- * One session as compact JSON, exactly JSON.stringify(sessionToJson(s, opts)); indentJson(its
- * UTF-8, 4) gives renderSessionJson's text. Written directly, without the intermediate objects,
- * for the commands and replies that make up most of a report (reports of many sessions spent
- * most of their time building and collecting those objects).
+ * One session, written as JSON.stringify(sessionToJson(s, opts), null, 2) lays it out (at the
+ * writer's indent). Written directly, without the intermediate objects, for the commands and
+ * replies that make up most of a report.
  */
-export function compactSessionJson(s: Session, opts?: JsonOptions): string {
+export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions): void {
+  w.openObject();
+  w.member(K.id, s.id);
+  w.key(K.client);
+  writeEndpoint(w, s.client);
+  w.key(K.server);
+  writeEndpoint(w, s.server);
+  w.key(K.start);
+  w.ts(s.start);
+  w.key(K.end);
+  w.ts(s.end);
+  w.member(K.user, s.user ?? null);
+  w.member(K.tls, s.tls);
   const h = s.handshake;
-  const mss = h.mss;
+  w.key(K.handshake);
+  w.openObject();
+  w.member(K.seen, h.seen);
+  w.member(K.rttMs, h.rttMs ?? null);
+  w.key(K.mss);
+  writePair(w, h.mss);
+  w.closeObject();
   const g = s.greeting;
-  const t = s.tlsInfo;
-  const cb = s.controlBytes;
-  return closeObj(
-    kv('"id":', s.id) +
-      ',"client":' + endpointJson(s.client) +
-      ',"server":' + endpointJson(s.server) +
-      kv('"start":', ts(s.start)) +
-      kv('"end":', ts(s.end)) +
-      kv('"user":', s.user ?? null) +
-      kv('"tls":', s.tls) +
-      ',"handshake":' + closeObj(
-        kv('"seen":', h.seen) + kv('"rttMs":', h.rttMs ?? null) +
-          ',"mss":' + (mss ? '[' + el(mss[0]) + ',' + el(mss[1]) + ']' : 'null')) +
-      ',"greeting":' + (g ? closeObj(kv('"code":', g.code) + kv('"text":', g.text) + kv('"frame":', g.frame ?? null)) : 'null') +
-      ',"commands":' + arrayJson(s.commands, (c) => commandJson(c, opts)) +
-      ',"dataConnections":' + arrayJson(s.dataConnections, (d) => JSON.stringify(dataConnectionToJson(d))) +
-      ',"findings":' + arrayJson(s.findings, (f) => JSON.stringify(findingToJson(f))) +
-      kv('"loggedIn":', s.loggedIn ?? null) +
-      ',"tlsInfo":' + (t ? closeObj(kv('"sni":', t.sni ?? null) + kv('"version":', t.version ?? null)) : 'null') +
-      ',"unsolicitedReplies":' + arrayJson(s.unsolicitedReplies, replyJson) +
-      ',"controlBytes":[' + el(cb[0]) + ',' + el(cb[1]) + ']' +
-      kv('"closed":', s.closed),
-  );
-}
-
-function commandJson(c: FtpCommand, opts: JsonOptions | undefined): string {
-  return closeObj(
-    kv('"frame":', c.frame ?? null) + kv('"ts":', ts(c.ts)) + kv('"verb":', c.verb.toUpperCase()) +
-      kv('"arg":', maskArg(c.verb, c.arg, opts)) + kv('"cwd":', c.cwd ?? null) +
-      ',"replies":' + arrayJson(c.replies, replyJson),
-  );
-}
-
-function replyJson(r: FtpReply): string {
-  return closeObj(kv('"code":', r.code) + kv('"text":', r.text) + kv('"frame":', r.frame ?? null) + kv('"ts":', ts(r.ts)));
-}
-
-function endpointJson(e: Endpoint): string {
-  return closeObj(kv('"ip":', normalizeIp(e.ip)) + kv('"port":', e.port));
-}
-
-/** A value as JSON.stringify writes it; undefined when it leaves the value out. */
-function jsonValue(x: unknown): string | undefined {
-  if (x === null) return 'null';
-  switch (typeof x) {
-    case 'string':
-      return JSON.stringify(x);
-    case 'number':
-      return Number.isFinite(x) ? String(x) : 'null';
-    case 'boolean':
-      return x ? 'true' : 'false';
-    default:
-      return JSON.stringify(x) as string | undefined;
+  w.key(K.greeting);
+  if (g) {
+    w.openObject();
+    w.member(K.code, g.code);
+    w.member(K.text, g.text);
+    w.member(K.frame, g.frame ?? null);
+    w.closeObject();
+  } else {
+    w.null();
   }
+  w.key(K.commands);
+  w.openArray();
+  for (const c of s.commands) {
+    w.element();
+    writeCommand(w, c, opts);
+  }
+  w.closeArray();
+  w.key(K.dataConnections);
+  w.openArray();
+  for (const d of s.dataConnections) {
+    w.element();
+    writeDataConnection(w, d);
+  }
+  w.closeArray();
+  w.key(K.findings);
+  w.openArray();
+  for (const f of s.findings) {
+    w.element();
+    w.openObject();
+    w.member(K.severity, f.severity);
+    w.member(K.code, f.code);
+    w.member(K.message, f.message);
+    w.member(K.frame, f.frame ?? null);
+    w.closeObject();
+  }
+  w.closeArray();
+  w.member(K.loggedIn, s.loggedIn ?? null);
+  const t = s.tlsInfo;
+  w.key(K.tlsInfo);
+  w.value(t ? { sni: t.sni ?? null, version: t.version ?? null } : null);
+  w.key(K.unsolicitedReplies);
+  writeReplies(w, s.unsolicitedReplies);
+  w.key(K.controlBytes);
+  writePair(w, s.controlBytes);
+  w.member(K.closed, s.closed);
+  w.closeObject();
 }
 
-/** `,"key":value`, or nothing when the value is left out (undefined); `key` comes quoted with its colon. */
-function kv(key: string, x: unknown): string {
-  const v = jsonValue(x);
-  return v === undefined ? '' : ',' + key + v;
+function writeCommand(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | undefined): void {
+  w.openObject();
+  w.member(K.frame, c.frame ?? null);
+  w.key(K.ts);
+  w.ts(c.ts);
+  w.member(K.verb, c.verb.toUpperCase());
+  w.member(K.arg, maskArg(c.verb, c.arg, opts));
+  w.member(K.cwd, c.cwd ?? null);
+  w.key(K.replies);
+  writeReplies(w, c.replies);
+  w.closeObject();
 }
 
-/** An array element (undefined is written as null). */
-function el(x: unknown): string {
-  return jsonValue(x) ?? 'null';
+function writeReplies(w: PrettyJsonWriter, replies: readonly FtpReply[]): void {
+  w.openArray();
+  for (const r of replies) {
+    w.element();
+    w.openObject();
+    w.member(K.code, r.code);
+    w.member(K.text, r.text);
+    w.member(K.frame, r.frame ?? null);
+    w.key(K.ts);
+    w.ts(r.ts);
+    w.closeObject();
+  }
+  w.closeArray();
 }
 
-/** Members written as `,"k":v…` into an object. */
-function closeObj(members: string): string {
-  return members === '' ? '{}' : '{' + members.slice(1) + '}';
+/** As dataConnectionToJson(d) would be written, without building it (a report has tens of thousands). */
+function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
+  w.openObject();
+  w.member(K.id, d.id);
+  w.key(K.client);
+  writeEndpoint(w, d.client);
+  w.key(K.server);
+  writeEndpoint(w, d.server);
+  w.member(K.mode, d.mode ?? null);
+  w.member(K.setup, d.setup ?? null);
+  w.member(K.setupFrame, d.setupFrame ?? null);
+  const c = d.command;
+  w.key(K.command);
+  if (c) {
+    w.openObject();
+    w.member(K.verb, c.verb.toUpperCase());
+    w.member(K.arg, c.arg ?? null);
+    w.member(K.frame, c.frame ?? null);
+    w.closeObject();
+  } else {
+    w.null();
+  }
+  w.member(K.direction, d.direction ?? null);
+  w.member(K.path, d.path ?? null);
+  w.member(K.expectedBytes, d.expectedBytes ?? null);
+  w.member(K.bytes, d.bytes);
+  w.member(K.missingBytes, d.missingBytes);
+  w.key(K.start);
+  w.ts(d.start);
+  w.key(K.end);
+  w.ts(d.end);
+  w.member(K.complete, d.complete);
+  w.member(K.sha256, d.complete ? d.sha256 ?? null : null);
+  w.member(K.restOffset, d.restOffset ?? null);
+  w.member(K.transferType, d.transferType ?? null);
+  w.member(K.closeReason, d.closeReason ?? null);
+  const fr = d.finalReply;
+  w.key(K.finalReply);
+  if (fr) {
+    w.openObject();
+    w.member(K.code, fr.code);
+    w.member(K.text, fr.text);
+    w.member(K.frame, fr.frame ?? null);
+    w.closeObject();
+  } else {
+    w.null();
+  }
+  w.member(K.guessedRole, d.guessedRole ?? null);
+  w.closeObject();
 }
 
-function arrayJson<T>(list: readonly T[], f: (x: T) => string): string {
-  if (list.length === 0) return '[]';
-  let out = '[' + f(list[0]!);
-  for (let i = 1; i < list.length; i++) out += ',' + f(list[i]!);
-  return out + ']';
+/** A two-element array (undefined elements are null), or null. */
+function writePair(w: PrettyJsonWriter, pair: readonly [unknown, unknown] | null | undefined): void {
+  if (!pair) {
+    w.null();
+    return;
+  }
+  w.openArray();
+  w.element();
+  w.value(pair[0]);
+  w.element();
+  w.value(pair[1]);
+  w.closeArray();
+}
+
+function writeEndpoint(w: PrettyJsonWriter, e: Endpoint): void {
+  w.openObject();
+  w.member(K.ip, normalizeIp(e.ip));
+  w.member(K.port, e.port);
+  w.closeObject();
 }
 
 export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string> {

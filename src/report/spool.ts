@@ -9,8 +9,7 @@ const WRITE_CHUNK = 1 << 20;
 /**
  * Finished sessions, rendered and parked in a temporary file so that a report over any
  * capture size keeps only an index in memory. Sessions finish out of order; `chunks()`
- * gives them back in id order, each passed through `present` (the JSON report stores compact
- * JSON and indents it on the way out: a third of the bytes to write and read back).
+ * gives them back in id order.
  */
 export class SessionSpool {
   private readonly dir: string;
@@ -20,15 +19,19 @@ export class SessionSpool {
   private offset = 0;
   private staging = Buffer.allocUnsafe(WRITE_CHUNK);
   private staged = 0;
-  /** id → [offset, length] in the spool file. */
-  private readonly index = new Map<number, [number, number]>();
+  /**
+   * Session i (in spool order) is ids[i], stored at offsets[i] with lengths[i] bytes. Typed
+   * arrays rather than a Map of [offset, length] pairs: tens of thousands of small long-lived
+   * arrays made V8 promote and then mark-compact far more than the whole report needed.
+   */
+  private ids = new Float64Array(1024);
+  private offsets = new Float64Array(1024);
+  private lengths = new Float64Array(1024);
   sessions = 0;
   dataConnections = 0;
 
-  constructor(
-    private readonly render: (s: Session) => string | Buffer,
-    private readonly present: (stored: Buffer) => string | Buffer = (b) => b.toString('utf8'),
-  ) {
+  /** `render` may return a Buffer it reuses: the bytes are copied at once. */
+  constructor(private readonly render: (s: Session) => string | Buffer) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-spool-'));
     this.file = path.join(this.dir, 'sessions');
     this.fd = fs.openSync(this.file, 'w+');
@@ -38,7 +41,7 @@ export class SessionSpool {
     const r = this.render(s);
     const len = typeof r === 'string' ? Buffer.byteLength(r, 'utf8') : r.length;
     if (this.staged + len > this.staging.length) this.flush();
-    this.index.set(s.id, [this.offset + this.staged, len]);
+    this.note(s.id, this.offset + this.staged, len);
     if (len >= this.staging.length) {
       const buf = typeof r === 'string' ? Buffer.from(r, 'utf8') : r;
       this.writeAll(buf, len);
@@ -48,18 +51,31 @@ export class SessionSpool {
       else r.copy(this.staging, this.staged);
       this.staged += len;
     }
-    this.sessions++;
     this.dataConnections += s.dataConnections.length;
   }
 
-  /** The rendered sessions in id order; a Buffer handed out may be reused for the next one. */
-  *chunks(): Generator<string | Buffer> {
+  private note(id: number, offset: number, length: number): void {
+    const i = this.sessions++;
+    if (i === this.ids.length) {
+      this.ids = grown(this.ids);
+      this.offsets = grown(this.offsets);
+      this.lengths = grown(this.lengths);
+    }
+    this.ids[i] = id;
+    this.offsets[i] = offset;
+    this.lengths[i] = length;
+  }
+
+  /** The rendered sessions' UTF-8 in id order; a Buffer handed out is reused for the next one. */
+  *chunks(): Generator<Buffer> {
     this.flush();
     this.staging = Buffer.alloc(0);
-    const ids = [...this.index.keys()].sort((a, b) => a - b);
+    const ids = this.ids;
+    const order = Array.from({ length: this.sessions }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
     let buf = Buffer.allocUnsafe(1 << 16);
-    for (const id of ids) {
-      const [off, len] = this.index.get(id)!;
+    for (const i of order) {
+      const off = this.offsets[i]!;
+      const len = this.lengths[i]!;
       if (buf.length < len) buf = Buffer.allocUnsafe(len * 2);
       let got = 0;
       while (got < len) {
@@ -67,7 +83,7 @@ export class SessionSpool {
         if (n === 0) break;
         got += n;
       }
-      yield this.present(buf.subarray(0, got));
+      yield buf.subarray(0, got);
     }
   }
 
@@ -89,4 +105,10 @@ export class SessionSpool {
     while (done < len) done += fs.writeSync(this.fd, buf, done, len - done, this.offset + done);
     this.offset += len;
   }
+}
+
+function grown(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const next = new Float64Array(a.length * 2);
+  next.set(a);
+  return next;
 }

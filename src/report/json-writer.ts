@@ -1,0 +1,273 @@
+/**
+ * Writes JSON bytes laid out exactly as JSON.stringify(value, null, 2) lays them out, shifted
+ * right by a base indent, straight into a reusable byte buffer. Reports of many sessions spent
+ * most of their time building strings (and collecting them); writing bytes makes no garbage.
+ *
+ * A container needs no stack: `first` says whether the innermost open container has no member
+ * yet, and closing any value makes its parent non-empty.
+ */
+const NL = 0x0a;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const DOT = 0x2e;
+const ZERO = 0x30;
+
+/** Timestamps below 2^32 s written from their integer microseconds give String(roundTs(t)) (see writeTs). */
+const TS_FAST_LIMIT = 2 ** 32;
+
+const keyCache = new Map<string, Buffer>();
+
+/** `"name": ` as bytes, computed once per key. */
+export function jsonKey(name: string): Buffer {
+  let k = keyCache.get(name);
+  if (k === undefined) {
+    k = Buffer.from(JSON.stringify(name) + ': ', 'utf8');
+    if (keyCache.size < 1024) keyCache.set(name, k);
+  }
+  return k;
+}
+
+export class PrettyJsonWriter {
+  private buf: Buffer;
+  length = 0;
+  private indent = 0;
+  private first = false;
+
+  constructor(initial = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(Math.max(initial, 256));
+  }
+
+  /** Starts over with an empty buffer; `indent` is the column of the first value's closing bracket. */
+  reset(baseIndent = 0): this {
+    this.length = 0;
+    this.indent = baseIndent;
+    this.first = false;
+    return this;
+  }
+
+  /** The bytes written so far (a view, valid until the next write after reset()). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  text(): string {
+    return this.buf.toString('utf8', 0, this.length);
+  }
+
+  openObject(): void {
+    this.byte(0x7b);
+    this.indent += 2;
+    this.first = true;
+  }
+
+  closeObject(): void {
+    this.close(0x7d);
+  }
+
+  openArray(): void {
+    this.byte(0x5b);
+    this.indent += 2;
+    this.first = true;
+  }
+
+  closeArray(): void {
+    this.close(0x5d);
+  }
+
+  /** Starts an object member; `key` comes from jsonKey(). The value follows. */
+  key(key: Buffer): void {
+    this.separate();
+    const len = key.length;
+    this.ensure(len);
+    const buf = this.buf;
+    let p = this.length;
+    for (let i = 0; i < len; i++) buf[p++] = key[i]!;
+    this.length = p;
+  }
+
+  /** Starts an array element. The value follows. */
+  element(): void {
+    this.separate();
+  }
+
+  null(): void {
+    this.ascii('null');
+  }
+
+  bool(b: boolean): void {
+    this.ascii(b ? 'true' : 'false');
+  }
+
+  /** A number as JSON.stringify writes it (non-finite numbers are null). */
+  number(n: number): void {
+    if (Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0)) this.uint(n);
+    else this.ascii(Number.isFinite(n) ? String(n) : 'null');
+  }
+
+  /**
+   * Epoch seconds rounded to microseconds, as `number(roundTs(t))` would write them. The digits
+   * come from the integer microseconds: for 0 <= t < 2^32 the spacing of doubles is under a
+   * microsecond, so the shortest decimal that reads back as roundTs(t) is exactly those digits
+   * with trailing zeros dropped.
+   */
+  ts(t: number): void {
+    const us = Math.round(t * 1e6);
+    if (!(t >= 0 && t < TS_FAST_LIMIT)) {
+      this.number(us / 1e6);
+      return;
+    }
+    const sec = Math.floor(us / 1e6);
+    let frac = us - sec * 1e6;
+    this.uint(sec);
+    if (frac === 0) return;
+    let digits = 6;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      digits--;
+    }
+    this.ensure(7);
+    const buf = this.buf;
+    buf[this.length] = DOT;
+    const end = this.length + 1 + digits;
+    for (let p = end - 1; p > this.length; p--) {
+      buf[p] = ZERO + (frac % 10);
+      frac = Math.floor(frac / 10);
+    }
+    this.length = end;
+  }
+
+  /** A string as JSON.stringify writes it. */
+  string(s: string): void {
+    const n = s.length;
+    this.ensure(n + 2);
+    const buf = this.buf;
+    const start = this.length;
+    let p = start;
+    buf[p++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
+        // Escapes or non-ASCII: the rare path, through JSON.stringify and UTF-8.
+        this.length = start;
+        this.utf8(JSON.stringify(s));
+        return;
+      }
+      buf[p++] = c;
+    }
+    buf[p++] = QUOTE;
+    this.length = p;
+  }
+
+  /** Any JSON value (plain objects, arrays, strings, numbers, booleans, null), as JSON.stringify writes it. */
+  value(x: unknown): void {
+    if (x === null) return this.null();
+    switch (typeof x) {
+      case 'string':
+        return this.string(x);
+      case 'number':
+        return this.number(x);
+      case 'boolean':
+        return this.bool(x);
+      case 'object':
+        break;
+      default:
+        return this.null(); // undefined and functions, in arrays
+    }
+    if (Array.isArray(x)) {
+      if (x.length === 0) return this.ascii('[]');
+      this.openArray();
+      for (const v of x) {
+        this.element();
+        this.value(v);
+      }
+      this.closeArray();
+      return;
+    }
+    const o = x as Record<string, unknown>;
+    this.openObject();
+    for (const k of Object.keys(o)) {
+      const v = o[k];
+      if (v === undefined || typeof v === 'function') continue;
+      this.key(jsonKey(k));
+      this.value(v);
+    }
+    this.closeObject();
+  }
+
+  /** An object member whose value may be left out: undefined is skipped, as JSON.stringify does. */
+  member(key: Buffer, x: unknown): void {
+    if (x === undefined) return;
+    this.key(key);
+    this.value(x);
+  }
+
+  private close(bracket: number): void {
+    this.indent -= 2;
+    if (!this.first) this.newline();
+    this.byte(bracket);
+    this.first = false;
+  }
+
+  private separate(): void {
+    if (this.first) this.first = false;
+    else this.byte(COMMA);
+    this.newline();
+  }
+
+  private newline(): void {
+    const indent = this.indent;
+    this.ensure(indent + 1);
+    const buf = this.buf;
+    let p = this.length;
+    buf[p++] = NL;
+    const end = p + indent;
+    while (p < end) buf[p++] = SPACE;
+    this.length = end;
+  }
+
+  private byte(b: number): void {
+    if (this.length === this.buf.length) this.grow(1);
+    this.buf[this.length++] = b;
+  }
+
+  private uint(n: number): void {
+    let digits = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+    this.ensure(digits);
+    const buf = this.buf;
+    const end = this.length + digits;
+    for (let p = end - 1; p >= this.length; p--) {
+      buf[p] = ZERO + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    this.length = end;
+  }
+
+  private ascii(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.length;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.length = p;
+  }
+
+  private utf8(s: string): void {
+    this.ensure(s.length * 3);
+    this.length += this.buf.write(s, this.length, "utf8");
+  }
+
+  private ensure(extra: number): void {
+    if (this.length + extra > this.buf.length) this.grow(extra);
+  }
+
+  private grow(extra: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < this.length + extra) cap *= 2;
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import { jsonKey, PrettyJsonWriter } from '../../src/report/json-writer.js';
+import { renderSessionJson, sessionToJson, toReportJson, writeSessionJson } from '../../src/report/json.js';
+import { roundTs } from '../../src/report/format.js';
+import { analyzed, ALL_CAPTURES } from './captures.js';
+
+/** Node's own JSON.stringify with a gap is the reference layout. */
+function reference(value: unknown, base: number): string {
+  return JSON.stringify(value, null, 2).replace(/\n/g, '\n' + ' '.repeat(base));
+}
+
+function written(f: (w: PrettyJsonWriter) => void, base = 0, initial = 256): string {
+  const w = new PrettyJsonWriter(initial).reset(base);
+  f(w);
+  return w.text();
+}
+
+describe('writeSessionJson lays out a session as JSON.stringify(sessionToJson(s), null, 2) does', () => {
+  for (const capture of ALL_CAPTURES) {
+    it(`every session and the whole report of ${capture}`, async () => {
+      const a = await analyzed(capture);
+      for (const s of a.sessions) {
+        expect(renderSessionJson(s)).toBe(reference(sessionToJson(s), 4));
+        expect(written((w) => writeSessionJson(w, s, { showPasswords: true }))).toBe(reference(sessionToJson(s, { showPasswords: true }), 0));
+      }
+      const whole = toReportJson(a);
+      expect(written((w) => w.value(whole), 0, 1)).toBe(reference(whole, 0));
+    });
+  }
+
+  it('on sessions with texts, numbers and optional fields edited to the awkward cases', async () => {
+    const a = await analyzed('zeek/ipv4.pcap');
+    const s = a.sessions[0]!;
+    const edits: ((x: any) => void)[] = [
+      (x) => { x.greeting = null; x.tlsInfo = { sni: 'a"b\\', version: undefined }; },
+      (x) => { x.handshake = { seen: false, rttMs: NaN, mss: null }; x.user = undefined; x.loggedIn = undefined; },
+      (x) => { x.start = Infinity; x.end = -0; x.controlBytes = [1e21, 5e-7]; x.commands = []; x.unsolicitedReplies = []; },
+      (x) => { x.start = -1.5; x.end = 2 ** 32 + 0.123456; x.handshake = { seen: true, rttMs: -0, mss: [undefined, 1460] }; },
+      (x) => { x.commands = x.commands.map((c: any) => ({ ...c, verb: 'pass', arg: 'ü\u0000"', cwd: undefined, frame: undefined, replies: [] })); },
+      (x) => { x.client = { ip: '::ffff:10.0.0.1', port: 21 }; x.tls = undefined; x.closed = undefined; x.greeting = { code: 220, text: undefined, frame: undefined }; },
+      (x) => { x.dataConnections = x.dataConnections.map((d: any, i: number) => ({ ...d, command: i % 2 ? null : { verb: 'retr', arg: undefined, frame: undefined }, finalReply: i % 2 ? { code: 426, text: 'x"', frame: undefined } : null, mode: undefined, complete: i % 2 === 0, sha256: 'ab', start: NaN })); x.findings = [{ severity: 'info', code: 'c', message: 'm\n', frame: undefined }]; },
+      (x) => { x.commands = x.commands.map((c: any) => ({ ...c, arg: '\ud800 lone, \u2028, \x7f, 漢', cwd: 'a\\b\t', replies: [{ code: 226, text: '"', frame: 1, ts: 0.0000005 }] })); },
+    ];
+    for (const edit of edits) {
+      const x: any = { ...s, handshake: { ...s.handshake }, commands: [...s.commands] };
+      edit(x);
+      for (const opts of [{}, { showPasswords: true }]) {
+        expect(written((w) => writeSessionJson(w, x, opts), 4)).toBe(reference(sessionToJson(x, opts), 4));
+      }
+    }
+  });
+});
+
+describe('PrettyJsonWriter', () => {
+  it('writes any plain value as JSON.stringify(v, null, 2), from a buffer too small to start with', () => {
+    const tricky = ['a"b', 'a\\', 'a\\\\"', '{[,:]}', '"', '', 'ü—漢\u0000\u001f', '\\"\\\\', '1e21', 'null', '\ud83d\ude00', '\udc00'];
+    const values: unknown[] = [
+      null, true, false, 0, -0, -1, 1.5, 1e21, 2 ** 53, -(2 ** 53), NaN, -Infinity, 123456789012, 5e-7,
+      [], {}, [[]], [{}], { a: {} }, [undefined, () => 1, null], { u: undefined, f: () => 1, n: null },
+      ...tricky, tricky, Object.fromEntries(tricky.map((t, i) => [t, [t, i, {}, [[]], { x: {} }]])),
+    ];
+    for (const v of values) {
+      for (const base of [0, 4]) expect(written((w) => w.value(v), base, 1)).toBe(reference(v, base));
+    }
+  });
+
+  it('ts(t) writes what number(roundTs(t)) writes', () => {
+    const edges = [0, 1e-7, 5e-7, 0.000001, 0.5, 1, 999999.9999995, 1329843212.4655719, 1700000000, 2 ** 31, 2 ** 32 - 1e-6, 2 ** 32, 2 ** 32 + 0.5, 1e15, -0.5, -0, NaN, Infinity];
+    let seed = 42;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const samples = [...edges];
+    for (let i = 0; i < 20000; i++) samples.push(random() * 2 ** (32 * random()), Math.floor(random() * 2e9) + Math.floor(random() * 1e6) / 1e6);
+    for (const t of samples) {
+      expect(written((w) => w.ts(t)), String(t)).toBe(JSON.stringify(roundTs(t)));
+    }
+  });
+
+  it('keys come quoted and escaped, and members skip undefined as JSON.stringify does', () => {
+    expect(written((w) => {
+      w.openObject();
+      w.member(jsonKey('a"b'), 1);
+      w.member(jsonKey('skipped'), undefined);
+      w.member(jsonKey('n'), null);
+      w.closeObject();
+    })).toBe(reference({ 'a"b': 1, skipped: undefined, n: null }, 0));
+  });
+});
