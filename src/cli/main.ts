@@ -16,7 +16,8 @@ export function reportFatal(e: unknown): number {
   return 1;
 }
 
-export function buildProgram(): Command {
+/** The CLI; `args` (the arguments after the program name) decide which commands' code is loaded. */
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('ftpscope')
@@ -29,13 +30,13 @@ export function buildProgram(): Command {
       // One line per error: commander puts its "(Did you mean …?)" suggestion on a line of its own.
       writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ftpscope: ${s.replace(/\n\(Did you mean/, ' (did you mean')}` : s),
     });
-  registerCommands(program);
+  await registerCommands(program, args);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
