@@ -10,11 +10,11 @@
  * valid and every repetition pairs like the original), with checksums recomputed and
  * timestamps shifted after the previous repetition.
  *
- *   node dist/bench/report.js [--data-bytes N] [--control-reps N] [--tshark-bytes N] [--keep]
+ *   node dist/bench/report.js [--data-bytes N] [--control-reps N] [--runs N] [--tshark-bytes N] [--keep]
  *
- * tshark runs on the whole capture when it is at most --tshark-bytes (default 256 MB), else on a
- * slice of that size (the first repetitions), and ours is timed on the same slice too; the ratio
- * always compares like with like. Peak RSS comes from /usr/bin/time -v (or process.resourceUsage
+ * Both tools run on the same whole capture, --runs times each (default 3), alternating, and the
+ * median wall times are compared. --tshark-bytes N runs both on a slice of about N bytes (the
+ * first repetitions) instead, which is quicker. Peak RSS comes from /usr/bin/time -v (or process.resourceUsage
  * inside the child when that is missing). CPU time (user + system) is printed next to wall time:
  * on a shared machine it is the fairer comparison.
  */
@@ -260,11 +260,21 @@ function fmt(t: Timed): string {
   return `${t.seconds.toFixed(2)} s wall${t.cpu !== null ? `, ${t.cpu.toFixed(2)} s CPU` : ''}, peak RSS ${t.maxRssMB === null ? '?' : t.maxRssMB.toFixed(0) + ' MB'}${t.ok ? '' : ` (${t.note})`}`;
 }
 
+/** The run with the median wall time of `runs` runs (runs alternate with the peer's by the caller). */
+function median(list: Timed[]): Timed {
+  return [...list].sort((a, b) => a.seconds - b.seconds)[Math.floor(list.length / 2)]!;
+}
+
+function spread(list: Timed[]): string {
+  return list.length > 1 ? ` [runs: ${list.map((t) => t.seconds.toFixed(2)).join(', ')} s]` : '';
+}
+
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
   const dataBytes = arg('--data-bytes', 1.05e9);
   const controlReps = arg('--control-reps', 2500);
-  const tsharkBytes = arg('--tshark-bytes', 256 * MB);
+  const tsharkBytes = arg('--tshark-bytes', Infinity);
+  const runs = Math.max(1, arg('--runs', 3));
   const keep = process.argv.includes('--keep');
   const dir = join(tmpdir(), 'ftpscope-bench-report');
   spawnSync('mkdir', ['-p', dir]);
@@ -280,34 +290,40 @@ async function main(): Promise<void> {
     { name: 'data-heavy', seeds: dataSeeds, opts: { bytes: dataBytes } },
     { name: 'control-heavy', seeds: controlSeeds, opts: { rounds: controlReps } },
   ];
-  console.log(`ftpscope report --json vs tshark -Y ftp -T fields -e ftp.request.command (node ${process.version}, ${HAVE_TIME ? '/usr/bin/time -v' : 'resourceUsage'} for RSS)`);
+  console.log(`ftpscope report --json vs tshark -Y ftp -T fields -e ftp.request.command (node ${process.version}, ${HAVE_TIME ? '/usr/bin/time -v' : 'resourceUsage'} for RSS; median of ${runs} alternating runs each)`);
   const summary: string[] = [];
   for (const b of benches) {
     const file = join(dir, `${b.name}.pcap`);
     const g = generate(file, b.seeds, b.opts);
     const size = statSync(file).size;
     console.log(`\n${b.name}: ${file}, ${(size / MB).toFixed(0)} MB, ${g.rounds} repetitions of ${b.seeds.map((s) => s.name).join(' + ')} (${g.sessions} FTP sessions)`);
-    const full = ours(file);
-    console.log(`  ftpscope, whole capture:    ${fmt(full)}  (${(size / MB / full.seconds).toFixed(0)} MB/s)`);
-    let line = `${b.name}: ${(size / MB).toFixed(0)} MB, ftpscope ${full.seconds.toFixed(2)} s, peak RSS ${full.maxRssMB?.toFixed(0) ?? '?'} MB`;
+    // tshark runs on the same whole capture unless --tshark-bytes asks for a shorter slice (quicker, but
+    // it then weighs both tools' start-up more).
+    let target = file;
+    let sliceNote = '';
+    if (withTshark && size > tsharkBytes) {
+      target = join(dir, `${b.name}-slice.pcap`);
+      const sliceRounds = Math.max(1, Math.floor(g.rounds * (tsharkBytes / size)));
+      generate(target, b.seeds, { rounds: sliceRounds });
+      sliceNote = ` (slice of ${(statSync(target).size / MB).toFixed(0)} MB, ${sliceRounds} repetitions)`;
+    }
+    const oursRuns: Timed[] = [];
+    const tsharkRuns: Timed[] = [];
+    for (let i = 0; i < runs; i++) {
+      oursRuns.push(ours(target));
+      if (withTshark) tsharkRuns.push(tshark(target));
+    }
+    const a = median(oursRuns);
+    const worstRss = Math.max(...oursRuns.map((t) => t.maxRssMB ?? 0));
+    console.log(`  ftpscope${sliceNote}: ${fmt(a)}  (${(statSync(target).size / MB / a.seconds).toFixed(0)} MB/s)${spread(oursRuns)}`);
+    let line = `${b.name}: ${(size / MB).toFixed(0)} MB, ftpscope ${a.seconds.toFixed(2)} s, peak RSS ${worstRss.toFixed(0)} MB`;
     if (withTshark) {
-      let target = file;
-      let sliceNote = 'whole capture';
-      if (size > tsharkBytes) {
-        // A slice: the first repetitions, written the same way, about tsharkBytes long.
-        target = join(dir, `${b.name}-slice.pcap`);
-        const sliceRounds = Math.max(1, Math.floor(g.rounds * (tsharkBytes / size)));
-        generate(target, b.seeds, { rounds: sliceRounds });
-        sliceNote = `slice of ${(statSync(target).size / MB).toFixed(0)} MB (${sliceRounds} repetitions), tshark would take too long on the whole`;
-      }
-      const a = target === file ? full : ours(target);
-      const t = tshark(target);
+      const t = median(tsharkRuns);
       const ratio = t.seconds / a.seconds;
       const cpuRatio = t.cpu !== null && a.cpu !== null ? t.cpu / a.cpu : null;
-      if (target !== file) console.log(`  ftpscope, ${sliceNote}: ${fmt(a)}`);
-      console.log(`  tshark,   ${target === file ? 'whole capture:   ' : 'same slice:      '} ${fmt(t)}`);
-      console.log(`  ratio: ftpscope is ${ratio.toFixed(1)}x tshark's speed by wall time${cpuRatio !== null ? `, ${cpuRatio.toFixed(1)}x by CPU time` : ''} (target >= 10x); peak RSS ${full.maxRssMB?.toFixed(0) ?? '?'} MB (target < 150 MB)`);
-      line += `; tshark ${t.seconds.toFixed(2)} s vs ftpscope ${a.seconds.toFixed(2)} s on the ${target === file ? 'whole capture' : 'slice'}: ${ratio.toFixed(1)}x wall${cpuRatio !== null ? `, ${cpuRatio.toFixed(1)}x CPU` : ''}`;
+      console.log(`  tshark${sliceNote}:   ${fmt(t)}${spread(tsharkRuns)}`);
+      console.log(`  ratio: ftpscope is ${ratio.toFixed(1)}x tshark's speed by wall time${cpuRatio !== null ? `, ${cpuRatio.toFixed(1)}x by CPU time` : ''} (target >= 10x); peak RSS ${worstRss.toFixed(0)} MB (target < 150 MB)`);
+      line += `; tshark ${t.seconds.toFixed(2)} s: ${ratio.toFixed(1)}x wall${cpuRatio !== null ? `, ${cpuRatio.toFixed(1)}x CPU` : ''}${sliceNote}`;
       if (!keep && target !== file) rmSync(target, { force: true });
     } else {
       console.log('  tshark is not installed: no ratio (apt-get install tshark)');
