@@ -203,6 +203,26 @@ export class PrettyJsonWriter {
     this.value(x);
   }
 
+  /** member() for a value that is usually a string or null (the common case is not dispatched on type). */
+  stringMember(key: Buffer, x: string | null | undefined): void {
+    if (typeof x === 'string') {
+      this.key(key);
+      this.string(x);
+    } else {
+      this.member(key, x);
+    }
+  }
+
+  /** member() for a value that is usually a number or null. */
+  numberMember(key: Buffer, x: number | null | undefined): void {
+    if (typeof x === 'number') {
+      this.key(key);
+      this.number(x);
+    } else {
+      this.member(key, x);
+    }
+  }
+
   private close(bracket: number): void {
     this.indent -= 2;
     if (!this.first) this.newline();

@@ -227,7 +227,7 @@ const K = {
  */
 export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions): void {
   w.openObject();
-  w.member(K.id, s.id);
+  w.numberMember(K.id, s.id);
   w.key(K.client);
   writeEndpoint(w, s.client);
   w.key(K.server);
@@ -236,13 +236,13 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.ts(s.start);
   w.key(K.end);
   w.ts(s.end);
-  w.member(K.user, s.user ?? null);
+  w.stringMember(K.user, s.user ?? null);
   w.member(K.tls, s.tls);
   const h = s.handshake;
   w.key(K.handshake);
   w.openObject();
   w.member(K.seen, h.seen);
-  w.member(K.rttMs, h.rttMs ?? null);
+  w.numberMember(K.rttMs, h.rttMs ?? null);
   w.key(K.mss);
   writePair(w, h.mss);
   w.closeObject();
@@ -250,9 +250,9 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.key(K.greeting);
   if (g) {
     w.openObject();
-    w.member(K.code, g.code);
-    w.member(K.text, g.text);
-    w.member(K.frame, g.frame ?? null);
+    w.numberMember(K.code, g.code);
+    w.stringMember(K.text, g.text);
+    w.numberMember(K.frame, g.frame ?? null);
     w.closeObject();
   } else {
     w.null();
@@ -276,10 +276,10 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   for (const f of s.findings) {
     w.element();
     w.openObject();
-    w.member(K.severity, f.severity);
-    w.member(K.code, f.code);
-    w.member(K.message, f.message);
-    w.member(K.frame, f.frame ?? null);
+    w.stringMember(K.severity, f.severity);
+    w.stringMember(K.code, f.code);
+    w.stringMember(K.message, f.message);
+    w.numberMember(K.frame, f.frame ?? null);
     w.closeObject();
   }
   w.closeArray();
@@ -297,12 +297,12 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
 
 function writeCommand(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | undefined): void {
   w.openObject();
-  w.member(K.frame, c.frame ?? null);
+  w.numberMember(K.frame, c.frame ?? null);
   w.key(K.ts);
   w.ts(c.ts);
-  w.member(K.verb, c.verb.toUpperCase());
-  w.member(K.arg, maskArg(c.verb, c.arg, opts));
-  w.member(K.cwd, c.cwd ?? null);
+  w.stringMember(K.verb, c.verb.toUpperCase());
+  w.stringMember(K.arg, maskArg(c.verb, c.arg, opts));
+  w.stringMember(K.cwd, c.cwd ?? null);
   w.key(K.replies);
   writeReplies(w, c.replies);
   w.closeObject();
@@ -313,9 +313,9 @@ function writeReplies(w: PrettyJsonWriter, replies: readonly FtpReply[]): void {
   for (const r of replies) {
     w.element();
     w.openObject();
-    w.member(K.code, r.code);
-    w.member(K.text, r.text);
-    w.member(K.frame, r.frame ?? null);
+    w.numberMember(K.code, r.code);
+    w.stringMember(K.text, r.text);
+    w.numberMember(K.frame, r.frame ?? null);
     w.key(K.ts);
     w.ts(r.ts);
     w.closeObject();
@@ -326,51 +326,51 @@ function writeReplies(w: PrettyJsonWriter, replies: readonly FtpReply[]): void {
 /** As dataConnectionToJson(d) would be written, without building it (a report has tens of thousands). */
 function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
   w.openObject();
-  w.member(K.id, d.id);
+  w.numberMember(K.id, d.id);
   w.key(K.client);
   writeEndpoint(w, d.client);
   w.key(K.server);
   writeEndpoint(w, d.server);
-  w.member(K.mode, d.mode ?? null);
-  w.member(K.setup, d.setup ?? null);
-  w.member(K.setupFrame, d.setupFrame ?? null);
+  w.stringMember(K.mode, d.mode ?? null);
+  w.stringMember(K.setup, d.setup ?? null);
+  w.numberMember(K.setupFrame, d.setupFrame ?? null);
   const c = d.command;
   w.key(K.command);
   if (c) {
     w.openObject();
-    w.member(K.verb, c.verb.toUpperCase());
-    w.member(K.arg, c.arg ?? null);
-    w.member(K.frame, c.frame ?? null);
+    w.stringMember(K.verb, c.verb.toUpperCase());
+    w.stringMember(K.arg, c.arg ?? null);
+    w.numberMember(K.frame, c.frame ?? null);
     w.closeObject();
   } else {
     w.null();
   }
-  w.member(K.direction, d.direction ?? null);
-  w.member(K.path, d.path ?? null);
-  w.member(K.expectedBytes, d.expectedBytes ?? null);
-  w.member(K.bytes, d.bytes);
-  w.member(K.missingBytes, d.missingBytes);
+  w.stringMember(K.direction, d.direction ?? null);
+  w.stringMember(K.path, d.path ?? null);
+  w.numberMember(K.expectedBytes, d.expectedBytes ?? null);
+  w.numberMember(K.bytes, d.bytes);
+  w.numberMember(K.missingBytes, d.missingBytes);
   w.key(K.start);
   w.ts(d.start);
   w.key(K.end);
   w.ts(d.end);
   w.member(K.complete, d.complete);
-  w.member(K.sha256, d.complete ? d.sha256 ?? null : null);
-  w.member(K.restOffset, d.restOffset ?? null);
-  w.member(K.transferType, d.transferType ?? null);
-  w.member(K.closeReason, d.closeReason ?? null);
+  w.stringMember(K.sha256, d.complete ? d.sha256 ?? null : null);
+  w.numberMember(K.restOffset, d.restOffset ?? null);
+  w.stringMember(K.transferType, d.transferType ?? null);
+  w.stringMember(K.closeReason, d.closeReason ?? null);
   const fr = d.finalReply;
   w.key(K.finalReply);
   if (fr) {
     w.openObject();
-    w.member(K.code, fr.code);
-    w.member(K.text, fr.text);
-    w.member(K.frame, fr.frame ?? null);
+    w.numberMember(K.code, fr.code);
+    w.stringMember(K.text, fr.text);
+    w.numberMember(K.frame, fr.frame ?? null);
     w.closeObject();
   } else {
     w.null();
   }
-  w.member(K.guessedRole, d.guessedRole ?? null);
+  w.stringMember(K.guessedRole, d.guessedRole ?? null);
   w.closeObject();
 }
 
@@ -390,8 +390,8 @@ function writePair(w: PrettyJsonWriter, pair: readonly [unknown, unknown] | null
 
 function writeEndpoint(w: PrettyJsonWriter, e: Endpoint): void {
   w.openObject();
-  w.member(K.ip, normalizeIp(e.ip));
-  w.member(K.port, e.port);
+  w.stringMember(K.ip, normalizeIp(e.ip));
+  w.numberMember(K.port, e.port);
   w.closeObject();
 }
 
