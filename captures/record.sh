@@ -221,6 +221,13 @@ end_capture() { # [convert: pcap|pcapng|gzip]
   sleep 1
   kill -TERM "$TCPDUMP_PID"; wait "$TCPDUMP_PID" || true
   TCPDUMP_PID=
+  # A capture that lost packets would teach the tests the wrong expected values (vsftpd-any-sll2.pcap once did).
+  local dropped
+  dropped=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by \(kernel\|interface\)$/\1/p' "$WORK/tcpdump.out" | awk '{s+=$1} END {print s+0}')
+  if (( dropped > 0 )); then
+    echo "record.sh: tcpdump dropped $dropped packets while recording $CAPTURE; run record.sh again" >&2
+    exit 1
+  fi
   case ${1:-pcap} in
     pcap) cp "$CAPTURE_RAW" "$OUT/$CAPTURE" ;;
     pcapng) editcap -F pcapng "$CAPTURE_RAW" "$OUT/$CAPTURE" ;;
