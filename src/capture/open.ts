@@ -20,6 +20,11 @@ export interface ReadOptions {
   onProgress?: (bytesRead: number, total: number | null) => void;
   /** Bytes read at a time (default 4 MiB); smaller chunks let an event loop breathe between them. */
   chunkSize?: number;
+  /**
+   * Called before the read buffer is overwritten: until then the buffers of the packets handed
+   * over stay valid (a reader may keep references instead of copies up to this point).
+   */
+  beforeReuse?: () => void;
 }
 
 /** An opened capture: the source positioned after the bytes already in `buf`, format detected. */
@@ -142,6 +147,7 @@ export async function scan(
   for (;;) {
     if (opts.signal?.aborted) break;
     pos = parser.parse(buf, pos, end, base);
+    opts.beforeReuse?.();
     if (parser.damage) {
       damage = parser.damage;
       break;

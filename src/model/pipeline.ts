@@ -18,6 +18,8 @@ export interface PipelineOptions {
   openDataSink?: (session: Session | null, dc: DataConnection) => DataSink | null;
   /** Hand over and forget each session once final, keeping memory bounded (see FtpAnalyzer). */
   retireSession?: (s: Session) => void;
+  /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */
+  inputReusedOnSignal?: boolean;
 }
 
 /** How often (in packets) idle flows and stale expectations are expired. */
@@ -45,7 +47,7 @@ export class Pipeline {
   constructor(opts: PipelineOptions, source: { type: SourceInfo['type']; name: string }) {
     this.analyzer = new FtpAnalyzer({ ...opts, sourceType: source.type, sourceName: source.name });
     const ports = new Set([21, ...(opts.ftpPorts ?? [])]);
-    this.tracker = new TcpTracker(this.analyzer, { isServerPort: (p) => ports.has(p) || p === 20 });
+    this.tracker = new TcpTracker(this.analyzer, { isServerPort: (p) => ports.has(p) || p === 20, inputReusedOnSignal: opts.inputReusedOnSignal });
   }
 
   push(rec: PacketRecord): void {
@@ -61,6 +63,11 @@ export class Pipeline {
       this.firstMalformedFrame = rec.frame;
     }
     if (this.packets % EXPIRE_EVERY === 0) this.tick(rec.ts);
+  }
+
+  /** The buffers of the packets pushed so far are about to be overwritten. */
+  inputReused(): void {
+    this.tracker.inputReused();
   }
 
   tick(nowTs: number): void {
@@ -111,9 +118,9 @@ export async function analyzeFile(
 ): Promise<Analysis> {
   let pipeline: Pipeline | null = null;
   const info = await readCapture(path, (rec) => {
-    pipeline ??= new Pipeline(opts, { type: 'pcap', name: path });
+    pipeline ??= new Pipeline({ ...opts, inputReusedOnSignal: true }, { type: 'pcap', name: path });
     pipeline.push(rec);
-  }, { onProgress: opts.onProgress });
+  }, { onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused() });
   pipeline ??= new Pipeline(opts, { type: info.format, name: path });
   pipeline.analyzer.source.type = info.format;
   return pipeline.finish(info);

@@ -6,12 +6,15 @@ import type { ByteBudget } from './budget.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from './events.js';
 import { recordAck, recordSyn, recordSynAck } from './handshake.js';
 import { Reassembler, type ReassemblySink } from './reassembly.js';
+import type { RetentionEpoch } from './retained.js';
 import { unwrapSeq } from './seq.js';
 
 export interface FlowLimits {
   maxOutOfOrderBytesPerDirection: number;
   maxRetainedBytesPerDirection: number;
   budget: ByteBudget;
+  /** Set when delivered bytes may be referenced in the input until it is reused (see RetentionEpoch). */
+  retention: RetentionEpoch | null;
 }
 
 /** Mismatch findings kept per connection; a retransmitting peer must not flood the list. */
@@ -51,7 +54,7 @@ export class Flow implements ReassemblySink {
   ) {
     this.lastTs = conn.start;
     const mk = (dir: Dir) =>
-      new Half(new Reassembler(dir, this, limits.maxOutOfOrderBytesPerDirection, limits.budget, limits.maxRetainedBytesPerDirection));
+      new Half(new Reassembler(dir, this, limits.maxOutOfOrderBytesPerDirection, limits.budget, limits.maxRetainedBytesPerDirection, limits.retention));
     this.halves = [mk(0), mk(1)];
   }
 

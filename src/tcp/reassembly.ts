@@ -1,6 +1,6 @@
 import type { Dir } from './events.js';
 import type { ByteBudget } from './budget.js';
-import { RetainedBytes } from './retained.js';
+import { RetainedBytes, type RetentionEpoch } from './retained.js';
 
 /** Where a direction's in-order stream goes. */
 export interface ReassemblySink {
@@ -47,8 +47,9 @@ export class Reassembler {
     private readonly maxBuffered: number,
     private readonly budget: ByteBudget,
     maxRetained: number,
+    retention: RetentionEpoch | null = null,
   ) {
-    this.retained = new RetainedBytes(maxRetained, budget);
+    this.retained = new RetainedBytes(maxRetained, budget, retention);
   }
 
   /** True when bytes beyond `next` are waiting. */

@@ -8,6 +8,7 @@ import type { CloseReason, Dir, StreamHandler } from './events.js';
 import { Flow, type FlowLimits } from './flow.js';
 import { FlowTable, tupleKey } from './flow-table.js';
 import { guessClientSide } from './roles.js';
+import { RetentionEpoch } from './retained.js';
 
 export interface TcpTrackerOptions {
   /** Out-of-order bytes held per direction; beyond it delivery skips ahead and reports a gap. */
@@ -24,6 +25,11 @@ export interface TcpTrackerOptions {
   maxFlows?: number;
   /** Helps guess roles when the handshake was not captured. */
   isServerPort?: (port: number) => boolean;
+  /**
+   * Packet buffers stay valid until inputReused() is called (a capture file read in chunks):
+   * bytes kept for retransmission checks are copied only if still needed then.
+   */
+  inputReusedOnSignal?: boolean;
 }
 
 const DEFAULTS = {
@@ -53,7 +59,7 @@ const SWEEPS_PER_TIMEOUT = 4;
  */
 export class TcpTracker {
   private readonly table = new FlowTable();
-  private readonly opts: typeof DEFAULTS & Pick<TcpTrackerOptions, 'isServerPort'>;
+  private readonly opts: typeof DEFAULTS & Pick<TcpTrackerOptions, 'isServerPort' | 'inputReusedOnSignal'>;
   private readonly limits: FlowLimits;
   private nextId = 1;
   private open = 0;
@@ -67,6 +73,7 @@ export class TcpTracker {
       maxOutOfOrderBytesPerDirection: this.opts.maxOutOfOrderBytesPerDirection,
       maxRetainedBytesPerDirection: this.opts.maxRetainedBytesPerDirection,
       budget: new ByteBudget(this.opts.maxBufferedBytes),
+      retention: this.opts.inputReusedOnSignal ? new RetentionEpoch() : null,
     };
     this.sweepInterval = Math.max(1, Math.min(this.opts.idleTimeoutSec, this.opts.closedLingerSec) / SWEEPS_PER_TIMEOUT);
   }
@@ -109,6 +116,11 @@ export class TcpTracker {
     const wasClosed = flow.closed;
     flow.onPacket(dir, pkt, rec);
     if (flow.closed && !wasClosed) this.open--;
+  }
+
+  /** The packet buffers seen so far are about to be overwritten (with inputReusedOnSignal). */
+  inputReused(): void {
+    this.limits.retention?.inputReused();
   }
 
   /** Close flows idle past the timeout; forget closed ones past their linger. */

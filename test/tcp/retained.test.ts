@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ByteBudget } from '../../src/tcp/budget.js';
-import { RetainedBytes } from '../../src/tcp/retained.js';
+import { RetainedBytes, RetentionEpoch } from '../../src/tcp/retained.js';
 import { loadPackets, rng, track, Recorder } from './support.js';
 
 describe('RetainedBytes (the ring that checks retransmissions)', async () => {
@@ -8,16 +8,31 @@ describe('RetainedBytes (the ring that checks retransmissions)', async () => {
   const log = rec.conns.find((l) => l.conn.server.port === 38141)!;
   const stream = Buffer.concat(log.data[log.conn.bytes[0] > 0 ? 0 : 1]);
 
-  for (const max of [0, 100, 4096, 5000, 1 << 16]) {
-    it(`holds the last unacknowledged bytes, up to ${max}`, () => {
+  for (const [max, lazy] of [0, 100, 4096, 5000, 1 << 16].flatMap((m) => [[m, false], [m, true]] as const)) {
+    it(`holds the last unacknowledged bytes, up to ${max}${lazy ? ', referencing an input buffer that is overwritten after inputReused()' : ''}`, () => {
       const rand = rng(max + 1);
       const budget = new ByteBudget(1 << 30);
-      const r = new RetainedBytes(max, budget);
+      const epoch = lazy ? new RetentionEpoch() : null;
+      const r = new RetainedBytes(max, budget, epoch);
+      // Lazy: segments are handed over inside a reused input buffer, as a capture reader does.
+      const input = Buffer.alloc(64 * 1024);
+      let inputUsed = 0;
       let end = 0;
       let acked = 0;
       while (end < stream.length) {
         const len = Math.min(stream.length - end, 1 + Math.floor(rand() * 3000));
-        r.append(stream, end, end + len, end);
+        if (epoch) {
+          if (inputUsed + len > input.length || rand() < 0.2) {
+            epoch.inputReused();
+            input.fill(0xaa);
+            inputUsed = 0;
+          }
+          stream.copy(input, inputUsed, end, end + len);
+          r.append(input, inputUsed, inputUsed + len, end);
+          inputUsed += len;
+        } else {
+          r.append(stream, end, end + len, end);
+        }
         end += len;
         if (rand() < 0.3) {
           acked = Math.max(acked, end - Math.floor(rand() * 5000));
