@@ -28,17 +28,16 @@ function returnRing(ring: Buffer): void {
   pooledBytes += ring.length;
 }
 
-/** Delivered bytes referenced where they lie (in the capture's input buffer), not copied yet. */
-interface Ref {
-  src: Buffer;
-  from: number;
-  to: number;
-  /** Stream offset of src[from]. */
-  offset: number;
-}
-
 /** References held per direction before they are copied anyway. */
-const MAX_REFS = 64;
+const MAX_REFS = 32;
+
+/**
+ * Reference tables (from, to, stream offset per reference) of closed connections, kept for
+ * the next ones: one object per reference made enough medium-lived garbage to slow captures
+ * of many short connections by a third.
+ */
+const refTables: Float64Array[] = [];
+const MAX_POOLED_TABLES = 256;
 
 /**
  * For input whose buffers are reused only at known moments (a capture file read chunk by
@@ -47,18 +46,28 @@ const MAX_REFS = 64;
  * so most are never copied.
  */
 export class RetentionEpoch {
+  /** Holders of references; each leaves as soon as it holds none (a closed connection must not be kept alive here). */
   private readonly referencing: RetainedBytes[] = [];
 
-  /** Called by a RetainedBytes when it starts holding references. */
-  track(r: RetainedBytes): void {
-    this.referencing.push(r);
+  /** Called by a RetainedBytes when it starts holding references; returns its slot. */
+  track(r: RetainedBytes): number {
+    return this.referencing.push(r) - 1;
+  }
+
+  /** Called by a RetainedBytes in `slot` when it holds references no more. */
+  untrack(slot: number): void {
+    const list = this.referencing;
+    const last = list.pop()!;
+    if (slot < list.length) {
+      list[slot] = last;
+      last.epochSlot = slot;
+    }
   }
 
   /** The input buffers are about to be overwritten: copy what is still referenced. */
   inputReused(): void {
     const list = this.referencing;
-    for (let i = 0; i < list.length; i++) list[i]!.materialize();
-    list.length = 0;
+    while (list.length > 0) list[list.length - 1]!.materialize();
   }
 }
 
@@ -75,9 +84,13 @@ export class RetainedBytes {
   private end = 0;
   /** The ring holds [start, ringEnd); references (refs[head..]) hold [ringEnd, end). */
   private ringEnd = 0;
-  private refs: Ref[] = [];
+  /** Referenced bytes all lie in refSrc; reference i is refs[3i..3i+2] = from, to, stream offset. */
+  private refSrc: Buffer | null = null;
+  private refs: Float64Array | null = null;
+  private refCount = 0;
   private head = 0;
-  private tracked = false;
+  /** Slot in the epoch's list while holding references, else -1. */
+  epochSlot = -1;
 
   constructor(private readonly max: number, private readonly budget: ByteBudget, private readonly epoch: RetentionEpoch | null = null) {}
 
@@ -92,35 +105,46 @@ export class RetainedBytes {
       return;
     }
     if (offset !== this.end) this.skip(offset);
-    this.refs.push({ src, from, to, offset });
+    if (this.refCount === MAX_REFS || (this.refSrc !== null && this.refSrc !== src)) this.materialize();
+    let refs = this.refs;
+    if (refs === null) refs = this.refs = refTables.pop() ?? new Float64Array(3 * MAX_REFS);
+    const k = 3 * this.refCount++;
+    refs[k] = from;
+    refs[k + 1] = to;
+    refs[k + 2] = offset;
+    this.refSrc = src;
     this.end = offset + (to - from);
     if (this.end - this.start > this.max) this.start = this.end - this.max;
-    if (!this.tracked) {
-      this.tracked = true;
-      this.epoch.track(this);
-    }
-    if (this.refs.length - this.head > MAX_REFS) this.materialize();
+    if (this.epochSlot < 0) this.epochSlot = this.epoch.track(this);
   }
 
   /** Copies the referenced bytes still held into the ring (the input is about to be reused). */
   materialize(): void {
-    this.tracked = false;
     const refs = this.refs;
-    for (let i = this.head; i < refs.length; i++) {
-      const r = refs[i]!;
-      const rEnd = r.offset + (r.to - r.from);
-      if (rEnd <= this.start) continue;
-      const skip = Math.max(0, this.start - r.offset);
-      const keepStart = this.start;
-      this.copyIn(r.src, r.from + skip, r.to, r.offset + skip);
-      if (keepStart > this.start) this.start = keepStart;
+    const src = this.refSrc;
+    if (refs !== null && src !== null) {
+      for (let i = this.head; i < this.refCount; i++) {
+        const from = refs[3 * i]!;
+        const to = refs[3 * i + 1]!;
+        const offset = refs[3 * i + 2]!;
+        if (offset + (to - from) <= this.start) continue;
+        const skip = Math.max(0, this.start - offset);
+        const keepStart = this.start;
+        this.copyIn(src, from + skip, to, offset + skip);
+        if (keepStart > this.start) this.start = keepStart;
+      }
     }
     this.clearRefs();
   }
 
   private clearRefs(): void {
-    if (this.refs.length > 0) this.refs = [];
+    this.refCount = 0;
     this.head = 0;
+    this.refSrc = null;
+    if (this.epochSlot >= 0) {
+      this.epoch!.untrack(this.epochSlot);
+      this.epochSlot = -1;
+    }
     this.ringEnd = this.end;
   }
 
@@ -161,8 +185,9 @@ export class RetainedBytes {
     if (offset <= this.start) return;
     this.start = Math.min(offset, this.end);
     const refs = this.refs;
-    while (this.head < refs.length && refs[this.head]!.offset + (refs[this.head]!.to - refs[this.head]!.from) <= this.start) this.head++;
-    if (this.head === refs.length && this.head > 0) this.clearRefs();
+    if (refs === null) return;
+    while (this.head < this.refCount && refs[3 * this.head + 2]! + (refs[3 * this.head + 1]! - refs[3 * this.head]!) <= this.start) this.head++;
+    if (this.head === this.refCount && this.head > 0) this.clearRefs();
   }
 
   /** Compare src[from, to), which claims to be the bytes at `offset`, with what is held. */
@@ -185,14 +210,16 @@ export class RetainedBytes {
       compared = true;
     }
     const refs = this.refs;
-    for (let i = this.head; i < refs.length; i++) {
-      const r = refs[i]!;
-      const a = Math.max(lo, r.offset);
-      const b = Math.min(hi, r.offset + (r.to - r.from));
+    const refSrc = this.refSrc;
+    for (let i = this.head; refs !== null && refSrc !== null && i < this.refCount; i++) {
+      const rFrom = refs[3 * i]!;
+      const rOffset = refs[3 * i + 2]!;
+      const a = Math.max(lo, rOffset);
+      const b = Math.min(hi, rOffset + (refs[3 * i + 1]! - rFrom));
       if (a >= b) continue;
       const s = from + (a - offset);
-      const rs = r.from + (a - r.offset);
-      if (r.src.compare(src, s, s + (b - a), rs, rs + (b - a)) !== 0) return 'differs';
+      const rs = rFrom + (a - rOffset);
+      if (refSrc.compare(src, s, s + (b - a), rs, rs + (b - a)) !== 0) return 'differs';
       compared = true;
     }
     return compared ? 'same' : 'unknown';
@@ -201,6 +228,8 @@ export class RetainedBytes {
   /** Give the memory back (the connection closed). */
   free(): void {
     this.clearRefs();
+    if (this.refs !== null && refTables.length < MAX_POOLED_TABLES) refTables.push(this.refs);
+    this.refs = null;
     if (this.ring !== null) {
       this.budget.give(this.ring.length);
       returnRing(this.ring);
