@@ -25,6 +25,11 @@ export interface ReadOptions {
    * over stay valid (a reader may keep references instead of copies up to this point).
    */
   beforeReuse?: () => void;
+  /**
+   * Read a plain file with blocking reads: faster, but the event loop does not turn until the
+   * whole capture is read. Only for callers whose output is synchronous too.
+   */
+  blocking?: boolean;
 }
 
 /** An opened capture: the source positioned after the bytes already in `buf`, format detected. */
@@ -47,7 +52,7 @@ export interface OpenedCapture {
  * FtpscopeError only when nothing could be read at all.
  */
 export async function readCapture(path: string, onPacket: PacketCallback, opts: ReadOptions = {}): Promise<CaptureInfo> {
-  const cap = await openCapture(path, opts.chunkSize);
+  const cap = await openCapture(path, opts.chunkSize, opts.blocking);
   try {
     const { info, parser } = await scan(cap, onPacket, opts);
     if (parser instanceof PcapngParser && !cap.gzip && !opts.signal?.aborted && parser.sections.length < PcapngParser.MAX_SECTIONS_KEPT) {
@@ -60,7 +65,7 @@ export async function readCapture(path: string, onPacket: PacketCallback, opts: 
 }
 
 /** Opens the file, sees through gzip, detects the format; throws the user-facing error when it cannot. */
-export async function openCapture(path: string, chunkSize = CHUNK_SIZE): Promise<OpenedCapture> {
+export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking = false): Promise<OpenedCapture> {
   let st;
   try {
     st = await stat(path);
@@ -75,7 +80,7 @@ export async function openCapture(path: string, chunkSize = CHUNK_SIZE): Promise
   let buf = Buffer.allocUnsafe(Math.min(chunkSize, st.size + 1));
   let src: ByteSource;
   try {
-    src = await PlainFileSource.open(path);
+    src = await PlainFileSource.open(path, 0, blocking);
   } catch (e) {
     throw fileError(path, e);
   }

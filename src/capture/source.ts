@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream, readSync, type ReadStream } from 'node:fs';
 import { createGunzip, type Gunzip } from 'node:zlib';
 
 /**
@@ -27,14 +27,18 @@ export class PlainFileSource implements ByteSource {
   private position: number;
   fileBytesRead = 0;
 
-  private constructor(private readonly fh: FileHandle, start: number, private readonly size: number) {
+  private constructor(private readonly fh: FileHandle, start: number, private readonly size: number, private readonly blocking: boolean) {
     this.position = start;
   }
 
-  static async open(path: string, start = 0): Promise<PlainFileSource> {
+  /**
+   * `blocking`: read on this thread (readSync), for callers with nothing else to do meanwhile;
+   * a read then costs the copy alone, not a trip through the thread pool and back.
+   */
+  static async open(path: string, start = 0, blocking = false): Promise<PlainFileSource> {
     const fh = await open(path, 'r');
     try {
-      return new PlainFileSource(fh, start, (await fh.stat()).size);
+      return new PlainFileSource(fh, start, (await fh.stat()).size, blocking);
     } catch (e) {
       await fh.close();
       throw e;
@@ -42,7 +46,9 @@ export class PlainFileSource implements ByteSource {
   }
 
   async read(buf: Buffer, at: number, length: number): Promise<number> {
-    const { bytesRead } = await this.fh.read(buf, at, length, this.position);
+    const bytesRead = this.blocking
+      ? readSync(this.fh.fd, buf, at, length, this.position)
+      : (await this.fh.read(buf, at, length, this.position)).bytesRead;
     this.position += bytesRead;
     this.fileBytesRead = this.position;
     return bytesRead;

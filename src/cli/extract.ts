@@ -19,7 +19,8 @@ export function registerExtract(program: Command): void {
     .action(async (capture: string, flags: ExtractFlags) => {
       checkCapturePath(capture);
       const extractor = new Extractor(flags.out, capture);
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink });
+      // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
       extractor.settle(a);
       const index = extractor.finish();
       const total = index.files.reduce((n, f) => n + f.size, 0);

@@ -20,7 +20,7 @@ export function registerFlow(program: Command): void {
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .action(async (capture: string, flags: FlowFlags) => {
       quietOnEpipe();
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort });
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true });
       const width = flags.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
       let sessions = a.sessions;
       if (flags.session !== undefined) {

@@ -47,7 +47,7 @@ export function checkCapturePath(file: string): void {
  * Analyze a capture with a progress line on stderr, shown only when stderr is a terminal
  * and the run takes longer than a second.
  */
-export async function analyzeWithProgress(file: string, opts: PipelineOptions = {}): Promise<Analysis> {
+export async function analyzeWithProgress(file: string, opts: PipelineOptions & { blockingReads?: boolean } = {}): Promise<Analysis> {
   checkCapturePath(file);
   const progress = new Progress(file);
   try {
@@ -111,7 +111,8 @@ export async function printReport(capture: string, o: { json?: boolean; ftpPorts
     })
     : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
   try {
-    const a = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: (s) => spool.add(s) });
+    // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
+    const a = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: (s) => spool.add(s), blockingReads: true });
     for (const s of a.sessions) spool.add(s);
     const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
     const w = new ChunkedWriter(process.stdout);

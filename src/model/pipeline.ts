@@ -114,13 +114,17 @@ export class Pipeline {
 /** Analyze a capture file (pcap, pcapng, gzip of either). */
 export async function analyzeFile(
   path: string,
-  opts: PipelineOptions & { onProgress?: (bytesRead: number, totalBytes: number | null) => void } = {},
+  opts: PipelineOptions & {
+    onProgress?: (bytesRead: number, totalBytes: number | null) => void;
+    /** Blocking file reads (see ReadOptions.blocking): for callers whose output is synchronous. */
+    blockingReads?: boolean;
+  } = {},
 ): Promise<Analysis> {
   let pipeline: Pipeline | null = null;
   const info = await readCapture(path, (rec) => {
     pipeline ??= new Pipeline({ ...opts, inputReusedOnSignal: true }, { type: 'pcap', name: path });
     pipeline.push(rec);
-  }, { onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused() });
+  }, { onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused(), blocking: opts.blockingReads });
   pipeline ??= new Pipeline(opts, { type: info.format, name: path });
   pipeline.analyzer.source.type = info.format;
   return pipeline.finish(info);

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCapture } from '../../src/capture/open.js';
+import { readCapture, type ReadOptions } from '../../src/capture/open.js';
 import type { CaptureInfo, PacketRecord } from '../../src/capture/types.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -70,9 +70,9 @@ export function snapshot(rec: PacketRecord): SeenPacket {
   };
 }
 
-export async function readAll(path: string): Promise<{ info: CaptureInfo; packets: SeenPacket[] }> {
+export async function readAll(path: string, opts?: ReadOptions): Promise<{ info: CaptureInfo; packets: SeenPacket[] }> {
   const packets: SeenPacket[] = [];
-  const info = await readCapture(path, (r) => packets.push(snapshot(r)));
+  const info = await readCapture(path, (r) => packets.push(snapshot(r)), opts);
   return { info, packets };
 }
 

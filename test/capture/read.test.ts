@@ -10,8 +10,9 @@ describe('readCapture agrees with tshark on every frame of every bundled capture
     expect(expected.length).toBeGreaterThan(10);
   });
 
-  it.each(expected.map((e) => [e.capture, e] as const))('%s', async (_name, exp) => {
-    const { info, packets } = await readAll(capturePath(exp.capture));
+  // Both read paths: through the thread pool, and blocking reads (as report, flow and extract use).
+  it.each(expected.flatMap((e) => [[e.capture, '', e], [e.capture, ', blocking reads', e]] as const))('%s%s', async (_name, mode, exp) => {
+    const { info, packets } = await readAll(capturePath(exp.capture), { blocking: mode !== '' });
     expect(info.packets).toBe(exp.frames.length);
     expect(packets.length).toBe(exp.frames.length);
     expect(info.truncated).toBe(false);
