@@ -2,23 +2,24 @@ import type { FastPacket } from '../dissect/types.js';
 import type { Dir } from './events.js';
 import type { Flow } from './flow.js';
 
-/** Map key of a packet's 4-tuple as sent (the reverse direction has its own key). */
-export function tupleKey(src: string, srcPort: number, dst: string, dstPort: number): string {
-  return src + ' ' + srcPort + ' ' + dst + ' ' + dstPort;
-}
-
 export interface Lookup {
   flow: Flow;
   dir: Dir;
 }
 
+/** Both ports of a packet as sent, as one map key. */
+function portsKey(srcPort: number, dstPort: number): number {
+  return srcPort * 65536 + dstPort;
+}
+
 /**
- * Flows by 4-tuple. Each flow is stored under both directions' keys, so a lookup is one key
- * build and one map probe; the last flow found is checked first without building a key
- * (bulk transfers send long runs of packets on one connection).
+ * Flows by 4-tuple. Each flow is stored under both directions (source address → destination
+ * address → ports), so a lookup builds no key string: the decoder's address strings are
+ * looked up as they are. The last flow found is checked first (bulk transfers send long runs
+ * of packets on one connection).
  */
 export class FlowTable {
-  private readonly byKey = new Map<string, Flow>();
+  private readonly bySrc = new Map<string, Map<string, Map<number, Flow>>>();
   /** Insertion order: the oldest flows come first. */
   readonly flows = new Set<Flow>();
   private last: Flow | null = null;
@@ -37,7 +38,7 @@ export class FlowTable {
       if (pkt.srcPort === c.port && pkt.dstPort === s.port && pkt.src === c.ip && pkt.dst === s.ip) return this.found(last, 0);
       if (pkt.srcPort === s.port && pkt.dstPort === c.port && pkt.src === s.ip && pkt.dst === c.ip) return this.found(last, 1);
     }
-    const flow = this.byKey.get(tupleKey(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort));
+    const flow = this.bySrc.get(pkt.src)?.get(pkt.dst)?.get(portsKey(pkt.srcPort, pkt.dstPort));
     if (flow === undefined) return null;
     this.last = flow;
     const c = flow.conn.client;
@@ -45,18 +46,41 @@ export class FlowTable {
   }
 
   add(flow: Flow): void {
-    this.byKey.set(flow.keys[0], flow);
-    this.byKey.set(flow.keys[1], flow);
+    const c = flow.conn.client;
+    const s = flow.conn.server;
+    this.put(c.ip, s.ip, portsKey(c.port, s.port), flow);
+    this.put(s.ip, c.ip, portsKey(s.port, c.port), flow);
     this.flows.add(flow);
     this.last = flow;
   }
 
   remove(flow: Flow): void {
     flow.removed = true;
-    if (this.byKey.get(flow.keys[0]) === flow) this.byKey.delete(flow.keys[0]);
-    if (this.byKey.get(flow.keys[1]) === flow) this.byKey.delete(flow.keys[1]);
+    const c = flow.conn.client;
+    const s = flow.conn.server;
+    this.drop(c.ip, s.ip, portsKey(c.port, s.port), flow);
+    this.drop(s.ip, c.ip, portsKey(s.port, c.port), flow);
     this.flows.delete(flow);
     if (this.last === flow) this.last = null;
+  }
+
+  private put(src: string, dst: string, ports: number, flow: Flow): void {
+    let byDst = this.bySrc.get(src);
+    if (byDst === undefined) this.bySrc.set(src, (byDst = new Map()));
+    let byPorts = byDst.get(dst);
+    if (byPorts === undefined) byDst.set(dst, (byPorts = new Map()));
+    byPorts.set(ports, flow);
+  }
+
+  /** Removes the entry if it is this flow's, and the maps it leaves empty. */
+  private drop(src: string, dst: string, ports: number, flow: Flow): void {
+    const byDst = this.bySrc.get(src);
+    const byPorts = byDst?.get(dst);
+    if (byPorts === undefined || byPorts.get(ports) !== flow) return;
+    byPorts.delete(ports);
+    if (byPorts.size > 0) return;
+    byDst!.delete(dst);
+    if (byDst!.size === 0) this.bySrc.delete(src);
   }
 
   private found(flow: Flow, dir: Dir): Lookup {

@@ -48,7 +48,6 @@ export class Flow implements ReassemblySink {
 
   constructor(
     readonly conn: TcpConnection,
-    readonly keys: [string, string],
     private readonly handler: StreamHandler,
     limits: FlowLimits,
   ) {

@@ -6,7 +6,7 @@ import { ByteBudget } from './budget.js';
 import { createConnection } from './connection.js';
 import type { CloseReason, Dir, StreamHandler } from './events.js';
 import { Flow, type FlowLimits } from './flow.js';
-import { FlowTable, tupleKey } from './flow-table.js';
+import { FlowTable } from './flow-table.js';
 import { guessClientSide } from './roles.js';
 import { RetentionEpoch } from './retained.js';
 
@@ -191,11 +191,7 @@ export class TcpTracker {
     const client = senderIsClient ? a : b;
     const server = senderIsClient ? b : a;
     const conn = createConnection(this.nextId++, client, server, rec.ts, rec.frame);
-    const keys: [string, string] = [
-      tupleKey(client.ip, client.port, server.ip, server.port),
-      tupleKey(server.ip, server.port, client.ip, client.port),
-    ];
-    const flow = new Flow(conn, keys, this.handler, this.limits);
+    const flow = new Flow(conn, this.handler, this.limits);
     this.table.add(flow);
     this.open++;
     return flow;
