@@ -5,6 +5,8 @@ import type { Session } from '../model/types.js';
 
 /** Rendered sessions are written to the spool file in writes of about this size. */
 const WRITE_CHUNK = 1 << 20;
+/** Sessions stored back to back are read back in reads of up to this size. */
+const READ_CHUNK = 1 << 20;
 
 /**
  * Finished sessions, rendered and parked in a temporary file so that a report over any
@@ -70,22 +72,38 @@ export class SessionSpool {
   *chunks(): Generator<Buffer> {
     this.flush();
     this.staging = Buffer.alloc(0);
-    const ids = this.ids;
+    const { ids, offsets, lengths } = this;
     const order = Array.from({ length: this.sessions }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
-    let buf = Buffer.allocUnsafe(1 << 16);
-    for (const i of order) {
-      const off = this.offsets[i]!;
-      const len = this.lengths[i]!;
-      if (buf.length < len) buf = Buffer.allocUnsafe(len * 2);
-      let got = 0;
-      while (got < len) {
-        const n = fs.readSync(this.fd, buf, got, len - got, off + got);
-        if (n === 0) break;
-        got += n;
+    let buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (let k = 0; k < order.length;) {
+      // Sessions mostly finish in id order, so runs of them lie back to back in the file: one read per run.
+      const first = order[k]!;
+      const start = offsets[first]!;
+      let end = start + lengths[first]!;
+      let last = k + 1;
+      while (last < order.length && offsets[order[last]!] === end && end + lengths[order[last]!]! - start <= READ_CHUNK) {
+        end += lengths[order[last]!]!;
+        last++;
       }
-      yield buf.subarray(0, got);
+      if (buf.length < end - start) buf = Buffer.allocUnsafe(end - start);
+      const got = this.readAt(buf, end - start, start);
+      for (; k < last; k++) {
+        const from = offsets[order[k]!]! - start;
+        yield buf.subarray(Math.min(from, got), Math.min(from + lengths[order[k]!]!, got));
+      }
     }
   }
+
+  private readAt(buf: Buffer, len: number, position: number): number {
+    let got = 0;
+    while (got < len) {
+      const n = fs.readSync(this.fd, buf, got, len - got, position + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  }
+
 
   close(): void {
     try {

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { SessionSpool } from '../../src/report/spool.js';
+import type { Session } from '../../src/model/types.js';
+
+describe('SessionSpool', () => {
+  it('gives sessions back in id order, whatever order they finished in, small and larger than a read', () => {
+    // Texts we control: each session renders as its id repeated to a chosen length.
+    const sizes = [10, 3 << 20, 1, 700_000, 400_000, 5, 1 << 20, 2 << 20, 64, 999_999];
+    const finishOrder = [3, 1, 2, 4, 5, 6, 9, 7, 8, 10, 0].filter((i) => i < sizes.length);
+    const render = (s: Session): string => String.fromCharCode(65 + (s.id % 26)).repeat(sizes[s.id]!);
+    const spool = new SessionSpool(render);
+    try {
+      for (const id of finishOrder) spool.add({ id, dataConnections: [{}, {}] } as unknown as Session);
+      // Each Buffer is valid until the next one is asked for: read it at once.
+      const got: string[] = [];
+      for (const b of spool.chunks()) got.push(b.toString('latin1'));
+      expect(spool.sessions).toBe(sizes.length);
+      expect(spool.dataConnections).toBe(2 * sizes.length);
+      expect(got.map((t) => t.length)).toEqual(sizes);
+      got.forEach((t, id) => expect(t === String.fromCharCode(65 + id).repeat(sizes[id]!), `session ${id}`).toBe(true));
+    } finally {
+      spool.close();
+    }
+  });
+});
