@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
-import type { Analysis, Session } from '../model/types.js';
+import type { Analysis } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
 import { PrettyJsonWriter } from '../report/json-writer.js';

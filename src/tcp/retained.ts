@@ -100,11 +100,12 @@ export class RetainedBytes {
 
   /** Bytes delivered at `offset`; a jump (after a gap) forgets what was held. */
   append(src: Buffer, from: number, to: number, offset: number): void {
-    if (this.epoch === null || this.max <= 0 || to <= from) {
+    if (this.epoch === null || this.max <= 0) {
       this.copyIn(src, from, to, offset);
       return;
     }
     if (offset !== this.end) this.skip(offset);
+    if (to <= from) return;
     if (this.refCount === MAX_REFS || (this.refSrc !== null && this.refSrc !== src)) this.materialize();
     let refs = this.refs;
     if (refs === null) refs = this.refs = refTables.pop() ?? new Float64Array(3 * MAX_REFS);
