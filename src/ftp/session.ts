@@ -316,6 +316,7 @@ export class FtpSession {
 
   private onReply(parsed: ParsedReply, frame: number | null, ts: number): void {
     const reply: FtpReply = { code: parsed.code, text: parsed.text, lines: parsed.lines, frame, ts };
+    if (parsed.code >= 125 && parsed.code < 200) this.skipUnanswered(frame);
     const command = this.pending[0] ?? null;
     if (!command) {
       if (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0) {
@@ -336,6 +337,22 @@ export class FtpSession {
     this.effects.push({ type: 'reply', command, reply });
     this.onCommandReply(command, reply);
     if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]);
+  }
+
+  /**
+   * A transfer's preliminary reply (125/150) while older commands wait: those got no reply (lost
+   * from the capture, or ignored by the server). Only transfer commands get a 1xx, so it belongs
+   * to the first waiting one; without this, its 150 and 226 would go to the unanswered command and
+   * the transfer would lose its data connection.
+   */
+  private skipUnanswered(frame: number | null): void {
+    const i = this.pending.findIndex((c) => TRANSFER_VERBS.has(c.verb));
+    if (i <= 0) return;
+    const skipped = this.pending.splice(0, i);
+    for (const c of skipped) this.deferred.delete(c);
+    const list = skipped.map((c) => c.verb).join(', ');
+    this.emitFinding('warning', 'ftp-no-reply',
+      `${list} got no reply before the server answered ${this.pending[0]!.verb}: a reply is missing from the capture, or the server ignored the command`, frame);
   }
 
   private bindIfDeferred(c: FtpCommand): void {

@@ -245,6 +245,16 @@ describe('FtpSession: cases edited from a real stream (zeek ipv4.pcap, NetBSD ft
     expect(retr.transferType).toBe('I');
   });
 
+  it('a command that never got a reply does not take the next transfer\'s 150 and 226', () => {
+    const i = real.findIndex((c) => c.dir === 0 && /^RETR/.test(text(c)));
+    const t = play([...real.slice(0, i), line(0, 'NOOP', real[i].frame), ...real.slice(i)]);
+    expect(replyCodes(t.model, 'NOOP')).toEqual([[]]);
+    expect(replyCodes(t.model, 'RETR')).toEqual(replyCodes(plain.model, 'RETR'));
+    expect(slots(t.effects).map((s) => `${s.command!.verb} ${s.setup} ${s.finalReply?.code}`))
+      .toEqual(slots(plain.effects).map((s) => `${s.command!.verb} ${s.setup} ${s.finalReply?.code}`));
+    expect(t.model.findings.filter((f) => f.code === 'ftp-no-reply').map((f) => f.message)).toEqual([expect.stringMatching(/^NOOP got no reply before the server answered RETR/)]);
+  });
+
   it('an unsolicited 421 (no QUIT) is listed apart with a finding; a 221 without QUIT too', () => {
     const noQuit = real.filter((c) => !text(c).startsWith('QUIT') && !text(c).startsWith('221'));
     const last = noQuit[noQuit.length - 1].frame + 1;
