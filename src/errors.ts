@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'capture-not-recognized'// not pcap/pcapng (random bytes)
   | 'capture-is-text'       // looks like a text file
   | 'capture-corrupt'       // damaged before any packet could be read
+  | 'capture-unsupported'   // readable, but not this way (gzip through a pipe)
   | 'frame-not-found'
   | 'live-unavailable'      // cap not built / libpcap missing
   | 'live-permission'       // no CAP_NET_RAW

@@ -43,6 +43,8 @@ export interface OpenedCapture {
   format: CaptureFormat;
   fileSize: number;
   mtimeMs: number;
+  /** Read from a pipe: no size, no random access. */
+  streaming: boolean;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function readCapture(path: string, onPacket: PacketCallback, opts: 
   const cap = await openCapture(path, opts.chunkSize, opts.blocking);
   try {
     const { info, parser } = await scan(cap, onPacket, opts);
-    if (parser instanceof PcapngParser && !cap.gzip && !opts.signal?.aborted && parser.sections.length < PcapngParser.MAX_SECTIONS_KEPT) {
+    if (parser instanceof PcapngParser && !cap.gzip && !cap.streaming && !opts.signal?.aborted && parser.sections.length < PcapngParser.MAX_SECTIONS_KEPT) {
       rememberSections(path, cap.fileSize, cap.mtimeMs, parser.sections);
     }
     return info;
@@ -73,11 +75,13 @@ export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking
     throw fileError(path, e);
   }
   if (st.isDirectory()) throw fileError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
-  if (st.size === 0) {
+  // A pipe (tcpdump -w - | ftpscope report /dev/stdin) is read in sequence; its size is unknown.
+  const streaming = !st.isFile() && !st.isBlockDevice();
+  if (st.size === 0 && !streaming) {
     throw new FtpscopeError('file-empty', `${path} is empty (0 bytes)`, 'the capture was probably never written; record it again');
   }
   // A plain file smaller than a chunk fits whole in a buffer of its size (+1 to see the end).
-  let buf = Buffer.allocUnsafe(Math.min(chunkSize, st.size + 1));
+  let buf = Buffer.allocUnsafe(streaming ? chunkSize : Math.min(chunkSize, st.size + 1));
   let src: ByteSource;
   try {
     src = await PlainFileSource.open(path, 0, blocking);
@@ -91,6 +95,10 @@ export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking
   let gzip = false;
   if (isGzip(buf, end)) {
     await src.close();
+    if (streaming) {
+      throw new FtpscopeError('capture-unsupported', `${path} is gzip-compressed data from a pipe, which cannot be read twice`,
+        'decompress it on the way: zcat capture.pcap.gz | ftpscope report /dev/stdin');
+    }
     gzip = true;
     buf = Buffer.allocUnsafe(chunkSize);
     src = new GzipFileSource(path);
@@ -119,7 +127,7 @@ export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking
     }
     throw unrecognizedError(path, buf, end, gzip);
   }
-  return { name: path, src, buf, end, gzip, format, fileSize: st.size, mtimeMs: st.mtimeMs };
+  return { name: path, src, buf, end, gzip, format, fileSize: st.size, mtimeMs: st.mtimeMs, streaming };
 }
 
 export function emptyInfo(name: string, format: CaptureFormat, gzip: boolean): CaptureInfo {
@@ -147,7 +155,7 @@ export async function scan(
   let pos = 0;
   let base = 0; // stream offset of buf[0]
   let damage: Damage | null = null;
-  const total = cap.fileSize;
+  const total = cap.streaming ? null : cap.fileSize;
   opts.onProgress?.(src.fileBytesRead, total);
   for (;;) {
     if (opts.signal?.aborted) break;

@@ -27,7 +27,14 @@ export class PlainFileSource implements ByteSource {
   private position: number;
   fileBytesRead = 0;
 
-  private constructor(private readonly fh: FileHandle, start: number, private readonly size: number, private readonly blocking: boolean) {
+  private constructor(
+    private readonly fh: FileHandle,
+    start: number,
+    private readonly size: number,
+    private readonly blocking: boolean,
+    /** A pipe or other stream: read in sequence, no positions, size unknown. */
+    readonly sequential: boolean,
+  ) {
     this.position = start;
   }
 
@@ -38,7 +45,8 @@ export class PlainFileSource implements ByteSource {
   static async open(path: string, start = 0, blocking = false): Promise<PlainFileSource> {
     const fh = await open(path, 'r');
     try {
-      return new PlainFileSource(fh, start, (await fh.stat()).size, blocking);
+      const st = await fh.stat();
+      return new PlainFileSource(fh, start, st.size, blocking, !st.isFile() && !st.isBlockDevice());
     } catch (e) {
       await fh.close();
       throw e;
@@ -46,15 +54,27 @@ export class PlainFileSource implements ByteSource {
   }
 
   async read(buf: Buffer, at: number, length: number): Promise<number> {
+    const position = this.sequential ? null : this.position;
     const bytesRead = this.blocking
-      ? readSync(this.fh.fd, buf, at, length, this.position)
-      : (await this.fh.read(buf, at, length, this.position)).bytesRead;
+      ? readSync(this.fh.fd, buf, at, length, position)
+      : (await this.fh.read(buf, at, length, position)).bytesRead;
     this.position += bytesRead;
     this.fileBytesRead = this.position;
     return bytesRead;
   }
 
   async skip(n: number): Promise<number> {
+    if (this.sequential) {
+      // No seeking in a pipe: read and drop.
+      const scratch = Buffer.allocUnsafe(Math.min(n, 1 << 20));
+      let skipped = 0;
+      while (skipped < n) {
+        const got = await this.read(scratch, 0, Math.min(scratch.length, n - skipped));
+        if (got === 0) break;
+        skipped += got;
+      }
+      return skipped;
+    }
     const skipped = Math.max(0, Math.min(n, this.size - this.position));
     this.position += n;
     return skipped;

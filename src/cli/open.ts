@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import { FtpscopeError } from '../errors.js';
 import { readFrame } from '../capture/open.js';
 import { checkCapturePath, collectPort, printReport, quietOnEpipe } from './report.js';
 
@@ -35,6 +37,10 @@ export function registerOpen(program: Command): void {
         return;
       }
       checkCapturePath(capture);
+      if (!fs.statSync(capture).isFile()) {
+        throw new FtpscopeError('capture-unsupported', `${capture} is a pipe, and the dashboard re-reads packets from its file`,
+          'save the capture to a file first (tee capture.pcap), or use ftpscope report, which reads pipes');
+      }
       // The dashboard (blessed) is loaded only when it runs, so other commands start faster.
       const { loadCapture } = await import('../tui/file-source.js');
       const { runFileDashboard } = await import('../tui/app.js');

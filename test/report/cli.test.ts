@@ -134,3 +134,32 @@ describe('CLI outputs', () => {
     expect(index.files).toHaveLength(4);
   });
 });
+
+describe('a capture from a pipe (tcpdump -w - | ftpscope report /dev/stdin)', () => {
+  function piped(file: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+    // A real pipe from a shell (Node's own stdio pipes are sockets): read in sequence, without sizes or seeks.
+    const script = 'f=$1; node=$2; main=$3; shift 3; cat "$f" | "$node" "$main" report /dev/stdin "$@"';
+    const r = spawnSync('sh', ['-c', script, 'sh', file, process.execPath, MAIN, ...args], {
+      encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, FTPSCOPE_DEBUG: '' },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  for (const file of [IPV4, 'captures/tour.pcapng', `${PUB}/zeek/bigtransfer.pcap`]) {
+    it(`${file}: the same report as from the file`, () => {
+      const fromFile = JSON.parse(run('report', '--json', file).stdout);
+      const fromPipe = piped(file, '--json');
+      expect(fromPipe.code).toBe(0);
+      const got = JSON.parse(fromPipe.stdout);
+      expect(got.source.name).toBe('/dev/stdin');
+      expect({ ...got, source: { ...got.source, name: file } }).toEqual(fromFile);
+    });
+  }
+
+  it('gzip through a pipe says to decompress on the way', () => {
+    const r = piped('captures/vsftpd-eprt-port20-ipv4.pcap.gz');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ftpscope: \/dev\/stdin is gzip-compressed data from a pipe.*zcat/);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+});
