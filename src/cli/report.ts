@@ -99,7 +99,7 @@ interface ReportFlags {
 /**
  * Print the text or JSON report with bounded memory: finished sessions are rendered and
  * parked on disk as the capture is read, and the report is assembled in session order.
- * JSON sessions are written as bytes into one reused buffer and spooled as they are printed.
+ * JSON sessions are written as indented bytes into one reused buffer, which the spool copies.
  */
 export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
   const showPasswords = o.showPasswords;

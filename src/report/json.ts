@@ -246,17 +246,8 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.key(K.mss);
   writePair(w, h.mss);
   w.closeObject();
-  const g = s.greeting;
   w.key(K.greeting);
-  if (g) {
-    w.openObject();
-    w.numberMember(K.code, g.code);
-    w.stringMember(K.text, g.text);
-    w.numberMember(K.frame, g.frame ?? null);
-    w.closeObject();
-  } else {
-    w.null();
-  }
+  writeShortReply(w, s.greeting);
   w.key(K.commands);
   w.openArray();
   for (const c of s.commands) {
@@ -359,18 +350,22 @@ function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
   w.numberMember(K.restOffset, d.restOffset ?? null);
   w.stringMember(K.transferType, d.transferType ?? null);
   w.stringMember(K.closeReason, d.closeReason ?? null);
-  const fr = d.finalReply;
   w.key(K.finalReply);
-  if (fr) {
-    w.openObject();
-    w.numberMember(K.code, fr.code);
-    w.stringMember(K.text, fr.text);
-    w.numberMember(K.frame, fr.frame ?? null);
-    w.closeObject();
-  } else {
-    w.null();
-  }
+  writeShortReply(w, d.finalReply);
   w.stringMember(K.guessedRole, d.guessedRole ?? null);
+  w.closeObject();
+}
+
+/** A greeting or final reply: `{code, text, frame}`, or null. */
+function writeShortReply(w: PrettyJsonWriter, r: { code: number; text: string; frame?: number | null } | null | undefined): void {
+  if (!r) {
+    w.null();
+    return;
+  }
+  w.openObject();
+  w.numberMember(K.code, r.code);
+  w.stringMember(K.text, r.text);
+  w.numberMember(K.frame, r.frame ?? null);
   w.closeObject();
 }
 
