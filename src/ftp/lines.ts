@@ -16,19 +16,27 @@
  *
  * Memory is bounded: a line longer than `maxLineLength` bytes is handed out cut (overlong = true) and
  * the rest of it is discarded, only counted, up to the next LF.
+ *
+ * A splitter that need not hand out raw bytes (`keepRaw: false`, the analyzer's) takes the whole plain-ASCII
+ * lines of a chunk from one latin1 decode of it; the byte-by-byte path gives the same lines.
  */
 import { isUtf8 } from 'node:buffer';
 
 export interface LineSplitterOptions {
   /** Longest line kept: bytes before the LF (a CR before it counts). Default 8192. */
   maxLineLength?: number;
+  /** Hand out each line's exact bytes in `raw` (a relay needs them). Default true; otherwise `raw` is null. */
+  keepRaw?: boolean;
 }
 
 export interface SplitLine {
   /** The line without CR/LF, Telnet sequences removed, decoded (UTF-8 when valid, else latin1). */
   text: string;
-  /** The exact bytes including the terminator, for relaying. Cut lines hold the first maxLineLength bytes. */
-  raw: Buffer;
+  /**
+   * The exact bytes including the terminator, for relaying (null without keepRaw). Cut lines hold the
+   * first maxLineLength bytes.
+   */
+  raw: Buffer | null;
   /** True when the line was cut at maxLineLength; the rest up to the next LF was discarded. */
   overlong: boolean;
   /** Telnet commands seen in the line, by name ('IP', 'DM', 'WILL 1', 'SB 24', …), in order. */
@@ -52,6 +60,16 @@ const COMMAND_NAMES: Record<number, string> = {
   248: 'EL', 249: 'GA', 250: 'SB', 251: 'WILL', 252: 'WONT', 253: 'DO', 254: 'DONT',
 };
 
+/** Any byte outside 7-bit ASCII, 0xFF (Telnet IAC) included, in a latin1-decoded string. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+declare global {
+  interface Buffer {
+    /** Node's own latin1 decoder without toString's argument checks (undocumented, present since Node 0.x). */
+    latin1Slice(start: number, end: number): string;
+  }
+}
+
 const enum State {
   Data,
   Iac,
@@ -66,6 +84,7 @@ const enum State {
 
 export class LineSplitter {
   private readonly max: number;
+  private readonly keepRaw: boolean;
   private state = State.Data;
   private raw: Buffer[] = [];
   private rawLength = 0;
@@ -79,6 +98,7 @@ export class LineSplitter {
     const max = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxLineLength must be a positive integer, got ${max}`);
     this.max = max;
+    this.keepRaw = opts.keepRaw ?? true;
   }
 
   /** Bytes held for a line not yet terminated. */
@@ -94,7 +114,7 @@ export class LineSplitter {
   push(chunk: Buffer): SplitLine[] {
     const out: SplitLine[] = [];
     const n = chunk.length;
-    let i = 0;
+    let i = !this.keepRaw && this.state === State.Data && this.rawLength === 0 ? this.plainLines(chunk, out) : 0;
     let nextLf = -2; // -2: not searched yet, -1: none in this chunk
     let nextIac = -2;
     while (i < n) {
@@ -137,7 +157,7 @@ export class LineSplitter {
             // The common case, a whole line in one run: no piece lists to collect and concatenate.
             let textEnd = stop - i;
             if (textEnd > 0 && piece[textEnd - 1] === CR) textEnd--;
-            out.push({ text: decodeLineText(piece.subarray(0, textEnd)), raw: piece, overlong: false });
+            out.push({ text: decodeLineText(piece.subarray(0, textEnd)), raw: this.keepRaw ? piece : null, overlong: false });
             i = end;
             continue;
           }
@@ -162,6 +182,27 @@ export class LineSplitter {
       this.telnetByte(b);
     }
     return out;
+  }
+
+  /**
+   * The whole lines at the start of `chunk` when they are all plain 7-bit ASCII (no Telnet IAC, nothing
+   * to decode as UTF-8) and within the limit: their text from one latin1 decode of the chunk. Returns the
+   * offset where the byte path takes over (0 when the chunk has anything else before its last LF).
+   */
+  private plainLines(chunk: Buffer, out: SplitLine[]): number {
+    const lastLf = chunk.lastIndexOf(LF);
+    if (lastLf < 0) return 0;
+    const s = chunk.latin1Slice(0, lastLf + 1);
+    if (NON_ASCII.test(s)) return 0;
+    let i = 0;
+    while (i <= lastLf) {
+      const lf = s.indexOf('\n', i);
+      if (lf - i > this.max) return i;
+      const end = lf > i && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+      out.push({ text: s.slice(i, end), raw: null, overlong: false });
+      i = lf + 1;
+    }
+    return i;
   }
 
   /** The trailing partial line at end of stream, if any; resets the splitter. */
@@ -227,7 +268,7 @@ export class LineSplitter {
     if (terminated && textBytes.length > 0 && textBytes[textBytes.length - 1] === CR) {
       textBytes = textBytes.subarray(0, textBytes.length - 1);
     }
-    const line: SplitLine = { text: cut ? decodeCutText(textBytes) : decodeLineText(textBytes), raw, overlong: false };
+    const line: SplitLine = { text: cut ? decodeCutText(textBytes) : decodeLineText(textBytes), raw: this.keepRaw ? raw : null, overlong: false };
     if (this.telnet) line.telnet = this.telnet;
     this.clearLine();
     return line;

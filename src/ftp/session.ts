@@ -56,6 +56,7 @@ const REPEATED_LOGIN_FAILURES = 3;
  */
 export class FtpSession {
   private readonly lines: [LineSplitter, LineSplitter];
+  private readonly maxLineLength: number;
   private readonly replies = new ReplyParser();
   /** Commands waiting for their final reply, oldest first (pipelining). */
   private readonly pending: FtpCommand[] = [];
@@ -87,8 +88,8 @@ export class FtpSession {
   effects: SessionEffect[] = [];
 
   constructor(readonly model: Session, opts: FtpSessionOptions = {}) {
-    const maxLineLength = opts.maxLineLength ?? 8192;
-    this.lines = [new LineSplitter({ maxLineLength }), new LineSplitter({ maxLineLength })];
+    this.maxLineLength = opts.maxLineLength ?? 8192;
+    this.lines = [this.newSplitter(), this.newSplitter()];
     this.maxPending = opts.maxPendingCommands ?? 256;
     this.maxCommands = opts.maxCommands ?? 200_000;
   }
@@ -120,7 +121,7 @@ export class FtpSession {
   gap(dir: 0 | 1, length: number, frame: number | null): SessionEffect[] {
     this.emitFinding('warning', 'control-gap',
       `${length} bytes of the ${dir === 0 ? 'client' : 'server'} control stream are missing from the capture; commands or replies may be lost`, frame);
-    this.lines[dir] = new LineSplitter();
+    this.lines[dir] = this.newSplitter();
     this.linePending[dir] = false;
     // A multi-line reply cut by the gap ends there: the line that closed it is lost, and the
     // next reply must not be glued onto it (a lost "211 End" would make the next "230 " close FEAT's list).
@@ -161,6 +162,10 @@ export class FtpSession {
   /** Slots whose transfer command is known; the analyzer closes them at the end. */
   get activeSlots(): IterableIterator<DataSlot> {
     return this.inTransfer.values();
+  }
+
+  private newSplitter(): LineSplitter {
+    return new LineSplitter({ maxLineLength: this.maxLineLength, keepRaw: false });
   }
 
   private take(): SessionEffect[] {

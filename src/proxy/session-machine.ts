@@ -153,7 +153,7 @@ export class SessionMachine {
   clientBytes(chunk: Buffer): MachineCommand[] {
     if (this.phase === 'closed') return this.drain();
     for (const line of this.clientLines.push(chunk)) {
-      if (!(this.opts.tlsTerminate && isAuthLine(line.text))) this.out.push({ type: 'observe-client', data: line.raw });
+      if (!(this.opts.tlsTerminate && isAuthLine(line.text))) this.out.push({ type: 'observe-client', data: line.raw! });
       if (this.blockedOn !== null) {
         if (this.queuedLines.length >= this.opts.maxQueuedLines) {
           this.fatal('421 Too many commands queued; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
@@ -171,7 +171,7 @@ export class SessionMachine {
     if (this.phase === 'closed') return this.drain();
     for (const line of this.serverLines.push(chunk)) {
       const r = this.replies.pushLine(line.text);
-      if (this.replyRaw.length < 1000) this.replyRaw.push(line.overlong ? Buffer.concat([line.raw, CRLF]) : line.raw);
+      if (this.replyRaw.length < 1000) this.replyRaw.push(line.overlong ? Buffer.concat([line.raw!, CRLF]) : line.raw!);
       if (r === null) continue;
       const raw = Buffer.concat(this.replyRaw);
       this.replyRaw = [];
@@ -345,11 +345,11 @@ export class SessionMachine {
     if (this.phase === 'await-user') return this.beforeLogin(verb, cmd.arg);
     if (verb === 'AUTH' && AUTH_ARGS.has((cmd.arg ?? '').trim().toUpperCase())) {
       if (this.clientTls) { this.localSlot('503 TLS already active.\r\n'); return; }
-      this.sendServer(line.raw, { kind: 'auth' });
+      this.sendServer(line.raw!, { kind: 'auth' });
       return;
     }
     if (verb === 'PROT') {
-      this.sendServer(line.raw, { kind: 'prot', level: (cmd.arg ?? '').trim().toUpperCase() });
+      this.sendServer(line.raw!, { kind: 'prot', level: (cmd.arg ?? '').trim().toUpperCase() });
       return;
     }
     if (verb === 'CCC' && this.opts.tlsTerminate) {
@@ -359,7 +359,7 @@ export class SessionMachine {
     if (verb === 'EPSV' && (cmd.arg ?? '').trim().toUpperCase() === 'ALL') {
       this.epsvAll = true;
       if (this.opts.dataMode === 'active') this.localSlot('200 EPSV ALL command successful.\r\n');
-      else this.sendServer(line.raw, { kind: 'epsv-all' });
+      else this.sendServer(line.raw!, { kind: 'epsv-all' });
       return;
     }
     if (PASSIVE_VERBS.has(verb) || ACTIVE_VERBS.has(verb)) return this.setup(verb as SetupVerb, cmd.arg);
@@ -372,10 +372,10 @@ export class SessionMachine {
     if (TRANSFER.has(verb)) {
       const dataId = this.currentData;
       this.currentData = null;
-      this.sendServer(line.raw, { kind: 'transfer', dataId, prelim: false });
+      this.sendServer(line.raw!, { kind: 'transfer', dataId, prelim: false });
       return;
     }
-    this.sendServer(line.raw, { kind: 'relay' });
+    this.sendServer(line.raw!, { kind: 'relay' });
   }
 
   private beforeLogin(verb: string, arg: string | null): void {

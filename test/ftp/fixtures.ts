@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineSplitter, type SplitLine } from '../../src/ftp/lines.js';
+import { LineSplitter, type LineSplitterOptions, type SplitLine } from '../../src/ftp/lines.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -76,7 +76,7 @@ export function plainPart(bytes: Buffer, dir: 'c2s' | 's2c'): Buffer {
 }
 
 /** All lines of a byte stream, fed in one push, then flushed. */
-export function splitAll(bytes: Buffer, opts?: { maxLineLength?: number }): SplitLine[] {
+export function splitAll(bytes: Buffer, opts?: LineSplitterOptions): SplitLine[] {
   const s = new LineSplitter(opts);
   const lines = s.push(bytes);
   const last = s.flush();
@@ -85,7 +85,7 @@ export function splitAll(bytes: Buffer, opts?: { maxLineLength?: number }): Spli
 }
 
 /** The same, fed in pieces cut at the given offsets. */
-export function splitInPieces(bytes: Buffer, cuts: number[], opts?: { maxLineLength?: number }): SplitLine[] {
+export function splitInPieces(bytes: Buffer, cuts: number[], opts?: LineSplitterOptions): SplitLine[] {
   const s = new LineSplitter(opts);
   const lines: SplitLine[] = [];
   let at = 0;
@@ -104,7 +104,7 @@ export function lineOffsets(lines: SplitLine[]): number[] {
   let at = 0;
   for (const l of lines) {
     out.push(at);
-    at += l.raw.length;
+    at += l.raw!.length;
   }
   return out;
 }

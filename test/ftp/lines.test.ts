@@ -7,7 +7,10 @@ const directions = ['c2s', 's2c'] as const;
 const cases = streams.flatMap((cs) => directions.map((dir) => ({ name: `${cs.capture}#${cs.stream} ${dir}`, cs, dir })));
 
 const comparable = (lines: SplitLine[]) =>
-  lines.map((l) => ({ text: l.text, raw: l.raw.toString('hex'), overlong: l.overlong, telnet: l.telnet ?? null }));
+  lines.map((l) => ({ text: l.text, raw: l.raw!.toString('hex'), overlong: l.overlong, telnet: l.telnet ?? null }));
+/** What a splitter without raw bytes (the analyzer's) must give the same. */
+const decoded = (lines: SplitLine[]) => lines.map((l) => ({ text: l.text, overlong: l.overlong, telnet: l.telnet ?? null }));
+const textOnly = { keepRaw: false } as const;
 
 describe('LineSplitter on real control streams', () => {
   test('fixtures are present', () => {
@@ -23,6 +26,17 @@ describe('LineSplitter on real control streams', () => {
     }
     const oneByOne = comparable(splitInPieces(bytes, Array.from({ length: bytes.length }, (_, i) => i)));
     expect(oneByOne).toEqual(whole);
+  });
+
+  test.each(cases)('$name: without raw bytes, the same lines whatever the split point', ({ cs, dir }) => {
+    const bytes = cs[dir];
+    const whole = decoded(splitAll(bytes));
+    expect(decoded(splitAll(bytes, textOnly))).toEqual(whole);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const split = decoded(splitInPieces(bytes, [cut], textOnly));
+      if (JSON.stringify(split) !== JSON.stringify(whole)) expect({ cut, split }).toEqual({ cut, split: whole });
+    }
+    expect(splitAll(bytes, textOnly).every((l) => l.raw === null)).toBe(true);
   });
 
   test.each(cases)('$name: the raw bytes of the lines are the stream, nothing lost', ({ cs, dir }) => {
@@ -57,9 +71,9 @@ describe('LineSplitter on real control streams', () => {
   });
 });
 
-function run(input: Buffer | string, max?: number, cuts: number[] = []): SplitLine[] {
+function run(input: Buffer | string, max?: number, cuts: number[] = [], keepRaw = true): SplitLine[] {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'latin1') : input;
-  return splitInPieces(bytes, cuts, max === undefined ? undefined : { maxLineLength: max });
+  return splitInPieces(bytes, cuts, { maxLineLength: max, keepRaw });
 }
 
 const IAC = '\xff';
@@ -94,8 +108,9 @@ describe('LineSplitter on hostile input', () => {
         if (e.text !== undefined) expect(l.text, `cut at ${cut}`).toBe(e.text);
         if (e.overlong !== undefined) expect(l.overlong).toBe(e.overlong);
         if (e.telnet !== undefined) expect(l.telnet).toEqual(e.telnet);
-        if (e.rawText !== undefined) expect(l.raw.toString('latin1')).toBe(e.rawText);
+        if (e.rawText !== undefined) expect(l.raw!.toString('latin1')).toBe(e.rawText);
       });
+      expect(decoded(run(bytes, max, [cut], false)), `without raw bytes, cut at ${cut}`).toEqual(decoded(lines));
     }
   });
 
@@ -112,7 +127,32 @@ describe('LineSplitter on hostile input', () => {
         expect(comparable(splitInPieces(bytes, cuts, { maxLineLength: max })), `round ${round} cuts ${cuts}`).toEqual(whole);
       }
       // Lines never exceed the limit by more than their terminator.
-      for (const l of splitInPieces(bytes, [], { maxLineLength: max })) expect(l.raw.length).toBeLessThanOrEqual(max + 1);
+      for (const l of splitInPieces(bytes, [], { maxLineLength: max })) expect(l.raw!.length).toBeLessThanOrEqual(max + 1);
+    }
+  });
+
+  test('mostly plain ASCII with lines around the limit: without raw bytes, the same lines as the byte path', () => {
+    let seed = 11;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+    const ascii = [0x41, 0x42, 0x20, 0x30, 0x0d, 0x00, 0x7f];
+    const rare = [0xff, 0xf4, 0xc3, 0xa9, 0x80];
+    for (let round = 0; round < 300; round++) {
+      const max = 4 + rand(24);
+      // Most rounds are all ASCII (the fast path's case); the rest have a rare byte now and then.
+      const rareEvery = round % 3 === 0 ? 200 : Infinity;
+      const parts: number[] = [];
+      while (parts.length < 30 + rand(600)) {
+        // Lines of lengths near the limit.
+        const len = Math.max(0, max - 3 + rand(7));
+        for (let k = 0; k < len; k++) parts.push(rand(rareEvery) === 0 ? rare[rand(rare.length)]! : ascii[rand(ascii.length)]!);
+        parts.push(rand(3) === 0 ? 0x0d : 0x41, 0x0a);
+      }
+      const bytes = Buffer.from(parts);
+      const reference = decoded(splitInPieces(bytes, [], { maxLineLength: max }));
+      for (let k = 0; k < 10; k++) {
+        const cuts = Array.from({ length: rand(8) }, () => rand(bytes.length + 1)).sort((a, b) => a - b);
+        expect(decoded(splitInPieces(bytes, cuts, { maxLineLength: max, keepRaw: false })), `round ${round} cuts ${cuts}`).toEqual(reference);
+      }
     }
   });
 
@@ -121,7 +161,7 @@ describe('LineSplitter on hostile input', () => {
     if (!cs) return; // the project's recordings are not in this checkout
     const abor = splitAll(cs.c2s).find((l) => l.text === 'ABOR')!;
     expect(abor.telnet).toEqual(['IP', 'DM']);
-    expect(abor.raw.subarray(0, 4)).toEqual(Buffer.from([0xff, 0xf4, 0xff, 0xf2]));
+    expect(abor.raw!.subarray(0, 4)).toEqual(Buffer.from([0xff, 0xf4, 0xff, 0xf2]));
   });
 
   test('UTF-8 split across chunks decodes the same', () => {
