@@ -90,8 +90,10 @@ export class PcapParser implements RecordParser {
     rec.interfaceId = 0;
     rec.comment = undefined;
     let frame = this.frame;
+    // Record headers read with inline byte arithmetic: Buffer.readUInt32* checks its arguments on each call.
+    const u32 = le ? u32le : u32be;
     while (end - pos >= hl) {
-      const caplen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+      const caplen = u32(buf, pos + 8);
       if (caplen > MAX_CAPLEN) {
         this.damage = {
           offset: base + pos,
@@ -101,12 +103,10 @@ export class PcapParser implements RecordParser {
         break;
       }
       if (end - pos - hl < caplen) break;
-      const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
-      const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
       rec.frame = ++frame;
-      rec.ts = sec + frac * fracScale;
+      rec.ts = u32(buf, pos) + u32(buf, pos + 4) * fracScale;
       rec.caplen = caplen;
-      rec.wirelen = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
+      rec.wirelen = u32(buf, pos + 12);
       rec.offset = pos + hl;
       rec.fileOffset = base + pos;
       this.frame = frame;
@@ -138,4 +138,12 @@ export class PcapParser implements RecordParser {
       );
     }
   }
+}
+
+function u32le(b: Buffer, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+}
+
+function u32be(b: Buffer, p: number): number {
+  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 }

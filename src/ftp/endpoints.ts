@@ -130,17 +130,31 @@ function validPort(p: number): boolean {
 
 // ---------------------------------------------------------------- PORT / 227
 
-/** Comma-separated decimals, each 0-255, with optional spaces around them; null if any is not. */
+/** Comma-separated decimals of 1-3 digits, each 0-255, with optional spaces around them; null if any is not. */
 function byteList(text: string): number[] | null {
   const n: number[] = [];
-  for (const p of text.split(',')) {
-    const t = p.trim();
-    if (!/^\d{1,3}$/.test(t)) return null;
-    const v = Number(t);
-    if (v > 255) return null;
+  const len = text.length;
+  let i = 0;
+  for (;;) {
+    while (i < len && isSpace(text.charCodeAt(i))) i++;
+    let v = 0;
+    let digits = 0;
+    for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) {
+      v = v * 10 + (c - 0x30);
+      digits++;
+    }
+    if (digits === 0 || digits > 3 || v > 255) return null;
     n.push(v);
+    while (i < len && isSpace(text.charCodeAt(i))) i++;
+    if (i === len) return n;
+    if (text.charCodeAt(i) !== 0x2c) return null;
+    i++;
   }
-  return n;
+}
+
+/** White space as String.prototype.trim() sees it. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c > 0x7f && /\s/.test(String.fromCharCode(c)));
 }
 
 /** Six comma-separated decimals, each 0-255, with optional spaces around them. */

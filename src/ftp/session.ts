@@ -103,17 +103,18 @@ export class FtpSession {
       return this.take();
     }
     const splitter = this.lines[dir];
-    const startOfFirst = this.linePending[dir] ? this.lineStart[dir] : { frame, ts };
+    // Commands and replies carry the frame where their first byte was seen.
+    const carried = this.linePending[dir] ? this.lineStart[dir] : null;
     const lines = splitter.push(bytes);
     for (let i = 0; i < lines.length; i++) {
-      const at = i === 0 ? startOfFirst : { frame, ts };
       if (this.model.tls) break; // 234 arrived mid-chunk: the rest is TLS
-      if (dir === 0) this.clientLine(lines[i], at.frame, at.ts);
-      else this.serverLine(lines[i], at.frame, at.ts);
+      const lineFrame = i === 0 && carried ? carried.frame : frame;
+      const lineTs = i === 0 && carried ? carried.ts : ts;
+      if (dir === 0) this.clientLine(lines[i]!, lineFrame, lineTs);
+      else this.serverLine(lines[i]!, lineFrame, lineTs);
     }
-    // Commands and replies carry the frame where their first byte was seen.
     this.linePending[dir] = splitter.pendingBytes > 0;
-    if (this.linePending[dir]) this.lineStart[dir] = lines.length === 0 ? startOfFirst : { frame, ts };
+    if (this.linePending[dir] && (lines.length > 0 || !carried)) this.lineStart[dir] = { frame, ts };
     return this.take();
   }
 

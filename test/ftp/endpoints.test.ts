@@ -174,6 +174,10 @@ describe('malformed announcements give null, never throw', () => {
     ['PORT', parsePortArg, '1.2.3.4.5.6'],
     ['PORT', parsePortArg, ''],
     ['PORT', parsePortArg, '1,2,3,4,5,6x'],
+    ['PORT', parsePortArg, '1,2,3,4,5,0006'],
+    ['PORT', parsePortArg, '1,,2,3,4,5,6'],
+    ['PORT', parsePortArg, '1,2,3,4,5,6,'],
+    ['PORT', parsePortArg, '1,2,3 4,5,6'],
     ['227', parsePasvReply, 'Entering Passive Mode'],
     ['227', parsePasvReply, 'Entering Passive Mode (1,2,3,4,5)'],
     ['227', parsePasvReply, 'Entering Passive Mode (999,1,1,1,1,1)'],
@@ -207,6 +211,11 @@ describe('malformed announcements give null, never throw', () => {
     ['228', parseLpsvReply, 'Entering Long Passive Mode (4,4,1,2,3,4)'],
   ];
   test.each(table)('%s %j', (_what, parse, input) => expect(parse(input)).toBeNull());
+
+  test('PORT numbers may have white space around them, and leading zeros up to three digits', () => {
+    expect(parsePortArg(' 10 ,\t0, 0 ,1,004 , 1\u00a0')).toEqual({ ip: '10.0.0.1', port: 1025 });
+    expect(parsePasvReply('Entering Passive Mode (10, 0, 0, 1, 4, 1)')).toEqual({ ip: '10.0.0.1', port: 1025 });
+  });
 
   test('random input never throws and anything accepted is in range', () => {
     let seed = 12345;
