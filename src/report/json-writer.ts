@@ -14,6 +14,14 @@ const COMMA = 0x2c;
 const DOT = 0x2e;
 const ZERO = 0x30;
 
+/** For ASCII characters JSON.stringify escapes with a letter (or themselves), that byte; 0 for \u00XX. */
+const SHORT_ESCAPES = new Uint8Array(0x80);
+for (const [c, e] of [[0x08, 0x62], [0x09, 0x74], [0x0a, 0x6e], [0x0c, 0x66], [0x0d, 0x72], [QUOTE, QUOTE], [BACKSLASH, BACKSLASH]]) {
+  SHORT_ESCAPES[c!] = e!;
+}
+/** Lower-case hex digits, as JSON.stringify writes \u00XX. */
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
 /** Timestamps below 2^32 s written from their integer microseconds give String(roundTs(t)) (see writeTs). */
 const TS_FAST_LIMIT = 2 ** 32;
 
@@ -78,11 +86,17 @@ export class PrettyJsonWriter {
 
   /** Starts an object member; `key` comes from jsonKey(). The value follows. */
   key(key: Buffer): void {
-    this.separate();
+    // separate() and the key in one pass: most of a report's bytes are these.
+    const indent = this.indent;
     const len = key.length;
-    this.ensure(len);
+    this.ensure(len + indent + 2);
     const buf = this.buf;
     let p = this.length;
+    if (this.first) this.first = false;
+    else buf[p++] = COMMA;
+    buf[p++] = NL;
+    const end = p + indent;
+    while (p < end) buf[p++] = SPACE;
     for (let i = 0; i < len; i++) buf[p++] = key[i]!;
     this.length = p;
   }
@@ -119,12 +133,12 @@ export class PrettyJsonWriter {
       return;
     }
     const sec = Math.floor(us / 1e6);
-    let frac = us - sec * 1e6;
+    let frac = (us - sec * 1e6) | 0;
     this.uint(sec);
     if (frac === 0) return;
     let digits = 6;
-    while (frac % 10 === 0) {
-      frac /= 10;
+    for (let q = (frac / 10) | 0; frac === q * 10; q = (frac / 10) | 0) {
+      frac = q;
       digits--;
     }
     this.ensure(7);
@@ -132,8 +146,9 @@ export class PrettyJsonWriter {
     buf[this.length] = DOT;
     const end = this.length + 1 + digits;
     for (let p = end - 1; p > this.length; p--) {
-      buf[p] = ZERO + (frac % 10);
-      frac = Math.floor(frac / 10);
+      const q = (frac / 10) | 0;
+      buf[p] = ZERO + frac - q * 10;
+      frac = q;
     }
     this.length = end;
   }
@@ -142,19 +157,37 @@ export class PrettyJsonWriter {
   string(s: string): void {
     const n = s.length;
     this.ensure(n + 2);
-    const buf = this.buf;
+    let buf = this.buf;
     const start = this.length;
     let p = start;
     buf[p++] = QUOTE;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
-        // Escapes or non-ASCII: the rare path, through JSON.stringify and UTF-8.
+      if (c >= 0x20 && c <= 0x7f && c !== QUOTE && c !== BACKSLASH) {
+        buf[p++] = c;
+        continue;
+      }
+      if (c > 0x7f) {
+        // Non-ASCII: the rare path, through JSON.stringify (lone surrogates) and UTF-8.
         this.length = start;
         this.utf8(JSON.stringify(s));
         return;
       }
-      buf[p++] = c;
+      // An escape (at most 6 bytes for this character), the rest still needing a byte each.
+      this.length = p;
+      this.ensure(6 + (n - i) + 1);
+      buf = this.buf;
+      buf[p++] = BACKSLASH;
+      const short = SHORT_ESCAPES[c]!;
+      if (short !== 0) {
+        buf[p++] = short;
+      } else {
+        buf[p++] = 0x75; // u
+        buf[p++] = ZERO;
+        buf[p++] = ZERO;
+        buf[p++] = HEX[c >> 4]!;
+        buf[p++] = HEX[c & 15]!;
+      }
     }
     buf[p++] = QUOTE;
     this.length = p;
@@ -253,6 +286,26 @@ export class PrettyJsonWriter {
   }
 
   private uint(n: number): void {
+    if (n >= 0x80000000) {
+      this.bigUint(n);
+      return;
+    }
+    // Below 2^31 the digits come from int32 arithmetic, much cheaper than double division and modulo.
+    let x = n | 0;
+    let digits = 1;
+    for (let m = x; m >= 10; m = (m / 10) | 0) digits++;
+    this.ensure(digits);
+    const buf = this.buf;
+    const end = this.length + digits;
+    for (let p = end - 1; p >= this.length; p--) {
+      const q = (x / 10) | 0;
+      buf[p] = ZERO + x - q * 10;
+      x = q;
+    }
+    this.length = end;
+  }
+
+  private bigUint(n: number): void {
     let digits = 1;
     for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
     this.ensure(digits);

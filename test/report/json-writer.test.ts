@@ -55,9 +55,13 @@ describe('writeSessionJson lays out a session as JSON.stringify(sessionToJson(s)
 
 describe('PrettyJsonWriter', () => {
   it('writes any plain value as JSON.stringify(v, null, 2), from a buffer too small to start with', () => {
-    const tricky = ['a"b', 'a\\', 'a\\\\"', '{[,:]}', '"', '', 'ü—漢\u0000\u001f', '\\"\\\\', '1e21', 'null', '\ud83d\ude00', '\udc00'];
+    const tricky = ['a"b', 'a\\', 'a\\\\"', '{[,:]}', '"', '', 'ü—漢\u0000\u001f', '\\"\\\\', '1e21', 'null', '\ud83d\ude00', '\udc00',
+      // Every ASCII character, alone and together; escapes in a long string that outgrows the buffer.
+      ...Array.from({ length: 0x80 }, (_, c) => String.fromCharCode(c)), String.fromCharCode(...Array.from({ length: 0x80 }, (_, c) => c)),
+      'x'.repeat(300) + '\n'.repeat(40) + '"\\'.repeat(50) + '\u0001\u007f\r\t\b\f', 'banner\n  line 2\n  line 3'];
     const values: unknown[] = [
       null, true, false, 0, -0, -1, 1.5, 1e21, 2 ** 53, -(2 ** 53), NaN, -Infinity, 123456789012, 5e-7,
+      9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 5416666670, 1329843212,
       [], {}, [[]], [{}], { a: {} }, [undefined, () => 1, null], { u: undefined, f: () => 1, n: null },
       ...tricky, tricky, Object.fromEntries(tricky.map((t, i) => [t, [t, i, {}, [[]], { x: {} }]])),
     ];
