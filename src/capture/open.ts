@@ -30,6 +30,11 @@ export interface ReadOptions {
    * whole capture is read. Only for callers whose output is synchronous too.
    */
   blocking?: boolean;
+  /**
+   * Called between chunks; reading waits for the promise it may return (an output that must
+   * drain first, so that a slow reader of the output bounds memory instead of a queue).
+   */
+  pace?: () => Promise<unknown> | undefined;
 }
 
 /** An opened capture: the source positioned after the bytes already in `buf`, format detected. */
@@ -161,6 +166,8 @@ export async function scan(
     if (opts.signal?.aborted) break;
     pos = parser.parse(buf, pos, end, base);
     opts.beforeReuse?.();
+    const wait = opts.pace?.();
+    if (wait) await wait;
     if (parser.damage) {
       damage = parser.damage;
       break;

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
 import type { Analysis } from '../model/types.js';
@@ -9,6 +10,9 @@ import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
 import { formatBytes } from '../report/format.js';
+
+/** NDJSON output queued for stdout beyond which reading the capture waits for it to drain. */
+const NDJSON_QUEUE_BYTES = 1 << 20;
 
 /** commander argParser for a repeatable --ftp-port N. */
 export function collectPort(value: string, previous: number[] = []): number[] {
@@ -47,7 +51,10 @@ export function checkCapturePath(file: string): void {
  * Analyze a capture with a progress line on stderr, shown only when stderr is a terminal
  * and the run takes longer than a second.
  */
-export async function analyzeWithProgress(file: string, opts: PipelineOptions & { blockingReads?: boolean } = {}): Promise<Analysis> {
+export async function analyzeWithProgress(
+  file: string,
+  opts: PipelineOptions & { blockingReads?: boolean; pace?: () => Promise<unknown> | undefined } = {},
+): Promise<Analysis> {
   checkCapturePath(file);
   const progress = new Progress(file);
   try {
@@ -144,17 +151,31 @@ export function registerReport(program: Command): void {
       }
       quietOnEpipe();
       const showPasswords = flags.showPasswords === true;
-      const out = (s: string): void => { process.stdout.write(s); };
       if (flags.ndjson) {
+        // Events are written in pieces of about 64 KiB, and reading waits while stdout has more than
+        // a MiB queued (a slow pipe); sessions are let go once final (only counted).
+        let pending = '';
+        const out = (s: string): void => {
+          pending += s;
+          if (pending.length >= 1 << 16) {
+            process.stdout.write(pending);
+            pending = '';
+          }
+        };
+        let retired = 0;
         const a = await analyzeWithProgress(capture, {
           ftpPorts: flags.ftpPort,
           onEvent: (ev) => out(JSON.stringify(eventToJson(ev, { showPasswords })) + '\n'),
+          retireSession: () => { retired++; },
+          blockingReads: true,
+          pace: () => (process.stdout.writableLength > NDJSON_QUEUE_BYTES ? once(process.stdout, 'drain') : undefined),
         });
         out(JSON.stringify({
           type: 'end', session: null, source: { ...a.source, linkTypes: [...a.source.linkTypes] },
-          sessions: a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
+          sessions: retired + a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
           findings: a.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, frame: f.frame })),
         }) + '\n');
+        process.stdout.write(pending);
         return;
       }
       await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords });

@@ -65,13 +65,17 @@ export async function analyzeFile(
     onProgress?: (bytesRead: number, totalBytes: number | null) => void;
     /** Blocking file reads (see ReadOptions.blocking): for callers whose output is synchronous. */
     blockingReads?: boolean;
+    /** See ReadOptions.pace. */
+    pace?: () => Promise<unknown> | undefined;
   } = {},
 ): Promise<Analysis> {
   let pipeline: Pipeline | null = null;
   const info = await readCapture(path, (rec) => {
     pipeline ??= new Pipeline({ ...opts, inputReusedOnSignal: true }, { type: 'pcap', name: path });
     pipeline.push(rec);
-  }, { onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused(), blocking: opts.blockingReads });
+  }, {
+    onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused(), blocking: opts.blockingReads, pace: opts.pace,
+  });
   pipeline ??= new Pipeline(opts, { type: info.format, name: path });
   pipeline.analyzer.source.type = info.format;
   return pipeline.finish(info);

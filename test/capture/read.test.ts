@@ -128,4 +128,30 @@ describe('reading controls', () => {
     expect(info.packets).toBe(0);
     expect(info.truncated).toBe(false);
   });
+
+  it('waits between chunks for the promise pace() returns, and reads on once it settles', async () => {
+    const path = capturePath('captures/public/suricata-verify/bug-4877/input.pcap');
+    const whole = await readCapture(path, () => {});
+    let packets = 0;
+    let waits = 0;
+    let release: (() => void) | null = null;
+    const reading = readCapture(path, () => packets++, {
+      chunkSize: 64 * 1024,
+      pace: () => {
+        if (waits++ !== 1) return undefined;
+        return new Promise<void>((resolve) => { release = resolve; });
+      },
+    });
+    // The second pause holds the reader: what it delivered so far stays put while the promise is pending.
+    while (release === null) await new Promise((r) => setTimeout(r, 5));
+    const atPause = packets;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(packets).toBe(atPause);
+    expect(atPause).toBeLessThan(whole.packets);
+    release!();
+    const info = await reading;
+    expect(info.packets).toBe(whole.packets);
+    expect(packets).toBe(whole.packets);
+    expect(waits).toBeGreaterThan(2);
+  });
 });
