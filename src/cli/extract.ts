@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Extractor } from '../report/extract.js';
 import { formatBytes } from '../report/format.js';
-import { analyzeWithProgress, checkCapturePath, collectPort } from './report.js';
+import { analyzeWithProgress, checkCapturePath, collectPort, captureArg, CAPTURE_ARG_HELP } from './report.js';
 
 interface ExtractFlags {
   out: string;
@@ -13,7 +13,7 @@ export function registerExtract(program: Command): void {
   program
     .command('extract')
     .description('write every transferred file (downloads, uploads, listings) to a directory, with an index.json')
-    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed)')
+    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .action(async (capture: string, flags: ExtractFlags) => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
 import { renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
-import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe } from './report.js';
+import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe, captureArg, CAPTURE_ARG_HELP } from './report.js';
 
 interface FlowFlags {
   session?: number;
@@ -14,7 +14,7 @@ export function registerFlow(program: Command): void {
   program
     .command('flow')
     .description('draw each FTP session as a ladder diagram: commands, replies and nested data connections')
-    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed)')
+    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .option('--session <id>', 'only this session (ids as in `ftpscope report`)', positiveInt)
     .option('--width <columns>', 'diagram width (default: the terminal width, or 80)', positiveInt)
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)

@@ -7,7 +7,7 @@ import { ContextTracker } from '../dissect/context.js';
 import { dissect, type DissectContext } from '../dissect/dissect.js';
 import type { Dissection, Field } from '../dissect/field.js';
 import { dissectionToJson, renderLayersText } from '../report/layers.js';
-import { checkCapturePath, collectPort, positiveInt, quietOnEpipe } from './report.js';
+import { checkCapturePath, collectPort, positiveInt, quietOnEpipe, captureArg, CAPTURE_ARG_HELP } from './report.js';
 
 export interface InspectOptions {
   /** Extra FTP control ports besides 21. */
@@ -87,7 +87,7 @@ export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('decode one packet layer by layer: every field with its meaning and byte range, then a hex dump')
-    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed)')
+    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .requiredOption('--frame <n>', 'the frame to decode, numbered from 1 as in Wireshark and ftpscope report', positiveInt)
     .option('--json', 'print {frame, ts, captureLength, wireLength, layers: [{name, offset, length, fields}]} as JSON')
     .option('--no-hex', 'leave out the hex dump')

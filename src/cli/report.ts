@@ -23,6 +23,13 @@ export function collectPort(value: string, previous: number[] = []): number[] {
   return [...previous, n];
 }
 
+/** commander argParser for a capture argument: `-` is standard input (a pipe from tcpdump -w -, say). */
+export function captureArg(value: string): string {
+  return value === '-' ? '/dev/stdin' : value;
+}
+
+export const CAPTURE_ARG_HELP = 'pcap or pcapng file (optionally gzip-compressed), or - for standard input';
+
 /** commander argParser for a positive integer. */
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -139,7 +146,7 @@ export function registerReport(program: Command): void {
   program
     .command('report')
     .description('analyze a capture: every FTP session, its commands and replies, its data connections and findings')
-    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed)')
+    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
     .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)

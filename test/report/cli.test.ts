@@ -156,6 +156,15 @@ describe('a capture from a pipe (tcpdump -w - | ftpscope report /dev/stdin)', ()
     });
   }
 
+  it('- stands for standard input', () => {
+    const script = 'f=$1; node=$2; main=$3; cat "$f" | "$node" "$main" report - --json';
+    const r = spawnSync('sh', ['-c', script, 'sh', IPV4, process.execPath, MAIN], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status).toBe(0);
+    const got = JSON.parse(r.stdout);
+    expect(got.source.name).toBe('/dev/stdin');
+    expect({ ...got, source: { ...got.source, name: IPV4 } }).toEqual(JSON.parse(run('report', '--json', IPV4).stdout));
+  });
+
   it('gzip through a pipe says to decompress on the way', () => {
     const r = piped('captures/vsftpd-eprt-port20-ipv4.pcap.gz');
     expect(r.code).toBe(2);
