@@ -48,6 +48,22 @@ export interface FtpSessionOptions {
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
+
+/**
+ * Reply codes that only these verbs get (RFC 959 §5.4 and the extensions): a reply with one of
+ * them cannot be the answer to another command. Codes any command can get (200, 250, 5xx) are not here.
+ */
+const REPLY_VERBS: ReadonlyMap<number, ReadonlySet<string>> = new Map([
+  [227, new Set(['PASV'])],
+  [228, new Set(['LPSV'])],
+  [229, new Set(['EPSV'])],
+  [257, new Set(['PWD', 'XPWD', 'MKD', 'XMKD'])],
+  [213, new Set(['SIZE', 'MDTM', 'STAT'])],
+  [215, new Set(['SYST'])],
+  [331, new Set(['USER'])],
+  [234, new Set(['AUTH'])],
+  [350, new Set(['REST', 'RNFR'])],
+]);
 const REPEATED_LOGIN_FAILURES = 3;
 
 /**
@@ -322,7 +338,7 @@ export class FtpSession {
 
   private onReply(parsed: ParsedReply, frame: number | null, ts: number): void {
     const reply: FtpReply = { code: parsed.code, text: parsed.text, lines: parsed.lines, frame, ts };
-    if (parsed.code >= 125 && parsed.code < 200) this.skipUnanswered(frame);
+    this.skipUnanswered(parsed.code, frame);
     const command = this.pending[0] ?? null;
     if (!command) {
       if (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0) {
@@ -346,13 +362,16 @@ export class FtpSession {
   }
 
   /**
-   * A transfer's preliminary reply (125/150) while older commands wait: those got no reply (lost
-   * from the capture, or ignored by the server). Only transfer commands get a 1xx, so it belongs
-   * to the first waiting one; without this, its 150 and 226 would go to the unanswered command and
-   * the transfer would lose its data connection.
+   * A reply only some verbs get (a transfer's 125/150, 227 for PASV, 257 for PWD/MKD, …) while
+   * older commands that cannot get it wait: those got no reply (lost from the capture, or ignored
+   * by the server), so the reply belongs to the first waiting command that can. Without this one
+   * lost reply would shift every later pairing: a PASV's 227 going to the TYPE before it, and the
+   * transfer losing its data connection.
    */
-  private skipUnanswered(frame: number | null): void {
-    const i = this.pending.findIndex((c) => TRANSFER_VERBS.has(c.verb));
+  private skipUnanswered(code: number, frame: number | null): void {
+    const fits = code >= 125 && code < 200 ? TRANSFER_VERBS : REPLY_VERBS.get(code);
+    if (fits === undefined || this.pending.length < 2 || fits.has(this.pending[0]!.verb)) return;
+    const i = this.pending.findIndex((c) => fits.has(c.verb));
     if (i <= 0) return;
     const skipped = this.pending.splice(0, i);
     for (const c of skipped) this.deferred.delete(c);

@@ -255,6 +255,26 @@ describe('FtpSession: cases edited from a real stream (zeek ipv4.pcap, NetBSD ft
     expect(t.model.findings.filter((f) => f.code === 'ftp-no-reply').map((f) => f.message)).toEqual([expect.stringMatching(/^NOOP got no reply before the server answered RETR/)]);
   });
 
+  it('a reply only some verbs get (227 for PASV) goes past an unanswered command to the one that can get it', () => {
+    const i = real.findIndex((c) => c.dir === 0 && /^PASV/.test(text(c)));
+    const t = play([...real.slice(0, i), line(0, 'TYPE I', real[i].frame), ...real.slice(i)]);
+    expect(replyCodes(t.model, 'PASV')).toEqual(replyCodes(plain.model, 'PASV'));
+    expect(t.model.commands.find((c) => c.verb === 'TYPE' && c.replies.length === 0)).toBeDefined();
+    expect(slots(t.effects).map((s) => `${s.command!.verb} ${s.setup} ${s.announced.port} ${s.finalReply?.code}`))
+      .toEqual(slots(plain.effects).map((s) => `${s.command!.verb} ${s.setup} ${s.announced.port} ${s.finalReply?.code}`));
+    expect(t.model.findings.filter((f) => f.code === 'ftp-no-reply').map((f) => f.message)).toEqual([expect.stringMatching(/^TYPE got no reply before the server answered PASV/)]);
+  });
+
+  it('a generic reply (200) stays with the oldest waiting command; pairing realigns at the next distinctive one', () => {
+    const i = real.findIndex((c) => text(c) === 'TYPE I\r\n');
+    const t = play([...real.slice(0, i), line(0, 'NOOP', real[i].frame), ...real.slice(i)]);
+    const typeReply = replyCodes(plain.model, 'TYPE')[0]!;
+    expect(replyCodes(t.model, 'NOOP')).toEqual([typeReply]);
+    expect(slots(t.effects).map((s) => `${s.command!.verb} ${s.setup} ${s.announced.port} ${s.finalReply?.code}`))
+      .toEqual(slots(plain.effects).map((s) => `${s.command!.verb} ${s.setup} ${s.announced.port} ${s.finalReply?.code}`));
+    expect(t.model.findings.filter((f) => f.code === 'ftp-no-reply').map((f) => f.message)).toEqual([expect.stringMatching(/^TYPE got no reply before the server answered PASV/)]);
+  });
+
   it('an unsolicited 421 (no QUIT) is listed apart with a finding; a 221 without QUIT too', () => {
     const noQuit = real.filter((c) => !text(c).startsWith('QUIT') && !text(c).startsWith('221'));
     const last = noQuit[noQuit.length - 1].frame + 1;
