@@ -45,6 +45,11 @@ export interface FtpSessionOptions {
   maxLineLength?: number;
   maxPendingCommands?: number;
   maxCommands?: number;
+  /**
+   * The observer terminates the control TLS and hands over the decrypted bytes (the proxy's
+   * --tls-terminate): after AUTH's 234 the session is TLS on the wire, and still decoded.
+   */
+  tlsDecrypted?: boolean;
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
@@ -93,6 +98,9 @@ export class FtpSession {
   private loginFailures = 0;
   private credentialsReported = false;
   private helloBuf: Buffer | null = null;
+  /** The control bytes are TLS records from here on (after 234 to AUTH, unless decrypted for us). */
+  private opaque = false;
+  private readonly tlsDecrypted: boolean;
   private linePending: [boolean, boolean] = [false, false];
   private lineStart: [{ frame: number | null; ts: number }, { frame: number | null; ts: number }] = [
     { frame: null, ts: 0 }, { frame: null, ts: 0 },
@@ -108,13 +116,14 @@ export class FtpSession {
     this.lines = [this.newSplitter(), this.newSplitter()];
     this.maxPending = opts.maxPendingCommands ?? 256;
     this.maxCommands = opts.maxCommands ?? 200_000;
+    this.tlsDecrypted = opts.tlsDecrypted ?? false;
   }
 
   /** Feed control bytes; dir 0 = client → server. Returns (and clears) the effects. */
   push(dir: 0 | 1, bytes: Buffer, ts: number, frame: number | null): SessionEffect[] {
     this.model.controlBytes[dir] += bytes.length;
     this.model.end = Math.max(this.model.end, ts);
-    if (this.model.tls) {
+    if (this.opaque) {
       if (dir === 0) this.readClientHello(bytes);
       return this.take();
     }
@@ -123,7 +132,7 @@ export class FtpSession {
     const carried = this.linePending[dir] ? this.lineStart[dir] : null;
     const lines = splitter.push(bytes);
     for (let i = 0; i < lines.length; i++) {
-      if (this.model.tls) break; // 234 arrived mid-chunk: the rest is TLS
+      if (this.opaque) break; // 234 arrived mid-chunk: the rest is TLS
       const lineFrame = i === 0 && carried ? carried.frame : frame;
       const lineTs = i === 0 && carried ? carried.ts : ts;
       if (dir === 0) this.clientLine(lines[i]!, lineFrame, lineTs);
@@ -142,7 +151,7 @@ export class FtpSession {
     this.linePending[dir] = false;
     // A multi-line reply cut by the gap ends there: the line that closed it is lost, and the
     // next reply must not be glued onto it (a lost "211 End" would make the next "230 " close FEAT's list).
-    if (dir === 1 && !this.model.tls) {
+    if (dir === 1 && !this.opaque) {
       const cut = this.replies.end();
       const start = this.replyStart ?? { frame, ts: this.model.end };
       this.replyStart = null;
@@ -153,7 +162,7 @@ export class FtpSession {
 
   /** End of the control connection: flush partial lines and report unanswered state. */
   end(ts: number, frame: number | null): SessionEffect[] {
-    if (!this.model.tls) {
+    if (!this.opaque) {
       for (const dir of [0, 1] as const) {
         const last = this.lines[dir].flush();
         if (last && last.text.length > 0) {
@@ -448,9 +457,15 @@ export class FtpSession {
       case 'AUTH':
         if (r.code === 234) {
           this.model.tls = true;
-          this.model.tlsInfo = { sni: null, version: null };
-          this.helloBuf = Buffer.alloc(0);
-          this.emitFinding('info', 'control-tls', `control channel switched to TLS (AUTH ${c.arg ?? ''}); later commands and replies are encrypted`, r.frame);
+          this.model.tlsInfo ??= { sni: null, version: null };
+          if (this.tlsDecrypted) {
+            this.emitFinding('info', 'control-tls',
+              `control channel switched to TLS (AUTH ${c.arg ?? ''}); it is terminated here, so later commands and replies are still decoded`, r.frame);
+          } else {
+            this.opaque = true;
+            this.helloBuf = Buffer.alloc(0);
+            this.emitFinding('info', 'control-tls', `control channel switched to TLS (AUTH ${c.arg ?? ''}); later commands and replies are encrypted`, r.frame);
+          }
           this.effects.push({ type: 'tls' });
         }
         break;

@@ -27,6 +27,8 @@ export interface AnalyzerOptions {
    * then holds only the sessions still open.
    */
   retireSession?: (s: Session) => void;
+  /** Control TLS is terminated by the source and its bytes come decrypted (see FtpSessionOptions). */
+  tlsDecrypted?: boolean;
 }
 
 interface ControlRole {
@@ -279,7 +281,7 @@ export class FtpAnalyzer implements StreamHandler {
       tcp: conn,
     };
     this.updateHandshake(session, conn);
-    const role: ControlRole = { kind: 'control', session, machine: new FtpSession(session), waiting: new Set() };
+    const role: ControlRole = { kind: 'control', session, machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted }), waiting: new Set() };
     conn.tag = role;
     this.sessions.push(session);
     this.controls.add(role);

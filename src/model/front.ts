@@ -36,8 +36,8 @@ const EXPIRE_EVERY = 8192;
 
 /**
  * Packets in, stream events out: fast-path decode and the TCP tracker, with the counts a
- * report needs about the packets themselves. Its sink is the FTP analyzer, or an encoder
- * that carries the events to the analyzer on another thread.
+ * report needs about the packets themselves. Its sink is the FTP analyzer (Pipeline); any
+ * other StreamHandler with expire() can take its place.
  */
 export class PacketFront {
   private readonly tracker: TcpTracker;

@@ -55,7 +55,6 @@ export class ControlSession {
   private upstreamHost: string | null = null;
   private upstreamSession: (() => Buffer | null) | null = null;
   private onEnd: (() => void) | null = null;
-  private tlsTerminated = false;
 
   constructor(private readonly clientRaw: net.Socket, private readonly ctx: SessionContext) {
     this.client = clientRaw;
@@ -217,7 +216,7 @@ export class ControlSession {
           this.clientLeg.data(0, c.data);
           break;
         case 'to-client':
-          if (!c.hidden) this.clientLeg.data(1, c.data);
+          this.clientLeg.data(1, c.data);
           this.toClient(c.data);
           break;
         case 'to-server':
@@ -321,9 +320,8 @@ export class ControlSession {
       this.teardown('client TLS handshake failed');
       return;
     }
-    // Session.tls is set when the session ends: the analyzer treats control bytes after tls=true as
-    // encrypted, and these are decrypted.
-    this.tlsTerminated = true;
+    // The analyzer marked the session tls at the 234 (and goes on decoding: tlsDecrypted); the
+    // version and SNI come from the handshake the proxy itself completed.
     const session = this.clientLeg.session;
     if (session) session.tlsInfo = { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() };
     this.ctx.observer.sessionFinding(this.clientLeg.conn, {
@@ -381,8 +379,6 @@ export class ControlSession {
     this.server?.destroy();
     this.serverRaw?.destroy();
     this.serverLeg?.close('fin');
-    const session = this.clientLeg.session;
-    if (session && this.tlsTerminated) session.tls = true;
     this.clientLeg.close('fin');
     const cb = this.onEnd;
     this.onEnd = null;

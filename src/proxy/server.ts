@@ -93,6 +93,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ftpPorts: [listenPort],
     keepPackets: opts.keepPackets,
     onEvent: opts.onEvent,
+    // Under --tls-terminate the client-facing leg the analyzer sees is decrypted: AUTH and its 234 go
+    // through it, and the session stays decoded after them.
+    tlsDecrypted: tls !== null,
   });
   const recorder = opts.recordTo ? new Recorder(opts.recordTo) : null;
   const observer = new ProxyObserver(analyzer, recorder, {

@@ -39,8 +39,7 @@ export interface MachineOptions {
 export type LegPlan = { listen: true } | { connect: HostPort };
 
 export type MachineCommand =
-  /** `hidden`: not shown to the analysis (the AUTH exchange the proxy terminates). */
-  | { type: 'to-client'; data: Buffer; hidden?: boolean }
+  | { type: 'to-client'; data: Buffer }
   /** A client line as received, for the analysis. */
   | { type: 'observe-client'; data: Buffer }
   | { type: 'to-server'; data: Buffer }
@@ -153,7 +152,7 @@ export class SessionMachine {
   clientBytes(chunk: Buffer): MachineCommand[] {
     if (this.phase === 'closed') return this.drain();
     for (const line of this.clientLines.push(chunk)) {
-      if (!(this.opts.tlsTerminate && isAuthLine(line.text))) this.out.push({ type: 'observe-client', data: line.raw! });
+      this.out.push({ type: 'observe-client', data: line.raw! });
       if (this.blockedOn !== null) {
         if (this.queuedLines.length >= this.opts.maxQueuedLines) {
           this.fatal('421 Too many commands queued; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
@@ -189,7 +188,6 @@ export class SessionMachine {
   }
 
   private replyRaw: Buffer[] = [];
-  private hiddenChunks = new Set<Buffer>();
 
   /** The server-facing control connection is up; `upstreamIp` is the server's address (data connections go there). */
   upstreamConnected(upstreamIp: string): MachineCommand[] {
@@ -239,7 +237,7 @@ export class SessionMachine {
     const p = this.pending[0];
     if (p && p.purpose.kind === 'auth') {
       this.pending.shift();
-      this.fill(p.slot, '234 Proceed with negotiation.\r\n', true);
+      this.fill(p.slot, '234 Proceed with negotiation.\r\n');
       this.clientTls = true;
       this.out.push({ type: 'tls-client' });
     } else if (p && p.purpose.kind === 'forward-auth') {
@@ -398,7 +396,7 @@ export class SessionMachine {
         return;
       }
       if (this.clientTls) { this.localSlot('503 TLS already active.\r\n'); return; }
-      this.fill(this.newSlot(), '234 Proceed with negotiation.\r\n', true);
+      this.fill(this.newSlot(), '234 Proceed with negotiation.\r\n');
       this.clientTls = true;
       this.out.push({ type: 'tls-client' });
       return;
@@ -668,9 +666,8 @@ export class SessionMachine {
     this.fill(s, text);
   }
 
-  private fill(slot: Slot, data: Buffer | string, hidden = false): void {
+  private fill(slot: Slot, data: Buffer | string): void {
     const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    if (hidden) this.hiddenChunks.add(b);
     slot.chunks.push(b);
     slot.done = true;
     this.flush();
@@ -679,10 +676,7 @@ export class SessionMachine {
   private flush(): void {
     while (this.slots.length > 0) {
       const s = this.slots[0];
-      for (const c of s.chunks) {
-        if (this.hiddenChunks.delete(c)) this.out.push({ type: 'to-client', data: c, hidden: true });
-        else this.out.push({ type: 'to-client', data: c });
-      }
+      for (const c of s.chunks) this.out.push({ type: 'to-client', data: c });
       s.chunks = [];
       if (!s.done) break;
       this.slots.shift();
@@ -713,10 +707,6 @@ export class SessionMachine {
   private emitFinding(severity: 'info' | 'warning' | 'error', code: string, message: string): void {
     this.out.push({ type: 'finding', finding: finding(severity, code, message) });
   }
-}
-
-function isAuthLine(text: string): boolean {
-  return /^\s*AUTH\s/i.test(text);
 }
 
 function verbOf(b: Buffer): string {

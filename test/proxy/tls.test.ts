@@ -45,6 +45,14 @@ d('TLS through the proxy against vsftpd (require_ssl_reuse=YES)', () => {
     const c = new Client(20_000);
     await c.access({ host: '127.0.0.1', port: p.address().port, user: 'anonymous', password: 'x', secure: true,
       secureOptions: { rejectUnauthorized: false } });
+    // While the session runs: TLS since AUTH's 234, and still decoded (the login after it is seen).
+    const live = p.snapshot().sessions[0]!;
+    expect(live.tls).toBe(true);
+    expect(live.commands.find((cm) => cm.verb === 'AUTH')?.replies.map((r) => r.code)).toEqual([234]);
+    expect(live.commands.map((cm) => cm.verb)).toEqual(expect.arrayContaining(['USER', 'PASS', 'PBSZ', 'PROT']));
+    expect(live.findings.find((f) => f.code === 'control-tls')?.message).toMatch(/still decoded/);
+    // The password went inside TLS: no clear-text credentials finding.
+    expect(live.findings.map((f) => f.code)).not.toContain('cleartext-credentials');
     const out = path.join(work, 'secret.bin');
     await c.downloadTo(out, 'pub/secret.bin');
     expect(sha256File(out)).toBe(blob.sha256);
