@@ -101,6 +101,8 @@ function buildOptions(o: ProxyCliOptions): ProxyOptions {
   return {
     mode, listen, upstream, allow: o.allow, dataMode: o.dataMode, pasvPorts, pasvAddress: o.pasvAddress ?? null,
     maxSessions: o.maxSessions, maxLineLength: o.maxLine, idleTimeoutSec: o.idleTimeout, tls,
+    // The dashboard lists each session's packets (synthesized, the latest kept in memory).
+    keepPackets: o.tui === true,
   };
 }
 
@@ -141,8 +143,10 @@ async function runProxy(o: ProxyCliOptions): Promise<void> {
 
   if (o.tui) {
     const { runLiveDashboard } = await import('../tui/app.js');
-    await runLiveDashboard({ title: `proxy ${where}${target}`, snapshot: () => proxy.snapshot(), stop: async () => { await stop(); } },
-      { showPasswords });
+    await runLiveDashboard({
+      title: `proxy ${where}${target}`, snapshot: () => proxy.snapshot(), stop: async () => { await stop(); },
+      readFrame: (frame) => proxy.readFrame(frame),
+    }, { showPasswords });
     const a = await stop();
     if (!o.quiet) process.stdout.write(renderSummary(a, proxy));
     return;

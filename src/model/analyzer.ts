@@ -194,11 +194,25 @@ export class FtpAnalyzer implements StreamHandler {
     if (role?.kind === 'control') session = role.session;
     else if (role?.kind === 'data') session = role.owner?.session ?? null;
     if (!session?.packets) return;
-    const ref: PacketRef = {
+    this.logPacket(session, {
       frame: rec.frame, ts: rec.ts, connId: conn.id, dir, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
       len: pkt.payloadWireLength, fileOffset: rec.fileOffset,
-    };
-    const log = session.packets;
+    });
+  }
+
+  /**
+   * A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the
+   * packet list of the session it belongs to (with keepPackets).
+   */
+  addPacketRef(conn: TcpConnection, ref: PacketRef): void {
+    if (!this.opts.keepPackets) return;
+    const role = conn.tag as Role | undefined;
+    const session = role?.kind === 'control' ? role.session : role?.kind === 'data' ? role.owner?.session ?? null : null;
+    if (session?.packets) this.logPacket(session, ref);
+  }
+
+  private logPacket(session: Session, ref: PacketRef): void {
+    const log = session.packets!;
     const max = this.opts.maxPacketsPerSession ?? 250_000;
     log.items.push(ref);
     // Trim in batches: shift() on a large array copies it every time.

@@ -9,7 +9,7 @@ import type { Endpoint, Session } from '../model/types.js';
 import { pushFinding, type Finding } from '../model/findings.js';
 import type { CloseReason, Dir, TcpConnection } from '../tcp/events.js';
 import { createConnection } from '../tcp/connection.js';
-import type { Recorder, RecordedConnection } from './recorder.js';
+import { WINDOW, type Recorder, type RecordedConnection, type SynthesizedPacket } from './recorder.js';
 import type { LegTap } from './data.js';
 
 export interface ObserverHooks {
@@ -24,6 +24,8 @@ export class ProxyObserver {
     readonly analyzer: FtpAnalyzer,
     private readonly recorder: Recorder | null,
     private readonly hooks: ObserverHooks = {},
+    /** Analyzed legs' synthesized packets go to their sessions' packet lists (the dashboard). */
+    readonly keepPackets = false,
   ) {}
 
   /** A leg; `analyzed` legs are fed to the analyzer, all legs are recorded. */
@@ -47,25 +49,45 @@ export class ObservedLeg implements LegTap {
   conn: TcpConnection | null = null;
   private recConn: RecordedConnection | null = null;
   private closed = false;
+  private opened = false;
 
   constructor(private readonly obs: ProxyObserver, private readonly analyzed: boolean) {}
 
   open(client: Endpoint, server: Endpoint): void {
     const ts = now();
     const rec = this.obs.rec;
-    this.recConn = rec ? rec.open(client, server, ts) : null;
+    // The handshake's packets are synthesized before the connection exists for the analyzer: held until it does.
+    const early: SynthesizedPacket[] = [];
+    const onPacket = this.analyzed && this.obs.keepPackets
+      ? (p: SynthesizedPacket) => (this.conn && this.opened ? this.packetRef(this.conn, p) : early.push(p))
+      : undefined;
+    this.recConn = rec ? rec.open(client, server, ts, onPacket) : null;
     const frame = this.recConn ? this.recConn.synFrame : null;
     const conn = createConnection(this.obs.newConnId(), client, server, ts, frame);
     // The proxy accepted or made this connection: its handshake happened, whether recorded or not.
     conn.handshake.seen = true;
     if (this.recConn) {
-      conn.handshake.synFrame = this.recConn.synFrame;
-      conn.handshake.synAckFrame = this.recConn.synFrame + 1;
-      conn.handshake.ackFrame = this.recConn.synFrame + 2;
-      conn.handshake.synTs = conn.handshake.synAckTs = conn.handshake.ackTs = ts;
+      // The synthesized handshake's facts, as a capture of it would give them.
+      const hs = conn.handshake;
+      const r = this.recConn;
+      hs.synFrame = r.synFrame;
+      hs.synAckFrame = r.synFrame + 1;
+      hs.ackFrame = r.synFrame + 2;
+      hs.synTs = hs.synAckTs = hs.ackTs = ts;
+      hs.isn = [r.isn[0], r.isn[1]];
+      hs.options = [{ mss: r.mss }, { mss: r.mss }];
+      hs.window = [WINDOW, WINDOW];
     }
     this.conn = conn;
     if (this.analyzed) safe(() => this.obs.analyzer.open(conn, ts, frame));
+    this.opened = true;
+    for (const p of early) this.packetRef(conn, p);
+  }
+
+  private packetRef(conn: TcpConnection, p: SynthesizedPacket): void {
+    safe(() => this.obs.analyzer.addPacketRef(conn, {
+      frame: p.frame, ts: p.ts, connId: conn.id, dir: p.dir, flags: p.flags, seq: p.seq, ack: p.ack, len: p.len, fileOffset: -1,
+    }));
   }
 
   data(dir: Dir, bytes: Buffer): void {

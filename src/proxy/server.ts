@@ -11,6 +11,8 @@ import { ControlSession, type SessionContext } from './control.js';
 import { ProxyObserver } from './observer.js';
 import { PortAllocator, type PortRange } from './ports.js';
 import { Recorder, type PacketWriter } from './recorder.js';
+import { RecentPackets } from '../capture/recent.js';
+import type { PacketRecord } from '../capture/types.js';
 import { TlsTermination } from './tls.js';
 import { parseAllowList } from './allow.js';
 import { loadOriginalDst } from './original-dst.js';
@@ -39,8 +41,12 @@ export interface ProxyOptions {
   recordTo?: PacketWriter | null;
   /** Analysis events (command, reply, data-open/close, finding, session-open/close) as they happen. */
   onEvent?: (ev: AnalysisEvent) => void;
+  /** Session packet lists of synthesized packets, the latest kept in memory for readFrame (the dashboard). */
   keepPackets?: boolean;
 }
+
+/** Memory for the latest synthesized packets the dashboard can dissect (as capture's live ring). */
+const RECENT_PACKET_BYTES = 32 << 20;
 
 export const PROXY_DEFAULTS = {
   maxSessions: 512,
@@ -58,6 +64,8 @@ export interface RunningProxy {
   readonly activeSessions: number;
   /** The analysis as it stands (live views). */
   snapshot(): Analysis;
+  /** A synthesized packet of the session packet lists (keepPackets), while it is still kept in memory. */
+  readFrame(frame: number): Promise<PacketRecord>;
   /** Stop accepting, close every session, finish the analysis and the recording. */
   close(): Promise<Analysis>;
 }
@@ -92,15 +100,20 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     sourceName: `proxy ${formatHostPort({ ip: opts.listen.ip, port: listenPort })}`,
     ftpPorts: [listenPort],
     keepPackets: opts.keepPackets,
+    // As capture --tui: the latest packets of each session (a bulk transfer makes hundreds of thousands).
+    maxPacketsPerSession: opts.keepPackets ? 5000 : undefined,
     onEvent: opts.onEvent,
     // Under --tls-terminate the client-facing leg the analyzer sees is decrypted: AUTH and its 234 go
     // through it, and the session stays decoded after them.
     tlsDecrypted: tls !== null,
   });
-  const recorder = opts.recordTo ? new Recorder(opts.recordTo) : null;
+  // keepPackets (the dashboard): the client-facing legs' packets are synthesized as for --record and the
+  // latest ones kept in memory, so the packet list and the layer views work without a file.
+  const recent = opts.keepPackets ? new RecentPackets(RECENT_PACKET_BYTES) : null;
+  const recorder = opts.recordTo || recent ? new Recorder(opts.recordTo ?? null, recent) : null;
   const observer = new ProxyObserver(analyzer, recorder, {
     onFinding: (session: Session | null, f: Finding) => opts.onEvent?.({ type: 'finding', session, finding: f }),
-  });
+  }, opts.keepPackets === true);
   const ctx: SessionContext = {
     mode: opts.mode,
     dataMode: opts.dataMode ?? 'client',
@@ -111,7 +124,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ports: new PortAllocator(opts.pasvPorts ?? null),
     tls,
     observer,
-    recording: recorder !== null,
+    recording: opts.recordTo != null,
     maxLineLength: opts.maxLineLength ?? PROXY_DEFAULTS.maxLineLength,
     idleTimeoutMs: (opts.idleTimeoutSec ?? PROXY_DEFAULTS.idleTimeoutSec) * 1000,
     connectTimeoutMs: (opts.connectTimeoutSec ?? PROXY_DEFAULTS.connectTimeoutSec) * 1000,
@@ -157,6 +170,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     address: () => ({ ip: normalizeIp(opts.listen.ip), port: listenPort }),
     get activeSessions() { return sessions.size; },
     snapshot: () => analyzer.analysis(),
+    readFrame: async (frame: number) => {
+      const rec = recent?.get(frame);
+      if (rec) return rec;
+      const range = recent?.range();
+      throw new FtpscopeError('frame-not-found', `frame ${frame} is no longer kept in memory${range ? ` (frames ${range[0]}-${range[1]} are)` : ''}`,
+        'run the proxy with --record FILE.pcapng and open that file to see every packet');
+    },
     close(): Promise<Analysis> {
       closed ??= shutdown();
       return closed;

@@ -1,7 +1,8 @@
 /**
  * End to end on a live source: `ftpscope proxy --tui` in tmux between a real FTP server
  * (ftp-srv, from npm) and a real client (basic-ftp). The dashboard must show the session and
- * its transfer while the proxy runs, and restore the terminal on q.
+ * its transfer while the proxy runs, list and dissect the packets it synthesized for the client's
+ * legs, and restore the terminal on q.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,9 +81,22 @@ describe.skipIf(!hasTmux())('ftpscope proxy --tui in tmux, between ftp-srv and b
     expect(retrRow).toContain(bytes(content.length));
     expect(text).toMatch(/└ LIST/);
 
-    tmux('send-keys', '-t', 'px', 'Enter');
+    tmux('send-keys', '-t', 'px', '2');
     text = await waitFor(/Flow — session 1/, 'the flow of the session');
     expect(text).toMatch(/USER anonymous/);
+
+    // The packets the proxy synthesized for the client's legs: listed, dissected, and the handshake view works.
+    tmux('send-keys', '-t', 'px', '3');
+    text = await waitFor(/Packets — session 1/, 'the packet list of the session');
+    expect(text).toMatch(/ctrl +C→S SYN +0 SYN seq=\d+/);
+    expect(text).toMatch(/ctrl +C→S ACK,PSH +\d+ Request: USER anonymous/);
+    tmux('send-keys', '-t', 'px', '4');
+    text = await waitFor(/Layers — frame \d+/, 'the layers of the selected packet');
+    expect(text).toContain('Protocols in frame: eth:ip:tcp');
+    tmux('send-keys', '-t', 'px', '6');
+    text = await waitFor(/Handshake —/, 'the handshake view of the control connection');
+    expect(text).toMatch(/SYN-SENT +── SYN ─/);
+    expect(text).toMatch(/ESTABLISHED +── ACK ─/);
 
     tmux('send-keys', '-t', 'px', 'q');
     text = await waitFor(/__EXIT=\d+/, 'the proxy to exit');
