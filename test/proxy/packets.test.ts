@@ -60,6 +60,11 @@ d('proxy keepPackets: session packet lists from synthesized packets kept in memo
     const [syn, synAck] = items.filter((p) => p.connId === session.tcp!.id);
     expect([hs.synFrame, hs.synAckFrame, hs.isn[0], hs.isn[1]]).toEqual([syn!.frame, synAck!.frame, syn!.seq, synAck!.seq]);
     expect(session.handshake.mss).toEqual([1460, 1460]);
+    // Commands and replies carry the frames of the packets that carried them, as from a capture.
+    for (const c of session.commands) {
+      const ref = items.find((p) => p.frame === c.frame)!;
+      expect([ref.connId, ref.dir, ref.len > 0]).toEqual([session.tcp!.id, 0, true]);
+    }
     // Frames are numbered in order.
     for (let i = 1; i < items.length; i++) expect(items[i]!.frame).toBeGreaterThan(items[i - 1]!.frame);
   });
