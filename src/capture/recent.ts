@@ -12,8 +12,9 @@ export class RecentPackets {
 
   constructor(private readonly maxBytes = 32 << 20, private readonly maxCount = 100_000) {}
 
-  add(rec: PacketRecord): void {
-    const copy: PacketRecord = {
+  /** Keeps a copy of the packet; with `owned` the record and its bytes are the caller's to give away, kept as they are. */
+  add(rec: PacketRecord, owned = false): void {
+    const copy: PacketRecord = owned ? rec : {
       ...rec,
       buf: Buffer.from(rec.buf.subarray(rec.offset, rec.offset + rec.caplen)),
       offset: 0,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
-import { analyzeFile, type PipelineOptions } from '../model/pipeline.js';
+import { analyzeFile, type AnalyzeFileOptions } from '../model/pipeline.js';
 import type { Analysis } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
@@ -58,10 +58,7 @@ export function checkCapturePath(file: string): void {
  * Analyze a capture with a progress line on stderr, shown only when stderr is a terminal
  * and the run takes longer than a second.
  */
-export async function analyzeWithProgress(
-  file: string,
-  opts: PipelineOptions & { blockingReads?: boolean; pace?: () => Promise<unknown> | undefined } = {},
-): Promise<Analysis> {
+export async function analyzeWithProgress(file: string, opts: Omit<AnalyzeFileOptions, 'onProgress'> = {}): Promise<Analysis> {
   checkCapturePath(file);
   const progress = new Progress(file);
   try {

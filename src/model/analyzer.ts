@@ -189,11 +189,8 @@ export class FtpAnalyzer implements StreamHandler {
 
   packet(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
     if (!this.opts.keepPackets) return;
-    const role = conn.tag as Role | undefined;
-    let session: Session | null = null;
-    if (role?.kind === 'control') session = role.session;
-    else if (role?.kind === 'data') session = role.owner?.session ?? null;
-    if (!session?.packets) return;
+    const session = this.packetListOf(conn);
+    if (!session) return;
     this.logPacket(session, {
       frame: rec.frame, ts: rec.ts, connId: conn.id, dir, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
       len: pkt.payloadWireLength, fileOffset: rec.fileOffset,
@@ -205,10 +202,16 @@ export class FtpAnalyzer implements StreamHandler {
    * packet list of the session it belongs to (with keepPackets).
    */
   addPacketRef(conn: TcpConnection, ref: PacketRef): void {
-    if (!this.opts.keepPackets) return;
+    const session = this.packetListOf(conn);
+    if (session) this.logPacket(session, ref);
+  }
+
+  /** The session whose packet list takes this connection's packets (its control or owning session), if any. */
+  private packetListOf(conn: TcpConnection): Session | null {
+    if (!this.opts.keepPackets) return null;
     const role = conn.tag as Role | undefined;
     const session = role?.kind === 'control' ? role.session : role?.kind === 'data' ? role.owner?.session ?? null : null;
-    if (session?.packets) this.logPacket(session, ref);
+    return session?.packets ? session : null;
   }
 
   private logPacket(session: Session, ref: PacketRef): void {

@@ -59,7 +59,7 @@ export class ObservedLeg implements LegTap {
     // The handshake's packets are synthesized before the connection exists for the analyzer: held until it does.
     const early: SynthesizedPacket[] = [];
     const onPacket = this.analyzed && this.obs.keepPackets
-      ? (p: SynthesizedPacket) => (this.conn && this.opened ? this.packetRef(this.conn, p) : early.push(p))
+      ? (p: SynthesizedPacket) => (this.opened ? this.packetRef(this.conn!, p) : early.push(p))
       : undefined;
     this.recConn = rec ? rec.open(client, server, ts, onPacket) : null;
     const frame = this.recConn ? this.recConn.synFrame : null;

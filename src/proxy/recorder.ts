@@ -131,7 +131,7 @@ export class Recorder {
     this.recent?.add({
       frame: number, ts, linkType: LINKTYPE_ETHERNET, buf: frame, offset: 0, caplen: frame.length, wirelen: frame.length,
       fileOffset: -1, interfaceId: 0,
-    });
+    }, true); // a fresh frame nothing else keeps: no second copy
     const ack = (flags & TCP_ACK) !== 0 ? c.seq[dir === 0 ? 1 : 0] : 0; // as buildFrame writes it
     c.onPacket?.({ frame: number, ts, dir, flags, seq: c.seq[dir], ack, len: payload?.length ?? 0 });
   }
