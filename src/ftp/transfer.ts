@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, type Hash } from 'node:crypto';
 import type { DataConnection, TransferDirection } from '../model/types.js';
 
@@ -6,9 +7,16 @@ import type { DataConnection, TransferDirection } from '../model/types.js';
  * arrive, never keeping them. Which direction is "the file" is known only once the
  * transfer command is (download: FTP server → client; upload: client → server), so both
  * directions are hashed until the end; in practice only one carries bytes.
+ *
+ * A direction's first few KiB are kept and hashed in one call at the end: most data
+ * connections (listings, small files) are that short, and setting up a streaming hash costs
+ * more than hashing them. Past that, the bytes kept go into a streaming hash and nothing more
+ * is kept.
  */
 export class TransferAccumulator {
   private readonly hashes: [Hash | null, Hash | null] = [null, null];
+  /** The bytes of a direction not yet hashed (while it is short). */
+  private readonly heads: [Buffer | null, Buffer | null] = [null, null];
   readonly delivered: [number, number] = [0, 0];
   readonly missing: [number, number] = [0, 0];
   /** A gap in a direction makes its hash meaningless. */
@@ -17,15 +25,32 @@ export class TransferAccumulator {
   data(tcpDir: 0 | 1, bytes: Buffer): void {
     this.delivered[tcpDir] += bytes.length;
     if (this.gapped[tcpDir]) return;
-    let h = this.hashes[tcpDir];
-    if (!h) h = this.hashes[tcpDir] = createHash('sha256');
-    h.update(bytes);
+    const h = this.hashes[tcpDir];
+    if (h) {
+      h.update(bytes);
+      return;
+    }
+    const head = this.heads[tcpDir];
+    if (head === null) {
+      if (bytes.length <= HEAD_BYTES) {
+        this.heads[tcpDir] = Buffer.from(bytes);
+        return;
+      }
+    } else if (head.length + bytes.length <= HEAD_BYTES) {
+      this.heads[tcpDir] = Buffer.concat([head, bytes], head.length + bytes.length);
+      return;
+    }
+    const stream = this.hashes[tcpDir] = createHash('sha256');
+    if (head !== null) stream.update(head);
+    this.heads[tcpDir] = null;
+    stream.update(bytes);
   }
 
   gap(tcpDir: 0 | 1, length: number): void {
     this.missing[tcpDir] += length;
     this.gapped[tcpDir] = true;
     this.hashes[tcpDir] = null;
+    this.heads[tcpDir] = null;
   }
 
   /**
@@ -45,9 +70,23 @@ export class TransferAccumulator {
     dc.bytes = this.delivered[fileDir] + this.missing[fileDir];
     dc.missingBytes = this.missing[fileDir];
     const h = this.hashes[fileDir];
+    const head = this.heads[fileDir];
     this.hashes[0] = this.hashes[1] = null;
+    this.heads[0] = this.heads[1] = null;
     if (this.gapped[fileDir]) return null;
+    if (h) return h.digest('hex');
     // An empty transfer has a well-defined hash too (sha256 of nothing).
-    return (h ?? createHash('sha256')).digest('hex');
+    return sha256Hex(head ?? EMPTY);
   }
+}
+
+/** A direction's bytes kept for one hashing call at the end, at most. */
+const HEAD_BYTES = 4096;
+const EMPTY = Buffer.alloc(0);
+
+/** crypto.hash (one call, no Hash object) where Node has it (20.12+). */
+const oneShot = (crypto as { hash?: (alg: string, data: Buffer, enc: 'hex') => string }).hash;
+
+function sha256Hex(data: Buffer): string {
+  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }

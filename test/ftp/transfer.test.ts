@@ -36,6 +36,33 @@ describe('TransferAccumulator', () => {
     });
   }
 
+  it('bytes kept across calls are copies: a caller reusing its buffer does not change the hash', () => {
+    const entry = manifest.files.find((f) => f.size > 1000 && f.size <= 4096)!;
+    const bytes = files.get(entry.path)!;
+    const acc = new TransferAccumulator();
+    const scratch = Buffer.alloc(bytes.length);
+    for (let at = 0; at < bytes.length; at += 500) {
+      const piece = bytes.subarray(at, at + 500);
+      piece.copy(scratch);
+      acc.data(1, scratch.subarray(0, piece.length));
+      scratch.fill(0x55);
+    }
+    expect(acc.finish(dc(), 1)).toBe(entry.sha256);
+  });
+
+  for (const entry of manifest.files.filter((f) => f.size >= 4096)) {
+    it(`${entry.path}: three pieces split on either side of the first 4 KiB give the manifest's sha256`, () => {
+      const bytes = files.get(entry.path)!;
+      for (const [a, b] of [[1, 2], [4000, 4096], [4095, 4097], [4096, 5000], [10, bytes.length - 1]] as const) {
+        const acc = new TransferAccumulator();
+        acc.data(1, bytes.subarray(0, a));
+        acc.data(1, bytes.subarray(a, b));
+        acc.data(1, bytes.subarray(b));
+        expect(acc.finish(dc(), 1), `split at ${a}, ${b}`).toBe(entry.sha256);
+      }
+    });
+  }
+
   it('the 1 MiB blob fed in TCP-sized segments hashes to the manifest value', () => {
     const entry = manifest.files.find((f) => f.path === 'pub/blob-1MiB.bin')!;
     const bytes = files.get(entry.path)!;
