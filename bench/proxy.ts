@@ -6,8 +6,9 @@
  * command round trip. The proxy runs in its own process (this file with --serve-proxy), as it
  * does in use: the benchmark spawning curls must not stall its event loop, and its CPU time is
  * read from /proc apart from the benchmark's.
- * The single transfer is measured --runs times, direct and proxied alternating, so both see the
- * same load from whatever else runs on the machine; the median ratio is the result.
+ * The single transfer is measured --runs times, direct, proxied and through a bare relay (the
+ * floor any Node relay pays, see serveBareRelay) in turn, so all see the same load from whatever
+ * else runs on the machine; the median ratio is the result.
  *   node dist/bench/proxy.js [--size-mb 1024] [--runs 3] [--parallel 50] [--noops 1000] [--data-mode client|passive|active]
  */
 import { spawn, execFileSync } from 'node:child_process';
@@ -51,9 +52,9 @@ function cpuOf(pid: number): { user: number; sys: number } {
 }
 
 /** The proxy in a child process; resolves once it listens. It stops when its stdin closes. */
-async function spawnProxy(upstreamPort: number): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+async function spawnProxy(upstreamPort: number, role = '--serve-proxy'): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   // execArgv: `node --cpu-prof dist/bench/proxy.js` profiles the proxy process too.
-  const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--serve-proxy', '--upstream-port', String(upstreamPort), '--data-mode', DATA_MODE], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, role, '--upstream-port', String(upstreamPort), '--data-mode', DATA_MODE], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -76,6 +77,60 @@ async function serveProxy(): Promise<void> {
   const proxy = await startProxy({ mode: 'reverse', listen: { ip: '127.0.0.1', port: 0 }, upstream: { ip: '127.0.0.1', port: Number(arg('--upstream-port', '0')) }, dataMode: DATA_MODE });
   process.stdout.write(`${proxy.address().port}\n`);
   process.stdin.on('close', () => { void proxy.close().then(() => process.exit(0)); });
+  process.stdin.resume();
+}
+
+/**
+ * The floor of any FTP relay written on Node: control bytes piped as they are except 227/229
+ * replies, pointed at a one-shot listener whose connection is piped to the server's data port.
+ * No decoding, no hashing, no analysis. Measured next to the proxy, it shows how much of the gap
+ * to direct any relay in this runtime pays (two more socket copies per byte), and how much is ours.
+ */
+async function serveBareRelay(): Promise<void> {
+  const upstreamPort = Number(arg('--upstream-port', '0'));
+  const server = net.createServer((client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    client.pipe(upstream);
+    let pending = '';
+    let holding = false;
+    const drain = (): void => {
+      let nl: number;
+      while (!holding && (nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl + 1);
+        pending = pending.slice(nl + 1);
+        const pasv = /^227 .*\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(line);
+        const epsv = /^229 .*\(\|\|\|(\d+)\|\)/.exec(line);
+        if (!pasv && !epsv) {
+          client.write(line, 'latin1');
+          continue;
+        }
+        const dataPort = pasv ? Number(pasv[5]) * 256 + Number(pasv[6]) : Number(epsv![1]);
+        // Later replies wait until the rewritten one is out (its listener listens).
+        holding = true;
+        const once = net.createServer((dc) => {
+          once.close();
+          const ds = net.connect(dataPort, '127.0.0.1');
+          dc.pipe(ds);
+          ds.pipe(dc);
+        });
+        once.listen(0, '127.0.0.1', () => {
+          const p = (once.address() as net.AddressInfo).port;
+          client.write(pasv ? `227 Entering Passive Mode (127,0,0,1,${p >> 8},${p & 255}).\r\n` : `229 Entering Extended Passive Mode (|||${p}|)\r\n`);
+          holding = false;
+          drain();
+        });
+      }
+    };
+    upstream.on('data', (d: Buffer) => {
+      pending += d.toString('latin1');
+      drain();
+    });
+    upstream.on('end', () => client.end());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`));
+  process.stdin.on('close', () => process.exit(0));
   process.stdin.resume();
 }
 
@@ -216,6 +271,7 @@ async function main(): Promise<void> {
 
   const proxy = await spawnProxy(ftpd.port);
   const pport = proxy.port;
+  const bare = await spawnProxy(ftpd.port, '--serve-bare-relay');
   try {
     say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs`);
     say('');
@@ -232,18 +288,24 @@ async function main(): Promise<void> {
     const gb = size / 2 ** 30;
     const perGb = (s: number) => `${(s / gb).toFixed(2)}`;
     const ratios: number[] = [];
+    const bareRatios: number[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const direct = await single(ftpd.port);
       const proxied = await single(pport);
+      const relayed = await single(bare.port);
       const proxyCpu = proxied.user + proxied.sys;
       ratios.push(proxied.mbps / direct.mbps);
+      bareRatios.push(relayed.mbps / direct.mbps);
       say(`single 1x${SIZE_MB} MB #${run}  direct ${direct.mbps.toFixed(0).padStart(6)} MB/s   proxy ${proxied.mbps.toFixed(0).padStart(6)} MB/s   ratio ${(proxied.mbps / direct.mbps * 100).toFixed(1)}%   load average ${os.loadavg()[0].toFixed(1)}`);
+      say(`  bare Node relay (no decoding, no hashing) ${relayed.mbps.toFixed(0)} MB/s, ${(relayed.mbps / direct.mbps * 100).toFixed(1)}% of direct: the floor any relay in this runtime pays`);
       say(`  CPU s per GB    direct: vsftpd ${perGb(direct.ftpd)} + curl ${perGb(direct.curl)} = ${perGb(direct.ftpd + direct.curl)}`);
       say(`                  proxy:  vsftpd ${perGb(proxied.ftpd)} + curl ${perGb(proxied.curl)} + proxy ${perGb(proxyCpu)} (user ${perGb(proxied.user)}, sys ${perGb(proxied.sys)}) = ${perGb(proxied.ftpd + proxied.curl + proxyCpu)}`);
       say(`  the proxy's own cost (relay + analysis incl. sha256) allows ${mbps(size, proxyCpu * 1000).toFixed(0)} MB/s on one core`);
     }
     ratios.sort((a, b) => a - b);
-    say(`single 1x${SIZE_MB} MB median ratio ${(ratios[Math.floor((ratios.length - 1) / 2)]! * 100).toFixed(1)}% of ${RUNS} (target >= 80%); ${os.cpus().length} CPUs shared by vsftpd, curl and (proxied) the proxy`);
+    bareRatios.sort((a, b) => a - b);
+    const med = (list: number[]) => (list[Math.floor((list.length - 1) / 2)]! * 100).toFixed(1);
+    say(`single 1x${SIZE_MB} MB median ratio ${med(ratios)}% of ${RUNS} (target >= 80%); bare relay ${med(bareRatios)}%; ${os.cpus().length} CPUs shared by vsftpd, curl and (proxied) the proxy`);
 
     const par = (port: number) => Promise.all(Array.from({ length: PARALLEL }, (_, i) => curl(port, `p${i}.bin`)));
     const directN = await timed(() => par(ftpd.port));
@@ -260,13 +322,14 @@ async function main(): Promise<void> {
     const lp = await noopLatency(pport, NOOPS);
     say(`NOOP round trip x${NOOPS}  direct ${(ld * 1000).toFixed(0).padStart(6)} µs     proxy ${(lp * 1000).toFixed(0).padStart(6)} µs     added ${((lp - ld) * 1000).toFixed(0)} µs  (target < 1000 µs)`);
   } finally {
+    await bare.stop();
     await proxy.stop();
     ftpd.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-(process.argv.includes('--serve-proxy') ? serveProxy() : main()).catch((e) => {
+(process.argv.includes('--serve-proxy') ? serveProxy() : process.argv.includes('--serve-bare-relay') ? serveBareRelay() : main()).catch((e) => {
   process.stderr.write(`bench:proxy: ${(e as Error).message}\n`);
   process.exitCode = 1;
 });
