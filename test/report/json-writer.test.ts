@@ -70,6 +70,26 @@ describe('PrettyJsonWriter', () => {
     }
   });
 
+  it('integers are written as JSON.stringify writes them, around every digit-count and digit-pair boundary', () => {
+    const ints: number[] = [];
+    for (let n = 0; n <= 2000; n++) ints.push(n, -n);
+    for (let p = 1; p <= 1e15; p *= 10) ints.push(p - 1, p, p + 1, 2 * p - 1, 5 * p + 7);
+    ints.push(2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 53 - 1, 2 ** 53);
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 20000; i++) ints.push(Math.floor(random() * 2 ** 31), Math.floor(random() * 2 ** (53 * random())));
+    for (const n of ints) expect(written((w) => w.number(n)), String(n)).toBe(JSON.stringify(n));
+  });
+
+  it('long strings with nothing to escape, and long ones with escapes or non-ASCII, are written as JSON.stringify writes them', () => {
+    const strings = [
+      'y'.repeat(31), 'y'.repeat(32), 'y'.repeat(33), 'Here comes the directory listing. '.repeat(40),
+      'x'.repeat(40) + '"', 'x'.repeat(40) + '\\', 'x'.repeat(40) + '\n', '\u0000' + 'x'.repeat(40), 'x'.repeat(40) + '\u007f',
+      'é'.repeat(40), 'x'.repeat(40) + '\u00ff', 'x'.repeat(40) + '\ud800', 'x'.repeat(40) + '😀',
+    ];
+    for (const str of strings) expect(written((w) => w.string(str))).toBe(JSON.stringify(str));
+  });
+
   it('ts(t) writes what number(roundTs(t)) writes', () => {
     const edges = [0, 1e-7, 5e-7, 0.000001, 0.5, 1, 999999.9999995, 1329843212.4655719, 1700000000, 2 ** 31, 2 ** 32 - 1e-6, 2 ** 32, 2 ** 32 + 0.5, 1e15, -0.5, -0, NaN, Infinity];
     let seed = 42;
