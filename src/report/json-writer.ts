@@ -22,93 +22,19 @@ for (const [c, e] of [[0x08, 0x62], [0x09, 0x74], [0x0a, 0x6e], [0x0c, 0x66], [0
 /** Lower-case hex digits, as JSON.stringify writes \u00XX. */
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
-/** Strings at least this long are checked with a regular expression and copied natively when nothing needs escaping. */
-const NATIVE_STRING = 32;
-/** What JSON.stringify escapes, and anything outside ASCII (written as UTF-8 on the slow path). */
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u0080-\uffff]/;
-
-declare global {
-  interface Buffer {
-    /** Node's own latin1 encoder without write()'s argument checks (undocumented, present since Node 0.x). */
-    latin1Write(s: string, offset: number): number;
-  }
-}
-
 /** Timestamps below 2^32 s written from their integer microseconds give String(roundTs(t)) (see writeTs). */
 const TS_FAST_LIMIT = 2 ** 32;
 
-/**
- * An object member's key, `"name": `, with the bytes that go before it at each indent (`,`, a
- * newline, the indent) joined to it once: writing a member's start is then one copy.
- */
-export class JsonKey {
-  readonly bytes: Buffer;
-  private readonly later: (Uint8Array | undefined)[] = [];
-  private readonly first: (Uint8Array | undefined)[] = [];
+const keyCache = new Map<string, Buffer>();
 
-  constructor(name: string) {
-    this.bytes = Buffer.from(JSON.stringify(name) + ': ', 'utf8');
-  }
-
-  /** `,` newline, `indent` spaces and the key: a member after another. */
-  after(indent: number): Uint8Array {
-    return this.later[indent] ?? this.build(indent, true);
-  }
-
-  /** Newline, `indent` spaces and the key: an object's first member. */
-  opening(indent: number): Uint8Array {
-    return this.first[indent] ?? this.build(indent, false);
-  }
-
-  private build(indent: number, comma: boolean): Uint8Array {
-    const lead = comma ? 2 : 1;
-    const seg = new Uint8Array(lead + indent + this.bytes.length);
-    if (comma) seg[0] = COMMA;
-    seg[lead - 1] = NL;
-    seg.fill(SPACE, lead, lead + indent);
-    seg.set(this.bytes, lead + indent);
-    if (indent < 256) (comma ? this.later : this.first)[indent] = seg;
-    return seg;
-  }
-}
-
-const keyCache = new Map<string, JsonKey>();
-
-/** The key `name`, made once (for up to 1024 names). */
-export function jsonKey(name: string): JsonKey {
+/** `"name": ` as bytes, computed once per key. */
+export function jsonKey(name: string): Buffer {
   let k = keyCache.get(name);
   if (k === undefined) {
-    k = new JsonKey(name);
+    k = Buffer.from(JSON.stringify(name) + ': ', 'utf8');
     if (keyCache.size < 1024) keyCache.set(name, k);
   }
   return k;
-}
-
-const newlines: Uint8Array[] = [];
-
-/** A newline and `indent` spaces. */
-function newlineIndent(indent: number): Uint8Array {
-  let seg = newlines[indent];
-  if (seg === undefined) {
-    seg = new Uint8Array(1 + indent).fill(SPACE);
-    seg[0] = NL;
-    if (indent < 256) newlines[indent] = seg;
-  }
-  return seg;
-}
-
-/** Two ASCII digits for each of 0-99, for writing numbers two digits at a time. */
-const DIGIT_PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  DIGIT_PAIRS[2 * i] = ZERO + Math.floor(i / 10);
-  DIGIT_PAIRS[2 * i + 1] = ZERO + (i % 10);
-}
-
-/** Digits of a non-negative integer below 2^31. */
-function digitCount(x: number): number {
-  return x < 100000
-    ? (x < 100 ? (x < 10 ? 1 : 2) : x < 1000 ? 3 : x < 10000 ? 4 : 5)
-    : (x < 10000000 ? (x < 1000000 ? 6 : 7) : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10);
 }
 
 export class PrettyJsonWriter {
@@ -159,13 +85,20 @@ export class PrettyJsonWriter {
   }
 
   /** Starts an object member; `key` comes from jsonKey(). The value follows. */
-  key(key: JsonKey): void {
-    // Separator, newline, indent and key in one native copy: most of a report's bytes are these.
-    const seg = this.first ? key.opening(this.indent) : key.after(this.indent);
-    this.first = false;
-    this.ensure(seg.length);
-    this.buf.set(seg, this.length);
-    this.length += seg.length;
+  key(key: Buffer): void {
+    // separate() and the key in one pass: most of a report's bytes are these.
+    const indent = this.indent;
+    const len = key.length;
+    this.ensure(len + indent + 2);
+    const buf = this.buf;
+    let p = this.length;
+    if (this.first) this.first = false;
+    else buf[p++] = COMMA;
+    buf[p++] = NL;
+    const end = p + indent;
+    while (p < end) buf[p++] = SPACE;
+    for (let i = 0; i < len; i++) buf[p++] = key[i]!;
+    this.length = p;
   }
 
   /** Starts an array element. The value follows. */
@@ -183,9 +116,7 @@ export class PrettyJsonWriter {
 
   /** A number as JSON.stringify writes it (non-finite numbers are null). */
   number(n: number): void {
-    // -0 takes the integer path too: JSON.stringify writes it as 0.
-    if ((n | 0) === n && n >= 0) this.uint(n);
-    else if (Number.isSafeInteger(n) && n >= 0) this.bigUint(n);
+    if (Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0)) this.uint(n);
     else this.ascii(Number.isFinite(n) ? String(n) : 'null');
   }
 
@@ -226,15 +157,6 @@ export class PrettyJsonWriter {
   string(s: string): void {
     const n = s.length;
     this.ensure(n + 2);
-    if (n >= NATIVE_STRING && !NEEDS_ESCAPE.test(s)) {
-      // Nothing to escape: one native copy of the characters.
-      const buf = this.buf;
-      buf[this.length] = QUOTE;
-      const end = this.length + 1 + buf.latin1Write(s, this.length + 1);
-      buf[end] = QUOTE;
-      this.length = end + 1;
-      return;
-    }
     let buf = this.buf;
     const start = this.length;
     let p = start;
@@ -308,14 +230,14 @@ export class PrettyJsonWriter {
   }
 
   /** An object member whose value may be left out: undefined is skipped, as JSON.stringify does. */
-  member(key: JsonKey, x: unknown): void {
+  member(key: Buffer, x: unknown): void {
     if (x === undefined) return;
     this.key(key);
     this.value(x);
   }
 
   /** member() for a value that is usually a string or null (the common case is not dispatched on type). */
-  stringMember(key: JsonKey, x: string | null | undefined): void {
+  stringMember(key: Buffer, x: string | null | undefined): void {
     if (typeof x === 'string') {
       this.key(key);
       this.string(x);
@@ -325,7 +247,7 @@ export class PrettyJsonWriter {
   }
 
   /** member() for a value that is usually a number or null. */
-  numberMember(key: JsonKey, x: number | null | undefined): void {
+  numberMember(key: Buffer, x: number | null | undefined): void {
     if (typeof x === 'number') {
       this.key(key);
       this.number(x);
@@ -348,10 +270,14 @@ export class PrettyJsonWriter {
   }
 
   private newline(): void {
-    const seg = newlineIndent(this.indent);
-    this.ensure(seg.length);
-    this.buf.set(seg, this.length);
-    this.length += seg.length;
+    const indent = this.indent;
+    this.ensure(indent + 1);
+    const buf = this.buf;
+    let p = this.length;
+    buf[p++] = NL;
+    const end = p + indent;
+    while (p < end) buf[p++] = SPACE;
+    this.length = end;
   }
 
   private byte(b: number): void {
@@ -364,26 +290,19 @@ export class PrettyJsonWriter {
       this.bigUint(n);
       return;
     }
-    // Below 2^31 the digits come from int32 arithmetic, two at a time.
+    // Below 2^31 the digits come from int32 arithmetic, much cheaper than double division and modulo.
     let x = n | 0;
-    const digits = digitCount(x);
+    let digits = 1;
+    for (let m = x; m >= 10; m = (m / 10) | 0) digits++;
     this.ensure(digits);
     const buf = this.buf;
-    let p = this.length + digits;
-    this.length = p;
-    while (x >= 100) {
-      const q = (x / 100) | 0;
-      const r = (x - q * 100) << 1;
-      buf[--p] = DIGIT_PAIRS[r + 1]!;
-      buf[--p] = DIGIT_PAIRS[r]!;
+    const end = this.length + digits;
+    for (let p = end - 1; p >= this.length; p--) {
+      const q = (x / 10) | 0;
+      buf[p] = ZERO + x - q * 10;
       x = q;
     }
-    if (x >= 10) {
-      buf[--p] = DIGIT_PAIRS[(x << 1) + 1]!;
-      buf[--p] = DIGIT_PAIRS[x << 1]!;
-    } else {
-      buf[--p] = ZERO + x;
-    }
+    this.length = end;
   }
 
   private bigUint(n: number): void {
