@@ -74,11 +74,15 @@ describe.skipIf(!hasTmux())('ftpscope proxy --tui in tmux, between ftp-srv and b
     const got = Buffer.concat(received);
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
 
-    let text = await waitFor(/└ RETR blob\.bin/, 'the RETR data connection in the sessions view');
+    // The row appears when the data connection opens, and shows the transfer complete once the proxy has
+    // seen it close and the 226 (the dashboard redraws on its own clock, so screens in between are possible).
+    const doneRow = new RegExp(`└ RETR blob\\.bin[^\\n]*${bytes(content.length).replace('.', '\\.')}(?![^\\n]*incomplete)`);
+    let text = await waitFor(doneRow, 'the RETR data connection in the sessions view, with its bytes');
     expect(text).toContain('anonymous');
     expect(text).toContain(`127.0.0.1:${proxyPort}`);
     const retrRow = text.split('\n').find((l) => l.includes('└ RETR blob.bin'))!;
     expect(retrRow).toContain(bytes(content.length));
+    expect(retrRow).not.toContain('incomplete');
     expect(text).toMatch(/└ LIST/);
 
     tmux('send-keys', '-t', 'px', '2');
