@@ -11,7 +11,9 @@ import type { DataConnection, TransferDirection } from '../model/types.js';
  * A direction's first few KiB are kept and hashed in one call at the end: most data
  * connections (listings, small files) are that short, and setting up a streaming hash costs
  * more than hashing them. Past that, the bytes kept go into a streaming hash and nothing more
- * is kept.
+ * is kept. What all accumulators keep together is bounded (HEADS_BUDGET): past it, new bytes
+ * go to a streaming hash at once. An accumulator dropped before finish() gives its bytes back
+ * with discard().
  */
 export class TransferAccumulator {
   private readonly hashes: [Hash | null, Hash | null] = [null, null];
@@ -31,18 +33,22 @@ export class TransferAccumulator {
       return;
     }
     const head = this.heads[tcpDir];
-    if (head === null) {
-      if (bytes.length <= HEAD_BYTES) {
+    const len = bytes.length;
+    if (headsHeld + len <= HEADS_BUDGET) {
+      if (head === null && len <= HEAD_BYTES) {
         this.heads[tcpDir] = Buffer.from(bytes);
+        headsHeld += len;
         return;
       }
-    } else if (head.length + bytes.length <= HEAD_BYTES) {
-      this.heads[tcpDir] = Buffer.concat([head, bytes], head.length + bytes.length);
-      return;
+      if (head !== null && head.length + len <= HEAD_BYTES) {
+        this.heads[tcpDir] = Buffer.concat([head, bytes], head.length + len);
+        headsHeld += len;
+        return;
+      }
     }
     const stream = this.hashes[tcpDir] = createHash('sha256');
     if (head !== null) stream.update(head);
-    this.heads[tcpDir] = null;
+    this.release(tcpDir);
     stream.update(bytes);
   }
 
@@ -50,7 +56,7 @@ export class TransferAccumulator {
     this.missing[tcpDir] += length;
     this.gapped[tcpDir] = true;
     this.hashes[tcpDir] = null;
-    this.heads[tcpDir] = null;
+    this.release(tcpDir);
   }
 
   /**
@@ -71,21 +77,42 @@ export class TransferAccumulator {
     dc.missingBytes = this.missing[fileDir];
     const h = this.hashes[fileDir];
     const head = this.heads[fileDir];
-    this.hashes[0] = this.hashes[1] = null;
-    this.heads[0] = this.heads[1] = null;
+    this.discard();
     if (this.gapped[fileDir]) return null;
     if (h) return h.digest('hex');
     // An empty transfer has a well-defined hash too (sha256 of nothing).
     return sha256Hex(head ?? EMPTY);
   }
+
+  /** Lets go of what is kept for hashing (the accumulator will not be finished). */
+  discard(): void {
+    this.hashes[0] = this.hashes[1] = null;
+    this.release(0);
+    this.release(1);
+  }
+
+  /** Bytes all accumulators keep for hashing at the end, together. */
+  static get headBytesHeld(): number {
+    return headsHeld;
+  }
+
+  private release(tcpDir: 0 | 1): void {
+    const head = this.heads[tcpDir];
+    if (head === null) return;
+    headsHeld -= head.length;
+    this.heads[tcpDir] = null;
+  }
 }
 
 /** A direction's bytes kept for one hashing call at the end, at most. */
 const HEAD_BYTES = 4096;
+/** What all accumulators keep together, at most. */
+const HEADS_BUDGET = 16 << 20;
+let headsHeld = 0;
 const EMPTY = Buffer.alloc(0);
 
-/** crypto.hash (one call, no Hash object) where Node has it (20.12+). */
-const oneShot = (crypto as { hash?: (alg: string, data: Buffer, enc: 'hex') => string }).hash;
+/** crypto.hash (one call, no Hash object) where Node has it (20.12 and later). */
+const oneShot = crypto.hash as typeof crypto.hash | undefined;
 
 function sha256Hex(data: Buffer): string {
   return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');

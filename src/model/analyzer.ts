@@ -579,6 +579,7 @@ export class FtpAnalyzer implements StreamHandler {
       return;
     }
     this.candidates.delete(conn);
+    role.acc.discard();
     const control = this.startControl(conn);
     this.sessionFinding(control, finding('info', 'ftp-nonstandard-port',
       `FTP control connection on port ${conn.server.port} (detected from its ${dir === 1 ? 'server greeting' : 'first command'}); pass --ftp-port ${conn.server.port} to be explicit`, conn.firstFrame));
@@ -595,7 +596,10 @@ export class FtpAnalyzer implements StreamHandler {
   private endCandidate(conn: TcpConnection, acc: TransferAccumulator, reason: CloseReason): void {
     const guess = this.guessDataRole(conn, acc, reason);
     conn.tag = undefined;
-    if (!guess || this.unpaired.length >= MAX_UNPAIRED) return;
+    if (!guess || this.unpaired.length >= MAX_UNPAIRED) {
+      acc.discard();
+      return;
+    }
     const dc = newDataConnection(this.unpaired.length + 1, conn);
     dc.guessedRole = guess.role;
     dc.mode = guess.mode;
