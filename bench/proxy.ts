@@ -112,6 +112,8 @@ async function serveBareRelay(): Promise<void> {
           const ds = net.connect(dataPort, '127.0.0.1');
           dc.pipe(ds);
           ds.pipe(dc);
+          dc.on('error', () => ds.destroy());
+          ds.on('error', () => dc.destroy());
         });
         once.listen(0, '127.0.0.1', () => {
           const p = (once.address() as net.AddressInfo).port;
