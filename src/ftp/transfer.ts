@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto';
-import { createHash, type Hash } from 'node:crypto';
 import type { DataConnection, TransferDirection } from '../model/types.js';
 
 /**
@@ -16,7 +15,7 @@ import type { DataConnection, TransferDirection } from '../model/types.js';
  * with discard().
  */
 export class TransferAccumulator {
-  private readonly hashes: [Hash | null, Hash | null] = [null, null];
+  private readonly hashes: [crypto.Hash | null, crypto.Hash | null] = [null, null];
   /** The bytes of a direction not yet hashed (while it is short). */
   private readonly heads: [Buffer | null, Buffer | null] = [null, null];
   readonly delivered: [number, number] = [0, 0];
@@ -46,7 +45,7 @@ export class TransferAccumulator {
         return;
       }
     }
-    const stream = this.hashes[tcpDir] = createHash('sha256');
+    const stream = this.hashes[tcpDir] = crypto.createHash('sha256');
     if (head !== null) stream.update(head);
     this.release(tcpDir);
     stream.update(bytes);
@@ -115,5 +114,5 @@ const EMPTY = Buffer.alloc(0);
 const oneShot = crypto.hash as typeof crypto.hash | undefined;
 
 function sha256Hex(data: Buffer): string {
-  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
