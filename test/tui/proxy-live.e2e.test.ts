@@ -76,7 +76,8 @@ describe.skipIf(!hasTmux())('ftpscope proxy --tui in tmux, between ftp-srv and b
 
     // The row appears when the data connection opens, and shows the transfer complete once the proxy has
     // seen it close and the 226 (the dashboard redraws on its own clock, so screens in between are possible).
-    const doneRow = new RegExp(`└ RETR blob\\.bin[^\\n]*${bytes(content.length).replace('.', '\\.')}(?![^\\n]*incomplete)`);
+    const size = bytes(content.length).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const doneRow = new RegExp(`└ RETR blob\\.bin[^\\n]*${size}(?![^\\n]*incomplete)`);
     let text = await waitFor(doneRow, 'the RETR data connection in the sessions view, with its bytes');
     expect(text).toContain('anonymous');
     expect(text).toContain(`127.0.0.1:${proxyPort}`);
