@@ -5,7 +5,6 @@ import { analyzeFile, type AnalyzeFileOptions } from '../model/pipeline.js';
 import type { Analysis } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
-import { PrettyJsonWriter } from '../report/json-writer.js';
 import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
@@ -110,16 +109,12 @@ interface ReportFlags {
 /**
  * Print the text or JSON report with bounded memory: finished sessions are rendered and
  * parked on disk as the capture is read, and the report is assembled in session order.
- * JSON sessions are written as indented bytes into one reused buffer, which the spool copies.
+ * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
 export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
   const showPasswords = o.showPasswords;
-  const writer = new PrettyJsonWriter();
   const spool = o.json
-    ? new SessionSpool((s) => {
-      writeSessionJson(writer.reset(4), s, { showPasswords });
-      return writer.view();
-    })
+    ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords }), indent: 4 })
     : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
   try {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).

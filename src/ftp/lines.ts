@@ -111,10 +111,18 @@ export class LineSplitter {
     return this.discarded;
   }
 
-  push(chunk: Buffer): SplitLine[] {
+  /** The lines that chunk[start, end) completes. */
+  push(chunk: Buffer, start = 0, end = chunk.length): SplitLine[] {
     const out: SplitLine[] = [];
+    const plainEnd = !this.keepRaw && this.state === State.Data && this.rawLength === 0 ? this.plainLines(chunk, start, end, out) : start;
+    if (plainEnd < end) this.bytes(plainEnd === 0 && end === chunk.length ? chunk : chunk.subarray(plainEnd, end), out);
+    return out;
+  }
+
+  /** The byte-by-byte path over a whole chunk (Telnet, UTF-8, partial and overlong lines). */
+  private bytes(chunk: Buffer, out: SplitLine[]): void {
     const n = chunk.length;
-    let i = !this.keepRaw && this.state === State.Data && this.rawLength === 0 ? this.plainLines(chunk, out) : 0;
+    let i = 0;
     let nextLf = -2; // -2: not searched yet, -1: none in this chunk
     let nextIac = -2;
     while (i < n) {
@@ -181,28 +189,30 @@ export class LineSplitter {
       }
       this.telnetByte(b);
     }
-    return out;
   }
 
   /**
-   * The whole lines at the start of `chunk` when they are all plain 7-bit ASCII (no Telnet IAC, nothing
-   * to decode as UTF-8) and within the limit: their text from one latin1 decode of the chunk. Returns the
-   * offset where the byte path takes over (0 when the chunk has anything else before its last LF).
+   * The whole lines at the start of chunk[start, end) when they are all plain 7-bit ASCII (no Telnet
+   * IAC, nothing to decode as UTF-8) and within the limit: their text from one latin1 decode of the
+   * range. Returns the offset where the byte path takes over (`start` when the range has anything else
+   * before its last LF).
    */
-  private plainLines(chunk: Buffer, out: SplitLine[]): number {
-    const lastLf = chunk.lastIndexOf(LF);
-    if (lastLf < 0) return 0;
-    const s = chunk.latin1Slice(0, lastLf + 1);
-    if (NON_ASCII.test(s)) return 0;
+  private plainLines(chunk: Buffer, start: number, end: number, out: SplitLine[]): number {
+    // Searched in the decoded string: a search in `chunk` (a whole read buffer) could run past the range.
+    const all = chunk.latin1Slice(start, end);
+    const lastLf = all.lastIndexOf('\n');
+    if (lastLf < 0) return start;
+    const s = lastLf === all.length - 1 ? all : all.slice(0, lastLf + 1);
+    if (NON_ASCII.test(s)) return start;
     let i = 0;
     while (i <= lastLf) {
       const lf = s.indexOf('\n', i);
-      if (lf - i > this.max) return i;
-      const end = lf > i && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
-      out.push({ text: s.slice(i, end), raw: null, overlong: false });
+      if (lf - i > this.max) return start + i;
+      const lineEnd = lf > i && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+      out.push({ text: s.slice(i, lineEnd), raw: null, overlong: false });
       i = lf + 1;
     }
-    return i;
+    return start + i;
   }
 
   /** The trailing partial line at end of stream, if any; resets the splitter. */

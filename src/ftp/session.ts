@@ -119,18 +119,18 @@ export class FtpSession {
     this.tlsDecrypted = opts.tlsDecrypted ?? false;
   }
 
-  /** Feed control bytes; dir 0 = client → server. Returns (and clears) the effects. */
-  push(dir: 0 | 1, bytes: Buffer, ts: number, frame: number | null): SessionEffect[] {
-    this.model.controlBytes[dir] += bytes.length;
+  /** Feed control bytes bytes[start, end); dir 0 = client → server. Returns (and clears) the effects. */
+  push(dir: 0 | 1, bytes: Buffer, ts: number, frame: number | null, start = 0, end = bytes.length): SessionEffect[] {
+    this.model.controlBytes[dir] += end - start;
     this.model.end = Math.max(this.model.end, ts);
     if (this.opaque) {
-      if (dir === 0) this.readClientHello(bytes);
+      if (dir === 0) this.readClientHello(bytes.subarray(start, end));
       return this.take();
     }
     const splitter = this.lines[dir];
     // Commands and replies carry the frame where their first byte was seen.
     const carried = this.linePending[dir] ? this.lineStart[dir] : null;
-    const lines = splitter.push(bytes);
+    const lines = splitter.push(bytes, start, end);
     for (let i = 0; i < lines.length; i++) {
       if (this.opaque) break; // 234 arrived mid-chunk: the rest is TLS
       const lineFrame = i === 0 && carried ? carried.frame : frame;

@@ -140,13 +140,15 @@ export class FtpAnalyzer implements StreamHandler {
     this.candidates.add(conn);
   }
 
-  data(conn: TcpConnection, dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
+  data(conn: TcpConnection, dir: Dir, buf: Buffer, start: number, end: number, ts: number, frame: number | null): void {
     const role = conn.tag as Role | undefined;
     if (!role) return;
+    if (role.kind === 'control') {
+      this.apply(role, role.machine.push(dir, buf, ts, frame, start, end));
+      return;
+    }
+    const bytes = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
     switch (role.kind) {
-      case 'control':
-        this.apply(role, role.machine.push(dir, bytes, ts, frame));
-        return;
       case 'data':
         this.dataBytes(role, dir, bytes);
         return;

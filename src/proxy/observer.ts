@@ -102,7 +102,7 @@ export class ObservedLeg implements LegTap {
     if (!this.analyzed) return;
     // Inline rather than safe(): this runs for every chunk of every transfer.
     try {
-      this.obs.analyzer.data(conn, dir, bytes, ts, frame);
+      this.obs.analyzer.data(conn, dir, bytes, 0, bytes.length, ts, frame);
     } catch (e) {
       analysisError(e);
     }

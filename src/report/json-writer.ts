@@ -55,6 +55,13 @@ export class PrettyJsonWriter {
     return this;
   }
 
+  /** Keeps the bytes written so far; the next value is appended after them, at `baseIndent`. */
+  continueAt(baseIndent: number): this {
+    this.indent = baseIndent;
+    this.first = false;
+    return this;
+  }
+
   /** The bytes written so far (a view, valid until the next write after reset()). */
   view(): Buffer {
     return this.buf.subarray(0, this.length);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Session } from '../model/types.js';
+import { PrettyJsonWriter } from './json-writer.js';
 
 /** Rendered sessions are written to the spool file in writes of about this size. */
 const WRITE_CHUNK = 1 << 20;
@@ -32,15 +33,34 @@ export class SessionSpool {
   sessions = 0;
   dataConnections = 0;
 
-  /** `render` may return a Buffer it reuses: the bytes are copied at once. */
-  constructor(private readonly render: (s: Session) => string | Buffer) {
+  /**
+   * JSON sessions are written by the writer straight into its buffer, which is the staging
+   * buffer then: no copy between rendering and the file.
+   */
+  private readonly writer: PrettyJsonWriter | null = null;
+
+  /**
+   * `render` returns a session's text, or a Buffer it may reuse (the bytes are copied at once);
+   * or, given `{ json, indent }`, `json` writes the session with the spool's PrettyJsonWriter at
+   * that base indent.
+   */
+  constructor(private readonly render: ((s: Session) => string | Buffer) | { json: (w: PrettyJsonWriter, s: Session) => void; indent: number }) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-spool-'));
     this.file = path.join(this.dir, 'sessions');
     this.fd = fs.openSync(this.file, 'w+');
+    if (typeof render !== 'function') {
+      this.writer = new PrettyJsonWriter(WRITE_CHUNK + (WRITE_CHUNK >> 2));
+      this.staging = Buffer.alloc(0);
+    }
   }
 
   add(s: Session): void {
-    const r = this.render(s);
+    if (this.writer !== null) {
+      this.addJson(s, this.writer);
+      return;
+    }
+    const render = this.render as (s: Session) => string | Buffer;
+    const r = render(s);
     const len = typeof r === 'string' ? Buffer.byteLength(r, 'utf8') : r.length;
     if (this.staged + len > this.staging.length) this.flush();
     this.note(s.id, this.offset + this.staged, len);
@@ -54,6 +74,15 @@ export class SessionSpool {
       this.staged += len;
     }
     this.dataConnections += s.dataConnections.length;
+  }
+
+  private addJson(s: Session, w: PrettyJsonWriter): void {
+    const { json, indent } = this.render as { json: (w: PrettyJsonWriter, s: Session) => void; indent: number };
+    const start = w.length;
+    json(w.continueAt(indent), s);
+    this.note(s.id, this.offset + start, w.length - start);
+    this.dataConnections += s.dataConnections.length;
+    if (w.length >= WRITE_CHUNK) this.flush();
   }
 
   private note(id: number, offset: number, length: number): void {
@@ -114,6 +143,11 @@ export class SessionSpool {
   }
 
   private flush(): void {
+    if (this.writer !== null) {
+      if (this.writer.length > 0) this.writeAll(this.writer.view(), this.writer.length);
+      this.writer.reset();
+      return;
+    }
     if (this.staged > 0) this.writeAll(this.staging, this.staged);
     this.staged = 0;
   }

@@ -63,11 +63,13 @@ export interface TcpConnection {
 
 /**
  * What the TCP layer (or the proxy) hands on. The FTP analyzer implements this and cannot
- * tell a capture from the proxy. `data` is valid only during the call: copy what you keep.
+ * tell a capture from the proxy. `data` gets the bytes buf[start, end) (a range of the
+ * capture's read buffer: most segments need no Buffer view of their own), valid only during
+ * the call: copy what you keep.
  */
 export interface StreamHandler {
   open(conn: TcpConnection, ts: number, frame: number | null): void;
-  data(conn: TcpConnection, dir: Dir, bytes: Buffer, ts: number, frame: number | null): void;
+  data(conn: TcpConnection, dir: Dir, buf: Buffer, start: number, end: number, ts: number, frame: number | null): void;
   gap(conn: TcpConnection, dir: Dir, length: number, ts: number, frame: number | null): void;
   close(conn: TcpConnection, reason: CloseReason, ts: number, frame: number | null): void;
   /** Every packet of a connection, after TCP bookkeeping (captures only; for packet lists). */

@@ -155,9 +155,9 @@ export class Flow implements ReassemblySink {
 
   // --- ReassemblySink ---
 
-  deliver(dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
-    this.conn.bytes[dir] += bytes.length;
-    this.handler.data(this.conn, dir, bytes, ts, frame);
+  deliver(dir: Dir, src: Buffer, from: number, to: number, ts: number, frame: number | null): void {
+    this.conn.bytes[dir] += to - from;
+    this.handler.data(this.conn, dir, src, from, to, ts, frame);
   }
 
   gap(dir: Dir, length: number, ts: number, frame: number | null): void {

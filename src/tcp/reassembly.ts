@@ -4,7 +4,8 @@ import { RetainedBytes, type RetentionEpoch } from './retained.js';
 
 /** Where a direction's in-order stream goes. */
 export interface ReassemblySink {
-  deliver(dir: Dir, bytes: Buffer, ts: number, frame: number | null): void;
+  /** In-order bytes: src[from, to), valid only during the call (no view is made per segment). */
+  deliver(dir: Dir, src: Buffer, from: number, to: number, ts: number, frame: number | null): void;
   gap(dir: Dir, length: number, ts: number, frame: number | null): void;
   /** A retransmission carried bytes different from the first copy (which won). */
   mismatch(dir: Dir, offset: number, length: number, frame: number | null): void;
@@ -158,7 +159,7 @@ export class Reassembler {
       const srcTo = srcFrom + (dataEnd - a);
       this.retained.append(src, srcFrom, srcTo, a);
       this.next = dataEnd;
-      this.sink.deliver(this.dir, src.subarray(srcFrom, srcTo), ts, frame);
+      this.sink.deliver(this.dir, src, srcFrom, srcTo, ts, frame);
     }
     const missingFrom = Math.max(a, dataEnd);
     if (b > missingFrom) this.emitGap(b - missingFrom, ts, frame);
@@ -225,7 +226,7 @@ export class Reassembler {
       } else {
         this.retained.append(h.data, skip, h.data.length, this.next);
         this.next = h.end;
-        this.sink.deliver(this.dir, skip === 0 ? h.data : h.data.subarray(skip), h.ts, h.frame);
+        this.sink.deliver(this.dir, h.data, skip, h.data.length, h.ts, h.frame);
       }
     }
     if (n > 0) held.splice(0, n);

@@ -39,6 +39,25 @@ describe('LineSplitter on real control streams', () => {
     expect(splitAll(bytes, textOnly).every((l) => l.raw === null)).toBe(true);
   });
 
+  test.each(cases)('$name: pieces given as ranges of a larger buffer give the same lines', ({ cs, dir }) => {
+    // The TCP layer hands over ranges of the capture's read buffer: whatever lies outside a range
+    // (here LF, IAC and non-ASCII bytes before it, a whole command line after it) must not be seen.
+    const bytes = cs[dir];
+    const junk = Buffer.from('\n\xff\xfb\x01\xe9\r\n', 'latin1');
+    const host = Buffer.concat([junk, bytes, Buffer.from('NOOP\r\n')]);
+    for (const opts of [textOnly, {}]) {
+      const whole = JSON.stringify((opts.keepRaw === false ? decoded : comparable)(splitAll(bytes, opts)));
+      for (let cut = 0; cut <= bytes.length; cut += Math.max(1, bytes.length >> 6)) {
+        const s = new LineSplitter(opts);
+        const lines = [...s.push(host, junk.length, junk.length + cut), ...s.push(host, junk.length + cut, junk.length + bytes.length)];
+        const last = s.flush();
+        if (last) lines.push(last);
+        const got = JSON.stringify((opts.keepRaw === false ? decoded : comparable)(lines));
+        if (got !== whole) expect({ cut, got }).toEqual({ cut, got: whole });
+      }
+    }
+  });
+
   test.each(cases)('$name: the raw bytes of the lines are the stream, nothing lost', ({ cs, dir }) => {
     const bytes = plainPart(cs[dir], dir);
     const lines = splitAll(bytes);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SessionSpool } from '../../src/report/spool.js';
 import type { Session } from '../../src/model/types.js';
+import { renderSessionJson, writeSessionJson } from '../../src/report/json.js';
+import { analyzed, ALL_CAPTURES } from './captures.js';
 
 describe('SessionSpool', () => {
   it('gives sessions back in id order, whatever order they finished in, small and larger than a read', () => {
@@ -18,6 +20,30 @@ describe('SessionSpool', () => {
       expect(spool.dataConnections).toBe(2 * sizes.length);
       expect(got.map((t) => t.length)).toEqual(sizes);
       got.forEach((t, id) => expect(t === String.fromCharCode(65 + id).repeat(sizes[id]!), `session ${id}`).toBe(true));
+    } finally {
+      spool.close();
+    }
+  });
+});
+
+describe('SessionSpool with the JSON writer as its staging buffer', () => {
+  it('gives back exactly what renderSessionJson writes, for real sessions finished out of order and across flushes', async () => {
+    const sessions: Session[] = [];
+    for (const capture of ALL_CAPTURES) sessions.push(...(await analyzed(capture)).sessions);
+    expect(sessions.length).toBeGreaterThan(5);
+    // Renumbered copies, so that their rendered bytes pass the 1 MiB flush several times.
+    const copies = Array.from({ length: 16 }, (_, k) => sessions.map((s, i) => ({ ...s, id: k * sessions.length + i + 1 }))).flat();
+    const expected = copies.map((s) => renderSessionJson(s, {}));
+    expect(expected.reduce((n, t) => n + t.length, 0)).toBeGreaterThan(3 << 20);
+    // A fixed shuffle: every session finishes out of order relative to some neighbour.
+    const order = copies.map((_, i) => i).sort((a, b) => ((a * 7919) % 101) - ((b * 7919) % 101) || a - b);
+    const spool = new SessionSpool({ json: (w, s) => writeSessionJson(w, s, {}), indent: 4 });
+    try {
+      for (const i of order) spool.add(copies[i]!);
+      const got: string[] = [];
+      for (const b of spool.chunks()) got.push(b.toString('utf8'));
+      expect(got.length).toBe(copies.length);
+      got.forEach((t, i) => expect(t === expected[i], `session ${copies[i]!.id}`).toBe(true));
     } finally {
       spool.close();
     }

@@ -162,7 +162,7 @@ describe('Reassembler fed a real stream split at every byte offset', async () =>
     const parts: Buffer[] = [];
     let gaps = 0;
     const sink: ReassemblySink = {
-      deliver: (_d, b) => void parts.push(Buffer.from(b)),
+      deliver: (_d, b, from, to) => void parts.push(Buffer.from(b.subarray(from, to))),
       gap: () => void gaps++,
       mismatch: () => void gaps++,
       overflow: () => void gaps++,
@@ -193,7 +193,7 @@ describe('Reassembler bounds', async () => {
     let gaps = 0;
     let overflows = 0;
     const sink: ReassemblySink = {
-      deliver: (_d, b) => void got.push(Buffer.from(b)),
+      deliver: (_d, b, from, to) => void got.push(Buffer.from(b.subarray(from, to))),
       gap: (_d, n) => void (gaps += n),
       mismatch: () => { throw new Error('no mismatch expected'); },
       overflow: () => void overflows++,

@@ -85,7 +85,8 @@ export class Recorder implements StreamHandler {
     }
   }
 
-  data(conn: TcpConnection, dir: Dir, bytes: Buffer): void {
+  data(conn: TcpConnection, dir: Dir, buf: Buffer, start: number, end: number): void {
+    const bytes = buf.subarray(start, end);
     const log = this.log(conn);
     if (log.closes.length > 0) log.eventsAfterClose++;
     log.hash[dir].update(bytes);
