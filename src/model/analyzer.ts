@@ -76,6 +76,8 @@ const DETECT_BYTES = 4096;
 const MAX_UNPAIRED = 10_000;
 const REPEATED_LOGIN_FAILURES = 3;
 const MAX_LOGIN_FAILURE_KEYS = 10_000;
+/** Addresses remembered as FTP peers (for guessing unpaired connections' roles); the oldest are forgotten. */
+const MAX_FTP_HOSTS = 65_536;
 
 /**
  * The FTP layer: takes TCP stream events (from a capture's TCP tracker or from the proxy),
@@ -304,7 +306,8 @@ export class FtpAnalyzer implements StreamHandler {
     conn.tag = role;
     this.sessions.push(session);
     this.controls.add(role);
-    this.ftpHosts.add(conn.client.ip).add(conn.server.ip);
+    this.noteFtpHost(conn.client.ip);
+    this.noteFtpHost(conn.server.ip);
     if (!conn.handshake.seen && conn.handshake.synFrame === null) {
       this.sessionFinding(role, finding('info', 'capture-mid-session',
         `the capture starts in the middle of this control connection: commands before it are not seen`, conn.firstFrame));
@@ -429,7 +432,14 @@ export class FtpAnalyzer implements StreamHandler {
       frame: slot.setupFrame,
       slot,
     });
-    this.ftpHosts.add(slot.announced.ip);
+    this.noteFtpHost(slot.announced.ip);
+  }
+
+  private noteFtpHost(ip: string): void {
+    const hosts = this.ftpHosts;
+    if (hosts.has(ip)) return;
+    if (hosts.size >= MAX_FTP_HOSTS) hosts.delete(hosts.values().next().value!);
+    hosts.add(ip);
   }
 
   private bind(role: ControlRole, slot: DataSlot): void {

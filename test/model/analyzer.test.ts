@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { analyzeFile } from '../../src/model/pipeline.js';
+import { FtpAnalyzer } from '../../src/model/analyzer.js';
+import { createConnection } from '../../src/tcp/connection.js';
 import type { Analysis, DataConnection } from '../../src/model/types.js';
 import { readSuricataFileChecks, readZeekLog } from '../helpers/zeek-log.js';
 
@@ -132,5 +134,34 @@ describe('pairing against suricata-verify', () => {
       expect(dc!.sha256).toBe(c['fileinfo.sha256']);
       expect(dc!.complete).toBe(true);
     }
+  });
+});
+
+describe('FtpAnalyzer memory bounds', () => {
+  let id = 1;
+  /** One TCP connection with a handshake, `bytes` each way, closed by FIN. */
+  function connect(a: FtpAnalyzer, client: string, cport: number, server: string, sport: number, bytes: [number, number]): void {
+    const conn = createConnection(id++, { ip: client, port: cport }, { ip: server, port: sport }, id, id);
+    conn.handshake.seen = true;
+    a.open(conn, id, id);
+    const payload = Buffer.alloc(100, 0x41);
+    for (const dir of [0, 1] as const) if (bytes[dir] > 0) a.data(conn, dir, payload, 0, bytes[dir], id, id);
+    conn.closeReason = 'fin';
+    a.close(conn, 'fin', id, id);
+  }
+  const analyzer = (): FtpAnalyzer => new FtpAnalyzer({ sourceType: 'pcap', sourceName: 'bounds', retireSession: () => {} });
+
+  it('remembers a bounded number of FTP peer addresses: the oldest are forgotten', () => {
+    // A connection both ways between two known FTP peers, with no setup: listed as unpaired.
+    const a = analyzer();
+    connect(a, '10.0.0.1', 40000, '10.9.9.9', 21, [0, 0]);
+    connect(a, '10.0.0.1', 40001, '10.9.9.9', 50001, [50, 50]);
+    expect(a.finish().unpairedDataConnections.map((d) => d.guessedRole)).toEqual([expect.stringContaining('between FTP peers')]);
+    // 2^16 sessions of other clients later, 10.0.0.1 is forgotten: the same connection is not listed.
+    const b = analyzer();
+    connect(b, '10.0.0.1', 40000, '10.9.9.9', 21, [0, 0]);
+    for (let i = 0; i < 1 << 16; i++) connect(b, `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, 40000, '10.9.9.9', 21, [0, 0]);
+    connect(b, '10.0.0.1', 40001, '10.9.9.9', 50001, [50, 50]);
+    expect(b.finish().unpairedDataConnections).toEqual([]);
   });
 });
