@@ -28,7 +28,9 @@ export function parseCommand(line: string): ParsedCommand | null {
   if (!VERB.test(verb)) return null;
   // RFC 959 says one space; some clients send a tab. Only the first separator is removed.
   const arg = end < line.length ? line.slice(end + 1) : '';
-  return { verb: verb.toUpperCase(), arg: arg.length > 0 ? arg : null };
+  const upper = verb.toUpperCase();
+  // A known verb is the table's own string: later switches and set lookups on it compare pointers.
+  return { verb: TABLE.get(upper)?.verb ?? upper, arg: arg.length > 0 ? arg : null };
 }
 
 export type VerbKind = 'access' | 'transfer-param' | 'service' | 'setup' | 'transfer' | 'security' | 'info' | 'other';

@@ -200,7 +200,9 @@ export class LineSplitter {
   private plainLines(chunk: Buffer, start: number, end: number, out: SplitLine[]): number {
     // Searched in the decoded string: a search in `chunk` (a whole read buffer) could run past the range.
     const all = chunk.latin1Slice(start, end);
-    const lastLf = all.lastIndexOf('\n');
+    // The last LF is nearly always the last byte; String#lastIndexOf is a runtime call.
+    let lastLf = all.length - 1;
+    while (lastLf >= 0 && all.charCodeAt(lastLf) !== LF) lastLf--;
     if (lastLf < 0) return start;
     const s = lastLf === all.length - 1 ? all : all.slice(0, lastLf + 1);
     if (NON_ASCII.test(s)) return start;
