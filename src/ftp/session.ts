@@ -185,11 +185,6 @@ export class FtpSession {
     return this.take();
   }
 
-  /** Slots whose transfer command is known; the analyzer closes them at the end. */
-  get activeSlots(): IterableIterator<DataSlot> {
-    return this.inTransfer.values();
-  }
-
   private newSplitter(): LineSplitter {
     return new LineSplitter({ maxLineLength: this.maxLineLength, keepRaw: false });
   }
