@@ -50,9 +50,16 @@ export interface FtpSessionOptions {
    * --tls-terminate): after AUTH's 234 the session is TLS on the wire, and still decoded.
    */
   tlsDecrypted?: boolean;
+  /**
+   * Announce each command and reply as an effect (default true). An owner that only needs the
+   * model and the data-channel effects (a report without event listeners) turns this off.
+   */
+  lineEffects?: boolean;
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
+/** What a push with no effects returns (most pushes of a report without event listeners). */
+const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
 
 /**
  * Reply codes that only these verbs get (RFC 959 §5.4 and the extensions): a reply with one of
@@ -101,6 +108,7 @@ export class FtpSession {
   /** The control bytes are TLS records from here on (after 234 to AUTH, unless decrypted for us). */
   private opaque = false;
   private readonly tlsDecrypted: boolean;
+  private readonly lineEffects: boolean;
   private linePending: [boolean, boolean] = [false, false];
   private lineStart: [{ frame: number | null; ts: number }, { frame: number | null; ts: number }] = [
     { frame: null, ts: 0 }, { frame: null, ts: 0 },
@@ -117,10 +125,11 @@ export class FtpSession {
     this.maxPending = opts.maxPendingCommands ?? 256;
     this.maxCommands = opts.maxCommands ?? 200_000;
     this.tlsDecrypted = opts.tlsDecrypted ?? false;
+    this.lineEffects = opts.lineEffects ?? true;
   }
 
   /** Feed control bytes bytes[start, end); dir 0 = client → server. Returns (and clears) the effects. */
-  push(dir: 0 | 1, bytes: Buffer, ts: number, frame: number | null, start = 0, end = bytes.length): SessionEffect[] {
+  push(dir: 0 | 1, bytes: Buffer, ts: number, frame: number | null, start = 0, end = bytes.length): readonly SessionEffect[] {
     this.model.controlBytes[dir] += end - start;
     this.model.end = Math.max(this.model.end, ts);
     if (this.opaque) {
@@ -144,7 +153,7 @@ export class FtpSession {
   }
 
   /** The capture lost control bytes: what follows a gap is resynchronised at the next line. */
-  gap(dir: 0 | 1, length: number, frame: number | null): SessionEffect[] {
+  gap(dir: 0 | 1, length: number, frame: number | null): readonly SessionEffect[] {
     this.emitFinding('warning', 'control-gap',
       `${length} bytes of the ${dir === 0 ? 'client' : 'server'} control stream are missing from the capture; commands or replies may be lost`, frame);
     this.lines[dir] = this.newSplitter();
@@ -161,7 +170,7 @@ export class FtpSession {
   }
 
   /** End of the control connection: flush partial lines and report unanswered state. */
-  end(ts: number, frame: number | null): SessionEffect[] {
+  end(ts: number, frame: number | null): readonly SessionEffect[] {
     if (!this.opaque) {
       for (const dir of [0, 1] as const) {
         const last = this.lines[dir].flush();
@@ -189,8 +198,9 @@ export class FtpSession {
     return new LineSplitter({ maxLineLength: this.maxLineLength, keepRaw: false });
   }
 
-  private take(): SessionEffect[] {
+  private take(): readonly SessionEffect[] {
     const out = this.effects;
+    if (out.length === 0) return NO_EFFECTS;
     this.effects = [];
     return out;
   }
@@ -224,7 +234,7 @@ export class FtpSession {
       this.emitFinding('warning', 'ftp-unanswered-commands', `more than ${this.maxPending} commands without a reply; reply pairing may be off`, frame);
     }
     this.pending.push(command);
-    this.effects.push({ type: 'command', command });
+    if (this.lineEffects) this.effects.push({ type: 'command', command });
     this.onCommand(command);
   }
 
@@ -354,13 +364,13 @@ export class FtpSession {
           this.emitFinding('warning', 'service-closing', `server closed the session on its own: 421 ${firstLine(reply.text)} (idle timeout or shutdown)`, frame);
         }
       }
-      this.effects.push({ type: 'reply', command: null, reply });
+      if (this.lineEffects) this.effects.push({ type: 'reply', command: null, reply });
       return;
     }
     this.bindIfDeferred(command);
     command.replies.push(reply);
     if (reply.code >= 200) this.pending.shift();
-    this.effects.push({ type: 'reply', command, reply });
+    if (this.lineEffects) this.effects.push({ type: 'reply', command, reply });
     this.onCommandReply(command, reply);
     if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]);
   }

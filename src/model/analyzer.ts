@@ -302,7 +302,7 @@ export class FtpAnalyzer implements StreamHandler {
       tcp: conn,
     };
     this.updateHandshake(session, conn);
-    const role: ControlRole = { kind: 'control', session, machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted }), waiting: new Set() };
+    const role: ControlRole = { kind: 'control', session, machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects: this.opts.onEvent !== undefined }), waiting: new Set() };
     conn.tag = role;
     this.sessions.push(session);
     this.controls.add(role);
@@ -370,7 +370,7 @@ export class FtpAnalyzer implements StreamHandler {
     s.start = conn.start;
   }
 
-  private apply(role: ControlRole, effects: SessionEffect[]): void {
+  private apply(role: ControlRole, effects: readonly SessionEffect[]): void {
     for (const ef of effects) {
       switch (ef.type) {
         case 'command':

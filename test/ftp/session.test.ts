@@ -131,6 +131,18 @@ describe('FtpSession on real control streams, against tshark', () => {
       const played = play(chunks);
       const base = played.model;
 
+      it('without line effects: the same model and the same data-channel effects, and no command or reply effects', () => {
+        const m = new FtpSession(newSession(base.client.ip, base.server.ip), { lineEffects: false });
+        const effects: SessionEffect[] = [];
+        for (const c of chunks) effects.push(...m.push(c.dir, c.bytes, c.frame, c.frame));
+        effects.push(...m.end(chunks.length > 0 ? chunks[chunks.length - 1]!.frame : 0, null));
+        expect(JSON.stringify(m.model)).toBe(JSON.stringify(base));
+        const notLine = (e: SessionEffect): boolean => e.type !== 'command' && e.type !== 'reply';
+        expect(effects.every(notLine)).toBe(true);
+        expect(effects.map((e) => e.type)).toEqual(played.effects.filter(notLine).map((e) => e.type));
+        expect(played.effects.some((e) => e.type === 'command')).toBe(true);
+      });
+
       it('reads each command tshark reads, in order, with the same verb and argument', () => {
         const want = tsharkView(cs, 'c2s');
         const firstByFrame = new Map<number, Seen>();
