@@ -225,14 +225,19 @@ export class PcapngParser implements RecordParser {
     }
   }
 
+  /** The comments among a packet block's options (a loop rather than forEachOption: no closure per packet). */
   private packetComment(buf: Buffer, start: number, end: number, le: boolean): string | undefined {
     let comment: string | undefined;
-    forEachOption(buf, start, end, le, (code, vs, vl) => {
+    for (let p = start; end - p >= 4;) {
+      const code = le ? buf.readUInt16LE(p) : buf.readUInt16BE(p);
+      const len = le ? buf.readUInt16LE(p + 2) : buf.readUInt16BE(p + 2);
+      if (code === OPT_ENDOFOPT || p + 4 + len > end) break;
       if (code === OPT_COMMENT) {
-        const text = optionText(buf, vs, vl);
+        const text = optionText(buf, p + 4, len);
         comment = comment === undefined ? text : `${comment}\n${text}`;
       }
-    });
+      p += 4 + ((len + 3) & ~3);
+    }
     return comment;
   }
 

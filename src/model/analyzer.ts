@@ -371,7 +371,9 @@ export class FtpAnalyzer implements StreamHandler {
   }
 
   private apply(role: ControlRole, effects: readonly SessionEffect[]): void {
-    for (const ef of effects) {
+    // Indexed: for-of over the shared frozen empty list allocates an iterator per call.
+    for (let i = 0; i < effects.length; i++) {
+      const ef = effects[i]!;
       switch (ef.type) {
         case 'command':
           this.emit({ type: 'command', session: role.session, command: ef.command });

@@ -148,8 +148,9 @@ export class Reassembler {
 
   /** Release all memory; nothing more will be delivered. */
   free(): void {
-    for (const h of this.held) this.release(h);
-    this.held = [];
+    const held = this.held;
+    for (let i = 0; i < held.length; i++) this.release(held[i]!);
+    if (held.length > 0) this.held = [];
     this.buffered = 0;
     this.retained.free();
   }
