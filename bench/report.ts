@@ -313,6 +313,17 @@ async function main(): Promise<void> {
       oursRuns.push(ours(target));
       if (withTshark) tsharkRuns.push(tshark(target));
     }
+    // A run that failed measured nothing: no figures from this capture at all.
+    const failed = [...oursRuns.map((t) => ['ftpscope', t] as const), ...tsharkRuns.map((t) => ['tshark', t] as const)].filter(([, t]) => !t.ok);
+    if (failed.length > 0) {
+      for (const [tool, t] of failed) console.log(`  ${tool} failed after ${t.seconds.toFixed(2)} s: ${t.note}`);
+      console.log('  no figures: a failed run is not a measurement');
+      summary.push(`${b.name}: FAILED (${failed.length} of ${oursRuns.length + tsharkRuns.length} runs)`);
+      process.exitCode = 1;
+      if (!keep) rmSync(file, { force: true });
+      if (!keep && target !== file) rmSync(target, { force: true });
+      continue;
+    }
     const a = median(oursRuns);
     const worstRss = Math.max(...oursRuns.map((t) => t.maxRssMB ?? 0));
     console.log(`  ftpscope${sliceNote}: ${fmt(a)}  (${(statSync(target).size / MB / a.seconds).toFixed(0)} MB/s)${spread(oursRuns)}`);
