@@ -35,6 +35,8 @@ export class Pipeline {
   private readonly decoder = new FastDecoder();
   private readonly fp = newFastPacket();
   private readonly linkTypes = new Set<number>();
+  /** Packets nearly always share one link type: the set is updated when it changes. */
+  private lastLinkType = -1;
   private lastTs = 0;
   private packets = 0;
   private bytes = 0;
@@ -54,7 +56,10 @@ export class Pipeline {
     this.packets++;
     this.bytes += rec.caplen;
     if (rec.ts > this.lastTs) this.lastTs = rec.ts;
-    if (!this.linkTypes.has(rec.linkType)) this.linkTypes.add(rec.linkType);
+    if (rec.linkType !== this.lastLinkType) {
+      this.lastLinkType = rec.linkType;
+      this.linkTypes.add(rec.linkType);
+    }
     if (rec.caplen < rec.wirelen && this.snaplenCut++ === 0) this.firstSnaplenFrame = rec.frame;
     const fp = this.fp;
     if (this.decoder.decode(rec, fp) && fp.kind === 'tcp') {
