@@ -114,8 +114,21 @@ export class LineSplitter {
   /** The lines that chunk[start, end) completes. */
   push(chunk: Buffer, start = 0, end = chunk.length): SplitLine[] {
     const out: SplitLine[] = [];
-    const plainEnd = !this.keepRaw && this.state === State.Data && this.rawLength === 0 ? this.plainLines(chunk, start, end, out) : start;
-    if (plainEnd < end) this.bytes(plainEnd === 0 && end === chunk.length ? chunk : chunk.subarray(plainEnd, end), out);
+    let i = start;
+    if (!this.keepRaw) {
+      if (this.rawLength > 0) {
+        // A line begun in an earlier chunk (a long reply across segments): the byte path finishes it,
+        // and the plain path may take the whole lines after it.
+        let lf = i;
+        while (lf < end && chunk[lf] !== LF) lf++;
+        if (lf < end) {
+          this.bytes(chunk.subarray(i, lf + 1), out);
+          i = lf + 1;
+        }
+      }
+      if (this.state === State.Data && this.rawLength === 0) i = this.plainLines(chunk, i, end, out);
+    }
+    if (i < end) this.bytes(i === 0 && end === chunk.length ? chunk : chunk.subarray(i, end), out);
     return out;
   }
 

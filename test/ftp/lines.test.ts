@@ -144,6 +144,9 @@ describe('LineSplitter on hostile input', () => {
       for (let k = 0; k < 20; k++) {
         const cuts = Array.from({ length: 1 + rand(12) }, () => rand(bytes.length + 1)).sort((a, b) => a - b);
         expect(comparable(splitInPieces(bytes, cuts, { maxLineLength: max })), `round ${round} cuts ${cuts}`).toEqual(whole);
+        // Without raw bytes (plain lines after a line begun in an earlier piece take another path).
+        const textOnlyLines = decoded(splitInPieces(bytes, cuts, { maxLineLength: max, keepRaw: false }));
+        expect(textOnlyLines, `round ${round} cuts ${cuts}, without raw bytes`).toEqual(whole.map(({ text, overlong, telnet }) => ({ text, overlong, telnet })));
       }
       // Lines never exceed the limit by more than their terminator.
       for (const l of splitInPieces(bytes, [], { maxLineLength: max })) expect(l.raw!.length).toBeLessThanOrEqual(max + 1);
