@@ -25,13 +25,88 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** Timestamps below 2^32 s written from their integer microseconds give String(roundTs(t)) (see writeTs). */
 const TS_FAST_LIMIT = 2 ** 32;
 
-const keyCache = new Map<string, Buffer>();
+/*
+ * Separators, newlines, indents and keys are most of a report's bytes, and the same few
+ * sequences over and over: they are kept per indent as little-endian doubles and stored 8 bytes
+ * at a time through a DataView (a byte at a time they cost several times more). A store may
+ * run up to 7 bytes past the sequence, into room ensure() made; later bytes overwrite them.
+ */
 
-/** `"name": ` as bytes, computed once per key. */
-export function jsonKey(name: string): Buffer {
+/** A byte sequence ready to store 8 bytes at a time (`words` null: a byte at a time). */
+interface Run {
+  readonly bytes: Buffer;
+  readonly words: Float64Array | null;
+}
+
+/** Indents deeper than this (nesting no report has) are written a byte at a time, not cached. */
+const MAX_CACHED_INDENT = 64;
+
+function run(bytes: Buffer): Run {
+  const padded = Buffer.alloc(Math.ceil(bytes.length / 8) * 8);
+  bytes.copy(padded);
+  const words = new Float64Array(padded.length / 8);
+  for (let i = 0; i < words.length; i++) {
+    const w = padded.readDoubleLE(i * 8);
+    // A NaN's payload bits may not survive a store. UTF-8 text never makes one (it would take a byte
+    // of 0xf0 or more followed by 0x7f or 0xff); the guard keeps any other bytes correct.
+    if (Number.isNaN(w)) return { bytes, words: null };
+    words[i] = w;
+  }
+  return { bytes, words };
+}
+
+/** `prefix`, a newline, `indent` spaces, then `tail`. */
+function lineRun(prefix: number | null, indent: number, tail: Buffer | null): Run {
+  const bytes = Buffer.alloc((prefix === null ? 0 : 1) + 1 + indent + (tail === null ? 0 : tail.length), SPACE);
+  let p = 0;
+  if (prefix !== null) bytes[p++] = prefix;
+  bytes[p] = NL;
+  tail?.copy(bytes, p + 1 + indent);
+  return run(bytes);
+}
+
+/** `"name": ` for object members, with its runs per indent (see jsonKey). */
+export class JsonKey {
+  /** By indent * 2 + (1 when a comma comes first). */
+  private readonly runs: (Run | undefined)[] = [];
+
+  constructor(readonly bytes: Buffer) {}
+
+  /** A comma (unless first), a newline, the indent, and the key. */
+  run(indent: number, first: boolean): Run {
+    if (indent > MAX_CACHED_INDENT) return lineRun(first ? null : COMMA, indent, this.bytes);
+    const i = indent * 2 + (first ? 0 : 1);
+    return (this.runs[i] ??= lineRun(first ? null : COMMA, indent, this.bytes));
+  }
+}
+
+/** Newline and indent before an element (comma first or not) and before a closing bracket, by indent. */
+const ELEMENT_RUNS: (Run | undefined)[] = [];
+const CLOSE_RUNS: (Run | undefined)[] = [];
+
+function elementRun(indent: number, first: boolean): Run {
+  if (indent > MAX_CACHED_INDENT) return lineRun(first ? null : COMMA, indent, null);
+  const i = indent * 2 + (first ? 0 : 1);
+  return (ELEMENT_RUNS[i] ??= lineRun(first ? null : COMMA, indent, null));
+}
+
+const CLOSE_OBJECT = Buffer.from('}');
+const CLOSE_ARRAY = Buffer.from(']');
+
+function closeRun(indent: number, bracket: number): Run {
+  const tail = bracket === 0x7d ? CLOSE_OBJECT : CLOSE_ARRAY;
+  if (indent > MAX_CACHED_INDENT) return lineRun(null, indent, tail);
+  const i = indent * 2 + (bracket === 0x7d ? 0 : 1);
+  return (CLOSE_RUNS[i] ??= lineRun(null, indent, tail));
+}
+
+const keyCache = new Map<string, JsonKey>();
+
+/** `"name": ` for member() and key(), computed once per name. */
+export function jsonKey(name: string): JsonKey {
   let k = keyCache.get(name);
   if (k === undefined) {
-    k = Buffer.from(JSON.stringify(name) + ': ', 'utf8');
+    k = new JsonKey(Buffer.from(JSON.stringify(name) + ': ', 'utf8'));
     if (keyCache.size < 1024) keyCache.set(name, k);
   }
   return k;
@@ -39,12 +114,15 @@ export function jsonKey(name: string): Buffer {
 
 export class PrettyJsonWriter {
   private buf: Buffer;
+  /** Over `buf`, for the 8-byte stores of runs. */
+  private dv: DataView;
   length = 0;
   private indent = 0;
   private first = false;
 
   constructor(initial = 1 << 16) {
     this.buf = Buffer.allocUnsafe(Math.max(initial, 256));
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Starts over with an empty buffer; `indent` is the column of the first value's closing bracket. */
@@ -92,25 +170,15 @@ export class PrettyJsonWriter {
   }
 
   /** Starts an object member; `key` comes from jsonKey(). The value follows. */
-  key(key: Buffer): void {
-    // separate() and the key in one pass: most of a report's bytes are these.
-    const indent = this.indent;
-    const len = key.length;
-    this.ensure(len + indent + 2);
-    const buf = this.buf;
-    let p = this.length;
-    if (this.first) this.first = false;
-    else buf[p++] = COMMA;
-    buf[p++] = NL;
-    const end = p + indent;
-    while (p < end) buf[p++] = SPACE;
-    for (let i = 0; i < len; i++) buf[p++] = key[i]!;
-    this.length = p;
+  key(key: JsonKey): void {
+    this.put(key.run(this.indent, this.first));
+    this.first = false;
   }
 
   /** Starts an array element. The value follows. */
   element(): void {
-    this.separate();
+    this.put(elementRun(this.indent, this.first));
+    this.first = false;
   }
 
   null(): void {
@@ -237,14 +305,14 @@ export class PrettyJsonWriter {
   }
 
   /** An object member whose value may be left out: undefined is skipped, as JSON.stringify does. */
-  member(key: Buffer, x: unknown): void {
+  member(key: JsonKey, x: unknown): void {
     if (x === undefined) return;
     this.key(key);
     this.value(x);
   }
 
   /** member() for a value that is usually a string or null (the common case is not dispatched on type). */
-  stringMember(key: Buffer, x: string | null | undefined): void {
+  stringMember(key: JsonKey, x: string | null | undefined): void {
     if (typeof x === 'string') {
       this.key(key);
       this.string(x);
@@ -254,7 +322,7 @@ export class PrettyJsonWriter {
   }
 
   /** member() for a value that is usually a number or null. */
-  numberMember(key: Buffer, x: number | null | undefined): void {
+  numberMember(key: JsonKey, x: number | null | undefined): void {
     if (typeof x === 'number') {
       this.key(key);
       this.number(x);
@@ -265,26 +333,25 @@ export class PrettyJsonWriter {
 
   private close(bracket: number): void {
     this.indent -= 2;
-    if (!this.first) this.newline();
-    this.byte(bracket);
+    if (this.first) this.byte(bracket);
+    else this.put(closeRun(this.indent, bracket));
     this.first = false;
   }
 
-  private separate(): void {
-    if (this.first) this.first = false;
-    else this.byte(COMMA);
-    this.newline();
-  }
-
-  private newline(): void {
-    const indent = this.indent;
-    this.ensure(indent + 1);
-    const buf = this.buf;
-    let p = this.length;
-    buf[p++] = NL;
-    const end = p + indent;
-    while (p < end) buf[p++] = SPACE;
-    this.length = end;
+  private put(r: Run): void {
+    const bytes = r.bytes;
+    const n = bytes.length;
+    this.ensure(n + 8);
+    const p = this.length;
+    const words = r.words;
+    if (words !== null) {
+      const dv = this.dv;
+      for (let i = 0, at = p; i < words.length; i++, at += 8) dv.setFloat64(at, words[i]!, true);
+    } else {
+      const buf = this.buf;
+      for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!;
+    }
+    this.length = p + n;
   }
 
   private byte(b: number): void {
@@ -349,5 +416,6 @@ export class PrettyJsonWriter {
     const next = Buffer.allocUnsafe(cap);
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
+    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 }

@@ -110,4 +110,17 @@ describe('PrettyJsonWriter', () => {
       w.closeObject();
     })).toBe(reference({ 'a"b': 1, skipped: undefined, n: null }, 0));
   });
+
+  it('nesting deeper than the cached indents, with non-ASCII and escaped keys at every depth, as JSON.stringify writes it', () => {
+    // Separators, indents and keys are stored 8 bytes at a time from runs cached per indent (up to 64 columns).
+    const keys = ['k', 'a"b', 'ü—漢', '\u0000', 'ÿ', 'x'.repeat(13), '😀'];
+    let value: unknown = { leaf: [1, 'two', null, [], {}] };
+    for (let depth = 0; depth < 45; depth++) {
+      const key = keys[depth % keys.length]!;
+      value = depth % 3 === 0 ? [value, depth, { [key]: depth }] : { [key]: value, [`${key}${depth}`]: [] };
+    }
+    for (const base of [0, 3, 61]) {
+      expect(written((w) => w.value(value), base, 1)).toBe(reference(value, base));
+    }
+  });
 });
