@@ -65,40 +65,30 @@ function lineRun(prefix: number | null, indent: number, tail: Buffer | null): Ru
   return run(bytes);
 }
 
+/** The run at `cache[indent * 2 + variant]`, made once (deeper indents than any report has are not kept). */
+function cachedRun(cache: (Run | undefined)[], indent: number, variant: 0 | 1, prefix: number | null, tail: Buffer | null): Run {
+  if (indent > MAX_CACHED_INDENT) return lineRun(prefix, indent, tail);
+  return (cache[indent * 2 + variant] ??= lineRun(prefix, indent, tail));
+}
+
 /** `"name": ` for object members, with its runs per indent (see jsonKey). */
 export class JsonKey {
-  /** By indent * 2 + (1 when a comma comes first). */
   private readonly runs: (Run | undefined)[] = [];
 
   constructor(readonly bytes: Buffer) {}
 
   /** A comma (unless first), a newline, the indent, and the key. */
   run(indent: number, first: boolean): Run {
-    if (indent > MAX_CACHED_INDENT) return lineRun(first ? null : COMMA, indent, this.bytes);
-    const i = indent * 2 + (first ? 0 : 1);
-    return (this.runs[i] ??= lineRun(first ? null : COMMA, indent, this.bytes));
+    return first ? cachedRun(this.runs, indent, 0, null, this.bytes) : cachedRun(this.runs, indent, 1, COMMA, this.bytes);
   }
 }
 
-/** Newline and indent before an element (comma first or not) and before a closing bracket, by indent. */
+/** A comma (unless first), a newline and the indent, before an array element. */
 const ELEMENT_RUNS: (Run | undefined)[] = [];
+/** A newline, the indent and a closing bracket. */
 const CLOSE_RUNS: (Run | undefined)[] = [];
-
-function elementRun(indent: number, first: boolean): Run {
-  if (indent > MAX_CACHED_INDENT) return lineRun(first ? null : COMMA, indent, null);
-  const i = indent * 2 + (first ? 0 : 1);
-  return (ELEMENT_RUNS[i] ??= lineRun(first ? null : COMMA, indent, null));
-}
-
 const CLOSE_OBJECT = Buffer.from('}');
 const CLOSE_ARRAY = Buffer.from(']');
-
-function closeRun(indent: number, bracket: number): Run {
-  const tail = bracket === 0x7d ? CLOSE_OBJECT : CLOSE_ARRAY;
-  if (indent > MAX_CACHED_INDENT) return lineRun(null, indent, tail);
-  const i = indent * 2 + (bracket === 0x7d ? 0 : 1);
-  return (CLOSE_RUNS[i] ??= lineRun(null, indent, tail));
-}
 
 const keyCache = new Map<string, JsonKey>();
 
@@ -177,7 +167,7 @@ export class PrettyJsonWriter {
 
   /** Starts an array element. The value follows. */
   element(): void {
-    this.put(elementRun(this.indent, this.first));
+    this.put(this.first ? cachedRun(ELEMENT_RUNS, this.indent, 0, null, null) : cachedRun(ELEMENT_RUNS, this.indent, 1, COMMA, null));
     this.first = false;
   }
 
@@ -334,7 +324,8 @@ export class PrettyJsonWriter {
   private close(bracket: number): void {
     this.indent -= 2;
     if (this.first) this.byte(bracket);
-    else this.put(closeRun(this.indent, bracket));
+    else if (bracket === 0x7d) this.put(cachedRun(CLOSE_RUNS, this.indent, 0, null, CLOSE_OBJECT));
+    else this.put(cachedRun(CLOSE_RUNS, this.indent, 1, null, CLOSE_ARRAY));
     this.first = false;
   }
 

@@ -9,6 +9,12 @@ const WRITE_CHUNK = 1 << 20;
 /** Sessions stored back to back are read back in reads of up to this size. */
 const READ_CHUNK = 1 << 20;
 
+interface JsonSpooling {
+  write: (w: PrettyJsonWriter, s: Session) => void;
+  indent: number;
+  writer: PrettyJsonWriter;
+}
+
 /**
  * Finished sessions, rendered and parked in a temporary file so that a report over any
  * capture size keeps only an index in memory. Sessions finish out of order; `chunks()`
@@ -33,34 +39,37 @@ export class SessionSpool {
   sessions = 0;
   dataConnections = 0;
 
+  /** Text sessions: their rendering, copied into `staging`. */
+  private readonly render: ((s: Session) => string | Buffer) | null = null;
   /**
-   * JSON sessions are written by the writer straight into its buffer, which is the staging
-   * buffer then: no copy between rendering and the file.
+   * JSON sessions: written by `json` at `indent` straight into the writer's buffer, which is the
+   * staging buffer then (no copy between rendering and the file).
    */
-  private readonly writer: PrettyJsonWriter | null = null;
+  private readonly json: JsonSpooling | null = null;
 
   /**
    * `render` returns a session's text, or a Buffer it may reuse (the bytes are copied at once);
    * or, given `{ json, indent }`, `json` writes the session with the spool's PrettyJsonWriter at
    * that base indent.
    */
-  constructor(private readonly render: ((s: Session) => string | Buffer) | { json: (w: PrettyJsonWriter, s: Session) => void; indent: number }) {
+  constructor(render: ((s: Session) => string | Buffer) | { json: (w: PrettyJsonWriter, s: Session) => void; indent: number }) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-spool-'));
     this.file = path.join(this.dir, 'sessions');
     this.fd = fs.openSync(this.file, 'w+');
-    if (typeof render !== 'function') {
-      this.writer = new PrettyJsonWriter(WRITE_CHUNK + (WRITE_CHUNK >> 2));
+    if (typeof render === 'function') {
+      this.render = render;
+    } else {
+      this.json = { write: render.json, indent: render.indent, writer: new PrettyJsonWriter(WRITE_CHUNK + (WRITE_CHUNK >> 2)) };
       this.staging = Buffer.alloc(0);
     }
   }
 
   add(s: Session): void {
-    if (this.writer !== null) {
-      this.addJson(s, this.writer);
+    if (this.json !== null) {
+      this.addJson(s, this.json);
       return;
     }
-    const render = this.render as (s: Session) => string | Buffer;
-    const r = render(s);
+    const r = this.render!(s);
     const len = typeof r === 'string' ? Buffer.byteLength(r, 'utf8') : r.length;
     if (this.staged + len > this.staging.length) this.flush();
     this.note(s.id, this.offset + this.staged, len);
@@ -76,10 +85,9 @@ export class SessionSpool {
     this.dataConnections += s.dataConnections.length;
   }
 
-  private addJson(s: Session, w: PrettyJsonWriter): void {
-    const { json, indent } = this.render as { json: (w: PrettyJsonWriter, s: Session) => void; indent: number };
+  private addJson(s: Session, { write, indent, writer: w }: JsonSpooling): void {
     const start = w.length;
-    json(w.continueAt(indent), s);
+    write(w.continueAt(indent), s);
     this.note(s.id, this.offset + start, w.length - start);
     this.dataConnections += s.dataConnections.length;
     if (w.length >= WRITE_CHUNK) this.flush();
@@ -143,9 +151,10 @@ export class SessionSpool {
   }
 
   private flush(): void {
-    if (this.writer !== null) {
-      if (this.writer.length > 0) this.writeAll(this.writer.view(), this.writer.length);
-      this.writer.reset();
+    if (this.json !== null) {
+      const w = this.json.writer;
+      if (w.length > 0) this.writeAll(w.view(), w.length);
+      w.reset();
       return;
     }
     if (this.staged > 0) this.writeAll(this.staging, this.staged);
