@@ -113,7 +113,7 @@ describe('PrettyJsonWriter', () => {
 
   it('nesting deeper than the cached indents, with non-ASCII and escaped keys at every depth, as JSON.stringify writes it', () => {
     // Separators, indents and keys are stored 8 bytes at a time from runs cached per indent (up to 64 columns).
-    const keys = ['k', 'a"b', 'ü—漢', '\u0000', 'ÿ', 'x'.repeat(13), '😀'];
+    const keys = ['k', 'a"b', 'ü—漢', '\u0000', '\u007f\u00ff', 'x'.repeat(13), '😀'];
     let value: unknown = { leaf: [1, 'two', null, [], {}] };
     for (let depth = 0; depth < 45; depth++) {
       const key = keys[depth % keys.length]!;
