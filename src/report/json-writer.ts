@@ -32,10 +32,10 @@ const TS_FAST_LIMIT = 2 ** 32;
  * run up to 7 bytes past the sequence, into room ensure() made; later bytes overwrite them.
  */
 
-/** A byte sequence ready to store 8 bytes at a time (`words` null: a byte at a time). */
+/** A byte sequence of `length` bytes, as the little-endian doubles that store it 8 bytes at a time. */
 interface Run {
-  readonly bytes: Buffer;
-  readonly words: Float64Array | null;
+  readonly length: number;
+  readonly words: Float64Array;
 }
 
 /** Indents deeper than this (nesting no report has) are written a byte at a time, not cached. */
@@ -47,12 +47,12 @@ function run(bytes: Buffer): Run {
   const words = new Float64Array(padded.length / 8);
   for (let i = 0; i < words.length; i++) {
     const w = padded.readDoubleLE(i * 8);
-    // A NaN's payload bits may not survive a store. UTF-8 text never makes one (it would take a byte
-    // of 0xf0 or more followed by 0x7f or 0xff); the guard keeps any other bytes correct.
-    if (Number.isNaN(w)) return { bytes, words: null };
+    // A NaN's payload bits may not survive a store. Runs are UTF-8 text, which never makes one: that
+    // would take a byte of 0xf0 or more followed by 0x7f or 0xff.
+    if (Number.isNaN(w)) throw new Error(`internal: JSON run ${JSON.stringify(bytes.toString('latin1'))} is not UTF-8 text`);
     words[i] = w;
   }
-  return { bytes, words };
+  return { length: bytes.length, words };
 }
 
 /** `prefix`, a newline, `indent` spaces, then `tail`. */
@@ -330,19 +330,12 @@ export class PrettyJsonWriter {
   }
 
   private put(r: Run): void {
-    const bytes = r.bytes;
-    const n = bytes.length;
-    this.ensure(n + 8);
+    this.ensure(r.length + 8);
     const p = this.length;
     const words = r.words;
-    if (words !== null) {
-      const dv = this.dv;
-      for (let i = 0, at = p; i < words.length; i++, at += 8) dv.setFloat64(at, words[i]!, true);
-    } else {
-      const buf = this.buf;
-      for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!;
-    }
-    this.length = p + n;
+    const dv = this.dv;
+    for (let i = 0, at = p; i < words.length; i++, at += 8) dv.setFloat64(at, words[i]!, true);
+    this.length = p + r.length;
   }
 
   private byte(b: number): void {
