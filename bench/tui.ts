@@ -15,7 +15,7 @@ import { PassThrough } from 'node:stream';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { readFrame } from '../src/capture/open.js';
 import { startFileDashboard } from '../src/tui/app.js';
-import { loadCapture } from '../src/tui/file-source.js';
+import { loadCapture } from '../src/analysis/sources/file.js';
 import { actionFor } from '../src/tui/keymap.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

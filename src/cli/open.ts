@@ -42,7 +42,7 @@ export function registerOpen(program: Command): void {
           'save the capture to a file first (tee capture.pcap), or use ftpscope report, which reads pipes');
       }
       // The dashboard (blessed) is loaded only when it runs, so other commands start faster.
-      const { loadCapture } = await import('../tui/file-source.js');
+      const { loadCapture } = await import('../analysis/sources/file.js');
       const { runFileDashboard } = await import('../tui/app.js');
       const load = loadCapture(capture, flags.ftpPort);
       // A file that is not a capture fails at once: report it before taking over the terminal.

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
-import { analyzeFile, type AnalyzeFileOptions } from '../model/pipeline.js';
+import { analyzeFile, type AnalyzeFileOptions } from '../analysis/sources/file.js';
 import type { Analysis } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';

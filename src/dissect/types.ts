@@ -36,10 +36,4 @@ export const TCP_URG = 0x20;
 export const TCP_ECE = 0x40;
 export const TCP_CWR = 0x80;
 
-export interface TcpOptions {
-  mss?: number;
-  wscale?: number;
-  sackPermitted?: boolean;
-  tsVal?: number;
-  tsEcr?: number;
-}
+export type { TcpOptionFacts as TcpOptions } from '../model/tcp-facts.js';

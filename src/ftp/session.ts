@@ -39,7 +39,7 @@ export type SessionEffect =
   | { type: 'bind'; slot: DataSlot }
   | { type: 'transfer-done'; slot: DataSlot }
   | { type: 'finding'; finding: Finding }
-  | { type: 'tls' };
+  | { type: 'tls'; frame: number | null };
 
 export interface FtpSessionOptions {
   maxLineLength?: number;
@@ -356,7 +356,7 @@ export class FtpSession {
     const command = this.pending[0] ?? null;
     if (!command) {
       if (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0) {
-        this.model.greeting = { code: reply.code, text: reply.text, frame };
+        this.model.greeting = { code: reply.code, text: reply.text, frame, ts: reply.ts };
         if (reply.code === 421) this.emitFinding('error', 'service-unavailable', `server refused the session: 421 ${reply.text}`, frame);
       } else {
         this.model.unsolicitedReplies.push(reply);
@@ -471,7 +471,7 @@ export class FtpSession {
             this.helloBuf = Buffer.alloc(0);
             this.emitFinding('info', 'control-tls', `control channel switched to TLS (AUTH ${c.arg ?? ''}); later commands and replies are encrypted`, r.frame);
           }
-          this.effects.push({ type: 'tls' });
+          this.effects.push({ type: 'tls', frame: r.frame });
         }
         break;
       default:

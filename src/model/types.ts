@@ -1,5 +1,6 @@
 import type { Finding } from './findings.js';
-import type { TcpConnection } from '../tcp/events.js';
+import type { TcpFacts } from './tcp-facts.js';
+import type { FtpRole, PacketList } from './packet-facts.js';
 
 /** IPv4-mapped IPv6 addresses are written as plain IPv4. */
 export interface Endpoint {
@@ -58,8 +59,26 @@ export interface DataConnection {
   finalReply: { code: number; text: string; frame: number | null } | null;
   /** For unpaired connections: why we think it is FTP data. */
   guessedRole: string | null;
-  /** The TCP connection it ran on (captures); not serialized. */
-  tcp: TcpConnection | null;
+  /**
+   * The FTP role of the side that opened it (sent the SYN): the client in passive mode, the
+   * server in active mode; null when unknown.
+   */
+  opener: FtpRole | null;
+  /** TCP facts of the connection it ran on, as of the last snapshot; not serialized. */
+  tcp: TcpFacts | null;
+}
+
+/**
+ * A transfer whose data connection was announced and answered (PASV/PORT, then RETR/LIST/…)
+ * but never appeared in the capture.
+ */
+export interface UnseenTransfer {
+  command: { verb: string; arg: string | null; frame: number | null };
+  setup: SetupVerb | null;
+  mode: 'passive' | 'active' | null;
+  /** Where the data connection was to go. */
+  announced: Endpoint;
+  finalReply: { code: number; text: string; frame: number | null } | null;
 }
 
 export interface Session {
@@ -73,7 +92,8 @@ export interface Session {
   tls: boolean;
   tlsInfo: { sni: string | null; version: string | null } | null;
   handshake: { seen: boolean; rttMs: number | null; mss: [number, number] | null };
-  greeting: { code: number; text: string; frame: number | null } | null;
+  /** The server's first reply (`ts` is not part of the JSON contract's greeting). */
+  greeting: { code: number; text: string; frame: number | null; ts?: number } | null;
   commands: FtpCommand[];
   /** Replies that answered no command (unsolicited 421/221, or before the capture started). */
   unsolicitedReplies: FtpReply[];
@@ -82,10 +102,12 @@ export interface Session {
   /** Control-channel bytes [client→server, server→client]. */
   controlBytes: [number, number];
   closed: boolean;
-  /** Control and data packets in time order, when the pipeline keeps packets (dashboard). */
-  packets: PacketLog | null;
-  /** The control TCP connection (captures); not serialized. */
-  tcp: TcpConnection | null;
+  /** Transfers whose data connection was announced but never seen in the capture. */
+  unseenTransfers: UnseenTransfer[];
+  /** Control and data packets in capture order, with their facts, when the analysis keeps packets. */
+  packets: PacketList | null;
+  /** TCP facts of the control connection, as of the last snapshot; not serialized. */
+  tcp: TcpFacts | null;
 }
 
 export interface SourceInfo {
@@ -103,29 +125,6 @@ export interface Analysis {
   sessions: Session[];
   unpairedDataConnections: DataConnection[];
   findings: Finding[];
-}
-
-/** One packet of a session (control or data), for packet lists. Kept only when asked for. */
-export interface PacketRef {
-  frame: number;
-  ts: number;
-  /** TCP connection id (TcpConnection.id). */
-  connId: number;
-  /** 0 client → server of that connection, 1 server → client. */
-  dir: 0 | 1;
-  flags: number;
-  seq: number;
-  ack: number;
-  /** TCP payload length. */
-  len: number;
-  /** Where to re-read the packet for full dissection. */
-  fileOffset: number;
-}
-
-/** Bounded per-session packet history: a ring that counts what it dropped. */
-export interface PacketLog {
-  items: PacketRef[];
-  dropped: number;
 }
 
 /** Receives a data connection's payload as it is delivered (extract). */

@@ -4,7 +4,8 @@
  * Only client-facing legs go to the analyzer (so sessions look as the client saw them); every
  * leg goes to the recording.
  */
-import type { FtpAnalyzer } from '../model/analyzer.js';
+import type { FtpAnalyzer } from '../analysis/analyzer.js';
+import type { ExpiryClock } from '../analysis/clock.js';
 import type { Endpoint, Session } from '../model/types.js';
 import { pushFinding, type Finding } from '../model/findings.js';
 import type { CloseReason, Dir, TcpConnection } from '../tcp/events.js';
@@ -22,6 +23,8 @@ export class ProxyObserver {
 
   constructor(
     readonly analyzer: FtpAnalyzer,
+    /** Drives expiry from the events' times (the one clock). */
+    readonly clock: ExpiryClock,
     private readonly recorder: Recorder | null,
     private readonly hooks: ObserverHooks = {},
     /** Analyzed legs' synthesized packets go to their sessions' packet lists (the dashboard). */
@@ -55,6 +58,7 @@ export class ObservedLeg implements LegTap {
 
   open(client: Endpoint, server: Endpoint): void {
     const ts = now();
+    this.obs.clock.advance(ts);
     const rec = this.obs.rec;
     // The handshake's packets are synthesized before the connection exists for the analyzer: held until it does.
     const early: SynthesizedPacket[] = [];
@@ -85,8 +89,8 @@ export class ObservedLeg implements LegTap {
   }
 
   private packetRef(conn: TcpConnection, p: SynthesizedPacket): void {
-    safe(() => this.obs.analyzer.addPacketRef(conn, {
-      frame: p.frame, ts: p.ts, connId: conn.id, dir: p.dir, flags: p.flags, seq: p.seq, ack: p.ack, len: p.len, fileOffset: -1,
+    safe(() => this.obs.analyzer.addPacket(conn, p.dir, {
+      frame: p.frame, ts: p.ts, flags: p.flags, seq: p.seq, ack: p.ack, len: p.len, window: WINDOW, fileOffset: -1,
     }));
   }
 
@@ -94,6 +98,7 @@ export class ObservedLeg implements LegTap {
     const conn = this.conn;
     if (!conn || this.closed || bytes.length === 0) return;
     const ts = now();
+    this.obs.clock.advance(ts);
     const frame = this.recConn ? this.obs.rec!.data(this.recConn, dir, bytes, ts) : null;
     conn.bytes[dir] += bytes.length;
     conn.end = ts;
@@ -113,6 +118,7 @@ export class ObservedLeg implements LegTap {
     if (!conn || this.closed) return;
     this.closed = true;
     const ts = now();
+    this.obs.clock.advance(ts);
     const frame = this.recConn ? this.obs.rec!.close(this.recConn, reason === 'rst' ? 'rst' : 'fin', ts) : null;
     conn.end = ts;
     conn.closeReason = reason;

@@ -3,7 +3,8 @@
  * benchmark and the live dashboard use.
  */
 import * as net from 'node:net';
-import { FtpAnalyzer } from '../model/analyzer.js';
+import type { FtpAnalyzer } from '../analysis/analyzer.js';
+import { proxyAnalysis } from '../analysis/sources/proxy.js';
 import type { Analysis, AnalysisEvent, Session } from '../model/types.js';
 import { finding, type Finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
@@ -95,8 +96,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
   server.on('error', () => { /* after listening: nothing to do, sessions go on */ });
 
-  const analyzer = new FtpAnalyzer({
-    sourceType: 'proxy',
+  const { analyzer, clock } = proxyAnalysis({
     sourceName: `proxy ${formatHostPort({ ip: opts.listen.ip, port: listenPort })}`,
     ftpPorts: [listenPort],
     keepPackets: opts.keepPackets,
@@ -111,7 +111,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // latest ones kept in memory, so the packet list and the layer views work without a file.
   const recent = opts.keepPackets ? new RecentPackets(RECENT_PACKET_BYTES) : null;
   const recorder = opts.recordTo || recent ? new Recorder(opts.recordTo ?? null, recent) : null;
-  const observer = new ProxyObserver(analyzer, recorder, {
+  const observer = new ProxyObserver(analyzer, clock, recorder, {
     onFinding: (session: Session | null, f: Finding) => opts.onEvent?.({ type: 'finding', session, finding: f }),
   }, opts.keepPackets === true);
   const ctx: SessionContext = {
@@ -162,8 +162,6 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     }
   });
 
-  const ticker = setInterval(() => analyzer.expire(Date.now() / 1000), 10_000);
-  ticker.unref();
 
   return {
     analyzer,
@@ -185,7 +183,6 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   async function shutdown(): Promise<Analysis> {
     closing = true;
-    clearInterval(ticker);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of [...sessions]) s.shutdown();

@@ -3,7 +3,7 @@ import type {
 } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { TOOL } from '../version.js';
-import { CREDENTIAL_VERBS } from '../ftp/commands.js';
+import { maskArg as maskSecretArg, maskReplyText } from '../ftp/masking.js';
 import { normalizeIp, roundTs } from './format.js';
 import { jsonKey, PrettyJsonWriter } from './json-writer.js';
 
@@ -18,13 +18,9 @@ export interface JsonOptions {
   showPasswords?: boolean;
 }
 
-export const MASKED_PASSWORD = '****';
-
-
-/** PASS (and ACCT) arguments become "****" unless showPasswords. */
-export function maskArg(verb: string, arg: string | null, opts: JsonOptions | undefined): string | null {
-  if (arg === null || opts?.showPasswords) return arg;
-  return CREDENTIAL_VERBS.has(verb.toUpperCase()) ? MASKED_PASSWORD : arg;
+/** Secret arguments (ftp/masking.ts) become "****" unless showPasswords. */
+function maskArg(verb: string, arg: string | null, opts: JsonOptions | undefined): string | null {
+  return maskSecretArg(verb, arg, opts?.showPasswords);
 }
 
 function ts(t: number): number {
@@ -39,8 +35,8 @@ export function findingToJson(f: Finding): object {
   return { severity: f.severity, code: f.code, message: f.message, frame: f.frame ?? null };
 }
 
-export function replyToJson(r: FtpReply): object {
-  return { code: r.code, text: r.text, frame: r.frame ?? null, ts: ts(r.ts) };
+export function replyToJson(r: FtpReply, opts?: JsonOptions): object {
+  return { code: r.code, text: maskReplyText(r.text, opts?.showPasswords), frame: r.frame ?? null, ts: ts(r.ts) };
 }
 
 export function commandToJson(c: FtpCommand, opts?: JsonOptions, withReplies = true): object {
@@ -51,7 +47,7 @@ export function commandToJson(c: FtpCommand, opts?: JsonOptions, withReplies = t
     arg: maskArg(c.verb, c.arg, opts),
     cwd: c.cwd ?? null,
   };
-  if (withReplies) out.replies = c.replies.map(replyToJson);
+  if (withReplies) out.replies = c.replies.map((r) => replyToJson(r, opts));
   return out;
 }
 
@@ -83,7 +79,19 @@ export function dataConnectionToJson(dc: DataConnection): object {
       ? { code: dc.finalReply.code, text: dc.finalReply.text, frame: dc.finalReply.frame ?? null }
       : null,
     guessedRole: dc.guessedRole ?? null,
+    opener: dc.opener ?? null,
   };
+}
+
+/** Transfers whose data connection was announced but never seen in the capture. */
+function unseenTransfersToJson(s: Session): object[] {
+  return (s.unseenTransfers ?? []).map((u) => ({
+    command: { verb: u.command.verb.toUpperCase(), arg: u.command.arg ?? null, frame: u.command.frame ?? null },
+    setup: u.setup ?? null,
+    mode: u.mode ?? null,
+    announced: endpoint(u.announced),
+    finalReply: u.finalReply ? { code: u.finalReply.code, text: u.finalReply.text, frame: u.finalReply.frame ?? null } : null,
+  }));
 }
 
 /** A session's own fields, without its commands, data connections and findings (NDJSON open/close). */
@@ -116,9 +124,10 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
     // additions
     loggedIn: s.loggedIn ?? null,
     tlsInfo: s.tlsInfo ? { sni: s.tlsInfo.sni ?? null, version: s.tlsInfo.version ?? null } : null,
-    unsolicitedReplies: s.unsolicitedReplies.map(replyToJson),
+    unsolicitedReplies: s.unsolicitedReplies.map((r) => replyToJson(r, opts)),
     controlBytes: [s.controlBytes[0], s.controlBytes[1]],
     closed: s.closed,
+    unseenTransfers: unseenTransfersToJson(s),
   };
 }
 
@@ -169,7 +178,7 @@ export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean 
           ? { verb: ev.command.verb.toUpperCase(), arg: maskArg(ev.command.verb, ev.command.arg, opts),
               frame: ev.command.frame ?? null }
           : null,
-        reply: replyToJson(ev.reply),
+        reply: replyToJson(ev.reply, opts),
       };
     case 'data-open':
     case 'data-close':
@@ -217,7 +226,8 @@ const K = {
   direction: jsonKey('direction'), path: jsonKey('path'), expectedBytes: jsonKey('expectedBytes'),
   bytes: jsonKey('bytes'), missingBytes: jsonKey('missingBytes'), complete: jsonKey('complete'), sha256: jsonKey('sha256'),
   restOffset: jsonKey('restOffset'), transferType: jsonKey('transferType'), closeReason: jsonKey('closeReason'),
-  finalReply: jsonKey('finalReply'), guessedRole: jsonKey('guessedRole'),
+  finalReply: jsonKey('finalReply'), guessedRole: jsonKey('guessedRole'), opener: jsonKey('opener'),
+  unseenTransfers: jsonKey('unseenTransfers'),
 };
 
 /**
@@ -279,10 +289,12 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.key(K.tlsInfo);
   w.value(t ? { sni: t.sni ?? null, version: t.version ?? null } : null);
   w.key(K.unsolicitedReplies);
-  writeReplies(w, s.unsolicitedReplies);
+  writeReplies(w, s.unsolicitedReplies, opts);
   w.key(K.controlBytes);
   writePair(w, s.controlBytes);
   w.member(K.closed, s.closed);
+  w.key(K.unseenTransfers);
+  w.value(unseenTransfersToJson(s));
   w.closeObject();
 }
 
@@ -295,17 +307,17 @@ function writeCommand(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | un
   w.stringMember(K.arg, maskArg(c.verb, c.arg, opts));
   w.stringMember(K.cwd, c.cwd ?? null);
   w.key(K.replies);
-  writeReplies(w, c.replies);
+  writeReplies(w, c.replies, opts);
   w.closeObject();
 }
 
-function writeReplies(w: PrettyJsonWriter, replies: readonly FtpReply[]): void {
+function writeReplies(w: PrettyJsonWriter, replies: readonly FtpReply[], opts: JsonOptions | undefined): void {
   w.openArray();
   for (const r of replies) {
     w.element();
     w.openObject();
     w.numberMember(K.code, r.code);
-    w.stringMember(K.text, r.text);
+    w.stringMember(K.text, maskReplyText(r.text, opts?.showPasswords));
     w.numberMember(K.frame, r.frame ?? null);
     w.key(K.ts);
     w.ts(r.ts);
@@ -353,6 +365,7 @@ function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
   w.key(K.finalReply);
   writeShortReply(w, d.finalReply);
   w.stringMember(K.guessedRole, d.guessedRole ?? null);
+  w.stringMember(K.opener, d.opener ?? null);
   w.closeObject();
 }
 

@@ -1,6 +1,8 @@
 import type { DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
-import type { TcpConnection } from '../tcp/events.js';
-import { maskArg } from './json.js';
+import type { Finding } from '../model/findings.js';
+import type { TcpFacts } from '../model/tcp-facts.js';
+import { senderRole, type FtpRole } from '../model/packet-facts.js';
+import { commandText, maskReplyText } from '../ftp/masking.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatRelTs, incompleteReasons, printable, truncate,
 } from './format.js';
@@ -11,27 +13,38 @@ export interface LadderLine {
   frame: number | null;
   connId: number | null;
   kind: 'command' | 'reply' | 'tcp' | 'data' | 'note';
+  /** When what the line stands for happened (null for headings). Lines are in this order. */
+  ts: number | null;
+  /** The FTP role of the side that sent what the line stands for, when it stands for something sent. */
+  sender: FtpRole | null;
 }
 
 export interface LadderOptions {
   /** Total columns; every line fits (default 80). */
   width?: number;
+  /** Show secret arguments (PASS, ACCT, ADAT) instead of ****. */
+  showPasswords?: boolean;
 }
 
-const MIN_WIDTH = 40;
+export const MIN_LADDER_WIDTH = 40;
 
 /**
  * A sequence diagram of one session: the FTP client's lifeline on the left, the server's on
- * the right; commands →, replies ←, timestamps relative to the session start. Each data
- * connection is drawn where its first packet happened, as a nested ladder between the two
- * lifelines (SYN, SYN-ACK, ACK, payload, FIN/RST), always with the FTP client on the left, so
- * an active-mode connection opens from right to left.
+ * the right; commands →, replies ←, timestamps relative to the session start, every line in
+ * time order. Data connections are drawn on their own lane between two inner lifelines, each
+ * line tagged with the connection (D1, D2, …): SYN, SYN-ACK, ACK, the payload, FIN, ACK, RST,
+ * each where it happened among the control lines. Arrows point the way the FTP roles talk: an
+ * active-mode connection, opened by the server, opens from right to left.
  */
 export function renderLadder(session: Session, opts: LadderOptions = {}): LadderLine[] {
-  const width = Math.max(MIN_WIDTH, Math.floor(opts.width ?? 80));
-  const rows = collectRows(session);
-  const timeW = Math.max(...rows.map((r) => r.time.length), 7);
-  const frameW = Math.max(...rows.map((r) => r.frameText.length), 5);
+  const width = Math.max(MIN_LADDER_WIDTH, Math.floor(opts.width ?? 80));
+  const rows = collectRows(session, opts.showPasswords ?? false);
+  let timeW = 7;
+  let frameW = 5;
+  for (const r of rows) {
+    if (r.time.length > timeW) timeW = r.time.length;
+    if (r.frameText.length > frameW) frameW = r.frameText.length;
+  }
   const gutter = timeW + 1 + frameW + 1;
   const lane = width - gutter; // columns for the lifelines and what is between them
 
@@ -39,17 +52,18 @@ export function renderLadder(session: Session, opts: LadderOptions = {}): Ladder
   const s = session;
   const head = `Session ${s.id}${s.user !== null ? `  user ${printable(s.user)}` : ''}  ${formatDuration(s.end - s.start)}` +
     `${s.tls ? '  TLS' : ''}`;
-  lines.push({ text: truncate(head, width), frame: null, connId: s.tcp?.id ?? null, kind: 'note' });
+  const heading = (text: string, connId: number | null = null): LadderLine => ({ text: truncate(text, width), frame: null, connId, kind: 'note', ts: null, sender: null });
+  lines.push(heading(head, s.tcp?.id ?? null));
   const left = `client ${formatEndpoint(s.client)}`;
   const right = `server ${formatEndpoint(s.server)}`;
   // Long (IPv6) endpoints get a line each rather than being cut.
   const endpointLines = left.length + right.length + 1 <= width ? [ends(left, right, width)] : [left, right.padStart(width)];
-  for (const text of endpointLines) lines.push({ text: truncate(text, width), frame: null, connId: null, kind: 'note' });
-  lines.push({ text: ' '.repeat(gutter) + '|' + ' '.repeat(Math.max(0, lane - 2)) + '|', frame: null, connId: null, kind: 'note' });
+  for (const text of endpointLines) lines.push(heading(text));
+  lines.push(heading(' '.repeat(gutter) + '|' + ' '.repeat(Math.max(0, lane - 2)) + '|'));
 
   for (const r of rows) {
     const prefix = r.time.padStart(timeW) + ' ' + r.frameText.padEnd(frameW) + ' ';
-    lines.push({ text: truncate(prefix + r.draw(lane), width), frame: r.frame, connId: r.connId, kind: r.kind });
+    lines.push({ text: truncate(prefix + r.draw(lane), width), frame: r.frame, connId: r.connId, kind: r.kind, ts: r.ts, sender: r.sender });
   }
   return lines;
 }
@@ -61,169 +75,190 @@ interface Row {
   frame: number | null;
   connId: number | null;
   kind: LadderLine['kind'];
+  ts: number;
+  sender: FtpRole | null;
   draw: (lane: number) => string;
 }
 
+/** A row with its place in time: timestamp, then frame, then the order it was made in. */
 interface Timed {
   ts: number;
-  frame: number | null;
+  frame: number;
   order: number;
-  rows: Row[];
+  row: Row;
 }
 
-function collectRows(s: Session): Row[] {
+function collectRows(s: Session, showPasswords: boolean): Row[] {
   const items: Timed[] = [];
   let order = 0;
-  const rel = (ts: number | null): string => (ts === null ? '' : formatRelTs(ts - s.start));
-  const ctl = s.tcp;
-  const ctlId = ctl?.id ?? null;
+  const rel = (ts: number): string => formatRelTs(ts - s.start);
+  const ctlId = s.tcp?.id ?? null;
+  const put = (ts: number, frame: number | null, r: Row): void => {
+    items.push({ ts, frame: frame ?? Number.MAX_SAFE_INTEGER, order: order++, row: r });
+  };
 
-  if (ctl) {
-    const hs = ctl.handshake;
-    for (const [label, frame, ts, toRight] of [
-      ['SYN', hs.synFrame, hs.synTs, true], ['SYN-ACK', hs.synAckFrame, hs.synAckTs, false], ['ACK', hs.ackFrame, hs.ackTs, true],
+  if (s.tcp) {
+    const hs = s.tcp.handshake;
+    for (const [label, frame, ts, dir] of [
+      ['SYN', hs.synFrame, hs.synTs, 0], ['SYN-ACK', hs.synAckFrame, hs.synAckTs, 1], ['ACK', hs.ackFrame, hs.ackTs, 0],
     ] as const) {
-      if (frame === null) continue;
-      items.push({ ts: ts ?? s.start, frame, order: order++, rows: [
-        row(rel(ts), frame, ctlId, 'tcp', (lane) => control(lane, label, toRight)),
-      ] });
+      if (frame === null || ts === null) continue;
+      const sender = senderRole('client', dir);
+      put(ts, frame, row(rel(ts), ts, frame, ctlId, 'tcp', sender, (lane) => control(lane, label, sender === 'client')));
     }
   }
-  if (s.greeting && !s.commands.some((c) => c.replies.some((r) => r.frame === s.greeting!.frame && r.code === s.greeting!.code))) {
-    const g = s.greeting;
-    const greetingReply = s.unsolicitedReplies.find((r) => r.frame === g.frame && r.code === g.code);
-    if (!greetingReply) {
-      items.push({ ts: s.start, frame: g.frame, order: order++, rows: [
-        row('', g.frame, ctlId, 'reply', (lane) => control(lane, `${g.code} ${oneLine(g.text)}`, false)),
-      ] });
-    }
+  const g = s.greeting;
+  const greetingListed = g !== null && (s.unsolicitedReplies.some((r) => r.frame === g.frame && r.code === g.code)
+    || s.commands.some((c) => c.replies.some((r) => r.frame === g.frame && r.code === g.code)));
+  if (g && !greetingListed) {
+    const ts = g.ts ?? s.start;
+    put(ts, g.frame, row(g.ts !== undefined ? rel(ts) : '', ts, g.frame, ctlId, 'reply', 'server', (lane) => control(lane, `${g.code} ${oneLine(g.text, showPasswords)}`, false)));
   }
   for (const c of s.commands) {
-    items.push({ ts: c.ts, frame: c.frame, order: order++, rows: [commandRow(s, c, ctlId)] });
-    for (const r of c.replies) items.push({ ts: r.ts, frame: r.frame, order: order++, rows: [replyRow(s, r, ctlId)] });
+    put(c.ts, c.frame, commandRow(s, c, ctlId, showPasswords));
+    for (const r of c.replies) put(r.ts, r.frame, replyRow(s, r, ctlId, showPasswords));
   }
-  for (const r of s.unsolicitedReplies) {
-    items.push({ ts: r.ts, frame: r.frame, order: order++, rows: [replyRow(s, r, ctlId)] });
+  for (const r of s.unsolicitedReplies) put(r.ts, r.frame, replyRow(s, r, ctlId, showPasswords));
+  for (const dc of s.dataConnections) for (const t of dataRows(s, dc)) put(t.ts, t.sortFrame, t.row);
+  for (const u of s.unseenTransfers ?? []) {
+    const c = s.commands.find((x) => x.frame === u.command.frame && x.verb === u.command.verb);
+    const ts = c?.ts ?? s.start;
+    const where = `${u.setup ?? u.mode ?? 'data'} ${formatEndpoint(u.announced)}`;
+    put(ts, u.command.frame, row(rel(ts), ts, null, null, 'note', null,
+      (lane) => nestedText(lane, `${u.command.verb} data connection ${where}: not in capture`)));
   }
-  for (const dc of s.dataConnections) {
-    const first = dc.tcp?.handshake.synFrame ?? dc.tcp?.firstFrame ?? null;
-    items.push({ ts: dc.start, frame: first, order: order++, rows: dataRows(s, dc) });
+  if (s.tcp) {
+    for (const r of closeRows(s.tcp, 'client', '', ctlId, rel, (lane, label, toRight) => control(lane, label, toRight))) put(r.ts, r.frame, r);
   }
-  // Findings sit where they point, e.g. a data connection that was announced but never seen.
-  for (const f of s.findings) {
-    if (f.frame === null) continue;
-    items.push({ ts: Number.NaN, frame: f.frame, order: order++, rows: [
-      row('', f.frame, ctlId, 'note', (lane) => '|' + (' ! ' + truncate(`${f.code}: ${printable(f.message)}`, lane - 5)).padEnd(lane - 2) + '|'),
-    ] });
-  }
-  if (ctl) {
-    for (const c of closeRows(ctl, s.end, rel, ctlId, true, (lane, label, toRight) => control(lane, label, toRight))) {
-      items.push({ ts: s.end, frame: c.frame, order: order++, rows: [c] });
-    }
-  }
-
   items.sort(compareTimed);
-  return items.flatMap((i) => i.rows);
+  // Findings sit right after the packet they point at, e.g. a data connection announced but never seen.
+  const out: Row[] = items.map((i) => i.row);
+  const findings = s.findings.filter((f) => f.frame !== null).sort((a, b) => a.frame! - b.frame!);
+  if (findings.length === 0) return out;
+  const merged: Row[] = [];
+  let fi = 0;
+  let lastTs = s.start;
+  for (const r of out) {
+    while (fi < findings.length && r.frame !== null && findings[fi]!.frame! < r.frame) merged.push(findingRow(findings[fi++]!, lastTs, ctlId));
+    merged.push(r);
+    lastTs = r.ts;
+    while (fi < findings.length && r.frame !== null && findings[fi]!.frame! === r.frame) merged.push(findingRow(findings[fi++]!, lastTs, ctlId));
+  }
+  while (fi < findings.length) merged.push(findingRow(findings[fi++]!, lastTs, ctlId));
+  return merged;
 }
 
-/** Time order; frames break ties and order packets of one capture exactly. */
+function findingRow(f: Finding, ts: number, connId: number | null): Row {
+  return row('', ts, f.frame, connId, 'note', null,
+    (lane) => '|' + (' ! ' + truncate(`${f.code}: ${printable(f.message)}`, lane - 5)).padEnd(lane - 2) + '|');
+}
+
+/** Time order; frames break ties (and order packets of one timestamp exactly); then the order rows were made in. */
 function compareTimed(a: Timed, b: Timed): number {
-  if (a.frame !== null && b.frame !== null && a.frame !== b.frame) return a.frame - b.frame;
-  if (a.ts !== b.ts && !Number.isNaN(a.ts) && !Number.isNaN(b.ts)) return a.ts - b.ts;
+  if (a.ts !== b.ts) return a.ts - b.ts;
+  if (a.frame !== b.frame) return a.frame - b.frame;
   return a.order - b.order;
 }
 
-function commandRow(s: Session, c: FtpCommand, connId: number | null): Row {
-  const arg = maskArg(c.verb, c.arg, {});
-  const label = printable(c.verb) + (arg !== null ? ' ' + printable(arg) : '');
-  return row(formatRelTs(c.ts - s.start), c.frame, connId, 'command', (lane) => control(lane, label, true));
+function commandRow(s: Session, c: FtpCommand, connId: number | null, showPasswords: boolean): Row {
+  const label = printable(commandText(c.verb, c.arg, showPasswords));
+  return row(formatRelTs(c.ts - s.start), c.ts, c.frame, connId, 'command', 'client', (lane) => control(lane, label, true));
 }
 
-function replyRow(s: Session, r: FtpReply, connId: number | null): Row {
-  return row(formatRelTs(r.ts - s.start), r.frame, connId, 'reply',
-    (lane) => control(lane, `${r.code} ${oneLine(r.text)}`, false));
+function replyRow(s: Session, r: FtpReply, connId: number | null, showPasswords: boolean): Row {
+  return row(formatRelTs(r.ts - s.start), r.ts, r.frame, connId, 'reply', 'server',
+    (lane) => control(lane, `${r.code} ${oneLine(r.text, showPasswords)}`, false));
 }
 
-/** The nested ladder of one data connection. */
-function dataRows(s: Session, dc: DataConnection): Row[] {
+/** The rows of one data connection, each with its time and the frame it sorts by. */
+function dataRows(s: Session, dc: DataConnection): Array<{ ts: number; sortFrame: number | null; row: Row }> {
   const tcp = dc.tcp;
   const connId = tcp?.id ?? null;
-  const rel = (ts: number | null): string => (ts === null ? '' : formatRelTs(ts - s.start));
-  // Left side of the nested ladder is the FTP client; does the data connection's TCP client sit there?
-  const clientLeft = dc.mode === 'passive' ? true : dc.mode === 'active' ? false : dc.client.ip === s.client.ip;
-  const fromClient = (toRight: boolean): boolean => (clientLeft ? toRight : !toRight);
-  const rows: Row[] = [];
+  const rel = (ts: number): string => formatRelTs(ts - s.start);
+  const opener: FtpRole = dc.opener ?? 'client';
+  const tag = `D${dc.id}`;
+  const out: Array<{ ts: number; sortFrame: number | null; row: Row }> = [];
+  const add = (ts: number, sortFrame: number | null, r: Row): void => { out.push({ ts, sortFrame, row: r }); };
 
+  const firstFrame = tcp ? tcp.handshake.synFrame ?? tcp.firstFrame : null;
+  const startTs = tcp?.handshake.synTs ?? tcp?.start ?? dc.start;
   const cmd = dc.command ? `${dc.command.verb}${dc.command.arg !== null ? ' ' + printable(dc.command.arg) : ''}` : 'no transfer command';
-  const title = `data #${dc.id} ${dc.mode ?? '?'} ${dc.setup ?? ''}${dc.setupFrame !== null ? ` #${dc.setupFrame}` : ''} for ${cmd}`;
-  rows.push(row(rel(dc.start), null, connId, 'data', (lane) => nestedNote(lane, `.-- ${title}`)));
-  const opener = clientLeft ? dc.client : dc.server;
-  const other = clientLeft ? dc.server : dc.client;
-  const [l, r] = [formatEndpoint(opener), formatEndpoint(other)];
+  const title = `${tag} ${dc.mode ?? '?'} ${dc.setup ?? ''}${dc.setupFrame !== null ? ` #${dc.setupFrame}` : ''} for ${cmd}`.replace('  ', ' ');
+  // The FTP client's end of the connection is drawn on the left, whoever opened it.
+  const clientEnd = opener === 'client' ? dc.client : dc.server;
+  const serverEnd = opener === 'client' ? dc.server : dc.client;
+  const [l, r] = [formatEndpoint(clientEnd), formatEndpoint(serverEnd)];
+  add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedNote(lane, `.-- ${title}`)));
   if (l.length + r.length + 3 <= nestedInner(80 - 15)) {
-    rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, l, r)));
+    add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedEnds(lane, l, r)));
   } else {
     // IPv6 endpoints: one line each, under their lifelines.
-    rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, l, '')));
-    rows.push(row('', null, connId, 'data', (lane) => nestedEnds(lane, '', r)));
+    add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedEnds(lane, l, '')));
+    add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedEnds(lane, '', r)));
   }
 
   if (tcp) {
     const hs = tcp.handshake;
     const steps = [
-      ['SYN', hs.synFrame, hs.synTs, true], ['SYN-ACK', hs.synAckFrame, hs.synAckTs, false], ['ACK', hs.ackFrame, hs.ackTs, true],
+      ['SYN', hs.synFrame, hs.synTs, 0], ['SYN-ACK', hs.synAckFrame, hs.synAckTs, 1], ['ACK', hs.ackFrame, hs.ackTs, 0],
     ] as const;
     let any = false;
-    for (const [label, frame, ts, toRight] of steps) {
-      if (frame === null) continue;
+    for (const [label, frame, ts, dir] of steps) {
+      if (frame === null || ts === null) continue;
       any = true;
-      rows.push(row(rel(ts), frame, connId, 'tcp', (lane) => nested(lane, label, fromClient(toRight), '-')));
+      const sender = senderRole(opener, dir);
+      add(ts, frame, row(rel(ts), ts, frame, connId, 'tcp', sender, (lane) => nested(lane, `${tag} ${label}`, sender === 'client', '-')));
     }
-    if (!any) rows.push(row('', null, connId, 'note', (lane) => nestedText(lane, '(handshake not captured)')));
+    if (!any) add(startTs, firstFrame, row('', startTs, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} (handshake not captured)`)));
   }
 
   const dur = formatDuration(dc.end - dc.start);
   const perDir = tcp ? tcp.bytes : null;
+  // A transfer with no payload (an empty file) is summed up where the connection starts to close.
+  const closing = tcp?.teardown[0] ?? null;
+  const payloadRow = (dir: 0 | 1, label: string): void => {
+    const mark = tcp?.firstPayload[dir] ?? closing;
+    const ts = mark?.ts ?? tcp?.end ?? dc.end;
+    const sender = senderRole(opener, dir);
+    add(ts, mark?.frame ?? tcp?.lastFrame ?? firstFrame, row(rel(ts), ts, null, connId, 'data', sender, (lane) => nested(lane, `${tag} ${label}`, sender === 'client', '=')));
+  };
   if (perDir && perDir[0] > 0 && perDir[1] > 0) {
-    rows.push(row('', null, connId, 'data', (lane) => nested(lane, `${formatBytes(perDir[0])} in ${dur}`, fromClient(true), '=')));
-    rows.push(row('', null, connId, 'data', (lane) => nested(lane, `${formatBytes(perDir[1])}`, fromClient(false), '=')));
+    payloadRow(0, `${formatBytes(perDir[0])} in ${dur}`);
+    payloadRow(1, formatBytes(perDir[1]));
   } else {
     // Which way the payload went, in FTP roles: downloads and listings flow to the client (left).
-    let toRight: boolean;
-    if (dc.direction === 'upload') toRight = true;
-    else if (dc.direction === 'download' || dc.direction === 'listing') toRight = false;
-    else if (perDir) toRight = fromClient(perDir[0] > 0);
-    else toRight = false;
-    const label = `${formatBytes(dc.bytes)} ${dc.direction ?? ''} in ${dur}`.replace('  ', ' ');
-    rows.push(row('', null, connId, 'data', (lane) => nested(lane, label, toRight, '=')));
+    let fromServer: boolean;
+    if (dc.direction === 'upload') fromServer = false;
+    else if (dc.direction === 'download' || dc.direction === 'listing') fromServer = true;
+    else fromServer = perDir ? senderRole(opener, perDir[0] > 0 ? 0 : 1) === 'server' : true;
+    const dir: 0 | 1 = senderRole(opener, 0) === (fromServer ? 'server' : 'client') ? 0 : 1;
+    payloadRow(dir, `${formatBytes(dc.bytes)} ${dc.direction ?? ''} in ${dur}`.replace('  ', ' '));
   }
+  const endTs = tcp?.end ?? dc.end;
   if (!dc.complete) {
-    rows.push(row('', null, connId, 'note', (lane) => nestedText(lane, `incomplete: ${incompleteReasons(dc).join('; ')}`)));
+    add(endTs, tcp?.lastFrame ?? null, row(rel(endTs), endTs, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} incomplete: ${incompleteReasons(dc).join('; ')}`)));
   }
   if (tcp) {
-    rows.push(...closeRows(tcp, dc.end, rel, connId, clientLeft, (lane, label, toRight) => nested(lane, label, toRight, '-')));
+    for (const r of closeRows(tcp, opener, `${tag} `, connId, rel, (lane, label, toRight) => nested(lane, label, toRight, '-'))) add(r.ts, r.frame, r);
   } else if (dc.closeReason) {
-    rows.push(row(rel(dc.end), null, connId, 'tcp', (lane) => nestedText(lane, `closed (${dc.closeReason})`)));
+    add(endTs, null, row(rel(endTs), endTs, null, connId, 'tcp', null, (lane) => nestedText(lane, `${tag} closed (${dc.closeReason})`)));
   }
-  rows.push(row('', null, connId, 'data', (lane) => nestedNote(lane, "'--")));
-  return rows;
+  return out;
 }
 
-/** FIN and RST arrows of a connection in frame order. The capture gives no per-FIN times; only the last gets `end`. */
-function closeRows(tcp: TcpConnection, end: number, rel: (ts: number | null) => string, connId: number | null,
-  clientLeft: boolean, draw: (lane: number, label: string, toRight: boolean) => string): Row[] {
-  const marks: Array<{ label: string; frame: number; fromTcpClient: boolean }> = [];
-  if (tcp.finFrame[0] !== null) marks.push({ label: 'FIN', frame: tcp.finFrame[0], fromTcpClient: true });
-  if (tcp.finFrame[1] !== null) marks.push({ label: 'FIN', frame: tcp.finFrame[1], fromTcpClient: false });
-  if (tcp.rstFrame !== null) marks.push({ label: 'RST', frame: tcp.rstFrame, fromTcpClient: tcp.rstBy !== 1 });
-  marks.sort((a, b) => a.frame - b.frame);
-  return marks.map((m, i) => row(i === marks.length - 1 ? rel(end) : '', m.frame, connId, 'tcp',
-    (lane) => draw(lane, m.label, clientLeft ? m.fromTcpClient : !m.fromTcpClient)));
+/** FIN, the ACK of each FIN, and RST arrows of a connection, each at its own time. */
+function closeRows(tcp: TcpFacts, opener: FtpRole, tag: string, connId: number | null, rel: (ts: number) => string,
+  draw: (lane: number, label: string, toRight: boolean) => string): Row[] {
+  return tcp.teardown.map((e) => {
+    const sender = senderRole(opener, e.dir);
+    const label = `${tag}${e.kind === 'fin' ? 'FIN' : e.kind === 'rst' ? 'RST' : 'ACK (of FIN)'}`;
+    return row(rel(e.ts), e.ts, e.frame, connId, 'tcp', sender, (lane) => draw(lane, label, sender === 'client'));
+  });
 }
 
-function row(time: string, frame: number | null, connId: number | null, kind: LadderLine['kind'],
-  draw: (lane: number) => string): Row {
-  return { time, frameText: frame === null ? '' : `#${frame}`, frame, connId, kind, draw };
+function row(time: string, ts: number, frame: number | null, connId: number | null, kind: LadderLine['kind'],
+  sender: FtpRole | null, draw: (lane: number) => string): Row {
+  return { time, ts, frameText: frame === null ? '' : `#${frame}`, frame, connId, kind, sender, draw };
 }
 
 /** "|-- label ---->|" or "|<--- label --|", exactly `lane` columns. */
@@ -284,7 +319,7 @@ function ends(left: string, right: string, width: number): string {
   return truncate(`${left} ${right}`, width);
 }
 
-function oneLine(text: string): string {
-  const lines = text.split('\n');
+function oneLine(raw: string, showPasswords: boolean): string {
+  const lines = maskReplyText(raw, showPasswords).split('\n');
   return printable(lines.find((l) => l.trim() !== '')?.trim() ?? '') + (lines.length > 1 ? ` (+${lines.length - 1})` : '');
 }

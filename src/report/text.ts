@@ -1,7 +1,7 @@
 import type { PrerenderedSessions } from './json.js';
 import type { Analysis, DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
-import { maskArg } from './json.js';
+import { maskArg, maskReplyText } from '../ftp/masking.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
   incompleteReasons, printable, truncate,
@@ -98,7 +98,7 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
       renderCommand(s, item, byCommand.map.get(item) ?? [], opts, out);
     } else {
       out.push(`  ${relTs(item.ts - s.start)} ${pad(frameTag(item.frame), 7)} (unsolicited)`);
-      renderReply(item, REPLY_INDENT, out);
+      renderReply(item, REPLY_INDENT, out, opts.showPasswords);
     }
   }
   if (unplaced.length > 0) {
@@ -156,7 +156,7 @@ function interleave(commands: FtpCommand[], unsolicited: FtpReply[]): Array<FtpC
 }
 
 function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: TextOptions, out: string[]): void {
-  const arg = maskArg(c.verb, c.arg, opts);
+  const arg = maskArg(c.verb, c.arg, opts.showPasswords);
   out.push(`  ${relTs(c.ts - s.start)} ${pad(frameTag(c.frame), 7)} ${printable(c.verb)}` +
     `${arg !== null ? ' ' + printable(arg) : ''}`);
   const indent = REPLY_INDENT;
@@ -167,14 +167,14 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
       for (const dc of dcs) renderDataConnection(dc, s, indent, out);
       shown = true;
     }
-    renderReply(r, indent, out);
+    renderReply(r, indent, out, opts.showPasswords);
   }
   if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out);
   if (c.replies.length === 0) out.push(`${indent}(no reply)`);
 }
 
-function renderReply(r: FtpReply, indent: string, out: string[]): void {
-  const lines = r.text.split('\n');
+function renderReply(r: FtpReply, indent: string, out: string[], showPasswords: boolean | undefined): void {
+  const lines = maskReplyText(r.text, showPasswords).split('\n');
   out.push(`${indent}${r.code} ${printable(lines[0] ?? '')}${frameNote(r.frame)}`);
   for (const l of lines.slice(1)) out.push(`${indent}    ${printable(l)}`);
 }

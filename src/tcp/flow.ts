@@ -8,6 +8,7 @@ import { recordAck, recordSyn, recordSynAck } from './handshake.js';
 import { Reassembler, type ReassemblySink } from './reassembly.js';
 import type { RetentionEpoch } from './retained.js';
 import { unwrapSeq } from './seq.js';
+import { MAX_TEARDOWN_EVENTS, type TeardownEvent } from '../model/tcp-facts.js';
 
 export interface FlowLimits {
   maxOutOfOrderBytesPerDirection: number;
@@ -45,6 +46,8 @@ export class Flow implements ReassemblySink {
   private opened = false;
   private mismatches = 0;
   private overflowReported: [boolean, boolean] = [false, false];
+  /** Whether each side's FIN has been acknowledged by the other (a teardown step). */
+  private finAcked: [boolean, boolean] = [false, false];
 
   constructor(
     readonly conn: TcpConnection,
@@ -79,11 +82,16 @@ export class Flow implements ReassemblySink {
     const flags = pkt.flags;
     if (this.closed) {
       // Late FIN/RST (after the other side's RST, say) are still facts about the connection.
-      if ((flags & TCP_FIN) !== 0 && conn.finFrame[dir] === null) conn.finFrame[dir] = frame;
+      if ((flags & TCP_FIN) !== 0 && conn.finFrame[dir] === null) {
+        conn.finFrame[dir] = frame;
+        this.teardownStep('fin', dir, frame, ts);
+      }
       if ((flags & TCP_RST) !== 0 && conn.rstFrame === null) {
         conn.rstFrame = frame;
         conn.rstBy = dir;
+        this.teardownStep('rst', dir, frame, ts);
       }
+      if ((flags & TCP_ACK) !== 0 && (flags & (TCP_FIN | TCP_RST)) === 0) this.lateFinAck(dir, pkt.ack, frame, ts);
       this.handler.packet?.(conn, dir, pkt, rec);
       return;
     }
@@ -110,16 +118,17 @@ export class Flow implements ReassemblySink {
       this.handler.open(conn, ts, frame);
     }
 
-    if ((flags & TCP_ACK) !== 0 && other.baseKnown) this.onAck(other, pkt.ack, ts, frame);
+    if ((flags & TCP_ACK) !== 0 && other.baseKnown) this.onAck(other, dir, pkt.ack, ts, frame);
 
     const rst = (flags & TCP_RST) !== 0;
     const dataSeq = syn ? (pkt.seq + 1) >>> 0 : pkt.seq;
     if (!half.baseKnown) this.setBase(half, dataSeq);
     if (pkt.payloadWireLength > 0 && !rst) this.onPayload(half, dir, pkt, dataSeq, ts, frame);
-    if ((flags & TCP_FIN) !== 0 && !rst) this.onFin(half, dir, pkt, dataSeq, frame);
+    if ((flags & TCP_FIN) !== 0 && !rst) this.onFin(half, dir, pkt, dataSeq, frame, ts);
     if (rst && conn.rstFrame === null) {
       conn.rstFrame = frame;
       conn.rstBy = dir;
+      this.teardownStep('rst', dir, frame, ts);
     }
 
     this.handler.packet?.(conn, dir, pkt, rec);
@@ -195,11 +204,34 @@ export class Flow implements ReassemblySink {
     half.baseKnown = true;
   }
 
-  /** An ACK for `half`'s data: bytes below it reached the receiver, so holes there are gaps. */
-  private onAck(half: Half, ack: number, ts: number, frame: number): void {
+  private teardownStep(kind: TeardownEvent['kind'], dir: Dir, frame: number | null, ts: number): void {
+    const list = this.conn.teardown;
+    if (list.length < MAX_TEARDOWN_EVENTS) list.push({ kind, dir, frame, ts });
+  }
+
+  /** After the close: an ACK that acknowledges the other side's FIN is still the teardown's last step. */
+  private lateFinAck(dir: Dir, ack: number, frame: number, ts: number): void {
+    const peer: Dir = dir === 0 ? 1 : 0;
+    const half = this.halves[peer];
+    if (this.finAcked[peer] || half.finOffset < 0 || !half.baseKnown) return;
+    if (unwrapSeq(ack, half.base, half.finOffset) > half.finOffset) {
+      this.finAcked[peer] = true;
+      this.teardownStep('ack', dir, frame, ts);
+    }
+  }
+
+  /** An ACK (sent by `acker`) for `half`'s data: bytes below it reached the receiver, so holes there are gaps. */
+  private onAck(half: Half, acker: Dir, ack: number, ts: number, frame: number): void {
     const reasm = half.reasm;
     let off = unwrapSeq(ack, half.base, reasm.next);
-    if (half.finOffset >= 0 && off > half.finOffset) off = half.finOffset; // the FIN takes one number
+    if (half.finOffset >= 0 && off > half.finOffset) {
+      const peer: Dir = acker === 0 ? 1 : 0;
+      if (!this.finAcked[peer]) {
+        this.finAcked[peer] = true;
+        this.teardownStep('ack', acker, frame, ts);
+      }
+      off = half.finOffset; // the FIN takes one number
+    }
     if (off > reasm.next) reasm.skipTo(off, ts, frame);
     reasm.acked(off);
   }
@@ -212,6 +244,7 @@ export class Flow implements ReassemblySink {
     let from = pkt.payloadOffset;
     // A keep-alive repeats the byte before the next one (often garbage); it is not data.
     if (wire === 1 && off === reasm.next - 1 && (pkt.flags & (TCP_SYN | TCP_FIN)) === 0) return;
+    if (this.conn.firstPayload[dir] === null && off >= 0) this.conn.firstPayload[dir] = { frame, ts };
     if (off < 0) {
       // Bytes from before the capture started following this direction.
       if (off + wire <= 0) return;
@@ -230,10 +263,13 @@ export class Flow implements ReassemblySink {
     if (reasm.segment(pkt.buf, from, present, wire, off, ts, frame)) this.conn.retransmissions++;
   }
 
-  private onFin(half: Half, dir: Dir, pkt: FastPacket, dataSeq: number, frame: number): void {
+  private onFin(half: Half, dir: Dir, pkt: FastPacket, dataSeq: number, frame: number, ts: number): void {
     if (half.finOffset >= 0) return;
     half.finOffset = Math.max(unwrapSeq(dataSeq, half.base, half.reasm.next) + pkt.payloadWireLength, half.reasm.next);
-    if (this.conn.finFrame[dir] === null) this.conn.finFrame[dir] = frame;
+    if (this.conn.finFrame[dir] === null) {
+      this.conn.finFrame[dir] = frame;
+      this.teardownStep('fin', dir, frame, ts);
+    }
   }
 }
 

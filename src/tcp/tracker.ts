@@ -42,7 +42,7 @@ const DEFAULTS = {
   maxFlows: 65536,
 };
 
-/** Sweeps for idle flows run this many times per (shortest) timeout, and at most once a second. */
+/** Sweeps for idle flows should run this many times per (shortest) timeout, and at most once a second. */
 const SWEEPS_PER_TIMEOUT = 4;
 
 /**
@@ -63,9 +63,8 @@ export class TcpTracker {
   private readonly limits: FlowLimits;
   private nextId = 1;
   private open = 0;
-  private now = -Infinity;
-  private nextSweep = -Infinity;
-  private readonly sweepInterval: number;
+  /** How often the owner's clock should call expire(), in seconds of packet time. */
+  readonly sweepIntervalSec: number;
 
   constructor(private readonly handler: StreamHandler, opts: TcpTrackerOptions = {}) {
     this.opts = { ...DEFAULTS, ...stripUndefined(opts) };
@@ -75,7 +74,7 @@ export class TcpTracker {
       budget: new ByteBudget(this.opts.maxBufferedBytes),
       retention: this.opts.inputReusedOnSignal ? new RetentionEpoch() : null,
     };
-    this.sweepInterval = Math.max(1, Math.min(this.opts.idleTimeoutSec, this.opts.closedLingerSec) / SWEEPS_PER_TIMEOUT);
+    this.sweepIntervalSec = Math.max(1, Math.min(this.opts.idleTimeoutSec, this.opts.closedLingerSec) / SWEEPS_PER_TIMEOUT);
   }
 
   /** Connections opened and not yet closed. */
@@ -91,11 +90,6 @@ export class TcpTracker {
   push(pkt: FastPacket, rec: PacketRecord): void {
     if (pkt.kind !== 'tcp') return;
     const ts = rec.ts;
-    if (ts > this.now) this.now = ts;
-    if (this.now >= this.nextSweep) {
-      this.nextSweep = this.now + this.sweepInterval;
-      this.expire(this.now);
-    }
     const syn = (pkt.flags & TCP_SYN) !== 0;
     const found = this.table.find(pkt);
     let flow: Flow | null = found === null ? null : found.flow;

@@ -8,6 +8,14 @@ import type { PacketRecord } from '../capture/types.js';
 import type { Analysis } from '../model/types.js';
 import { Dashboard, type DashboardSource } from './dashboard.js';
 import { makePacketLoader } from './packet-detail.js';
+import type { FileLoad } from '../analysis/sources/file.js';
+import { formatBytes } from '../report/format.js';
+
+/** "reading 45% of 120 MiB…" while a file is read, then null. */
+export function loadingStatus(p: { read: number; total: number | null } | null): string | null {
+  if (!p) return null;
+  return `reading ${p.total ? `${Math.min(99, Math.floor((p.read / p.total) * 100))}% of ${formatBytes(p.total)}` : formatBytes(p.read)}…`;
+}
 import { createTerminal, type Terminal } from './terminal.js';
 import { themeFromEnv } from './theme.js';
 
@@ -81,7 +89,7 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
  * fills in as packets are analyzed; `analysis` settles with the final result.
  */
 export function startFileDashboard(
-  load: { analysis: Promise<Analysis>; snapshot(): Analysis; status(): string | null },
+  load: FileLoad,
   opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord> },
 ): RunningDashboard {
   let final: Analysis | null = null;
@@ -90,9 +98,9 @@ export function startFileDashboard(
     title: opts.title,
     live: false,
     showPasswords: opts.showPasswords,
-    status: () => (final || failure ? null : load.status()),
+    status: () => (final || failure ? null : loadingStatus(load.progress())),
     snapshot: () => final ?? load.snapshot(),
-    loadPacket: opts.readFrame ? makePacketLoader(opts.readFrame) : undefined,
+    loadPacket: opts.readFrame ? makePacketLoader(opts.readFrame, opts.showPasswords) : undefined,
   }, opts);
   load.analysis.then((a) => { final = a; }, (e: unknown) => {
     // the file broke while reading: leave the dashboard, then report it like any other error
@@ -103,7 +111,7 @@ export function startFileDashboard(
 }
 
 export async function runFileDashboard(
-  load: { analysis: Promise<Analysis>; snapshot(): Analysis; status(): string | null },
+  load: FileLoad,
   opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord> },
 ): Promise<void> {
   await startFileDashboard(load, opts).closed;
@@ -119,7 +127,7 @@ export async function runDashboard(
     live: false,
     showPasswords: opts.showPasswords,
     snapshot: () => analysis,
-    loadPacket: opts.readFrame ? makePacketLoader(opts.readFrame) : undefined,
+    loadPacket: opts.readFrame ? makePacketLoader(opts.readFrame, opts.showPasswords) : undefined,
   };
   await startDashboard(source, opts).closed;
 }
@@ -136,7 +144,7 @@ export async function runLiveDashboard(source: {
     live: true,
     showPasswords: opts.showPasswords,
     snapshot: () => source.snapshot(),
-    loadPacket: source.readFrame ? makePacketLoader(source.readFrame) : undefined,
+    loadPacket: source.readFrame ? makePacketLoader(source.readFrame, opts.showPasswords) : undefined,
   }, opts);
   try {
     await running.closed;

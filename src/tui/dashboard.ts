@@ -4,8 +4,9 @@
  * turn the Analysis into pane models and never touch the terminal.
  */
 import type { Dissection } from '../dissect/field.js';
-import type { Analysis, PacketRef, Session } from '../model/types.js';
-import type { TcpConnection } from '../tcp/events.js';
+import type { Analysis, DataConnection, Session } from '../model/types.js';
+import type { FtpRole, PacketFact } from '../model/packet-facts.js';
+import type { TcpFacts } from '../model/tcp-facts.js';
 import type { LadderLine } from '../report/ladder.js';
 import { actionFor, type Action } from './keymap.js';
 import { bodyRect, sessionLayout, tooSmall, MIN_COLS, MIN_ROWS, type SessionPane } from './layout.js';
@@ -25,7 +26,6 @@ import {
   SESSION_MEASURES, warmSearch, sessionHeader, sessionRowText, sessionMatches, SORT_COLUMNS, type SessionRow, type SortOrder,
 } from './views/sessions.js';
 import { SessionIndex, type SessionRowList } from './views/session-index.js';
-import { connectionsOf } from './views/connections.js';
 import { freezeAnalysis, signature } from './live-model.js';
 import { statusBar, titleBar, type ScreenName } from './chrome.js';
 
@@ -41,7 +41,7 @@ export interface DashboardSource {
   status?: () => string | null;
   snapshot(): Analysis;
   /** Full dissection of one packet, re-read by its offset; absent when packets cannot be re-read. */
-  loadPacket?: (session: Session, ref: PacketRef) => Promise<Dissection>;
+  loadPacket?: (fact: PacketFact) => Promise<Dissection>;
 }
 
 
@@ -62,7 +62,7 @@ export class Dashboard {
   message = '';
   /** Selected packet (frame) of the open session. */
   frame: number | null = null;
-  private handshakeOf: { tcp: TcpConnection | null; what: string } = { tcp: null, what: 'no connection' };
+  private handshakeOf: { tcp: TcpFacts | null; what: string; opener: FtpRole | null } = { tcp: null, what: 'no connection', opener: null };
 
   private analysis: Analysis;
   private version = 0;
@@ -166,7 +166,7 @@ export class Dashboard {
   private ladder(session: Session | null, width: number): LadderLine[] {
     if (!session) return [];
     const key = `${session.id}|${width}|${this.version}|${session.commands.length}|${session.dataConnections.length}|${session.closed}`;
-    if (this.ladderCache?.key !== key) this.ladderCache = { key, lines: ladderFor(session, width) };
+    if (this.ladderCache?.key !== key) this.ladderCache = { key, lines: ladderFor(session, width, !!this.source.showPasswords) };
     return this.ladderCache.lines;
   }
 
@@ -175,11 +175,11 @@ export class Dashboard {
     return this.findingsCache.list;
   }
 
-  private packetRef(session: Session | null, frame: number | null): PacketRef | null {
-    if (!session?.packets || frame === null) return null;
-    const items = session.packets.items;
-    const i = this.packetsModel(session).source.indexOf(frame);
-    return i >= 0 ? items[i] : null;
+  private packetRef(session: Session | null, frame: number | null): PacketFact | null {
+    const list = session?.packets;
+    if (!list || frame === null) return null;
+    const i = list.indexOfFrame(frame);
+    return i >= 0 ? list.at(i) : null;
   }
 
   private detail(): Detail | null {
@@ -190,7 +190,7 @@ export class Dashboard {
     const session = this.session();
     const frame = this.frame;
     if (frame === null || !session) return;
-    this.details.request(session, frame, this.packetRef(session, frame), (latest) => {
+    this.details.request(frame, this.packetRef(session, frame), (latest) => {
       if (!latest && this.frame !== frame) return;
       this.lists.layers = new VList();
       this.guard(() => this.render());
@@ -221,7 +221,7 @@ export class Dashboard {
   }
 
   private packetsModel(session: Session | null): PaneModel {
-    const key = `${session?.id}|${this.version}|${session?.packets?.items.length}|${session?.packets?.dropped}|${session?.commands.length}`;
+    const key = `${session?.id}|${this.version}|${session?.packets?.count}|${session?.packets?.dropped}|${session?.commands.length}`;
     if (this.packetsCache?.key !== key) this.packetsCache = { key, model: packetsPane(session, !!this.source.showPasswords) };
     return this.packetsCache.model;
   }
@@ -258,7 +258,7 @@ export class Dashboard {
         const det = this.detail();
         return { ...hexPane(det?.d ?? null, this.highlight(), width, detailStatus(this.frame, det)), textOnly: true };
       }
-      case 'handshake': return handshakePane(this.handshakeOf.tcp, this.handshakeOf.what, width);
+      case 'handshake': return handshakePane(this.handshakeOf.tcp, this.handshakeOf.what, width, this.handshakeOf.opener);
       case 'findings': return findingsPane(this.findingRows());
       case 'help': return helpPane();
     }
@@ -549,10 +549,7 @@ export class Dashboard {
         this.frame = null;
         for (const p of ['flow', 'packets', 'layers', 'hex'] as const) this.lists[p] = new VList();
       }
-      if (this.frame === null) {
-        const first = session.packets?.items[0];
-        if (first) this.selectFrame(first.frame, 'other');
-      }
+      if (this.frame === null && session.packets && session.packets.count > 0) this.selectFrame(session.packets.at(0).frame, 'other');
     }
     this.setFocus(focus);
   }
@@ -562,12 +559,12 @@ export class Dashboard {
       case 'sessions': {
         const row = this.selectedRow();
         if (!row) return;
-        if (row.kind === 'unpaired') { this.handshakeFor(row.dc.tcp, `unpaired data connection ${row.dc.id}`); this.goto('handshake'); return; }
+        if (row.kind === 'unpaired') { this.handshakeForDc(row.dc, `unpaired data connection ${row.dc.id}`); this.goto('handshake'); return; }
         // a data connection opens at its packets when they were kept (captures), else in the flow (proxy)
         this.openSession(row.kind === 'data' && row.session.packets ? 'packets' : 'flow');
-        if (row.kind === 'data' && row.dc.tcp) {
-          const first = row.session.packets?.items.find((p) => p.connId === row.dc.tcp!.id);
-          if (first) this.selectFrame(first.frame, 'other');
+        if (row.kind === 'data') {
+          const first = row.dc.tcp ? (row.dc.tcp.handshake.synFrame ?? row.dc.tcp.firstFrame) : null;
+          if (first !== null && row.session.packets && row.session.packets.indexOfFrame(first) >= 0) this.selectFrame(first, 'other');
         }
         return;
       }
@@ -593,7 +590,7 @@ export class Dashboard {
 
   /** Open the session that holds `frame` and select that packet. */
   jumpToFrame(frame: number, hint: Session | null): void {
-    const session = hint ?? this.analysis.sessions.find((s) => s.packets?.items.some((p) => p.frame === frame)) ?? null;
+    const session = hint ?? this.analysis.sessions.find((s) => (s.packets?.indexOfFrame(frame) ?? -1) >= 0) ?? null;
     if (!session) { this.message = `frame ${frame} belongs to no session`; return; }
     if (this.filter && !sessionMatches(session, this.filter)) this.filter = '';
     this.lists.sessions.follow = false;
@@ -606,23 +603,27 @@ export class Dashboard {
     if (!inPackets) this.message = `frame ${frame} is not in the kept packets; showing the flow`;
   }
 
-  private handshakeFor(tcp: TcpConnection | null, what: string): void {
-    this.handshakeOf = { tcp, what };
+  private handshakeFor(tcp: TcpFacts | null, what: string, opener: FtpRole | null): void {
+    this.handshakeOf = { tcp, what, opener };
     this.lists.handshake = new VList();
+  }
+
+  private handshakeForDc(dc: DataConnection, what: string): void {
+    this.handshakeFor(dc.tcp, what, dc.opener);
   }
 
   private openHandshake(): void {
     const row = this.selectedRow();
     const session = this.session();
     if (!row) { this.message = 'select a session first'; return; }
-    if (row.kind === 'unpaired') this.handshakeFor(row.dc.tcp, `unpaired data connection ${row.dc.id}`);
+    if (row.kind === 'unpaired') this.handshakeForDc(row.dc, `unpaired data connection ${row.dc.id}`);
     else if (this.screen === 'session' && this.frame !== null && session) {
-      const ref = this.packetRef(session, this.frame);
-      const conn = ref ? connectionsOf(session).get(ref.connId) : undefined;
-      if (conn?.dc) this.handshakeFor(conn.tcp, `session ${session.id}, data connection D${conn.dc.id}`);
-      else this.handshakeFor(session.tcp, `session ${session.id}, control connection`);
-    } else if (row.kind === 'data') this.handshakeFor(row.dc.tcp, `session ${row.session.id}, data connection D${row.dc.id}`);
-    else this.handshakeFor(row.session.tcp, `session ${row.session.id}, control connection`);
+      const fact = this.packetRef(session, this.frame);
+      const dc = fact?.channel === 'data' ? session.dataConnections.find((d) => d.id === fact.dataConnection) : undefined;
+      if (dc) this.handshakeForDc(dc, `session ${session.id}, data connection D${dc.id}`);
+      else this.handshakeFor(session.tcp, `session ${session.id}, control connection`, 'client');
+    } else if (row.kind === 'data') this.handshakeForDc(row.dc, `session ${row.session.id}, data connection D${row.dc.id}`);
+    else this.handshakeFor(row.session.tcp, `session ${row.session.id}, control connection`, 'client');
     this.goto('handshake');
   }
 

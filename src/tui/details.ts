@@ -4,7 +4,7 @@
  */
 import type { Dissection } from '../dissect/field.js';
 import { isFtpscopeError } from '../errors.js';
-import type { PacketRef, Session } from '../model/types.js';
+import type { PacketFact } from '../model/packet-facts.js';
 import { layerRows, type LayerRow } from './views/layers.js';
 
 export interface Detail {
@@ -15,7 +15,7 @@ export interface Detail {
   error: string;
 }
 
-export type PacketLoader = (session: Session, ref: PacketRef) => Promise<Dissection>;
+export type PacketLoader = (fact: PacketFact) => Promise<Dissection>;
 
 export class PacketDetails {
   private readonly cache = new Map<number, Detail>();
@@ -28,7 +28,7 @@ export class PacketDetails {
   }
 
   /** Start loading `frame` unless known; `settled(latest)` runs when it is done. */
-  request(session: Session, frame: number, ref: PacketRef | null, settled: (latest: boolean) => void): void {
+  request(frame: number, ref: PacketFact | null, settled: (latest: boolean) => void): void {
     if (this.cache.has(frame)) return;
     if (!ref || !this.load) {
       this.put({ frame, state: 'error', d: null, rows: [],
@@ -38,7 +38,7 @@ export class PacketDetails {
     const entry: Detail = { frame, state: 'loading', d: null, rows: [], error: '' };
     this.put(entry);
     const seq = ++this.seq;
-    this.load(session, ref).then((d) => {
+    this.load(ref).then((d) => {
       entry.state = 'ok';
       entry.d = d;
       entry.rows = layerRows(d);

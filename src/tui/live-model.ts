@@ -20,7 +20,8 @@ function freezeSession(s: Session): Session {
     dataConnections: s.dataConnections.map(freezeDc),
     findings: s.findings.slice(),
     controlBytes: [s.controlBytes[0], s.controlBytes[1]],
-    packets: s.packets ? { items: s.packets.items.slice(), dropped: s.packets.dropped } : null,
+    unseenTransfers: s.unseenTransfers.slice(),
+    packets: s.packets ? s.packets.frozen() : null,
   };
 }
 

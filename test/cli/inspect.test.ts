@@ -64,12 +64,17 @@ describe('ftpscope inspect', () => {
     expect(r.stdout).toMatch(/Response code: 220 \(2yz positive completion reply; x2z connections; Service ready for new user\)/);
   });
 
-  it('--ftp-port decodes FTP on another port', () => {
+  it('decodes FTP on another port as report detects it, with or without --ftp-port', () => {
     const cap = 'captures/fixtures/dissect/loopback-offload.pcap';
-    expect(run('inspect', cap, '--frame', '6').stdout).not.toMatch(/File Transfer Protocol/);
-    const r = run('inspect', cap, '--frame', '6', '--ftp-port', '40021');
-    expect(r.stdout).toMatch(/Request command: USER/);
-    expect(r.stdout).toMatch(/Checksum status: Unverified \(likely checksum offload\)/);
+    // report finds the control session on 40021 by its greeting; inspect runs the same analysis.
+    const report = JSON.parse(run('report', cap, '--json').stdout) as { sessions: Array<{ server: { port: number } }> };
+    expect(report.sessions.map((s) => s.server.port)).toContain(40021);
+    for (const extra of [[], ['--ftp-port', '40021']]) {
+      const r = run('inspect', cap, '--frame', '6', ...extra);
+      expect(r.stdout).toMatch(/Request command: USER/);
+      expect(r.stdout).toMatch(/^Analysis: session 1, control connection; sent by the FTP client/m);
+      expect(r.stdout).toMatch(/Checksum status: Unverified \(likely checksum offload\)/);
+    }
   });
 
   it('a frame out of range, a bad frame number or none: one line, exit 2', () => {

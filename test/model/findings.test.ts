@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import type { Analysis } from '../../src/model/types.js';
 
 const catalog = JSON.parse(readFileSync('captures/served/captures.json', 'utf8')) as { captures: { file: string }[] };

@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import type { Analysis, DataConnection, Session } from '../../src/model/types.js';
 import { readZeekLog } from '../helpers/zeek-log.js';
 

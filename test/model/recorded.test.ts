@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { toReportJson } from '../../src/report/json.js';
 import type { Analysis, DataConnection, Session } from '../../src/model/types.js';
 import { expectValidReport } from '../helpers/validate-report.js';

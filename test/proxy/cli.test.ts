@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { freePort, randomFile, run, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 
 const MAIN = path.resolve('dist/src/cli/main.js');

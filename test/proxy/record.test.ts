@@ -10,7 +10,7 @@ import { Client } from 'basic-ftp';
 import { startProxy } from '../../src/proxy/server.js';
 import { SYNTHESIZED_COMMENT } from '../../src/proxy/recorder.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { eventToJson } from '../../src/report/json.js';
 import { hasBinary, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 

@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
-import { analyzeFile, type PipelineOptions } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
+import type { PipelineOptions } from '../../src/analysis/pipeline.js';
 import type { Analysis } from '../../src/model/types.js';
 
 /** The bundled public captures (copied from zeek and suricata-verify with their expected outputs). */

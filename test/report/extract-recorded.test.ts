@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { Extractor, isInside } from '../../src/report/extract.js';
 import { toReportJson } from '../../src/report/json.js';
 import { expectValidReport } from '../helpers/validate-report.js';

@@ -71,7 +71,7 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     // the selected packet is the data connection's SYN, to the port zeek logged for it
     const dc = connLog.filter((c) => c.service === 'ftp-data')[1];
     const sel = t.selected()!.text;
-    expect(sel).toMatch(/D2 +C→S SYN /);
+    expect(sel).toMatch(/D2 +C→S\* +SYN /);
     expect(screen).toContain(`Layers — frame`);
     expect(dc['id.resp_p']).toBe('56667');
   });
@@ -128,14 +128,17 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     expect(seen.size).toBe(ipv4Packets.length);
     for (const p of ipv4Packets) {
       const row = seen.get(Number(p['frame.number']))!;
-      const [, conn, dir, flags, len] = /^[▶ ] +\d+ \S+ +(\S+) +(\S+) (\S+) +(\d+)/.exec(row)!;
+      const [, conn, dir, flags, len] = /^[▶ ] +\d+ \S+ +(\S+) +(\S+) +(\S+) +(\d+)/.exec(row)!;
       expect(Number(len), row).toBe(Number(p['tcp.len']));
       expect(flags.split(',').includes('SYN'), row).toBe(p['tcp.flags.syn'] === '1');
       expect(flags.split(',').includes('FIN'), row).toBe(p['tcp.flags.fin'] === '1');
       expect(conn === 'ctrl', row).toBe(p['tcp.stream'] === '0');
-      // the TCP client of each connection is the sender of its first SYN
+      // Direction in FTP roles: the FTP client is the address that opened the control connection
+      // (stream 0); `*` marks the TCP initiator, the sender of each connection's first SYN.
+      const ftpClient = ipv4Packets.find((q) => q['tcp.stream'] === '0' && q['tcp.flags.syn'] === '1')!['ip.src'];
       const syn = ipv4Packets.find((q) => q['tcp.stream'] === p['tcp.stream'] && q['tcp.flags.syn'] === '1')!;
-      expect(dir, row).toBe(p['tcp.srcport'] === syn['tcp.srcport'] ? 'C→S' : 'S→C');
+      const initiator = p['tcp.srcport'] === syn['tcp.srcport'] && p['ip.src'] === syn['ip.src'];
+      expect(dir, row).toBe(`${p['ip.src'] === ftpClient ? 'C→S' : 'S→C'}${initiator ? '*' : ''}`);
       if (p['ftp.request.command']) expect(row).toContain(`Request: ${p['ftp.request.command']}`);
       if (p['ftp.response.code']) expect(row).toContain(`Response: ${p['ftp.response.code']}`);
     }

@@ -5,7 +5,7 @@
 import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { readFrame } from '../../src/capture/open.js';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import type { Analysis } from '../../src/model/types.js';
 import { startDashboard, type RunningDashboard } from '../../src/tui/app.js';
 import type { DashboardSource } from '../../src/tui/dashboard.js';

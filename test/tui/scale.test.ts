@@ -5,9 +5,9 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { analyzeFile } from '../../src/model/pipeline.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import type { Analysis, Session } from '../../src/model/types.js';
-import { loadCapture } from '../../src/tui/file-source.js';
+import { loadCapture } from '../../src/analysis/sources/file.js';
 import { collectFindings, FindingList } from '../../src/tui/views/findings.js';
 import { SessionIndex, type SessionRow } from '../../src/tui/views/session-index.js';
 import { dcMatches, SESSION_MEASURES, sessionMatches, sortValue, SORT_COLUMNS, type SortOrder } from '../../src/tui/views/sessions.js';
@@ -122,13 +122,13 @@ describe('the dashboard reads a file in small chunks with the same result', () =
   const summary = (a: Analysis): unknown => ({
     packets: a.source.packets,
     bytes: a.source.bytes,
-    sessions: a.sessions.map((s) => [s.id, s.commands.length, s.dataConnections.map((dc) => dc.bytes), s.findings.map((f) => f.code), s.packets?.items.length]),
+    sessions: a.sessions.map((s) => [s.id, s.commands.length, s.dataConnections.map((dc) => dc.bytes), s.findings.map((f) => f.code), s.packets?.count]),
     unpaired: a.unpairedDataConnections.length,
     findings: a.findings.map((f) => f.code),
   });
   it.each(FILES.map((f) => [f.slice(f.lastIndexOf('/') + 1), f]))('%s', async (_name, path) => {
     const load = loadCapture(path);
     expect(summary(await load.analysis)).toEqual(summary(await analyzeFile(path, { keepPackets: true })));
-    expect(load.status()).toBeNull();
+    expect(load.progress()).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/capture/open.js';
 import type { PacketRecord } from '../../src/capture/types.js';
-import { Pipeline } from '../../src/model/pipeline.js';
+import { Pipeline } from '../../src/analysis/pipeline.js';
 import { buildSessionRows, SORT_COLUMNS } from '../../src/tui/views/sessions.js';
 import { CAPTURES, readTsv } from './harness.js';
 

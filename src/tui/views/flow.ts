@@ -12,8 +12,8 @@ const KIND_STYLE: Record<LadderLine['kind'], Style | undefined> = {
   command: 'client', reply: 'server', tcp: 'dim', data: undefined, note: 'dim',
 };
 
-export function ladderFor(session: Session, width: number): LadderLine[] {
-  return renderLadder(session, { width });
+export function ladderFor(session: Session, width: number, showPasswords = false): LadderLine[] {
+  return renderLadder(session, { width, showPasswords });
 }
 
 /**

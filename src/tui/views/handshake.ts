@@ -3,8 +3,8 @@
  * and relative seq/ack, flags, windows and options, the TCP state of each side, the arithmetic
  * spelled out, the RTT, and the teardown. Says plainly when the handshake was not captured.
  */
-import type { TcpOptions } from '../../dissect/types.js';
-import type { TcpConnection, TcpState } from '../../tcp/events.js';
+import type { TcpFacts, TcpOptionFacts as TcpOptions, TcpState, TeardownEvent } from '../../model/tcp-facts.js';
+import type { FtpRole } from '../../model/packet-facts.js';
 import type { PaneModel } from '../pane.js';
 import type { Row } from '../terminal.js';
 import type { Style } from '../theme.js';
@@ -39,20 +39,33 @@ function ms(a: number | null, b: number | null): string {
   return a !== null && b !== null ? `+${((b - a) * 1000).toFixed(3)} ms` : '';
 }
 
-export function handshakeLines(tcp: TcpConnection | null, what: string): Line[] {
+/** "the FTP client" / "the FTP server" for the TCP initiator (side 0) or the other side. */
+function ftpName(initiatorRole: FtpRole | null, side: 0 | 1): string {
+  if (initiatorRole === null) return '';
+  const role = side === 0 ? initiatorRole : initiatorRole === 'client' ? 'server' : 'client';
+  return ` (FTP ${role})`;
+}
+
+export function handshakeLines(tcp: TcpFacts | null, what: string, initiatorRole: FtpRole | null = null): Line[] {
   if (!tcp) return [{ text: `No TCP connection details for ${what} (the proxy and some live sources have none).` }];
   const out: Line[] = [];
   const hs = tcp.handshake;
   const c = endpoint(tcp.client);
   const s = endpoint(tcp.server);
+  const [isnC, isnS] = hs.isn;
+  const synSeen = hs.synFrame !== null && isnC !== null;
   out.push({ text: `${what}: TCP connection #${tcp.id}`, style: 'key' });
-  out.push({ text: `  client ${c}  (sent the SYN)   →   server ${s}` });
+  if (synSeen) {
+    out.push({ text: `  client ${c}${ftpName(initiatorRole, 0)} sent the SYN   →   server ${s}${ftpName(initiatorRole, 1)}` });
+  } else {
+    out.push({ text: `  client ${c}${ftpName(initiatorRole, 0)}   ↔   server ${s}${ftpName(initiatorRole, 1)}` });
+    out.push({ text: '  (which side opened it is inferred from the ports: no SYN was captured)' });
+  }
   out.push({ text: '' });
   out.push({ text: `  ${fit('Client', STATE_W)} ${' '.repeat(ARROW_W)} ${fit('Server', STATE_W)}`, style: 'key' });
-  out.push(states('CLOSED', 'LISTEN'));
 
-  const [isnC, isnS] = hs.isn;
-  if (hs.synFrame !== null && isnC !== null) {
+  if (synSeen) {
+    out.push(states('CLOSED', 'LISTEN'));
     out.push(ladder('SYN-SENT', ' SYN ', true, '', `frame ${hs.synFrame}`));
     out.push({ text: `  ${' '.repeat(STATE_W)}   seq=${isnC} (relative 0)  ${optionText(hs.options[0], hs.window[0])}` });
   }
@@ -78,12 +91,14 @@ export function handshakeLines(tcp: TcpConnection | null, what: string): Line[] 
     out.push({ text: `RTT (SYN → final ACK): ${hs.rttMs !== null ? hs.rttMs.toFixed(3) + ' ms' : 'not measurable'}`, style: 'key' });
   } else {
     out.push({ text: '' });
-    if (hs.synFrame !== null && hs.synAckFrame === null) {
+    if (synSeen && hs.synAckFrame === null) {
       out.push({ text: `The client sent a SYN (frame ${hs.synFrame}) but no SYN-ACK was captured: the server did not answer`, style: 'warn' });
       out.push({ text: 'or its answer was not captured (closed port, firewall, or a one-sided capture).', style: 'warn' });
     } else {
       out.push({ text: 'The three-way handshake of this connection was not captured: the capture started after the', style: 'warn' });
-      out.push({ text: 'connection opened. Sequence numbers are shown raw; relative numbers need the ISNs.', style: 'warn' });
+      out.push({ text: 'connection opened, so both sides are taken as ESTABLISHED from the first packet seen.', style: 'warn' });
+      out.push({ text: 'Sequence numbers are shown raw; relative numbers need the ISNs.', style: 'warn' });
+      out.push(states('ESTABLISHED', 'ESTABLISHED'));
     }
   }
   out.push({ text: '' });
@@ -109,33 +124,71 @@ function negotiated(oc: TcpOptions | null, os: TcpOptions | null, win: [number |
   return out;
 }
 
-function teardown(tcp: TcpConnection): Line[] {
+/**
+ * The connection's end as it happened: each FIN, the ACK of each FIN and any RST in capture
+ * order, with both sides' states after each step (RFC 793's state diagram).
+ */
+function teardown(tcp: TcpFacts): Line[] {
   const out: Line[] = [{ text: 'Teardown', style: 'key' }];
-  const [finC, finS] = tcp.finFrame;
-  if (tcp.rstFrame !== null) {
-    const by = tcp.rstBy === 0 ? 'client' : tcp.rstBy === 1 ? 'server' : 'one side';
-    out.push({ text: `  RST from the ${by} at frame ${tcp.rstFrame}: the connection is aborted, both sides go straight to CLOSED`, style: 'warn' });
-    out.push({ text: '  (no FIN exchange, no TIME-WAIT; unsent or unacknowledged data is lost).', style: 'warn' });
-  }
-  if (finC !== null || finS !== null) {
-    const clientFirst = finS === null || (finC !== null && finC <= finS);
-    const first = clientFirst ? 'client' : 'server';
-    const second = clientFirst ? 'server' : 'client';
-    const firstFrame = clientFirst ? finC : finS;
-    const secondFrame = clientFirst ? finS : finC;
-    const [l1, r1]: [TcpState, TcpState] = clientFirst ? ['FIN-WAIT-1', 'CLOSE-WAIT'] : ['CLOSE-WAIT', 'FIN-WAIT-1'];
-    out.push(ladder(l1, ` FIN (${first}) `, clientFirst, r1, `frame ${firstFrame}`));
-    if (secondFrame !== null) {
-      const [l2, r2]: [TcpState, TcpState] = clientFirst ? ['TIME-WAIT', 'LAST-ACK'] : ['LAST-ACK', 'TIME-WAIT'];
-      out.push(ladder(l2, ` FIN (${second}) `, !clientFirst, r2, `frame ${secondFrame}`));
-      out.push(states(clientFirst ? 'TIME-WAIT' : 'CLOSED', clientFirst ? 'CLOSED' : 'TIME-WAIT'));
-      out.push({ text: `  The ${first} closed first, so it waits in TIME-WAIT (2×MSL) before CLOSED; the ${second} is CLOSED once its FIN is acknowledged.` });
-    } else {
-      out.push({ text: `  Only the ${first} sent a FIN in the capture: the ${second} may still send (half-close).` });
-    }
-  } else if (tcp.rstFrame === null) {
+  const events = tcp.teardown;
+  if (events.length === 0) {
     out.push({ text: tcp.closeReason === 'timeout' ? '  No FIN or RST: the connection went idle and was expired.'
       : '  No FIN or RST was captured: the connection was still open when the capture ended.' });
+    return out;
+  }
+  const name = (d: 0 | 1): string => (d === 0 ? 'client' : 'server');
+  const st: [TcpState, TcpState] = ['ESTABLISHED', 'ESTABLISHED'];
+  const finSent: [boolean, boolean] = [false, false];
+  let reset: TeardownEvent | null = null;
+  for (const e of events) {
+    const me = e.dir;
+    const peer: 0 | 1 = me === 0 ? 1 : 0;
+    const where = e.frame !== null ? `frame ${e.frame}` : '';
+    if (e.kind === 'rst') {
+      if (reset) continue;
+      reset = e;
+      st[0] = 'CLOSED';
+      st[1] = 'CLOSED';
+      out.push(ladder(st[0], ` RST (${name(me)}) `, me === 0, st[1], where));
+      continue;
+    }
+    if (reset) continue; // after a RST nothing changes state
+    if (e.kind === 'fin') {
+      finSent[me] = true;
+      if (st[me] === 'CLOSE-WAIT') st[me] = 'LAST-ACK';
+      else st[me] = 'FIN-WAIT-1';
+      if (st[peer] === 'ESTABLISHED') st[peer] = 'CLOSE-WAIT';
+      else if (st[peer] === 'FIN-WAIT-1') st[peer] = 'CLOSING';
+      else if (st[peer] === 'FIN-WAIT-2') st[peer] = 'TIME-WAIT';
+      out.push(ladder(st[0], ` FIN (${name(me)}) `, me === 0, st[1], where));
+    } else {
+      // `me` acknowledges the peer's FIN.
+      if (st[peer] === 'FIN-WAIT-1') st[peer] = 'FIN-WAIT-2';
+      else if (st[peer] === 'CLOSING') st[peer] = 'TIME-WAIT';
+      else if (st[peer] === 'LAST-ACK') st[peer] = 'CLOSED';
+      out.push(ladder(st[0], ` ACK of FIN (${name(me)}) `, me === 0, st[1], where));
+    }
+  }
+  out.push(states(st[0], st[1]));
+  if (reset) {
+    const by = name(reset.dir);
+    const where = reset.frame !== null ? ` at frame ${reset.frame}` : '';
+    if (!finSent[0] && !finSent[1]) {
+      out.push({ text: `  RST from the ${by}${where}: the connection is aborted, both sides go straight to CLOSED`, style: 'warn' });
+      out.push({ text: '  (no FIN exchange, no TIME-WAIT; unsent or unacknowledged data is lost).', style: 'warn' });
+    } else {
+      out.push({ text: `  The FIN exchange began, then a RST from the ${by}${where} aborted what was left: both sides are`, style: 'warn' });
+      out.push({ text: '  CLOSED at once, without waiting in TIME-WAIT.', style: 'warn' });
+    }
+  } else if (st.includes('TIME-WAIT')) {
+    const waiter = st[0] === 'TIME-WAIT' ? 'client' : 'server';
+    const other = waiter === 'client' ? 'server' : 'client';
+    out.push({ text: `  The ${waiter} closed first, so it waits in TIME-WAIT (2×MSL) before CLOSED; the ${other} is ${st[waiter === 'client' ? 1 : 0] === 'CLOSED' ? 'CLOSED, its FIN acknowledged' : `in ${st[waiter === 'client' ? 1 : 0]}`}.` });
+  } else if (finSent[0] !== finSent[1]) {
+    const first = finSent[0] ? 'client' : 'server';
+    out.push({ text: `  Only the ${first} sent a FIN in the capture: the ${first === 'client' ? 'server' : 'client'} may still send (half-close).` });
+  } else {
+    out.push({ text: '  The final ACK was not captured: the side that closed first stays in its wait state in this picture.' });
   }
   return out;
 }
@@ -160,8 +213,8 @@ function wrap(lines: Line[], width: number): Line[] {
   return out;
 }
 
-export function handshakePane(tcp: TcpConnection | null, what: string, width = 80): PaneModel {
-  const lines = wrap(handshakeLines(tcp, what), width);
+export function handshakePane(tcp: TcpFacts | null, what: string, width = 80, initiatorRole: FtpRole | null = null): PaneModel {
+  const lines = wrap(handshakeLines(tcp, what, initiatorRole), width);
   return {
     title: `Handshake — ${what}`,
     source: { count: lines.length, keyAt: (i) => i, indexOf: (k) => (typeof k === 'number' && k < lines.length ? k : -1) },

@@ -11,5 +11,5 @@ done
 tshark -r captures/public/zeek/ipv4.pcap -Y 'frame.number == 1' -T fields -E header=y \
   -e frame.number -e tcp.srcport -e ip.ttl -e ip.src -e ip.dst > test/tui/expected/ipv4-frame1.tsv
 tshark -r captures/public/zeek/ipv4.pcap -T fields -E header=y \
-  -e frame.number -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.len -e tcp.flags.syn -e tcp.flags.fin -e ftp.response.code -e ftp.request.command \
+  -e frame.number -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.len -e tcp.flags.syn -e tcp.flags.fin -e ftp.response.code -e ftp.request.command -e ip.src \
   > test/tui/expected/ipv4-packets.tsv

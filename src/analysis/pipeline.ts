@@ -1,19 +1,22 @@
 import type { CaptureInfo, PacketRecord } from '../capture/types.js';
-import { readCapture } from '../capture/open.js';
 import { FastDecoder, newFastPacket } from '../dissect/fast.js';
+import type { Defragmenter } from '../dissect/defrag.js';
 import { TcpTracker } from '../tcp/tracker.js';
 import { linkTypeName } from '../capture/linktypes.js';
 import { FtpAnalyzer } from './analyzer.js';
-import { finding } from './findings.js';
-import type { Analysis, AnalysisEvent, DataConnection, DataSink, Session, SourceInfo } from './types.js';
+import { ExpiryClock } from './clock.js';
+import { finding } from '../model/findings.js';
+import type { Analysis, AnalysisEvent, DataConnection, DataSink, Session, SourceInfo } from '../model/types.js';
 
 export interface PipelineOptions {
   /** Control ports besides 21 (--ftp-port). */
   ftpPorts?: number[];
-  /** Fill Session.packets (the dashboard). */
+  /** Keep the per-packet fact table and fill Session.packets (the dashboard). */
   keepPackets?: boolean;
   /** Ring size per session when keepPackets. */
   maxPacketsPerSession?: number;
+  /** Facts for the packets of every TCP connection, FTP or not (inspect). */
+  factsForAllConnections?: boolean;
   onEvent?: (ev: AnalysisEvent) => void;
   openDataSink?: (session: Session | null, dc: DataConnection) => DataSink | null;
   /** Hand over and forget each session once final, keeping memory bounded (see FtpAnalyzer). */
@@ -21,9 +24,6 @@ export interface PipelineOptions {
   /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */
   inputReusedOnSignal?: boolean;
 }
-
-/** How often (in packets) idle flows and stale expectations are expired. */
-const EXPIRE_EVERY = 8192;
 
 /**
  * Packets in, Analysis out: fast-path decode → TCP tracker → FTP analyzer. One per source;
@@ -35,6 +35,7 @@ export class Pipeline {
   private readonly decoder = new FastDecoder();
   private readonly fp = newFastPacket();
   private readonly linkTypes = new Set<number>();
+  private readonly clock: ExpiryClock;
   /** Packets nearly always share one link type: the set is updated when it changes. */
   private lastLinkType = -1;
   private lastTs = 0;
@@ -50,6 +51,10 @@ export class Pipeline {
     this.analyzer = new FtpAnalyzer({ ...opts, sourceType: source.type, sourceName: source.name });
     const ports = new Set([21, ...(opts.ftpPorts ?? [])]);
     this.tracker = new TcpTracker(this.analyzer, { isServerPort: (p) => ports.has(p) || p === 20, inputReusedOnSignal: opts.inputReusedOnSignal });
+    this.clock = new ExpiryClock(this.tracker.sweepIntervalSec, (now) => {
+      this.tracker.expire(now);
+      this.analyzer.expire(now);
+    });
   }
 
   push(rec: PacketRecord): void {
@@ -61,23 +66,23 @@ export class Pipeline {
       this.linkTypes.add(rec.linkType);
     }
     if (rec.caplen < rec.wirelen && this.snaplenCut++ === 0) this.firstSnaplenFrame = rec.frame;
+    this.clock.advance(rec.ts);
     const fp = this.fp;
     if (this.decoder.decode(rec, fp) && fp.kind === 'tcp') {
       this.tracker.push(fp, rec);
     } else if (fp.kind === 'malformed' && this.malformed++ === 0) {
       this.firstMalformedFrame = rec.frame;
     }
-    if (this.packets % EXPIRE_EVERY === 0) this.tick(rec.ts);
+  }
+
+  /** The IP fragments held so far (a copy): full dissection of the next packet completes datagrams as this pipeline does. */
+  defragSnapshot(): Defragmenter {
+    return this.decoder.defrag.clone();
   }
 
   /** The buffers of the packets pushed so far are about to be overwritten. */
   inputReused(): void {
     this.tracker.inputReused();
-  }
-
-  tick(nowTs: number): void {
-    this.tracker.expire(nowTs);
-    this.analyzer.expire(nowTs);
   }
 
   snapshot(): Analysis {
@@ -114,26 +119,4 @@ export class Pipeline {
     src.linkTypes = [...this.linkTypes].map(linkTypeName);
     return src;
   }
-}
-
-export interface AnalyzeFileOptions extends PipelineOptions {
-  onProgress?: (bytesRead: number, totalBytes: number | null) => void;
-  /** Blocking file reads (see ReadOptions.blocking): for callers whose output is synchronous. */
-  blockingReads?: boolean;
-  /** See ReadOptions.pace. */
-  pace?: () => Promise<unknown> | undefined;
-}
-
-/** Analyze a capture file (pcap, pcapng, gzip of either). */
-export async function analyzeFile(path: string, opts: AnalyzeFileOptions = {}): Promise<Analysis> {
-  let pipeline: Pipeline | null = null;
-  const info = await readCapture(path, (rec) => {
-    pipeline ??= new Pipeline({ ...opts, inputReusedOnSignal: true }, { type: 'pcap', name: path });
-    pipeline.push(rec);
-  }, {
-    onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused(), blocking: opts.blockingReads, pace: opts.pace,
-  });
-  pipeline ??= new Pipeline(opts, { type: info.format, name: path });
-  pipeline.analyzer.source.type = info.format;
-  return pipeline.finish(info);
 }

@@ -2,9 +2,12 @@ import type { FastPacket } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/events.js';
 import type {
-  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, PacketRef, Session, SourceInfo,
-} from './types.js';
-import { finding, pushFinding, type Finding } from './findings.js';
+  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, Session, SourceInfo, UnseenTransfer,
+} from '../model/types.js';
+import type { FtpRole } from '../model/packet-facts.js';
+import { copyTcpFacts } from '../model/tcp-facts.js';
+import { PacketTable, type RowInput } from './packet-table.js';
+import { finding, pushFinding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
 import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
 import { TransferAccumulator } from '../ftp/transfer.js';
@@ -15,8 +18,13 @@ export interface AnalyzerOptions {
   sourceName: string;
   /** Control ports besides 21. */
   ftpPorts?: number[];
+  /** Keep the per-packet fact table and each session's packet list (the dashboard, inspect). */
   keepPackets?: boolean;
   maxPacketsPerSession?: number;
+  /** Rows of the per-packet fact table kept (newest). */
+  maxPacketRows?: number;
+  /** Keep facts for the packets of every TCP connection, FTP or not (inspect). */
+  factsForAllConnections?: boolean;
   onEvent?: (ev: AnalysisEvent) => void;
   openDataSink?: (session: Session | null, dc: DataConnection) => DataSink | null;
   /** Seconds an unused PASV/PORT expectation is kept (Zeek: 5 minutes). */
@@ -34,6 +42,7 @@ export interface AnalyzerOptions {
 interface ControlRole {
   kind: 'control';
   session: Session;
+  conn: TcpConnection;
   machine: FtpSession;
   /** Slots with a transfer command whose data connection never showed up yet. */
   waiting: Set<DataSlot>;
@@ -42,6 +51,7 @@ interface ControlRole {
 interface DataRole {
   kind: 'data';
   dc: DataConnection;
+  conn: TcpConnection;
   owner: ControlRole | null;
   slot: DataSlot | null;
   acc: TransferAccumulator;
@@ -78,6 +88,8 @@ const REPEATED_LOGIN_FAILURES = 3;
 const MAX_LOGIN_FAILURE_KEYS = 10_000;
 /** Addresses remembered as FTP peers (for guessing unpaired connections' roles); the oldest are forgotten. */
 const MAX_FTP_HOSTS = 65_536;
+/** Server endpoints recognised as FTP control on a port not given as one; the oldest are forgotten. */
+const MAX_CONTROL_SERVERS = 65_536;
 
 /**
  * The FTP layer: takes TCP stream events (from a capture's TCP tracker or from the proxy),
@@ -92,6 +104,12 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly expectations: ExpectationTable<ControlRole>;
   private readonly ftpPorts: Set<number>;
   private readonly ftpHosts = new Set<string>();
+  /** "ip port" of servers whose control connections were recognised by their greeting or first command. */
+  private readonly controlServers = new Set<string>();
+  /** Data connections not yet final, and the role that settles each. */
+  private readonly openData = new Map<DataConnection, DataRole>();
+  /** The per-packet facts (with keepPackets). */
+  readonly packetTable: PacketTable | null;
   /** Failed logins by "client server" address pair. */
   private readonly loginFailures = new Map<string, { count: number; sessions: Set<number>; reported: boolean }>();
   readonly findings: Finding[] = [];
@@ -104,6 +122,9 @@ export class FtpAnalyzer implements StreamHandler {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
     this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
+    this.packetTable = opts.keepPackets || opts.factsForAllConnections
+      ? new PacketTable({ maxRows: opts.maxPacketRows, maxRowsPerSession: opts.maxPacketsPerSession })
+      : null;
   }
 
   /** The FTP session a control connection carries, or null (e.g. for the proxy's own findings). */
@@ -119,7 +140,7 @@ export class FtpAnalyzer implements StreamHandler {
   // ---- StreamHandler ------------------------------------------------------------------
 
   open(conn: TcpConnection, ts: number, frame: number | null): void {
-    if (this.ftpPorts.has(conn.server.port)) {
+    if (this.ftpPorts.has(conn.server.port) || this.controlServers.has(endpointKey(conn.server))) {
       this.startControl(conn);
       return;
     }
@@ -140,6 +161,7 @@ export class FtpAnalyzer implements StreamHandler {
     }
     conn.tag = { kind: 'candidate', chunks: [], buffered: 0, decided: [false, false], acc: new TransferAccumulator() } satisfies CandidateRole;
     this.candidates.add(conn);
+    this.packetTable?.follow(conn.id, { channel: 'candidate', session: null, dataConnection: null, initiatorRole: null });
   }
 
   data(conn: TcpConnection, dir: Dir, buf: Buffer, start: number, end: number, ts: number, frame: number | null): void {
@@ -179,6 +201,7 @@ export class FtpAnalyzer implements StreamHandler {
       role.closed = true;
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
+      role.dc.tcp = copyTcpFacts(conn);
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
       // The final reply (226) usually follows the data connection's FIN: wait for it.
@@ -192,42 +215,20 @@ export class FtpAnalyzer implements StreamHandler {
   }
 
   packet(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
-    if (!this.opts.keepPackets) return;
-    const session = this.packetListOf(conn);
-    if (!session) return;
-    this.logPacket(session, {
-      frame: rec.frame, ts: rec.ts, connId: conn.id, dir, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
-      len: pkt.payloadWireLength, fileOffset: rec.fileOffset,
+    const table = this.packetTable;
+    if (table === null) return;
+    if (this.opts.factsForAllConnections && !table.entry(conn.id)) {
+      table.follow(conn.id, { channel: 'other', session: null, dataConnection: null, initiatorRole: null });
+    }
+    table.add(conn, dir, {
+      frame: rec.frame, ts: rec.ts, fileOffset: rec.fileOffset, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
+      len: pkt.payloadWireLength, window: pkt.window,
     });
   }
 
-  /**
-   * A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the
-   * packet list of the session it belongs to (with keepPackets).
-   */
-  addPacketRef(conn: TcpConnection, ref: PacketRef): void {
-    const session = this.packetListOf(conn);
-    if (session) this.logPacket(session, ref);
-  }
-
-  /** The session whose packet list takes this connection's packets (its control or owning session), if any. */
-  private packetListOf(conn: TcpConnection): Session | null {
-    if (!this.opts.keepPackets) return null;
-    const role = conn.tag as Role | undefined;
-    const session = role?.kind === 'control' ? role.session : role?.kind === 'data' ? role.owner?.session ?? null : null;
-    return session?.packets ? session : null;
-  }
-
-  private logPacket(session: Session, ref: PacketRef): void {
-    const log = session.packets!;
-    const max = this.opts.maxPacketsPerSession ?? 250_000;
-    log.items.push(ref);
-    // Trim in batches: shift() on a large array copies it every time.
-    if (log.items.length > max + (max >> 3)) {
-      const excess = log.items.length - max;
-      log.items.splice(0, excess);
-      log.dropped += excess;
-    }
+  /** A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the fact table. */
+  addPacket(conn: TcpConnection, dir: Dir, row: RowInput): void {
+    this.packetTable?.add(conn, dir, row);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
@@ -247,9 +248,7 @@ export class FtpAnalyzer implements StreamHandler {
   finish(): Analysis {
     if (!this.finished) {
       this.finished = true;
-      for (const role of [...this.controls]) {
-        if (role.session.tcp) this.endControl(role, role.session.tcp, role.session.end, null);
-      }
+      for (const role of [...this.controls]) this.endControl(role, role.conn, role.session.end, null);
       for (const conn of this.candidates) {
         const role = conn.tag as CandidateRole;
         this.endCandidate(conn, role.acc, conn.closeReason ?? 'end');
@@ -265,12 +264,19 @@ export class FtpAnalyzer implements StreamHandler {
 
   /** The model as it stands (a live snapshot, or the final result after finish()). */
   analysis(): Analysis {
+    if (!this.finished) this.refreshTcpFacts();
     return {
       source: this.source,
       sessions: this.sessions,
       unpairedDataConnections: this.unpaired,
       findings: this.findings,
     };
+  }
+
+  /** Open connections' TCP facts as they stand now (views read copies, never the live records). */
+  private refreshTcpFacts(): void {
+    for (const role of this.controls) role.session.tcp = copyTcpFacts(role.conn);
+    for (const role of this.openData.values()) if (!role.closed) role.dc.tcp = copyTcpFacts(role.conn);
   }
 
   addGlobalFinding(f: Finding): void {
@@ -295,15 +301,21 @@ export class FtpAnalyzer implements StreamHandler {
       commands: [],
       unsolicitedReplies: [],
       dataConnections: [],
+      unseenTransfers: [],
       findings: [],
       controlBytes: [0, 0],
       closed: false,
-      packets: this.opts.keepPackets ? { items: [], dropped: 0 } : null,
-      tcp: conn,
+      packets: null,
+      tcp: copyTcpFacts(conn),
     };
     this.updateHandshake(session, conn);
-    const role: ControlRole = { kind: 'control', session, machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects: this.opts.onEvent !== undefined }), waiting: new Set() };
+    const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
+    const role: ControlRole = { kind: 'control', session, conn, machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects }), waiting: new Set() };
     conn.tag = role;
+    if (this.packetTable) {
+      this.packetTable.follow(conn.id, { channel: 'control', session, dataConnection: null, initiatorRole: 'client' });
+      session.packets = this.packetTable.listOf(session);
+    }
     this.sessions.push(session);
     this.controls.add(role);
     this.noteFtpHost(conn.client.ip);
@@ -322,6 +334,7 @@ export class FtpAnalyzer implements StreamHandler {
     const s = role.session;
     this.updateHandshake(s, conn);
     s.end = Math.max(s.end, conn.end);
+    s.tcp = copyTcpFacts(conn);
     this.apply(role, role.machine.end(ts, frame));
     if (conn.closeReason === 'rst') {
       this.sessionFinding(role, finding('warning', 'control-reset', `the control connection was reset (RST) by the ${conn.rstBy === 0 ? 'client' : 'server'}`, conn.rstFrame));
@@ -330,8 +343,8 @@ export class FtpAnalyzer implements StreamHandler {
     role.waiting.clear();
     // Data connections of this session still waiting for a final reply are settled now.
     for (const dc of s.dataConnections) {
-      const dr = dc.tcp?.tag as DataRole | undefined;
-      if (dr?.kind === 'data' && dr.closed && !dr.finalized) this.finalizeData(dr);
+      const dr = this.openData.get(dc);
+      if (dr && dr.closed && !dr.finalized) this.finalizeData(dr);
     }
     this.expectations.removeOwner(role);
     this.emit({ type: 'session-close', session: s });
@@ -342,10 +355,7 @@ export class FtpAnalyzer implements StreamHandler {
   private maybeRetire(s: Session): void {
     const retire = this.opts.retireSession;
     if (!retire || !s.closed) return;
-    for (const dc of s.dataConnections) {
-      const dr = dc.tcp?.tag as DataRole | undefined;
-      if (dr?.kind === 'data' && !dr.finalized) return;
-    }
+    for (const dc of s.dataConnections) if (this.openData.has(dc)) return;
     const i = this.sessions.lastIndexOf(s);
     if (i < 0) return;
     this.sessions.splice(i, 1);
@@ -376,9 +386,11 @@ export class FtpAnalyzer implements StreamHandler {
       const ef = effects[i]!;
       switch (ef.type) {
         case 'command':
+          this.packetTable?.noteLine(ef.command.frame, { kind: 'command', command: ef.command });
           this.emit({ type: 'command', session: role.session, command: ef.command });
           break;
         case 'reply':
+          this.packetTable?.noteLine(ef.reply.frame, { kind: 'reply', reply: ef.reply, command: ef.command });
           this.emit({ type: 'reply', session: role.session, command: ef.command, reply: ef.reply });
           break;
         case 'finding':
@@ -395,6 +407,7 @@ export class FtpAnalyzer implements StreamHandler {
           this.transferDone(role, ef.slot);
           break;
         case 'tls':
+          if (!this.opts.tlsDecrypted) this.packetTable?.tlsAfter(role.conn.id, ef.frame);
           break;
       }
     }
@@ -456,17 +469,35 @@ export class FtpAnalyzer implements StreamHandler {
       if (r.code >= 200 && r.code < 300) {
         this.sessionFinding(role, finding('warning', 'data-connection-not-seen',
           `${slot.command?.verb} ${slot.command?.arg ?? ''} succeeded (${r.code}) but its data connection is not in the capture: the capture filter or capture point missed it`, r.frame));
+        this.noteUnseen(role, slot);
       }
       return;
     }
     for (const dc of slot.connections) {
       this.copySlot(dc, slot);
-      const dr = dc.tcp?.tag as DataRole | undefined;
-      if (dr?.kind === 'data' && dr.closed && !dr.finalized) this.finalizeData(dr);
+      const dr = this.openData.get(dc);
+      if (dr && dr.closed && !dr.finalized) this.finalizeData(dr);
     }
   }
 
+  /** A transfer whose data connection was announced but is not in the capture: a row of its own in views. */
+  private noteUnseen(role: ControlRole, slot: DataSlot): void {
+    const list = role.session.unseenTransfers;
+    if (!slot.command || list.length >= MAX_FINDINGS_PER_OWNER) return;
+    const c = slot.command;
+    const r = slot.finalReply;
+    const entry: UnseenTransfer = {
+      command: { verb: c.verb, arg: c.arg, frame: c.frame },
+      setup: slot.setup,
+      mode: slot.mode,
+      announced: { ip: slot.announced.ip, port: slot.announced.port },
+      finalReply: r ? { code: r.code, text: r.text, frame: r.frame } : null,
+    };
+    list.push(entry);
+  }
+
   private reportNeverOpened(role: ControlRole, slot: DataSlot): void {
+    this.noteUnseen(role, slot);
     if (slot.finalReply?.code === 425) return; // already reported from the 425
     const c = slot.command!;
     this.sessionFinding(role, finding('error', 'data-connection-not-opened',
@@ -485,13 +516,15 @@ export class FtpAnalyzer implements StreamHandler {
     dc.mode = slot.mode;
     dc.setup = slot.setup;
     dc.setupFrame = slot.setupFrame;
-    dc.tcp = conn;
+    dc.opener = slot.mode === 'active' ? 'server' : 'client';
     const role: DataRole = {
-      kind: 'data', dc, owner, slot, acc: new TransferAccumulator(),
+      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
       encrypted: false,
     };
     conn.tag = role;
+    this.openData.set(dc, role);
+    this.packetTable?.follow(conn.id, { channel: 'data', session: s, dataConnection: dc.id, initiatorRole: dc.opener });
     slot.connections.push(dc);
     if (slot.command) {
       owner.waiting.delete(slot);
@@ -526,6 +559,7 @@ export class FtpAnalyzer implements StreamHandler {
     };
     const role = this.startData(conn, owner, slot);
     role.encrypted = true;
+    this.packetTable?.tlsAfter(conn.id, null);
     role.dc.guessedRole = 'data connection of a TLS session: its setup and transfer command are encrypted';
   }
 
@@ -557,6 +591,8 @@ export class FtpAnalyzer implements StreamHandler {
     if (role.finalized) return;
     role.finalized = true;
     const dc = role.dc;
+    this.openData.delete(dc);
+    dc.tcp = copyTcpFacts(role.conn);
     if (role.slot) this.copySlot(dc, role.slot);
     const reasons = incompleteReasons(dc);
     dc.complete = reasons.length === 0;
@@ -566,7 +602,7 @@ export class FtpAnalyzer implements StreamHandler {
     if (!dc.complete && sessionRole && (dc.command || dc.bytes > 0)) {
       const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
       this.sessionFinding(sessionRole, finding(severityOf(dc), 'transfer-incomplete',
-        `${what}: transfer incomplete (${reasons.join('; ')})`, dc.finalReply?.frame ?? dc.tcp?.lastFrame ?? null));
+        `${what}: transfer incomplete (${reasons.join('; ')})`, dc.finalReply?.frame ?? role.conn.lastFrame ?? null));
     }
     role.sink?.end(dc, sessionRole?.session ?? null);
     this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
@@ -594,6 +630,7 @@ export class FtpAnalyzer implements StreamHandler {
     }
     this.candidates.delete(conn);
     role.acc.discard();
+    this.noteControlServer(conn.server);
     const control = this.startControl(conn);
     this.sessionFinding(control, finding('info', 'ftp-nonstandard-port',
       `FTP control connection on port ${conn.server.port} (detected from its ${dir === 1 ? 'server greeting' : 'first command'}); pass --ftp-port ${conn.server.port} to be explicit`, conn.firstFrame));
@@ -604,6 +641,16 @@ export class FtpAnalyzer implements StreamHandler {
   private demote(conn: TcpConnection, role: CandidateRole): void {
     this.candidates.delete(conn);
     conn.tag = { kind: 'other', acc: role.acc } satisfies OtherRole;
+    if (this.opts.factsForAllConnections) this.packetTable?.follow(conn.id, { channel: 'other', session: null, dataConnection: null, initiatorRole: null });
+    else this.packetTable?.forget(conn.id);
+  }
+
+  private noteControlServer(server: Endpoint): void {
+    const set = this.controlServers;
+    const key = endpointKey(server);
+    if (set.has(key)) return;
+    if (set.size >= MAX_CONTROL_SERVERS) set.delete(set.values().next().value!);
+    set.add(key);
   }
 
   /** A TCP connection that was neither control nor expected data: list it if it looks like FTP data. */
@@ -617,8 +664,9 @@ export class FtpAnalyzer implements StreamHandler {
     const dc = newDataConnection(this.unpaired.length + 1, conn);
     dc.guessedRole = guess.role;
     dc.mode = guess.mode;
+    dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
-    dc.tcp = conn;
+    this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);
     dc.complete = reason === 'fin' && dc.missingBytes === 0;
@@ -655,8 +703,13 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     server: { ...conn.server } as Endpoint,
     mode: null, setup: null, setupFrame: null, command: null, direction: null, path: null, expectedBytes: null,
     bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
-    restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, tcp: conn,
+    restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null,
+    tcp: copyTcpFacts(conn),
   };
+}
+
+function endpointKey(e: Endpoint): string {
+  return `${e.ip} ${e.port}`;
 }
 
 /** Why a transfer is not complete; empty when it is. */

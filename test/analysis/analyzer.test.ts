@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { analyzeFile } from '../../src/model/pipeline.js';
-import { FtpAnalyzer } from '../../src/model/analyzer.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
+import { FtpAnalyzer } from '../../src/analysis/analyzer.js';
 import { createConnection } from '../../src/tcp/connection.js';
 import type { Analysis, DataConnection } from '../../src/model/types.js';
 import { readSuricataFileChecks, readZeekLog } from '../helpers/zeek-log.js';

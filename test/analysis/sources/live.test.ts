@@ -1,15 +1,15 @@
-// startLiveCapture (src/cli/capture.ts): live packets → Pipeline and -w, as `ftpscope capture` runs it.
+// startLiveCapture (src/analysis/sources/live.ts): live packets → Pipeline and -w, as `ftpscope capture` runs it.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { liveAvailable } from '../../src/capture/live.js';
-import { readCapture } from '../../src/capture/open.js';
-import { startLiveCapture } from '../../src/cli/capture.js';
-import { analyzeFile } from '../../src/model/pipeline.js';
-import { curl, sleep, startFtpServer } from './ftp-peer.js';
+import { liveAvailable } from '../../../src/capture/live.js';
+import { readCapture } from '../../../src/capture/open.js';
+import { startLiveCapture } from '../../../src/analysis/sources/live.js';
+import { analyzeFile } from '../../../src/analysis/sources/file.js';
+import { curl, sleep, startFtpServer } from '../../capture/ftp-peer.js';
 
 const ready = liveAvailable() && process.getuid?.() === 0 && spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
 const tmp = mkdtempSync(join(tmpdir(), 'ftpscope-startlive-'));

@@ -1,0 +1,385 @@
+/**
+ * The per-packet fact table: one row per TCP packet of the connections the analysis follows,
+ * stored column-wise in typed arrays (about 50 bytes a packet), as a ring that keeps the newest
+ * `maxRows` and counts what it dropped. Each row records what the analysis decided about the
+ * packet when it passed: its connection, the direction, its TCP phase, the numbers relative to
+ * each side's ISN, and (through its connection's entry) which session or data connection it
+ * belongs to and the FTP role of its sender. Control lines a packet completed are attached by
+ * frame. Sessions see their packets through PacketList views over the table.
+ */
+import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase } from '../model/packet-facts.js';
+import type { TcpFacts } from '../model/tcp-facts.js';
+import type { Session } from '../model/types.js';
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+
+const PHASES: readonly TcpPhase[] = ['handshake', 'data', 'ack', 'teardown', 'reset'];
+const PHASE_INDEX: Record<TcpPhase, number> = { handshake: 0, data: 1, ack: 2, teardown: 3, reset: 4 };
+
+// bits column: phase (3 bits), dir, relSeq known, relAck known, tls
+const BIT_DIR = 1 << 3;
+const BIT_SEQ = 1 << 4;
+const BIT_ACK = 1 << 5;
+const BIT_TLS = 1 << 6;
+
+/** Packets a candidate connection keeps for its session, should it turn out to be FTP control. */
+const MAX_PENDING_ROWS = 256;
+
+/** What the analysis knows about one connection, shared by all its rows. */
+export interface ConnectionEntry {
+  tcpId: number;
+  channel: PacketChannel | 'candidate';
+  session: Session | null;
+  dataConnection: number | null;
+  /** FTP role of the TCP initiator; null while unknown or not FTP. */
+  initiatorRole: FtpRole | null;
+  /** Bases of relative numbering per direction (see PacketFact.isn). */
+  isn: [number | null, number | null];
+  /** Window shift per direction, once both SYNs were seen. */
+  shift: [number | null, number | null];
+  /** Frame of the reply after which the control connection carries TLS; data connections: always TLS. */
+  tlsAfter: number | null;
+  /** Rows of a candidate, handed to its session if it becomes one. */
+  pending: number[] | null;
+}
+
+/** The packet fields a row is made from (a captured packet, or one the proxy synthesized). */
+export interface RowInput {
+  frame: number;
+  ts: number;
+  fileOffset: number;
+  flags: number;
+  seq: number;
+  ack: number;
+  len: number;
+  window: number;
+}
+
+export interface PacketTableOptions {
+  /** Rows kept (newest); older ones are dropped and counted. */
+  maxRows?: number;
+  /** Rows kept per session's list (newest). */
+  maxRowsPerSession?: number;
+}
+
+export class PacketTable {
+  private cap = 0;
+  private readonly maxRows: number;
+  readonly maxRowsPerSession: number;
+  /** Rows ever added; row `seq` lives in slot seq % cap while seq >= firstSeq. */
+  private next = 0;
+  private frame = new Uint32Array(0);
+  private ts = new Float64Array(0);
+  private fileOffset = new Float64Array(0);
+  private tcpId = new Uint32Array(0);
+  private seq = new Uint32Array(0);
+  private ack = new Uint32Array(0);
+  private relSeq = new Uint32Array(0);
+  private relAck = new Uint32Array(0);
+  private len = new Uint32Array(0);
+  private window = new Uint16Array(0);
+  private flags = new Uint16Array(0);
+  private bits = new Uint8Array(0);
+  private readonly entries = new Map<number, ConnectionEntry>();
+  private readonly lines = new Map<number, ControlLine[]>();
+  private readonly lists = new Map<Session, SessionPackets>();
+
+  constructor(opts: PacketTableOptions = {}) {
+    this.maxRows = Math.max(16, opts.maxRows ?? 4_000_000);
+    this.maxRowsPerSession = Math.max(16, opts.maxRowsPerSession ?? 250_000);
+  }
+
+  /** The oldest row still kept. */
+  get firstSeq(): number {
+    return Math.max(0, this.next - this.cap);
+  }
+
+  get rows(): number {
+    return this.next - this.firstSeq;
+  }
+
+  get dropped(): number {
+    return this.firstSeq;
+  }
+
+  entry(tcpId: number): ConnectionEntry | undefined {
+    return this.entries.get(tcpId);
+  }
+
+  /** Start following a connection (or change what it is to the analysis). */
+  follow(tcpId: number, what: Pick<ConnectionEntry, 'channel' | 'session' | 'dataConnection' | 'initiatorRole'>): ConnectionEntry {
+    let e = this.entries.get(tcpId);
+    if (!e) {
+      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null };
+      this.entries.set(tcpId, e);
+    }
+    e.channel = what.channel;
+    e.dataConnection = what.dataConnection;
+    e.initiatorRole = what.initiatorRole;
+    if (what.channel === 'candidate') e.pending ??= [];
+    if (what.session && e.session !== what.session) {
+      e.session = what.session;
+      const list = this.listOf(what.session);
+      if (e.pending) for (const seq of e.pending) if (seq >= this.firstSeq) list.push(seq);
+    }
+    if (what.channel !== 'candidate') e.pending = null;
+    return e;
+  }
+
+  /** Stop following a connection that turned out not to be FTP: its rows stay, new ones are not kept. */
+  forget(tcpId: number): void {
+    const e = this.entries.get(tcpId);
+    if (!e) return;
+    e.channel = 'other';
+    e.pending = null;
+    this.entries.delete(tcpId);
+  }
+
+  /** The session's packet list (created on first use). */
+  listOf(session: Session): SessionPackets {
+    let l = this.lists.get(session);
+    if (!l) this.lists.set(session, (l = new SessionPackets(this)));
+    return l;
+  }
+
+  /** A control line completed in `frame` (attached to that frame's row, now or when it is added). */
+  noteLine(frame: number | null, line: ControlLine): void {
+    if (frame === null) return;
+    const list = this.lines.get(frame);
+    if (list) list.push(line);
+    else this.lines.set(frame, [line]);
+  }
+
+  /** Mark the control connection as carrying TLS after `frame` (the reply that accepted AUTH). */
+  tlsAfter(tcpId: number, frame: number | null): void {
+    const e = this.entries.get(tcpId);
+    if (e && e.tlsAfter === null) e.tlsAfter = frame ?? 0;
+  }
+
+  /** Record one packet of a followed connection; `conn` holds its TCP facts as of this packet. */
+  add(conn: TcpFacts, dir: 0 | 1, p: RowInput): void {
+    const e = this.entries.get(conn.id);
+    if (!e) return;
+    if (this.next - this.firstSeq >= this.cap) this.grow();
+    const seqNo = this.next++;
+    const i = seqNo % this.cap;
+    if (seqNo >= this.cap) this.lines.delete(this.frame[i]!);
+    const other = dir === 0 ? 1 : 0;
+    const flags = p.flags;
+    const hs = conn.handshake;
+    // Bases of relative numbering: the ISN once the SYN is seen, else Wireshark's "first seen is 1".
+    if (e.isn[dir] === null || ((flags & TCP_SYN) !== 0 && hs.isn[dir] !== null)) {
+      e.isn[dir] = hs.isn[dir] ?? ((flags & TCP_SYN) !== 0 ? p.seq : (p.seq - 1) >>> 0);
+    }
+    if ((flags & TCP_ACK) !== 0 && e.isn[other] === null) e.isn[other] = hs.isn[other] ?? ((p.ack - 1) >>> 0);
+    if (e.shift[dir] === null && hs.options[0] && hs.options[1]) {
+      const a = hs.options[dir]!.wscale;
+      const b = hs.options[other]!.wscale;
+      // RFC 7323 §2.2: scaling is on only when both SYNs carried the option.
+      e.shift[dir] = a !== undefined && b !== undefined ? a : 0;
+    }
+    this.frame[i] = p.frame;
+    this.ts[i] = p.ts;
+    this.fileOffset[i] = p.fileOffset;
+    this.tcpId[i] = conn.id;
+    this.seq[i] = p.seq;
+    this.ack[i] = p.ack;
+    this.relSeq[i] = (p.seq - e.isn[dir]!) >>> 0;
+    const ackKnown = (flags & TCP_ACK) !== 0 && e.isn[other] !== null;
+    this.relAck[i] = ackKnown ? (p.ack - e.isn[other]!) >>> 0 : 0;
+    this.len[i] = p.len;
+    this.window[i] = p.window;
+    this.flags[i] = flags;
+    const tls = e.channel === 'data' ? e.tlsAfter !== null : e.tlsAfter !== null && p.frame > e.tlsAfter;
+    this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0);
+    if (e.session) this.listOf(e.session).push(seqNo);
+    else if (e.pending && e.pending.length < MAX_PENDING_ROWS) e.pending.push(seqNo);
+  }
+
+  /** The facts of row `seqNo`, or null when it was dropped. */
+  fact(seqNo: number): PacketFact | null {
+    if (seqNo < this.firstSeq || seqNo >= this.next) return null;
+    const i = seqNo % this.cap;
+    const e = this.entries.get(this.tcpId[i]!);
+    const bits = this.bits[i]!;
+    const dir = (bits & BIT_DIR ? 1 : 0) as 0 | 1;
+    const fromInitiator = dir === 0;
+    const sender = senderRole(e?.initiatorRole ?? null, dir);
+    const channel: PacketChannel = !e || e.channel === 'candidate' ? 'other' : e.channel;
+    const frame = this.frame[i]!;
+    const len = this.len[i]!;
+    const relSeq = bits & BIT_SEQ ? this.relSeq[i]! : null;
+    let meaning: PacketFact['meaning'] = null;
+    const lines = this.lines.get(frame);
+    if (lines && channel === 'control') meaning = { kind: 'control', lines };
+    else if (channel === 'data' || channel === 'unpaired') {
+      if (len > 0 && relSeq !== null) meaning = { kind: 'transfer', offset: Math.max(0, relSeq - 1) };
+    }
+    const other = dir === 0 ? 1 : 0;
+    return {
+      frame,
+      ts: this.ts[i]!,
+      fileOffset: this.fileOffset[i]!,
+      tcpId: this.tcpId[i]!,
+      channel,
+      session: e?.session?.id ?? null,
+      dataConnection: e?.dataConnection ?? null,
+      sender,
+      fromInitiator,
+      dir,
+      phase: PHASES[bits & 7]!,
+      flags: this.flags[i]!,
+      seq: this.seq[i]!,
+      ack: this.ack[i]!,
+      relSeq,
+      relAck: bits & BIT_ACK ? this.relAck[i]! : null,
+      isn: [e?.isn[dir] ?? null, e?.isn[other] ?? null],
+      windowShift: e?.shift[dir] ?? null,
+      tls: (bits & BIT_TLS) !== 0,
+      len,
+      window: this.window[i]!,
+      meaning,
+    };
+  }
+
+  /** Row of `frame` (binary search: rows are in capture order), -1 when not kept. */
+  findFrame(frame: number): number {
+    let lo = this.firstSeq;
+    let hi = this.next - 1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const f = this.frame[mid % this.cap]!;
+      if (f === frame) return mid;
+      if (f < frame) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  frameOf(seqNo: number): number {
+    return this.frame[seqNo % this.cap]!;
+  }
+
+  private grow(): void {
+    if (this.cap >= this.maxRows) return; // full: the ring overwrites the oldest row
+    const cap = Math.min(this.maxRows, Math.max(4096, this.cap * 2));
+    const move = <T extends Uint32Array | Float64Array | Uint16Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+      const a = make(cap);
+      a.set(old);
+      return a;
+    };
+    // Before the ring first wraps, row seq lives at index seq: growing keeps every index.
+    this.frame = move(this.frame, (n) => new Uint32Array(n));
+    this.ts = move(this.ts, (n) => new Float64Array(n));
+    this.fileOffset = move(this.fileOffset, (n) => new Float64Array(n));
+    this.tcpId = move(this.tcpId, (n) => new Uint32Array(n));
+    this.seq = move(this.seq, (n) => new Uint32Array(n));
+    this.ack = move(this.ack, (n) => new Uint32Array(n));
+    this.relSeq = move(this.relSeq, (n) => new Uint32Array(n));
+    this.relAck = move(this.relAck, (n) => new Uint32Array(n));
+    this.len = move(this.len, (n) => new Uint32Array(n));
+    this.window = move(this.window, (n) => new Uint16Array(n));
+    this.flags = move(this.flags, (n) => new Uint16Array(n));
+    this.bits = move(this.bits, (n) => new Uint8Array(n));
+    this.cap = cap;
+  }
+}
+
+/** Where a packet sits in its connection's life, from its flags and the connection's facts so far. */
+function phaseOf(conn: TcpFacts, flags: number, p: RowInput): TcpPhase {
+  if ((flags & TCP_RST) !== 0) return 'reset';
+  if ((flags & TCP_SYN) !== 0) return 'handshake';
+  if (p.frame === conn.handshake.ackFrame) return 'handshake';
+  if ((flags & TCP_FIN) !== 0) return 'teardown';
+  if (p.len > 0) return 'data';
+  if (conn.finFrame[0] !== null || conn.finFrame[1] !== null) return 'teardown';
+  return 'ack';
+}
+
+/** One session's rows: indices into the table, newest `maxRowsPerSession` kept. */
+export class SessionPackets implements PacketList {
+  private seqs = new Float64Array(64);
+  private start = 0;
+  private end = 0;
+  private trimmed = 0;
+
+  constructor(private readonly table: PacketTable, frozenFrom?: SessionPackets) {
+    if (frozenFrom) {
+      this.seqs = frozenFrom.seqs.slice(frozenFrom.start, frozenFrom.end);
+      this.end = this.seqs.length;
+      this.trimmed = frozenFrom.trimmed;
+    }
+  }
+
+  push(seqNo: number): void {
+    if (this.end === this.seqs.length) {
+      const live = this.end - this.start;
+      const a = new Float64Array(Math.max(64, live * 2));
+      a.set(this.seqs.subarray(this.start, this.end));
+      this.seqs = a;
+      this.start = 0;
+      this.end = live;
+    }
+    this.seqs[this.end++] = seqNo;
+    const max = this.table.maxRowsPerSession;
+    // Trim in batches, so the list is not shifted for every packet.
+    if (this.end - this.start > max + (max >> 3)) {
+      const excess = this.end - this.start - max;
+      this.start += excess;
+      this.trimmed += excess;
+    }
+  }
+
+  /** First index whose row the table still keeps. */
+  private first(): number {
+    const firstSeq = this.table.firstSeq;
+    let lo = this.start;
+    let hi = this.end;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seqs[mid]! < firstSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  get count(): number {
+    return this.end - this.first();
+  }
+
+  get dropped(): number {
+    return this.trimmed + (this.first() - this.start);
+  }
+
+  at(i: number): PacketFact {
+    const f = this.table.fact(this.seqs[this.first() + i]!);
+    if (!f) throw new RangeError(`packet ${i} is no longer kept`);
+    return f;
+  }
+
+  frameAt(i: number): number {
+    return this.table.frameOf(this.seqs[this.first() + i]!);
+  }
+
+  indexOfFrame(frame: number): number {
+    const base = this.first();
+    let lo = base;
+    let hi = this.end - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const f = this.table.frameOf(this.seqs[mid]!);
+      if (f === frame) return mid - base;
+      if (f < frame) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    for (let i = base; i < this.end; i++) if (this.table.frameOf(this.seqs[i]!) === frame) return i - base;
+    return -1;
+  }
+
+  frozen(): PacketList {
+    return new SessionPackets(this.table, this);
+  }
+}
