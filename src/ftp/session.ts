@@ -1,5 +1,6 @@
 import type { DataConnection, FtpCommand, FtpReply, Session, SetupVerb, TransferDirection } from '../model/types.js';
 import { finding, pushFinding, type Finding } from '../model/findings.js';
+import type { FindingCode } from '../model/finding-codes.js';
 import { LineSplitter, type SplitLine } from './lines.js';
 import { ReplyParser, type ParsedReply } from './replies.js';
 import { parseCommand, TRANSFER_VERBS } from './commands.js';
@@ -205,7 +206,7 @@ export class FtpSession {
     return out;
   }
 
-  private emitFinding(severity: Finding['severity'], code: string, message: string, frame: number | null): void {
+  private emitFinding(severity: Finding['severity'], code: FindingCode, message: string, frame: number | null): void {
     const f = finding(severity, code, message, frame);
     if (pushFinding(this.model.findings, f)) this.effects.push({ type: 'finding', finding: f });
   }

@@ -1,18 +1,20 @@
+import type { FindingCode } from './finding-codes.js';
+
 /**
  * Findings are data, never exceptions: a stable code, a severity, a message that says
  * what to check, and the frame it points at (null where there is none, e.g. the proxy
- * without recording).
+ * without recording). Codes come from the catalogue in finding-codes.ts (docs/findings.md).
  */
 export type Severity = 'info' | 'warning' | 'error';
 
 export interface Finding {
   severity: Severity;
-  code: string;
+  code: FindingCode;
   message: string;
   frame: number | null;
 }
 
-export function finding(severity: Severity, code: string, message: string, frame: number | null = null): Finding {
+export function finding(severity: Severity, code: FindingCode, message: string, frame: number | null = null): Finding {
   return { severity, code, message, frame };
 }
 

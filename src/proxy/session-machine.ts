@@ -12,6 +12,7 @@ import { LineSplitter, type SplitLine } from '../ftp/lines.js';
 import { ReplyParser, type ParsedReply } from '../ftp/replies.js';
 import { parseCommand } from '../ftp/commands.js';
 import { finding, type Finding } from '../model/findings.js';
+import type { FindingCode } from '../model/finding-codes.js';
 import {
   ACTIVE_VERBS, PASSIVE_VERBS, activeOkReply, checkActiveTarget, formatClientPassiveReply,
   formatHostPort, formatServerActiveCommand, parseActiveTarget, parseForwardUser, parsePassiveReply,
@@ -695,7 +696,7 @@ export class SessionMachine {
     }
   }
 
-  private fatal(text: string, code: string | null, message: string | null): void {
+  private fatal(text: string, code: FindingCode | null, message: string | null): void {
     if (code && message) this.emitFinding('error', code, message);
     for (const s of this.slots) if (s.held) { s.chunks.push(s.held); s.held = null; }
     this.flushAll();
@@ -704,7 +705,7 @@ export class SessionMachine {
     this.out.push({ type: 'close', reason: oneLine(text.slice(4)) });
   }
 
-  private emitFinding(severity: 'info' | 'warning' | 'error', code: string, message: string): void {
+  private emitFinding(severity: 'info' | 'warning' | 'error', code: FindingCode, message: string): void {
     this.out.push({ type: 'finding', finding: finding(severity, code, message) });
   }
 }

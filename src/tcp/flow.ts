@@ -2,6 +2,7 @@ import type { FastPacket } from '../dissect/types.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import { finding, pushFinding } from '../model/findings.js';
+import type { FindingCode } from '../model/finding-codes.js';
 import type { ByteBudget } from './budget.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from './events.js';
 import { recordAck, recordSyn, recordSynAck } from './handshake.js';
@@ -158,7 +159,7 @@ export class Flow implements ReassemblySink {
     this.handler.close(this.conn, reason, ts, frame);
   }
 
-  addFinding(severity: 'info' | 'warning' | 'error', code: string, message: string, frame: number | null): void {
+  addFinding(severity: 'info' | 'warning' | 'error', code: FindingCode, message: string, frame: number | null): void {
     pushFinding(this.conn.findings, finding(severity, code, message, frame));
   }
 

@@ -1,0 +1,390 @@
+/**
+ * The catalogue of finding codes: every code ftpscope raises, with its usual severity, what it
+ * means and what an engineer does about it. Codes are a public contract (docs/report-json.md):
+ * never rename one. A new code goes here first; `finding()` accepts no other. docs/findings.md
+ * is rendered from this object (`npm run docs:findings`) and a test keeps the two equal.
+ *
+ * Vocabulary layer: imports nothing outside src/model/.
+ */
+import type { Severity } from './findings.js';
+
+/** How docs/findings.md groups the codes, in this order. */
+export const FINDING_GROUPS = {
+  capture: 'Capture file and live capture',
+  tcp: 'TCP',
+  control: 'FTP control connection',
+  data: 'Data connections and transfers',
+  proxy: 'Proxy (`ftpscope proxy`)',
+} as const;
+
+export type FindingGroup = keyof typeof FINDING_GROUPS;
+
+export interface FindingCodeInfo {
+  readonly group: FindingGroup;
+  /** The severity the code is usually raised with. */
+  readonly severity: Severity;
+  /** Other severities some call sites use (the meaning says when). */
+  readonly otherSeverities?: readonly Severity[];
+  /** One line: what happened. */
+  readonly meaning: string;
+  /** One line: the concrete action for an engineer. */
+  readonly fix: string;
+}
+
+export const FINDING_CODES = {
+  // ---- capture -------------------------------------------------------------------------
+  'capture-truncated': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'The capture file ends in the middle of a packet or block; the packets before it were analysed.',
+    fix: 'Stop the capturing tool (tcpdump/dumpcap) before copying the file, then copy it again.',
+  },
+  'capture-corrupt': {
+    group: 'capture',
+    severity: 'error',
+    meaning: 'The capture file is damaged part-way (bad block or record header); the packets before the damage were analysed, the rest skipped. (When no packet at all can be read, the run fails with the error code `capture-corrupt` instead.)',
+    fix: 'Copy the file again in binary mode (scp, or FTP `TYPE I`), and check a .gz copy with `gzip -t`.',
+  },
+  'capture-bad-tsresol': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'A pcapng interface declares an unusable timestamp resolution (if_tsresol); its timestamps are read as microseconds and may be wrong.',
+    fix: 'Fix or report the tool that wrote the file; if timings matter, re-export the capture with Wireshark/editcap.',
+  },
+  'unknown-link-type': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'A capture (or pcapng interface) has a link type ftpscope does not decode; its packets are counted but not analysed.',
+    fix: 'Capture on an Ethernet, Linux cooked (`-i any`), raw-IP or loopback interface instead, or open an issue with a sample of this link type.',
+  },
+  'capture-snaplen': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: "Packets were cut short by the capture's snaplen; their missing bytes count as gaps in the streams.",
+    fix: 'Capture whole packets: `tcpdump -s 0` (or no `-s` with `ftpscope capture`).',
+  },
+  'malformed-packets': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'Some packets have broken link, IP or TCP headers and were skipped (the first one is named).',
+    fix: 'Open the first named frame in Wireshark to see what is broken; recapture at another point if those packets matter.',
+  },
+  'capture-kernel-drops': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'During a live capture the kernel dropped packets before ftpscope could read them; expect gaps.',
+    fix: 'Narrow the `-f` filter (e.g. the FTP hosts only) or lower `-s` snaplen so ftpscope keeps up.',
+  },
+  'capture-write-dropped': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'During a live capture packets were analysed but not written to the `-w` file: the disk could not keep up.',
+    fix: 'Write the `-w` file to a faster local disk, or narrow the `-f` filter.',
+  },
+  'capture-mid-session': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'The capture starts in the middle of a control connection (no SYN seen); the login and earlier commands are missing.',
+    fix: 'Start the capture before the client connects if you need the beginning of the session.',
+  },
+
+  // ---- TCP -----------------------------------------------------------------------------
+  'tcp-port-reuse': {
+    group: 'tcp',
+    severity: 'info',
+    meaning: "A new SYN reused a connection's addresses and ports before that connection was seen to close; the old one was ended there.",
+    fix: 'Usually harmless (fast port reuse); if the old connection should have closed, check whether the capture missed its FIN/RST.',
+  },
+  'tcp-flow-evicted': {
+    group: 'tcp',
+    severity: 'warning',
+    meaning: 'The flow table was full (65536 concurrent connections by default); the connection idle the longest was closed early.',
+    fix: 'Narrow the capture to the FTP hosts, split the capture (`editcap -i`), or raise the tracker\'s `maxFlows` when using the library.',
+  },
+  'tcp-retransmission-mismatch': {
+    group: 'tcp',
+    severity: 'warning',
+    meaning: 'A retransmitted segment carried different bytes from the first copy; the first copy was kept.',
+    fix: 'Look for a middlebox rewriting payload (FTP ALG, IPS, proxy) or an injection attempt: compare captures taken on both sides of it.',
+  },
+  'tcp-reassembly-limit': {
+    group: 'tcp',
+    severity: 'warning',
+    meaning: 'One side had more out-of-order data than the reassembly limit (4 MiB per direction by default); a hole was skipped (the capture probably lost packets).',
+    fix: 'Recapture without packet loss (closer to an endpoint, bigger capture buffer `tcpdump -B`), or raise the tracker\'s `maxOutOfOrderBytesPerDirection` when using the library.',
+  },
+
+  // ---- FTP control connection ----------------------------------------------------------
+  'control-gap': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'Bytes of the control connection are missing from the capture; commands or replies may be lost (decoding resumes at the next line).',
+    fix: 'Recapture without loss (check `tcpdump` drop counts, capture on the server or client host rather than a busy SPAN port).',
+  },
+  'control-reset': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The control connection was reset (RST) by the client or the server.',
+    fix: "Check the server log and any firewall/IPS between the peers at that time: an idle-timeout kill, a crash, or a middlebox reset.",
+  },
+  'control-tls': {
+    group: 'control',
+    severity: 'info',
+    meaning: 'AUTH TLS/SSL was accepted (234): later commands and replies are encrypted (or, behind `ftpscope proxy --tls-terminate`, decrypted there).',
+    fix: 'Nothing to fix; to see the encrypted session, run it through `ftpscope proxy --tls-terminate`.',
+  },
+  'ftp-nonstandard-port': {
+    group: 'control',
+    severity: 'info',
+    meaning: 'An FTP control connection was recognised on a port other than 21 from its greeting or first command.',
+    fix: 'Pass `--ftp-port N` to be explicit (also makes sessions that start mid-stream recognisable).',
+  },
+  'ftp-line-too-long': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The client or server sent a control line longer than the limit (8192 bytes); it was cut.',
+    fix: 'Check the sending client or server: no FTP line is that long, so it is a bug or an overflow attack; block the source if hostile.',
+  },
+  'ftp-malformed-command': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The client sent a line that is not an FTP command.',
+    fix: 'Check that the client speaks plain FTP on this port (not HTTP, SSH or implicit FTPS); block it if it is a scanner.',
+  },
+  'ftp-malformed-reply': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The server sent a line that is not an FTP reply (no 3-digit code).',
+    fix: 'Fix the server (or the middlebox inserting text) so every reply line follows RFC 959: code, then space or hyphen.',
+  },
+  'ftp-reply-unterminated': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The control connection ended inside a multi-line reply; it counts as far as it went.',
+    fix: 'Capture until the session ends; if the server really stopped mid-reply, check its log for a crash or timeout.',
+  },
+  'ftp-reply-code-mismatch': {
+    group: 'control',
+    severity: 'info',
+    meaning: 'A multi-line reply opened with one code (`NNN-`) and closed with another; clients read the closing code.',
+    fix: 'Make the server close multi-line replies with the code that opened them (RFC 959 4.2); harmless unless a strict client fails.',
+  },
+  'ftp-no-reply': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'Commands got no reply before the server answered a later one: the reply is missing from the capture, or the server ignored the command.',
+    fix: 'Check for capture loss (`control-gap`); otherwise look in the server log for the named commands.',
+  },
+  'ftp-unanswered-commands': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'More than 256 commands are waiting for a reply; the oldest is dropped and reply pairing may be off.',
+    fix: "Make sure the capture sees the server's direction too (asymmetric routing, one-way SPAN), then recapture.",
+  },
+  'commands-truncated': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The session has more than 200000 commands; later ones are analysed but not listed in the report.',
+    fix: 'Nothing is lost from the analysis; split the capture by time (`editcap -A/-B`) to list every command.',
+  },
+  'service-unavailable': {
+    group: 'control',
+    severity: 'error',
+    meaning: 'The server refused the session in its greeting with 421.',
+    fix: "Check the server's connection limits (vsftpd max_clients/max_per_ip, ProFTPD MaxClients/MaxClientsPerHost) and its log.",
+  },
+  'service-closing': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The server closed the session on its own with an unsolicited 421 (idle timeout or shutdown).',
+    fix: 'If it is an idle timeout, raise it (vsftpd idle_session_timeout, ProFTPD TimeoutIdle) or enable client keep-alive; else check the server log.',
+  },
+  'cleartext-credentials': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'A password was sent in clear text (PASS before any AUTH TLS).',
+    fix: 'Require FTPS (vsftpd ssl_enable=YES + force_local_logins_ssl=YES, ProFTPD TLSRequired on) or move to SFTP.',
+  },
+  'login-failed': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'A login was rejected (530/430 to USER, PASS or ACCT).',
+    fix: 'Check the user name and password, and that the account may use FTP (/etc/ftpusers, vsftpd userlist, a shell listed in /etc/shells).',
+  },
+  'login-repeated-failures': {
+    group: 'control',
+    severity: 'error',
+    meaning: 'Three or more failed logins in one session, or from one client to one server across sessions (then a top-level finding): password guessing?',
+    fix: 'Block or rate-limit the source (e.g. fail2ban on the FTP log) and check whether any later login from it succeeded.',
+  },
+
+  // ---- data connections and transfers --------------------------------------------------
+  'ftp-malformed-setup': {
+    group: 'data',
+    severity: 'warning',
+    meaning: 'A PORT/EPRT/LPRT argument, or a 227/228/229 reply to PASV/LPSV/EPSV, holds no usable address and port.',
+    fix: 'Fix the client or server that wrote it, or disable the middlebox FTP ALG rewriting it (e.g. nf_nat_ftp, `no ip nat service ftp`).',
+  },
+  'pasv-address-mismatch': {
+    group: 'data',
+    severity: 'warning',
+    meaning: "A passive reply announces an address other than the server's control address: the server is behind NAT or misconfigured.",
+    fix: 'Set pasv_address (vsftpd) / MasqueradeAddress (ProFTPD) / ForcePassiveIP (pure-ftpd) to the public address.',
+  },
+  'port-address-mismatch': {
+    group: 'data',
+    severity: 'warning',
+    meaning: "PORT/EPRT/LPRT announces an address other than the client's: a NAT'd client, FXP, or a bounce attempt.",
+    fix: "Set the client's external address for active mode (or use passive mode); if the client did not intend it, treat it as a bounce attempt.",
+  },
+  'port-privileged': {
+    group: 'data',
+    severity: 'warning',
+    meaning: 'PORT/EPRT/LPRT asks the server to connect to a port below 1024 (possible FTP bounce attack).',
+    fix: 'Make the server refuse PORT to privileged ports and foreign hosts (vsftpd port_promiscuous=NO, ProFTPD AllowForeignAddress off) and check the source.',
+  },
+  'data-connection-failed': {
+    group: 'data',
+    severity: 'error',
+    meaning: 'The server replied 425: the data connection could not be opened (a firewall or NAT dropped it, or the announced address is wrong).',
+    fix: "Passive: open the server's passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts) in the firewall; active: let the server reach the client or switch the client to passive.",
+  },
+  'data-connection-not-opened': {
+    group: 'data',
+    severity: 'error',
+    meaning: 'A transfer command expected a data connection to the announced address but none was opened before the session ended.',
+    fix: 'Open the firewall for that data connection (the passive port range on the server, or inbound to the client in active mode) and check the announced address is reachable.',
+  },
+  'data-connection-not-seen': {
+    group: 'data',
+    severity: 'warning',
+    meaning: 'A transfer succeeded (2xx) but its data connection is not in the capture.',
+    fix: "Widen the capture filter to the data ports (e.g. `host SERVER` instead of `port 21`) or capture where both connections pass.",
+  },
+  'data-at-control-address': {
+    group: 'data',
+    severity: 'info',
+    meaning: "A data connection went to the control connection's address instead of the announced one (the client ignored a bad PASV address, or NAT translated a PORT); paired by port.",
+    fix: 'Works, but relies on the client: make the server announce its public address (pasv_address / MasqueradeAddress / ForcePassiveIP).',
+  },
+  'expectations-evicted': {
+    group: 'data',
+    severity: 'warning',
+    meaning: 'More than 4096 PASV/PORT setups were waiting for their data connection; the oldest were dropped and some data connections may be unpaired.',
+    fix: 'Split the capture by time (`editcap -A/-B`) so fewer setups are pending at once.',
+  },
+  'transfer-incomplete': {
+    group: 'data',
+    severity: 'warning',
+    otherSeverities: ['error'],
+    meaning: 'A transfer did not complete: reset, never closed, bytes missing from the capture, a 4xx/5xx final reply, or fewer bytes than announced (an error when reset or refused by the server).',
+    fix: 'Read the reasons in the message: a reset or 4xx/5xx means check the server log (disk, quota, timeout); missing bytes mean recapture without loss.',
+  },
+
+  // ---- proxy ---------------------------------------------------------------------------
+  'proxy-upstream-unreachable': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'The proxy could not connect to the FTP server; the client got 421.',
+    fix: 'Check `--upstream` (or the forward-mode destination), DNS, and that the server is up and reachable from the proxy host.',
+  },
+  'proxy-upstream-refused': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'Forward mode: the server greeted with a non-2xx code; the proxy closed the client with 421.',
+    fix: "Read the server's greeting in the message: check its connection limits and log.",
+  },
+  'proxy-upstream-tls-refused': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'Forward mode: the client asked for TLS but the server refused AUTH TLS; the session was closed.',
+    fix: 'Enable FTPS on the server (vsftpd ssl_enable=YES, ProFTPD TLSEngine on) or have the client connect without AUTH TLS.',
+  },
+  'proxy-destination-refused': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'Forward mode: the destination in `USER name@host` is not on the allow list; the client got 530.',
+    fix: 'Add the destination to `--allow` (host pattern or CIDR) if it is legitimate.',
+  },
+  'proxy-max-sessions': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A session was refused with 421 because `--max-sessions` sessions were already open (a top-level finding, not on a session).',
+    fix: 'Raise `--max-sessions`, or find the client holding sessions open.',
+  },
+  'proxy-idle-timeout': {
+    group: 'proxy',
+    severity: 'info',
+    meaning: 'The control connection was idle past `--idle-timeout` and was closed with 421.',
+    fix: 'Raise `--idle-timeout`, or enable keep-alive (NOOP) in the client.',
+  },
+  'proxy-line-too-long': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'The client sent a command line longer than `--max-line`; it was refused with 500.',
+    fix: 'Check the client (no FTP command is that long); raise `--max-line` only for a legitimate client.',
+  },
+  'proxy-command-flood': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'The client sent too many commands without waiting for replies (200 queued or pending); the session was closed with 421.',
+    fix: 'Check the client for a pipelining bug or a flood; block the source if hostile.',
+  },
+  'proxy-malformed-reply': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'The server sent a line that is not an FTP reply; the proxy relayed it anyway.',
+    fix: 'Check that the upstream is a plain FTP server on that port (not implicit FTPS, SSH or HTTP) and fix its reply format.',
+  },
+  'proxy-bounce-refused': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: "The client's PORT/EPRT/LPRT named another host or a privileged port; the proxy refused it with 501 (FTP bounce).",
+    fix: 'Check the client: active mode must name its own address and a port of 1024 or more (FXP does not work through the proxy).',
+  },
+  'proxy-bad-passive-reply': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: "The server's 227/228/229 reply could not be parsed; the reply was relayed and the data setup cancelled.",
+    fix: 'Fix the server\'s passive reply format, or use `--data-mode active` so the proxy does not depend on it.',
+  },
+  'proxy-pasv-address-ignored': {
+    group: 'proxy',
+    severity: 'info',
+    meaning: "The server announced another address in its passive reply; the proxy connected to the control peer's address instead.",
+    fix: "Works as is; to fix the server, set pasv_address (vsftpd) / MasqueradeAddress (ProFTPD) / ForcePassiveIP (pure-ftpd) to the address it is reached at.",
+  },
+  'proxy-foreign-data-connection': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: "A data connection came from an address other than the control peer's and was refused (possible data-connection theft).",
+    fix: 'Find the host in the message: nothing to configure, but it is trying to hijack transfers.',
+  },
+  'proxy-data-failed': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A relayed data connection failed: no connection within the timeout, a reset, a listen error or a TLS error.',
+    fix: 'Open the proxy\'s data ports (`--pasv-ports`) and the server\'s data ports in the firewalls between them; for TLS errors check certificates.',
+  },
+  'proxy-tls-passthrough': {
+    group: 'proxy',
+    severity: 'info',
+    meaning: 'AUTH TLS was passed through opaquely; data connections go directly between client and server.',
+    fix: 'Run the proxy with `--tls-terminate --cert FILE --key FILE` to decode TLS sessions.',
+  },
+  'proxy-tls-terminated': {
+    group: 'proxy',
+    severity: 'info',
+    meaning: 'The proxy terminated control TLS on both sides; commands and replies are shown decrypted.',
+    fix: 'Nothing to fix.',
+  },
+  'proxy-internal': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'An internal error ended one proxy session (the proxy itself keeps running).',
+    fix: 'Rerun with FTPSCOPE_DEBUG=1 to get the stack trace and report it as an ftpscope bug.',
+  },
+} as const satisfies Record<string, FindingCodeInfo>;
+
+/** A finding code: one of the catalogue's keys. A string that is not one does not compile. */
+export type FindingCode = keyof typeof FINDING_CODES;
