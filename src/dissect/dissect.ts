@@ -76,11 +76,26 @@ function fragmentLayer(layers: Layer[], net: NetResult): void {
   });
 }
 
+/**
+ * "1795483115.469910000 seconds (2026-11-24T01:18:35.469910Z)": tshark's frame.time_epoch (nine
+ * decimals) and the UTC time. Timestamps are kept to the microsecond (PacketRecord.ts), so the
+ * fraction is rounded to whole microseconds rather than printing the float's binary noise.
+ */
+export function epochText(ts: number): string {
+  if (!Number.isFinite(ts)) return 'invalid';
+  let sec = Math.floor(ts);
+  let us = Math.round((ts - sec) * 1e6);
+  if (us >= 1e6) { sec += 1; us -= 1e6; }
+  const frac = String(us).padStart(6, '0');
+  const date = new Date(sec * 1000);
+  const iso = isNaN(date.getTime()) ? 'invalid date' : `${date.toISOString().slice(0, 19)}.${frac}Z`;
+  return `${sec}.${frac}000 seconds (${iso})`;
+}
+
 function frameFields(rec: PacketRecord): Field[] {
-  const t = new Date(Math.floor(rec.ts * 1000));
   const fields = [
     field('frame.number', 'Frame number', rec.frame, 0, 0),
-    field('frame.time_epoch', 'Epoch time', rec.ts, 0, 0, `${rec.ts.toFixed(6)} (${isNaN(t.getTime()) ? 'invalid' : t.toISOString()})`),
+    field('frame.time_epoch', 'Epoch time', rec.ts, 0, 0, epochText(rec.ts)),
     field('frame.len', 'Frame length on the wire', rec.wirelen, 0, 0, `${rec.wirelen} bytes`),
     field('frame.cap_len', 'Captured length', rec.caplen, 0, 0, `${rec.caplen} bytes${rec.caplen < rec.wirelen ? ' (cut by snaplen)' : ''}`),
     field('frame.encap_type', 'Link type', rec.linkType, 0, 0, linkTypeName(rec.linkType)),

@@ -28,8 +28,9 @@ export function dissectIpv6(b: Buffer, off: number, ctx: Ipv4Context, layers: La
   if (version !== 6) { fl.push(malformed(`version ${version} is not 6`, off, 1)); return null; }
   const tclass = (w >>> 20) & 0xff;
   fl.push(field('ipv6.tclass', 'Traffic class', tclass, off, 2, `${hex(tclass, 2)} (DSCP ${tclass >> 2}, ECN ${tclass & 3})`, [
-    bitField('ipv6.tclass.dscp', 'Differentiated Services Codepoint', tclass, 0xfc, 8, off, 2),
-    bitField('ipv6.tclass.ecn', 'Explicit Congestion Notification', tclass, 0x03, 8, off, 2),
+    // drawn over the first 32-bit word, as Wireshark does: the class straddles two bytes
+    bitField('ipv6.tclass.dscp', 'Differentiated Services Codepoint', w, 0x0fc00000, 32, off, 2),
+    bitField('ipv6.tclass.ecn', 'Explicit Congestion Notification', w, 0x00300000, 32, off, 2),
   ]));
   const flow = w & 0xfffff;
   fl.push(field('ipv6.flow', 'Flow label', flow, off + 1, 3, hex(flow, 5)));

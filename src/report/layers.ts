@@ -129,13 +129,28 @@ function layerTitle(l: Layer, showRange: boolean): string {
   return `${l.label}${showRange && l.length > 0 ? ' ' + rangeText(l.offset, l.length) : ''}${where}`;
 }
 
+/**
+ * Does the display start with the value written another way ("1795483115.469910000 seconds" for
+ * 1795483115.46991)? Only the float's last bits may differ.
+ */
+function startsWithNumber(display: string, value: number): boolean {
+  const m = /^-?\d+(?:\.\d+)?(?![\w.])/.exec(display);
+  if (!m) return false;
+  const n = Number(m[0]);
+  return Math.abs(n - value) <= Math.max(1, Math.abs(value)) * Number.EPSILON * 4;
+}
+
+/** A bit field's line as Wireshark writes it: "0000 00.. = Differentiated Services Codepoint: 0". */
+const BIT_FIELD_LINE = /^[01. ]+ = /;
+
 /** "label: value (meaning) [start-end]", without repeating what the display already says. */
 export function fieldLine(f: Field, showRange = true): string {
   const v = f.value === null ? '' : String(f.value);
   let text: string;
-  if (/^[01. ]+ = /.test(f.display)) text = f.display; // bit fields spell their own label
+  if (BIT_FIELD_LINE.test(f.display)) text = f.display; // bit fields spell their own label
   else if (f.display === '') text = f.label;
-  else if (v === '' || typeof f.value === 'boolean' || f.display.startsWith('0x') || containsWord(f.display, v)) {
+  else if (v === '' || typeof f.value === 'boolean' || f.display.startsWith('0x') || containsWord(f.display, v)
+    || (typeof f.value === 'number' && startsWithNumber(f.display, f.value))) {
     text = `${f.label}: ${f.display}`;
   } else {
     text = `${f.label}: ${v} (${f.display})`;

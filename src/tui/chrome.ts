@@ -13,17 +13,44 @@ export interface TitleState {
   live: boolean;
   paused: boolean;
   pending: number;
+  /** Findings listed in the findings view; null while not counted yet. */
+  findings: number | null;
 }
 
+const BRAND = 'ftpscope';
+const HELP = ' ? help  q quit ';
+/** A title shortened below this many characters says nothing: it is left out instead. */
+const MIN_TITLE = 10;
+
+/**
+ * " ftpscope  <title>  3 sessions  1695 packets  4 findings  <state>      ? help  q quit ".
+ * The counts and the state matter most: when the bar is too narrow the title (a file path,
+ * a listen address) is shortened from the left, then left out, then the name, then the hints.
+ */
 export function titleBar(cols: number, t: TitleState): Row {
   const a = t.analysis;
   let state = '';
-  if (t.status) state = `  ${t.status}`;
-  else if (t.live) state = t.paused ? `  ‖ PAUSED, ${t.pending} packets pending (p resumes)` : '  ● LIVE';
-  const packets = a.source.type === 'proxy' ? '' : `  ${a.source.packets} packets`;
-  const left = ` ftpscope  ${t.title}  ${a.sessions.length} sessions${packets}${a.source.truncated ? '  [truncated]' : ''}${state}`;
-  const right = ' ? help  q quit ';
-  return [{ text: fit(left, Math.max(0, cols - right.length)) + right.slice(0, cols), style: 'bar' }];
+  if (t.status) state = t.status;
+  else if (t.live) state = t.paused ? `‖ PAUSED, ${t.pending} packets pending (p resumes)` : '● LIVE';
+  const counts = [
+    `${a.sessions.length} sessions`,
+    a.source.type === 'proxy' ? '' : `${a.source.packets} packets`,
+    t.findings === null ? '' : `${t.findings} findings`,
+    a.source.truncated ? '[truncated]' : '',
+    state,
+  ].filter((p) => p !== '').join('  ');
+  const bar = (left: string[], right: string): Row => {
+    const l = ' ' + left.filter((p) => p !== '').join('  ');
+    return [{ text: fit(l, Math.max(0, cols - right.length)) + right.slice(0, cols), style: 'bar' }];
+  };
+  const fits = (left: string[], right: string): boolean => 1 + left.filter((p) => p !== '').join('  ').length + right.length <= cols;
+  if (fits([BRAND, t.title, counts], HELP)) return bar([BRAND, t.title, counts], HELP);
+  // room for the title: what is left once everything else and its separator are placed
+  const room = cols - HELP.length - 1 - BRAND.length - 2 - counts.length - 2;
+  if (room >= MIN_TITLE) return bar([BRAND, '…' + t.title.slice(t.title.length - (room - 1)), counts], HELP);
+  if (fits([BRAND, counts], HELP)) return bar([BRAND, counts], HELP);
+  if (fits([counts], HELP)) return bar([counts], HELP);
+  return bar([counts], '');
 }
 
 const HINTS: Record<ScreenName, string> = {
@@ -36,7 +63,7 @@ const HINTS: Record<ScreenName, string> = {
 
 export function statusBar(cols: number, screen: ScreenName, prompt: { filter: boolean; text: string } | null, message: string): Row {
   if (prompt) {
-    return [{ text: fit(` ${prompt.filter ? 'filter' : 'search'}: /${prompt.text}▏  (Enter apply, Esc cancel)`, cols), style: 'bar' }];
+    return [{ text: fit(` ${prompt.filter ? 'filter' : 'search'}: /${prompt.text}▏  (Enter apply, Esc cancel, Ctrl-U clear)`, cols), style: 'bar' }];
   }
   return [{ text: fit(` ${message || HINTS[screen]}`, cols), style: 'bar' }];
 }

@@ -9,7 +9,7 @@ import type { FtpRole, PacketFact } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import type { LadderLine } from '../report/ladder.js';
 import { actionFor, type Action } from './keymap.js';
-import { bodyRect, sessionLayout, tooSmall, MIN_COLS, MIN_ROWS, type SessionPane } from './layout.js';
+import { bodyRect, sessionLayout, tooSmall, MIN_COLS, MIN_ROWS, PANE_ORDER, type SessionPane } from './layout.js';
 import { bodyHeight, findMatch, renderPane, type PaneModel, type Rect } from './pane.js';
 import type { KeyEvent, MouseEvent, Row, Terminal } from './terminal.js';
 import { fit } from './text.js';
@@ -49,8 +49,8 @@ export class Dashboard {
   screen: Screen = 'sessions';
   private stack: Screen[] = [];
   focus: SessionPane = 'flow';
+  /** The list pane Esc returns to from layers or hex. */
   private listPane: 'flow' | 'packets' = 'flow';
-  private detailPane: 'layers' | 'hex' = 'layers';
   readonly lists: Record<PaneId, VList> = {
     sessions: new VList(), flow: new VList(), packets: new VList(), layers: new VList(), hex: new VList(),
     handshake: new VList(), findings: new VList(), help: new VList(),
@@ -170,6 +170,17 @@ export class Dashboard {
     return this.ladderCache.lines;
   }
 
+  /**
+   * For the title bar: the findings view's count. A finished file counts them all at once (the
+   * idle warm-up would soon); a file being read or a live source spends a few ms per screen and
+   * shows no count until it is complete.
+   */
+  private findingsCount(): number | null {
+    const list = this.findingRows();
+    const busy = this.source.live || !!this.source.status?.();
+    return list.collect(busy ? 5 : Infinity) ? list.count : null;
+  }
+
   private findingRows(): FindingList {
     if (this.findingsCache?.version !== this.version) this.findingsCache = { version: this.version, list: new FindingList(this.analysis) };
     return this.findingsCache.list;
@@ -282,13 +293,14 @@ export class Dashboard {
     const place = (pane: PaneId, rect: Rect, focused: boolean, info = ''): void => {
       const model = this.model(pane, rect.width);
       this.hits.push({ pane, rect, model });
-      const drawn = renderPane(model, this.lists[pane], rect, focused, info);
+      // the session screen shows several panes: the focused one is marked in its title
+      const drawn = renderPane(model, this.lists[pane], rect, focused, info, this.screen === 'session');
       drawn.forEach((r, i) => canvas[rect.y - body.y + i].push(...r));
     };
     switch (this.screen) {
       case 'sessions': place('sessions', body, true, this.liveInfo('sessions')); break;
       case 'session': {
-        const layout = sessionLayout(body, this.focus, this.listPane, this.detailPane);
+        const layout = sessionLayout(body, this.focus);
         if (layout.divider === null) {
           for (const p of layout.panes) place(p.pane, p.rect, p.pane === this.focus, this.liveInfo(p.pane));
         } else {
@@ -305,6 +317,7 @@ export class Dashboard {
       titleBar(cols, {
         title: this.source.title, analysis: this.analysis, status: this.source.status?.() ?? null,
         live: this.source.live, paused: this.paused, pending: Math.max(0, this.latestPackets - this.pausedAt),
+        findings: this.findingsCount(),
       }),
       ...canvas,
       statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message),
@@ -346,6 +359,8 @@ export class Dashboard {
       this.quit();
     } else if (k.name === 'backspace') {
       p.text = p.text.slice(0, -1);
+    } else if (k.name === 'C-u') {
+      p.text = ''; // as in a shell: clear the line
     } else if (k.ch && k.ch.length === 1 && k.ch >= ' ' && p.text.length < 200) {
       p.text += k.ch;
     }
@@ -354,7 +369,6 @@ export class Dashboard {
   private applySearch(pane: PaneId, text: string): void {
     if (pane === 'sessions') {
       this.filter = text;
-      
       return;
     }
     this.search[pane] = text;
@@ -402,8 +416,9 @@ export class Dashboard {
       case 'enter': return this.enter(pane);
       case 'back': return this.back();
       case 'search':
+        // a new search starts empty (Esc keeps the current one; the pane title shows a filter)
         if (pane === 'help') return;
-        this.prompt = { pane, text: pane === 'sessions' ? this.filter : this.search[pane] ?? '' };
+        this.prompt = { pane, text: '' };
         return;
       case 'nextMatch': return this.jump(pane, 1);
       case 'prevMatch': return this.jump(pane, -1);
@@ -520,16 +535,16 @@ export class Dashboard {
     this.requestDetail();
   }
 
+  /** Tab / Shift-Tab: the next pane in PANE_ORDER; the layout follows the focus alone, so N presses come back. */
   private cycle(dir: 1 | -1): void {
     if (this.screen !== 'session') return;
-    const order: SessionPane[] = ['flow', 'packets', 'layers', 'hex'];
-    this.setFocus(order[(order.indexOf(this.focus) + dir + order.length) % order.length]);
+    const n = PANE_ORDER.length;
+    this.setFocus(PANE_ORDER[(PANE_ORDER.indexOf(this.focus) + dir + n) % n]);
   }
 
   private setFocus(p: SessionPane): void {
     this.focus = p;
     if (p === 'flow' || p === 'packets') this.listPane = p;
-    else this.detailPane = p;
   }
 
   private goto(screen: Screen): void {

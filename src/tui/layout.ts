@@ -1,7 +1,8 @@
 /**
  * Where panes go. Wide terminals show flow and packets on the left, layers and hex on the
- * right; narrow ones stack the current list pane over the current detail pane. Below the
- * minimum size the dashboard shows a notice instead.
+ * right; narrow ones stack two of them, chosen by the focused pane alone (so Tab, which steps
+ * through PANE_ORDER, comes back to the screen it started from). Below the minimum size the
+ * dashboard shows a notice instead.
  */
 import type { Rect } from './pane.js';
 
@@ -10,6 +11,9 @@ export const MIN_ROWS = 12;
 export const WIDE_COLS = 140;
 
 export type SessionPane = 'flow' | 'packets' | 'layers' | 'hex';
+
+/** Tab order of the session screen: down the left column, then down the right one. */
+export const PANE_ORDER: readonly SessionPane[] = ['flow', 'packets', 'layers', 'hex'];
 
 export function tooSmall(cols: number, rows: number): boolean {
   return cols < MIN_COLS || rows < MIN_ROWS;
@@ -26,7 +30,7 @@ export interface SessionLayout {
   divider: number | null;
 }
 
-export function sessionLayout(body: Rect, focus: SessionPane, listPane: 'flow' | 'packets', detailPane: 'layers' | 'hex'): SessionLayout {
+export function sessionLayout(body: Rect, focus: SessionPane): SessionLayout {
   const { x, y, width, height } = body;
   if (width >= WIDE_COLS && height >= 20) {
     const leftW = Math.floor(width / 2);
@@ -43,10 +47,11 @@ export function sessionLayout(body: Rect, focus: SessionPane, listPane: 'flow' |
       ],
     };
   }
-  // Narrow: a list over its detail. Looking at a packet (layers or hex focused) shows layers
-  // over hex, so a selected field's bytes are always in view.
+  // Narrow: the focused list over the selected packet's layers; looking at a packet (layers or
+  // hex focused) shows layers over hex, so a selected field's bytes are always in view. The
+  // focused pane is always one of the two.
   const top = Math.ceil(height / 2);
-  const [upper, lower]: [SessionPane, SessionPane] = focus === 'layers' || focus === 'hex' ? ['layers', 'hex'] : [listPane, detailPane];
+  const [upper, lower]: [SessionPane, SessionPane] = focus === 'layers' || focus === 'hex' ? ['layers', 'hex'] : [focus, 'layers'];
   return {
     divider: null,
     panes: [

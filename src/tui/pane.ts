@@ -1,7 +1,8 @@
 /**
  * A pane is a titled, virtualized list: the model hands out only the rows asked for, the pane
  * draws the visible window with a selection marker ("▶", so it reads without attributes) and
- * inverse video when focused.
+ * inverse video when focused. Where several panes share the screen, the focused one's title
+ * starts with FOCUS_MARK, so focus reads without colour or attributes too.
  */
 import type { Row, Segment } from './terminal.js';
 import type { Style } from './theme.js';
@@ -46,7 +47,14 @@ function cut(row: Row, from: number, width: number, style?: Style): Row {
   return out;
 }
 
-export function renderPane(model: PaneModel, list: VList, rect: Rect, focused: boolean, info = ''): Row[] {
+/** Title prefix of the focused pane when several panes are on screen. */
+export const FOCUS_MARK = '[*]';
+
+/**
+ * `markFocus`: several panes share the screen, so the focused one says so in its title text
+ * (a single pane is focused by definition and carries no mark).
+ */
+export function renderPane(model: PaneModel, list: VList, rect: Rect, focused: boolean, info = '', markFocus = false): Row[] {
   const rows: Row[] = [];
   const h = bodyHeight(model, rect);
   const count = model.source.count;
@@ -58,7 +66,7 @@ export function renderPane(model: PaneModel, list: VList, rect: Rect, focused: b
     list.index = list.top = top;
   } else top = list.scrollInto(h, count);
   const pos = count ? (model.textOnly ? `${top + 1}-${Math.min(count, top + h)}/${count}` : `${idx + 1}/${count}`) : '0';
-  const title = ` ${model.title}${info ? '  ' + info : ''}`;
+  const title = ` ${markFocus && focused ? FOCUS_MARK + ' ' : ''}${model.title}${info ? '  ' + info : ''}`;
   const right = ` [${pos}] `;
   rows.push([{
     text: fit(title, Math.max(0, rect.width - right.length)) + right.slice(0, rect.width),

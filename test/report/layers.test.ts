@@ -1,9 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { readFrame } from '../../src/capture/open.js';
 import { dissect } from '../../src/dissect/dissect.js';
 import type { Field } from '../../src/dissect/field.js';
 import { dissectionToJson, fieldLine, hexDumpLines, hexRows, renderLayersText, rowOfOffset, treeRows } from '../../src/report/layers.js';
+import { layerRows } from '../../src/tui/views/layers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const IPV4 = join(ROOT, 'captures/public/zeek/ipv4.pcap');
@@ -87,6 +89,10 @@ describe('text and JSON of a dissection', () => {
     expect(fieldLine(f(6, 'TCP'))).toBe('Thing: 6 (TCP) [3-4]');
     expect(fieldLine(f(20, '20 bytes (5)'))).toBe('Thing: 20 bytes (5) [3-4]');
     expect(fieldLine({ ...f(0, ''), length: 0 })).toBe('Thing');
+    // a number the display writes with more digits is not repeated
+    expect(fieldLine(f(1795483126.21469, '1795483126.214690000 seconds (2026-11-24T01:18:46.214690Z)')))
+      .toBe('Thing: 1795483126.214690000 seconds (2026-11-24T01:18:46.214690Z) [3-4]');
+    expect(fieldLine(f(5, '6 (relative)'))).toBe('Thing: 5 (6 (relative)) [3-4]');
   });
 
   it('JSON has frame, ts, captureLength, wireLength and layers with their fields', async () => {
@@ -97,5 +103,91 @@ describe('text and JSON of a dissection', () => {
     expect(j.layers.map((l: { name: string }) => l.name)).toEqual(['frame', 'eth', 'ip', 'tcp', 'ftp']);
     for (const l of j.layers) expect(Object.keys(l)).toEqual(expect.arrayContaining(['name', 'offset', 'length', 'fields']));
     expect(Buffer.from(j.bytes, 'hex').equals(d.bytes)).toBe(true);
+  });
+});
+
+// tshark's view of the same frames, stored by test/report/expected/make.sh (the commands are there).
+const EXPECTED = join(import.meta.dirname, 'expected');
+const PASV4 = join(ROOT, 'captures/vsftpd-pasv-ipv4.pcap');
+const LFTP6 = join(ROOT, 'captures/vsftpd-lftp-ipv6.pcapng');
+
+function tsv(name: string): Array<Record<string, string>> {
+  const [head, ...rows] = readFileSync(join(EXPECTED, name), 'utf8').split('\n').filter((l) => l !== '');
+  const keys = head!.split('\t');
+  return rows.map((r) => Object.fromEntries(r.split('\t').map((v, i) => [keys[i], v])));
+}
+
+/** "Nov 24, 2026 01:18:46.109947000 UTC" (tshark's frame.time in UTC) → "2026-11-24T01:18:46.109947Z". */
+function isoOfTshark(t: string): string {
+  const m = /^(\w{3}) +(\d+), (\d{4}) (\d\d:\d\d:\d\d)\.(\d{6})(\d{3}) UTC$/.exec(t)!;
+  const month = String(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'].indexOf(m[1]!) + 1).padStart(2, '0');
+  return `${m[3]}-${month}-${m[2]!.padStart(2, '0')}T${m[4]}.${m[5]}Z`;
+}
+
+describe('epoch time, as tshark prints frame.time_epoch', () => {
+  const rows = tsv('vsftpd-pasv-ipv4-epoch.tsv');
+
+  it('covers frames whose microseconds end in 0 (where a float prints fewer digits)', () => {
+    expect(rows.length).toBeGreaterThan(5);
+    expect(rows.some((r) => /0{4}$/.test(r['frame.time_epoch']!) && !/0{6}$/.test(r['frame.time_epoch']!))).toBe(true);
+  });
+
+  it.each(rows.map((r) => [Number(r['frame.number']), r['frame.time_epoch']!, r['frame.time']!]))(
+    'frame %i: one line, "Epoch time: <tshark\'s value> seconds (<UTC time>)", in inspect and the layers view',
+    async (n, epoch, utc) => {
+      const d = dissect((await readFrame(PASV4, n)).rec);
+      const want = `Epoch time: ${epoch} seconds (${isoOfTshark(utc)})`;
+      const text = renderLayersText(d, { hex: false });
+      const lines = text.split('\n').filter((l) => l.includes('Epoch time'));
+      expect(lines).toEqual([`  ${want}`]);
+      // the seconds are printed once: no second copy of the value in any form
+      const seconds = epoch.split('.')[0]!;
+      expect(text.split(seconds).length - 1).toBe(1);
+      expect(layerRows(d).filter((r) => r.text.includes('Epoch time')).map((r) => r.text)).toEqual([want]);
+    },
+  );
+});
+
+/** The bit-field lines of tshark -V, by protocol heading: label → bit pattern. */
+function tsharkBitFields(file: string): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  let proto = '';
+  for (const line of readFileSync(join(EXPECTED, file), 'utf8').split('\n')) {
+    if (/^\S/.test(line)) { proto = line.split(',')[0]!; out.set(proto, new Map()); continue; }
+    const m = /^\s+([01.][01. ]*[01.]) = ([^:]+):/.exec(line);
+    if (m) out.get(proto)!.set(m[2]!, m[1]!);
+  }
+  return out;
+}
+
+describe('bit fields: one line each, the label once, tshark\'s bit pattern', () => {
+  const cases = [
+    { file: PASV4, frame: 6, expected: 'vsftpd-pasv-ipv4-frame6.txt', protos: ['Internet Protocol Version 4', 'Transmission Control Protocol'], atLeast: 15 },
+    { file: LFTP6, frame: 3, expected: 'vsftpd-lftp-ipv6-frame3.txt', protos: ['Internet Protocol Version 6', 'Transmission Control Protocol'], atLeast: 12 },
+  ];
+
+  it.each(cases)('$expected', async ({ file, frame: n, expected, protos, atLeast }) => {
+    const d = dissect((await readFrame(file, n)).rec);
+    const tshark = tsharkBitFields(expected);
+    // no line says its label twice ("Differentiated Services Codepoint: 0000 00.. = Differentiated Services Codepoint: 0")
+    for (const r of [...treeRows(d), ...layerRows(d)]) {
+      if (r.field) expect(r.text.split(`${r.field.label}:`).length - 1, r.text).toBe(r.field.display === '' ? 0 : 1);
+    }
+    // inspect's text and the dashboard's layers rows say the same of every field
+    const inspect = renderLayersText(d, { hex: false }).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    expect(layerRows(d).filter((r) => r.field).map((r) => r.text)).toEqual(treeRows(d).filter((r) => r.field).map((r) => r.text));
+    let compared = 0;
+    for (const r of treeRows(d, { ranges: false })) {
+      const want = tshark.get(protos.find((p) => d.layers[r.layer]!.label === p) ?? '');
+      const m = /^([01. ]+) = ([^:]+):/.exec(r.text);
+      if (!m || !want) continue;
+      expect(m[2], r.text).toBe(r.field!.label);
+      expect(m[1], `${d.layers[r.layer]!.label}: ${r.text}`).toBe(want.get(r.field!.label));
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(atLeast);
+    // and each bit-field line is listed once
+    const bitLines = inspect.filter((l) => /^[01. ]+ = /.test(l));
+    expect(new Set(bitLines).size).toBe(bitLines.length);
   });
 });

@@ -43,7 +43,9 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     // zeek: two RETR of robots.txt, four ftp-data connections
     const dataRows = lines.filter((l) => l.includes('└'));
     expect(dataRows).toHaveLength(connLog.filter((c) => c.service === 'ftp-data').length);
-    expect(dataRows.filter((l) => l.includes('RETR robots.txt'))).toHaveLength(ftpLog.filter((r) => r.command === 'RETR').length);
+    expect(dataRows.filter((l) => /└ RETR /.test(l))).toHaveLength(ftpLog.filter((r) => r.command === 'RETR').length);
+    // the path gives way to the pairing evidence when narrow (see 'data connection rows' below)
+    if (cols >= 120) expect(dataRows.filter((l) => l.includes('RETR robots.txt'))).toHaveLength(ftpLog.filter((r) => r.command === 'RETR').length);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(cols);
     // fewer columns when narrow; all of them when wide
     const header = lines[sessionRow - 1];
@@ -56,7 +58,7 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     const first = t.selected()!.y;
     await t.press('down', 'j');
     expect(t.selected()!.y).toBe(first + 2);
-    expect(t.selected()!.text).toMatch(/└ RETR robots\.txt/);
+    expect(t.selected()!.text).toMatch(cols >= 120 ? /└ RETR robots\.txt/ : /└ RETR /);
     expect(t.lines()[first].startsWith('▶')).toBe(false);
     expect(t.run.terminal.isInverse(0, first)).toBe(false);
     await t.press('g');
@@ -245,6 +247,28 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     await t.press('escape');
     expect(t.run.dashboard.screen).toBe('sessions');
   });
+
+  it('Tab and Shift-Tab visit all four panes and come back to the same screen; the focused one is marked without colour', async () => {
+    const t = await open('zeek/ipv4.pcap', cols, rows, { noColor: true });
+    await t.press('enter');
+    const TITLE = { flow: 'Flow', packets: 'Packets', layers: 'Layers', hex: 'Hex' } as const;
+    /** Pane titles carrying the focus mark, in plain text. */
+    const marked = (): string[] => t.lines().slice(1).flatMap((l) => [...l.matchAll(/\[\*\] (\w+)/g)].map((m) => m[1]));
+    expect(marked()).toEqual([TITLE[t.run.dashboard.focus]]);
+    const start = t.screen();
+    for (const key of ['tab', 'S-tab']) {
+      const seen = new Set<string>();
+      for (let i = 0; i < 4; i++) {
+        await t.press(key);
+        seen.add(t.run.dashboard.focus);
+        // the focused pane is on screen, and it alone is marked
+        expect(marked(), `${key} ×${i + 1}`).toEqual([TITLE[t.run.dashboard.focus]]);
+        if (i < 3) expect(t.screen()).not.toBe(start);
+      }
+      expect([...seen].sort()).toEqual(['flow', 'hex', 'layers', 'packets']);
+      expect(t.screen(), `four ${key}`).toBe(start);
+    }
+  });
 });
 
 describe('dashboard behaviour', () => {
@@ -254,12 +278,37 @@ describe('dashboard behaviour', () => {
     await t.type('robots.txt');
     await t.press('enter');
     expect(t.screen()).toContain('1 match /robots.txt');
-    await t.press('/', 'backspace');
+    await t.press('/');
     await t.type('nosuchthing');
     await t.press('enter');
-    expect(t.screen()).toContain('no session matches /robots.txtnosuchthing'.replace('robots.txt', 'robots.tx'));
+    expect(t.screen()).toContain('no session matches /nosuchthing');
     await t.press('escape');
     expect(t.screen()).toContain(client);
+  });
+
+  it('/ opens an empty prompt each time, in the sessions and in a pane; Ctrl-U clears what was typed', async () => {
+    const t = await open('zeek/ipv4.pcap', 80, 24);
+    const prompt = (): string => t.lines()[23];
+    await t.press('/');
+    await t.type('robots.txt');
+    expect(prompt()).toMatch(/^ filter: \/robots\.txt▏/);
+    await t.press('enter');
+    expect(t.screen()).toContain('1 match /robots.txt');
+    await t.press('/');
+    expect(prompt()).toMatch(/^ filter: \/▏/);
+    await t.type('nosuch');
+    await t.press('\x15'); // Ctrl-U, as a terminal sends it
+    expect(prompt()).toMatch(/^ filter: \/▏/);
+    await t.type('anonymous');
+    await t.press('enter');
+    expect(t.screen()).toContain('1 match /anonymous');
+    // a pane's search too
+    await t.press('enter', '/');
+    await t.type('RETR');
+    await t.press('enter', '/');
+    expect(prompt()).toMatch(/^ search: \/▏/);
+    await t.press('escape');
+    expect(prompt()).not.toMatch(/search:/);
   });
 
   it('reflows on resize: four panes when wide, two stacked when narrow, a notice below the minimum', async () => {
@@ -297,7 +346,7 @@ describe('dashboard behaviour', () => {
 
   it('mouse: a click selects the row under it, the wheel scrolls', async () => {
     const t = await open('zeek/ipv4.pcap', 80, 24);
-    const row = t.lines().findIndex((l) => l.includes('└ RETR robots.txt (active'));
+    const row = t.lines().findIndex((l) => /└ RETR .*\(active/.test(l));
     await t.press(`\x1b[<0;10;${row + 1}M`, `\x1b[<0;10;${row + 1}m`);
     expect(t.selected()!.y).toBe(row);
     await t.press('enter');
@@ -312,5 +361,90 @@ describe('dashboard behaviour', () => {
     expect(t.screen()).toContain(`[${log[0]['id.orig_h']}]:${log[0]['id.orig_p']}`);
     expect(t.screen()).toMatch(/EPSV/);
     expect(t.screen()).toMatch(/EPRT/);
+  });
+});
+
+describe('title bar at 80 columns', () => {
+  // tshark's view of the capture (captures/expected, written by captures/tshark-fields.sh)
+  const frames = readTsv(new URL('../../captures/expected/vsftpd-aborted.pcap.tsv', import.meta.url).pathname);
+  const controlSyns = frames.filter((f) => f['tcp.dstport'] === '21' && Number(f['tcp.flags']) === 0x002);
+
+  it.each([
+    { what: 'a long path', status: null },
+    { what: 'a long path while the file is read', status: 'reading 45% of 1.5 MiB…' },
+  ])('keeps the session, packet and findings counts with $what; the title gives way', async ({ status }) => {
+    const rel = '../vsftpd-aborted.pcap';
+    const a = await analysisOf(rel);
+    const title = `/home/someone/captures/2026/november/${rel.slice(3)}`;
+    h = await openHarness({ ...fileSource(rel, a), title, status: () => status }, 80, 24);
+    await h.press('7');
+    const findings = /Findings \((\d+)\)/.exec(h.screen())![1];
+    const bar = h.lines()[0];
+    expect(bar.length).toBeLessThanOrEqual(80);
+    expect(bar).toContain(`${controlSyns.length} sessions  ${frames.length} packets  ${findings} findings`);
+    if (status) expect(bar).toContain(status);
+    // the path is shortened from the left (its end stays) or left out
+    expect(bar).not.toContain(title);
+    const shown = /…(\S+)/.exec(bar)?.[1];
+    if (shown !== undefined) expect(title.endsWith(shown)).toBe(true);
+    if (!status) expect(shown).toBeDefined();
+    expect(bar).toMatch(/\? help {2}q quit$/);
+  });
+});
+
+/** host:port as the sessions view writes endpoints (IPv6 in brackets). */
+const hostPort = (host: string, port: string | number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+interface Announced { mode: 'passive' | 'active'; verb: string; endpoint: string }
+
+/** The data endpoints zeek logged (data_channel.*), with the command that announced them. */
+function fromZeek(dir: string): Announced[] {
+  return readTsv(`${ZEEK}${dir}/ftp.log`).filter((r) => r['data_channel.resp_p'] !== '-').map((r) => ({
+    mode: r['data_channel.passive'] === 'T' ? 'passive' : 'active', verb: r.command,
+    endpoint: hostPort(r['data_channel.resp_h'], r['data_channel.resp_p']),
+  }));
+}
+
+/** The data endpoints in tshark's decode of the 227/229 replies and PORT/EPRT commands. */
+function fromTshark(file: string): Announced[] {
+  const out: Announced[] = [];
+  for (const r of readTsv(EXPECTED + file)) {
+    const server = r['ip.src'] || r['ipv6.src'];
+    const arg = r['ftp.response.arg'] || r['ftp.request.arg'];
+    if (r['ftp.response.code'] === '227') {
+      const n = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(arg)!.slice(1).map(Number);
+      out.push({ mode: 'passive', verb: 'PASV', endpoint: hostPort(n.slice(0, 4).join('.'), n[4] * 256 + n[5]) });
+    } else if (r['ftp.response.code'] === '229') {
+      out.push({ mode: 'passive', verb: 'EPSV', endpoint: hostPort(server, /\|\|\|(\d+)\|/.exec(arg)![1]) });
+    } else if (r['ftp.request.command'] === 'EPRT') {
+      const [, , host, port] = arg.split('|');
+      out.push({ mode: 'active', verb: 'EPRT', endpoint: hostPort(host, port) });
+    } else if (r['ftp.request.command'] === 'PORT') {
+      const n = arg.split(',').map(Number);
+      out.push({ mode: 'active', verb: 'PORT', endpoint: hostPort(n.slice(0, 4).join('.'), n[4] * 256 + n[5]) });
+    }
+  }
+  return out;
+}
+
+describe.each([{ cols: 120, rows: 30 }, { cols: 80, rows: 24 }])('data connection rows at $cols columns', ({ cols, rows }) => {
+  it.each([
+    { rel: '../vsftpd-lftp-ipv6.pcapng', announced: () => fromTshark('vsftpd-lftp-ipv6.pcapng-setup.tsv'), verbAlways: true },
+    { rel: '../vsftpd-aborted.pcap', announced: () => fromTshark('vsftpd-aborted.pcap-setup.tsv'), verbAlways: true },
+    { rel: 'zeek/ipv4.pcap', announced: () => fromZeek('scripts.base.protocols.ftp.ftp-ipv4'), verbAlways: true },
+    // 36-character IPv6 addresses: at 80 columns the mode and the endpoint stay, the verb may go
+    { rel: 'zeek/ipv6.pcap', announced: () => fromZeek('scripts.base.protocols.ftp.ftp-ipv6'), verbAlways: false },
+  ])('$rel: each shows passive/active, the setup verb and the announced endpoint', async ({ rel, announced, verbAlways }) => {
+    const t = await open(rel, cols, rows, { noColor: true });
+    const dataRows = t.lines().filter((l) => l.includes('└'));
+    const want = announced();
+    expect(want.length).toBeGreaterThan(0);
+    expect(dataRows).toHaveLength(want.length);
+    for (const w of want) {
+      const row = dataRows.filter((l) => l.includes(w.endpoint));
+      expect(row, `${w.endpoint} in\n${dataRows.join('\n')}`).toHaveLength(1);
+      expect(row[0]).toMatch(new RegExp(`\\b${w.mode}\\b`));
+      if (verbAlways || cols >= 120) expect(row[0]).toMatch(new RegExp(`\\b${w.mode} ${w.verb}\\b`));
+    }
   });
 });

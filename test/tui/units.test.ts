@@ -63,6 +63,19 @@ describe('renderPane: virtualized', () => {
   });
 });
 
+describe('renderPane: focus reads without colour', () => {
+  it('marks the focused pane\'s title in plain text when several panes share the screen', () => {
+    const model: PaneModel = { title: 'Flow — session 1', empty: '', source: { count: 0, keyAt: (i) => i, indexOf: () => -1 }, row: () => [] };
+    const plain = (focused: boolean, several: boolean): string =>
+      renderPane(model, new VList(), { x: 0, y: 0, width: 40, height: 3 }, focused, '', several)[0].map((s) => s.text).join('');
+    expect(plain(true, true)).not.toBe(plain(false, true));
+    expect(plain(true, true)).toMatch(/^ \[\*\] Flow — session 1 /);
+    expect(plain(false, true)).toMatch(/^ Flow — session 1 /);
+    // a pane alone on screen is focused by definition: no mark
+    expect(plain(true, false)).toBe(plain(false, false));
+  });
+});
+
 describe('sanitize', () => {
   it('replaces control bytes and wide characters so rows keep their width', () => {
     expect(sanitize('a\x1b[31mb\tc')).toBe('a.[31mb.c');

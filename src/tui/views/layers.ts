@@ -5,6 +5,7 @@
  */
 import type { Dissection, Field } from '../../dissect/field.js';
 import type { PaneModel } from '../pane.js';
+import { fieldLine } from '../../report/layers.js';
 
 export interface LayerRow {
   depth: number;
@@ -23,12 +24,6 @@ function range(offset: number, length: number): string {
   return length > 0 ? ` [${offset}-${offset + length - 1}]` : '';
 }
 
-function fieldText(f: Field): string {
-  const value = f.value === null || f.value === undefined ? '' : String(f.value);
-  const shown = f.display && f.display !== '' ? f.display : value;
-  return `${f.label}: ${shown}`;
-}
-
 export function layerRows(d: Dissection): LayerRow[] {
   const rows: LayerRow[] = [];
   d.layers.forEach((layer, li) => {
@@ -37,7 +32,7 @@ export function layerRows(d: Dissection): LayerRow[] {
     const walk = (fields: Field[], depth: number, path: string): void => {
       fields.forEach((f, fi) => {
         const key = `${path}.${fi}`;
-        rows.push({ depth, layer: li, field: f, text: fieldText(f) + range(f.offset, f.length),
+        rows.push({ depth, layer: li, field: f, text: fieldLine(f),
           offset: f.offset, length: f.length, key, hasChildren: !!f.children?.length });
         if (f.children?.length) walk(f.children, depth + 1, key);
       });

@@ -1,7 +1,11 @@
 /**
  * Sessions view: every control session with its data connections nested under it, then the
  * data connections that could not be paired. Sortable; `/` filters by address, user, command,
- * file name or finding code.
+ * file name, finding code, or any status, mode or setup verb a row shows.
+ *
+ * A data connection row shows the pairing evidence first: passive/active, the setup verb and
+ * the announced endpoint (the connection's server side) stay in view at 80 columns; the
+ * command's argument, then the client's address, are what give way.
  */
 import type { Analysis, DataConnection, Session } from '../../model/types.js';
 import type { Row } from '../terminal.js';
@@ -10,7 +14,13 @@ import { SessionIndex, type SessionMeasures, type SessionRow, type SortColumn, t
 
 export { SORT_COLUMNS, type SessionRow, type SortColumn, type SortOrder } from './session-index.js';
 
-export interface SessionStatus { level: 0 | 1 | 2; marker: string; text: string }
+export interface SessionStatus {
+  level: 0 | 1 | 2;
+  marker: string;
+  text: string;
+  /** What the filter matches besides the text: the words the text abbreviates. */
+  words: string;
+}
 
 /** OK / warnings / errors, with a marker so it reads without colour. */
 export function sessionStatus(s: Session): SessionStatus {
@@ -20,9 +30,47 @@ export function sessionStatus(s: Session): SessionStatus {
     if (f.severity === 'error') err++;
     else if (f.severity === 'warning') warn++;
   }
-  if (err) return { level: 2, marker: 'x', text: `x ${err} error${err > 1 ? 's' : ''}${warn ? ` +${warn}w` : ''}` };
-  if (warn) return { level: 1, marker: '!', text: `! ${warn} warning${warn > 1 ? 's' : ''}` };
-  return { level: 0, marker: '✓', text: '✓ OK' };
+  const words = warn ? 'warning' : '';
+  if (err) return { level: 2, marker: 'x', text: `x ${err} error${err > 1 ? 's' : ''}${warn ? ` +${warn}w` : ''}`, words };
+  if (warn) return { level: 1, marker: '!', text: `! ${warn} warning${warn > 1 ? 's' : ''}`, words };
+  return { level: 0, marker: '✓', text: '✓ OK', words };
+}
+
+export interface DcStatus {
+  level: 0 | 1 | 2;
+  text: string;
+  /** What the filter matches besides the text ("incomplete" under "x 426 reset"). */
+  words: string;
+}
+
+/** A data connection's outcome: the failing reply code, a reset, incomplete, or the final reply. */
+export function dcStatus(dc: DataConnection): DcStatus {
+  const code = dc.finalReply?.code;
+  const reset = dc.closeReason === 'rst';
+  const incomplete = !dc.complete || dc.missingBytes > 0;
+  const words = incomplete ? 'incomplete' : '';
+  if (code !== undefined && code >= 400) return { text: `x ${code}${reset ? ' reset' : ''}`, level: 2, words };
+  if (reset) return { text: 'x reset', level: 2, words };
+  if (incomplete) return { text: '! incomplete', level: 1, words };
+  return { text: `✓ ${code ?? 'done'}`, level: 0, words };
+}
+
+/** Changes whenever dcStatus of any of the session's data connections may have changed. */
+function statusSignature(s: Session): number {
+  let sig = 0;
+  for (let i = 0; i < s.dataConnections.length; i++) {
+    const dc = s.dataConnections[i];
+    const bits = (dc.finalReply?.code ?? 0) * 8 + (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) + (dc.missingBytes > 0 ? 1 : 0);
+    sig = (sig * 31 + bits * (i + 1)) % 2147483647;
+  }
+  return sig;
+}
+
+/** Everything a data connection row shows, and the words behind its abbreviations (search text). */
+function dcSearchParts(dc: DataConnection): string[] {
+  const st = dcStatus(dc);
+  return [dc.path ?? '', dc.command?.verb ?? '', dc.command?.arg ?? '', endpoint(dc.client), endpoint(dc.server),
+    dc.mode ?? '', dc.setup ?? '', st.text, st.words, dc.guessedRole ?? ''];
 }
 
 export function transferCount(s: Session): number {
@@ -52,21 +100,27 @@ export function sortValue(s: Session, c: SortColumn): number | string {
   }
 }
 
-/** Lower-cased searchable text of a session, rebuilt only when the session has grown. */
-interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; text: string }
+/**
+ * Lower-cased searchable text of a session: what its row and its data connections' rows show
+ * (addresses, user, statuses, modes, setup verbs, commands, paths) plus its commands and finding
+ * codes. Rebuilt only when the session has grown or a status changed.
+ */
+interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; tls: boolean; status: number; text: string }
 const searchText = new WeakMap<Session, Haystack>();
 
 function haystack(s: Session): string {
   const hit = searchText.get(s);
+  const status = statusSignature(s);
   if (hit && hit.cmds === s.commands.length && hit.dcs === s.dataConnections.length
-    && hit.findings === s.findings.length && hit.user === s.user) return hit.text;
-  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.user ?? ''];
+    && hit.findings === s.findings.length && hit.user === s.user && hit.tls === s.tls && hit.status === status) return hit.text;
+  const st = sessionStatus(s);
+  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.tls ? '[TLS]' : '', s.user ?? '', st.text, st.words];
   for (const c of s.commands) parts.push(c.verb, c.arg ?? '');
-  for (const dc of s.dataConnections) parts.push(dc.path ?? '', endpoint(dc.client), endpoint(dc.server));
+  for (const dc of s.dataConnections) parts.push(...dcSearchParts(dc));
   for (const f of s.findings) parts.push(f.code);
   // NUL separators: a needle never matches across two fields
   const text = parts.join('\u0000').toLowerCase();
-  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, text });
+  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, tls: s.tls, status, text });
   return text;
 }
 
@@ -86,11 +140,11 @@ export function sessionMatches(s: Session, needle: string): boolean {
   return !needle || haystack(s).includes(needle.toLowerCase());
 }
 
+/** Does an (unpaired) data connection match: anything its row shows, as for sessions. */
 export function dcMatches(dc: DataConnection, needle: string): boolean {
   if (!needle) return true;
   const n = needle.toLowerCase();
-  return [dc.path, dc.command?.verb, dc.command?.arg, endpoint(dc.client), endpoint(dc.server), dc.guessedRole]
-    .some((v) => !!v && v.toLowerCase().includes(n));
+  return dcSearchParts(dc).some((v) => v !== '' && v.toLowerCase().includes(n));
 }
 
 const clientKey = new WeakMap<Session, string>();
@@ -117,7 +171,7 @@ function columns(width: number): Col[] {
     { title: 'cmds', width: 5, right: true, minCols: 110 },
     { title: 'xfers', width: 5, right: true, minCols: 96 },
     { title: 'bytes', width: 9, right: true, minCols: 0 },
-    { title: 'status', width: 12, minCols: 0 },
+    { title: 'status', width: 13, minCols: 0 },
   ];
   const cols = all.filter((c) => width >= c.minCols);
   const fixed = cols.reduce((n, c) => n + c.width + 1, 0);
@@ -134,49 +188,88 @@ export function sessionHeader(width: number): string {
   return cells(cols, cols.map((c) => c.title));
 }
 
-function dcLabel(dc: DataConnection): string {
-  const what = dc.command ? `${dc.command.verb}${dc.command.arg ? ' ' + dc.command.arg : ''}` : (dc.guessedRole ?? 'data');
-  const how = [dc.mode, dc.setup].filter(Boolean).join(' ');
-  return `${what}${how ? ` (${how})` : ''} ${endpoint(dc.client)} → ${endpoint(dc.server)}`;
-}
+/** The argument of a command is shortened from the left (a path keeps its file name) down to this. */
+const MIN_ARG = 8;
+/** A guessed role (unpaired connections) is cut at the end down to this. */
+const MIN_ROLE = 16;
 
-function dcStatus(dc: DataConnection): { text: string; level: 0 | 1 | 2 } {
-  if (dc.finalReply && dc.finalReply.code >= 400) return { text: `x ${dc.finalReply.code}`, level: 2 };
-  if (dc.closeReason === 'rst') return { text: 'x reset', level: 2 };
-  if (!dc.complete || dc.missingBytes > 0) return { text: '! incomplete', level: 1 };
-  return { text: `✓ ${dc.finalReply ? dc.finalReply.code : 'done'}`, level: 0 };
+/**
+ * What a data connection row says, in at most `width` characters, richest form first:
+ *   RETR pub/blob.bin (passive EPSV) [fd00:21::2]:36924 → [fd00:21::1]:50047
+ * then the argument shortened from the left ("RETR …blob.bin"), then the client's address left
+ * out (its port stays: "…:36924"), then the argument (or guessed role) dropped, then the
+ * client, then the command:
+ *   passive EPSV [fd00:21::1]:50047
+ * The setup evidence (passive/active, verb, announced endpoint) is the last to go.
+ */
+export function dcLabel(dc: DataConnection, width = Infinity): string {
+  const how = [dc.mode, dc.setup].filter(Boolean).join(' ');
+  const server = endpoint(dc.server);
+  const tail = (client: string | null): string => `${how ? `(${how}) ` : ''}${client ? `${client} ` : ''}→ ${server}`;
+  const verb = dc.command?.verb ?? null;
+  const arg = dc.command?.arg || null;
+  const what = verb ? `${verb}${arg ? ' ' + arg : ''}` : (dc.guessedRole ?? 'data');
+  /** `what` cut to fit `room`, or null when too little of it would be left. */
+  const shortWhat = (room: number): string | null => {
+    if (verb) {
+      const keep = room - verb.length - 2; // the space and the "…"
+      return arg && keep >= MIN_ARG - 1 ? `${verb} …${arg.slice(arg.length - keep)}` : null;
+    }
+    return room >= MIN_ROLE ? what.slice(0, room - 1) + '…' : null;
+  };
+  for (const client of [endpoint(dc.client), `…:${dc.client.port}`]) {
+    const t = tail(client);
+    if (what.length + 1 + t.length <= width) return `${what} ${t}`;
+    const short = shortWhat(width - t.length - 1);
+    if (short !== null) return `${short} ${t}`;
+  }
+  for (const client of [`…:${dc.client.port}`, null]) {
+    const s = verb ? `${verb} ${tail(client)}` : tail(client);
+    if (s.length <= width) return s;
+  }
+  const bare = `${how ? how + ' ' : '→ '}${server}`;
+  if (bare.length <= width || !dc.mode) return bare;
+  return `${dc.mode} ${server}`; // "active [fd00:21::2]:40123": the verb follows from the mode
 }
 
 const LEVEL_STYLE = ['ok', 'warn', 'error'] as const;
 
-/** One row, exactly `width` columns. */
-export function sessionRowText(r: SessionRow, width: number): Row {
-  const cols = columns(width);
-  let values: string[];
-  let level: 0 | 1 | 2;
-  let status: string;
-  if (r.kind === 'session') {
-    const s = r.session;
-    const st = sessionStatus(s);
-    level = st.level;
-    status = st.text;
-    values = [String(s.id), `${endpoint(s.client)} → ${endpoint(s.server)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
-      clock(s.start), duration(s.end - s.start), String(s.commands.length), String(transferCount(s)),
-      bytes(sessionBytes(s)), status];
-  } else {
-    const dc = r.dc;
-    const st = dcStatus(dc);
-    level = st.level;
-    status = st.text;
-    const prefix = r.kind === 'data' ? '  └ ' : '  ? unpaired ';
-    values = ['', prefix + dcLabel(dc), '', clock(dc.start), duration(dc.end - dc.start), '', '', bytes(dc.bytes), status];
-  }
-  const byTitle = new Map(ALL_TITLES.map((t, i) => [t, values[i]]));
-  const shown = cols.map((c) => byTitle.get(c.title) ?? '');
-  const text = cells(cols, shown);
-  const statusWidth = cols[cols.length - 1].width;
+/** Columns a data connection row spans with its label (it has no user, and its start is its command's). */
+const DATA_SPAN = new Set(['#', 'client → server', 'user', 'start']);
+
+function split(text: string, width: number, statusWidth: number, level: 0 | 1 | 2): Row {
   const head = text.slice(0, text.length - statusWidth);
   const tail = text.slice(text.length - statusWidth);
   return [{ text: fit(head, Math.max(0, width - statusWidth)) }, { text: fit(tail, statusWidth), style: LEVEL_STYLE[level] }]
     .filter((seg) => seg.text.length > 0);
+}
+
+/** One row, exactly `width` columns. */
+export function sessionRowText(r: SessionRow, width: number): Row {
+  const cols = columns(width);
+  const statusWidth = cols[cols.length - 1].width;
+  if (r.kind === 'session') {
+    const s = r.session;
+    const st = sessionStatus(s);
+    const values = [String(s.id), `${endpoint(s.client)} → ${endpoint(s.server)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
+      clock(s.start), duration(s.end - s.start), String(s.commands.length), String(transferCount(s)),
+      bytes(sessionBytes(s)), st.text];
+    const byTitle = new Map(ALL_TITLES.map((t, i) => [t, values[i]]));
+    return split(cells(cols, cols.map((c) => byTitle.get(c.title) ?? '')), width, statusWidth, st.level);
+  }
+  // A data connection: its label spans the leading columns (DATA_SPAN, a prefix of cols) and
+  // may run on into the blank left part of the right-aligned cell after them.
+  const dc = r.dc;
+  const st = dcStatus(dc);
+  const byTitle = new Map([['dur', duration(dc.end - dc.start)], ['bytes', bytes(dc.bytes)], ['status', st.text]]);
+  let n = 0;
+  while (n < cols.length && DATA_SPAN.has(cols[n].title)) n++;
+  const rest = cols.slice(n);
+  const values = rest.map((c) => byTitle.get(c.title) ?? '');
+  const slack = rest[0].right ? Math.max(0, rest[0].width - values[0].length) : 0;
+  const labelWidth = cols.slice(0, n).reduce((w, c) => w + c.width + 1, 0) - 1 + slack;
+  const prefix = r.kind === 'data' ? '  └ ' : '  ? unpaired ';
+  const label = prefix + dcLabel(dc, labelWidth - prefix.length);
+  const restCols = [{ ...rest[0], width: rest[0].width - slack }, ...rest.slice(1)];
+  return split(`${fit(label, labelWidth)} ${cells(restCols, values)}`, width, statusWidth, st.level);
 }

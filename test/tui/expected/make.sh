@@ -13,3 +13,11 @@ tshark -r captures/public/zeek/ipv4.pcap -Y 'frame.number == 1' -T fields -E hea
 tshark -r captures/public/zeek/ipv4.pcap -T fields -E header=y \
   -e frame.number -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.len -e tcp.flags.syn -e tcp.flags.fin -e ftp.response.code -e ftp.request.command -e ip.src \
   > test/tui/expected/ipv4-packets.tsv
+# Setup replies and commands (announced data endpoints), 426 replies and resets: the sessions view's filter and data rows.
+for name in vsftpd-aborted.pcap vsftpd-lftp-ipv6.pcapng; do
+  tshark -r "captures/$name" -Y 'ftp.response.code == 227 || ftp.response.code == 229 || ftp.response.code == 426 || ftp.request.command == "PORT" || ftp.request.command == "EPRT"' \
+    -T fields -E header=y -e frame.number -e ip.src -e ipv6.src -e tcp.srcport -e tcp.dstport \
+    -e ftp.request.command -e ftp.request.arg -e ftp.response.code -e ftp.response.arg > "test/tui/expected/$name-setup.tsv"
+done
+tshark -r captures/vsftpd-aborted.pcap -Y 'tcp.flags.reset == 1' -T fields -E header=y \
+  -e frame.number -e tcp.srcport -e tcp.dstport > test/tui/expected/vsftpd-aborted.pcap-rst.tsv
