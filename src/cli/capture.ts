@@ -47,7 +47,7 @@ export function registerCapture(program: Command): void {
     .option('--json', 'when stopped, print the report as JSON instead of text')
     .option('--ndjson', 'print one JSON object per event as it happens (sessions, commands, replies, data connections, findings)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
-    .option('--show-passwords', 'print PASS arguments instead of ****')
+    .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('--tui', 'watch the capture in the interactive dashboard')
     .addHelpText('after', '\nStops on Ctrl-C, -c or --duration, then prints the report. Needs root or CAP_NET_RAW.')
     .action(async (flags: CaptureFlags) => {

@@ -23,7 +23,7 @@ export function registerOpen(program: Command): void {
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--no-mouse', 'do not capture the mouse (lets the terminal select text)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too); meaning never depends on colour')
-    .option('--show-passwords', 'show PASS arguments instead of ****')
+    .option('--show-passwords', 'show PASS, ACCT and ADAT arguments instead of **** (packets, layers, hex, flow)')
     .action(async (capture: string | undefined, flags: OpenFlags) => {
       if (capture === undefined) {
         program.outputHelp();

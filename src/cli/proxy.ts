@@ -64,9 +64,9 @@ export function registerProxy(program: Command): void {
     .option('--key <file>', 'PEM private key for --cert')
     .option('--tls-verify-upstream', "verify the server's certificate with --tls-terminate (off by default: FTP servers often self-sign)")
     .option('--log <file>', 'write NDJSON events (commands, replies, data connections, findings) to this file')
-    .option('--record <file.pcapng>', 'write every leg as a pcapng with synthesized headers (tshark and ftpscope open it)')
+    .option('--record <file.pcapng>', 'write every leg as a pcapng with synthesized headers (tshark and ftpscope open it); it is evidence, so it keeps the real bytes, passwords included')
     .option('--tui', 'show sessions live in the dashboard')
-    .option('--show-passwords', 'show PASS arguments in the log and the dashboard')
+    .option('--show-passwords', 'show PASS, ACCT and ADAT arguments in the log and the dashboard (--record always keeps them)')
     .option('-q, --quiet', 'no summary on exit')
     .action(async (o: ProxyCliOptions) => {
       await runProxy(o);

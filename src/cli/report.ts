@@ -142,7 +142,7 @@ export function registerReport(program: Command): void {
     .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
     .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
-    .option('--show-passwords', 'print PASS arguments instead of ****')
+    .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .addHelpText('after', '\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (capture: string, flags: ReportFlags) => {
       if (flags.json && flags.ndjson) {
