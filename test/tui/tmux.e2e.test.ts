@@ -4,37 +4,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { hasTmux, sleep, tmuxDriver } from '../helpers/tmux.js';
+import { describe, expect, it } from 'vitest';
+import { hasTmux, tmuxForTest } from '../helpers/tmux.js';
 import { readTsv } from './harness.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = ROOT + 'dist/src/cli/main.js';
-const SOCKET = `ftpscope-test-${process.pid}`;
 const frame1 = readTsv(ROOT + 'test/tui/expected/ipv4-frame1.tsv')[0];
 const syn = readTsv(ROOT + 'test/tui/expected/ipv4-syn.tsv');
 const ftpLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/ftp.log');
 const connLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/conn.log');
 
-const { tmux, pane, waitFor } = tmuxDriver(SOCKET, 'e2e');
-
-async function keys(...k: string[]): Promise<void> {
-  for (const key of k) {
-    tmux('send-keys', '-t', 'e2e', key);
-    await sleep(60);
-  }
-}
-
-async function typeText(s: string): Promise<void> {
-  tmux('send-keys', '-t', 'e2e', '-l', s);
-  await sleep(100);
-}
-
 describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
-  afterAll(() => { try { tmux('kill-server'); } catch { /* already gone */ } });
-
   it('shows sessions, a RETR and its data connection, the handshake and a field\'s bytes; q restores the terminal', async () => {
     expect(existsSync(CLI), `${CLI} is missing: run npm run build first`).toBe(true);
+    const { tmux, waitFor, keys, typeText } = tmuxForTest('e2e');
     const cmd = `cd ${ROOT} && TERM=xterm-256color node ${CLI} captures/public/zeek/ipv4.pcap; echo __EXIT=$?; sleep 30`;
     tmux('new-session', '-d', '-s', 'e2e', '-x', '80', '-y', '24', cmd);
 
@@ -84,10 +68,10 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
     expect(text).not.toMatch(/Error|at .*\.js:\d+/);
-    tmux('kill-session', '-t', 'e2e');
   });
 
   it('Ctrl-C quits from a prompt and restores the terminal; NO_COLOR and --no-mouse are accepted', async () => {
+    const { tmux, waitFor, keys, typeText } = tmuxForTest('e2e');
     const cmd = `cd ${ROOT} && NO_COLOR=1 TERM=xterm-256color node ${CLI} open --no-mouse captures/public/zeek/ipv6.pcap; echo __EXIT=$?; sleep 30`;
     tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '30', cmd);
     await waitFor(/Sessions \(1\)/, 'the sessions view');
@@ -98,14 +82,12 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     expect(text).toContain('__EXIT=0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
-    tmux('kill-session', '-t', 'e2e');
   });
 });
 
 describe.skipIf(!hasTmux())('ftpscope <not a capture> in tmux', () => {
-  afterAll(() => { try { tmux('kill-server'); } catch { /* already gone */ } });
-
   it('says what is wrong in one line and never takes over the terminal', async () => {
+    const { tmux, waitFor } = tmuxForTest('e2e');
     const cmd = `cd ${ROOT} && TERM=xterm-256color node ${CLI} package.json; echo __EXIT=$?; sleep 30`;
     tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '20', cmd);
     const text = await waitFor(/__EXIT=\d+/, 'the process to exit');
@@ -114,7 +96,6 @@ describe.skipIf(!hasTmux())('ftpscope <not a capture> in tmux', () => {
     expect(lines.join('\n')).toMatch(/^ftpscope: .*package\.json/);
     expect(text).not.toMatch(/\bat .*\.js:\d+/);
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
-    tmux('kill-session', '-t', 'e2e');
   });
 });
 
