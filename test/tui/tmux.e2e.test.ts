@@ -3,9 +3,11 @@
  * with capture-pane, as a user would see it. Needs tmux and a built dist/ (npm test builds).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { hasTmux, tmuxForTest } from '../helpers/tmux.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { hasTmux, processAlive, tmuxForTest, until } from '../helpers/tmux.js';
 import { readTsv } from './harness.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -82,6 +84,26 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     expect(text).toContain('__EXIT=0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
+  });
+
+  it('closing the window under the dashboard ends it quietly: no native assertion, nothing on stderr', async () => {
+    const { tmux, waitFor } = tmuxForTest('e2e');
+    const dir = mkdtempSync(join(tmpdir(), 'ftpscope-hangup-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const stderr = join(dir, 'stderr');
+    // exec: the pane's process is the dashboard itself, so its pid is the pane's
+    const cmd = `cd ${ROOT} && exec env TERM=xterm-256color node ${CLI} captures/tour.pcapng 2>${stderr}`;
+    tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '30', cmd);
+    // a second window keeps the tmux server up once the dashboard's window is gone
+    tmux('new-window', '-d', '-t', 'e2e', 'sleep 300');
+    const pid = Number(tmux('display', '-p', '-t', 'e2e:0', '#{pane_pid}').trim());
+    await waitFor(/Sessions \(5\)/, 'the sessions view');
+
+    tmux('kill-window', '-t', 'e2e:0');
+    await until(() => !processAlive(pid), () => `the dashboard (pid ${pid}) to exit after its window was closed`);
+    const written = readFileSync(stderr, 'utf8');
+    expect(written).not.toMatch(/Assertion|ResetStdio|Native stack/);
+    expect(written).toBe('');
   });
 });
 
