@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
 import { renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
+import { NO_SESSIONS_HINT } from '../report/text.js';
 import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe, captureArg, CAPTURE_ARG_HELP } from './report.js';
 
 interface FlowFlags {
@@ -31,7 +32,7 @@ export function registerFlow(program: Command): void {
         }
       }
       const out: string[] = [];
-      if (a.sessions.length === 0) out.push(`${capture}: no FTP sessions found`);
+      if (a.sessions.length === 0) out.push(`${capture}: ${NO_SESSIONS_HINT}`);
       for (const s of sessions) {
         if (out.length > 0) out.push('');
         for (const line of renderLadder(s, { width })) out.push(line.text);
