@@ -1,6 +1,6 @@
 /**
- * The command line as users type it (the built CLI; `npm test` builds first): a mistyped command and
- * the hint when a capture has no FTP session.
+ * The command line as users type it (the built CLI; `npm test` builds first): a mistyped command,
+ * the hint when a capture has no FTP session, and the narrowest flow diagram.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -123,5 +123,20 @@ describe('a capture without FTP sessions suggests --ftp-port', () => {
 
   it('a capture with sessions does not show the hint', () => {
     expect(run(['report', IPV4]).stdout).not.toContain('no FTP sessions found');
+  });
+});
+
+describe('flow --width', () => {
+  it('refuses a width below 40 with a usage error', () => {
+    expect(expectUsageError(run(['flow', IPV4, '--width', '20']))).toBe('ftpscope: --width must be at least 40 (got 20)');
+    expect(expectUsageError(run(['flow', IPV4, '--width', '39']))).toBe('ftpscope: --width must be at least 40 (got 39)');
+  });
+
+  // Also catches the ladder's own minimum (MIN_WIDTH in src/report/ladder.ts) moving away from the CLI's.
+  it('draws exactly as wide as asked at the minimum of 40', () => {
+    const r = run(['flow', IPV4, '--width', '40']);
+    expect(r.code, r.stderr).toBe(0);
+    const widths = r.stdout.trimEnd().split('\n').map((l) => Array.from(l).length);
+    expect(Math.max(...widths)).toBe(40);
   });
 });
