@@ -2,7 +2,11 @@ import type { Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
 import { renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
+import { NO_SESSIONS_HINT } from '../report/text.js';
 import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe, captureArg, CAPTURE_ARG_HELP } from './report.js';
+
+/** The narrowest ladder renderLadder draws (MIN_WIDTH in src/report/ladder.ts); it widens anything less. */
+const MIN_FLOW_WIDTH = 40;
 
 interface FlowFlags {
   session?: number;
@@ -16,9 +20,13 @@ export function registerFlow(program: Command): void {
     .description('draw each FTP session as a ladder diagram: commands, replies and nested data connections')
     .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .option('--session <id>', 'only this session (ids as in `ftpscope report`)', positiveInt)
-    .option('--width <columns>', 'diagram width (default: the terminal width, or 80)', positiveInt)
+    .option('--width <columns>', 'diagram width, at least 40 (default: the terminal width, or 80)', positiveInt)
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .action(async (capture: string, flags: FlowFlags) => {
+      // Refused rather than silently drawn wider than asked.
+      if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
+        throw new FtpscopeError('usage', `--width must be at least ${MIN_FLOW_WIDTH} (got ${flags.width})`);
+      }
       quietOnEpipe();
       const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true });
       const width = flags.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
@@ -31,7 +39,7 @@ export function registerFlow(program: Command): void {
         }
       }
       const out: string[] = [];
-      if (a.sessions.length === 0) out.push(`${capture}: no FTP sessions found`);
+      if (a.sessions.length === 0) out.push(`${capture}: ${NO_SESSIONS_HINT}`);
       for (const s of sessions) {
         if (out.length > 0) out.push('');
         for (const line of renderLadder(s, { width })) out.push(line.text);

@@ -16,6 +16,16 @@ export function reportFatal(e: unknown): number {
   return 1;
 }
 
+/**
+ * A commander error as one line like the CLI's own: "ftpscope: unknown option '--jsn' (did you
+ * mean --json?)". Commander starts it with "error: " and puts its suggestion on a line of its own.
+ */
+function usageLine(s: string): string {
+  let line = s.slice('error: '.length).replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)').trimEnd();
+  if (/^unknown command '[^']*'$/.test(line)) line += ' (see ftpscope --help for the commands; a capture is opened by its path)';
+  return `ftpscope: ${line}\n`;
+}
+
 /** The CLI; `args` (the arguments after the program name) decide which commands' code is loaded. */
 export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command();
@@ -26,10 +36,7 @@ export async function buildProgram(args: readonly string[] = []): Promise<Comman
     .helpOption('-h, --help', 'show help for a command')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({
-      // One line per error: commander puts its "(Did you mean …?)" suggestion on a line of its own.
-      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ftpscope: ${s.replace(/\n\(Did you mean/, ' (did you mean')}` : s),
-    });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? usageLine(s) : s) });
   await registerCommands(program, args);
   return program;
 }

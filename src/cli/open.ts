@@ -15,9 +15,9 @@ interface OpenFlags {
  * `ftpscope <capture>` and `ftpscope open <capture>`: the dashboard on a terminal, the text
  * report when stdout is not one (pipes, CI), so scripts never get escape codes.
  */
-export function registerOpen(program: Command): void {
+export function registerOpen(program: Command, { defaultCommand }: { defaultCommand: boolean }): void {
   program
-    .command('open', { isDefault: true })
+    .command('open', { isDefault: defaultCommand })
     .description('open a capture in the terminal dashboard (the default command; prints the report when not on a terminal)')
     .argument('[capture]', 'pcap or pcapng file (optionally gzip-compressed)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)

@@ -7,6 +7,12 @@ import {
   incompleteReasons, printable, truncate,
 } from './format.js';
 
+/**
+ * Said when a capture has no FTP session: FTP on another port is found only from a greeting or a
+ * first command it recognises, so a capture that starts mid-session needs the port named.
+ */
+export const NO_SESSIONS_HINT = 'no FTP sessions found; if FTP runs on a port other than 21 and was not recognised, try --ftp-port N';
+
 /** Replies and data connections sit under their command's verb. */
 const REPLY_INDENT = ' '.repeat(21);
 
@@ -50,6 +56,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   const dcCount = pre ? pre.dataConnections : a.sessions.reduce((n, s) => n + s.dataConnections.length, 0);
   head.push(`${sessions} FTP session${sessions === 1 ? '' : 's'}, ${dcCount} paired data ` +
     `connection${dcCount === 1 ? '' : 's'}, ${a.unpairedDataConnections.length} unpaired`);
+  if (sessions === 0) head.push(NO_SESSIONS_HINT);
   yield emit(head);
 
   if (pre) for (const c of pre.chunks()) yield typeof c === 'string' ? c : c.toString('utf8');

@@ -52,13 +52,22 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
   });
   const restore = (): void => terminal.destroy();
   process.once('exit', restore);
-  // kill/hangup: leave like q does, so the terminal is restored before the process ends
+  // kill: leave like q does, so the terminal is restored before the process ends
   const onSignal = (): void => dashboard.quit();
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  // hangup (the terminal window was closed): nothing to restore; leave like q does otherwise, so
+  // a live source is still stopped and its capture file finished
+  const onHangup = (): void => {
+    terminal.abandon();
+    if (!opts.input && !opts.output) endByHangupAtExit();
+    dashboard.quit();
+  };
   let dashboard: Dashboard;
   try {
     dashboard = new Dashboard(terminal, source);
     for (const s of signals) process.on(s, onSignal);
+    process.on('SIGHUP', onHangup);
+    terminal.onLost(onHangup);
     dashboard.render();
   } catch (e) {
     restore();
@@ -80,8 +89,31 @@ export function startDashboard(source: DashboardSource, opts: DashboardOptions =
     restore();
     process.removeListener('exit', restore);
     for (const s of signals) process.removeListener(s, onSignal);
+    process.removeListener('SIGHUP', onHangup);
   });
   return { dashboard, terminal, closed, close: () => dashboard.quit() };
+}
+
+let endingByHangup = false;
+
+/**
+ * At exit Node puts the terminal modes of stdin and stdout back (ResetStdio); when the terminal
+ * is gone that fails with EIO, and Node 20 aborts with a native assertion and a C++ stack instead
+ * of ignoring it (fixed in later Node, nodejs/node#58200). So a process whose terminal hung up ends
+ * the way one without a SIGHUP handler does: killed by SIGHUP, which skips ResetStdio. This runs
+ * on 'exit', after the work that follows quitting (stopping a proxy or a live capture).
+ */
+function endByHangupAtExit(): void {
+  if (endingByHangup) return;
+  endingByHangup = true;
+  // The hangup reaches us more than once (the kernel, the shell, tmux): the next one must not
+  // cut short the stopping of a proxy or a capture after the dashboard has let go of it.
+  process.on('SIGHUP', () => {});
+  process.once('exit', () => {
+    // With no listener left, SIGHUP has its default action again: terminate.
+    process.removeAllListeners('SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  });
 }
 
 /**

@@ -223,7 +223,7 @@ export class Dashboard {
       header: sessionHeader(width - 2),
       source: { count: rows.count, keyAt: (i) => rows.keyAt(i), indexOf: (k) => rows.indexOf(String(k)) },
       row: (i, w) => sessionRowText(rows.at(i), w),
-      empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)` : 'no FTP sessions found in this capture',
+      empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)` : 'no FTP sessions found; if FTP runs on a port other than 21 and was not recognised, try --ftp-port N',
       matches: (i, needle) => {
         const r = rows.at(i);
         return r.kind === 'unpaired' ? false : sessionMatches(r.session, needle);

@@ -38,8 +38,18 @@ export interface Terminal {
   /** Whether the cell is drawn inverse (the selection marker). */
   isInverse(x: number, y: number): boolean;
   isBold(x: number, y: number): boolean;
+  /**
+   * Called once if the terminal goes away under the dashboard: its window was closed (the tty's
+   * input ends or fails) or writing to it fails.
+   */
+  onLost(cb: () => void): void;
   /** Leave the alternate screen, show the cursor, give the tty back. Safe to call twice. */
   destroy(): void;
+  /**
+   * The terminal is gone: let go of it without writing anything (there is nothing left to
+   * restore, and every write would fail). destroy() does nothing after this.
+   */
+  abandon(): void;
 }
 
 const INVERSE = 8;
@@ -56,6 +66,8 @@ function escapeTags(s: string): string {
 }
 
 export function createTerminal(opts: TerminalOptions): Terminal {
+  const input = opts.input ?? process.stdin;
+  const output = opts.output ?? process.stdout;
   const log = opts.debugLog ? fs.createWriteStream(opts.debugLog, { flags: 'a' }) : null;
   const toLog = (...args: unknown[]): void => {
     log?.write(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') + '\n');
@@ -69,8 +81,8 @@ export function createTerminal(opts: TerminalOptions): Terminal {
   let screen: blessed.Widgets.Screen;
   try {
     screen = blessed.screen({
-      input: opts.input as NodeJS.ReadableStream | undefined,
-      output: opts.output as NodeJS.WritableStream | undefined,
+      input: input as NodeJS.ReadableStream,
+      output: output as NodeJS.WritableStream,
       terminal: opts.terminal ?? 'xterm-256color',
       smartCSR: true,
       fullUnicode: false,
@@ -96,6 +108,26 @@ export function createTerminal(opts: TerminalOptions): Terminal {
   const keyCbs: Array<(ev: KeyEvent) => void> = [];
   const mouseCbs: Array<(ev: MouseEvent) => void> = [];
   const resizeCbs: Array<() => void> = [];
+  const lostCbs: Array<() => void> = [];
+
+  // A closed terminal window shows up as the end of the tty's input (a raw-mode tty has no other
+  // end: Ctrl-D is a key), or as EIO from reading, writing or setting its mode. Without these
+  // listeners the EIO would also reach the CLI as an "internal error".
+  let lost = false;
+  const onLostTty = (): void => {
+    if (lost) return;
+    lost = true;
+    for (const cb of lostCbs) cb();
+  };
+  const inputIsTty = (input as { isTTY?: boolean }).isTTY === true;
+  if (inputIsTty) input.on('end', onLostTty);
+  input.on('error', onLostTty);
+  output.on('error', onLostTty);
+  const stopWatching = (): void => {
+    input.off('end', onLostTty);
+    input.off('error', onLostTty);
+    output.off('error', onLostTty);
+  };
 
   screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => {
     const name = normalizeKey(ch, key);
@@ -140,17 +172,31 @@ export function createTerminal(opts: TerminalOptions): Terminal {
     },
     isInverse(x, y) { const c = cell(x, y); return !!c && ((c[0] >> 18) & INVERSE) !== 0; },
     isBold(x, y) { const c = cell(x, y); return !!c && ((c[0] >> 18) & BOLD) !== 0; },
-    destroy() {
+    onLost(cb) { lostCbs.push(cb); },
+    destroy,
+    abandon() {
       if (destroyed) return;
-      destroyed = true;
-      try {
-        screen.destroy();
-      } finally {
-        Object.assign(console, saved);
-        log?.end();
-      }
+      lost = true;
+      // blessed writes its restore sequences on destroy; drop them and anything it still buffers.
+      const program = screen.program as unknown as { _buf: string; _owrite(s: string): boolean; write(s: string): boolean };
+      program._buf = '';
+      program._owrite = program.write = () => true;
+      destroy();
     },
   };
+
+  function destroy(): void {
+    if (destroyed) return;
+    destroyed = true;
+    try {
+      screen.destroy();
+    } finally {
+      Object.assign(console, saved);
+      log?.end();
+      // After a loss the listeners stay: writes still queued for the dead tty fail with EIO later.
+      if (!lost) stopWatching();
+    }
+  }
 }
 
 /** blessed keeps the drawn cells as [attr, char] pairs; its typings omit them. */

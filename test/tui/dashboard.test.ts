@@ -311,6 +311,13 @@ describe('dashboard behaviour', () => {
     expect(prompt()).not.toMatch(/search:/);
   });
 
+  it('a capture without FTP sessions says so and suggests --ftp-port', async () => {
+    // link type 147 is not decoded, so the FTP in it is not found
+    const t = await open('../fixtures/ipv4-linktype-147.pcap', 120, 24);
+    expect(t.screen()).toContain('Sessions (0)');
+    expect(t.screen()).toContain('no FTP sessions found; if FTP runs on a port other than 21 and was not recognised, try --ftp-port N');
+  });
+
   it('reflows on resize: four panes when wide, two stacked when narrow, a notice below the minimum', async () => {
     const t = await open('zeek/ipv4.pcap', 160, 50);
     await t.press('enter');

@@ -32,4 +32,22 @@ describe('dashboard under errors', () => {
     await expect(run.closed).rejects.toThrow('snapshot broke');
     expect(written.lastIndexOf('\x1b[?1049l')).toBeGreaterThan(written.lastIndexOf('\x1b[?1049h'));
   });
+
+  it('a terminal that fails to write (closed under it) ends the dashboard without writing to it again', async () => {
+    const a = await analysisOf('zeek/ipv4.pcap');
+    const input = new PassThrough();
+    const output = Object.assign(new PassThrough(), { columns: 80, rows: 24, isTTY: true });
+    let written = '';
+    output.on('data', (d: Buffer) => { written += d.toString('latin1'); });
+    const run = startDashboard({ title: 'hangup', live: true, snapshot: () => a }, { input, output, refreshMs: 10 });
+    await new Promise((r) => setImmediate(r));
+    expect(written).toContain('\x1b[?1049h');
+    const before = written.length;
+    output.emit('error', Object.assign(new Error('write EIO'), { code: 'EIO' }));
+    await run.closed;
+    await new Promise((r) => setImmediate(r)); // let anything written reach the 'data' listener
+    // restoring would have written the leave-alternate-screen sequence, among others
+    expect(written.slice(before)).toBe('');
+    expect(process.listenerCount('SIGHUP')).toBe(0);
+  });
 });

@@ -13,15 +13,11 @@ import { Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import ftpSrv from 'ftp-srv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasTmux, sleep, tmuxDriver } from '../helpers/tmux.js';
+import { hasTmux, tmuxForTest } from '../helpers/tmux.js';
 import { bytes } from '../../src/tui/text.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = ROOT + 'dist/src/cli/main.js';
-const SOCKET = `ftpscope-proxy-test-${process.pid}`;
-
-const { tmux, waitFor } = tmuxDriver(SOCKET, 'px');
-
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -37,12 +33,12 @@ describe.skipIf(!hasTmux())('ftpscope proxy --tui in tmux, between ftp-srv and b
   const dir = mkdtempSync(join(tmpdir(), 'ftpscope-tui-proxy-'));
   let server: InstanceType<typeof ftpSrv.FtpSrv> | null = null;
   afterAll(async () => {
-    try { tmux('kill-server'); } catch { /* gone */ }
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows the session and its RETR live, with the bytes transferred', async () => {
+    const { tmux, waitFor } = tmuxForTest('px', 'ftpscope-proxy-test');
     const content = randomBytes(200_000);
     writeFileSync(join(dir, 'blob.bin'), content);
     const ftpPort = await freePort();

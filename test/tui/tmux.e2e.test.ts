@@ -3,38 +3,24 @@
  * with capture-pane, as a user would see it. Needs tmux and a built dist/ (npm test builds).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { hasTmux, sleep, tmuxDriver } from '../helpers/tmux.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { hasTmux, processAlive, tmuxForTest, until } from '../helpers/tmux.js';
 import { readTsv } from './harness.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = ROOT + 'dist/src/cli/main.js';
-const SOCKET = `ftpscope-test-${process.pid}`;
 const frame1 = readTsv(ROOT + 'test/tui/expected/ipv4-frame1.tsv')[0];
 const syn = readTsv(ROOT + 'test/tui/expected/ipv4-syn.tsv');
 const ftpLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/ftp.log');
 const connLog = readTsv(ROOT + 'captures/public/zeek/expected/scripts.base.protocols.ftp.ftp-ipv4/conn.log');
 
-const { tmux, pane, waitFor } = tmuxDriver(SOCKET, 'e2e');
-
-async function keys(...k: string[]): Promise<void> {
-  for (const key of k) {
-    tmux('send-keys', '-t', 'e2e', key);
-    await sleep(60);
-  }
-}
-
-async function typeText(s: string): Promise<void> {
-  tmux('send-keys', '-t', 'e2e', '-l', s);
-  await sleep(100);
-}
-
 describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
-  afterAll(() => { try { tmux('kill-server'); } catch { /* already gone */ } });
-
   it('shows sessions, a RETR and its data connection, the handshake and a field\'s bytes; q restores the terminal', async () => {
     expect(existsSync(CLI), `${CLI} is missing: run npm run build first`).toBe(true);
+    const { tmux, waitFor, keys, typeText } = tmuxForTest('e2e');
     const cmd = `cd ${ROOT} && TERM=xterm-256color node ${CLI} captures/public/zeek/ipv4.pcap; echo __EXIT=$?; sleep 30`;
     tmux('new-session', '-d', '-s', 'e2e', '-x', '80', '-y', '24', cmd);
 
@@ -85,10 +71,10 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
     expect(text).not.toMatch(/Error|at .*\.js:\d+/);
-    tmux('kill-session', '-t', 'e2e');
   });
 
   it('Ctrl-C quits from a prompt and restores the terminal; NO_COLOR and --no-mouse are accepted', async () => {
+    const { tmux, waitFor, keys, typeText } = tmuxForTest('e2e');
     const cmd = `cd ${ROOT} && NO_COLOR=1 TERM=xterm-256color node ${CLI} open --no-mouse captures/public/zeek/ipv6.pcap; echo __EXIT=$?; sleep 30`;
     tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '30', cmd);
     await waitFor(/Sessions \(1\)/, 'the sessions view');
@@ -99,14 +85,32 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     expect(text).toContain('__EXIT=0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
-    tmux('kill-session', '-t', 'e2e');
+  });
+
+  it('closing the window under the dashboard ends it quietly: no native assertion, nothing on stderr', async () => {
+    const { tmux, waitFor } = tmuxForTest('e2e');
+    const dir = mkdtempSync(join(tmpdir(), 'ftpscope-hangup-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const stderr = join(dir, 'stderr');
+    // exec: the pane's process is the dashboard itself, so its pid is the pane's
+    const cmd = `cd ${ROOT} && exec env TERM=xterm-256color node ${CLI} captures/tour.pcapng 2>${stderr}`;
+    tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '30', cmd);
+    // a second window keeps the tmux server up once the dashboard's window is gone
+    tmux('new-window', '-d', '-t', 'e2e', 'sleep 300');
+    const pid = Number(tmux('display', '-p', '-t', 'e2e:0', '#{pane_pid}').trim());
+    await waitFor(/Sessions \(5\)/, 'the sessions view');
+
+    tmux('kill-window', '-t', 'e2e:0');
+    await until(() => !processAlive(pid), () => `the dashboard (pid ${pid}) to exit after its window was closed`);
+    const written = readFileSync(stderr, 'utf8');
+    expect(written).not.toMatch(/Assertion|ResetStdio|Native stack/);
+    expect(written).toBe('');
   });
 });
 
 describe.skipIf(!hasTmux())('ftpscope <not a capture> in tmux', () => {
-  afterAll(() => { try { tmux('kill-server'); } catch { /* already gone */ } });
-
   it('says what is wrong in one line and never takes over the terminal', async () => {
+    const { tmux, waitFor } = tmuxForTest('e2e');
     const cmd = `cd ${ROOT} && TERM=xterm-256color node ${CLI} package.json; echo __EXIT=$?; sleep 30`;
     tmux('new-session', '-d', '-s', 'e2e', '-x', '100', '-y', '20', cmd);
     const text = await waitFor(/__EXIT=\d+/, 'the process to exit');
@@ -115,7 +119,6 @@ describe.skipIf(!hasTmux())('ftpscope <not a capture> in tmux', () => {
     expect(lines.join('\n')).toMatch(/^ftpscope: .*package\.json/);
     expect(text).not.toMatch(/\bat .*\.js:\d+/);
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
-    tmux('kill-session', '-t', 'e2e');
   });
 });
 
