@@ -46,24 +46,25 @@ d('proxy keepPackets: session packet lists from synthesized packets kept in memo
   });
 
   it('lists the control and data connections\' packets, each starting with SYN, SYN/ACK, ACK', () => {
-    const items = session.packets!.items;
-    const conns = [...new Set(items.map((p) => p.connId))];
+    const list = session.packets!;
+    const items = Array.from({ length: list.count }, (_, i) => list.at(i));
+    const conns = [...new Set(items.map((p) => p.tcpId))];
     expect(conns).toContain(session.tcp!.id);
     const download = session.dataConnections.find((dc) => dc.direction === 'download')!;
     expect(conns).toContain(download.tcp!.id);
     for (const id of conns) {
-      expect(items.filter((p) => p.connId === id).slice(0, 3).map((p) => [p.dir, p.flags & (TCP_SYN | TCP_ACK)]))
+      expect(items.filter((p) => p.tcpId === id).slice(0, 3).map((p) => [p.dir, p.flags & (TCP_SYN | TCP_ACK)]))
         .toEqual([[0, TCP_SYN], [1, TCP_SYN | TCP_ACK], [0, TCP_ACK]]);
     }
     // The connection's handshake facts are those of its synthesized SYN and SYN/ACK.
     const hs = session.tcp!.handshake;
-    const [syn, synAck] = items.filter((p) => p.connId === session.tcp!.id);
+    const [syn, synAck] = items.filter((p) => p.tcpId === session.tcp!.id);
     expect([hs.synFrame, hs.synAckFrame, hs.isn[0], hs.isn[1]]).toEqual([syn!.frame, synAck!.frame, syn!.seq, synAck!.seq]);
     expect(session.handshake.mss).toEqual([1460, 1460]);
     // Commands and replies carry the frames of the packets that carried them, as from a capture.
     for (const c of session.commands) {
       const ref = items.find((p) => p.frame === c.frame)!;
-      expect([ref.connId, ref.dir, ref.len > 0]).toEqual([session.tcp!.id, 0, true]);
+      expect([ref.tcpId, ref.dir, ref.sender, ref.len > 0]).toEqual([session.tcp!.id, 0, 'client', true]);
     }
     // Frames are numbered in order.
     for (let i = 1; i < items.length; i++) expect(items[i]!.frame).toBeGreaterThan(items[i - 1]!.frame);
@@ -75,15 +76,17 @@ d('proxy keepPackets: session packet lists from synthesized packets kept in memo
     const download = session.dataConnections.find((dc) => dc.direction === 'download')!;
     const hash = createHash('sha256');
     let payload = 0;
-    for (const ref of session.packets!.items) {
+    const list = session.packets!;
+    for (let i = 0; i < list.count; i++) {
+      const ref = list.at(i);
       const rec = await proxy.readFrame(ref.frame);
       expect(rec.frame).toBe(ref.frame);
       expect(dec.decode(rec, fp) && fp.kind === 'tcp').toBe(true);
       expect([fp.seq, fp.ack, fp.flags, fp.payloadLength]).toEqual([ref.seq, ref.ack, ref.flags, ref.len]);
-      const conn = ref.connId === session.tcp!.id ? session.tcp! : session.dataConnections.find((dc) => dc.tcp?.id === ref.connId)!.tcp!;
+      const conn = ref.tcpId === session.tcp!.id ? session.tcp! : session.dataConnections.find((dc) => dc.tcp?.id === ref.tcpId)!.tcp!;
       const from = ref.dir === 0 ? conn.client : conn.server;
       expect([fp.src, fp.srcPort]).toEqual([from.ip, from.port]);
-      if (ref.connId === download.tcp!.id && ref.len > 0) {
+      if (ref.tcpId === download.tcp!.id && ref.len > 0) {
         hash.update(fp.buf.subarray(fp.payloadOffset, fp.payloadOffset + fp.payloadLength));
         payload += ref.len;
       }

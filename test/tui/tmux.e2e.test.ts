@@ -40,7 +40,7 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     await typeText('RETR robots');
     await keys('Enter');
     text = await waitFor(/RETR robots\.txt/, 'RETR in the flow');
-    expect(text).toMatch(/data #\d+ passive PASV/);
+    expect(text).toMatch(/D\d+ passive PASV/);
 
     // the handshake teaching view of the control connection
     await keys('Escape', '6');
@@ -85,6 +85,36 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     expect(text).toContain('__EXIT=0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{alternate_on}').trim()).toBe('0');
     expect(tmux('display', '-p', '-t', 'e2e', '#{cursor_flag}').trim()).toBe('1');
+  });
+
+  it.each([[false], [true]])('the layers and hex panes mask PASS unless --show-passwords (%s)', async (show) => {
+    const { tmux, waitFor, keys, typeText } = tmuxForTest('e2e');
+    // tshark: frame 11 of this capture is "PASS not-the-password" (captures/expected/vsftpd-login-failed.pcap.tsv)
+    const secret = readTsv(ROOT + 'captures/expected/vsftpd-login-failed.pcap.tsv').find((r) => r['frame.number'] === '11')!;
+    expect(secret['ftp.request.command']).toBe('PASS');
+    const cmd = `cd ${ROOT} && NO_COLOR=1 TERM=xterm-256color node ${CLI} captures/vsftpd-login-failed.pcap${show ? ' --show-passwords' : ''}; echo __EXIT=$?; sleep 30`;
+    tmux('new-session', '-d', '-s', 'e2e', '-x', '160', '-y', '50', cmd);
+    await waitFor(/Sessions \(\d+\)/, 'the sessions view');
+    await keys('Enter', '3', '/');
+    await typeText('Request: PASS');
+    await keys('Enter');
+    await waitFor(/Hex — frame 11\b/, 'the hex of the PASS packet');
+    // the layers pane: find the FTP argument in the tree
+    await keys('Tab', '/');
+    await typeText('Request arg');
+    await keys('Enter');
+    const screen = await waitFor(/Layers — frame 11\b[\s\S]*Request arg/, 'the FTP layer of the PASS packet');
+    if (show) {
+      expect(screen).toContain(`Request arg: ${secret['ftp.request.arg']}`);
+      expect(screen).toContain(`Request: PASS ${secret['ftp.request.arg']}`);
+      expect(screen).toMatch(/ot-the-p \[ftp\*?\]/); // the hex pane's ASCII column, 8 bytes a row at this width
+    } else {
+      expect(screen).toMatch(/Request arg: \*{4} \(masked/);
+      expect(screen).toMatch(/Request: PASS \*{4}/);
+      expect(screen).toMatch(/\*{8} \[ftp\*?\]/);
+      expect(screen).not.toContain(secret['ftp.request.arg']);
+      expect(screen).not.toContain('ot-the-p');
+    }
   });
 
   it('closing the window under the dashboard ends it quietly: no native assertion, nothing on stderr', async () => {
