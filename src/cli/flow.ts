@@ -1,27 +1,29 @@
 import type { Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
-import { renderLadder } from '../report/ladder.js';
+import { MIN_LADDER_WIDTH, renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
 import { NO_SESSIONS_HINT } from '../report/text.js';
 import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe, captureArg, CAPTURE_ARG_HELP } from './report.js';
 
-/** The narrowest ladder renderLadder draws (MIN_WIDTH in src/report/ladder.ts); it widens anything less. */
-const MIN_FLOW_WIDTH = 40;
+/** The narrowest ladder renderLadder draws; it widens anything less. */
+const MIN_FLOW_WIDTH = MIN_LADDER_WIDTH;
 
 interface FlowFlags {
   session?: number;
   width?: number;
   ftpPort?: number[];
+  showPasswords?: boolean;
 }
 
 export function registerFlow(program: Command): void {
   program
     .command('flow')
-    .description('draw each FTP session as a ladder diagram: commands, replies and nested data connections')
+    .description('draw each FTP session as a ladder diagram in time order: commands, replies and each data connection on its own lane')
     .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .option('--session <id>', 'only this session (ids as in `ftpscope report`)', positiveInt)
     .option('--width <columns>', 'diagram width, at least 40 (default: the terminal width, or 80)', positiveInt)
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
+    .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .action(async (capture: string, flags: FlowFlags) => {
       // Refused rather than silently drawn wider than asked.
       if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
@@ -42,7 +44,7 @@ export function registerFlow(program: Command): void {
       if (a.sessions.length === 0) out.push(`${capture}: ${NO_SESSIONS_HINT}`);
       for (const s of sessions) {
         if (out.length > 0) out.push('');
-        for (const line of renderLadder(s, { width })) out.push(line.text);
+        for (const line of renderLadder(s, { width, showPasswords: flags.showPasswords })) out.push(line.text);
       }
       if (flags.session === undefined && a.unpairedDataConnections.length > 0) {
         out.push('', `unpaired data connections (${a.unpairedDataConnections.length}):`);
