@@ -4,7 +4,6 @@ import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/even
 import type {
   Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, Session, SourceInfo, UnseenTransfer,
 } from '../model/types.js';
-import type { FtpRole } from '../model/packet-facts.js';
 import { copyTcpFacts } from '../model/tcp-facts.js';
 import { PacketTable, type RowInput } from './packet-table.js';
 import { finding, pushFinding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
@@ -277,6 +276,23 @@ export class FtpAnalyzer implements StreamHandler {
   private refreshTcpFacts(): void {
     for (const role of this.controls) role.session.tcp = copyTcpFacts(role.conn);
     for (const role of this.openData.values()) if (!role.closed) role.dc.tcp = copyTcpFacts(role.conn);
+  }
+
+  /**
+   * A finding the source itself made about the session a control connection carries (the
+   * proxy's refusals and limits), or about the whole source when there is none. The analyzer
+   * stays the one writer of sessions, and the finding goes out as an event like any other.
+   */
+  sourceFinding(conn: TcpConnection | null, f: Finding): void {
+    const role = conn?.tag as Role | undefined;
+    if (role?.kind === 'control') this.sessionFinding(role, f);
+    else this.addGlobalFinding(f);
+  }
+
+  /** The source terminated the control connection's TLS and knows its version and SNI (the proxy). */
+  sourceTls(conn: TcpConnection, info: { sni: string | null; version: string | null }): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control') role.session.tlsInfo = { sni: info.sni, version: info.version };
   }
 
   addGlobalFinding(f: Finding): void {
