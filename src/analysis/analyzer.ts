@@ -200,7 +200,6 @@ export class FtpAnalyzer implements StreamHandler {
       role.closed = true;
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
-      role.dc.tcp = copyTcpFacts(conn);
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
       // The final reply (226) usually follows the data connection's FIN: wait for it.
@@ -275,7 +274,7 @@ export class FtpAnalyzer implements StreamHandler {
   /** Open connections' TCP facts as they stand now (views read copies, never the live records). */
   private refreshTcpFacts(): void {
     for (const role of this.controls) role.session.tcp = copyTcpFacts(role.conn);
-    for (const role of this.openData.values()) if (!role.closed) role.dc.tcp = copyTcpFacts(role.conn);
+    for (const role of this.openData.values()) role.dc.tcp = copyTcpFacts(role.conn);
   }
 
   /**
@@ -322,7 +321,8 @@ export class FtpAnalyzer implements StreamHandler {
       controlBytes: [0, 0],
       closed: false,
       packets: null,
-      tcp: copyTcpFacts(conn),
+      // Copied when the connection ends, or when the analysis is snapshotted before that.
+      tcp: null,
     };
     this.updateHandshake(session, conn);
     const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
@@ -682,6 +682,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.mode = guess.mode;
     dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
+    dc.tcp = copyTcpFacts(conn);
     this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);
@@ -720,7 +721,8 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     mode: null, setup: null, setupFrame: null, command: null, direction: null, path: null, expectedBytes: null,
     bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
     restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null,
-    tcp: copyTcpFacts(conn),
+    // Copied when the connection is final, or when the analysis is snapshotted before that.
+    tcp: null,
   };
 }
 
