@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
 import { MIN_LADDER_WIDTH, renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
+import { mermaidSequence, plantumlSequence } from '../report/sequence.js';
 import { NO_SESSIONS_HINT } from '../report/text.js';
 import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe, captureArg, CAPTURE_ARG_HELP } from './report.js';
 
@@ -13,6 +14,7 @@ interface FlowFlags {
   width?: number;
   ftpPort?: number[];
   showPasswords?: boolean;
+  format?: 'text' | 'mermaid' | 'plantuml';
 }
 
 export function registerFlow(program: Command): void {
@@ -24,6 +26,8 @@ export function registerFlow(program: Command): void {
     .option('--width <columns>', 'diagram width, at least 40 (default: the terminal width, or 80)', positiveInt)
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
+    .addOption(new Option('--format <format>', 'text (the ladder), or a sequence diagram for wikis and tickets: mermaid (one sequenceDiagram per session) or plantuml (one @startuml block per session)')
+      .choices(['text', 'mermaid', 'plantuml']).default('text'))
     .action(async (capture: string, flags: FlowFlags) => {
       // Refused rather than silently drawn wider than asked.
       if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
@@ -39,6 +43,13 @@ export function registerFlow(program: Command): void {
           throw new FtpscopeError('usage', `${capture} has no session ${flags.session} (it has ${a.sessions.length})`,
             a.sessions.length > 0 ? `use an id from 1 to ${a.sessions.length}, as listed by ftpscope report` : 'no FTP session was found in it');
         }
+      }
+      if (flags.format === 'mermaid' || flags.format === 'plantuml') {
+        // Only diagrams on stdout, so it can be piped to a renderer; the hint goes to stderr.
+        if (a.sessions.length === 0) process.stderr.write(`${capture}: ${NO_SESSIONS_HINT}\n`);
+        const draw = flags.format === 'mermaid' ? mermaidSequence : plantumlSequence;
+        process.stdout.write(sessions.map((s) => draw(s, { showPasswords: flags.showPasswords })).join('\n'));
+        return;
       }
       const out: string[] = [];
       if (a.sessions.length === 0) out.push(`${capture}: ${NO_SESSIONS_HINT}`);
