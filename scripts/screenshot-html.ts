@@ -15,14 +15,15 @@ import { pathToFileURL } from 'node:url';
 import { launchChromium } from './chromium.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const capture = process.argv[2] ?? path.join(root, 'captures/tour.pcapng');
+// Relative to the repository, so the report names the capture as a reader of the README would.
+const capture = process.argv[2] ? path.resolve(process.argv[2]) : 'captures/tour.pcapng';
 const out = process.argv[3] ?? path.join(root, 'docs/report-screenshot.png');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ht-shot-'));
 try {
   const html = path.join(dir, 'report.html');
   // The report as a user makes it: the real CLI.
-  const r = spawnSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'report', capture, '--html', html], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'report', capture, '--html', html], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) throw new Error(`ftpscope report --html exited with ${r.status}`);
   const browser = await launchChromium({ width: 1280, height: 1000 });
   try {

@@ -89,14 +89,16 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
 
-/** What the sessions table says about a session: its worst finding, in the catalogue's words. */
+/**
+ * What the sessions table says about a session: its worst finding's severity and message (the
+ * analysis' words; the session's section lists them all, each with its fix).
+ */
 export function sessionDiagnosis(s: Session): { level: Severity | 'ok'; text: string } {
   let worst: Finding | null = null;
   for (const f of s.findings) if (worst === null || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst.severity]) worst = f;
-  if (worst === null || worst.severity === 'info') {
-    return { level: worst ? 'info' : 'ok', text: worst ? FINDING_CODES[worst.code].meaning : 'No findings.' };
-  }
-  return { level: worst.severity, text: FINDING_CODES[worst.code].meaning };
+  if (worst === null) return { level: 'ok', text: 'No findings.' };
+  const more = s.findings.length - 1;
+  return { level: worst.severity, text: `${printable(worst.message)}${more > 0 ? ` (+${more} more)` : ''}` };
 }
 
 /**

@@ -53,12 +53,12 @@ function rowText(r: LadderRow, start: number): string {
 }
 
 /**
- * Mermaid's text after ':' runs to the end of the line, but it reads `;` as a statement break,
- * `#name;` as an entity code and `<…>` as HTML: `;`, `<`, `>` and `&` are written as entity
- * codes (with every `;` escaped, no `#…;` of the text is left to be read as one).
+ * Mermaid's text after ':' runs to the end of the line, but its lexer drops everything from a
+ * `#` on (a comment), reads `;` as a statement break, `#name;` as an entity code and `<…>` as
+ * HTML: those characters, and `&`, are written as entity codes.
  */
 function mermaidText(s: string): string {
-  return s.replace(/[;<>&]/g, (c) => `#${c.charCodeAt(0)};`);
+  return s.replace(/[#;<>&]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
 /** A Mermaid `sequenceDiagram` of one session. */
