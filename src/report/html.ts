@@ -127,7 +127,11 @@ export class HtmlReport {
     this.sections.add(s);
   }
 
-  /** The document in pieces: head, the sessions table's rows, the sessions, then the rest. */
+  /**
+   * The document in pieces: head, the sessions table's rows, the sessions, then the rest. A
+   * Buffer handed out is reused for the next piece (the spool's read buffer): copy or write it
+   * before asking for the next.
+   */
   *chunks(a: Analysis): Generator<string | Buffer> {
     const src = a.source;
     const sessions = this.rows.sessions;

@@ -288,6 +288,45 @@ describe('ftpscope report --html in headless Chromium', () => {
     }
   }, 60_000);
 
+  it('text from the wire stays text: no markup, script or fetch gets in', async () => {
+    const a = await analyzed('../tour.pcapng');
+    const hostile = '</code></td></tr></table></svg><script>window.__pwned = 1</script><img src="http://192.0.2.1/x.png" onerror="window.__pwned = 2">"\'&amp;';
+    const s = structuredClone(a.sessions[0]!);
+    s.user = hostile;
+    s.commands.find((c) => c.verb === 'CWD')!.arg = hostile;
+    s.findings = [{ severity: 'error', code: 'transfer-incomplete', message: hostile, frame: s.commands[0]!.frame }];
+    const report = new HtmlReport();
+    // Added out of order, as sessions finish: the report is in session order all the same.
+    for (const x of [a.sessions[2]!, s, a.sessions[1]!]) report.add(x);
+    const file = path.join(tmp, 'hostile.html');
+    try {
+      fs.writeFileSync(file, Array.from(report.chunks(a), (c) => c.toString()).join(''));
+    } finally {
+      report.close();
+    }
+    const o = await open(file);
+    const got = await o.page.evaluate(() => ({
+      scripts: document.scripts.length,
+      images: document.images.length,
+      pwned: (window as unknown as { __pwned?: number }).__pwned ?? null,
+      order: [...document.querySelectorAll('#sessions-table tbody tr')].map((tr) => tr.getAttribute('data-session')),
+      sections: [...document.querySelectorAll('section.session')].map((x) => x.getAttribute('data-session')),
+      user: document.querySelector('#sessions-table tbody tr[data-session="1"] td:nth-child(4)')?.textContent ?? '',
+      ladder: [...document.querySelectorAll('#session-1 svg.ladder g.arrow.command title')].map((t) => t.textContent),
+      finding: document.querySelector('#session-1 li.finding .message')?.textContent ?? '',
+    }));
+    await o.page.close();
+    expect(o.requests).toEqual([pathToFileURL(file).href]);
+    expect(got.scripts).toBe(1); // the report's own filter
+    expect(got.images).toBe(0);
+    expect(got.pwned).toBeNull();
+    expect(got.order).toEqual(['1', '2', '3']);
+    expect(got.sections).toEqual(['1', '2', '3']);
+    expect(got.user).toContain(hostile);
+    expect(got.ladder).toContain(`CWD ${hostile}`);
+    expect(got.finding).toBe(hostile);
+  });
+
   it('masks passwords unless asked, as every other output does', async () => {
     const t = tsharkOf('../tour.pcapng');
     const secrets = [...t.values()].filter((r) => r['ftp.request.command'] === 'PASS').map((r) => r['ftp.request.arg']!);
@@ -297,7 +336,7 @@ describe('ftpscope report --html in headless Chromium', () => {
       try {
         const a = await analyzed('../tour.pcapng');
         for (const s of a.sessions) report.add(s);
-        return [...report.chunks(a)].map((c) => c.toString()).join('');
+        return Array.from(report.chunks(a), (c) => c.toString()).join('');
       } finally {
         report.close();
       }
