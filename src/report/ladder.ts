@@ -1,4 +1,4 @@
-import type { DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
+import type { DataConnection, FtpReply, Session } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import { senderRole, type FtpRole } from '../model/packet-facts.js';
