@@ -24,6 +24,8 @@ export const DEFAULT_MAX_SVG_ROWS = 4000;
 
 const ROW_H = 20;
 const LANE_TITLE_H = 34;
+/** A lane title whose two endpoints do not fit side by side (IPv6) puts them on a line each. */
+const LANE_TITLE_TALL_H = 48;
 const TOP = 44;
 const TIME_X = 4;
 const FRAME_X = 62;
@@ -80,7 +82,7 @@ export function renderLadderSvg(s: Session, opts: LadderSvgOptions = {}): string
   let y = TOP;
   for (const r of rows) {
     ys.push(y);
-    y += r.kind === 'lane' ? LANE_TITLE_H : ROW_H;
+    y += r.kind === 'lane' ? (endsSideBySide(r) ? LANE_TITLE_H : LANE_TITLE_TALL_H) : ROW_H;
   }
   const more = all.length - rows.length;
   const height = y + (more > 0 ? ROW_H : 0) + 12;
@@ -104,7 +106,8 @@ export function renderLadderSvg(s: Session, opts: LadderSvgOptions = {}): string
     const y1 = ys[box.last]! + ROW_H;
     out.push(`<g class="lane" data-lane="${box.lane}" data-left="${esc(box.ends[0])}" data-right="${esc(box.ends[1])}" data-track="${box.track}">`);
     out.push(`<rect x="${l - 8}" y="${y0}" width="${r - l + 16}" height="${y1 - y0}" rx="4" class="band"/>`);
-    for (const x of [l, r]) out.push(`<line x1="${x}" y1="${y0 + LANE_TITLE_H - 6}" x2="${x}" y2="${y1}" class="life data"/>`);
+    const titleH = endsSideBySide(rows[box.first]!) ? LANE_TITLE_H : LANE_TITLE_TALL_H;
+    for (const x of [l, r]) out.push(`<line x1="${x}" y1="${y0 + titleH - 6}" x2="${x}" y2="${y1}" class="life data"/>`);
     out.push('</g>');
   }
 
@@ -114,6 +117,12 @@ export function renderLadderSvg(s: Session, opts: LadderSvgOptions = {}): string
   }
   out.push('</svg>');
   return out.join('\n');
+}
+
+/** Whether a lane title's two endpoints fit on one line of its track. */
+function endsSideBySide(r: LadderRow): boolean {
+  if (r.kind !== 'lane' || !r.ends) return true;
+  return (r.ends[0].length + r.ends[1].length + 2) * CHAR_W <= TRACK_W;
 }
 
 function drawRow(r: LadderRow, y: number, start: number, [l, rt]: [number, number], xClient: number, xServer: number): string {
@@ -139,7 +148,8 @@ function drawRow(r: LadderRow, y: number, start: number, [l, rt]: [number, numbe
     const room = Math.floor((xServer - l - 8) / CHAR_W);
     return `<g class="lane-title" ${attrs}>${tip}` +
       `<text x="${l}" y="${y + 16}" class="title">${esc(truncate(`${r.lane} ${r.label}`, room))}</text>` +
-      `<text x="${l}" y="${y + 30}" class="end">${esc(le)}</text><text x="${rt}" y="${y + 30}" text-anchor="end" class="end">${esc(re)}</text></g>`;
+      `<text x="${l}" y="${y + 30}" class="end">${esc(le)}</text>` +
+      `<text x="${rt}" y="${y + (endsSideBySide(r) ? 30 : 44)}" text-anchor="end" class="end">${esc(re)}</text></g>`;
   }
   // Notes, findings and transfers not in the capture: text across their lane.
   const x = r.kind === 'finding' || r.kind === 'unseen' ? xClient + 12 : l + 6;
