@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
 import { MIN_LADDER_WIDTH, renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
+import { mermaidSequence, plantumlSequence } from '../report/sequence.js';
 import { NO_SESSIONS_HINT } from '../report/text.js';
 import type { DisplayFilter } from '../report/filter/index.js';
 import { analyzeWithProgress, collectPort, displayFilterArg, positiveInt, quietOnEpipe, withPasswords, captureArg, CAPTURE_ARG_HELP, DISPLAY_FILTER_HELP } from './report.js';
@@ -15,6 +16,7 @@ interface FlowFlags {
   ftpPort?: number[];
   showPasswords?: boolean;
   displayFilter?: DisplayFilter;
+  format?: 'text' | 'mermaid' | 'plantuml';
 }
 
 export function registerFlow(program: Command): void {
@@ -27,6 +29,8 @@ export function registerFlow(program: Command): void {
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
+    .addOption(new Option('--format <format>', 'text (the ladder), or a sequence diagram for wikis and tickets: mermaid (one sequenceDiagram per session) or plantuml (one @startuml block per session)')
+      .choices(['text', 'mermaid', 'plantuml']).default('text'))
     .action(async (capture: string, flags: FlowFlags) => {
       // Refused rather than silently drawn wider than asked.
       if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
@@ -43,6 +47,13 @@ export function registerFlow(program: Command): void {
           throw new FtpscopeError('usage', `${capture} has no session ${flags.session} (it has ${a.sessions.length})`,
             a.sessions.length > 0 ? `use an id from 1 to ${a.sessions.length}, as listed by ftpscope report` : 'no FTP session was found in it');
         }
+      }
+      if (flags.format === 'mermaid' || flags.format === 'plantuml') {
+        // Only diagrams on stdout, so it can be piped to a renderer; the hint goes to stderr.
+        if (a.sessions.length === 0) process.stderr.write(`${capture}: ${NO_SESSIONS_HINT}\n`);
+        const draw = flags.format === 'mermaid' ? mermaidSequence : plantumlSequence;
+        process.stdout.write(sessions.map((s) => draw(s, { showPasswords: flags.showPasswords })).join('\n'));
+        return;
       }
       const out: string[] = [];
       if (a.sessions.length === 0) out.push(`${capture}: ${NO_SESSIONS_HINT}`);

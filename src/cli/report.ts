@@ -9,6 +9,7 @@ import { DisplayFilter, FilterSyntaxError } from '../report/filter/index.js';
 import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
+import { HtmlReport } from '../report/html.js';
 import { formatBytes } from '../report/format.js';
 
 /** NDJSON output queued for stdout beyond which reading the capture waits for it to drain. */
@@ -124,6 +125,7 @@ export function quietOnEpipe(): void {
 interface ReportFlags {
   json?: boolean;
   ndjson?: boolean;
+  html?: string;
   ftpPort?: number[];
   showPasswords?: boolean;
   displayFilter?: DisplayFilter;
@@ -163,6 +165,50 @@ export async function printReport(capture: string, o: { json?: boolean; ftpPorts
   }
 }
 
+/**
+ * Write the HTML report to `out` (`-`: standard output) with bounded memory: each session is
+ * rendered as it becomes final and parked in the report's spools; the document is assembled at
+ * the end.
+ */
+export async function writeHtmlReport(capture: string, out: string, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
+  checkCapturePath(capture);
+  // Opened first, so a path that cannot be written fails before a long capture is read.
+  let fd: number | null = null;
+  if (out !== '-') {
+    try {
+      fd = fs.openSync(out, 'w');
+    } catch (e) {
+      throw new FtpscopeError('output-unwritable', `${out}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        'check that the directory exists and is writable');
+    }
+  }
+  const report = new HtmlReport({ showPasswords: o.showPasswords });
+  try {
+    const keep = (s: Session): void => {
+      const kept = o.filter ? o.filter.keepSession(s) : s;
+      if (kept) report.add(kept);
+    };
+    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: keep, blockingReads: true });
+    for (const s of all.sessions) keep(s);
+    const a = o.filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => o.filter!.matchesTransfer(null, dc)) } : all;
+    const stream = fd === null ? process.stdout : fs.createWriteStream('', { fd, autoClose: true });
+    fd = null;
+    const w = new ChunkedWriter(stream);
+    for (const piece of report.chunks(a)) await w.write(piece);
+    await w.end();
+    if (stream !== process.stdout) {
+      await new Promise<void>((resolve, reject) => {
+        stream.once('error', reject);
+        (stream as fs.WriteStream).end(resolve);
+      });
+      process.stderr.write(`wrote ${out}: ${report.sessions} session${report.sessions === 1 ? '' : 's'}\n`);
+    }
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+    report.close();
+  }
+}
+
 export function registerReport(program: Command): void {
   program
     .command('report')
@@ -170,13 +216,14 @@ export function registerReport(program: Command): void {
     .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
     .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
+    .option('--html <file>', 'write a self-contained HTML report to this file (- for standard output): sessions, findings with their fix, transfers, and each session\'s ladder as SVG')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
     .addHelpText('after', '\nWith -Y and --ndjson, a session\'s events are written once the session is final (when it is known to match).\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (capture: string, flags: ReportFlags) => {
-      if (flags.json && flags.ndjson) {
-        throw new FtpscopeError('usage', '--json and --ndjson cannot be used together', 'pick one output format');
+      if ([flags.json, flags.ndjson, flags.html !== undefined].filter(Boolean).length > 1) {
+        throw new FtpscopeError('usage', '--json, --ndjson and --html cannot be used together', 'pick one output format');
       }
       quietOnEpipe();
       const showPasswords = flags.showPasswords === true;
@@ -225,6 +272,10 @@ export function registerReport(program: Command): void {
           findings: a.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, frame: f.frame })),
         }) + '\n');
         process.stdout.write(pending);
+        return;
+      }
+      if (flags.html !== undefined) {
+        await writeHtmlReport(capture, flags.html, { ftpPorts: flags.ftpPort, showPasswords, filter });
         return;
       }
       await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords, filter });
