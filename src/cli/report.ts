@@ -102,8 +102,35 @@ export function quietOnEpipe(): void {
 interface ReportFlags {
   json?: boolean;
   ndjson?: boolean;
+  format?: string;
+  zeekCommands?: string;
+  zeekLog?: string;
+  outDir?: string;
+  force?: boolean;
   ftpPort?: number[];
   showPasswords?: boolean;
+}
+
+const FORMATS = ['text', 'json', 'ndjson', 'zeek', 'ecs'] as const;
+type Format = typeof FORMATS[number];
+
+/** --format, or the older --json / --ndjson; two that disagree are a usage error. */
+function chosenFormat(flags: ReportFlags): Format {
+  const asked: Format[] = [];
+  if (flags.format !== undefined) {
+    if (!(FORMATS as readonly string[]).includes(flags.format)) {
+      throw new FtpscopeError('usage', `--format '${flags.format}' is not one of ${FORMATS.join(', ')}`);
+    }
+    asked.push(flags.format as Format);
+  }
+  if (flags.json) asked.push('json');
+  if (flags.ndjson) asked.push('ndjson');
+  const distinct = [...new Set(asked)];
+  if (distinct.length > 1) {
+    throw new FtpscopeError('usage', distinct.includes('json') && distinct.includes('ndjson') && distinct.length === 2
+      ? '--json and --ndjson cannot be used together' : `--format ${distinct.join(' and ')} cannot be used together`, 'pick one output format');
+  }
+  return distinct[0] ?? 'text';
 }
 
 /**
@@ -139,18 +166,30 @@ export function registerReport(program: Command): void {
     .command('report')
     .description('analyze a capture: every FTP session, its commands and replies, its data connections and findings')
     .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
-    .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
-    .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')} (zeek: ftp.log and files.log; ecs: NDJSON in Elastic Common Schema)`)
+    .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md); same as --format json')
+    .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found; same as --format ndjson')
+    .option('--out-dir <dir>', 'zeek: the directory ftp.log and files.log are written to (default: the current directory)')
+    .option('--zeek-log <log>', 'zeek: print this one log (ftp or files) to standard output instead of writing files')
+    .option('--zeek-commands <list>', 'zeek: commands logged besides Zeek\'s default FTP::logged_commands (comma-separated, e.g. "<init>,USER,PASS"), or "all"')
+    .option('--force', 'zeek: replace ftp.log and files.log when they exist')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .addHelpText('after', '\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (capture: string, flags: ReportFlags) => {
-      if (flags.json && flags.ndjson) {
-        throw new FtpscopeError('usage', '--json and --ndjson cannot be used together', 'pick one output format');
+      const format = chosenFormat(flags);
+      if (format !== 'zeek' && (flags.outDir !== undefined || flags.zeekLog !== undefined || flags.zeekCommands !== undefined || flags.force)) {
+        throw new FtpscopeError('usage', '--out-dir, --zeek-log, --zeek-commands and --force go with --format zeek');
       }
       quietOnEpipe();
       const showPasswords = flags.showPasswords === true;
-      if (flags.ndjson) {
+      if (format === 'zeek' || format === 'ecs') {
+        const { printZeek, printEcs } = await import('./report-formats.js');
+        if (format === 'zeek') await printZeek(capture, { ...flags, showPasswords });
+        else await printEcs(capture, { ftpPorts: flags.ftpPort, showPasswords });
+        return;
+      }
+      if (format === 'ndjson') {
         // Events are written in pieces of about 64 KiB, and reading waits while stdout has more than
         // a MiB queued (a slow pipe); sessions are let go once final (only counted).
         let pending = '';
@@ -177,6 +216,6 @@ export function registerReport(program: Command): void {
         process.stdout.write(pending);
         return;
       }
-      await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords });
+      await printReport(capture, { json: format === 'json', ftpPorts: flags.ftpPort, showPasswords });
     });
 }
