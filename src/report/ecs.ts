@@ -28,7 +28,7 @@ export const ECS_VERSION = '8.11.0';
 /** Every field a document may carry, with its Elasticsearch type. ECS fields first, then ours. */
 export const ECS_FIELDS: Readonly<Record<string, string>> = {
   '@timestamp': 'date',
-  message: 'match_only_text',
+  message: 'text',
   tags: 'keyword',
   'ecs.version': 'keyword',
   'event.kind': 'keyword',
