@@ -19,6 +19,8 @@ import { PcapngWriter } from '../capture/pcapng-writer.js';
 import type { PacketRecord } from '../capture/types.js';
 import { FtpscopeError } from '../errors.js';
 import type { Analysis, DataConnection, DataSink, Session } from '../model/types.js';
+import { Defragmenter, type Reassembled } from '../dissect/defrag.js';
+import { FastDecoder, newFastPacket } from '../dissect/fast.js';
 import { extractName } from './extract.js';
 import { sessionToJson } from './json.js';
 import { renderLadder } from './ladder.js';
@@ -266,6 +268,47 @@ export async function writeFramesPcapng(capture: string, frames: readonly number
   return { packets: writer.packets, bytes: writer.bytesWritten };
 }
 
+/** A defragmenter that remembers the datagram the last fragment completed (with its fragments' frames). */
+class RecordingDefragmenter extends Defragmenter {
+  last: Reassembled | null = null;
+
+  override add(...args: Parameters<Defragmenter['add']>): Reassembled | null {
+    const r = super.add(...args);
+    this.last = r;
+    return r;
+  }
+}
+
+/**
+ * `frames` plus the earlier fragments of every fragmented IP datagram among them. The analysis
+ * records a reassembled packet under the frame of the fragment that completed it; without the
+ * others the export could not be reassembled again. Reads the capture up to the last frame.
+ */
+export async function withFragments(capture: string, frames: readonly number[]): Promise<number[]> {
+  if (frames.length === 0) return [];
+  const wanted = new Set(frames);
+  const lastFrame = frames[frames.length - 1]!;
+  const defrag = new RecordingDefragmenter();
+  const decoder = new FastDecoder(defrag);
+  const fp = newFastPacket();
+  const extra = new Set<number>();
+  const cap = await openCapture(capture);
+  try {
+    const ctl = { stop: false };
+    await scan(cap, (rec) => {
+      defrag.last = null;
+      decoder.decode(rec, fp);
+      const done = defrag.last as Reassembled | null; // set by decode()
+      if (done && wanted.has(rec.frame)) for (const f of done.frames) if (!wanted.has(f)) extra.add(f);
+      if (rec.frame >= lastFrame) ctl.stop = true;
+    }, { blocking: true }, ctl);
+  } finally {
+    await cap.src.close();
+  }
+  if (extra.size === 0) return [...frames];
+  return [...frames, ...extra].sort((a, b) => a - b);
+}
+
 /**
  * The session's packets as pcapng. `session` from an analysis that kept packets is used as is
  * when its list is complete; otherwise the capture is analyzed again keeping them all.
@@ -284,6 +327,8 @@ export async function exportSessionPcapng(capture: string, session: Session | nu
         'cut the capture to that session first, e.g. with tshark -Y and its addresses');
     }
   }
+  // Fragments of the session's fragmented packets are the session's too.
+  frames = await withFragments(capture, frames);
   const written = await writeFramesPcapng(capture, frames, file, {
     overwrite: opts.overwrite,
     comment: `ftpscope export of session ${s!.id} from ${path.basename(capture)}`,

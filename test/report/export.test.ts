@@ -11,7 +11,7 @@ import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { sessionToJson } from '../../src/report/json.js';
 import {
   analyzeForExport, defaultExportPath, exportJson, exportLadder, exportSessionPcapng, exportTransfer, sessionFrames,
-  writeFramesPcapng,
+  withFragments, writeFramesPcapng,
 } from '../../src/report/export.js';
 import { renderLadder } from '../../src/report/ladder.js';
 import type { Session } from '../../src/model/types.js';
@@ -85,16 +85,18 @@ function normalized(s: Session, frameMap: Map<number, number> | null): unknown {
 }
 
 describe('export: the session as pcapng', () => {
-  // Every bundled capture, every session (the largest recorded ones carry MB-sized transfers).
-  for (const capture of ALL_CAPTURES) {
+  // Every bundled capture, every session (the largest recorded ones carry MB-sized transfers), and
+  // the IP-fragmented ones: a fragmented packet's earlier fragments belong to the session too.
+  for (const capture of [...ALL_CAPTURES, '../fixtures/dissect/ipv4-fragments.pcap', '../fixtures/dissect/ipv6-fragments.pcap']) {
     it(`${capture}: tshark sees the same packets, ftpscope the same session`, async () => {
       const file = `${PUB}/${capture}`;
       const a = await analyzeForExport(file);
       const dir = tempDir();
       try {
         for (const s of a.sessions) {
-          const frames = sessionFrames(s)!;
-          expect(frames, `session ${s.id} keeps all its packets`).not.toBeNull();
+          expect(sessionFrames(s), `session ${s.id} keeps all its packets`).not.toBeNull();
+          const frames = await withFragments(file, sessionFrames(s)!);
+          if (capture.includes('fragments')) expect(frames.length).toBeGreaterThan(sessionFrames(s)!.length);
           const out = join(dir, `s${s.id}.pcapng`);
           const r = await exportSessionPcapng(file, s, out);
           expect(r.path).toBe(out);
