@@ -12,6 +12,7 @@ import { SessionSpool } from '../report/spool.js';
 import { checkOutput } from '../report/export.js';
 import { filesLogRows, ftpLogRows, zeekFooter, zeekHeader, ZEEK_LOGGED_COMMANDS } from '../report/zeek.js';
 import { findingDoc, sessionEcsLines, transferDoc } from '../report/ecs.js';
+import type { DisplayFilter } from '../report/filter/index.js';
 import { analyzeWithProgress } from './report.js';
 
 interface ZeekFlags {
@@ -21,6 +22,8 @@ interface ZeekFlags {
   zeekLog?: string;
   outDir?: string;
   force?: boolean;
+  /** -Y: only the sessions and data connections it matches. */
+  filter?: DisplayFilter;
 }
 
 /** --zeek-commands "<init>,USER" adds to Zeek's default FTP::logged_commands; "all" logs every command. */
@@ -56,7 +59,9 @@ export async function printZeek(capture: string, flags: ZeekFlags): Promise<void
   const ftp = new SessionSpool((s) => ftpLogRows(s, opts));
   const files = new SessionSpool((s) => filesLogRows(s));
   try {
-    const add = (s: Session): void => {
+    const add = (all: Session): void => {
+      const s = flags.filter ? flags.filter.keepSession(all) : all;
+      if (!s) return;
       first = Math.min(first, s.start);
       last = Math.max(last, s.end);
       ftp.add(s);
@@ -96,24 +101,27 @@ export async function printZeek(capture: string, flags: ZeekFlags): Promise<void
   }
 }
 
-export async function printEcs(capture: string, o: { ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
+export async function printEcs(capture: string, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
   const opts = { showPasswords: o.showPasswords, source: capture };
   const spool = new SessionSpool((s) => sessionEcsLines(s, opts));
   // capture-wide findings carry no time of their own: they are dated at the capture's first session
   let first = Infinity;
-  const add = (s: Session): void => {
+  const add = (all: Session): void => {
+    const s = o.filter ? o.filter.keepSession(all) : all;
+    if (!s) return;
     first = Math.min(first, s.start);
     spool.add(s);
   };
   try {
     const a: Analysis = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: add, blockingReads: true });
     for (const s of a.sessions) add(s);
-    for (const dc of a.unpairedDataConnections) first = Math.min(first, dc.start);
+    const unpaired = o.filter ? a.unpairedDataConnections.filter((dc) => o.filter!.matchesTransfer(null, dc)) : a.unpairedDataConnections;
+    for (const dc of unpaired) first = Math.min(first, dc.start);
     if (first === Infinity) first = Date.now() / 1000;
     const w = new ChunkedWriter(process.stdout);
     for (const chunk of spool.chunks()) await w.write(chunk);
     // What belongs to no session: unpaired data connections and capture-wide findings.
-    for (const dc of a.unpairedDataConnections) await w.write(JSON.stringify(transferDoc(null, dc, opts)) + '\n');
+    for (const dc of unpaired) await w.write(JSON.stringify(transferDoc(null, dc, opts)) + '\n');
     for (const f of a.findings) await w.write(JSON.stringify(findingDoc(null, f, first, opts)) + '\n');
     await w.end();
   } finally {

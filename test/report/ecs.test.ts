@@ -134,4 +134,17 @@ describe('report --format ecs', () => {
     expect(shown).toContain('not-the-password');
     expect(r.stdout).not.toContain('not-the-password');
   });
+
+  it('-Y keeps the sessions the display filter matches, in zeek and ecs alike', () => {
+    const cap = 'captures/vsftpd-login-failed.pcap';
+    const all = spawnSync('node', [CLI, 'report', cap, '--format', 'ecs'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const failed = spawnSync('node', [CLI, 'report', cap, '--format', 'ecs', '-Y', 'ftp.response.code == 530'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const sessions = (docs: Array<{ event: { action: string }; ftpscope: { session?: { id: number } } }>) => docs.filter((d) => d.event.action === 'ftp-session').map((d) => d.ftpscope.session!.id);
+    expect(sessions(failed).length).toBeGreaterThan(0);
+    expect(sessions(failed).length).toBeLessThan(sessions(all).length);
+    const zeek = spawnSync('node', [CLI, 'report', cap, '--format', 'zeek', '--zeek-log', 'ftp', '--zeek-commands', 'PASS', '-Y', 'ftp.response.code == 530'], { encoding: 'utf8' }).stdout;
+    const codes = zeek.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t')[12]);
+    expect(codes.length).toBe(sessions(failed).length);
+    expect(new Set(codes)).toEqual(new Set(['530']));
+  });
 });
