@@ -26,6 +26,11 @@ export interface PacketRecord {
   interfaceId: number;
   /** pcapng opt_comment of this packet, when present. */
   comment?: string;
+  /**
+   * Set on a packet re-read from a merged set of captures (frame is then the global frame):
+   * the file it is in and its frame number there.
+   */
+  origin?: { file: string; frame: number };
 }
 
 export type CaptureFormat = 'pcap' | 'pcapng';
