@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Extractor } from '../report/extract.js';
 import { formatBytes } from '../report/format.js';
-import { analyzeWithProgress, checkCapturePath, collectPort, captureArg, CAPTURE_ARG_HELP } from './report.js';
+import { analyzeWithProgress, collectPort, captureArgs, captureInputs, CAPTURES_ARG_HELP } from './report.js';
 
 interface ExtractFlags {
   out: string;
@@ -13,12 +13,12 @@ export function registerExtract(program: Command): void {
   program
     .command('extract')
     .description('write every transferred file (downloads, uploads, listings) to a directory, with an index.json')
-    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
+    .argument('<captures...>', CAPTURES_ARG_HELP, captureArgs)
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
-    .action(async (capture: string, flags: ExtractFlags) => {
-      checkCapturePath(capture);
-      const extractor = new Extractor(flags.out, capture);
+    .action(async (captures: string[], flags: ExtractFlags) => {
+      const capture = captureInputs(captures);
+      const extractor = new Extractor(flags.out, capture.name);
       // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
       const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
       extractor.settle(a);

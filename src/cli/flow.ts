@@ -3,7 +3,7 @@ import { FtpscopeError } from '../errors.js';
 import { MIN_LADDER_WIDTH, renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
 import { NO_SESSIONS_HINT } from '../report/text.js';
-import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe, captureArg, CAPTURE_ARG_HELP } from './report.js';
+import { analyzeWithProgress, collectPort, positiveInt, quietOnEpipe, captureArgs, captureInputs, CAPTURES_ARG_HELP } from './report.js';
 
 /** The narrowest ladder renderLadder draws; it widens anything less. */
 const MIN_FLOW_WIDTH = MIN_LADDER_WIDTH;
@@ -19,29 +19,30 @@ export function registerFlow(program: Command): void {
   program
     .command('flow')
     .description('draw each FTP session as a ladder diagram in time order: commands, replies and each data connection on its own lane')
-    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
+    .argument('<captures...>', CAPTURES_ARG_HELP, captureArgs)
     .option('--session <id>', 'only this session (ids as in `ftpscope report`)', positiveInt)
     .option('--width <columns>', 'diagram width, at least 40 (default: the terminal width, or 80)', positiveInt)
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
-    .action(async (capture: string, flags: FlowFlags) => {
+    .action(async (captures: string[], flags: FlowFlags) => {
       // Refused rather than silently drawn wider than asked.
       if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
         throw new FtpscopeError('usage', `--width must be at least ${MIN_FLOW_WIDTH} (got ${flags.width})`);
       }
       quietOnEpipe();
+      const capture = captureInputs(captures);
       const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true });
       const width = flags.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
       let sessions = a.sessions;
       if (flags.session !== undefined) {
         sessions = a.sessions.filter((s) => s.id === flags.session);
         if (sessions.length === 0) {
-          throw new FtpscopeError('usage', `${capture} has no session ${flags.session} (it has ${a.sessions.length})`,
+          throw new FtpscopeError('usage', `${capture.name} has no session ${flags.session} (it has ${a.sessions.length})`,
             a.sessions.length > 0 ? `use an id from 1 to ${a.sessions.length}, as listed by ftpscope report` : 'no FTP session was found in it');
         }
       }
       const out: string[] = [];
-      if (a.sessions.length === 0) out.push(`${capture}: ${NO_SESSIONS_HINT}`);
+      if (a.sessions.length === 0) out.push(`${capture.name}: ${NO_SESSIONS_HINT}`);
       for (const s of sessions) {
         if (out.length > 0) out.push('');
         for (const line of renderLadder(s, { width, showPasswords: flags.showPasswords })) out.push(line.text);

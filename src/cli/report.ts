@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
-import { analyzeFile, type AnalyzeFileOptions } from '../analysis/sources/file.js';
+import type { AnalyzeFileOptions } from '../analysis/sources/file.js';
+import { analyzeCaptures } from '../analysis/sources/files.js';
+import { resolveCaptureInputs, type CaptureInputs } from '../capture/inputs.js';
 import type { Analysis } from '../model/types.js';
+import type { Finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
 import { ChunkedWriter } from '../report/output.js';
@@ -29,6 +32,37 @@ export function captureArg(value: string): string {
 
 export const CAPTURE_ARG_HELP = 'pcap or pcapng file (optionally gzip-compressed), or - for standard input';
 
+/** commander argParser for the variadic capture arguments. */
+export function captureArgs(value: string, previous: string[] = []): string[] {
+  return [...previous, captureArg(value)];
+}
+
+export const CAPTURES_ARG_HELP = 'pcap or pcapng files (optionally gzip-compressed) or directories of them, merged in time order ' +
+  'into one analysis with frames numbered across them; or - for standard input';
+
+/** The capture arguments resolved: one file (checked as before), or a set to merge. */
+export function captureInputs(args: readonly string[]): CaptureInputs {
+  const inputs = resolveCaptureInputs(args);
+  if (!inputs.merged) checkCapturePath(inputs.files[0]!);
+  return inputs;
+}
+
+/**
+ * Codes of findings about one file of a set that are also said on stderr, one line each: with
+ * --json or a long report a skipped or damaged file would otherwise go unnoticed.
+ */
+const PER_FILE_CODES: ReadonlySet<string> = new Set(['capture-file-skipped', 'capture-truncated', 'capture-corrupt', 'unknown-link-type', 'capture-time-backwards']);
+
+export function warnAboutFiles(a: Analysis): void {
+  if (a.source.files) warnAboutFindings(a.findings);
+}
+
+export function warnAboutFindings(findings: readonly Finding[]): void {
+  for (const f of findings) {
+    if (PER_FILE_CODES.has(f.code) && f.severity !== 'info') process.stderr.write(`ftpscope: ${f.severity}: ${f.message}\n`);
+  }
+}
+
 /** commander argParser for a positive integer. */
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -54,17 +88,20 @@ export function checkCapturePath(file: string): void {
 }
 
 /**
- * Analyze a capture with a progress line on stderr, shown only when stderr is a terminal
- * and the run takes longer than a second.
+ * Analyze a capture (or a set of them) with a progress line on stderr, shown only when stderr
+ * is a terminal and the run takes longer than a second; then a line for each file of a set
+ * that could not be read whole.
  */
-export async function analyzeWithProgress(file: string, opts: Omit<AnalyzeFileOptions, 'onProgress'> = {}): Promise<Analysis> {
-  checkCapturePath(file);
-  const progress = new Progress(file);
+export async function analyzeWithProgress(inputs: CaptureInputs, opts: Omit<AnalyzeFileOptions, 'onProgress'> = {}): Promise<Analysis> {
+  const progress = new Progress(inputs.name);
+  let a: Analysis;
   try {
-    return await analyzeFile(file, { ...opts, onProgress: (read, total) => progress.update(read, total) });
+    a = await analyzeCaptures(inputs, { ...opts, onProgress: (read, total) => progress.update(read, total) });
   } finally {
     progress.clear();
   }
+  warnAboutFiles(a);
+  return a;
 }
 
 class Progress {
@@ -111,7 +148,7 @@ interface ReportFlags {
  * parked on disk as the capture is read, and the report is assembled in session order.
  * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
-export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
+export async function printReport(capture: CaptureInputs, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
   const showPasswords = o.showPasswords;
   const spool = o.json
     ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords }), indent: 4 })
@@ -138,16 +175,17 @@ export function registerReport(program: Command): void {
   program
     .command('report')
     .description('analyze a capture: every FTP session, its commands and replies, its data connections and findings')
-    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
+    .argument('<captures...>', CAPTURES_ARG_HELP, captureArgs)
     .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
     .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .addHelpText('after', '\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
-    .action(async (capture: string, flags: ReportFlags) => {
+    .action(async (captures: string[], flags: ReportFlags) => {
       if (flags.json && flags.ndjson) {
         throw new FtpscopeError('usage', '--json and --ndjson cannot be used together', 'pick one output format');
       }
+      const capture = captureInputs(captures);
       quietOnEpipe();
       const showPasswords = flags.showPasswords === true;
       if (flags.ndjson) {
