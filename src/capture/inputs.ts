@@ -38,8 +38,14 @@ export function resolveCaptureInputs(args: readonly string[]): CaptureInputs {
   for (const arg of args) {
     let isDir = false;
     try {
-      isDir = statSync(arg).isDirectory();
-    } catch {
+      const st = statSync(arg);
+      isDir = st.isDirectory();
+      if (args.length > 1 && (st.isFIFO() || st.isCharacterDevice() || st.isSocket())) {
+        // A set is peeked at, then read from the start: a pipe cannot be (and opening one could wait forever).
+        throw new FtpscopeError('usage', `${arg} is a pipe, which cannot be merged with other captures`, 'save it to a file first, then name the files');
+      }
+    } catch (e) {
+      if (e instanceof FtpscopeError) throw e;
       // Missing or unreadable: reported with the file's name when it is read.
     }
     if (!isDir) {

@@ -72,7 +72,7 @@ export interface MergeOptions extends Omit<ReadOptions, 'chunkSize'> {
 const PEEK_CHUNK = 64 << 10;
 /** Buffer memory the open readers share when more than two are open at once (overlapping files). */
 const SHARED_BUFFER_BYTES = 16 << 20;
-const MIN_CHUNK = 1 << 20;
+const MIN_CHUNK = 256 << 10;
 /** Files named one by one in a finding before "and N more". */
 const LIST_MAX = 8;
 
@@ -265,6 +265,12 @@ class Merge {
       const spare = chunk > PEEK_CHUNK ? this.spare.pop() : undefined;
       if (spare) this.opts.beforeReuse?.();
       const cap = await openCapture(c.file.name, chunk, this.opts.blocking, spare);
+      if (cap.streaming) {
+        // Peeked at, then read again from the start: a pipe cannot be.
+        await cap.src.close();
+        throw new FtpscopeError('capture-unsupported', `${c.file.name} is a pipe, which cannot be merged with other captures (it cannot be read twice)`,
+          'save it to a file first');
+      }
       c.file.format = cap.format;
       c.file.gzip = cap.gzip;
       c.file.fileSize = cap.fileSize;

@@ -102,6 +102,18 @@ describe('report on a set of files', () => {
     expect(named.source.files.map((f: any) => f.name)).toEqual([...files].reverse());
   });
 
+  it('--ndjson: the events carry global frames, and the end line lists the files', () => {
+    const r = run('report', RING, '--ndjson');
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const end = events.at(-1);
+    expect([end.type, end.sessions, end.source.files.length, end.source.packets]).toEqual(['end', 5, 6, 1585]);
+    const json = JSON.parse(run('report', RING, '--json').stdout);
+    const verbs = (list: any[]) => list.map((c) => `${c.verb}@${c.frame}`);
+    expect(verbs(events.filter((e) => e.type === 'command').map((e) => e.command)))
+      .toEqual(verbs(json.sessions.flatMap((s: any) => s.commands)).sort((a: string, b: string) => Number(a.split('@')[1]) - Number(b.split('@')[1])));
+  });
+
   it('ring-2121/ (a tcpdump -C -z gzip ring buffer): the lftp session spans all three files; transfers match what the clients saved', () => {
     const r = run('report', RING2121, '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -221,6 +233,10 @@ describe('bad input in a set', () => {
     const b = run('report', '-', RING);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/^ftpscope: standard input \(-\) cannot be merged with other captures \(/);
+    const fifo = join(tmp, 'mf-fifo');
+    spawnSync('mkfifo', [fifo]);
+    const p = run('report', fifo, RING);
+    expect([p.code, p.stderr]).toEqual([2, `ftpscope: ${fifo} is a pipe, which cannot be merged with other captures (save it to a file first, then name the files)\n`]);
     const empty = join(tmp, 'empty');
     mkdirSync(empty, { recursive: true });
     writeFileSync(join(empty, 'notes.txt'), 'no captures here\n');

@@ -64,13 +64,19 @@ export function loadCaptures(inputs: CaptureInputs, ftpPorts?: number[]): Captur
   };
 }
 
+/**
+ * Runs of one file listed in the report at most; files interleaved packet by packet (two capture
+ * points) would list one per packet, so their frameRuns are null instead (inspect still maps them).
+ */
+const MAX_RUNS_LISTED = 10_000;
+
 function finishSet(pipeline: Pipeline, m: MergeResult, inputs: CaptureInputs): Analysis {
   const src = pipeline.analyzer.source;
   src.type = m.info.format;
   src.files = m.files.map((f, i): SourceFile => ({
     name: f.name, format: f.format, gzip: f.gzip, packets: f.packets, bytes: f.bytes, linkTypes: [...f.linkTypes],
     truncated: f.truncated, firstFrame: f.firstFrame, lastFrame: f.lastFrame, firstTs: f.firstTs, lastTs: f.lastTs,
-    skipped: f.skipped, frameRuns: m.frames.runsOf(i),
+    skipped: f.skipped, frameRuns: listedRuns(m.frames.runsOf(i)),
   }));
   if (inputs.ignored.length > 0) {
     const n = inputs.ignored.length;
@@ -79,4 +85,8 @@ function finishSet(pipeline: Pipeline, m: MergeResult, inputs: CaptureInputs): A
       `${n} file${n === 1 ? '' : 's'} in the directory ${n === 1 ? 'is' : 'are'} not a capture (no pcap, pcapng or gzip header) and ${n === 1 ? 'was' : 'were'} left out: ${shown}`));
   }
   return pipeline.finish(m.info);
+}
+
+function listedRuns(runs: [number, number, number][] | null): [number, number, number][] | null {
+  return runs && runs.length <= MAX_RUNS_LISTED ? runs : null;
 }
