@@ -109,4 +109,7 @@ merged_tsv "$HERE/ring-2121" "$EXP/ring-2121.merged.tsv" -d tcp.port==2121,ftp
   echo "# tshark -r backwards/late-then-early.pcap -o frame.show_file_off:TRUE -T fields -e frame.number -e frame.time_epoch -e frame.file_off"
   tshark -n -r "$HERE/backwards/late-then-early.pcap" -o frame.show_file_off:TRUE -T fields -e frame.number -e frame.time_epoch -e frame.file_off 2>/dev/null
 } >"$EXP/late-then-early.tsv"
-echo "make.sh: wrote $HERE/{tour-ring,roles,backwards} and $EXP"
+# Every capture under captures/ also has tshark's per-packet fields (captures/tshark-fields.sh; the dissection tests
+# read them). tcpdump's ring names (ftp.pcap1.gz, ftp.pcap2) are not among the names those tests list.
+"$CAPTURES/tshark-fields.sh" $(cd "$CAPTURES" && find multi -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \) | sort) >/dev/null
+echo "make.sh: wrote $HERE/{tour-ring,roles,backwards,ties} and $EXP"
