@@ -82,8 +82,9 @@ export class PcapParser implements RecordParser {
     }
     const { littleEndian: le, recordHeaderLength: hl } = this.header;
     const fracScale = this.header.nanoseconds ? 1e-9 : 1e-6;
-    const rec = this.ctx.rec;
-    const onPacket = this.ctx.onPacket;
+    const ctx = this.ctx;
+    const rec = ctx.rec;
+    const onPacket = ctx.onPacket;
     rec.buf = buf;
     rec.linkType = this.header.linkType;
     rec.interfaceId = 0;
@@ -119,6 +120,7 @@ export class PcapParser implements RecordParser {
       this.ctx.info.packets++;
       onPacket(rec);
       pos += hl + caplen;
+      if (ctx.paused === true) break;
     }
     this.frame = frame;
     return pos;

@@ -214,6 +214,7 @@ export class PcapngParser implements RecordParser {
       }
       // Any other block (NRB, ISB, DSB, custom, ...) is skipped.
       pos += len;
+      if (this.ctx.paused === true) return pos;
     }
     return pos;
   }

@@ -38,6 +38,11 @@ export interface PacketRecord {
   tsLow?: number;
   tsUnits?: number;
   tsOffset?: number;
+  /**
+   * Set on a packet re-read from a merged set of captures (frame is then the global frame):
+   * the file it is in and its frame number there.
+   */
+  origin?: { file: string; frame: number };
 }
 
 export type CaptureFormat = 'pcap' | 'pcapng';

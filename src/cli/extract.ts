@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Extractor } from '../report/extract.js';
 import { formatBytes } from '../report/format.js';
 import type { DisplayFilter } from '../report/filter/index.js';
-import { analyzeWithProgress, checkCapturePath, collectPort, captureArg, displayFilterArg, CAPTURE_ARG_HELP, DISPLAY_FILTER_HELP } from './report.js';
+import { analyzeWithProgress, collectPort, captureArgs, captureInputs, displayFilterArg, CAPTURES_ARG_HELP, DISPLAY_FILTER_HELP } from './report.js';
 
 interface ExtractFlags {
   out: string;
@@ -15,14 +15,14 @@ export function registerExtract(program: Command): void {
   program
     .command('extract')
     .description('write every transferred file (downloads, uploads, listings) to a directory, with an index.json')
-    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
+    .argument('<captures...>', CAPTURES_ARG_HELP, captureArgs)
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
-    .action(async (capture: string, flags: ExtractFlags) => {
-      checkCapturePath(capture);
+    .action(async (captures: string[], flags: ExtractFlags) => {
+      const capture = captureInputs(captures);
       const f = flags.displayFilter; // passwords stay masked: an extract is chosen by what reports show
-      const extractor = new Extractor(flags.out, capture, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));
+      const extractor = new Extractor(flags.out, capture.name, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));
       // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
       const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
       extractor.settle(a);

@@ -14,6 +14,7 @@ import { filesLogRows, ftpLogRows, zeekFooter, zeekHeader, ZEEK_LOGGED_COMMANDS 
 import { findingDoc, sessionEcsLines, transferDoc } from '../report/ecs.js';
 import type { DisplayFilter } from '../report/filter/index.js';
 import { analyzeWithProgress } from './report.js';
+import type { CaptureInputs } from '../capture/inputs.js';
 
 interface ZeekFlags {
   ftpPort?: number[];
@@ -39,7 +40,7 @@ export function loggedCommands(list: string | undefined): ReadonlySet<string> | 
 /** Every verb (and <init>) as logged: for "all". */
 const EVERY = new Proxy(new Set<string>(), { get: (t, p) => (p === 'has' ? () => true : Reflect.get(t, p)) }) as ReadonlySet<string>;
 
-export async function printZeek(capture: string, flags: ZeekFlags): Promise<void> {
+export async function printZeek(capture: CaptureInputs, flags: ZeekFlags): Promise<void> {
   const chosen = loggedCommands(flags.zeekCommands);
   const logged = chosen === 'all' ? EVERY : chosen;
   if (flags.zeekLog !== undefined && flags.zeekLog !== 'ftp' && flags.zeekLog !== 'files') {
@@ -101,8 +102,8 @@ export async function printZeek(capture: string, flags: ZeekFlags): Promise<void
   }
 }
 
-export async function printEcs(capture: string, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
-  const opts = { showPasswords: o.showPasswords, source: capture };
+export async function printEcs(capture: CaptureInputs, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
+  const opts = { showPasswords: o.showPasswords, source: capture.name };
   const spool = new SessionSpool((s) => sessionEcsLines(s, opts));
   // capture-wide findings carry no time of their own: they are dated at the capture's first session
   let first = Infinity;

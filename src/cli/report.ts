@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
-import { analyzeFile, type AnalyzeFileOptions } from '../analysis/sources/file.js';
+import type { AnalyzeFileOptions } from '../analysis/sources/file.js';
+import { analyzeCaptures } from '../analysis/sources/files.js';
+import { resolveCaptureInputs, type CaptureInputs } from '../capture/inputs.js';
 import type { Analysis, Session } from '../model/types.js';
+import type { Finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
 import { DisplayFilter, FilterSyntaxError } from '../report/filter/index.js';
@@ -52,6 +55,37 @@ export function withPasswords(f: DisplayFilter | undefined, showPasswords: boole
   return f && showPasswords ? DisplayFilter.parse(f.expr, { showPasswords }) : f;
 }
 
+/** commander argParser for the variadic capture arguments. */
+export function captureArgs(value: string, previous: string[] = []): string[] {
+  return [...previous, captureArg(value)];
+}
+
+export const CAPTURES_ARG_HELP = 'pcap or pcapng files (optionally gzip-compressed) or directories of them, merged in time order ' +
+  'into one analysis with frames numbered across them; or - for standard input';
+
+/** The capture arguments resolved: one file (checked as before), or a set to merge. */
+export function captureInputs(args: readonly string[]): CaptureInputs {
+  const inputs = resolveCaptureInputs(args);
+  if (!inputs.merged) checkCapturePath(inputs.files[0]!);
+  return inputs;
+}
+
+/**
+ * Codes of findings about one file of a set that are also said on stderr, one line each: with
+ * --json or a long report a skipped or damaged file would otherwise go unnoticed.
+ */
+const PER_FILE_CODES: ReadonlySet<string> = new Set(['capture-file-skipped', 'capture-truncated', 'capture-corrupt', 'unknown-link-type', 'capture-time-backwards']);
+
+export function warnAboutFiles(a: Analysis): void {
+  if (a.source.files) warnAboutFindings(a.findings);
+}
+
+export function warnAboutFindings(findings: readonly Finding[]): void {
+  for (const f of findings) {
+    if (PER_FILE_CODES.has(f.code) && f.severity !== 'info') process.stderr.write(`ftpscope: ${f.severity}: ${f.message}\n`);
+  }
+}
+
 /** commander argParser for a positive integer. */
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -77,17 +111,20 @@ export function checkCapturePath(file: string): void {
 }
 
 /**
- * Analyze a capture with a progress line on stderr, shown only when stderr is a terminal
- * and the run takes longer than a second.
+ * Analyze a capture (or a set of them) with a progress line on stderr, shown only when stderr
+ * is a terminal and the run takes longer than a second; then a line for each file of a set
+ * that could not be read whole.
  */
-export async function analyzeWithProgress(file: string, opts: Omit<AnalyzeFileOptions, 'onProgress'> = {}): Promise<Analysis> {
-  checkCapturePath(file);
-  const progress = new Progress(file);
+export async function analyzeWithProgress(inputs: CaptureInputs, opts: Omit<AnalyzeFileOptions, 'onProgress'> = {}): Promise<Analysis> {
+  const progress = new Progress(inputs.name);
+  let a: Analysis;
   try {
-    return await analyzeFile(file, { ...opts, onProgress: (read, total) => progress.update(read, total) });
+    a = await analyzeCaptures(inputs, { ...opts, onProgress: (read, total) => progress.update(read, total) });
   } finally {
     progress.clear();
   }
+  warnAboutFiles(a);
+  return a;
 }
 
 class Progress {
@@ -163,7 +200,7 @@ function chosenFormat(flags: ReportFlags): Format {
  * parked on disk as the capture is read, and the report is assembled in session order.
  * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
-export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
+export async function printReport(capture: CaptureInputs, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
   const showPasswords = o.showPasswords;
   const filter = o.filter;
   const keep = (s: Session): void => {
@@ -197,8 +234,7 @@ export async function printReport(capture: string, o: { json?: boolean; ftpPorts
  * rendered as it becomes final and parked in the report's spools; the document is assembled at
  * the end.
  */
-export async function writeHtmlReport(capture: string, out: string, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
-  checkCapturePath(capture);
+export async function writeHtmlReport(capture: CaptureInputs, out: string, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
   // Opened first, so a path that cannot be written fails before a long capture is read.
   let fd: number | null = null;
   if (out !== '-') {
@@ -240,7 +276,7 @@ export function registerReport(program: Command): void {
   program
     .command('report')
     .description('analyze a capture: every FTP session, its commands and replies, its data connections and findings')
-    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
+    .argument('<captures...>', CAPTURES_ARG_HELP, captureArgs)
     .option('--format <format>', `output format: ${FORMATS.join(', ')} (zeek: ftp.log and files.log; ecs: NDJSON in Elastic Common Schema)`)
     .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md); same as --format json')
     .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found; same as --format ndjson')
@@ -253,7 +289,7 @@ export function registerReport(program: Command): void {
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
     .addHelpText('after', '\nWith -Y and --ndjson, a session\'s events are written once the session is final (when it is known to match).\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
-    .action(async (capture: string, flags: ReportFlags) => {
+    .action(async (captures: string[], flags: ReportFlags) => {
       const format = chosenFormat(flags);
       if (flags.html !== undefined && (flags.json || flags.ndjson || (flags.format !== undefined && format !== 'text'))) {
         throw new FtpscopeError('usage', '--html and --format/--json/--ndjson cannot be used together', 'pick one output format');
@@ -261,6 +297,7 @@ export function registerReport(program: Command): void {
       if (format !== 'zeek' && (flags.outDir !== undefined || flags.zeekLog !== undefined || flags.zeekCommands !== undefined || flags.force)) {
         throw new FtpscopeError('usage', '--out-dir, --zeek-log, --zeek-commands and --force go with --format zeek');
       }
+      const capture = captureInputs(captures);
       quietOnEpipe();
       const showPasswords = flags.showPasswords === true;
       const filter = withPasswords(flags.displayFilter, showPasswords);

@@ -81,6 +81,31 @@ export const FINDING_CODES = {
     meaning: 'During a live capture packets were analysed but not written to the `-w` file: the disk could not keep up.',
     fix: 'Write the `-w` file to a faster local disk, or narrow the `-f` filter.',
   },
+  'capture-file-skipped': {
+    group: 'capture',
+    severity: 'error',
+    otherSeverities: ['info'],
+    meaning: 'One file of a set of captures (several files or a directory) could not be read at all: missing, unreadable, not a capture, or damaged before its first packet. The message names the file (and the byte offset of damage); the other files were analysed. As info: files in a directory given that are not captures at all (no pcap, pcapng or gzip header) were left out.',
+    fix: 'Check or copy that file again; a ring-buffer file still being written may be cut short. Leave it out of the set if it does not belong.',
+  },
+  'capture-time-backwards': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: "In a set of captures, a file's own timestamps go backwards: the merge keeps each file's packet order, so some packets were analysed later than their time (the first is named with its file, its frame there and its byte offset).",
+    fix: 'Sort the file by time with `reordercap in.pcapng out.pcapng` and analyse again; a clock that stepped back during the capture (NTP) can also cause it.',
+  },
+  'capture-files-overlap': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'Files of a set cover overlapping times; their packets were merged in time order. Captures from two capture points seeing the same traffic would count it twice.',
+    fix: 'Nothing when the files saw different traffic (e.g. one per interface); otherwise analyse the files of one capture point only.',
+  },
+  'capture-files-link-types': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'Files of a set have different link types (e.g. Ethernet and Linux cooked); each packet is decoded with the link type of its own file.',
+    fix: 'Nothing to do when the files come from different interfaces; note that the same traffic captured on two interfaces is counted twice.',
+  },
   'capture-mid-session': {
     group: 'capture',
     severity: 'info',

@@ -119,6 +119,34 @@ export interface SourceInfo {
   truncated: boolean;
   /** Time of the first packet (not in the JSON contract; display filters' frame.time_relative counts from it). */
   start?: number;
+  /** A set of captures merged into one analysis (several files, a directory): each file. */
+  files?: SourceFile[];
+}
+
+/**
+ * One file of a merged set. Frame numbers everywhere else are global (the merged order);
+ * frameRuns maps them back: global frames [first, first + count) are this file's frames
+ * [localFirst, localFirst + count).
+ */
+export interface SourceFile {
+  name: string;
+  format: 'pcap' | 'pcapng' | null;
+  gzip: boolean;
+  packets: number;
+  /** Bytes read (decompressed). */
+  bytes: number;
+  linkTypes: string[];
+  truncated: boolean;
+  /** Global frames of its first and last packet; null without packets. */
+  firstFrame: number | null;
+  lastFrame: number | null;
+  /** Its earliest and latest packet times (Unix epoch seconds). */
+  firstTs: number | null;
+  lastTs: number | null;
+  /** Why it was not read at all; null when read. */
+  skipped: string | null;
+  /** [first global frame, its frame in this file, count]; null when the merge interleaved too often to keep the map. */
+  frameRuns: [number, number, number][] | null;
 }
 
 /** Everything the analysis produced; the report, flow, extract and the dashboard read this. */

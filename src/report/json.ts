@@ -1,5 +1,5 @@
 import type {
-  Analysis, AnalysisEvent, DataConnection, Endpoint, FtpCommand, FtpReply, Session,
+  Analysis, AnalysisEvent, DataConnection, Endpoint, FtpCommand, FtpReply, Session, SourceFile,
 } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { TOOL } from '../version.js';
@@ -133,6 +133,16 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
   };
 }
 
+/** One file of a merged set; its frameRuns map the report's global frame numbers back to it. */
+export function sourceFileToJson(f: SourceFile): object {
+  return {
+    name: f.name, format: f.format, gzip: f.gzip, packets: f.packets, bytes: f.bytes, linkTypes: [...f.linkTypes],
+    truncated: f.truncated, skipped: f.skipped, firstFrame: f.firstFrame, lastFrame: f.lastFrame,
+    firstTs: f.firstTs === null ? null : ts(f.firstTs), lastTs: f.lastTs === null ? null : ts(f.lastTs),
+    frameRuns: f.frameRuns,
+  };
+}
+
 /** The whole report, contract v1. */
 export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): object {
   return {
@@ -145,6 +155,8 @@ export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): o
       bytes: a.source.bytes,
       linkTypes: [...a.source.linkTypes],
       truncated: a.source.truncated,
+      // addition: the files of a merged set (docs/report-json-additions.md)
+      ...(a.source.files ? { files: a.source.files.map(sourceFileToJson) } : {}),
     },
     sessions: a.sessions.map((s) => sessionToJson(s, opts)),
     unpairedDataConnections: a.unpairedDataConnections.map(dataConnectionToJson),

@@ -1,5 +1,5 @@
 import type { PrerenderedSessions } from './json.js';
-import type { Analysis, DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
+import type { Analysis, DataConnection, FtpCommand, FtpReply, Session, SourceFile } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
 import {
@@ -46,12 +46,32 @@ function emitLines(lines: string[], opts: TextOptions): string {
   return (opts.width ? lines.map((l) => truncate(l, opts.width!)) : lines).map((l) => l + '\n').join('');
 }
 
+/** Files of a merged set listed in the text report's head before "and N more". */
+const FILES_LISTED = 20;
+
+/** The files of a merged set: which global frames each holds, and when. */
+function fileLines(files: readonly SourceFile[], out: string[]): void {
+  out.push(`${files.length} files merged in time order; frame numbers count across them:`);
+  for (const [i, f] of files.slice(0, FILES_LISTED).entries()) {
+    if (f.skipped !== null) {
+      out.push(`  ${i + 1}. ${f.name}: SKIPPED (${f.skipped})`);
+      continue;
+    }
+    const frames = f.firstFrame === null ? 'no packets'
+      : `frames ${f.firstFrame}-${f.lastFrame}${f.frameRuns && f.frameRuns.length > 1 ? ` (interleaved with other files in ${f.frameRuns.length} runs)` : ''}`;
+    const when = f.firstTs === null ? '' : `, ${formatIsoTs(f.firstTs)} to ${formatIsoTs(f.lastTs!)}`;
+    out.push(`  ${i + 1}. ${f.name}: ${f.format}${f.gzip ? '.gz' : ''}, ${f.packets} packets, ${formatBytes(f.bytes)}, ${frames}${when}${f.truncated ? ', TRUNCATED' : ''}`);
+  }
+  if (files.length > FILES_LISTED) out.push(`  ... and ${files.length - FILES_LISTED} more (the JSON report lists every file)`);
+}
+
 export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: PrerenderedSessions): Generator<string> {
   const emit = (lines: string[]): string => emitLines(lines, opts);
   const head: string[] = [];
   const src = a.source;
   head.push(`${src.name}: ${src.type}, ${src.packets} packets, ${formatBytes(src.bytes)}` +
     `${src.linkTypes.length ? `, ${src.linkTypes.join('/')}` : ''}${src.truncated ? ', TRUNCATED' : ''}`);
+  if (src.files) fileLines(src.files, head);
   const sessions = pre ? pre.count : a.sessions.length;
   const dcCount = pre ? pre.dataConnections : a.sessions.reduce((n, s) => n + s.dataConnections.length, 0);
   head.push(`${sessions} FTP session${sessions === 1 ? '' : 's'}, ${dcCount} paired data ` +

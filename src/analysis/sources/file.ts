@@ -98,4 +98,4 @@ export function loadCapture(path: string, ftpPorts?: number[]): FileLoad {
  * the event loop (keys, redraws) runs between chunks. readCapture's 4 MiB chunks held keys for
  * hundreds of milliseconds; 256 KiB is about 20 ms of analysis on one core.
  */
-const SLICE = 256 << 10;
+export const SLICE = 256 << 10;
