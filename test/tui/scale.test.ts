@@ -40,7 +40,8 @@ function referenceRows(a: Analysis, filter: string, sort: SortOrder): string[] {
     return vx < vy ? -dir : vx > vy ? dir : x.id - y.id;
   });
   return [
-    ...ss.flatMap((s) => [`s${s.id}`, ...s.dataConnections.map((dc) => `s${s.id}d${dc.id}`)]),
+    ...ss.flatMap((s) => [`s${s.id}`, ...s.dataConnections.map((dc) => `s${s.id}d${dc.id}`),
+      ...s.unseenTransfers.map((_, i) => `s${s.id}n${i + 1}`)]),
     ...a.unpairedDataConnections.filter((dc) => dcMatches(dc, filter)).map((dc) => `u${dc.id}`),
   ];
 }
