@@ -4,7 +4,7 @@ import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/even
 import type {
   Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, Session, SourceInfo, UnseenTransfer,
 } from '../model/types.js';
-import { copyTcpFacts } from '../model/tcp-facts.js';
+import { copyTcpFacts, finalTcpFacts } from '../model/tcp-facts.js';
 import { PacketTable, type RowInput } from './packet-table.js';
 import { finding, pushFinding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
 import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
@@ -229,8 +229,8 @@ export class FtpAnalyzer implements StreamHandler {
 
   private lateTeardown(conn: TcpConnection): void {
     const role = conn.tag as Role | undefined;
-    if (role?.kind === 'control' && role.session.tcp) role.session.tcp = copyTcpFacts(conn);
-    else if (role?.kind === 'data' && role.dc.tcp) role.dc.tcp = copyTcpFacts(conn);
+    if (role?.kind === 'control' && role.session.tcp) role.session.tcp = finalTcpFacts(conn);
+    else if (role?.kind === 'data' && role.dc.tcp) role.dc.tcp = finalTcpFacts(conn);
   }
 
   /** A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the fact table. */
@@ -359,7 +359,7 @@ export class FtpAnalyzer implements StreamHandler {
     const s = role.session;
     this.updateHandshake(s, conn);
     s.end = Math.max(s.end, conn.end);
-    s.tcp = copyTcpFacts(conn);
+    s.tcp = finalTcpFacts(conn);
     this.apply(role, role.machine.end(ts, frame));
     if (conn.closeReason === 'rst') {
       this.sessionFinding(role, finding('warning', 'control-reset', `the control connection was reset (RST) by the ${conn.rstBy === 0 ? 'client' : 'server'}`, conn.rstFrame));
@@ -622,7 +622,7 @@ export class FtpAnalyzer implements StreamHandler {
     role.finalized = true;
     const dc = role.dc;
     this.openData.delete(dc);
-    dc.tcp = copyTcpFacts(role.conn);
+    dc.tcp = finalTcpFacts(role.conn);
     if (role.slot) this.copySlot(dc, role.slot);
     const reasons = incompleteReasons(dc);
     dc.complete = reasons.length === 0;
@@ -696,7 +696,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.mode = guess.mode;
     dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
-    dc.tcp = copyTcpFacts(conn);
+    dc.tcp = finalTcpFacts(conn);
     this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);
