@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM, launchChromium, type Browser } from '../../scripts/chromium.js';
-import { writeHtmlReport } from '../../src/cli/report.js';
+import { captureInputs, writeHtmlReport } from '../../src/cli/report.js';
 import { HtmlReport } from '../../src/report/html.js';
 import { FINDING_CODES } from '../../src/model/finding-codes.js';
 import { formatEndpoint } from '../../src/report/format.js';
@@ -136,7 +136,7 @@ async function htmlOf(capture: string): Promise<string> {
   const err = process.stderr.write;
   process.stderr.write = (() => true) as typeof process.stderr.write; // its "wrote …" line
   try {
-    await writeHtmlReport(`${PUB}/${capture}`, file, { showPasswords: false });
+    await writeHtmlReport(captureInputs([`${PUB}/${capture}`]), file, { showPasswords: false });
   } finally {
     process.stderr.write = err;
   }
