@@ -372,7 +372,7 @@ run_client() {
   in_c "$@" >"$WORK/client.out" 2>"$WORK/client.err" || rc=$?
   # Each run of a client: its name, exit status and last line of stderr (what a person would have seen).
   REC+=("R:$(python3 -c 'import json,sys; print(json.dumps({"client": sys.argv[1], "exit": int(sys.argv[2]), "error": sys.argv[3], "stdout": sys.argv[4]}))' \
-    "$CLIENT_NAME" "$rc" "$(last_line "$WORK/client.err")" "$(head -c 2000 "$WORK/client.out")")")
+    "$CLIENT_NAME" "$rc" "$(last_line "$WORK/client.err")" "$(head -c 2000 "$WORK/client.out")" | sed "s#$WORK#\$WORK#g")")
   return 0
 }
 CURL=(curl -sS --connect-timeout 5)

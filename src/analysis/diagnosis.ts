@@ -137,15 +137,15 @@ export class Diagnoser {
   session(s: Session): Finding[] {
     const out: Finding[] = [];
     const kind = serverKind(s);
-    const add = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => {
+    const addFinding = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => {
       out.push(finding(severity, code, message, frame));
     };
-    this.dataPaths(s, kind, add);
-    this.tlsReuse(s, kind, add);
-    this.activeSetups(s, kind, add);
-    this.transfers(s, kind, add);
-    this.control(s, kind, add);
-    this.login(s, kind, add);
+    this.dataPaths(s, kind, addFinding);
+    this.tlsReuse(s, kind, addFinding);
+    this.activeSetups(s, kind, addFinding);
+    this.transfers(s, kind, addFinding);
+    this.control(s, kind, addFinding);
+    this.login(s, kind, addFinding);
     this.notePassivePorts(s);
     return out;
   }
@@ -191,7 +191,7 @@ export class Diagnoser {
 
   // ---- data connections that never opened ----------------------------------------------
 
-  private dataPaths(s: Session, kind: ServerKind, add: Add): void {
+  private dataPaths(s: Session, kind: ServerKind, addFinding: Add): void {
     const failed = s.dataConnections.map(unanswered).filter((u): u is Unanswered => u !== null);
     if (failed.length === 0) return;
     const passive = failed.filter((u) => u.dc.mode === 'passive');
@@ -202,7 +202,7 @@ export class Diagnoser {
     const tlsBlind = passive.filter((u) => u.dc.setup === null && s.tls);
     if (tlsBlind.length > 0) {
       const u = tlsBlind[0]!;
-      add('error', 'tls-data-blocked',
+      addFinding('error', 'tls-data-blocked',
         `the data connection of this TLS session never opened — the control connection is encrypted after AUTH TLS, ` +
         `so a firewall that opens data ports by reading PASV replies (an FTP helper/ALG) cannot see them: ` +
         `${tlsBlind.length} data connection${tlsBlind.length === 1 ? '' : 's'} to ${s.server.ip}; the first SYN to ${ep(u.dc.server)}${frameRef(u.synFrame)} ${synWords(u)}. ` +
@@ -215,7 +215,7 @@ export class Diagnoser {
     if (privateOnes.length > 0) {
       const u = privateOnes[0]!;
       const pub = s.server.ip;
-      add('error', 'pasv-private-address',
+      addFinding('error', 'pasv-private-address',
         `data connections never opened — the server announced ${ep(u.dc.server)}, a private address, in its ${u.dc.setup ?? 'passive'} reply${frameRef(u.dc.setupFrame)} ` +
         `while the client reached it at ${pub}; the client's SYN to ${u.dc.server.ip}${frameRef(u.synFrame)} ${synWords(u)}` +
         `${privateOnes.length > 1 ? ` (${privateOnes.length} data connections like it)` : ''}. ` +
@@ -229,7 +229,7 @@ export class Diagnoser {
     const pasvWorked = ok.find((dc) => dc.mode === 'passive' && (dc.setup === 'PASV' || dc.setup === 'LPSV'));
     if (epsv.length > 0 && pasvWorked) {
       const u = epsv[0]!;
-      add('error', 'epsv-data-blocked',
+      addFinding('error', 'epsv-data-blocked',
         `EPSV data connections are blocked, PASV ones are not — the client's SYN to ${ep(u.dc.server)} after EPSV${frameRef(u.dc.setupFrame)} ${synWords(u)}` +
         `${epsv.length > 1 ? ` (${epsv.length} EPSV attempts)` : ''}, while the data connection to ${ep(pasvWorked.server)} after PASV${frameRef(pasvWorked.setupFrame)} opened` +
         `${pasvWorked.server.ip !== s.server.ip ? ` (PASV names ${pasvWorked.server.ip}, not the control address ${s.server.ip}: the firewall opens the passive ports only there)` : ''}. ` +
@@ -241,7 +241,7 @@ export class Diagnoser {
     if (exhausted.length > 0) {
       const { u, e } = exhausted[0]!;
       const holders = e!.holders.map((h) => `${h.port} by session ${h.session}${frameRef(h.frame)}`).join(', ');
-      add('error', 'pasv-ports-exhausted',
+      addFinding('error', 'pasv-ports-exhausted',
         `the passive port range ran out — the server's other sessions were given ports ${e!.min}-${e!.max}, and every one was held at this moment (${holders}); ` +
         `this session got port${exhausted.length === 1 ? '' : 's'} ${exhausted.map((x) => x.u.dc.server.port).join(', ')} outside that range (after ${u.dc.setup ?? 'PASV'}${frameRef(u.dc.setupFrame)}), ` +
         `and its SYN${frameRef(u.synFrame)} ${synWords(u)}: the server fell back to an ephemeral port that the firewall does not forward. ` +
@@ -252,7 +252,7 @@ export class Diagnoser {
     if (blocked.length > 0) {
       const u = blocked[0]!;
       const ports = [...new Set(blocked.map((x) => x.dc.server.port))].sort((a, b) => a - b);
-      add('error', 'passive-data-blocked',
+      addFinding('error', 'passive-data-blocked',
         `passive data connections never opened while the control connection works — ${blocked.length} connection${blocked.length === 1 ? '' : 's'} to ${u.dc.server.ip} port${ports.length === 1 ? '' : 's'} ${ports.join(', ')}; ` +
         `the first SYN${frameRef(u.synFrame)} ${synWords(u)}: a firewall or NAT in front of the server ${u.refused ? 'rejects' : 'drops'} the passive port range. ` +
         `Fix: set the passive range (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX' })}) and open/forward exactly that range on the firewall; ` +
@@ -264,18 +264,18 @@ export class Diagnoser {
       const u = active[0]!;
       const target = u.dc.server;
       if (isPrivateIp(target.ip) && target.ip !== s.client.ip) {
-        add('error', 'port-private-address',
+        addFinding('error', 'port-private-address',
           `active-mode data connections never opened — the client announced ${ep(target)}, a private address, while its control connection comes from ${s.client.ip}; ` +
           `the server's SYN${frameRef(u.synFrame)} ${synWords(u)}. Fix: use passive mode, or let the client's NAT rewrite PORT (nft ct helper "ftp"), or give the client its public address (curl -P ${s.client.ip}, lftp set ftp:port-ipv4 ${s.client.ip}).`,
           u.synFrame);
       } else if (s.tls && u.dc.setup === null) {
-        add('error', 'tls-data-blocked',
+        addFinding('error', 'tls-data-blocked',
           `the active-mode data connection of this TLS session never opened — the server's SYN to ${ep(target)}${frameRef(u.synFrame)} ${synWords(u)}; ` +
           `the PORT command is encrypted, so a firewall helper cannot open the port for it. Fix: use passive mode with a static passive range open in the firewall (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX' })}).`,
           u.synFrame);
       } else {
         const reply = u.dc.finalReply;
-        add('error', 'active-data-blocked',
+        addFinding('error', 'active-data-blocked',
           `active-mode data connections never opened — the server's SYN from ${ep(u.dc.client)} to the client's ${u.dc.setup ?? 'PORT'} address ${ep(target)}${frameRef(u.synFrame)} ${synWords(u)}` +
           `${reply ? `, then the server replied ${reply.code} ${firstLine(reply.text)}${frameRef(reply.frame)}` : ''}: the client's firewall or NAT ${u.refused ? 'rejects' : 'drops'} incoming connections. ` +
           `Fix: use passive mode (curl without -P/--ftp-port, lftp set ftp:passive-mode yes, basic-ftp's default) or allow the server's connections to ${s.client.ip} in the client's firewall; no server option changes this.`,
@@ -291,7 +291,7 @@ export class Diagnoser {
    * FTP server ended it first with little crossing it: a server that requires the data connection to
    * resume the control connection's session (vsftpd's require_ssl_reuse, on by default) refuses it.
    */
-  private tlsReuse(s: Session, kind: ServerKind, add: Add): void {
+  private tlsReuse(s: Session, kind: ServerKind, addFinding: Add): void {
     if (!s.tls) return;
     for (const dc of s.dataConnections) {
       const t = dc.tcp;
@@ -301,7 +301,7 @@ export class Diagnoser {
       if (!first || first.dir !== serverDir) continue;
       if (t.bytes[serverDir] > 16384 || t.bytes[serverDir === 0 ? 1 : 0] > 4096) continue;
       const sure = kind === 'vsftpd';
-      add(sure ? 'error' : 'warning', 'tls-session-reuse-required',
+      addFinding(sure ? 'error' : 'warning', 'tls-session-reuse-required',
         `the server ended TLS data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) right after its handshake${frameRef(first.frame)}, ${t.bytes[serverDir]} bytes from it in all, ` +
         `and the client's ClientHello on it offered no session resumption (no pre_shared_key or session ticket): ` +
         `${sure ? 'vsftpd requires data connections to resume the control connection\'s TLS session (require_ssl_reuse=YES, its default) and refuses this one (522)' : 'a server that requires TLS session reuse on data connections refuses it (522/425)'}. ` +
@@ -313,7 +313,7 @@ export class Diagnoser {
 
   // ---- PORT/EPRT setups: NAT'd clients and bounce attempts ------------------------------
 
-  private activeSetups(s: Session, kind: ServerKind, add: Add): void {
+  private activeSetups(s: Session, kind: ServerKind, addFinding: Add): void {
     let privateReported = s.dataConnections.some((dc) => dc.mode === 'active' && unanswered(dc) && isPrivateIp(dc.server.ip));
     let bounceReported = false;
     for (const c of s.commands) {
@@ -326,7 +326,7 @@ export class Diagnoser {
       if (isPrivateIp(hp.ip) && !isPrivateIp(s.client.ip) || isPrivateIp(hp.ip) && refused) {
         if (privateReported || !refused) continue;
         privateReported = true;
-        add('error', 'port-private-address',
+        addFinding('error', 'port-private-address',
           `the client is behind NAT and its ${v} names its private address ${ep(hp)}${frameRef(c.frame)} while its control connection comes from ${s.client.ip}; ` +
           `the server refused it: ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}. ` +
           `Fix: use passive mode (curl without -P, lftp set ftp:passive-mode yes, basic-ftp's default), or let the NAT rewrite PORT (nft ct helper "ftp", Linux nf_nat_ftp), ` +
@@ -339,7 +339,7 @@ export class Diagnoser {
       if (isPrivateIp(hp.ip) || isPrivateIp(s.client.ip) || bounceReported) continue;
       bounceReported = true;
       const accepted = r.code >= 200 && r.code < 300;
-      add(accepted ? 'error' : 'warning', 'port-bounce',
+      addFinding(accepted ? 'error' : 'warning', 'port-bounce',
         `FTP bounce attempt — ${v}${frameRef(c.frame)} asks the server to connect to ${ep(hp)}, a third host (the client is ${s.client.ip}); ` +
         (accepted
           ? `the server ACCEPTED it (${r.code} ${firstLine(r.text)}${frameRef(r.frame)}) and will connect there for the next transfer. Fix: refuse foreign PORT addresses (${perServer(kind, { vsftpd: 'port_promiscuous=NO', proftpd: 'AllowForeignAddress off', pureftpd: 'without -w' })}, the defaults) and check the client that sent it.`
@@ -350,17 +350,17 @@ export class Diagnoser {
 
   // ---- transfers ------------------------------------------------------------------------
 
-  private transfers(s: Session, kind: ServerKind, add: Add): void {
+  private transfers(s: Session, kind: ServerKind, addFinding: Add): void {
     for (const dc of s.dataConnections) {
       const key = dc.path !== null ? `${s.client.ip} ${s.server.ip} ${dc.path}` : null;
       // Resume past what an interrupted transfer of the same file delivered: a hole in the client's file.
       if (key && dc.direction === 'download' && dc.restOffset) {
         const p = this.partials.get(key);
         if (p && dc.restOffset > p.bytes) {
-          add('error', 'resume-offset-mismatch',
+          addFinding('error', 'resume-offset-mismatch',
             `the resumed download is corrupt — REST ${dc.restOffset}${frameRef(this.restFrame(s, dc))} resumes ${dc.path} ${dc.restOffset - p.bytes} bytes past the ${p.bytes} bytes ` +
             `the interrupted transfer delivered (session ${p.session}${frameRef(p.frame)}): those bytes are missing from the client's file` +
-            `${dc.expectedBytes !== null ? ` (the file is ${dc.expectedBytes} bytes; the client ends up with ${p.bytes + dc.bytes})` : ''}. ` +
+            ` (the client's file ends up ${p.bytes + dc.bytes} bytes long instead of ${dc.restOffset + dc.bytes}). ` +
             `Fix: resume from the size of the partial file the client has (curl -C -, lftp get -c, basic-ftp downloadTo with startAt = local size) and check the result against SIZE or a checksum.`,
             this.restFrame(s, dc));
         }
@@ -372,16 +372,16 @@ export class Diagnoser {
       // Text in TYPE A is converted on purpose; only a binary file is damaged by it.
       if (dc.transferType === 'A' && dc.looksBinary === true && dc.direction === 'download' && dc.expectedBytes !== null && dc.closeReason === 'fin' &&
           dc.missingBytes === 0 && dc.bytes !== dc.expectedBytes && !dc.restOffset) {
-        add('warning', 'ascii-mode-binary',
+        addFinding('warning', 'ascii-mode-binary',
           `${dc.path ?? 'the file'}, a binary file (its first bytes hold NUL or control bytes), was downloaded in ASCII mode (TYPE A) — ${dc.bytes} bytes arrived but the server gave its size as ${dc.expectedBytes} ` +
           `(${dc.bytes > dc.expectedBytes ? `${dc.bytes - dc.expectedBytes} more` : `${dc.expectedBytes - dc.bytes} fewer`}): line ends were converted, which corrupts a binary file. ` +
           `Fix: transfer it in image mode (TYPE I): curl without --use-ascii/-B, lftp get without -a; ${perServer(kind, { vsftpd: 'converts only with ascii_download_enable=YES', proftpd: 'converts in TYPE A always', pureftpd: 'converts in TYPE A always' })}.`,
           dc.command?.frame ?? null);
       }
       const lossy = this.lossy(dc);
-      if (lossy) add('warning', 'lossy-path', lossy, dc.tcp?.firstFrame ?? null);
+      if (lossy) addFinding('warning', 'lossy-path', lossy, dc.tcp?.firstFrame ?? null);
       const stalled = this.stalled(s, dc);
-      if (stalled) add('error', 'data-stalled', stalled.message, stalled.frame);
+      if (stalled) addFinding('error', 'data-stalled', stalled.message, stalled.frame);
     }
     for (const c of s.commands) {
       const v = c.verb.toUpperCase();
@@ -391,13 +391,13 @@ export class Diagnoser {
       const dcs = s.dataConnections.filter((dc) => dc.command?.frame === c.frame && dc.command?.verb.toUpperCase() === v);
       const moved = dcs.reduce((n, dc) => n + dc.bytes, 0);
       if (UPLOAD_VERBS.has(v) && (r.code === 452 || r.code === 552 || (r.code === 451 && /space|quota|disk|full|exceed/i.test(r.text)))) {
-        add('error', 'upload-storage-full',
+        addFinding('error', 'upload-storage-full',
           `the upload of ${c.arg ?? 'the file'} failed for lack of space — ${moved} bytes arrived, then the server replied ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}. ` +
           `Fix: free space on the server or raise the quota (${perServer(kind, { vsftpd: 'relies on the file system quota', proftpd: 'mod_quotatab QuotaLimitTable', pureftpd: '--quota / -y' })}), then upload again.`,
           r.frame);
       } else if ((r.code === 550 || r.code === 553 || r.code === 532 || r.code === 450) && moved === 0) {
         const upload = UPLOAD_VERBS.has(v);
-        add('warning', 'transfer-refused',
+        addFinding('warning', 'transfer-refused',
           `the server refused ${v} ${c.arg ?? ''}${frameRef(c.frame)} before any data moved: ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}. ` +
           (upload
             ? `Fix: let the user write there: directory ownership and mode on the server, and ${perServer(kind, { vsftpd: 'write_enable=YES (anon_upload_enable=YES for anonymous)', proftpd: '<Limit WRITE> AllowAll in that <Directory>', pureftpd: 'no -i (anonymous uploads)' })}; or upload to a directory that allows it.`
@@ -457,7 +457,7 @@ export class Diagnoser {
 
   // ---- the control connection -------------------------------------------------------------
 
-  private control(s: Session, kind: ServerKind, add: Add): void {
+  private control(s: Session, kind: ServerKind, addFinding: Add): void {
     for (const r of s.unsolicitedReplies) {
       if (r.code !== 421) continue;
       const busy = s.dataConnections.some((dc) => dc.start <= r.ts && dc.end >= r.ts && dc.bytes > 0);
@@ -472,13 +472,13 @@ export class Diagnoser {
       if (!since) continue;
       const idle = r.ts - since.ts;
       if (idle < 1) continue;
-      add('warning', 'server-idle-timeout',
+      addFinding('warning', 'server-idle-timeout',
         `the server closed the idle session — 421 ${firstLine(r.text)}${frameRef(r.frame)} came ${idle.toFixed(1)} s after the last exchange (${since.what}${frameRef(since.frame)}), with no transfer running: its idle timeout is about ${Math.round(idle)} s. ` +
         `Fix: raise it (${perServer(kind, { vsftpd: 'idle_session_timeout', proftpd: 'TimeoutIdle', pureftpd: '-I MINUTES' })}) or have the client send NOOP while idle (lftp does by default; with basic-ftp call send("NOOP") periodically).`,
         r.frame);
       break;
     }
-    this.controlLost(s, add);
+    this.controlLost(s, addFinding);
   }
 
   /**
@@ -487,7 +487,7 @@ export class Diagnoser {
    * on the control connection it was retransmitted without an answer, or answered with a RST (the NAT
    * or firewall had forgotten the idle connection).
    */
-  private controlLost(s: Session, add: Add): void {
+  private controlLost(s: Session, addFinding: Add): void {
     const t: TcpFacts | null = s.tcp;
     if (!t) return;
     for (const dc of s.dataConnections) {
@@ -503,7 +503,7 @@ export class Diagnoser {
       const wait = (clientEnd?.ts ?? t.end) - dc.end;
       if (wait < 2) continue;
       const idleFrom = cmd.replies[0]?.ts ?? cmd.ts;
-      add('error', 'control-lost-during-transfer',
+      addFinding('error', 'control-lost-during-transfer',
         `the control connection was lost during the transfer — ${cmd.verb} ${cmd.arg ?? ''}: the data connection delivered all ${dc.bytes} bytes and closed${frameRef(dc.tcp?.lastFrame ?? null)}, ` +
         `but no final reply (226) came in the ${wait.toFixed(1)} s after it` +
         `${clientEnd ? `; when the client gave up${frameRef(clientEnd.frame)}` : ''}` +
@@ -517,14 +517,14 @@ export class Diagnoser {
 
   // ---- login ---------------------------------------------------------------------------
 
-  private login(s: Session, kind: ServerKind, add: Add): void {
+  private login(s: Session, kind: ServerKind, addFinding: Add): void {
     const idx = s.commands.findIndex((c) => c.verb.toUpperCase() === 'USER' && /^(anonymous|ftp)$/i.test(c.arg ?? ''));
     if (idx < 0) return;
     const user = s.commands[idx]!;
     const next = s.commands[idx + 1];
     const refusal = [...user.replies, ...(next && next.verb.toUpperCase() === 'PASS' ? next.replies : [])].find((r) => r.code === 530);
     if (!refusal) return;
-    add('warning', 'anonymous-login-refused',
+    addFinding('warning', 'anonymous-login-refused',
       `anonymous FTP is disabled on this server — USER ${user.arg}${frameRef(user.frame)} got ${refusal.code} ${firstLine(refusal.text)}${frameRef(refusal.frame)}. ` +
       `Fix: log in with an account; or, if anonymous access is wanted, enable it (${perServer(kind, { vsftpd: 'anonymous_enable=YES', proftpd: 'an <Anonymous> section', pureftpd: 'without -E, with an ftp account' })}).`,
       refusal.frame);
