@@ -13,7 +13,7 @@ OUT=$HERE/tshark
 command -v tshark >/dev/null || { echo "tshark-fields.sh: tshark is missing" >&2; exit 1; }
 FIELDS=(frame.number frame.time_relative ip.src ip.dst tcp.stream tcp.srcport tcp.dstport tcp.flags tcp.len
         ftp.request.command ftp.request.arg ftp.response.code ftp.response.arg
-        ftp.passive.ip ftp.passive.port ftp.active.cip ftp.active.port)
+        ftp.passive.ip ftp.passive.port ftp.active.cip ftp.active.port tls.handshake.type tls.handshake.extension.type)
 FLAGS=(retransmission fast_retransmission spurious_retransmission zero_window zero_window_probe window_full
        duplicate_ack lost_segment ack_lost_segment out_of_order)
 mkdir -p "$OUT"

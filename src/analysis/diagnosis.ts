@@ -287,26 +287,27 @@ export class Diagnoser {
   // ---- TLS data connections without session resumption ------------------------------------
 
   /**
-   * The FTP client opened a TLS data connection without offering to resume a TLS session, and the
-   * FTP server ended it first with little crossing it: a server that requires the data connection to
-   * resume the control connection's session (vsftpd's require_ssl_reuse, on by default) refuses it.
+   * The FTP client opened a TLS data connection without offering to resume a TLS session, on a server
+   * that refuses exactly that by default: vsftpd (require_ssl_reuse=YES) and ProFTPD's mod_tls (unless
+   * TLSOptions NoSessionReuseRequired). The replies are encrypted, so the greeting decides.
    */
   private tlsReuse(s: Session, kind: ServerKind, addFinding: Add): void {
-    if (!s.tls) return;
+    if (!s.tls || (kind !== 'vsftpd' && kind !== 'proftpd')) return;
     for (const dc of s.dataConnections) {
       const t = dc.tcp;
       if (dc.tlsResumption !== false || !t) continue;
-      const serverDir = dc.opener === 'server' ? 0 : 1;
-      const first = t.teardown.find((e) => e.kind === 'fin' || e.kind === 'rst');
-      if (!first || first.dir !== serverDir) continue;
-      if (t.bytes[serverDir] > 16384 || t.bytes[serverDir === 0 ? 1 : 0] > 4096) continue;
-      const sure = kind === 'vsftpd';
-      addFinding(sure ? 'error' : 'warning', 'tls-session-reuse-required',
-        `the server ended TLS data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) right after its handshake${frameRef(first.frame)}, ${t.bytes[serverDir]} bytes from it in all, ` +
-        `and the client's ClientHello on it offered no session resumption (no pre_shared_key or session ticket): ` +
-        `${sure ? 'vsftpd requires data connections to resume the control connection\'s TLS session (require_ssl_reuse=YES, its default) and refuses this one (522)' : 'a server that requires TLS session reuse on data connections refuses it (522/425)'}. ` +
-        `Fix: use a client that resumes the session (curl, lftp, FileZilla, basic-ftp do; Python's ftplib does not), or set ${perServer(kind, { vsftpd: 'require_ssl_reuse=NO', proftpd: 'TLSOptions NoSessionReuseRequired', pureftpd: '(no such requirement)' })}.`,
-        first.frame);
+      const clientDir = dc.opener === 'server' ? 1 : 0;
+      const serverDir = clientDir === 0 ? 1 : 0;
+      // A real file would make the server's side large; a refused connection carries only the handshake.
+      if (t.bytes[serverDir] > 16384) continue;
+      const hello = t.firstPayload[clientDir]?.frame ?? null;
+      addFinding('error', 'tls-session-reuse-required',
+        `the TLS data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) does not resume the control connection's TLS session — ` +
+        `its ClientHello${frameRef(hello)} offers no pre_shared_key or session ticket — and ${kind === 'vsftpd' ? 'vsftpd' : 'ProFTPD'} refuses such data connections by default (522/425, "session reuse required"); ` +
+        `only ${t.bytes[serverDir]} bytes came from the server on it. ` +
+        `Fix: use a client that resumes the session (curl, lftp, FileZilla, basic-ftp do; Python's ftplib does not), or stop requiring it: ` +
+        `${perServer(kind, { vsftpd: 'require_ssl_reuse=NO', proftpd: 'TLSOptions NoSessionReuseRequired', pureftpd: 'does not require it' })}.`,
+        hello);
       return;
     }
   }

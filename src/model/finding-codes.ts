@@ -86,8 +86,8 @@ export const FINDING_CODES = {
   'tls-session-reuse-required': {
     group: 'diagnosis',
     severity: 'error',
-    meaning: "On a TLS session the server ended each data connection right after the TLS handshake, before any file data, and the client opened another: the server requires the data connection to resume the control connection's TLS session and the client did not.",
-    fix: 'Use a client that resumes the TLS session on data connections (curl, FileZilla, basic-ftp do; lftp with GnuTLS does not), or relax the server: vsftpd require_ssl_reuse=NO, ProFTPD TLSOptions NoSessionReuseRequired.',
+    meaning: "A TLS data connection's ClientHello offers no session resumption, on a server that by default requires data connections to resume the control connection's TLS session (vsftpd, ProFTPD): the server refuses it (522) and nothing is transferred.",
+    fix: "Use a client that resumes the TLS session on data connections (curl, lftp, FileZilla, basic-ftp do; Python's ftplib does not), or relax the server: vsftpd require_ssl_reuse=NO, ProFTPD TLSOptions NoSessionReuseRequired.",
     doc: 'diagnosis.md#tls-session-reuse-required',
   },
   'ascii-mode-binary': {
