@@ -6,7 +6,8 @@
 #   sudo ONLY="01 07" captures/scenarios/record.sh  # some of them (scenarios.json keeps the others' entries)
 #
 # Needs: vsftpd lftp curl tcpdump tshark nft tc ip ethtool openssl node python3 apt-get dpkg; the npm dev dependency
-# basic-ftp. proftpd and pure-ftpd conflict with vsftpd as Debian packages, so they are fetched with `apt-get
+# basic-ftp, and ftpscope built (npm run build): the run ends by checking ftpscope's diagnosis of every capture
+# (diagnosis-summary.json), writing tshark's view of each (tshark/*.tsv) and docs/diagnosis.md. proftpd and pure-ftpd conflict with vsftpd as Debian packages, so they are fetched with `apt-get
 # download` and unpacked side by side with `dpkg -x` into captures/scenarios/.pkgs/ (not committed), and each binary
 # runs with its own configuration written here.
 #
@@ -30,7 +31,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${OUT:-$HERE}
 PKGS=${PKGS:-$HERE/.pkgs}
 [[ $(id -u) -eq 0 ]] || { echo "record.sh: run as root (namespaces, servers, tcpdump need it)" >&2; exit 1; }
-for tool in vsftpd lftp curl tcpdump nft tc ip ethtool openssl node python3 sha256sum apt-get dpkg; do
+for tool in vsftpd lftp curl tcpdump tshark nft tc ip ethtool openssl node python3 sha256sum apt-get dpkg; do
   command -v "$tool" >/dev/null || { echo "record.sh: '$tool' is missing" >&2; exit 1; }
 done
 
@@ -77,8 +78,11 @@ unpack_servers() {
     log "fetching proftpd and pure-ftpd with apt-get download into $PKGS"
     mkdir -p "$PKGS/debs" "$PKGS/root"
     # proftpd-core's libraries that a vsftpd machine lacks; they are unpacked too and found through LD_LIBRARY_PATH.
-    (cd "$PKGS/debs" && apt-get download proftpd-core pure-ftpd libhiredis0.14 libmemcached11 libmemcachedutil2 \
-      libhashkit2 libpcre2-posix3 >/dev/null 2>&1) || die "apt-get download failed (run apt-get update first)"
+    local debs=(proftpd-core pure-ftpd libhiredis0.14 libmemcached11 libmemcachedutil2 libhashkit2 libpcre2-posix3)
+    # A fresh machine has no package lists yet: update once and try again.
+    (cd "$PKGS/debs" && apt-get download "${debs[@]}" >/dev/null 2>&1) ||
+      { apt-get update >/dev/null && (cd "$PKGS/debs" && apt-get download "${debs[@]}" >/dev/null 2>&1); } ||
+      die "apt-get download ${debs[*]} failed"
     local deb; for deb in "$PKGS"/debs/*.deb; do dpkg -x "$deb" "$PKGS/root"; done
   fi
   PROFTPD=$PKGS/root/usr/sbin/proftpd PUREFTPD=$PKGS/root/usr/sbin/pure-ftpd
@@ -404,7 +408,7 @@ sc_02() { # the firewall drops the passive port range
   start_proftpd "MasqueradeAddress $SRV_PUB" "$PROFTPD_ANON"
   begin 02 pasv-ports-blocked "ProFTPD behind a firewall that forwards port 21 but not the passive range: the data SYNs are never answered"
   step "router: 1:1 NAT, only tcp/21 forwarded (the PassivePorts range $PASV_MIN-$PASV_MAX is not)"
-  step "proftpd MasqueradeAddress $SRV_PUB, PassivePorts $PASV_MIN $PASV_MAX; lftp get (passive, EPSV then PASV), net:timeout 6"
+  step "proftpd MasqueradeAddress $SRV_PUB, PassivePorts $PASV_MIN $PASV_MAX; lftp get in passive mode (lftp sends PASV; it prefers EPSV only when told to), net:timeout 6, two tries"
   local f=$(dl small)
   run_client lftp lftp -e "$LFTP_SET set net:max-retries 2; open ftp://$SRV_PUB; get /pub/small.txt -o $f; bye"
   expect_str code passive-data-blocked
@@ -600,14 +604,14 @@ sc_13() { # a slow reader: zero windows
 
 sc_14() { # a lossy link
   net_up server-nat "$PASV_OPEN"
-  # 4% random loss in the router. This kernel has no sch_netem (tc netem is "unknown qdisc"), so nftables' numgen
+  # 8% random loss in the router. This kernel has no sch_netem (tc netem is "unknown qdisc"), so nftables' numgen
   # drops the packets instead: the same independent random loss, both directions.
   in_r nft add table ip labloss
   in_r nft add chain ip labloss fw "{ type filter hook forward priority -10; }"
-  in_r nft add rule ip labloss fw numgen random mod 100 "<" 4 drop
+  in_r nft add rule ip labloss fw numgen random mod 100 "<" 8 drop
   start_vsftpd "pasv_address=$SRV_PUB"
-  begin 14 lossy-link "the router drops 4% of forwarded packets at random, both ways; curl's download is retransmitted piece by piece (captured at the server, where the retransmissions show)" server
-  step "router: nft numgen random mod 100 < 4 drop in the forward hook (tc netem is not in this kernel); captured at the server"
+  begin 14 lossy-link "the router drops 8% of forwarded packets at random, both ways; curl's download is retransmitted piece by piece (captured at the server, where the retransmissions show)" server
+  step "router: nft numgen random mod 100 < 8 drop in the forward hook (tc netem is not in this kernel); captured at the server"
   step "vsftpd pasv_address=$SRV_PUB; curl downloads data-256KiB.bin"
   local f=$(dl data)
   run_client curl "${CURL[@]}" --max-time 60 "ftp://$SRV_PUB/pub/data-256KiB.bin" -o "$f"
@@ -693,6 +697,39 @@ sc_20() { # a PORT bounce attempt
 
 SCENARIOS="01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20"
 
+# check_analysis: what ftpscope makes of every scenario capture, reduced to what must not depend on the recording
+# (per session, in order: the diagnosis codes and their severities), written to diagnosis-summary.json. A rerun on
+# any machine must leave that file byte-identical (git diff shows it); a scenario whose expected code is missing
+# fails the run.
+check_analysis() {
+  local root; root=$(cd "$HERE/../.." && pwd)
+  [[ -f $root/dist/src/cli/main.js && -f $root/dist/scripts/diagnosis-doc.js ]] || (cd "$root" && npm run build >/dev/null)
+  python3 - "$root" "$OUT" <<'PY'
+import json, subprocess, sys, re
+root, out = sys.argv[1], sys.argv[2]
+codes_ts = open(f"{root}/src/model/finding-codes.ts").read()
+diagnosis_codes = set(re.findall(r"'([a-z0-9-]+)': \{\n    group: 'diagnosis'", codes_ts)) | {"login-repeated-failures"}
+scenarios = json.load(open(f"{out}/scenarios.json"))["scenarios"]
+summary, bad = [], []
+for sc in scenarios:
+    rep = json.loads(subprocess.run(["node", f"{root}/dist/src/cli/main.js", "report", "--json", f"{out}/{sc['file']}"],
+                                    capture_output=True, text=True, check=True).stdout)
+    sessions = [[f"{f['severity']} {f['code']}" for f in s["findings"] if f["code"] in diagnosis_codes] for s in rep["sessions"]]
+    top = [f"{f['severity']} {f['code']}" for f in rep["findings"] if f["code"] in diagnosis_codes]
+    summary.append({"id": sc["id"], "expected": sc["expect"]["code"], "sessions": sessions, "capture": top})
+    found = {x.split(" ", 1)[1] for x in top + [c for s in sessions for c in s]}
+    if sc["expect"]["code"] in diagnosis_codes and sc["expect"]["code"] not in found:
+        bad.append(f"{sc['id']}: expected {sc['expect']['code']}, got {sorted(found)}")
+    elif sc["expect"]["code"] not in diagnosis_codes:
+        print(f"[lab] {sc['id']}: {sc['expect']['code']} is not recognised yet (no such code)", file=sys.stderr)
+json.dump({"generatedBy": "captures/scenarios/record.sh (check_analysis)", "scenarios": summary}, open(f"{out}/diagnosis-summary.json", "w"), indent=2)
+open(f"{out}/diagnosis-summary.json", "a").write("\n")
+if bad:
+    print("record.sh: the analysis does not recognise:\n  " + "\n  ".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
 main() {
   unpack_servers
   setup_content
@@ -700,6 +737,10 @@ main() {
   local sc
   for sc in ${ONLY:-$SCENARIOS}; do "sc_$sc"; done
   net_down
+  check_analysis
+  # tshark's view of every capture (the tests' expectations) and docs/diagnosis.md (excerpts of the reports).
+  "$HERE/tshark-fields.sh" >/dev/null
+  (cd "$HERE/../.." && node dist/scripts/diagnosis-doc.js >/dev/null)
   log "done: $(ls "$OUT"/*.pcap | wc -l) captures, $(du -ch "$OUT"/*.pcap | tail -1 | cut -f1) in total"
 }
 

@@ -485,6 +485,7 @@ export class FtpAnalyzer implements StreamHandler {
       slot,
     });
     this.noteFtpHost(slot.announced.ip);
+    if (passive) this.diagnoser.passivePort(s.server.ip, slot.announced.port, slot.setupTs, s.id, slot.setupFrame);
   }
 
   private noteFtpHost(ip: string): void {

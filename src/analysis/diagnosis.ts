@@ -24,7 +24,12 @@ const MAX_PARTIALS = 4096;
 /** Passive ports remembered per server address, and servers remembered (the oldest are forgotten). */
 const MAX_PORTS_PER_SERVER = 256;
 const MAX_SERVERS = 1024;
-/** A data connection is lossy from this share of retransmitted packets on, with at least MIN_RETRANSMISSIONS. */
+/**
+ * A data connection is lossy from this share of retransmitted packets on, with at least MIN_RETRANSMISSIONS.
+ * A healthy LAN transfer retransmits nothing; but the TCP layer also counts the segments a sender re-sends
+ * into a receiver's closed window (the slow reader of scenario 13 shows 4 in 175 packets), so the bar stays
+ * above that until the TCP layer tells window probes from loss (issue 15).
+ */
 const LOSSY_SHARE = 0.02;
 const MIN_RETRANSMISSIONS = 5;
 /** A data connection that carried nothing for this long after its handshake has stalled. */
@@ -146,27 +151,27 @@ export class Diagnoser {
     this.transfers(s, kind, addFinding);
     this.control(s, kind, addFinding);
     this.login(s, kind, addFinding);
-    this.notePassivePorts(s);
+    this.releasePassivePorts(s);
     return out;
   }
 
-  /** The passive ports this session held, for diagnosing later sessions of the same server. */
-  private notePassivePorts(s: Session): void {
-    let list = this.passivePorts.get(s.server.ip);
-    for (const c of s.commands) {
-      const v = c.verb.toUpperCase();
-      if (v !== 'PASV' && v !== 'EPSV' && v !== 'LPSV') continue;
-      const r = c.replies.find((x) => x.code === 227 || x.code === 228 || x.code === 229);
-      if (!r) continue;
-      const port = v === 'EPSV' ? /\(([^\d\s])\1\1(\d{1,5})\1\)/.exec(r.text)?.[2] : announcedBy(c)?.port;
-      if (port === undefined) continue;
-      if (!list) {
-        if (this.passivePorts.size >= MAX_SERVERS) this.passivePorts.delete(this.passivePorts.keys().next().value!);
-        this.passivePorts.set(s.server.ip, (list = []));
-      }
-      if (list.length >= MAX_PORTS_PER_SERVER) list.shift();
-      list.push({ port: Number(port), from: r.ts, until: s.end, session: s.id, frame: r.frame });
+  /**
+   * A passive port the server gave out (the analyzer calls this as the PASV/EPSV reply is seen, so a
+   * session diagnosed early still knows what the others held): held from `ts` until its session ends.
+   */
+  passivePort(serverIp: string, port: number, ts: number, session: number, frame: number | null): void {
+    let list = this.passivePorts.get(serverIp);
+    if (!list) {
+      if (this.passivePorts.size >= MAX_SERVERS) this.passivePorts.delete(this.passivePorts.keys().next().value!);
+      this.passivePorts.set(serverIp, (list = []));
     }
+    if (list.length >= MAX_PORTS_PER_SERVER) list.shift();
+    list.push({ port, from: ts, until: Infinity, session, frame });
+  }
+
+  /** The session's passive ports are free again from its end on. */
+  private releasePassivePorts(s: Session): void {
+    for (const h of this.passivePorts.get(s.server.ip) ?? []) if (h.session === s.id) h.until = s.end;
   }
 
   /**
@@ -224,7 +229,20 @@ export class Diagnoser {
         u.dc.setupFrame ?? u.synFrame);
     }
 
-    const rest = plain.filter((u) => !privateOnes.includes(u));
+    let rest = plain.filter((u) => !privateOnes.includes(u));
+    // Exhaustion first: a port outside the range the others held explains an EPSV failure too.
+    const exhausted = rest.map((u) => ({ u, e: this.exhausted(s, u) })).filter((x) => x.e !== null);
+    if (exhausted.length > 0) {
+      const { u, e } = exhausted[0]!;
+      const holders = e!.holders.map((h) => `${h.port} by session ${h.session}${frameRef(h.frame)}`).join(', ');
+      addFinding('error', 'pasv-ports-exhausted',
+        `the passive port range ran out — the server's other sessions were given ports ${e!.min}-${e!.max}, and every one was held at this moment (${holders}); ` +
+        `this session got port${exhausted.length === 1 ? '' : 's'} ${exhausted.map((x) => x.u.dc.server.port).join(', ')} outside that range (after ${u.dc.setup ?? 'PASV'}${frameRef(u.dc.setupFrame)}), ` +
+        `and its SYN${frameRef(u.synFrame)} ${synWords(u)}: the server fell back to an ephemeral port that the firewall does not forward. ` +
+        `Fix: widen the passive range with its firewall rule, at least a few ports per concurrent session (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX (it also caps clients at half the range)' })}), or limit concurrent sessions.`,
+        u.synFrame);
+      rest = rest.filter((r) => !exhausted.some((x) => x.u === r));
+    }
     const epsv = rest.filter((u) => u.dc.setup === 'EPSV');
     const pasvWorked = ok.find((dc) => dc.mode === 'passive' && (dc.setup === 'PASV' || dc.setup === 'LPSV'));
     if (epsv.length > 0 && pasvWorked) {
@@ -236,19 +254,7 @@ export class Diagnoser {
         `Fix: turn EPSV off in the client (curl --disable-epsv, lftp set ftp:prefer-epsv no), or forward the passive range on the control address ${s.server.ip} too (or update the ALG so it handles EPSV).`,
         u.synFrame);
     }
-    let blocked = rest.filter((u) => !(epsv.includes(u) && pasvWorked));
-    const exhausted = blocked.map((u) => ({ u, e: this.exhausted(s, u) })).filter((x) => x.e !== null);
-    if (exhausted.length > 0) {
-      const { u, e } = exhausted[0]!;
-      const holders = e!.holders.map((h) => `${h.port} by session ${h.session}${frameRef(h.frame)}`).join(', ');
-      addFinding('error', 'pasv-ports-exhausted',
-        `the passive port range ran out — the server's other sessions were given ports ${e!.min}-${e!.max}, and every one was held at this moment (${holders}); ` +
-        `this session got port${exhausted.length === 1 ? '' : 's'} ${exhausted.map((x) => x.u.dc.server.port).join(', ')} outside that range (after ${u.dc.setup ?? 'PASV'}${frameRef(u.dc.setupFrame)}), ` +
-        `and its SYN${frameRef(u.synFrame)} ${synWords(u)}: the server fell back to an ephemeral port that the firewall does not forward. ` +
-        `Fix: widen the passive range with its firewall rule, at least a few ports per concurrent session (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX (it also caps clients at half the range)' })}), or limit concurrent sessions.`,
-        u.synFrame);
-      blocked = blocked.filter((b) => !exhausted.some((x) => x.u === b));
-    }
+    const blocked = rest.filter((u) => !(epsv.includes(u) && pasvWorked));
     if (blocked.length > 0) {
       const u = blocked[0]!;
       const ports = [...new Set(blocked.map((x) => x.dc.server.port))].sort((a, b) => a - b);
