@@ -1,4 +1,4 @@
-import type { FastPacket } from '../dissect/types.js';
+import { TCP_FIN, TCP_RST, type FastPacket } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/events.js';
 import type {
@@ -220,6 +220,9 @@ export class FtpAnalyzer implements StreamHandler {
   }
 
   packet(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
+    // A FIN or RST after the connection closed (the RST that ends a TIME-WAIT exchange, say) is
+    // still part of its teardown: the facts already handed out are brought up to date.
+    if (conn.closeReason !== null && (pkt.flags & (TCP_FIN | TCP_RST)) !== 0) this.lateTeardown(conn);
     const table = this.packetTable;
     if (table === null) return;
     if (this.opts.factsForAllConnections && !table.entry(conn.id)) {
@@ -228,7 +231,13 @@ export class FtpAnalyzer implements StreamHandler {
     table.add(conn, dir, {
       frame: rec.frame, ts: rec.ts, fileOffset: rec.fileOffset, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
       len: pkt.payloadWireLength, window: pkt.window,
-    });
+    }, pkt.payloadLength > 0 ? pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength) : undefined);
+  }
+
+  private lateTeardown(conn: TcpConnection): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control' && role.session.tcp) role.session.tcp = copyTcpFacts(conn);
+    else if (role?.kind === 'data' && role.dc.tcp) role.dc.tcp = copyTcpFacts(conn);
   }
 
   /** A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the fact table. */
@@ -427,7 +436,12 @@ export class FtpAnalyzer implements StreamHandler {
           this.emit({ type: 'command', session: role.session, command: ef.command });
           break;
         case 'reply':
-          this.packetTable?.noteLine(ef.reply.frame, { kind: 'reply', reply: ef.reply, command: ef.command });
+          if (this.packetTable) {
+            const line = { kind: 'reply', reply: ef.reply, command: ef.command } as const;
+            this.packetTable.noteLine(ef.reply.frame, line);
+            // A multi-line reply that ends in a later packet: that packet carries it too.
+            if (ef.endFrame !== ef.reply.frame) this.packetTable.noteLine(ef.endFrame, line);
+          }
           this.emit({ type: 'reply', session: role.session, command: ef.command, reply: ef.reply });
           break;
         case 'finding':

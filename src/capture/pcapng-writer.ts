@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { FtpscopeError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { MAX_CAPLEN } from './parser.js';
-import { BT_EPB, BT_IDB, BT_SHB, BYTE_ORDER_MAGIC, IF_NAME, IF_TSRESOL, OPT_COMMENT, SHB_USERAPPL } from './pcapng.js';
+import { BT_EPB, BT_IDB, BT_SHB, BYTE_ORDER_MAGIC, IF_NAME, IF_TSOFFSET, IF_TSRESOL, OPT_COMMENT, SHB_USERAPPL } from './pcapng.js';
 
 const IF_DESCRIPTION = 3;
 const SHB_OS = 3;
@@ -25,6 +25,13 @@ export interface InterfaceOptions {
   description?: string;
   /** Timestamp resolution: 6 (µs, the default) or 9 (ns). */
   tsresol?: 6 | 9;
+  /**
+   * Any if_tsresol value (10^-n, or 2^-n with the top bit set), for writePacketUnits: an export
+   * declares the resolution its source interface had, so timestamps are copied, not converted.
+   */
+  tsresolCode?: number;
+  /** if_tsoffset in seconds (added to every timestamp of the interface). */
+  tsoffset?: number;
 }
 
 const STAGING = 1 << 20;
@@ -41,7 +48,7 @@ export class PcapngWriter {
   private readonly stream: Writable;
   private readonly name: string;
   private readonly maxPending: number;
-  private readonly interfaces: { tsresol: 6 | 9; snaplen: number }[] = [];
+  private readonly interfaces: { tsresol: number; snaplen: number }[] = [];
   private staging = Buffer.allocUnsafe(STAGING);
   private used = 0;
   private failure: Error | null = null;
@@ -79,7 +86,7 @@ export class PcapngWriter {
 
   /** Declares an interface; returns its id for writePacket. */
   addInterface(linkType: number, opts: InterfaceOptions = {}): number {
-    const tsresol = opts.tsresol ?? 6;
+    const tsresol = opts.tsresolCode ?? opts.tsresol ?? 6;
     const snaplen = opts.snaplen ?? MAX_CAPLEN;
     const body = Buffer.alloc(8);
     body.writeUInt16LE(linkType, 0);
@@ -88,6 +95,11 @@ export class PcapngWriter {
     if (opts.name) options.push([IF_NAME, Buffer.from(opts.name, 'utf8')]);
     if (opts.description) options.push([IF_DESCRIPTION, Buffer.from(opts.description, 'utf8')]);
     if (tsresol !== 6) options.push([IF_TSRESOL, Buffer.from([tsresol])]);
+    if (opts.tsoffset) {
+      const v = Buffer.alloc(8);
+      v.writeBigInt64LE(BigInt(Math.trunc(opts.tsoffset)));
+      options.push([IF_TSOFFSET, v]);
+    }
     this.block(BT_IDB, body, encodeOptions(options));
     this.interfaces.push({ tsresol, snaplen });
     return this.interfaces.length - 1;
@@ -98,6 +110,21 @@ export class PcapngWriter {
    * wire length kept). Returns false when the packet was dropped (writer behind, failed or closed).
    */
   writePacket(ifId: number, ts: number, data: Buffer, wireLength = data.length, comment?: string): boolean {
+    return this.writeEpb(ifId, (b, at, tsresol) => writeTimestamp(b, at, ts, tsresol as 6 | 9), data, wireLength, comment);
+  }
+
+  /**
+   * Appends one packet whose timestamp is given as a count of the interface's units (its
+   * if_tsresol), written as is: no rounding through seconds as a double.
+   */
+  writePacketUnits(ifId: number, units: bigint, data: Buffer, wireLength = data.length, comment?: string): boolean {
+    return this.writeEpb(ifId, (b, at) => {
+      b.writeUInt32LE(Number((units >> 32n) & 0xffffffffn), at);
+      b.writeUInt32LE(Number(units & 0xffffffffn), at + 4);
+    }, data, wireLength, comment);
+  }
+
+  private writeEpb(ifId: number, stamp: (b: Buffer, at: number, tsresol: number) => void, data: Buffer, wireLength: number, comment?: string): boolean {
     const iface = this.interfaces[ifId];
     if (!iface) throw new RangeError(`pcapng writer: interface ${ifId} was never added`);
     if (this.closed || this.failure || this.stream.writableLength > this.maxPending) {
@@ -113,7 +140,7 @@ export class PcapngWriter {
     b.writeUInt32LE(BT_EPB, p);
     b.writeUInt32LE(total, p + 4);
     b.writeUInt32LE(ifId, p + 8);
-    writeTimestamp(b, p + 12, ts, iface.tsresol);
+    stamp(b, p + 12, iface.tsresol);
     b.writeUInt32LE(caplen, p + 20);
     b.writeUInt32LE(Math.max(wireLength, caplen), p + 24);
     data.copy(b, p + 28, 0, caplen);

@@ -161,7 +161,11 @@ export class Extractor {
   private readonly opened = new Set<DataConnection>();
   private seq = 0;
 
-  constructor(readonly outDir: string, readonly sourceName: string) {
+  /**
+   * `keep` chooses the transfers to write (a display filter): asked once a data connection is
+   * over, with its session as it stands then.
+   */
+  constructor(readonly outDir: string, readonly sourceName: string, private readonly keep?: (session: Session | null, dc: DataConnection) => boolean) {
     try {
       makeDirs(outDir);
       fs.accessSync(outDir, fs.constants.W_OK);
@@ -205,6 +209,10 @@ export class Extractor {
   /** Called by a sink once its connection is over. */
   finished(sink: FileSink, dc: DataConnection, session: Session | null, size: number, sha256: string, error: string | null): void {
     this.pending.delete(sink);
+    if (this.keep && !this.keep(session, dc)) {
+      try { fs.unlinkSync(sink.tempPath); } catch { /* already gone */ }
+      return;
+    }
     if (error) {
       this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id, reason: error });
       try { fs.unlinkSync(sink.tempPath); } catch { /* already gone */ }
@@ -245,7 +253,7 @@ export class Extractor {
       ...a.unpairedDataConnections.map((dc) => [null, dc] as [null, DataConnection]),
     ];
     for (const [session, dc] of all) {
-      if (this.opened.has(dc)) continue;
+      if (this.opened.has(dc) || (this.keep && !this.keep(session, dc))) continue;
       if (dc.bytes === 0 && dc.command) {
         const sink = this.openDataSink(session, dc);
         sink?.end(dc, session);

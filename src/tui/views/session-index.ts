@@ -27,6 +27,8 @@ export interface SessionMeasures {
   sortValue(s: Session, c: SortColumn): number | string;
   matches(s: Session, needle: string): boolean;
   dcMatches(dc: DataConnection, needle: string): boolean;
+  /** The filter text as a display filter, or null when it is search text. */
+  displayFilter?(text: string): { session(s: Session): boolean; unpaired(dc: DataConnection): boolean } | null;
 }
 
 /** A session's own rows, made once per session (and again only when it gains data connections). */
@@ -184,7 +186,9 @@ export class SessionIndex {
       for (let p = 0; p < full.length; p++) if (mask[full[p]]) order[n++] = full[p];
       order = order.subarray(0, n);
     }
-    const unpaired = filter ? this.a.unpairedDataConnections.filter((dc) => this.m.dcMatches(dc, filter)) : this.a.unpairedDataConnections;
+    const expr = filter ? this.m.displayFilter?.(filter) ?? null : null;
+    const unpaired = !filter ? this.a.unpairedDataConnections
+      : this.a.unpairedDataConnections.filter((dc) => (expr ? expr.unpaired(dc) : this.m.dcMatches(dc, filter)));
     const list = new SessionRowList(this.shape, order, unpaired);
     this.last = { filter, sort: sortKey, list };
     return list;
@@ -236,6 +240,18 @@ export class SessionIndex {
   }
 
   private mask(filter: string): Uint8Array {
+    const expr = this.m.displayFilter?.(filter) ?? null;
+    if (expr) {
+      // A display filter: exact text as the key (values are case-sensitive), no narrowing.
+      const key = `\u0000${filter}`;
+      let m = this.masks.get(key);
+      if (m) return m;
+      m = new Uint8Array(this.a.sessions.length);
+      this.a.sessions.forEach((s, i) => { if (expr.session(s)) m![i] = 1; });
+      if (this.masks.size >= 8) this.masks.delete(this.masks.keys().next().value!);
+      this.masks.set(key, m);
+      return m;
+    }
     const needle = filter.toLowerCase();
     let mask = this.masks.get(needle);
     if (mask) return mask;

@@ -8,6 +8,7 @@
  * command's argument, then the client's address, are what give way.
  */
 import type { Analysis, DataConnection, Session, UnseenTransfer } from '../../model/types.js';
+import { DisplayFilter } from '../../report/filter/index.js';
 import type { Row } from '../terminal.js';
 import { bytes, clock, duration, endpoint, fit, fitLeft } from '../text.js';
 import { SessionIndex, type SessionMeasures, type SessionRow, type SortColumn, type SortOrder } from './session-index.js';
@@ -137,8 +138,18 @@ export function warmSearch(sessions: readonly Session[], from: number, budgetMs:
 }
 
 /** Does the session match the filter text (case-insensitive substring of any searchable part)? */
+/** Every word of the search text appears in what the session's rows show ("anonymous RETR"). */
 export function sessionMatches(s: Session, needle: string): boolean {
-  return !needle || haystack(s).includes(needle.toLowerCase());
+  if (!needle) return true;
+  const text = haystack(s);
+  return needle.toLowerCase().split(/\s+/).every((w) => w === '' || text.includes(w));
+}
+
+/** The filter text as a display filter (when it parses as one and names a known field), else null: search text. */
+export function displayFilterOf(text: string): { session(s: Session): boolean; unpaired(dc: DataConnection): boolean } | null {
+  const filter = DisplayFilter.tryParse(text);
+  if (!filter) return null;
+  return { session: (s) => filter.matchesSession(s), unpaired: (dc) => filter.matchesTransfer(null, dc) };
 }
 
 /** Does an (unpaired) data connection match: anything its row shows, as for sessions. */
@@ -150,7 +161,7 @@ export function dcMatches(dc: DataConnection, needle: string): boolean {
 
 const clientKey = new WeakMap<Session, string>();
 
-export const SESSION_MEASURES: SessionMeasures = { sortValue, matches: sessionMatches, dcMatches };
+export const SESSION_MEASURES: SessionMeasures = { sortValue, matches: sessionMatches, dcMatches, displayFilter: displayFilterOf };
 
 /** Every row of the view (tests, small captures); the dashboard keeps a SessionIndex and reads rows lazily. */
 export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): SessionRow[] {
