@@ -381,3 +381,14 @@ describe('no false diagnosis on the other bundled captures', () => {
     }
   });
 });
+
+describe('every view shows the same diagnosis', () => {
+  it("the HTML report's sessions table names the diagnosis, not merely the worst finding", async () => {
+    const { sessionDiagnosis } = await import('../../src/report/html.js');
+    // Scenario 03: the 425 (data-connection-failed, an error) is listed before the diagnosis, an error too.
+    const s = (await analysisOf('03')).sessions[0]!;
+    const codes = s.findings.map((f) => f.code);
+    expect(codes.indexOf('data-connection-failed')).toBeLessThan(codes.indexOf('active-data-blocked'));
+    expect(sessionDiagnosis(s).text).toMatch(/^active-mode data connections never opened/);
+  });
+});
