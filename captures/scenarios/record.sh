@@ -609,9 +609,11 @@ sc_14() { # a lossy link
   in_r nft add table ip labloss
   in_r nft add chain ip labloss fw "{ type filter hook forward priority -10; }"
   in_r nft add rule ip labloss fw numgen random mod 100 "<" 8 drop
+  # A 2 Mbit/s link towards the client, so the download takes about a second and the losses show in its pace.
+  in_r tc qdisc add dev labr0 root tbf rate 2mbit burst 32kb latency 400ms
   start_vsftpd "pasv_address=$SRV_PUB"
   begin 14 lossy-link "the router drops 8% of forwarded packets at random, both ways; curl's download is retransmitted piece by piece (captured at the server, where the retransmissions show)" server
-  step "router: nft numgen random mod 100 < 8 drop in the forward hook (tc netem is not in this kernel); captured at the server"
+  step "router: nft numgen random mod 100 < 8 drop in the forward hook (tc netem is not in this kernel), tbf 2 Mbit/s towards the client; captured at the server"
   step "vsftpd pasv_address=$SRV_PUB; curl downloads data-256KiB.bin"
   local f=$(dl data)
   run_client curl "${CURL[@]}" --max-time 60 "ftp://$SRV_PUB/pub/data-256KiB.bin" -o "$f"
@@ -666,9 +668,9 @@ sc_18() { # brute-force login failures
   net_up server-nat "$PASV_OPEN"
   start_pureftpd -P "$SRV_PUB"
   begin 18 brute-force "five wrong passwords for $LAB_USER from curl, one connection each, against pure-ftpd"
-  step "pure-ftpd -l unix; curl -u $LAB_USER:guessN five times"
+  step "pure-ftpd -l unix; curl --connect-timeout 15 -u $LAB_USER:guessN five times (pure-ftpd delays its 530)"
   local i
-  for i in 1 2 3 4 5; do run_client curl "${CURL[@]}" -u "$LAB_USER:guess$i" "ftp://$SRV_PUB/" -o /dev/null; done
+  for i in 1 2 3 4 5; do run_client curl curl -sS --connect-timeout 15 -u "$LAB_USER:guess$i" "ftp://$SRV_PUB/" -o /dev/null; done
   expect_str code login-repeated-failures
   expect attempts 5
   end; stop_server

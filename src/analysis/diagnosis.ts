@@ -434,7 +434,7 @@ export class Diagnoser {
     const sec = dc.end - dc.start;
     const rate = sec > 0 ? ` (${formatRate(dc.bytes / sec)})` : '';
     return `packet loss on the path — ${t.retransmissions} of ${t.packets} packets of data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) were retransmissions ` +
-      `(${(share * 100).toFixed(1)}%), ${dc.bytes} bytes in ${sec.toFixed(2)} s${rate}. ` +
+      `(${(share * 100).toFixed(1)}%), ${dc.bytes} bytes in ${formatSeconds(sec)}${rate}. ` +
       `Fix: not an FTP setting — find the lossy hop (interface errors, duplex mismatch, Wi-Fi, an overloaded shaper), e.g. with captures on both sides or mtr.`;
   }
 
@@ -547,6 +547,10 @@ interface PortHold {
 }
 
 type Add = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => void;
+
+function formatSeconds(sec: number): string {
+  return sec < 1 ? `${(sec * 1000).toFixed(1)} ms` : `${sec.toFixed(2)} s`;
+}
 
 function formatRate(bytesPerSec: number): string {
   if (bytesPerSec >= 1024 * 1024) return `${(bytesPerSec / (1024 * 1024)).toFixed(2)} MiB/s`;
