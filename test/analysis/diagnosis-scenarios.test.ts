@@ -394,3 +394,19 @@ describe('every view shows the same diagnosis', () => {
     expect(sessionDiagnosis(s).text).toMatch(/^active-mode data connections never opened/);
   });
 });
+
+describe('docs/diagnosis.md', () => {
+  it('is the rendering of the recorded scenarios (run `npm run docs:diagnosis` after re-recording or changing a diagnosis)', async () => {
+    const { renderDiagnosisDoc } = await import('../../src/report/diagnosis-doc.js');
+    const analyses = new Map<string, Analysis>();
+    for (const id of scenarios.keys()) analyses.set(id, await analysisOf(id));
+    const doc = readFileSync('docs/diagnosis.md', 'utf8');
+    expect(doc).toBe(renderDiagnosisDoc([...scenarios.values()] as any, analyses) + '\n');
+    // Every diagnosis code has its section, which the findings catalogue and the dashboard's ? link to.
+    for (const sc of scenarios.values()) expect(doc).toContain(`<a id="${sc.id === '13' ? 'scenario-13' : sc.expect.code}"></a>`);
+    const { FINDING_CODES } = await import('../../src/model/finding-codes.js');
+    for (const info of Object.values(FINDING_CODES) as { doc?: string }[]) {
+      if (info.doc) expect(doc).toContain(`<a id="${info.doc.replace('diagnosis.md#', '')}"></a>`);
+    }
+  });
+});
