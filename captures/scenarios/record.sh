@@ -62,7 +62,7 @@ cleanup() {
   set +e; trap - ERR
   [[ -n $TCPDUMP_PID ]] && kill -TERM "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
   [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  local ns; for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
+  local ns; for ns in "$NS_C" "$NS_R" "$NS_S"; do kill_ns "$ns"; ip netns del "$ns" 2>/dev/null; done
   [[ -n $TMPFS ]] && umount "$TMPFS" 2>/dev/null
   [[ $CREATED_USER -eq 1 ]] && userdel "$LAB_USER" 2>/dev/null
   rm -rf "$WORK"
@@ -104,7 +104,17 @@ veth() { # NS_A IF_A MAC_A NS_B IF_B MAC_B
   done
 }
 
-net_down() { local ns; for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null || true; done; }
+# kill_ns NS: every process left in a lab namespace (a server's forked session stuck on a dead connection
+# outlives its listener, and a deleted namespace lives on while a process is in it). Only the lab's namespaces.
+kill_ns() {
+  local pids; pids=$(ip netns pids "$1" 2>/dev/null) || return 0
+  [[ -n $pids ]] || return 0
+  kill $pids 2>/dev/null || true
+  sleep 0.2
+  pids=$(ip netns pids "$1" 2>/dev/null) || return 0
+  [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
+}
+net_down() { local ns; for ns in "$NS_C" "$NS_R" "$NS_S"; do kill_ns "$ns"; ip netns del "$ns" 2>/dev/null || true; done; }
 
 # net_up MODE [FORWARD_RULES...]: a fresh topology for every scenario, so no rule, qdisc or sysctl leaks into the next.
 net_up() {
@@ -287,7 +297,8 @@ stop_server() {
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
-  # Sessions forked by the server die with the namespace; the listener must be gone before the next scenario.
+  # Sessions forked by the server (and clients still waiting) go too: nothing of one scenario outlives it.
+  kill_ns "$NS_S"; kill_ns "$NS_C"
   for _ in $(seq 1 100); do in_s ss -Hltn "sport = :21" | grep -q . || break; sleep 0.05; done
   usermod --home /srv/ftp ftp 2>/dev/null || true
 }

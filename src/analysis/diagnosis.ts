@@ -197,7 +197,11 @@ export class Diagnoser {
   // ---- data connections that never opened ----------------------------------------------
 
   private dataPaths(s: Session, kind: ServerKind, addFinding: Add): void {
-    const failed = s.dataConnections.map(unanswered).filter((u): u is Unanswered => u !== null);
+    // An unanswered SYN is evidence only if the capture gave the answer time to come: a retransmission,
+    // a second or more of the session after it, or a failure reply. A capture that simply ends right after
+    // a SYN (a cut-down capture) proves nothing.
+    const failed = s.dataConnections.map(unanswered).filter((u): u is Unanswered => u !== null && (
+      u.syns >= 2 || s.end - (u.dc.tcp!.handshake.synTs ?? s.end) >= 1 || (u.dc.finalReply?.code ?? 0) >= 400));
     if (failed.length === 0) return;
     const passive = failed.filter((u) => u.dc.mode === 'passive');
     const active = failed.filter((u) => u.dc.mode === 'active');
