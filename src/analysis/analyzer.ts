@@ -9,8 +9,10 @@ import { PacketTable, type RowInput } from './packet-table.js';
 import { finding, pushFinding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
 import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
-import { TransferAccumulator } from '../ftp/transfer.js';
+import { TransferAccumulator, looksBinary } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeServerGreeting } from '../ftp/detect.js';
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
+import { Diagnoser } from './diagnosis.js';
 
 export interface AnalyzerOptions {
   sourceType: SourceInfo['type'];
@@ -63,6 +65,8 @@ interface DataRole {
   digest: string | null;
   /** A TLS session's data connection: bytes are ciphertext. */
   encrypted: boolean;
+  /** The FTP client's first bytes on a TLS data connection, until its ClientHello parses. */
+  hello: Buffer | null;
 }
 
 /** A connection not yet known to be FTP: kept briefly to detect FTP on any port. */
@@ -115,6 +119,9 @@ export class FtpAnalyzer implements StreamHandler {
   readonly source: SourceInfo;
   private nextSessionId = 1;
   private finished = false;
+  /** Names causes once each session is final (see diagnosis.ts). */
+  private readonly diagnoser = new Diagnoser();
+  private readonly diagnosed = new WeakSet<Session>();
   private retiredCount = 0;
 
   constructor(private readonly opts: AnalyzerOptions) {
@@ -376,16 +383,30 @@ export class FtpAnalyzer implements StreamHandler {
     this.maybeRetire(s);
   }
 
-  /** Retire a closed session whose data connections are all settled (when retiring is on). */
+  /**
+   * A closed session whose data connections are all settled is final: it gets its diagnosis, and is
+   * retired when retiring is on.
+   */
   private maybeRetire(s: Session): void {
-    const retire = this.opts.retireSession;
-    if (!retire || !s.closed) return;
+    if (!s.closed) return;
     for (const dc of s.dataConnections) if (this.openData.has(dc)) return;
+    this.diagnose(s);
+    const retire = this.opts.retireSession;
+    if (!retire) return;
     const i = this.sessions.lastIndexOf(s);
     if (i < 0) return;
     this.sessions.splice(i, 1);
     this.retiredCount++;
     retire(s);
+  }
+
+  /** Once per session, when it is final: the diagnosis findings, emitted like any other finding. */
+  private diagnose(s: Session): void {
+    if (this.diagnosed.has(s)) return;
+    this.diagnosed.add(s);
+    for (const f of this.diagnoser.session(s)) {
+      if (pushFinding(s.findings, f)) this.emit({ type: 'finding', session: s, finding: f });
+    }
   }
 
   /** Sessions handed to retireSession so far. */
@@ -478,6 +499,7 @@ export class FtpAnalyzer implements StreamHandler {
       slot,
     });
     this.noteFtpHost(slot.announced.ip);
+    if (passive) this.diagnoser.passivePort(s.server.ip, slot.announced.port, slot.setupTs, s.id, slot.setupFrame);
   }
 
   private noteFtpHost(ip: string): void {
@@ -550,7 +572,7 @@ export class FtpAnalyzer implements StreamHandler {
     const role: DataRole = {
       kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
-      encrypted: false,
+      encrypted: false, hello: null,
     };
     conn.tag = role;
     this.openData.set(dc, role);
@@ -589,6 +611,7 @@ export class FtpAnalyzer implements StreamHandler {
     };
     const role = this.startData(conn, owner, slot);
     role.encrypted = true;
+    role.dc.tlsResumption = null;
     this.packetTable?.tlsAfter(conn.id, null);
     role.dc.guessedRole = 'data connection of a TLS session: its setup and transfer command are encrypted';
   }
@@ -607,6 +630,9 @@ export class FtpAnalyzer implements StreamHandler {
 
   private dataBytes(role: DataRole, dir: Dir, bytes: Buffer): void {
     role.acc.data(dir, bytes);
+    if (role.encrypted && role.dc.tlsResumption === null && dir === (role.ftpServerIsTcpClient ? 1 : 0)) this.dataHello(role, bytes);
+    // The first bytes tell a binary file from text (the diagnosis of ASCII-mode damage needs it).
+    if (role.dc.looksBinary == null && !role.encrypted && bytes.length > 0) role.dc.looksBinary = looksBinary(bytes);
     if (!this.opts.openDataSink) return;
     if (role.sinkDir === null) {
       role.sinkDir = role.dc.direction
@@ -615,6 +641,21 @@ export class FtpAnalyzer implements StreamHandler {
       role.sink = this.opts.openDataSink(role.owner?.session ?? null, role.dc);
     }
     if (dir === role.sinkDir) role.sink?.write(bytes);
+  }
+
+  /** The ClientHello of a TLS data connection: does it resume a session (see DataConnection.tlsResumption)? */
+  private dataHello(role: DataRole, bytes: Buffer): void {
+    const buf = role.hello ? Buffer.concat([role.hello, bytes]) : bytes;
+    const hello = parseClientHello(buf);
+    if (hello) {
+      role.dc.tlsResumption = hello.resumption;
+      role.hello = null;
+    } else if (buf.length < MAX_CLIENT_HELLO_BYTES) {
+      role.hello = Buffer.from(buf);
+    } else {
+      role.dc.tlsResumption = undefined;
+      role.hello = null;
+    }
   }
 
   private finalizeData(role: DataRole): void {
@@ -734,7 +775,7 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     server: { ...conn.server } as Endpoint,
     mode: null, setup: null, setupFrame: null, command: null, direction: null, path: null, expectedBytes: null,
     bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
-    restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null,
+    restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null, looksBinary: null,
     // Copied when the connection is final, or when the analysis is snapshotted before that.
     tcp: null,
   };

@@ -116,3 +116,18 @@ const oneShot = crypto.hash as typeof crypto.hash | undefined;
 function sha256Hex(data: Buffer): string {
   return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
+
+/**
+ * Whether a chunk of a file looks binary: a NUL byte, or more than a tenth of control bytes other
+ * than tab, LF, VT, FF, CR and ESC, in its first 4 KiB. Text (any ASCII-compatible encoding) has neither.
+ */
+export function looksBinary(bytes: Buffer): boolean {
+  const n = Math.min(bytes.length, 4096);
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 0) return true;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0b && b !== 0x0c && b !== 0x0d && b !== 0x1b) control++;
+  }
+  return control * 10 > n;
+}

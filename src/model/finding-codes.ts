@@ -10,6 +10,7 @@ import type { Severity } from './findings.js';
 
 /** How docs/findings.md groups the codes, in this order. */
 export const FINDING_GROUPS = {
+  diagnosis: 'Diagnosis: the cause of a failure, with its fix',
   capture: 'Capture file and live capture',
   tcp: 'TCP',
   control: 'FTP control connection',
@@ -29,9 +30,145 @@ export interface FindingCodeInfo {
   readonly meaning: string;
   /** One line: the concrete action for an engineer. */
   readonly fix: string;
+  /**
+   * Where the long explanation lives (symptom, what ftpscope shows, cause, fix per server and client, a
+   * real report excerpt): a path and anchor relative to docs/, e.g. `diagnosis.md#pasv-private-address`.
+   */
+  readonly doc?: string;
 }
 
 export const FINDING_CODES = {
+  // ---- diagnosis -----------------------------------------------------------------------
+  // Raised by src/analysis/diagnosis.ts once a session is final: each names a cause, the evidence in the
+  // capture and the fix per server. docs/diagnosis.md has one section per code, from a real recorded failure.
+  'pasv-private-address': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "The server announced a private address in its passive reply while the client reached it at another address, and the data connection to the private address never opened: the server is behind NAT and does not know its public address.",
+    fix: 'Set the public address: vsftpd pasv_address=PUBLIC, ProFTPD MasqueradeAddress PUBLIC, pure-ftpd -P PUBLIC (ForcePassiveIP); or have the client ignore it (curl --ftp-skip-pasv-ip, the default since 7.74; lftp set ftp:ignore-pasv-address yes).',
+    doc: 'diagnosis.md#pasv-private-address',
+  },
+  'passive-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "The client's passive data connections to the server's announced port were never answered (SYNs retransmitted, no SYN-ACK) while the control connection works: a firewall or NAT in front of the server drops the passive port range.",
+    fix: 'Fix the passive range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p MIN:MAX) and open/forward exactly that range on the firewall; or use active mode (curl -P -, lftp set ftp:passive-mode no) if the client can accept connections.',
+    doc: 'diagnosis.md#passive-data-blocked',
+  },
+  'active-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "In active mode the server's connection to the client's PORT/EPRT address was never answered (or never seen): the client's firewall or NAT drops incoming connections.",
+    fix: "Use passive mode (curl without -P/--ftp-port, lftp set ftp:passive-mode yes, basic-ftp's default) or allow the server's connections in the client's firewall; servers need no change (vsftpd connect_from_port_20 only changes the source port).",
+    doc: 'diagnosis.md#active-data-blocked',
+  },
+  'epsv-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'EPSV data connections (to the control address) were never answered while a PASV data connection worked: the firewall opens the passive ports only where PASV points (an old ALG, or data ports on another address).',
+    fix: 'Client: turn EPSV off (curl --disable-epsv, lftp set ftp:prefer-epsv no). Network: forward the passive range on the control address too, or update the ALG so it handles EPSV (RFC 2428).',
+    doc: 'diagnosis.md#epsv-data-blocked',
+  },
+  'port-private-address': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "PORT/EPRT named a private address while the client's control connection comes from another address: the client is behind NAT and nothing rewrote PORT, so the server refuses it or cannot connect.",
+    fix: "Use passive mode (curl without -P, lftp set ftp:passive-mode yes); or let the NAT rewrite PORT (nft ct helper \"ftp\", Linux nf_nat_ftp); or tell the client its public address (curl -P PUBLIC, lftp set ftp:port-ipv4 PUBLIC).",
+    doc: 'diagnosis.md#port-private-address',
+  },
+  'tls-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "After AUTH TLS the data connection's SYNs were never answered: the firewall opens data ports by reading PASV/PORT with an FTP helper (ALG), which cannot read the encrypted control connection.",
+    fix: 'Open the passive range statically instead of relying on the helper: fix it on the server (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p MIN:MAX) and allow it in the firewall.',
+    doc: 'diagnosis.md#tls-data-blocked',
+  },
+  'tls-session-reuse-required': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "A TLS data connection's ClientHello offers no session resumption, on a server that by default requires data connections to resume the control connection's TLS session (vsftpd, ProFTPD): the server refuses it (522) and nothing is transferred.",
+    fix: "Use a client that resumes the TLS session on data connections (curl, lftp, FileZilla, basic-ftp do; Python's ftplib does not), or relax the server: vsftpd require_ssl_reuse=NO, ProFTPD TLSOptions NoSessionReuseRequired.",
+    doc: 'diagnosis.md#tls-session-reuse-required',
+  },
+  'ascii-mode-binary': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'A file was downloaded in ASCII mode (TYPE A) and the bytes received differ in number from its size on the server: line ends were converted, which corrupts binary files.',
+    fix: 'Transfer non-text files in image mode (TYPE I): curl without --use-ascii/-B, lftp get without -a, basic-ftp and most clients default to it. vsftpd converts only with ascii_download_enable=YES (off by default).',
+    doc: 'diagnosis.md#ascii-mode-binary',
+  },
+  'resume-offset-mismatch': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'A download was resumed (REST) from an offset past the bytes an earlier, interrupted transfer of the same file delivered: the bytes in between are missing from the client\'s file.',
+    fix: 'Resume from the size of the partial file the client has (curl -C -, lftp get -c / reget, basic-ftp downloadTo with startAt = local size) and compare the result against the server\'s SIZE or a checksum.',
+    doc: 'diagnosis.md#resume-offset-mismatch',
+  },
+  'control-lost-during-transfer': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "The data connection finished but the transfer's final reply never came, and the client's later segments on the control connection went unanswered: a NAT or firewall dropped the idle control connection during the transfer.",
+    fix: 'Raise the TCP idle timeout of the NAT/firewall above the longest transfer (Linux: net.netfilter.nf_conntrack_tcp_timeout_established), or keep the control connection alive: TCP keep-alive (curl --keepalive-time 30, ProFTPD SocketOptions keepalive on) or NOOPs during transfers.',
+    doc: 'diagnosis.md#control-lost-during-transfer',
+  },
+  'server-idle-timeout': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'The server closed the session with 421 after the client had sent nothing for a while: its idle timeout.',
+    fix: 'Raise the server idle timeout (vsftpd idle_session_timeout, ProFTPD TimeoutIdle, pure-ftpd -I MINUTES) or make the client send NOOP while it is idle (lftp does; with basic-ftp call send("NOOP") periodically).',
+    doc: 'diagnosis.md#server-idle-timeout',
+  },
+  'pasv-ports-exhausted': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'The server could not give a passive port: every port of its passive range was in use by other sessions at that moment.',
+    fix: 'Widen the passive range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p MIN:MAX) and the firewall rule with it, at least a few ports per concurrent session; or limit concurrent sessions.',
+    doc: 'diagnosis.md#pasv-ports-exhausted',
+  },
+  'lossy-path': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'Many segments of a data connection were retransmitted: packets are lost on the path, which cuts TCP throughput.',
+    fix: 'Not an FTP setting: find the lossy hop (interface errors, duplex mismatch, Wi-Fi, an overloaded shaper) with captures on both sides or mtr; FTP itself only suffers from it.',
+    doc: 'diagnosis.md#lossy-path',
+  },
+  'data-stalled': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'The data connection opened and the server announced the transfer (150), but no data arrived before the connection was given up, while small control replies still got through: most often a path-MTU black hole (full-size segments dropped, ICMP "fragmentation needed" filtered).',
+    fix: 'Let ICMP type 3 code 4 (ICMPv6 type 2, packet too big) through the firewalls, or clamp the MSS on the router (nft: tcp flags syn tcp option maxseg size set rt mtu); as a workaround on the server, net.ipv4.tcp_mtu_probing=1 or a smaller MTU.',
+    doc: 'diagnosis.md#data-stalled',
+  },
+  'upload-storage-full': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'An upload failed part-way with a storage error (452/552, or 451 naming space or quota): the server ran out of disk space or quota.',
+    fix: 'Free space on the server or raise the quota (ProFTPD mod_quotatab, pure-ftpd --quota / -y, the file system quota for vsftpd), then upload again from the start or with REST/APPE.',
+    doc: 'diagnosis.md#upload-storage-full',
+  },
+  'transfer-refused': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'The server refused a transfer command with 550/553 before any data moved: no permission, no such file, or an upload where writing is not allowed.',
+    fix: 'Check the path and its permissions on the server (ownership, mode); for uploads, write permission in the server (vsftpd write_enable/anon_upload_enable, ProFTPD <Limit WRITE>, pure-ftpd without -i).',
+    doc: 'diagnosis.md#transfer-refused',
+  },
+  'anonymous-login-refused': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'The server refused an anonymous login (530): anonymous FTP is disabled there.',
+    fix: 'Log in with an account; or, if anonymous access is wanted, enable it (vsftpd anonymous_enable=YES, a ProFTPD <Anonymous> section, pure-ftpd without -E and with an ftp account).',
+    doc: 'diagnosis.md#anonymous-login-refused',
+  },
+  'port-bounce': {
+    group: 'diagnosis',
+    severity: 'warning',
+    otherSeverities: ['error'],
+    meaning: 'PORT/EPRT asked the server to connect to a third host (neither the client nor a private address behind its NAT): an FTP bounce attempt. A warning when the server refused it; an error when it accepted it.',
+    fix: 'Keep servers refusing foreign PORT addresses (vsftpd port_promiscuous=NO, ProFTPD AllowForeignAddress off, pure-ftpd without -w: the defaults) and check the client that sent it.',
+    doc: 'diagnosis.md#port-bounce',
+  },
+
   // ---- capture -------------------------------------------------------------------------
   'capture-truncated': {
     group: 'capture',

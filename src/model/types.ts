@@ -64,6 +64,17 @@ export interface DataConnection {
    * server in active mode; null when unknown.
    */
   opener: FtpRole | null;
+  /**
+   * Whether the first bytes that crossed it look binary (a NUL byte, or many control bytes) rather
+   * than text; null when nothing crossed or the bytes are TLS. Not serialized.
+   */
+  looksBinary?: boolean | null;
+  /**
+   * TLS data connections: whether the client's ClientHello offered to resume a TLS session (the
+   * control connection's, as vsftpd's require_ssl_reuse demands); null when not TLS or not seen.
+   * Not serialized.
+   */
+  tlsResumption?: boolean | null;
   /** TCP facts of the connection it ran on, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
 }

@@ -31,7 +31,9 @@ export function renderFindingsDoc(): string {
     if (rows.length === 0) continue;
     out.push(`## ${title}`, '', '| code | severity | meaning | fix |', '|---|---|---|---|');
     for (const [code, info] of rows) {
-      out.push(`| \`${code}\` | ${severities(info)} | ${cell(info.meaning)} | ${cell(info.fix)} |`);
+      // A diagnosis links to its section in docs/diagnosis.md (the recorded failure, the report excerpt).
+      const more = info.doc ? ` [Details](${info.doc}).` : '';
+      out.push(`| \`${code}\` | ${severities(info)} | ${cell(info.meaning)}${more} | ${cell(info.fix)} |`);
     }
     out.push('');
   }

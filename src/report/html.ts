@@ -10,6 +10,7 @@
  * is final, its table row and its section parked in two spools, and the document is assembled in
  * session order at the end.
  */
+import { isDiagnosis } from '../analysis/diagnosis.js';
 import { createHash } from 'node:crypto';
 import type { Analysis, DataConnection, Session, UnseenTransfer } from '../model/types.js';
 import type { Finding, Severity } from '../model/findings.js';
@@ -90,12 +91,14 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
 
 /**
- * What the sessions table says about a session: its worst finding's severity and message (the
+ * What the sessions table says about a session: the analysis' diagnosis when it made one (the finding
+ * that names the cause, see analysis/diagnosis.ts), else its worst finding's severity and message (the
  * analysis' words; the session's section lists them all, each with its fix).
  */
 export function sessionDiagnosis(s: Session): { level: Severity | 'ok'; text: string } {
   let worst: Finding | null = null;
-  for (const f of s.findings) if (worst === null || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst.severity]) worst = f;
+  const diagnoses = s.findings.filter((f) => isDiagnosis(f.code));
+  for (const f of diagnoses.length > 0 ? diagnoses : s.findings) if (worst === null || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst.severity]) worst = f;
   if (worst === null) return { level: 'ok', text: 'No findings.' };
   const more = s.findings.length - 1;
   return { level: worst.severity, text: `${printable(worst.message)}${more > 0 ? ` (+${more} more)` : ''}` };

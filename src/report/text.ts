@@ -2,6 +2,7 @@ import type { PrerenderedSessions } from './json.js';
 import type { Analysis, DataConnection, FtpCommand, FtpReply, Session, SourceFile } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
+import { isDiagnosis } from '../analysis/diagnosis.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
   incompleteReasons, printable, truncate,
@@ -91,7 +92,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   if (a.findings.length > 0) {
     tail.push('');
     tail.push(`Capture findings (${a.findings.length}):`);
-    for (const f of a.findings) tail.push(findingLine(f, '  '));
+    for (const f of a.findings) tail.push(isDiagnosis(f.code) ? `  Diagnosis (${f.severity}, ${f.code}${f.frame !== null ? `, ${frameTag(f.frame)}` : ''}): ${printable(f.message)}` : findingLine(f, '  '));
   }
   yield emit(tail);
 }
@@ -116,6 +117,9 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
       `${info?.sni ? `${info.version ? ', ' : ' ('}SNI ${printable(info.sni)}` : ''}` +
       `${info?.version || info?.sni ? ')' : ''}; later commands are encrypted`);
   }
+  // The diagnosis comes first, ahead of the detail: it is what a person opened the capture for.
+  const diagnoses = s.findings.filter((f) => isDiagnosis(f.code));
+  for (const f of diagnoses) out.push(`  Diagnosis (${f.severity}, ${f.code}${f.frame !== null ? `, ${frameTag(f.frame)}` : ''}): ${printable(f.message)}`);
   if (s.greeting) out.push(`  greeting ${s.greeting.code} ${firstLine(s.greeting.text)}${frameNote(s.greeting.frame)}`);
 
   const byCommand = groupByCommand(s);
@@ -132,9 +136,10 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
     out.push(`  data connections not tied to a transfer command (${unplaced.length}):`);
     for (const dc of unplaced) renderDataConnection(dc, s, '    ', out);
   }
-  if (s.findings.length > 0) {
-    out.push(`  findings (${s.findings.length}):`);
-    for (const f of s.findings) out.push(findingLine(f, '    '));
+  const others = s.findings.filter((f) => !isDiagnosis(f.code));
+  if (others.length > 0) {
+    out.push(`  findings (${others.length}${diagnoses.length ? `, and ${diagnoses.length} diagnosis above` : ''}):`);
+    for (const f of others) out.push(findingLine(f, '    '));
   }
 }
 

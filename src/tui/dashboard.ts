@@ -16,6 +16,7 @@ import type { KeyEvent, MouseEvent, Row, Terminal } from './terminal.js';
 import { fit } from './text.js';
 import { VList } from './vlist.js';
 import { FindingList, findingsPane } from './views/findings.js';
+import type { Finding } from '../model/findings.js';
 import { flowPane, ladderFor } from './views/flow.js';
 import { handshakePane } from './views/handshake.js';
 import { helpPane } from './views/help.js';
@@ -54,6 +55,8 @@ export interface DashboardSource {
 export class Dashboard {
   screen: Screen = 'sessions';
   private stack: Screen[] = [];
+  /** The finding `?` was pressed on (the help screen explains it first). */
+  private helpFinding: Finding | null = null;
   focus: SessionPane = 'flow';
   /** The list pane Esc returns to from layers or hex. */
   private listPane: 'flow' | 'packets' = 'flow';
@@ -281,7 +284,7 @@ export class Dashboard {
       }
       case 'handshake': return handshakePane(this.handshakeOf.tcp, this.handshakeOf.what, width, this.handshakeOf.opener);
       case 'findings': return findingsPane(this.findingRows());
-      case 'help': return helpPane();
+      case 'help': return helpPane(this.helpFinding);
     }
   }
 
@@ -418,7 +421,14 @@ export class Dashboard {
     const pane = this.currentPane();
     switch (action) {
       case 'quit': this.quit(); return;
-      case 'help': this.goto('help'); return;
+      case 'help':
+        // `?` on a finding explains it first (meaning, fix, the doc section), then the keys.
+        this.helpFinding = pane === 'findings' && this.findingRows().count > 0
+          ? this.findingRows().at(Math.min(this.lists.findings.index, this.findingRows().count - 1)).finding
+          : null;
+        this.lists.help = new VList();
+        this.goto('help');
+        return;
       case 'up': return this.move(pane, -1);
       case 'down': return this.move(pane, 1);
       case 'pageUp': return this.move(pane, -this.pageSize(pane));

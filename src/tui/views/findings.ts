@@ -1,5 +1,6 @@
 /** Findings view: everything found, most severe first; Enter jumps to the finding's frame. */
 import type { Finding } from '../../model/findings.js';
+import { isDiagnosis } from '../../analysis/diagnosis.js';
 import type { Analysis, Session } from '../../model/types.js';
 import type { PaneModel } from '../pane.js';
 import { fit, fitLeft } from '../text.js';
@@ -96,12 +97,12 @@ export class FindingList {
   }
 }
 
-/** Severity, then frame (none last), then listing order. */
+/** Diagnoses first (they name the cause), then severity, then frame (none last), then listing order. */
 function sortOrder(fs: readonly Finding[]): Int32Array {
   const n = fs.length;
   const order = new Int32Array(n);
   const NO_FRAME = 2 ** 32;
-  const key = (f: Finding): number => RANK[f.severity] * 2 ** 33 + Math.min(f.frame ?? NO_FRAME, NO_FRAME);
+  const key = (f: Finding): number => (isDiagnosis(f.code) ? 0 : RANK[f.severity] + 1) * 2 ** 33 + Math.min(f.frame ?? NO_FRAME, NO_FRAME);
   if (n <= 2 ** 18) {
     // rank (2 bits) | frame (33) | index (18) packed in one exact double: a native sort, no comparator
     const packed = new Float64Array(n);
