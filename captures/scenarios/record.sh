@@ -109,6 +109,7 @@ veth() { # NS_A IF_A MAC_A NS_B IF_B MAC_B
 kill_ns() {
   local pids; pids=$(ip netns pids "$1" 2>/dev/null) || return 0
   [[ -n $pids ]] || return 0
+  [[ -n ${DEBUG:-} ]] && log "kill_ns $1: $pids"
   kill $pids 2>/dev/null || true
   sleep 0.2
   pids=$(ip netns pids "$1" 2>/dev/null) || return 0
