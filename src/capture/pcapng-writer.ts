@@ -15,8 +15,30 @@ export interface PcapngWriterOptions {
   userAppl?: string;
   /** shb_os, e.g. "Linux 6.1". */
   os?: string;
-  /** Bytes handed to the stream but not yet written, beyond which packets are dropped (counted). */
+  /**
+   * Bytes staged or handed to the stream but not yet written. With overflow 'drop', packets
+   * beyond this are dropped (counted); with 'wait' the writer is `congested` above a quarter of
+   * it, and drops (counted) only past four times it, which a producer that waits never reaches.
+   */
   maxPendingBytes?: number;
+  /**
+   * What happens when the disk falls behind: 'drop' packets (counted; a live capture cannot
+   * make the network wait), or 'wait': keep them and report `congested` so the producer pauses
+   * (the proxy's recording, which is evidence).
+   */
+  overflow?: 'drop' | 'wait';
+  /** Staged blocks reach the file at least this often (ms; 0: only when 1 MiB is staged, and at close). */
+  flushIntervalMs?: number;
+}
+
+/** What an Interface Statistics Block at the end of the file says about one interface. */
+export interface InterfaceStatistics {
+  /** Packets the source saw (isb_ifrecv). */
+  received?: number;
+  /** Packets lost before they reached the writer, e.g. by the kernel (isb_ifdrop). */
+  interfaceDropped?: number;
+  /** Why packets were lost, in words (opt_comment); the reader turns it into a finding. */
+  comment?: string;
 }
 
 export interface InterfaceOptions {
@@ -28,11 +50,19 @@ export interface InterfaceOptions {
 }
 
 const STAGING = 1 << 20;
+export const BT_ISB = 0x00000005;
+const ISB_STARTTIME = 2;
+const ISB_ENDTIME = 3;
+const ISB_IFRECV = 4;
+const ISB_IFDROP = 5;
+const ISB_USRDELIV = 8;
 
 /**
- * Writes pcapng (little-endian, one section): SHB, IDBs, EPBs. Blocks are staged in a 1 MiB
- * buffer and handed to the stream in big chunks. Memory stays bounded: if the disk falls behind
- * by more than maxPendingBytes, packets are dropped and counted rather than queued.
+ * Writes pcapng (little-endian, one section): SHB, IDBs, EPBs, and at close one ISB per
+ * interface (packets written, packets dropped, and why). Blocks are staged in a 1 MiB buffer and
+ * handed to the stream in big chunks. Memory stays bounded: if the disk falls behind by more
+ * than maxPendingBytes, packets are dropped and counted rather than queued (overflow 'drop'),
+ * or the writer says it is `congested` so the producer waits (overflow 'wait').
  */
 export class PcapngWriter {
   packets = 0;
@@ -41,11 +71,15 @@ export class PcapngWriter {
   private readonly stream: Writable;
   private readonly name: string;
   private readonly maxPending: number;
-  private readonly interfaces: { tsresol: 6 | 9; snaplen: number }[] = [];
+  private readonly overflow: 'drop' | 'wait';
+  private readonly highWater: number;
+  private readonly interfaces: { tsresol: 6 | 9; snaplen: number; written: number; dropped: number; first: number; last: number }[] = [];
   private staging = Buffer.allocUnsafe(STAGING);
   private used = 0;
   private failure: Error | null = null;
   private closed = false;
+  private readonly flushTimer: NodeJS.Timeout | null = null;
+  private waiters: (() => void)[] = [];
 
   /** target: a file path (created or truncated now, so a bad path fails here) or a writable stream. */
   constructor(target: string | Writable, opts: PcapngWriterOptions = {}) {
@@ -64,7 +98,17 @@ export class PcapngWriter {
       this.name = 'the output stream';
     }
     this.maxPending = opts.maxPendingBytes ?? 64 << 20;
-    this.stream.on('error', (e) => { this.failure ??= e; });
+    this.overflow = opts.overflow ?? 'drop';
+    this.highWater = this.overflow === 'wait' ? this.maxPending >>> 2 : this.maxPending;
+    this.stream.on('error', (e) => {
+      this.failure ??= e;
+      this.wake(); // nothing more will be written: producers waiting must not wait for ever
+    });
+    if (opts.flushIntervalMs) {
+      // A recording that is stopped by a crash or kill -9 loses at most this much of its end.
+      this.flushTimer = setInterval(() => this.flush(), opts.flushIntervalMs);
+      this.flushTimer.unref();
+    }
     const options: [number, Buffer][] = [];
     if (opts.comment) options.push([OPT_COMMENT, Buffer.from(opts.comment, 'utf8')]);
     if (opts.os) options.push([SHB_OS, Buffer.from(opts.os, 'utf8')]);
@@ -89,9 +133,90 @@ export class PcapngWriter {
     if (opts.description) options.push([IF_DESCRIPTION, Buffer.from(opts.description, 'utf8')]);
     if (tsresol !== 6) options.push([IF_TSRESOL, Buffer.from([tsresol])]);
     this.block(BT_IDB, body, encodeOptions(options));
-    this.interfaces.push({ tsresol, snaplen });
+    this.interfaces.push({ tsresol, snaplen, written: 0, dropped: 0, first: 0, last: 0 });
     return this.interfaces.length - 1;
   }
+
+  /** Bytes staged or queued on the stream, not yet written. */
+  get pendingBytes(): number {
+    return this.stream.writableLength + this.used;
+  }
+
+  /** overflow 'wait': more is pending than the producer should add to; wait for whenWritable(). */
+  get congested(): boolean {
+    return this.overflow === 'wait' && !this.failure && !this.closed && this.stream.writableLength > this.highWater;
+  }
+
+  /** Calls `cb` once the writer is no longer congested (at once when it is not). */
+  whenWritable(cb: () => void): void {
+    if (!this.congested) cb();
+    else this.waiters.push(cb);
+  }
+
+  /** Whether a packet arriving now would be dropped (counted by the caller's writePacket/reservePacket). */
+  private full(): boolean {
+    if (this.closed || this.failure) return true;
+    const queued = this.stream.writableLength;
+    return this.overflow === 'wait' ? queued > this.maxPending * 4 : queued > this.maxPending;
+  }
+
+  /**
+   * Reserves an EPB for a packet of `length` bytes (already cut to the snaplen by the caller)
+   * and writes everything but the packet bytes; returns the offset in `buffer` where exactly
+   * `length` bytes are to be written, before any other call on the writer. -1 when the packet
+   * is dropped. Lets a producer build the packet in place: its payload is copied once.
+   */
+  reservePacket(ifId: number, ts: number, length: number, wireLength = length, comment?: string): number {
+    const iface = this.interfaces[ifId];
+    if (!iface) throw new RangeError(`pcapng writer: interface ${ifId} was never added`);
+    if (this.full()) {
+      this.dropped++;
+      iface.dropped++;
+      return -1;
+    }
+    const caplen = Math.min(length, iface.snaplen, MAX_CAPLEN);
+    if (caplen !== length) throw new RangeError(`pcapng writer: reservePacket of ${length} bytes over the snaplen ${iface.snaplen}`);
+    const padded = (caplen + 3) & ~3;
+    const opts = comment ? encodeOptions([[OPT_COMMENT, Buffer.from(comment, 'utf8')]]) : null;
+    const total = 32 + padded + (opts ? opts.length : 0);
+    const b = this.reserve(total);
+    let p = this.used;
+    b.writeUInt32LE(BT_EPB, p);
+    b.writeUInt32LE(total, p + 4);
+    b.writeUInt32LE(ifId, p + 8);
+    writeTimestamp(b, p + 12, ts, iface.tsresol);
+    b.writeUInt32LE(caplen, p + 20);
+    b.writeUInt32LE(Math.max(wireLength, caplen), p + 24);
+    const at = p + 28;
+    for (let i = at + caplen; i < at + padded; i++) b[i] = 0;
+    p = at + padded;
+    if (opts) {
+      opts.copy(b, p);
+      p += opts.length;
+    }
+    b.writeUInt32LE(total, p);
+    this.used += total;
+    this.packets++;
+    iface.written++;
+    if (iface.first === 0) iface.first = ts;
+    iface.last = ts;
+    return at;
+  }
+
+  /** The staging buffer reservePacket's offsets point into (valid until the next call on the writer). */
+  get buffer(): Buffer {
+    return this.staging;
+  }
+
+  /**
+   * Packets an interface's source lost before the writer (a kernel's drops): they go in its ISB
+   * at close, with the writer's own drops, so any reader of the file learns of them.
+   */
+  setInterfaceStatistics(ifId: number, stats: InterfaceStatistics): void {
+    this.ifStats.set(ifId, stats);
+  }
+
+  private readonly ifStats = new Map<number, InterfaceStatistics>();
 
   /**
    * Appends one packet. ts is epoch seconds; data longer than the interface snaplen is cut (its
@@ -100,8 +225,9 @@ export class PcapngWriter {
   writePacket(ifId: number, ts: number, data: Buffer, wireLength = data.length, comment?: string): boolean {
     const iface = this.interfaces[ifId];
     if (!iface) throw new RangeError(`pcapng writer: interface ${ifId} was never added`);
-    if (this.closed || this.failure || this.stream.writableLength > this.maxPending) {
+    if (this.full()) {
       this.dropped++;
+      iface.dropped++;
       return false;
     }
     const caplen = Math.min(data.length, iface.snaplen, MAX_CAPLEN);
@@ -126,6 +252,9 @@ export class PcapngWriter {
     b.writeUInt32LE(total, p);
     this.used += total;
     this.packets++;
+    iface.written++;
+    if (iface.first === 0) iface.first = ts;
+    iface.last = ts;
     return true;
   }
 
@@ -136,14 +265,25 @@ export class PcapngWriter {
     this.staging = Buffer.allocUnsafe(STAGING);
     this.used = 0;
     this.bytesWritten += chunk.length;
-    if (!this.failure) this.stream.write(chunk);
+    if (!this.failure) this.stream.write(chunk, () => this.wake());
+  }
+
+  /** Runs the producers waiting for room once the queue is below the high-water mark again. */
+  private wake(): void {
+    if (this.waiters.length === 0 || this.congested) return;
+    const list = this.waiters;
+    this.waiters = [];
+    for (const cb of list) cb();
   }
 
   /** Flushes, ends the stream and waits until it is written; rejects with output-unwritable on failure. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.statistics();
     this.flush();
     this.closed = true;
+    this.wake();
     await new Promise<void>((resolve) => {
       if (this.failure) return resolve();
       this.stream.once('error', () => resolve());
@@ -153,6 +293,43 @@ export class PcapngWriter {
       const err = this.failure as NodeJS.ErrnoException;
       throw new FtpscopeError('output-unwritable', `writing ${this.name} failed: ${err.code ?? err.message}`, 'check free disk space and permissions');
     }
+  }
+
+  /**
+   * One ISB per interface that lost packets or has statistics: what was received, what was
+   * dropped (by the source and by this writer), and a comment saying why.
+   */
+  private statistics(): void {
+    this.interfaces.forEach((iface, ifId) => {
+      const st = this.ifStats.get(ifId);
+      const lost = (st?.interfaceDropped ?? 0) + iface.dropped;
+      if (!st && lost === 0) return;
+      const body = Buffer.alloc(12);
+      body.writeUInt32LE(ifId, 0);
+      writeTimestamp(body, 4, iface.last || Date.now() / 1000, iface.tsresol);
+      const u64 = (n: number): Buffer => {
+        const b = Buffer.alloc(8);
+        b.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(n))));
+        return b;
+      };
+      const ts = (t: number): Buffer => {
+        const b = Buffer.alloc(8);
+        writeTimestamp(b, 0, t, iface.tsresol);
+        return b;
+      };
+      const options: [number, Buffer][] = [];
+      if (st?.comment || iface.dropped > 0) {
+        const why = [st?.comment, iface.dropped > 0 ? `${iface.dropped} packets not written: the disk could not keep up` : undefined]
+          .filter(Boolean).join('; ');
+        options.push([OPT_COMMENT, Buffer.from(why, 'utf8')]);
+      }
+      if (iface.first) options.push([ISB_STARTTIME, ts(iface.first)]);
+      if (iface.last) options.push([ISB_ENDTIME, ts(iface.last)]);
+      options.push([ISB_IFRECV, u64(st?.received ?? iface.written + iface.dropped)]);
+      options.push([ISB_IFDROP, u64(lost)]);
+      options.push([ISB_USRDELIV, u64(iface.written)]);
+      this.block(BT_ISB, body, encodeOptions(options));
+    });
   }
 
   private reserve(n: number): Buffer {

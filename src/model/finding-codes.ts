@@ -81,6 +81,12 @@ export const FINDING_CODES = {
     meaning: 'During a live capture packets were analysed but not written to the `-w` file: the disk could not keep up.',
     fix: 'Write the `-w` file to a faster local disk, or narrow the `-f` filter.',
   },
+  'capture-drops-recorded': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'The capture file itself says packets were lost while it was recorded (a pcapng Interface Statistics Block counts them: dropped by the kernel, or not written because the disk fell behind); expect gaps.',
+    fix: 'Record again: for a live capture with a bigger `-B` buffer or a narrower `-f` filter; for `ftpscope proxy --record`, keep the default `--record-overflow backpressure` or record to a faster disk.',
+  },
   'capture-mid-session': {
     group: 'capture',
     severity: 'info',
@@ -282,6 +288,12 @@ export const FINDING_CODES = {
   },
 
   // ---- proxy ---------------------------------------------------------------------------
+  'proxy-record-dropped': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: '`--record` could not keep up and, as `--record-overflow drop` allows, left packets out of the recording (the relay and the live analysis saw every byte); the file says so too.',
+    fix: 'Record to a faster local disk, or use `--record-overflow backpressure` (the default): the relay then waits for the recording.',
+  },
   'proxy-upstream-unreachable': {
     group: 'proxy',
     severity: 'error',

@@ -209,7 +209,9 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
       : `${dc.bytes} of ${dc.expectedBytes} bytes`;
   out.push(`${sub}${size} (${formatBytes(dc.bytes)}) in ${formatDuration(dur)}${tput ? `, ${tput}` : ''}` +
     `${dc.missingBytes > 0 ? `, ${dc.missingBytes} bytes missing` : ''}`);
-  if (dc.complete) {
+  if (dc.progress) {
+    out.push(`${sub}${dc.progress === 'open' ? 'in progress' : 'closed, waiting for the final reply'}`);
+  } else if (dc.complete) {
     out.push(`${sub}complete${dc.sha256 ? `, sha256 ${dc.sha256}` : ''}`);
   } else {
     out.push(`${sub}INCOMPLETE: ${incompleteReasons(dc).join('; ')}`);

@@ -49,6 +49,11 @@ d('forward mode', () => {
     await settle(() => p.activeSessions === 0);
     const sessions = p.snapshot().sessions;
     expect(sessions.at(-1)!.dataConnections.at(-1)!.sha256).toBe(blob.sha256);
+    // Each session names the server it was relayed to: the address, and the host name when one was typed.
+    expect(sessions.slice(-2).map((s) => s.originalServer)).toEqual([
+      { ip: '127.0.0.1', port: ftpd.port },
+      { ip: '127.0.0.1', port: ftpd.port, name: 'localhost' },
+    ]);
   });
 
   it('curl with the destination in the user name', async () => {

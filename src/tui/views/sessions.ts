@@ -44,8 +44,18 @@ export interface DcStatus {
   words: string;
 }
 
-/** A data connection's outcome: the failing reply code, a reset, incomplete, or the final reply. */
+/**
+ * A data connection's outcome: the failing reply code, a reset, incomplete, or the final reply;
+ * while it runs (live sources), its throughput so far, then "closing" until its final reply.
+ */
 export function dcStatus(dc: DataConnection): DcStatus {
+  if (dc.progress === 'open') {
+    const elapsed = dc.end - dc.start;
+    // Under a tenth of a second a rate says nothing yet.
+    const rate = elapsed >= 0.1 && dc.bytes > 0 ? `${bytes(Math.round(dc.bytes / elapsed))}/s` : 'running';
+    return { text: `▸ ${rate}`, level: 0, words: 'running open in progress' };
+  }
+  if (dc.progress === 'closing') return { text: '▸ closing', level: 0, words: 'running closing in progress' };
   const code = dc.finalReply?.code;
   const reset = dc.closeReason === 'rst';
   const incomplete = !dc.complete || dc.missingBytes > 0;
@@ -61,7 +71,8 @@ function statusSignature(s: Session): number {
   let sig = 0;
   for (let i = 0; i < s.dataConnections.length; i++) {
     const dc = s.dataConnections[i];
-    const bits = (dc.finalReply?.code ?? 0) * 8 + (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) + (dc.missingBytes > 0 ? 1 : 0);
+    const bits = (dc.finalReply?.code ?? 0) * 32 + (dc.progress === 'open' ? 16 : dc.progress === 'closing' ? 8 : 0) +
+      (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) + (dc.missingBytes > 0 ? 1 : 0);
     sig = (sig * 31 + bits * (i + 1)) % 2147483647;
   }
   return sig;
