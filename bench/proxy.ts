@@ -136,6 +136,42 @@ async function serveBareRelay(): Promise<void> {
   process.stdin.resume();
 }
 
+/**
+ * `ftpscope proxy --log F --record F` as a user runs it (the CLI, its own process): started per
+ * run so each recording starts empty, and stopped with SIGINT so the recording is finished and
+ * its exit summary says whether anything was left out.
+ */
+async function spawnRecordingProxy(upstreamPort: number, dir: string): Promise<{ port: number; pid: number; stop(): Promise<string> }> {
+  const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+  const log = path.join(dir, 'bench.ndjson');
+  const rec = path.join(dir, 'bench.pcapng');
+  const child = spawn(process.execPath, [cli, 'proxy', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--data-mode', DATA_MODE,
+    '--log', log, '--record', rec], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const port = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`recording proxy exited (${code}): ${err}`)));
+  });
+  return {
+    port,
+    pid: child.pid!,
+    stop: () => new Promise<string>((resolve) => {
+      child.once('exit', () => {
+        fs.rmSync(log, { force: true });
+        fs.rmSync(rec, { force: true });
+        resolve(out);
+      });
+      child.kill('SIGINT');
+    }),
+  };
+}
+
 /** CPU seconds of a process and its reaped children (vsftpd forks a process per session and reaps it). */
 function cpuOfTree(pid: number): number {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -291,10 +327,21 @@ async function main(): Promise<void> {
     const perGb = (s: number) => `${(s / gb).toFixed(2)}`;
     const ratios: number[] = [];
     const bareRatios: number[] = [];
+    const recRatios: number[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const direct = await single(ftpd.port);
       const proxied = await single(pport);
       const relayed = await single(bare.port);
+      // The same proxy with --log and --record (the recording waits for the disk by default: nothing is left out).
+      const recording = await spawnRecordingProxy(ftpd.port, dir);
+      const t0 = performance.now();
+      const rec = await timed(() => curl(recording.port, 'big.bin'));
+      if (rec.value.bytes !== size) throw new Error('short transfer through the recording proxy');
+      const recCpu = cpuOf(recording.pid);
+      const summary = await recording.stop();
+      const finished = performance.now() - t0;
+      const recMbps = mbps(size, rec.ms);
+      recRatios.push(recMbps / proxied.mbps);
       const proxyCpu = proxied.user + proxied.sys;
       ratios.push(proxied.mbps / direct.mbps);
       bareRatios.push(relayed.mbps / direct.mbps);
@@ -303,11 +350,16 @@ async function main(): Promise<void> {
       say(`  CPU s per GB    direct: vsftpd ${perGb(direct.ftpd)} + curl ${perGb(direct.curl)} = ${perGb(direct.ftpd + direct.curl)}`);
       say(`                  proxy:  vsftpd ${perGb(proxied.ftpd)} + curl ${perGb(proxied.curl)} + proxy ${perGb(proxyCpu)} (user ${perGb(proxied.user)}, sys ${perGb(proxied.sys)}) = ${perGb(proxied.ftpd + proxied.curl + proxyCpu)}`);
       say(`  the proxy's own cost (relay + analysis incl. sha256) allows ${mbps(size, proxyCpu * 1000).toFixed(0)} MB/s on one core`);
+      say(`  with --log and --record: ${recMbps.toFixed(0)} MB/s, ${(recMbps / proxied.mbps * 100).toFixed(1)}% of the bare proxy (target >= 70%); ` +
+        `its process ${(recCpu.user + recCpu.sys).toFixed(2)} CPU s; recording finished ${(finished / 1000).toFixed(2)} s after the transfer began; ` +
+        `${/recording: (.*)/.exec(summary)?.[1] ?? 'no recording summary'}`);
     }
     ratios.sort((a, b) => a - b);
     bareRatios.sort((a, b) => a - b);
     const med = (list: number[]) => (list[Math.floor((list.length - 1) / 2)]! * 100).toFixed(1);
+    recRatios.sort((a, b) => a - b);
     say(`single 1x${SIZE_MB} MB median ratio ${med(ratios)}% of ${RUNS} (target >= 80%); bare relay ${med(bareRatios)}%; ${os.cpus().length} CPUs shared by vsftpd, curl and (proxied) the proxy`);
+    say(`  --log and --record: median ${med(recRatios)}% of the bare proxy's throughput (target >= 70%)`);
 
     const par = (port: number) => Promise.all(Array.from({ length: PARALLEL }, (_, i) => curl(port, `p${i}.bin`)));
     const directN = await timed(() => par(ftpd.port));

@@ -75,7 +75,11 @@ export class PcapngWriter {
   private readonly highWater: number;
   private readonly interfaces: { tsresol: 6 | 9; snaplen: number; written: number; dropped: number; first: number; last: number }[] = [];
   private staging = Buffer.allocUnsafe(STAGING);
+  /** The staging buffer as little-endian words (it is 4-byte aligned: allocUnsafe of 1 MiB is not pooled), for EPB headers. */
+  private words = wordsOf(this.staging);
   private used = 0;
+  /** The last packet's timestamp in units (a chunk's segments share one): [ts, tsresol, high, low]. */
+  private lastTs: [number, number, number, number] = [Number.NaN, 0, 0, 0];
   private failure: Error | null = null;
   private closed = false;
   private readonly flushTimer: NodeJS.Timeout | null = null;
@@ -181,12 +185,34 @@ export class PcapngWriter {
     const total = 32 + padded + (opts ? opts.length : 0);
     const b = this.reserve(total);
     let p = this.used;
-    b.writeUInt32LE(BT_EPB, p);
-    b.writeUInt32LE(total, p + 4);
-    b.writeUInt32LE(ifId, p + 8);
-    writeTimestamp(b, p + 12, ts, iface.tsresol);
-    b.writeUInt32LE(caplen, p + 20);
-    b.writeUInt32LE(Math.max(wireLength, caplen), p + 24);
+    // The hot path of the proxy's recording: header words written straight into the aligned staging buffer.
+    const t = this.lastTs;
+    if (t[0] !== ts || t[1] !== iface.tsresol) {
+      writeTimestamp(b, p + 12, ts, iface.tsresol);
+      t[0] = ts;
+      t[1] = iface.tsresol;
+      t[2] = b.readUInt32LE(p + 12);
+      t[3] = b.readUInt32LE(p + 16);
+    }
+    const w = this.words;
+    if (w !== null && (p & 3) === 0) {
+      const i = p >>> 2;
+      w[i] = BT_EPB;
+      w[i + 1] = total;
+      w[i + 2] = ifId;
+      w[i + 3] = t[2];
+      w[i + 4] = t[3];
+      w[i + 5] = caplen;
+      w[i + 6] = Math.max(wireLength, caplen);
+    } else {
+      b.writeUInt32LE(BT_EPB, p);
+      b.writeUInt32LE(total, p + 4);
+      b.writeUInt32LE(ifId, p + 8);
+      b.writeUInt32LE(t[2], p + 12);
+      b.writeUInt32LE(t[3], p + 16);
+      b.writeUInt32LE(caplen, p + 20);
+      b.writeUInt32LE(Math.max(wireLength, caplen), p + 24);
+    }
     const at = p + 28;
     for (let i = at + caplen; i < at + padded; i++) b[i] = 0;
     p = at + padded;
@@ -263,6 +289,7 @@ export class PcapngWriter {
     if (this.used === 0) return;
     const chunk = this.staging.subarray(0, this.used);
     this.staging = Buffer.allocUnsafe(STAGING);
+    this.words = wordsOf(this.staging);
     this.used = 0;
     this.bytesWritten += chunk.length;
     if (!this.failure) this.stream.write(chunk, () => this.wake());
@@ -334,7 +361,10 @@ export class PcapngWriter {
 
   private reserve(n: number): Buffer {
     if (this.used + n > this.staging.length) this.flush();
-    if (n > this.staging.length) this.staging = Buffer.allocUnsafe(n);
+    if (n > this.staging.length) {
+      this.staging = Buffer.allocUnsafe(n);
+      this.words = wordsOf(this.staging);
+    }
     return this.staging;
   }
 
@@ -349,6 +379,14 @@ export class PcapngWriter {
     this.used += total;
   }
 }
+
+/** Host-order 32-bit words over a buffer, when the host is little-endian and the buffer aligned; else null. */
+function wordsOf(b: Buffer): Uint32Array | null {
+  if (!LITTLE_ENDIAN_HOST || (b.byteOffset & 3) !== 0) return null;
+  return new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Options (code, length, value padded to 4) ending with opt_endofopt; empty when there are none. */
 function encodeOptions(options: [number, Buffer][]): Buffer {

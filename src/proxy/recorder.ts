@@ -44,6 +44,8 @@ export interface RecordedConnection {
   /** Next sequence number per direction (0 client → server). */
   seq: [number, number];
   mss: number;
+  /** Payload per data segment: SEGMENT_MSS × mss, as a capture on a host with segmentation offload shows them. */
+  segment: number;
   ipId: [number, number];
   synFrame: number;
   /** Initial sequence numbers [client, server] of the synthesized handshake. */
@@ -78,6 +80,12 @@ export const WINDOW = 65535;
 export const SYNTHESIZED_COMMENT = 'ftpscope proxy: Ethernet/IP/TCP headers synthesized by the proxy from socket data (not captured from the wire)';
 const ETH = 14;
 const TCP_HDR = 20;
+/**
+ * Data segments carry up to this many MSS of payload (64240 bytes over IPv4), as captures taken
+ * on a sending host with TCP segmentation offload (TSO/GSO) show them: 44 times fewer packets to
+ * build, write and read back than one per MSS, for the same bytes.
+ */
+export const SEGMENT_MSS = 44;
 
 export class Recorder {
   private readonly ifId: number;
@@ -85,7 +93,7 @@ export class Recorder {
   private commented = false;
   private failed: Error | null = null;
   /** The payload sums of the last chunk, per segment: a relayed chunk is recorded on two legs. */
-  private memo: { bytes: Buffer | null; mss: number; sums: number[] } = { bytes: null, mss: 0, sums: [] };
+  private memo: { bytes: Buffer | null; seg: number; sums: number[] } = { bytes: null, seg: 0, sums: [] };
   private dropsSeen = 0;
 
   /**
@@ -130,7 +138,7 @@ export class Recorder {
     let pseudo = 6;
     for (let i = 0; i < src.length; i += 2) pseudo += src.readUInt16BE(i) + dst.readUInt16BE(i);
     const c: RecordedConnection = {
-      client, server, seq: [isn[0], isn[1]], mss, ipId: [1, 1], synFrame: this.frames + 1, isn, closed: false, onPacket,
+      client, server, seq: [isn[0], isn[1]], mss, segment: mss * SEGMENT_MSS, ipId: [1, 1], synFrame: this.frames + 1, isn, closed: false, onPacket,
       template: [template(v4, src, dst, client.port, server.port, CLIENT_MAC, SERVER_MAC), template(v4, dst, src, server.port, client.port, SERVER_MAC, CLIENT_MAC)],
       pseudoSum: fold(pseudo),
     };
@@ -145,10 +153,10 @@ export class Recorder {
   /** Returns the frame of the first segment carrying these bytes. */
   data(c: RecordedConnection, dir: 0 | 1, bytes: Buffer, ts: number): number {
     const first = this.frames + 1;
-    const mss = c.mss;
-    const sums = this.payloadSums(bytes, mss);
-    for (let off = 0, i = 0; off < bytes.length; off += mss, i++) {
-      const len = Math.min(mss, bytes.length - off);
+    const seg = c.segment;
+    const sums = this.payloadSums(bytes, seg);
+    for (let off = 0, i = 0; off < bytes.length; off += seg, i++) {
+      const len = Math.min(seg, bytes.length - off);
       this.emit(c, dir, TCP_ACK | TCP_PSH, ts, bytes, off, len, sums[i]!);
       c.seq[dir] = (c.seq[dir] + len) >>> 0;
     }
@@ -175,23 +183,23 @@ export class Recorder {
   }
 
   /**
-   * Per MSS-sized segment of `bytes`, the one's complement sum of its payload. The chunk a relay
+   * Per `seg`-sized segment of `bytes`, the one's complement sum of its payload. The chunk a relay
    * reads is recorded on its two legs one after the other, with the same segmenting when both
    * legs are of one IP version: the second leg reuses the first leg's sums.
    */
-  private payloadSums(bytes: Buffer, mss: number): number[] {
+  private payloadSums(bytes: Buffer, seg: number): number[] {
     const m = this.memo;
-    if (m.bytes === bytes && m.mss === mss) return m.sums;
+    if (m.bytes === bytes && m.seg === seg) return m.sums;
     const sums: number[] = [];
-    // Four-byte words when the chunk is aligned (the relay's own read buffers are): half the steps.
-    const words = (bytes.byteOffset & 3) === 0 && (mss & 3) === 0
+    // Four-byte words when the chunk is aligned (the relay's own read buffers are): a quarter of the steps.
+    const words = (bytes.byteOffset & 3) === 0 && (seg & 3) === 0
       ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
-    for (let off = 0; off < bytes.length; off += mss) {
-      const len = Math.min(mss, bytes.length - off);
+    for (let off = 0; off < bytes.length; off += seg) {
+      const len = Math.min(seg, bytes.length - off);
       sums.push(words ? sumWords(words, bytes, off, len) : sumBytes(bytes, off, len));
     }
     m.bytes = bytes;
-    m.mss = mss;
+    m.seg = seg;
     m.sums = sums;
     return sums;
   }
@@ -358,8 +366,22 @@ function fold(sum: number): number {
 function sumWords(words: Uint32Array, bytes: Buffer, off: number, len: number): number {
   const n = len >>> 2;
   const from = off >>> 2;
+  // Two small-integer sums of the 16-bit halves (no doubles in the loop); each stays below 2^31
+  // for 32768 words, so they are folded every 16384 words to be safe for any segment size.
+  let lo = 0;
+  let hi = 0;
   let s = 0;
-  for (let i = from; i < from + n; i++) s += words[i]!;
+  for (let i = from, end = from + n; i < end;) {
+    const stop = Math.min(end, i + 16384);
+    for (; i < stop; i++) {
+      const w = words[i]!;
+      lo += w & 0xffff;
+      hi += w >>> 16;
+    }
+    s += lo + hi;
+    lo = 0;
+    hi = 0;
+  }
   const le = fold(s);
   let sum = ((le & 0xff) << 8) | (le >>> 8);
   const tail = off + (n << 2);
