@@ -39,8 +39,20 @@ export interface Lab {
   spawn(where: NsName, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess;
   /** Runs a command inside a namespace to its end (killed after timeoutMs). */
   run(where: NsName, cmd: string, args: string[], timeoutMs?: number): Promise<RunResult>;
-  /** The router REDIRECTs the client's FTP (port 21, and `pasvPorts` keeping their port) to `proxyPort`. */
-  redirect(proxyPort: number, pasvPorts: [number, number] | null): void;
+  /** The router REDIRECTs the client's connections to port 21 to the proxy's `proxyPort`. */
+  redirect(proxyPort: number): void;
+  /**
+   * The router also REDIRECTs the client's connections to `ports`, keeping the port: the passive
+   * ports the proxy announces, for clients that dial the server's address on them (docs/proxy.md).
+   */
+  redirectPorts(ports: [number, number]): void;
+  /** Removes every REDIRECT rule: the client reaches the server directly. */
+  unredirect(): void;
+  /**
+   * The server's link sends at most `mbit` Mbit/s (a token bucket on its veth), as a WAN link
+   * would: a transfer then runs at that rate from its first byte. null removes the limit.
+   */
+  limitServer(mbit: number | null): void;
   stop(): Promise<void>;
 }
 
@@ -57,8 +69,16 @@ function hasBinary(name: string): boolean {
 export function labUnavailable(): string | null {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
   if (process.getuid?.() !== 0) return 'not root (network namespaces, nftables and vsftpd need it)';
-  for (const b of ['ip', 'nft', 'curl']) if (!hasBinary(b)) return `${b} is not installed`;
+  for (const b of ['ip', 'nft', 'tc', 'curl']) if (!hasBinary(b)) return `${b} is not installed`;
   if (!fs.existsSync('/usr/sbin/vsftpd')) return 'vsftpd is not installed';
+  // Root in a container may still lack the right to make namespaces: try one.
+  const probe = `lv-probe-${process.pid.toString(36)}`;
+  try {
+    sh(['ip', 'netns', 'add', probe]);
+  } catch (e) {
+    return `cannot create a network namespace (${((e as { stderr?: Buffer }).stderr?.toString() ?? '').trim() || 'ip netns add failed'})`;
+  }
+  try { sh(['ip', 'netns', 'del', probe]); } catch { /* gone */ }
   return null;
 }
 
@@ -93,15 +113,26 @@ export async function startLab(opts: { offload?: boolean } = {}): Promise<Lab> {
         child.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
       });
     },
-    redirect(proxyPort, pasvPorts) {
+    redirect(proxyPort) {
       for (const family of ['ip', 'ip6']) {
         inNs('router', ['nft', 'add', 'table', family, 'lvproxy']);
         inNs('router', ['nft', 'add', 'chain', family, 'lvproxy', 'prerouting', '{ type nat hook prerouting priority dstnat; }']);
         inNs('router', ['nft', 'add', 'rule', family, 'lvproxy', 'prerouting', 'iifname', 'lvrc', 'tcp', 'dport', '21', 'redirect', 'to', `:${proxyPort}`]);
-        // The passive ports the proxy announces: clients that ignore the 227 address (curl) dial the
-        // server's address on them; redirected keeping the port, they reach the proxy's listener.
-        if (pasvPorts) inNs('router', ['nft', 'add', 'rule', family, 'lvproxy', 'prerouting', 'iifname', 'lvrc', 'tcp', 'dport', `${pasvPorts[0]}-${pasvPorts[1]}`, 'redirect']);
       }
+    },
+    redirectPorts(ports) {
+      for (const family of ['ip', 'ip6']) {
+        inNs('router', ['nft', 'add', 'rule', family, 'lvproxy', 'prerouting', 'iifname', 'lvrc', 'tcp', 'dport', `${ports[0]}-${ports[1]}`, 'redirect']);
+      }
+    },
+    unredirect() {
+      for (const family of ['ip', 'ip6']) {
+        try { inNs('router', ['nft', 'delete', 'table', family, 'lvproxy']); } catch { /* none */ }
+      }
+    },
+    limitServer(mbit) {
+      try { inNs('server', ['tc', 'qdisc', 'del', 'dev', 'lvs0', 'root']); } catch { /* no limit yet */ }
+      if (mbit !== null) inNs('server', ['tc', 'qdisc', 'add', 'dev', 'lvs0', 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '64kb', 'latency', '200ms']);
     },
     async stop() {
       for (const c of children) c.kill('SIGKILL');

@@ -4,7 +4,7 @@ import type { TcpFacts } from '../model/tcp-facts.js';
 import { senderRole, type FtpRole } from '../model/packet-facts.js';
 import { commandText, maskReplyText } from '../ftp/masking.js';
 import {
-  formatBytes, formatDuration, formatEndpoint, formatRelTs, formatThroughput, incompleteReasons, printable, truncate,
+  formatBytes, formatDuration, formatEndpoint, formatOriginalServer, formatRelTs, formatThroughput, incompleteReasons, printable, truncate,
 } from './format.js';
 
 /** One line of a ladder diagram; `frame` lets a viewer jump from an arrow to its packet. */
@@ -119,7 +119,9 @@ export function ladderTitle(s: Session): string {
 
 /** The control lifelines' labels: the FTP client's and the server's endpoints. */
 export function ladderEnds(s: Session): [string, string] {
-  return [`client ${formatEndpoint(s.client)}`, `server ${formatEndpoint(s.server)}`];
+  // A proxied session: the server it really talks to, and the proxy its packets went through.
+  const server = s.originalServer ? `${formatOriginalServer(s.originalServer)} via ${formatEndpoint(s.server)}` : formatEndpoint(s.server);
+  return [`client ${formatEndpoint(s.client)}`, `server ${server}`];
 }
 
 /** A row of the text ladder before layout: its gutter texts and how to draw its lane at a given lane width. */

@@ -4,7 +4,7 @@ import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
-  incompleteReasons, printable, truncate,
+  incompleteReasons, printable, truncate, formatOriginalServer,
 } from './format.js';
 
 /**
@@ -90,6 +90,7 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
   facts.push(`control ${formatBytes(s.controlBytes[0])} up / ${formatBytes(s.controlBytes[1])} down`);
   if (!s.closed) facts.push('not closed');
   out.push(`  ${facts.join('; ')}`);
+  if (s.originalServer) out.push(`  relayed by the proxy to ${formatOriginalServer(s.originalServer)}`);
   if (s.tls) {
     const info = s.tlsInfo;
     out.push(`  TLS on the control connection${info?.version ? ` (${info.version}` : ''}` +

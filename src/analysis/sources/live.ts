@@ -178,8 +178,9 @@ export function startLiveCapture(opts: LiveCaptureOptions): RunningCapture {
 
 /** What to change when the kernel drops packets, in the words of the command's options. */
 export function dropAdvice(opts: { bufferSize?: number; filter?: string; immediate?: boolean }): string {
-  const mib = Math.round((opts.bufferSize ?? LIVE_DEFAULTS.bufferSize) / 1048576);
-  return `Give it a bigger kernel buffer (-B ${Math.max(mib * 2, 128) * 1024} KiB; it was ${mib} MiB)` +
+  const kib = Math.round((opts.bufferSize ?? LIVE_DEFAULTS.bufferSize) / 1024);
+  const was = kib >= 1024 ? `${Math.round(kib / 1024)} MiB` : `${kib} KiB`;
+  return `Give it a bigger kernel buffer (-B ${Math.max(kib * 2, 128 * 1024)} KiB; it was ${was})` +
     `${opts.filter ? ', a narrower -f filter' : ', a -f filter naming the FTP hosts'}` +
     `${opts.immediate ? ', or drop --immediate' : ''}.`;
 }

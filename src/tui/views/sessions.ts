@@ -86,6 +86,18 @@ function dcSearchParts(dc: DataConnection): string[] {
 }
 
 /** Transfers of a session: data connections in the capture, and those announced but not in it. */
+function originalText(o: NonNullable<Session['originalServer']>): string {
+  return `${o.name !== undefined ? `${o.name} ` : ''}${endpoint(o)}`;
+}
+
+/**
+ * The server a session talks to: a proxied session's real server first, then the proxy it went
+ * through ("10.88.0.1:21 via 10.88.2.1:2121"), so a narrow column keeps the real one.
+ */
+function serverText(s: Session): string {
+  return s.originalServer ? `${originalText(s.originalServer)} via ${endpoint(s.server)}` : endpoint(s.server);
+}
+
 export function transferCount(s: Session): number {
   return s.dataConnections.length + (s.unseenTransfers?.length ?? 0);
 }
@@ -118,22 +130,23 @@ export function sortValue(s: Session, c: SortColumn): number | string {
  * (addresses, user, statuses, modes, setup verbs, commands, paths) plus its commands and finding
  * codes. Rebuilt only when the session has grown or a status changed.
  */
-interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; tls: boolean; status: number; text: string }
+interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; tls: boolean; status: number; original: unknown; text: string }
 const searchText = new WeakMap<Session, Haystack>();
 
 function haystack(s: Session): string {
   const hit = searchText.get(s);
   const status = statusSignature(s);
   if (hit && hit.cmds === s.commands.length && hit.dcs === s.dataConnections.length
-    && hit.findings === s.findings.length && hit.user === s.user && hit.tls === s.tls && hit.status === status) return hit.text;
+    && hit.findings === s.findings.length && hit.user === s.user && hit.tls === s.tls && hit.status === status
+    && hit.original === s.originalServer) return hit.text;
   const st = sessionStatus(s);
-  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.tls ? '[TLS]' : '', s.user ?? '', st.text, st.words];
+  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.originalServer ? originalText(s.originalServer) : '', s.tls ? '[TLS]' : '', s.user ?? '', st.text, st.words];
   for (const c of s.commands) parts.push(c.verb, c.arg ?? '');
   for (const dc of s.dataConnections) parts.push(...dcSearchParts(dc));
   for (const f of s.findings) parts.push(f.code);
   // NUL separators: a needle never matches across two fields
   const text = parts.join('\u0000').toLowerCase();
-  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, tls: s.tls, status, text });
+  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, tls: s.tls, status, original: s.originalServer, text });
   return text;
 }
 
@@ -274,7 +287,7 @@ export function sessionRowText(r: SessionRow, width: number): Row {
   if (r.kind === 'session') {
     const s = r.session;
     const st = sessionStatus(s);
-    const values = [String(s.id), `${endpoint(s.client)} → ${endpoint(s.server)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
+    const values = [String(s.id), `${endpoint(s.client)} → ${serverText(s)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
       clock(s.start), duration(s.end - s.start), String(s.commands.length), String(transferCount(s)),
       bytes(sessionBytes(s)), st.text];
     const byTitle = new Map(ALL_TITLES.map((t, i) => [t, values[i]]));
