@@ -98,6 +98,17 @@ function serverText(s: Session): string {
   return s.originalServer ? `${originalText(s.originalServer)} via ${endpoint(s.server)}` : endpoint(s.server);
 }
 
+/**
+ * How far a session has run: its end, or while it is open (a live source) the latest moment any
+ * of its connections was seen, so its duration grows while a transfer runs on an idle control connection.
+ */
+function liveEnd(s: Session): number {
+  if (s.closed) return s.end;
+  let end = s.end;
+  for (const dc of s.dataConnections) if (dc.end > end) end = dc.end;
+  return end;
+}
+
 export function transferCount(s: Session): number {
   return s.dataConnections.length + (s.unseenTransfers?.length ?? 0);
 }
@@ -288,7 +299,7 @@ export function sessionRowText(r: SessionRow, width: number): Row {
     const s = r.session;
     const st = sessionStatus(s);
     const values = [String(s.id), `${endpoint(s.client)} → ${serverText(s)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
-      clock(s.start), duration(s.end - s.start), String(s.commands.length), String(transferCount(s)),
+      clock(s.start), duration(liveEnd(s) - s.start), String(s.commands.length), String(transferCount(s)),
       bytes(sessionBytes(s)), st.text];
     const byTitle = new Map(ALL_TITLES.map((t, i) => [t, values[i]]));
     return split(cells(cols, cols.map((c) => byTitle.get(c.title) ?? '')), width, statusWidth, st.level);
