@@ -9,7 +9,7 @@
  * The single transfer is measured --runs times, direct, proxied and through a bare relay (the
  * floor any Node relay pays, see serveBareRelay) in turn, so all see the same load from whatever
  * else runs on the machine; the median ratio is the result.
- *   node dist/bench/proxy.js [--size-mb 1024] [--runs 3] [--parallel 50] [--noops 1000] [--data-mode client|passive|active]
+ *   node dist/bench/proxy.js [--size-mb 1024] [--runs 3] [--parallel 50] [--noops 1000] [--data-mode client|passive|active] [--record-dir DIR]
  */
 import { spawn, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -30,6 +30,8 @@ const PARALLEL = Number(arg('--parallel', '50'));
 const NOOPS = Number(arg('--noops', '1000'));
 const DATA_MODE = arg('--data-mode', 'client') as DataMode;
 const RUNS = Math.max(1, Number(arg('--runs', '3')));
+/** Where --record and --log write (the disk under test; /dev/shm takes the disk out and leaves the recording's CPU cost). */
+const RECORD_DIR = arg('--record-dir', '');
 
 function say(s: string): void {
   process.stdout.write(s + '\n');
@@ -143,8 +145,8 @@ async function serveBareRelay(): Promise<void> {
  */
 async function spawnRecordingProxy(upstreamPort: number, dir: string): Promise<{ port: number; pid: number; stop(): Promise<string> }> {
   const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
-  const log = path.join(dir, 'bench.ndjson');
-  const rec = path.join(dir, 'bench.pcapng');
+  const log = path.join(RECORD_DIR || dir, `bench-${process.pid}.ndjson`);
+  const rec = path.join(RECORD_DIR || dir, `bench-${process.pid}.pcapng`);
   const child = spawn(process.execPath, [cli, 'proxy', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--data-mode', DATA_MODE,
     '--log', log, '--record', rec], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -311,7 +313,7 @@ async function main(): Promise<void> {
   const pport = proxy.port;
   const bare = await spawnProxy(ftpd.port, '--serve-bare-relay');
   try {
-    say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs`);
+    say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs; --record and --log to ${RECORD_DIR || dir}`);
     say('');
     const single = async (port: number) => {
       await reaped(ftpd.pid);

@@ -121,7 +121,8 @@ export class ObservedLeg implements LegTap {
 
   data(dir: Dir, bytes: Buffer): void {
     const conn = this.conn;
-    if (!conn || this.closed || bytes.length === 0) return;
+    // Nothing follows a FIN in its direction (a write after end() never reaches the peer).
+    if (!conn || this.closed || bytes.length === 0 || this.finSent[dir]) return;
     const ts = now();
     this.obs.clock.advance(ts);
     const frame = this.recConn ? this.obs.rec!.data(this.recConn, dir, bytes, ts) : null;
