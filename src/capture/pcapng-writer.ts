@@ -17,8 +17,9 @@ export interface PcapngWriterOptions {
   os?: string;
   /**
    * Bytes staged or handed to the stream but not yet written. With overflow 'drop', packets
-   * beyond this are dropped (counted); with 'wait' the writer is `congested` above a quarter of
-   * it, and drops (counted) only past four times it, which a producer that waits never reaches.
+   * beyond this are dropped (counted). With 'wait' the writer is `congested` above a quarter of
+   * it, and drops (counted) only past WAIT_HARD_CAP more: producers that wait hand over at most
+   * what they already hold (the proxy: one read per relay, on two legs) before they see it.
    */
   maxPendingBytes?: number;
   /**
@@ -50,6 +51,16 @@ export interface InterfaceOptions {
 }
 
 const STAGING = 1 << 20;
+/** Written staging buffers kept for reuse (bounded: what a congested queue holds is not kept after it drains). */
+const MAX_SPARE = 8;
+/**
+ * overflow 'wait': how far past maxPendingBytes the queue may grow before packets are dropped
+ * anyway. The proxy's relays check for congestion between reads, so a read in flight when the
+ * writer turns congested still arrives: at most all relays' read buffers (64 MiB of growth shared,
+ * data.ts) recorded on two legs, plus their base buffers and headers. Bounded memory, never
+ * reached by producers that wait.
+ */
+const WAIT_HARD_CAP = 256 << 20;
 export const BT_ISB = 0x00000005;
 const ISB_STARTTIME = 2;
 const ISB_ENDTIME = 3;
@@ -74,7 +85,7 @@ export class PcapngWriter {
   private readonly overflow: 'drop' | 'wait';
   private readonly highWater: number;
   private readonly interfaces: { tsresol: 6 | 9; snaplen: number; written: number; dropped: number; first: number; last: number }[] = [];
-  private staging = Buffer.allocUnsafe(STAGING);
+  private staging: Buffer = Buffer.allocUnsafe(STAGING);
   /** The staging buffer as little-endian words (it is 4-byte aligned: allocUnsafe of 1 MiB is not pooled), for EPB headers. */
   private words = wordsOf(this.staging);
   private used = 0;
@@ -161,7 +172,7 @@ export class PcapngWriter {
   private full(): boolean {
     if (this.closed || this.failure) return true;
     const queued = this.stream.writableLength;
-    return this.overflow === 'wait' ? queued > this.maxPending * 4 : queued > this.maxPending;
+    return this.overflow === 'wait' ? queued > this.maxPending + WAIT_HARD_CAP : queued > this.maxPending;
   }
 
   /**
@@ -287,13 +298,22 @@ export class PcapngWriter {
   /** Hands the staged blocks to the stream. */
   flush(): void {
     if (this.used === 0) return;
-    const chunk = this.staging.subarray(0, this.used);
-    this.staging = Buffer.allocUnsafe(STAGING);
+    const full = this.staging;
+    const chunk = full.subarray(0, this.used);
+    // Staging buffers come back once written: a bulk recording reuses a few instead of faulting in
+    // fresh pages for every MiB (and leaving them to the garbage collector).
+    this.staging = this.spare.pop() ?? Buffer.allocUnsafe(STAGING);
     this.words = wordsOf(this.staging);
     this.used = 0;
     this.bytesWritten += chunk.length;
-    if (!this.failure) this.stream.write(chunk, () => this.wake());
+    if (this.failure) return;
+    this.stream.write(chunk, () => {
+      if (full.length === STAGING && this.spare.length < MAX_SPARE) this.spare.push(full);
+      this.wake();
+    });
   }
+
+  private readonly spare: Buffer[] = [];
 
   /** Runs the producers waiting for room once the queue is below the high-water mark again. */
   private wake(): void {
