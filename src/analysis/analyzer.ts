@@ -287,7 +287,9 @@ export class FtpAnalyzer implements StreamHandler {
     this.pendingLegs.delete(key);
     conn.tag = { kind: 'proxy-leg' } satisfies ProxyLegRole;
     const owner = this.controlByTuple.get(tupleKey(leg.client, leg.server));
-    if (owner && leg.kind === 'control') this.originalServer(owner, { ip: conn.server.ip, port: conn.server.port }, ts);
+    if (owner && leg.kind === 'control') {
+      this.originalServer(owner, { ip: conn.server.ip, port: conn.server.port, ...(leg.name !== undefined ? { name: leg.name } : {}) }, ts);
+    }
     return true;
   }
 

@@ -18,6 +18,8 @@ export interface ProxyLeg {
   /** The client-facing control connection of the session: the FTP client's end and the proxy's. */
   client: Endpoint;
   server: Endpoint;
+  /** Control legs in forward mode: the host name the user typed for the server. */
+  name?: string;
 }
 
 const PREFIX = 'ftpscope proxy: server-facing ';
@@ -28,11 +30,15 @@ function ep(e: Endpoint): string {
 
 /** The comment on a server-facing leg's SYN. */
 export function proxyLegComment(leg: ProxyLeg): string {
-  return `${PREFIX}${leg.kind} leg of the session ${ep(leg.client)} -> ${ep(leg.server)}`;
+  const name = leg.name !== undefined && NAME.test(leg.name) ? ` (name ${leg.name})` : '';
+  return `${PREFIX}${leg.kind} leg of the session ${ep(leg.client)} -> ${ep(leg.server)}${name}`;
 }
 
+/** What a host name may be to be written and read back (forward mode's names are host names). */
+const NAME = /^[A-Za-z0-9._-]{1,253}$/;
+
 const ENDPOINT = String.raw`(\[[0-9A-Fa-f:.]+\]|[0-9.]+):(\d{1,5})`;
-const LEG_RE = new RegExp(String.raw`^ftpscope proxy: server-facing (control|data) leg of the session ${ENDPOINT} -> ${ENDPOINT}`);
+const LEG_RE = new RegExp(String.raw`^ftpscope proxy: server-facing (control|data) leg of the session ${ENDPOINT} -> ${ENDPOINT}(?: \(name ([A-Za-z0-9._-]{1,253})\))?$`);
 
 /** The leg a packet comment names, or null when the comment is anything else. */
 export function parseProxyLegComment(text: string): ProxyLeg | null {
@@ -46,5 +52,6 @@ export function parseProxyLegComment(text: string): ProxyLeg | null {
   };
   const client = endpoint(m[2]!, m[3]!);
   const server = endpoint(m[4]!, m[5]!);
-  return client && server ? { kind: m[1] as ProxyLegKind, client, server } : null;
+  if (!client || !server) return null;
+  return { kind: m[1] as ProxyLegKind, client, server, ...(m[6] !== undefined ? { name: m[6] } : {}) };
 }

@@ -77,7 +77,9 @@ export class ObservedLeg implements LegTap {
       : undefined;
     // A server-facing leg names its session on its SYN, so a report of the recording shows one session, not two halves.
     const session = this.link?.session.conn;
-    const comment = session ? proxyLegComment({ kind: this.link!.kind, client: session.client, server: session.server }) : undefined;
+    // Forward mode: the name the user typed for the server goes with the control leg.
+    const name = session && this.link!.kind === 'control' ? this.obs.analyzer.sessionOf(session)?.originalServer?.name : undefined;
+    const comment = session ? proxyLegComment({ kind: this.link!.kind, client: session.client, server: session.server, name }) : undefined;
     this.recConn = rec ? rec.open(client, server, ts, onPacket, comment) : null;
     const frame = this.recConn ? this.recConn.synFrame : null;
     const conn = createConnection(this.obs.newConnId(), client, server, ts, frame);
