@@ -244,7 +244,7 @@ export class FtpAnalyzer implements StreamHandler {
     table.add(conn, dir, {
       frame: rec.frame, ts: rec.ts, fileOffset: rec.fileOffset, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
       len: pkt.payloadWireLength, window: pkt.window,
-    });
+    }, pkt.payloadLength > 0 ? pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength) : undefined);
   }
 
   private lateTeardown(conn: TcpConnection): void {

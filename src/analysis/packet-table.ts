@@ -7,7 +7,7 @@
  * belongs to and the FTP role of its sender. Control lines a packet completed are attached by
  * frame. Sessions see their packets through PacketList views over the table.
  */
-import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase } from '../model/packet-facts.js';
+import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase, type WireLine } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import type { Endpoint, Session } from '../model/types.js';
 
@@ -26,6 +26,7 @@ const BIT_DIR = 1 << 3;
 const BIT_SEQ = 1 << 4;
 const BIT_ACK = 1 << 5;
 const BIT_TLS = 1 << 6;
+const BIT_REPEATED = 1 << 7;
 
 /** Packets a candidate connection keeps for its session, should it turn out to be FTP control. */
 const MAX_PENDING_ROWS = 256;
@@ -49,6 +50,8 @@ export interface ConnectionEntry {
   /** The TCP initiator and the other side, once a packet was seen. */
   client: Endpoint | null;
   server: Endpoint | null;
+  /** The connection's retransmission count after its last packet: a rise marks the next packet as one. */
+  retransmissions: number;
 }
 
 /** The packet fields a row is made from (a captured packet, or one the proxy synthesized). */
@@ -90,6 +93,8 @@ export class PacketTable {
   private bits = new Uint8Array(0);
   private readonly entries = new Map<number, ConnectionEntry>();
   private readonly lines = new Map<number, ControlLine[]>();
+  /** What each control packet's own payload holds, line by line (as Wireshark decodes a packet alone). */
+  private readonly wire = new Map<number, WireLine[]>();
   private readonly lists = new Map<Session, SessionPackets>();
 
   constructor(opts: PacketTableOptions = {}) {
@@ -118,7 +123,7 @@ export class PacketTable {
   follow(tcpId: number, what: Pick<ConnectionEntry, 'channel' | 'session' | 'dataConnection' | 'initiatorRole'>): ConnectionEntry {
     let e = this.entries.get(tcpId);
     if (!e) {
-      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null };
+      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null, retransmissions: 0 };
       this.entries.set(tcpId, e);
     }
     e.channel = what.channel;
@@ -164,8 +169,11 @@ export class PacketTable {
     if (e && e.tlsAfter === null) e.tlsAfter = frame ?? 0;
   }
 
-  /** Record one packet of a followed connection; `conn` holds its TCP facts as of this packet. */
-  add(conn: TcpFacts, dir: 0 | 1, p: RowInput): void {
+  /**
+   * Record one packet of a followed connection; `conn` holds its TCP facts as of this packet.
+   * `payload`, when given, is the packet's TCP payload (read during the call only).
+   */
+  add(conn: TcpFacts, dir: 0 | 1, p: RowInput, payload?: Buffer): void {
     const e = this.entries.get(conn.id);
     if (!e) return;
     if (e.client === null) {
@@ -175,7 +183,10 @@ export class PacketTable {
     if (this.next - this.firstSeq >= this.cap) this.grow();
     const seqNo = this.next++;
     const i = seqNo % this.cap;
-    if (seqNo >= this.cap) this.lines.delete(this.frame[i]!);
+    if (seqNo >= this.cap) {
+      this.lines.delete(this.frame[i]!);
+      this.wire.delete(this.frame[i]!);
+    }
     const other = dir === 0 ? 1 : 0;
     const flags = p.flags;
     const hs = conn.handshake;
@@ -203,7 +214,16 @@ export class PacketTable {
     this.window[i] = p.window;
     this.flags[i] = flags;
     const tls = e.channel === 'data' ? e.tlsAfter !== null : e.tlsAfter !== null && p.frame > e.tlsAfter;
-    this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0);
+    // A packet-by-packet decoder reads each clear-text segment's own bytes as FTP, but not a
+    // retransmission's: Wireshark shows it as one and decodes nothing.
+    const retransmitted = conn.retransmissions > e.retransmissions;
+    e.retransmissions = conn.retransmissions;
+    if (payload && payload.length > 0 && e.channel === 'control' && !retransmitted && !tls) {
+      const sender = senderRole(e.initiatorRole, dir);
+      if (sender) this.wire.set(p.frame, wireLines(payload, sender));
+    }
+    this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
+      | (retransmitted ? BIT_REPEATED : 0);
     if (e.session) this.listOf(e.session).push(seqNo);
     else if (e.pending && e.pending.length < MAX_PENDING_ROWS) e.pending.push(seqNo);
   }
@@ -230,6 +250,7 @@ export class PacketTable {
     const other = dir === 0 ? 1 : 0;
     return {
       frame,
+      wire: channel === 'control' ? this.wire.get(frame) ?? null : null,
       ts: this.ts[i]!,
       fileOffset: this.fileOffset[i]!,
       tcpId: this.tcpId[i]!,
@@ -250,6 +271,7 @@ export class PacketTable {
       isn: [e?.isn[dir] ?? null, e?.isn[other] ?? null],
       windowShift: e?.shift[dir] ?? null,
       tls: (bits & BIT_TLS) !== 0,
+      repeated: (bits & BIT_REPEATED) !== 0,
       len,
       window: this.window[i]!,
       meaning,
@@ -393,4 +415,27 @@ export class SessionPackets implements PacketList {
   frozen(): PacketList {
     return new SessionPackets(this.table, this);
   }
+}
+
+/** The longest first line kept per packet. */
+const MAX_WIRE_LINE = 512;
+
+/**
+ * A control packet's own payload as Wireshark's FTP dissector reads a packet alone: its first
+ * line only (pipelined commands after it, and a multi-line reply's later lines, are shown as
+ * text, not decoded): from the client, a verb and its argument; from the server, a reply code
+ * when the line starts with three digits, and the text.
+ */
+export function wireLines(payload: Buffer, sender: FtpRole): WireLine[] {
+  let end = payload.indexOf(0x0a);
+  if (end < 0) end = payload.length;
+  if (end > 0 && payload[end - 1] === 0x0d) end--;
+  const text = payload.toString('latin1', 0, Math.min(end, MAX_WIRE_LINE));
+  if (text === '') return [];
+  if (sender === 'client') {
+    const sp = text.indexOf(' ');
+    return [{ kind: 'request', verb: (sp < 0 ? text : text.slice(0, sp)).toUpperCase(), arg: sp < 0 ? null : text.slice(sp + 1) }];
+  }
+  const m = /^(\d{3})([ -]|$)/.exec(text);
+  return [{ kind: 'response', code: m ? Number(m[1]) : null, arg: m ? text.slice(m[0].length) : text }];
 }

@@ -49,5 +49,11 @@ export function newPacketRecord(): PacketRecord {
     fileOffset: 0,
     interfaceId: 0,
     comment: undefined,
+    // set here so every record has one shape from the start (see PacketRecord.tsForm)
+    tsForm: undefined,
+    tsHigh: 0,
+    tsLow: 0,
+    tsUnits: 0,
+    tsOffset: 0,
   };
 }

@@ -88,6 +88,9 @@ export class PcapParser implements RecordParser {
     rec.linkType = this.header.linkType;
     rec.interfaceId = 0;
     rec.comment = undefined;
+    rec.tsForm = 'split';
+    rec.tsUnits = this.header.nanoseconds ? 1e9 : 1e6;
+    rec.tsOffset = 0;
     let frame = this.frame;
     // Record headers read with inline byte arithmetic: Buffer.readUInt32* checks its arguments on each call.
     const u32 = le ? u32le : u32be;
@@ -103,7 +106,11 @@ export class PcapParser implements RecordParser {
       }
       if (end - pos - hl < caplen) break;
       rec.frame = ++frame;
-      rec.ts = u32(buf, pos) + u32(buf, pos + 4) * fracScale;
+      const sec = u32(buf, pos);
+      const frac = u32(buf, pos + 4);
+      rec.ts = sec + frac * fracScale;
+      rec.tsHigh = sec;
+      rec.tsLow = frac;
       rec.caplen = caplen;
       rec.wirelen = u32(buf, pos + 12);
       rec.offset = pos + hl;

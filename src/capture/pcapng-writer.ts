@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { FtpscopeError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { MAX_CAPLEN } from './parser.js';
-import { BT_EPB, BT_IDB, BT_SHB, BYTE_ORDER_MAGIC, IF_NAME, IF_TSRESOL, OPT_COMMENT, SHB_USERAPPL } from './pcapng.js';
+import { BT_EPB, BT_IDB, BT_SHB, BYTE_ORDER_MAGIC, IF_NAME, IF_TSOFFSET, IF_TSRESOL, OPT_COMMENT, SHB_USERAPPL } from './pcapng.js';
 
 const IF_DESCRIPTION = 3;
 const SHB_OS = 3;
@@ -48,6 +48,13 @@ export interface InterfaceOptions {
   description?: string;
   /** Timestamp resolution: 6 (µs, the default) or 9 (ns). */
   tsresol?: 6 | 9;
+  /**
+   * Any if_tsresol value (10^-n, or 2^-n with the top bit set), for writePacketUnits: an export
+   * declares the resolution its source interface had, so timestamps are copied, not converted.
+   */
+  tsresolCode?: number;
+  /** if_tsoffset in seconds (added to every timestamp of the interface). */
+  tsoffset?: number;
 }
 
 const STAGING = 1 << 20;
@@ -84,7 +91,7 @@ export class PcapngWriter {
   private readonly maxPending: number;
   private readonly overflow: 'drop' | 'wait';
   private readonly highWater: number;
-  private readonly interfaces: { tsresol: 6 | 9; snaplen: number; written: number; dropped: number; first: number; last: number }[] = [];
+  private readonly interfaces: { tsresol: number; snaplen: number; written: number; dropped: number; first: number; last: number }[] = [];
   private staging: Buffer = Buffer.allocUnsafe(STAGING);
   /** The staging buffer as little-endian words (it is 4-byte aligned: allocUnsafe of 1 MiB is not pooled), for EPB headers. */
   private words = wordsOf(this.staging);
@@ -138,7 +145,7 @@ export class PcapngWriter {
 
   /** Declares an interface; returns its id for writePacket. */
   addInterface(linkType: number, opts: InterfaceOptions = {}): number {
-    const tsresol = opts.tsresol ?? 6;
+    const tsresol = opts.tsresolCode ?? opts.tsresol ?? 6;
     const snaplen = opts.snaplen ?? MAX_CAPLEN;
     const body = Buffer.alloc(8);
     body.writeUInt16LE(linkType, 0);
@@ -147,6 +154,11 @@ export class PcapngWriter {
     if (opts.name) options.push([IF_NAME, Buffer.from(opts.name, 'utf8')]);
     if (opts.description) options.push([IF_DESCRIPTION, Buffer.from(opts.description, 'utf8')]);
     if (tsresol !== 6) options.push([IF_TSRESOL, Buffer.from([tsresol])]);
+    if (opts.tsoffset) {
+      const v = Buffer.alloc(8);
+      v.writeBigInt64LE(BigInt(Math.trunc(opts.tsoffset)));
+      options.push([IF_TSOFFSET, v]);
+    }
     this.block(BT_IDB, body, encodeOptions(options));
     this.interfaces.push({ tsresol, snaplen, written: 0, dropped: 0, first: 0, last: 0 });
     return this.interfaces.length - 1;
@@ -199,7 +211,7 @@ export class PcapngWriter {
     // The hot path of the proxy's recording: header words written straight into the aligned staging buffer.
     const t = this.lastTs;
     if (t[0] !== ts || t[1] !== iface.tsresol) {
-      writeTimestamp(b, p + 12, ts, iface.tsresol);
+      writeTimestamp(b, p + 12, ts, iface.tsresol as 6 | 9);
       t[0] = ts;
       t[1] = iface.tsresol;
       t[2] = b.readUInt32LE(p + 12);
@@ -260,6 +272,22 @@ export class PcapngWriter {
    * wire length kept). Returns false when the packet was dropped (writer behind, failed or closed).
    */
   writePacket(ifId: number, ts: number, data: Buffer, wireLength = data.length, comment?: string): boolean {
+    return this.writeEpb(ifId, (b, at, tsresol) => writeTimestamp(b, at, ts, tsresol as 6 | 9), data, wireLength, comment, ts);
+  }
+
+  /**
+   * Appends one packet whose timestamp is given as a count of the interface's units (its
+   * if_tsresol), written as is: no rounding through seconds as a double.
+   */
+  writePacketUnits(ifId: number, units: bigint, data: Buffer, wireLength = data.length, comment?: string): boolean {
+    return this.writeEpb(ifId, (b, at) => {
+      b.writeUInt32LE(Number((units >> 32n) & 0xffffffffn), at);
+      b.writeUInt32LE(Number(units & 0xffffffffn), at + 4);
+    }, data, wireLength, comment, null);
+  }
+
+  /** `ts` (seconds), when known, feeds the interface's statistics (the ISB's start and end times). */
+  private writeEpb(ifId: number, stamp: (b: Buffer, at: number, tsresol: number) => void, data: Buffer, wireLength: number, comment: string | undefined, ts: number | null): boolean {
     const iface = this.interfaces[ifId];
     if (!iface) throw new RangeError(`pcapng writer: interface ${ifId} was never added`);
     if (this.full()) {
@@ -276,7 +304,7 @@ export class PcapngWriter {
     b.writeUInt32LE(BT_EPB, p);
     b.writeUInt32LE(total, p + 4);
     b.writeUInt32LE(ifId, p + 8);
-    writeTimestamp(b, p + 12, ts, iface.tsresol);
+    stamp(b, p + 12, iface.tsresol);
     b.writeUInt32LE(caplen, p + 20);
     b.writeUInt32LE(Math.max(wireLength, caplen), p + 24);
     data.copy(b, p + 28, 0, caplen);
@@ -290,8 +318,10 @@ export class PcapngWriter {
     this.used += total;
     this.packets++;
     iface.written++;
-    if (iface.first === 0) iface.first = ts;
-    iface.last = ts;
+    if (ts !== null) {
+      if (iface.first === 0) iface.first = ts;
+      iface.last = ts;
+    }
     return true;
   }
 
@@ -353,7 +383,9 @@ export class PcapngWriter {
       if (!st && lost === 0) return;
       const body = Buffer.alloc(12);
       body.writeUInt32LE(ifId, 0);
-      writeTimestamp(body, 4, iface.last || Date.now() / 1000, iface.tsresol);
+      // Times only in the units this writer converts seconds to (an export may declare others: then 0 and no start/end).
+      const known = iface.tsresol === 6 || iface.tsresol === 9;
+      if (known) writeTimestamp(body, 4, iface.last || Date.now() / 1000, iface.tsresol as 6 | 9);
       const u64 = (n: number): Buffer => {
         const b = Buffer.alloc(8);
         b.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(n))));
@@ -361,7 +393,7 @@ export class PcapngWriter {
       };
       const ts = (t: number): Buffer => {
         const b = Buffer.alloc(8);
-        writeTimestamp(b, 0, t, iface.tsresol);
+        writeTimestamp(b, 0, t, iface.tsresol as 6 | 9);
         return b;
       };
       const options: [number, Buffer][] = [];
@@ -370,8 +402,8 @@ export class PcapngWriter {
           .filter(Boolean).join('; ');
         options.push([OPT_COMMENT, Buffer.from(why, 'utf8')]);
       }
-      if (iface.first) options.push([ISB_STARTTIME, ts(iface.first)]);
-      if (iface.last) options.push([ISB_ENDTIME, ts(iface.last)]);
+      if (known && iface.first) options.push([ISB_STARTTIME, ts(iface.first)]);
+      if (known && iface.last) options.push([ISB_ENDTIME, ts(iface.last)]);
       options.push([ISB_IFRECV, u64(st?.received ?? iface.written + iface.dropped)]);
       options.push([ISB_IFDROP, u64(lost)]);
       options.push([ISB_USRDELIV, u64(iface.written)]);

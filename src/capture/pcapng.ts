@@ -49,6 +49,25 @@ export function tsresolUnits(v: number): number | null {
   return exp <= 15 ? 10 ** exp : null;
 }
 
+/**
+ * A pcapng timestamp (a 64-bit count of units) in seconds. Counts below 2^53 (microseconds until
+ * the year 2255) are exact as a double; above that (nanoseconds) the count is divided by long
+ * division in 16-bit steps, so the result is `seconds + remainder / units`, as the pcap reader
+ * computes it, instead of a double that has already lost the nanoseconds.
+ */
+export function unitsToSeconds(high: number, low: number, units: number): number {
+  if (high < 0x200000 || !Number.isInteger(units) || units > 2 ** 36) return (high * 4294967296 + low) / units;
+  let sec = 0;
+  let rem = 0;
+  for (const limb of [high >>> 16, high & 0xffff, low >>> 16, low & 0xffff]) {
+    const cur = rem * 65536 + limb;
+    const q = Math.floor(cur / units);
+    rem = cur - q * units;
+    sec = sec * 65536 + q;
+  }
+  return sec + rem * (1 / units);
+}
+
 /** Calls back for each option in buf[start, end); stops at opt_endofopt or a malformed option. */
 export function forEachOption(
   buf: Buffer,
@@ -151,7 +170,12 @@ export class PcapngParser implements RecordParser {
         const high = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
         const low = le ? buf.readUInt32LE(pos + 16) : buf.readUInt32BE(pos + 16);
         rec.frame = ++this.frame;
-        rec.ts = (high * 4294967296 + low) / iface.unitsPerSecond + iface.tsOffset;
+        rec.ts = unitsToSeconds(high, low, iface.unitsPerSecond) + iface.tsOffset;
+        rec.tsForm = 'count';
+        rec.tsHigh = high;
+        rec.tsLow = low;
+        rec.tsUnits = iface.unitsPerSecond;
+        rec.tsOffset = iface.tsOffset;
         rec.linkType = iface.linkType;
         rec.caplen = caplen;
         rec.wirelen = le ? buf.readUInt32LE(pos + 24) : buf.readUInt32BE(pos + 24);
@@ -171,6 +195,11 @@ export class PcapngParser implements RecordParser {
         if (caplen > MAX_CAPLEN) return this.fail(pos, base, `simple packet block claims ${caplen} captured bytes`);
         rec.frame = ++this.frame;
         rec.ts = 0; // SPBs carry no timestamp
+        rec.tsForm = 'count';
+        rec.tsHigh = 0;
+        rec.tsLow = 0;
+        rec.tsUnits = iface.unitsPerSecond;
+        rec.tsOffset = 0;
         rec.linkType = iface.linkType;
         rec.caplen = caplen;
         rec.wirelen = wirelen;

@@ -16,6 +16,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ['flow', async () => (await import('./flow.js')).registerFlow],
   ['inspect', async () => (await import('./inspect.js')).registerInspect],
   ['extract', async () => (await import('./extract.js')).registerExtract],
+  ['export', async () => (await import('./export.js')).registerExport],
   ['capture', async () => (await import('./capture.js')).registerCapture],
   ['interfaces', async () => (await import('./interfaces.js')).registerInterfaces],
   ['proxy', async () => (await import('./proxy.js')).registerProxy],

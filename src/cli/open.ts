@@ -44,6 +44,7 @@ export function registerOpen(program: Command, { defaultCommand }: { defaultComm
       // The dashboard (blessed) is loaded only when it runs, so other commands start faster.
       const { loadCapture } = await import('../analysis/sources/file.js');
       const { runFileDashboard } = await import('../tui/app.js');
+      const { fileExports } = await import('../tui/exports.js');
       const load = loadCapture(capture, flags.ftpPort);
       // A file that is not a capture fails at once: report it before taking over the terminal.
       await Promise.race([load.analysis, load.firstPacket]);
@@ -53,6 +54,7 @@ export function registerOpen(program: Command, { defaultCommand }: { defaultComm
         noColor: !flags.color,
         showPasswords,
         readFrame: async (frame, fileOffset) => (await readFrame(capture, frame, fileOffset)).rec,
+        exports: fileExports(capture, { ftpPorts: flags.ftpPort, showPasswords }),
       });
     });
 }

@@ -125,10 +125,37 @@ export function quietOnEpipe(): void {
 interface ReportFlags {
   json?: boolean;
   ndjson?: boolean;
+  format?: string;
+  zeekCommands?: string;
+  zeekLog?: string;
+  outDir?: string;
+  force?: boolean;
   html?: string;
   ftpPort?: number[];
   showPasswords?: boolean;
   displayFilter?: DisplayFilter;
+}
+
+const FORMATS = ['text', 'json', 'ndjson', 'zeek', 'ecs'] as const;
+type Format = typeof FORMATS[number];
+
+/** --format, or the older --json / --ndjson; two that disagree are a usage error. */
+function chosenFormat(flags: ReportFlags): Format {
+  const asked: Format[] = [];
+  if (flags.format !== undefined) {
+    if (!(FORMATS as readonly string[]).includes(flags.format)) {
+      throw new FtpscopeError('usage', `--format '${flags.format}' is not one of ${FORMATS.join(', ')}`);
+    }
+    asked.push(flags.format as Format);
+  }
+  if (flags.json) asked.push('json');
+  if (flags.ndjson) asked.push('ndjson');
+  const distinct = [...new Set(asked)];
+  if (distinct.length > 1) {
+    throw new FtpscopeError('usage', distinct.includes('json') && distinct.includes('ndjson') && distinct.length === 2
+      ? '--json and --ndjson cannot be used together' : `--format ${distinct.join(' and ')} cannot be used together`, 'pick one output format');
+  }
+  return distinct[0] ?? 'text';
 }
 
 /**
@@ -214,21 +241,36 @@ export function registerReport(program: Command): void {
     .command('report')
     .description('analyze a capture: every FTP session, its commands and replies, its data connections and findings')
     .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
-    .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
-    .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')} (zeek: ftp.log and files.log; ecs: NDJSON in Elastic Common Schema)`)
+    .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md); same as --format json')
+    .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found; same as --format ndjson')
     .option('--html <file>', 'write a self-contained HTML report to this file (- for standard output): sessions, findings with their fix, transfers, and each session\'s ladder as SVG')
+    .option('--out-dir <dir>', 'zeek: the directory ftp.log and files.log are written to (default: the current directory)')
+    .option('--zeek-log <log>', 'zeek: print this one log (ftp or files) to standard output instead of writing files')
+    .option('--zeek-commands <list>', 'zeek: commands logged besides Zeek\'s default FTP::logged_commands (comma-separated, e.g. "<init>,USER,PASS"), or "all"')
+    .option('--force', 'zeek: replace ftp.log and files.log when they exist')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
     .addHelpText('after', '\nWith -Y and --ndjson, a session\'s events are written once the session is final (when it is known to match).\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (capture: string, flags: ReportFlags) => {
-      if ([flags.json, flags.ndjson, flags.html !== undefined].filter(Boolean).length > 1) {
-        throw new FtpscopeError('usage', '--json, --ndjson and --html cannot be used together', 'pick one output format');
+      const format = chosenFormat(flags);
+      if (flags.html !== undefined && (flags.json || flags.ndjson || (flags.format !== undefined && format !== 'text'))) {
+        throw new FtpscopeError('usage', '--html and --format/--json/--ndjson cannot be used together', 'pick one output format');
+      }
+      if (format !== 'zeek' && (flags.outDir !== undefined || flags.zeekLog !== undefined || flags.zeekCommands !== undefined || flags.force)) {
+        throw new FtpscopeError('usage', '--out-dir, --zeek-log, --zeek-commands and --force go with --format zeek');
       }
       quietOnEpipe();
       const showPasswords = flags.showPasswords === true;
       const filter = withPasswords(flags.displayFilter, showPasswords);
-      if (flags.ndjson) {
+      if (format === 'zeek' || format === 'ecs') {
+        const { printZeek, printEcs } = await import('./report-formats.js');
+        if (format === 'zeek') await printZeek(capture, { ...flags, showPasswords, filter });
+        else await printEcs(capture, { ftpPorts: flags.ftpPort, showPasswords, filter });
+        return;
+      }
+      if (format === 'ndjson') {
         // Events are written in pieces of about 64 KiB, and reading waits while stdout has more than
         // a MiB queued (a slow pipe); sessions are let go once final (only counted).
         let pending = '';
@@ -278,6 +320,6 @@ export function registerReport(program: Command): void {
         await writeHtmlReport(capture, flags.html, { ftpPorts: flags.ftpPort, showPasswords, filter });
         return;
       }
-      await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords, filter });
+      await printReport(capture, { json: format === 'json', ftpPorts: flags.ftpPort, showPasswords, filter });
     });
 }

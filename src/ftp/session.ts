@@ -102,6 +102,8 @@ export class FtpSession {
   private readonly deferred = new Set<FtpCommand>();
   private readonly sizes = new Map<string, number>();
   private cwd: string | null = null;
+  /** A reply has been seen (the first one may be the greeting even with commands pending). */
+  private anyReply = false;
   private type: DataConnection['transferType'] = null;
   private rest: number | null = null;
   private loginFailures = 0;
@@ -354,6 +356,15 @@ export class FtpSession {
 
   private onReply(parsed: ParsedReply, frame: number | null, ts: number, endFrame: number | null = frame): void {
     const reply: FtpReply = { code: parsed.code, text: parsed.text, lines: parsed.lines, frame, ts };
+    const first = !this.anyReply;
+    this.anyReply = true;
+    if (first && parsed.code === 220 && !this.model.greeting && this.model.unsolicitedReplies.length === 0) {
+      // The server's first words are its greeting even when the client sent commands before it
+      // (a pipelining client, or a server slow to greet): they are answered after it, in order.
+      this.model.greeting = { code: reply.code, text: reply.text, frame, ts: reply.ts };
+      if (this.lineEffects) this.effects.push({ type: 'reply', command: null, reply, endFrame });
+      return;
+    }
     this.skipUnanswered(parsed.code, frame);
     const command = this.pending[0] ?? null;
     if (!command) {

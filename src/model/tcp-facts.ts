@@ -87,6 +87,8 @@ export interface TcpFacts {
   teardown: TeardownEvent[];
   /** First payload per direction. */
   firstPayload: [PayloadMark | null, PayloadMark | null];
+  /** The last packet per direction that carried bytes not seen before (when data last arrived). */
+  lastPayload: [PayloadMark | null, PayloadMark | null];
   /** In-order payload bytes delivered per direction, each counted once. */
   bytes: [number, number];
   /** Bytes the capture lacks per direction (gaps). */
@@ -119,6 +121,7 @@ export function copyTcpFacts(t: TcpFacts): TcpFacts {
     rstBy: t.rstBy,
     teardown: t.teardown.map((e) => ({ ...e })),
     firstPayload: [t.firstPayload[0] && { ...t.firstPayload[0] }, t.firstPayload[1] && { ...t.firstPayload[1] }],
+    lastPayload: [t.lastPayload[0] && { ...t.lastPayload[0] }, t.lastPayload[1] && { ...t.lastPayload[1] }],
     bytes: [t.bytes[0], t.bytes[1]],
     missing: [t.missing[0], t.missing[1]],
     packets: t.packets,

@@ -132,6 +132,14 @@ export class ObservedLeg implements LegTap {
     conn.end = ts;
     conn.packets++;
     if (conn.firstPayload[dir] === null) conn.firstPayload[dir] = { frame, ts };
+    // As the TCP layer keeps it: the last segment that carried new bytes (the chunk's last data segment, before its ACK).
+    const lastData = frame !== null ? this.obs.rec!.frameCount - 1 : null;
+    const last = conn.lastPayload[dir];
+    if (last === null) conn.lastPayload[dir] = { frame: lastData, ts };
+    else {
+      last.frame = lastData;
+      last.ts = ts;
+    }
     if (frame !== null) conn.lastFrame = this.obs.rec!.frameCount;
     if (!this.analyzed) return;
     // Inline rather than safe(): this runs for every chunk of every transfer.

@@ -246,6 +246,12 @@ export class Flow implements ReassemblySink {
     // A keep-alive repeats the byte before the next one (often garbage); it is not data.
     if (wire === 1 && off === reasm.next - 1 && (pkt.flags & (TCP_SYN | TCP_FIN)) === 0) return;
     if (this.conn.firstPayload[dir] === null && off >= 0) this.conn.firstPayload[dir] = { frame, ts };
+    if (off + wire > reasm.next) {
+      // new bytes (not a retransmission): the mark is updated in place, no object per packet
+      const last = this.conn.lastPayload[dir];
+      if (last === null) this.conn.lastPayload[dir] = { frame, ts };
+      else { last.frame = frame; last.ts = ts; }
+    }
     if (off < 0) {
       // Bytes from before the capture started following this direction.
       if (off + wire <= 0) return;

@@ -54,8 +54,8 @@ export function titleBar(cols: number, t: TitleState): Row {
 }
 
 const HINTS: Record<ScreenName, string> = {
-  sessions: 'Enter open  / filter  s sort  6 handshake  7 findings',
-  session: 'Tab pane  Enter drill in  Esc back  / search  6 handshake',
+  sessions: 'Enter open  / filter  s sort  6 handshake  7 findings  w save pcapng',
+  session: 'Tab pane  Enter drill in  Esc back  / search  6 handshake  w/x/L/e save',
   handshake: '↑↓ scroll  Esc back',
   findings: 'Enter jump to frame  Esc back',
   help: 'Esc close',

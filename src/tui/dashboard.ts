@@ -29,6 +29,9 @@ import {
 import { SessionIndex, type SessionRowList } from './views/session-index.js';
 import { freezeAnalysis, signature } from './live-model.js';
 import { statusBar, titleBar, type ScreenName } from './chrome.js';
+import { exportDoneMessage, exportPromptLine, type DashboardExports, type ExportPrompt } from './exports.js';
+import type { ExportKind } from '../report/export.js';
+import { isFtpscopeError } from '../errors.js';
 
 export type Screen = ScreenName;
 type PaneId = 'sessions' | SessionPane | 'handshake' | 'findings' | 'help';
@@ -50,6 +53,8 @@ export interface DashboardSource {
   notice?: () => string | null;
   /** Full dissection of one packet, re-read by its offset; absent when packets cannot be re-read. */
   loadPacket?: (fact: PacketFact) => Promise<Dissection>;
+  /** Saving sessions, transfers, ladders and JSON to files; absent for live sources. */
+  exports?: DashboardExports;
 }
 
 
@@ -67,7 +72,11 @@ export class Dashboard {
   private search: Partial<Record<PaneId, string>> = {};
   sort: SortOrder = { column: 'start', reverse: false };
   prompt: { pane: PaneId; text: string } | null = null;
+  /** The path prompt of an export key, while it is open (see exports.ts). */
+  exportPrompt: ExportPrompt | null = null;
   message = '';
+  /** Settles when the export in progress (if any) has finished; tests wait on it. */
+  exporting: Promise<void> = Promise.resolve();
   /** Selected packet (frame) of the open session. */
   frame: number | null = null;
   private handshakeOf: { tcp: TcpFacts | null; what: string; opener: FtpRole | null } = { tcp: null, what: 'no connection', opener: null };
@@ -330,8 +339,10 @@ export class Dashboard {
         findings: this.findingsCount(),
       }),
       ...canvas,
-      statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message,
-        this.source.notice?.() ?? null),
+      this.exportPrompt
+        ? [{ text: fit(exportPromptLine(this.exportPrompt), cols), style: 'bar' }]
+        : statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message,
+          this.source.notice?.() ?? null),
     ]);
   }
 
@@ -348,6 +359,11 @@ export class Dashboard {
 
   key(k: KeyEvent): void {
     if (this.quitting) return;
+    if (this.exportPrompt) {
+      this.exportKey(k);
+      this.render();
+      return;
+    }
     this.message = '';
     if (this.prompt) {
       this.promptKey(k);
@@ -470,7 +486,90 @@ export class Dashboard {
       case 'viewHex': return this.openSession('hex');
       case 'viewHandshake': return this.openHandshake();
       case 'viewFindings': this.goto('findings'); return;
+      case 'exportPcapng': return this.startExport('pcapng');
+      case 'exportTransfer': return this.startExport('transfer');
+      case 'exportLadder': return this.startExport('ladder');
+      case 'exportJson': return this.startExport('json');
     }
+  }
+
+  // ---- exports ------------------------------------------------------------------------
+
+  /** An export key: find what it saves, then ask for the path (with a default filled in). */
+  private startExport(kind: ExportKind): void {
+    const exports = this.source.exports;
+    if (!exports) { this.message = 'exports need a capture file (live sources: write one with -w or --record, then open it)'; return; }
+    if (this.source.status?.()) { this.message = 'the capture is still being read: export once it is complete'; return; }
+    const row = this.selectedRow();
+    const session = this.session();
+    if (!session || !row) { this.message = 'select a session first (unpaired data connections belong to none)'; return; }
+    let dc: DataConnection | null = null;
+    if (kind === 'transfer') {
+      dc = this.selectedTransfer(session, row);
+      if (!dc) {
+        this.message = session.dataConnections.length === 0
+          ? `session ${session.id} has no data connection to save`
+          : 'select a transfer: its D row in the sessions list, or one of its packets in the flow or packets pane';
+        return;
+      }
+    }
+    this.exportPrompt = { kind, session, dc, text: exports.defaultPath(kind, session, dc), stage: 'path' };
+  }
+
+  /** The data connection the selection points at: a D row, the selected packet's connection, or the only one. */
+  private selectedTransfer(session: Session, row: SessionRow): DataConnection | null {
+    if (this.screen === 'sessions' && row.kind === 'data') return row.dc;
+    if (this.screen === 'session' && this.frame !== null) {
+      const fact = this.packetRef(session, this.frame);
+      if (fact?.channel === 'data' && fact.session === session.id) {
+        const dc = session.dataConnections.find((d) => d.id === fact.dataConnection);
+        if (dc) return dc;
+      }
+    }
+    if (row.kind === 'data') return row.dc;
+    return session.dataConnections.length === 1 ? session.dataConnections[0]! : null;
+  }
+
+  private exportKey(k: KeyEvent): void {
+    const p = this.exportPrompt!;
+    if (k.name === 'C-c') { this.quit(); return; }
+    if (p.stage === 'busy') return; // keys wait until the file is written
+    if (p.stage === 'confirm') {
+      if (k.ch === 'y' || k.ch === 'Y') this.runExport(p, true);
+      // anything else keeps the file: back to the path, to choose another name
+      else p.stage = 'path';
+      return;
+    }
+    if (k.name === 'enter') {
+      const file = p.text.trim();
+      if (!file) { this.exportPrompt = null; this.message = 'export cancelled: no path given'; return; }
+      p.text = file;
+      if (this.source.exports!.exists(file)) { p.stage = 'confirm'; return; }
+      this.runExport(p, false);
+    } else if (k.name === 'escape') {
+      this.exportPrompt = null;
+      this.message = 'export cancelled';
+    } else if (k.name === 'backspace') {
+      p.text = p.text.slice(0, -1);
+    } else if (k.name === 'C-u') {
+      p.text = '';
+    } else if (k.ch && k.ch.length === 1 && k.ch >= ' ' && p.text.length < 1024) {
+      p.text += k.ch;
+    }
+  }
+
+  private runExport(p: ExportPrompt, overwrite: boolean): void {
+    p.stage = 'busy';
+    this.exporting = this.source.exports!.run(p.kind, p.session, p.dc, p.text, overwrite).then(
+      (r) => { this.message = exportDoneMessage(r); },
+      (e: unknown) => {
+        if (!isFtpscopeError(e)) throw e;
+        this.message = `not saved: ${e.describe()}`;
+      },
+    ).then(() => {
+      this.exportPrompt = null;
+      this.guard(() => this.render());
+    }, (e: unknown) => this.fail(e));
   }
 
   /** Tree keys in the layers pane: open or close the selected node, or step out to its parent. */

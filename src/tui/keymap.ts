@@ -8,12 +8,13 @@ export type Action =
   | 'search' | 'nextMatch' | 'prevMatch' | 'sort' | 'reverseSort'
   | 'follow' | 'pause'
   | 'viewSessions' | 'viewFlow' | 'viewPackets' | 'viewLayers' | 'viewHex' | 'viewHandshake' | 'viewFindings'
+  | 'exportPcapng' | 'exportTransfer' | 'exportLadder' | 'exportJson'
   | 'help' | 'quit';
 
 export interface KeyBinding {
   keys: string[];
   action: Action;
-  group: 'Move' | 'Panes' | 'Views' | 'Search' | 'Live' | 'Other';
+  group: 'Move' | 'Panes' | 'Views' | 'Search' | 'Live' | 'Export' | 'Other';
   help: string;
 }
 
@@ -44,6 +45,10 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { keys: ['r'], action: 'reverseSort', group: 'Search', help: 'reverse the sort order' },
   { keys: ['f'], action: 'follow', group: 'Live', help: 'follow the newest item' },
   { keys: ['p'], action: 'pause', group: 'Live', help: 'pause / resume updates (shows pending count)' },
+  { keys: ['w', 'f2'], action: 'exportPcapng', group: 'Export', help: 'save the session as pcapng (with its data connections)' },
+  { keys: ['x'], action: 'exportTransfer', group: 'Export', help: 'save the selected transfer\'s file (D row or its packet)' },
+  { keys: ['L'], action: 'exportLadder', group: 'Export', help: 'save the session\'s ladder as text' },
+  { keys: ['e'], action: 'exportJson', group: 'Export', help: 'save the session\'s report as JSON' },
   { keys: ['?'], action: 'help', group: 'Other', help: 'this help' },
   { keys: ['q', 'C-c'], action: 'quit', group: 'Other', help: 'quit' },
 ];
@@ -58,7 +63,7 @@ export function actionFor(key: string): Action | null {
 const KEY_NAMES: Record<string, string> = {
   up: '↑', down: '↓', left: '←', right: '→', pageup: 'PgUp', pagedown: 'PgDn', escape: 'Esc',
   backspace: 'Backspace', enter: 'Enter', tab: 'Tab', 'S-tab': 'Shift-Tab', home: 'Home', end: 'End',
-  space: 'Space', 'C-c': 'Ctrl-C', 'C-b': 'Ctrl-B', 'C-f': 'Ctrl-F',
+  space: 'Space', 'C-c': 'Ctrl-C', 'C-b': 'Ctrl-B', 'C-f': 'Ctrl-F', f2: 'F2',
 };
 
 export function keyLabel(key: string): string {
@@ -77,6 +82,7 @@ export function helpLines(): string[] {
     }
     out.push(`  ${b.keys.map(keyLabel).join(' ').padEnd(22)} ${b.help}`);
   }
-  out.push('', 'Mouse: click selects a row, the wheel scrolls (off with --no-mouse).');
+  out.push('', 'Exports ask for a path (a default is filled in), ask before replacing a file, and say where they wrote.');
+  out.push('Mouse: click selects a row, the wheel scrolls (off with --no-mouse).');
   return out;
 }

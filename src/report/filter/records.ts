@@ -140,23 +140,24 @@ export function packetRecord(p: PacketFact, ctx: PacketContext): FieldRecord {
     put(m, 'ftpscope.user', s.user);
     for (const f of s.findings) if (f.frame === p.frame) put(m, 'ftpscope.finding', f.code);
   }
-  if (p.channel === 'control' && p.len > 0 && !p.tls) {
+  if (p.channel === 'control' && p.wire !== null) {
     put(m, 'ftp', 1);
     // As in Wireshark, every FTP packet has both: 1 for the side that sent it, 0 for the other.
     put(m, 'ftp.request', p.sender === 'client' ? 1 : 0);
     put(m, 'ftp.response', p.sender === 'server' ? 1 : 0);
-    const lines = p.meaning?.kind === 'control' ? p.meaning.lines : [];
-    for (const l of lines) {
-      if (l.kind === 'command') {
-        put(m, 'ftp.request.command', l.command.verb);
-        put(m, 'ftp.request.arg', maskArg(l.command.verb, l.command.arg, ctx.showPasswords));
+    // The packet's own lines, as a packet-by-packet decoder (and tshark) sees them.
+    for (const l of p.wire) {
+      if (l.kind === 'request') {
+        put(m, 'ftp.request.command', l.verb);
+        put(m, 'ftp.request.arg', maskArg(l.verb, l.arg, ctx.showPasswords));
       } else {
-        put(m, 'ftp.response.code', l.reply.code);
-        for (const line of maskReplyText(l.reply.text, ctx.showPasswords).split('\n')) put(m, 'ftp.response.arg', line);
+        put(m, 'ftp.response.code', l.code);
+        put(m, 'ftp.response.arg', maskReplyText(l.arg, ctx.showPasswords));
       }
     }
   }
-  if ((p.channel === 'data' || p.channel === 'unpaired') && p.len > 0) {
+  // As in Wireshark, a segment that repeats bytes already seen is not handed to ftp-data again.
+  if ((p.channel === 'data' || p.channel === 'unpaired') && p.len > 0 && !p.repeated) {
     const dc = s && p.channel === 'data' ? s.dataConnections.find((d) => d.id === p.dataConnection) ?? null : null;
     if (dc) putTransfer(m, s, dc);
     else put(m, 'ftp-data', 1);
