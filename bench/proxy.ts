@@ -336,10 +336,13 @@ async function main(): Promise<void> {
       const relayed = await single(bare.port);
       // The same proxy with --log and --record (the recording waits for the disk by default: nothing is left out).
       const recording = await spawnRecordingProxy(ftpd.port, dir);
+      await reaped(ftpd.pid);
+      const recCpu0 = cpuOf(recording.pid);
       const t0 = performance.now();
       const rec = await timed(() => curl(recording.port, 'big.bin'));
       if (rec.value.bytes !== size) throw new Error('short transfer through the recording proxy');
-      const recCpu = cpuOf(recording.pid);
+      const recCpu1 = cpuOf(recording.pid);
+      const recCpu = { user: recCpu1.user - recCpu0.user, sys: recCpu1.sys - recCpu0.sys };
       const summary = await recording.stop();
       const finished = performance.now() - t0;
       const recMbps = mbps(size, rec.ms);
@@ -353,7 +356,8 @@ async function main(): Promise<void> {
       say(`                  proxy:  vsftpd ${perGb(proxied.ftpd)} + curl ${perGb(proxied.curl)} + proxy ${perGb(proxyCpu)} (user ${perGb(proxied.user)}, sys ${perGb(proxied.sys)}) = ${perGb(proxied.ftpd + proxied.curl + proxyCpu)}`);
       say(`  the proxy's own cost (relay + analysis incl. sha256) allows ${mbps(size, proxyCpu * 1000).toFixed(0)} MB/s on one core`);
       say(`  with --log and --record: ${recMbps.toFixed(0)} MB/s, ${(recMbps / proxied.mbps * 100).toFixed(1)}% of the bare proxy (target >= 70%); ` +
-        `its process ${(recCpu.user + recCpu.sys).toFixed(2)} CPU s; recording finished ${(finished / 1000).toFixed(2)} s after the transfer began; ` +
+        `CPU s per GB: proxy ${perGb(recCpu.user + recCpu.sys)} (user ${perGb(recCpu.user)}, sys ${perGb(recCpu.sys)}: the kernel writing the file) ` +
+        `against ${perGb(proxyCpu)} bare; recording finished ${(finished / 1000).toFixed(2)} s after the transfer began; ` +
         `${/recording: (.*)/.exec(summary)?.[1] ?? 'no recording summary'}`);
     }
     ratios.sort((a, b) => a - b);

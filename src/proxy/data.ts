@@ -323,7 +323,8 @@ export class DataRelay {
       leg.releaseRead?.();
       leg.releaseRead = null;
     }
-    // A reset is the proxy's (it resets every leg when one fails): on a leg it opened, from the opener's side.
+    // A reset is the proxy's (it resets every leg when one fails): from direction 0 on a leg the proxy
+    // opened, 1 on one it accepted. (Which peer reset first, if one did, is in the failure message.)
     if (this.legs.client.tapped) this.o.clientTap?.close(reset ? 'rst' : 'fin', this.legs.client.weConnected ? 0 : 1);
     if (this.legs.server.tapped) this.o.serverTap?.close(reset ? 'rst' : 'fin', this.legs.server.weConnected ? 0 : 1);
     if (!silent) this.o.events.done(failure);
