@@ -117,6 +117,8 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly controlByTuple = new Map<string, ControlRole>();
   /** Server-facing legs of a proxy recording, by their own "client server" endpoints, until they open. */
   private readonly pendingLegs = new Map<string, ProxyLeg>();
+  /** Connections a proxy recording marked as server-facing legs (said once at the end: nothing is hidden silently). */
+  private linkedLegs = 0;
   /** Data connections not yet final, and the role that settles each. */
   private readonly openData = new Map<DataConnection, DataRole>();
   /** The per-packet facts (with keepPackets). */
@@ -286,6 +288,7 @@ export class FtpAnalyzer implements StreamHandler {
     if (!leg) return false;
     this.pendingLegs.delete(key);
     conn.tag = { kind: 'proxy-leg' } satisfies ProxyLegRole;
+    this.linkedLegs++;
     const owner = this.controlByTuple.get(tupleKey(leg.client, leg.server));
     if (owner && leg.kind === 'control') {
       this.originalServer(owner, { ip: conn.server.ip, port: conn.server.port, ...(leg.name !== undefined ? { name: leg.name } : {}) }, ts);
@@ -324,6 +327,10 @@ export class FtpAnalyzer implements StreamHandler {
         this.endCandidate(conn, role.acc, conn.closeReason ?? 'end');
       }
       this.candidates.clear();
+      if (this.linkedLegs > 0) {
+        this.addGlobalFinding(finding('info', 'proxy-recording-legs',
+          `${this.linkedLegs} TCP connections are server-facing legs of proxied sessions (the proxy's comment on their SYN says so): they are part of those sessions (originalServer), not sessions or data connections of their own; tshark shows them as connections`));
+      }
       if (this.expectations.evicted > 0) {
         this.addGlobalFinding(finding('warning', 'expectations-evicted',
           `${this.expectations.evicted} PASV/PORT expectations were dropped because the table was full; some data connections may be unpaired`));

@@ -87,6 +87,12 @@ export const FINDING_CODES = {
     meaning: 'The capture file itself says packets were lost while it was recorded (a pcapng Interface Statistics Block counts them: dropped by the kernel, or not written because the disk fell behind); expect gaps.',
     fix: 'Record again: for a live capture with a bigger `-B` buffer or a narrower `-f` filter; for `ftpscope proxy --record`, keep the default `--record-overflow backpressure` or record to a faster disk.',
   },
+  'proxy-recording-legs': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'The file is a recording of `ftpscope proxy --record`: the connections the proxy opened to the servers (marked by a comment on their SYN) are reported as part of the sessions they served, with the session\'s `originalServer`, not as sessions of their own.',
+    fix: 'Nothing to fix. To see those legs on their own, open the file in tshark (`frame.comment contains "server-facing"`).',
+  },
   'capture-mid-session': {
     group: 'capture',
     severity: 'info',

@@ -62,6 +62,9 @@ d('--record and --log', () => {
     expect(a.sessions).toHaveLength(1);
     expect(a.unpairedDataConnections).toEqual([]);
     const s = a.sessions[0]!;
+    // Nothing is hidden silently: the report says how many connections it attached to their sessions
+    // (the server-facing control leg, and one per data connection).
+    expect(a.findings.find((f) => f.code === 'proxy-recording-legs')?.message).toMatch(new RegExp(`^${1 + s.dataConnections.length} TCP connections are server-facing legs`));
     expect(s.server.port).toBe(proxyPort);
     expect(s.originalServer).toEqual({ ip: ftpd.host, port: ftpd.port });
     expect(s.handshake.seen).toBe(true);
