@@ -9,7 +9,7 @@
  * The single transfer is measured --runs times, direct, proxied and through a bare relay (the
  * floor any Node relay pays, see serveBareRelay) in turn, so all see the same load from whatever
  * else runs on the machine; the median ratio is the result.
- *   node dist/bench/proxy.js [--size-mb 1024] [--runs 3] [--parallel 50] [--noops 1000] [--data-mode client|passive|active]
+ *   node dist/bench/proxy.js [--size-mb 1024] [--runs 3] [--parallel 50] [--noops 1000] [--data-mode client|passive|active] [--record-dir DIR]
  */
 import { spawn, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -30,6 +30,8 @@ const PARALLEL = Number(arg('--parallel', '50'));
 const NOOPS = Number(arg('--noops', '1000'));
 const DATA_MODE = arg('--data-mode', 'client') as DataMode;
 const RUNS = Math.max(1, Number(arg('--runs', '3')));
+/** Where --record and --log write (the disk under test; /dev/shm takes the disk out and leaves the recording's CPU cost). */
+const RECORD_DIR = arg('--record-dir', '');
 
 function say(s: string): void {
   process.stdout.write(s + '\n');
@@ -134,6 +136,42 @@ async function serveBareRelay(): Promise<void> {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`));
   process.stdin.on('close', () => process.exit(0));
   process.stdin.resume();
+}
+
+/**
+ * `ftpscope proxy --log F --record F` as a user runs it (the CLI, its own process): started per
+ * run so each recording starts empty, and stopped with SIGINT so the recording is finished and
+ * its exit summary says whether anything was left out.
+ */
+async function spawnRecordingProxy(upstreamPort: number, dir: string): Promise<{ port: number; pid: number; stop(): Promise<string> }> {
+  const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+  const log = path.join(RECORD_DIR || dir, `bench-${process.pid}.ndjson`);
+  const rec = path.join(RECORD_DIR || dir, `bench-${process.pid}.pcapng`);
+  const child = spawn(process.execPath, [cli, 'proxy', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--data-mode', DATA_MODE,
+    '--log', log, '--record', rec], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const port = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`recording proxy exited (${code}): ${err}`)));
+  });
+  return {
+    port,
+    pid: child.pid!,
+    stop: () => new Promise<string>((resolve) => {
+      child.once('exit', () => {
+        fs.rmSync(log, { force: true });
+        fs.rmSync(rec, { force: true });
+        resolve(out);
+      });
+      child.kill('SIGINT');
+    }),
+  };
 }
 
 /** CPU seconds of a process and its reaped children (vsftpd forks a process per session and reaps it). */
@@ -275,7 +313,7 @@ async function main(): Promise<void> {
   const pport = proxy.port;
   const bare = await spawnProxy(ftpd.port, '--serve-bare-relay');
   try {
-    say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs`);
+    say(`ftpscope proxy benchmark: ${SIZE_MB} MB single transfer, ${PARALLEL} parallel transfers, ${NOOPS} NOOP round trips; data mode ${DATA_MODE}; node ${process.version}, ${os.cpus().length} CPUs; --record and --log to ${RECORD_DIR || dir}`);
     say('');
     const single = async (port: number) => {
       await reaped(ftpd.pid);
@@ -291,10 +329,24 @@ async function main(): Promise<void> {
     const perGb = (s: number) => `${(s / gb).toFixed(2)}`;
     const ratios: number[] = [];
     const bareRatios: number[] = [];
+    const recRatios: number[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const direct = await single(ftpd.port);
       const proxied = await single(pport);
       const relayed = await single(bare.port);
+      // The same proxy with --log and --record (the recording waits for the disk by default: nothing is left out).
+      const recording = await spawnRecordingProxy(ftpd.port, dir);
+      await reaped(ftpd.pid);
+      const recCpu0 = cpuOf(recording.pid);
+      const t0 = performance.now();
+      const rec = await timed(() => curl(recording.port, 'big.bin'));
+      if (rec.value.bytes !== size) throw new Error('short transfer through the recording proxy');
+      const recCpu1 = cpuOf(recording.pid);
+      const recCpu = { user: recCpu1.user - recCpu0.user, sys: recCpu1.sys - recCpu0.sys };
+      const summary = await recording.stop();
+      const finished = performance.now() - t0;
+      const recMbps = mbps(size, rec.ms);
+      recRatios.push(recMbps / proxied.mbps);
       const proxyCpu = proxied.user + proxied.sys;
       ratios.push(proxied.mbps / direct.mbps);
       bareRatios.push(relayed.mbps / direct.mbps);
@@ -303,11 +355,17 @@ async function main(): Promise<void> {
       say(`  CPU s per GB    direct: vsftpd ${perGb(direct.ftpd)} + curl ${perGb(direct.curl)} = ${perGb(direct.ftpd + direct.curl)}`);
       say(`                  proxy:  vsftpd ${perGb(proxied.ftpd)} + curl ${perGb(proxied.curl)} + proxy ${perGb(proxyCpu)} (user ${perGb(proxied.user)}, sys ${perGb(proxied.sys)}) = ${perGb(proxied.ftpd + proxied.curl + proxyCpu)}`);
       say(`  the proxy's own cost (relay + analysis incl. sha256) allows ${mbps(size, proxyCpu * 1000).toFixed(0)} MB/s on one core`);
+      say(`  with --log and --record: ${recMbps.toFixed(0)} MB/s, ${(recMbps / proxied.mbps * 100).toFixed(1)}% of the bare proxy (target >= 70%); ` +
+        `CPU s per GB: proxy ${perGb(recCpu.user + recCpu.sys)} (user ${perGb(recCpu.user)}, sys ${perGb(recCpu.sys)}: the kernel writing the file) ` +
+        `against ${perGb(proxyCpu)} bare; recording finished ${(finished / 1000).toFixed(2)} s after the transfer began; ` +
+        `${/recording: (.*)/.exec(summary)?.[1] ?? 'no recording summary'}`);
     }
     ratios.sort((a, b) => a - b);
     bareRatios.sort((a, b) => a - b);
     const med = (list: number[]) => (list[Math.floor((list.length - 1) / 2)]! * 100).toFixed(1);
+    recRatios.sort((a, b) => a - b);
     say(`single 1x${SIZE_MB} MB median ratio ${med(ratios)}% of ${RUNS} (target >= 80%); bare relay ${med(bareRatios)}%; ${os.cpus().length} CPUs shared by vsftpd, curl and (proxied) the proxy`);
+    say(`  --log and --record: median ${med(recRatios)}% of the bare proxy's throughput (target >= 70%)`);
 
     const par = (port: number) => Promise.all(Array.from({ length: PARALLEL }, (_, i) => curl(port, `p${i}.bin`)));
     const directN = await timed(() => par(ftpd.port));

@@ -1,9 +1,10 @@
-import { TCP_FIN, TCP_RST, type FastPacket } from '../dissect/types.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, type FastPacket } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/events.js';
 import type {
-  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, Session, SourceInfo, UnseenTransfer,
+  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, OriginalServer, Session, SourceInfo, UnseenTransfer,
 } from '../model/types.js';
+import type { ProxyLeg } from './proxy-legs.js';
 import { copyTcpFacts, finalTcpFacts } from '../model/tcp-facts.js';
 import { PacketTable, type RowInput } from './packet-table.js';
 import { finding, pushFinding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
@@ -83,7 +84,12 @@ interface OtherRole {
   acc: TransferAccumulator;
 }
 
-type Role = ControlRole | DataRole | CandidateRole | OtherRole;
+/** A server-facing leg of a proxy recording: part of its session, not a session or data of its own. */
+interface ProxyLegRole {
+  kind: 'proxy-leg';
+}
+
+type Role = ControlRole | DataRole | CandidateRole | OtherRole | ProxyLegRole;
 
 const DETECT_BYTES = 4096;
 const MAX_UNPAIRED = 10_000;
@@ -93,6 +99,8 @@ const MAX_LOGIN_FAILURE_KEYS = 10_000;
 const MAX_FTP_HOSTS = 65_536;
 /** Server endpoints recognised as FTP control on a port not given as one; the oldest are forgotten. */
 const MAX_CONTROL_SERVERS = 65_536;
+/** Server-facing legs announced by a proxy recording whose SYN has not been seen yet; the oldest are forgotten. */
+const MAX_PENDING_PROXY_LEGS = 4096;
 
 /**
  * The FTP layer: takes TCP stream events (from a capture's TCP tracker or from the proxy),
@@ -109,6 +117,12 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly ftpHosts = new Set<string>();
   /** "ip port" of servers whose control connections were recognised by their greeting or first command. */
   private readonly controlServers = new Set<string>();
+  /** Open control connections by "client server" endpoints (proxy recordings name their sessions so). */
+  private readonly controlByTuple = new Map<string, ControlRole>();
+  /** Server-facing legs of a proxy recording, by their own "client server" endpoints, until they open. */
+  private readonly pendingLegs = new Map<string, ProxyLeg>();
+  /** Connections a proxy recording marked as server-facing legs (said once at the end: nothing is hidden silently). */
+  private linkedLegs = 0;
   /** Data connections not yet final, and the role that settles each. */
   private readonly openData = new Map<DataConnection, DataRole>();
   /** The per-packet facts (with keepPackets). */
@@ -146,6 +160,7 @@ export class FtpAnalyzer implements StreamHandler {
   // ---- StreamHandler ------------------------------------------------------------------
 
   open(conn: TcpConnection, ts: number, frame: number | null): void {
+    if (this.pendingLegs.size > 0 && this.openProxyLeg(conn, ts)) return;
     if (this.ftpPorts.has(conn.server.port) || this.controlServers.has(endpointKey(conn.server))) {
       this.startControl(conn);
       return;
@@ -180,7 +195,7 @@ export class FtpAnalyzer implements StreamHandler {
     const bytes = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
     switch (role.kind) {
       case 'data':
-        this.dataBytes(role, dir, bytes);
+        this.dataBytes(role, dir, bytes, ts);
         return;
       case 'candidate':
         this.candidateBytes(conn, role, dir, bytes, ts, frame);
@@ -195,7 +210,10 @@ export class FtpAnalyzer implements StreamHandler {
     const role = conn.tag as Role | undefined;
     if (!role) return;
     if (role.kind === 'control') this.apply(role, role.machine.gap(dir, length, frame));
-    else if (role.kind === 'data' || role.kind === 'other' || role.kind === 'candidate') role.acc.gap(dir, length);
+    else if (role.kind === 'data') {
+      role.acc.gap(dir, length);
+      this.liveFigures(role, ts);
+    } else if (role.kind === 'other' || role.kind === 'candidate') role.acc.gap(dir, length);
   }
 
   close(conn: TcpConnection, reason: CloseReason, ts: number, frame: number | null): void {
@@ -207,6 +225,7 @@ export class FtpAnalyzer implements StreamHandler {
       role.closed = true;
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
+      role.dc.progress = 'closing';
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
       // The final reply (226) usually follows the data connection's FIN: wait for it.
@@ -214,15 +233,18 @@ export class FtpAnalyzer implements StreamHandler {
     } else if (role.kind === 'candidate') {
       this.candidates.delete(conn);
       this.endCandidate(conn, role.acc, reason);
-    } else {
+    } else if (role.kind === 'other') {
       this.endCandidate(conn, role.acc, reason);
+    } else {
+      conn.tag = undefined; // a proxy recording's server-facing leg: nothing of its own to report
     }
   }
 
   packet(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
-    // A FIN or RST after the connection closed (the RST that ends a TIME-WAIT exchange, say) is
-    // still part of its teardown: the facts already handed out are brought up to date.
-    if (conn.closeReason !== null && (pkt.flags & (TCP_FIN | TCP_RST)) !== 0) this.lateTeardown(conn);
+    // A FIN, RST or ACK after the connection closed (the ACK of the last FIN, the RST that ends a
+    // TIME-WAIT exchange) is still part of its teardown: the facts already handed out are brought
+    // up to date, as the live proxy's are.
+    if (conn.closeReason !== null && (pkt.flags & (TCP_FIN | TCP_RST | TCP_ACK)) !== 0) this.lateTeardown(conn);
     const table = this.packetTable;
     if (table === null) return;
     if (this.opts.factsForAllConnections && !table.entry(conn.id)) {
@@ -243,6 +265,50 @@ export class FtpAnalyzer implements StreamHandler {
   /** A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the fact table. */
   addPacket(conn: TcpConnection, dir: Dir, row: RowInput): void {
     this.packetTable?.add(conn, dir, row);
+  }
+
+  // ---- the proxy's upstream -----------------------------------------------------------
+
+  /**
+   * The proxy: the session on control connection `conn` is relayed to `server` (the address the
+   * client dialled in transparent mode, the USER name@host destination, or --upstream).
+   */
+  setOriginalServer(conn: TcpConnection, server: OriginalServer, ts: number): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind !== 'control') return;
+    this.originalServer(role, server, ts);
+  }
+
+  /**
+   * A proxy recording says (a comment on its SYN) that the connection `client` → `server` is a
+   * server-facing leg of the session `leg` names. Called before the packet reaches the TCP layer.
+   */
+  noteProxyLeg(client: Endpoint, server: Endpoint, leg: ProxyLeg): void {
+    const legs = this.pendingLegs;
+    if (legs.size >= MAX_PENDING_PROXY_LEGS) legs.delete(legs.keys().next().value!);
+    legs.set(tupleKey(client, server), leg);
+  }
+
+  private openProxyLeg(conn: TcpConnection, ts: number): boolean {
+    const key = tupleKey(conn.client, conn.server);
+    const leg = this.pendingLegs.get(key);
+    if (!leg) return false;
+    this.pendingLegs.delete(key);
+    conn.tag = { kind: 'proxy-leg' } satisfies ProxyLegRole;
+    this.linkedLegs++;
+    const owner = this.controlByTuple.get(tupleKey(leg.client, leg.server));
+    if (owner && leg.kind === 'control') {
+      this.originalServer(owner, { ip: conn.server.ip, port: conn.server.port, ...(leg.name !== undefined ? { name: leg.name } : {}) }, ts);
+    }
+    return true;
+  }
+
+  private originalServer(role: ControlRole, server: OriginalServer, ts: number): void {
+    const s = role.session;
+    const prev = s.originalServer;
+    if (prev && prev.ip === server.ip && prev.port === server.port && prev.name === server.name) return;
+    s.originalServer = { ip: server.ip, port: server.port, ...(server.name !== undefined ? { name: server.name } : {}) };
+    this.emit({ type: 'session-server', session: s, ts });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
@@ -268,6 +334,10 @@ export class FtpAnalyzer implements StreamHandler {
         this.endCandidate(conn, role.acc, conn.closeReason ?? 'end');
       }
       this.candidates.clear();
+      if (this.linkedLegs > 0) {
+        this.addGlobalFinding(finding('info', 'proxy-recording-legs',
+          `${this.linkedLegs} TCP connections are server-facing legs of proxied sessions (the proxy's comment on their SYN says so): they are part of those sessions (originalServer), not sessions or data connections of their own; tshark shows them as connections`));
+      }
       if (this.expectations.evicted > 0) {
         this.addGlobalFinding(finding('warning', 'expectations-evicted',
           `${this.expectations.evicted} PASV/PORT expectations were dropped because the table was full; some data connections may be unpaired`));
@@ -289,8 +359,15 @@ export class FtpAnalyzer implements StreamHandler {
 
   /** Open connections' TCP facts as they stand now (views read copies, never the live records). */
   private refreshTcpFacts(): void {
-    for (const role of this.controls) role.session.tcp = copyTcpFacts(role.conn);
-    for (const role of this.openData.values()) role.dc.tcp = copyTcpFacts(role.conn);
+    for (const role of this.controls) {
+      role.session.tcp = copyTcpFacts(role.conn);
+      // A live session lasts as long as its control connection has been seen so far.
+      if (role.conn.end > role.session.end) role.session.end = role.conn.end;
+    }
+    for (const role of this.openData.values()) {
+      role.dc.tcp = copyTcpFacts(role.conn);
+      if (!role.closed) this.liveFigures(role, role.conn.end);
+    }
   }
 
   /**
@@ -350,6 +427,7 @@ export class FtpAnalyzer implements StreamHandler {
     }
     this.sessions.push(session);
     this.controls.add(role);
+    this.controlByTuple.set(tupleKey(conn.client, conn.server), role);
     this.noteFtpHost(conn.client.ip);
     this.noteFtpHost(conn.server.ip);
     if (!conn.handshake.seen && conn.handshake.synFrame === null) {
@@ -363,6 +441,8 @@ export class FtpAnalyzer implements StreamHandler {
   private endControl(role: ControlRole, conn: TcpConnection, ts: number, frame: number | null): void {
     if (!this.controls.has(role)) return;
     this.controls.delete(role);
+    const key = tupleKey(conn.client, conn.server);
+    if (this.controlByTuple.get(key) === role) this.controlByTuple.delete(key);
     const s = role.session;
     this.updateHandshake(s, conn);
     s.end = Math.max(s.end, conn.end);
@@ -569,6 +649,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.setup = slot.setup;
     dc.setupFrame = slot.setupFrame;
     dc.opener = slot.mode === 'active' ? 'server' : 'client';
+    dc.progress = 'open';
     const role: DataRole = {
       kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
@@ -628,11 +709,12 @@ export class FtpAnalyzer implements StreamHandler {
     dc.finalReply = r ? { code: r.code, text: r.text, frame: r.frame } : null;
   }
 
-  private dataBytes(role: DataRole, dir: Dir, bytes: Buffer): void {
+  private dataBytes(role: DataRole, dir: Dir, bytes: Buffer, ts: number): void {
     role.acc.data(dir, bytes);
     if (role.encrypted && role.dc.tlsResumption === null && dir === (role.ftpServerIsTcpClient ? 1 : 0)) this.dataHello(role, bytes);
     // The first bytes tell a binary file from text (the diagnosis of ASCII-mode damage needs it).
     if (role.dc.looksBinary == null && !role.encrypted && bytes.length > 0) role.dc.looksBinary = looksBinary(bytes);
+    this.liveFigures(role, ts);
     if (!this.opts.openDataSink) return;
     if (role.sinkDir === null) {
       role.sinkDir = role.dc.direction
@@ -658,10 +740,25 @@ export class FtpAnalyzer implements StreamHandler {
     }
   }
 
+  /**
+   * The figures of a running transfer as they stand: live views show bytes, duration and
+   * throughput moving instead of 0 until the end. A few additions per segment; close() and
+   * finalizeData() replace them with the final figures.
+   */
+  private liveFigures(role: DataRole, ts: number): void {
+    const dc = role.dc;
+    const acc = role.acc;
+    const d = TransferAccumulator.fileDirection(dc.direction ?? role.slot?.direction ?? null, role.ftpServerIsTcpClient, acc);
+    dc.bytes = acc.delivered[d] + acc.missing[d];
+    dc.missingBytes = acc.missing[d];
+    if (ts > dc.end) dc.end = ts;
+  }
+
   private finalizeData(role: DataRole): void {
     if (role.finalized) return;
     role.finalized = true;
     const dc = role.dc;
+    delete dc.progress;
     this.openData.delete(dc);
     dc.tcp = finalTcpFacts(role.conn);
     if (role.slot) this.copySlot(dc, role.slot);
@@ -783,6 +880,10 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
 
 function endpointKey(e: Endpoint): string {
   return `${e.ip} ${e.port}`;
+}
+
+function tupleKey(client: Endpoint, server: Endpoint): string {
+  return `${client.ip} ${client.port} ${server.ip} ${server.port}`;
 }
 
 /** Why a transfer is not complete; empty when it is. */

@@ -7,6 +7,10 @@ export const BT_IDB = 0x00000001;
 export const BT_PB = 0x00000002; // obsolete Packet Block
 export const BT_SPB = 0x00000003;
 export const BT_EPB = 0x00000006;
+export const BT_ISB = 0x00000005;
+const ISB_IFRECV = 4;
+const ISB_IFDROP = 5;
+const ISB_OSDROP = 7;
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 export const OPT_ENDOFOPT = 0;
@@ -211,8 +215,10 @@ export class PcapngParser implements RecordParser {
           return this.fail(pos, base, `more than ${PcapngParser.MAX_INTERFACES} interfaces in one section`);
         }
         this.addInterface(buf, pos, len, le, section);
+      } else if (type === BT_ISB && len >= 24) {
+        this.statistics(buf, pos, len, le, section);
       }
-      // Any other block (NRB, ISB, DSB, custom, ...) is skipped.
+      // Any other block (NRB, DSB, custom, ...) is skipped.
       pos += len;
       if (this.ctx.paused === true) return pos;
     }
@@ -252,6 +258,32 @@ export class PcapngParser implements RecordParser {
         finding('warning', 'unknown-link-type', `${info.name}: interface ${section.interfaces.length - 1} has link type ${linkType} (${name}), which ftpscope does not decode; its packets are counted but not analyzed`),
       );
     }
+  }
+
+  /**
+   * An Interface Statistics Block: a recorder that lost packets says so here (isb_ifdrop,
+   * isb_osdrop, and why in its comment), so the report of the file says so too.
+   */
+  private statistics(buf: Buffer, pos: number, len: number, le: boolean, section: PcapngSection): void {
+    const ifId = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+    let recv: bigint | null = null;
+    let drop = 0n;
+    let why = '';
+    forEachOption(buf, pos + 20, pos + len - 4, le, (code, vs, vl) => {
+      if ((code === ISB_IFDROP || code === ISB_OSDROP || code === ISB_IFRECV) && vl === 8) {
+        const v = le ? buf.readBigUInt64LE(vs) : buf.readBigUInt64BE(vs);
+        if (code === ISB_IFRECV) recv = v;
+        // dumpcap puts the kernel's drops in one or the other; a file with both counts them once each.
+        else drop += v;
+      } else if (code === OPT_COMMENT) {
+        why = optionText(buf, vs, vl);
+      }
+    });
+    if (drop === 0n) return;
+    const info = this.ctx.info;
+    const name = section.interfaces[ifId] ? `interface ${ifId}` : `an undeclared interface ${ifId}`;
+    pushFinding(info.findings, finding('warning', 'capture-drops-recorded',
+      `${info.name}: the recording says ${drop} packets${recv !== null ? ` of ${recv}` : ''} on ${name} were lost while it was made${why ? ` (${why})` : ''}: expect gaps`));
   }
 
   /** The comments among a packet block's options (a loop rather than forEachOption: no closure per packet). */

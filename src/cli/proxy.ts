@@ -5,7 +5,7 @@ import { startProxy, PROXY_DEFAULTS, type ProxyOptions, type RunningProxy } from
 import { parseHostPortOption, formatHostPort, type DataMode } from '../proxy/rewrite.js';
 import { parsePortRange } from '../proxy/ports.js';
 import type { ProxyMode } from '../proxy/session-machine.js';
-import { SYNTHESIZED_COMMENT } from '../proxy/recorder.js';
+import { SYNTHESIZED_COMMENT, type RecordOverflow } from '../proxy/recorder.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { eventToJson } from '../report/json.js';
 import type { Analysis, AnalysisEvent } from '../model/types.js';
@@ -27,6 +27,7 @@ interface ProxyCliOptions {
   tlsVerifyUpstream?: boolean;
   log?: string;
   record?: string;
+  recordOverflow: RecordOverflow;
   tui?: boolean;
   showPasswords?: boolean;
   quiet?: boolean;
@@ -65,6 +66,8 @@ export function registerProxy(program: Command): void {
     .option('--tls-verify-upstream', "verify the server's certificate with --tls-terminate (off by default: FTP servers often self-sign)")
     .option('--log <file>', 'write NDJSON events (commands, replies, data connections, findings) to this file')
     .option('--record <file.pcapng>', 'write every leg as a pcapng with synthesized headers (tshark and ftpscope open it); it is evidence, so it keeps the real bytes, passwords included')
+    .addOption(new Option('--record-overflow <policy>', 'when the disk cannot keep up with --record: backpressure (the relay waits; nothing is lost) or drop (packets are left out, counted and reported)')
+      .choices(['backpressure', 'drop']).default('backpressure'))
     .option('--tui', 'show sessions live in the dashboard')
     .option('--show-passwords', 'show PASS, ACCT and ADAT arguments in the log and the dashboard (--record always keeps them)')
     .option('-q, --quiet', 'no summary on exit')
@@ -124,7 +127,8 @@ async function runProxy(o: ProxyCliOptions): Promise<void> {
   };
   let writer: PcapngWriter | null = null;
   if (o.record) {
-    writer = new PcapngWriter(o.record, { comment: SYNTHESIZED_COMMENT });
+    // Flushed at least every second: a proxy that is killed loses at most the last second of its recording.
+    writer = new PcapngWriter(o.record, { comment: SYNTHESIZED_COMMENT, overflow: o.recordOverflow === 'drop' ? 'drop' : 'wait', flushIntervalMs: 1000 });
     opts.recordTo = writer;
   }
   const proxy = await startProxy(opts);
@@ -146,6 +150,8 @@ async function runProxy(o: ProxyCliOptions): Promise<void> {
     await runLiveDashboard({
       title: `proxy ${where}${target}`, snapshot: () => proxy.snapshot(), stop: async () => { await stop(); },
       readFrame: (frame) => proxy.readFrame(frame),
+      waiting: `waiting for the first FTP session on ${where}${opts.mode === 'transparent' ? ' (connections redirected to it)' : ''}`,
+      notice: () => recordNotice(proxy),
     }, { showPasswords });
     const a = await stop();
     if (!o.quiet) process.stdout.write(renderSummary(a, proxy));
@@ -166,9 +172,14 @@ async function runProxy(o: ProxyCliOptions): Promise<void> {
   if (!o.quiet) process.stdout.write(renderSummary(a, proxy));
 }
 
+/** The dashboard's status line while --record is leaving packets out. */
+function recordNotice(proxy: RunningProxy): string | null {
+  const r = proxy.recording();
+  return r && r.dropped > 0 ? `! --record has left out ${r.dropped} packets: the disk cannot keep up (--record-overflow drop)` : null;
+}
+
 /** The exit summary: one line per session, its transfers, and totals. */
 export function renderSummary(a: Analysis, proxy?: RunningProxy): string {
-  void proxy;
   const out: string[] = [];
   let transfers = 0;
   let bytes = 0;
@@ -179,7 +190,9 @@ export function renderSummary(a: Analysis, proxy?: RunningProxy): string {
     transfers += dcs.filter((dc) => dc.direction === 'download' || dc.direction === 'upload').length;
     bytes += sBytes;
     findings += s.findings.length;
-    out.push(`session ${s.id}  ${formatHostPort(s.client)}  user ${s.user ?? '-'}${s.tls ? '  tls' : ''}  ` +
+    const o = s.originalServer;
+    const to = o ? `  → ${o.name ? `${o.name} ` : ''}${formatHostPort(o)}` : '';
+    out.push(`session ${s.id}  ${formatHostPort(s.client)}${to}  user ${s.user ?? '-'}${s.tls ? '  tls' : ''}  ` +
       `${s.commands.length} commands, ${dcs.length} data connections, ${sBytes} bytes, ${s.findings.length} findings`);
     for (const dc of dcs) {
       if (dc.direction !== 'download' && dc.direction !== 'upload') continue;
@@ -189,5 +202,7 @@ export function renderSummary(a: Analysis, proxy?: RunningProxy): string {
     for (const f of s.findings) if (f.severity !== 'info') out.push(`  ${f.severity}: ${f.code}: ${f.message}`);
   }
   out.push(`${a.sessions.length} sessions, ${transfers} transfers, ${bytes} data bytes, ${findings} findings`);
+  const r = proxy?.recording();
+  if (r) out.push(`recording: ${r.frames - r.dropped} packets written${r.dropped > 0 ? `, ${r.dropped} LEFT OUT (the disk could not keep up; the file has gaps and says so)` : ', none left out'}`);
   return out.join('\n') + '\n';
 }

@@ -243,6 +243,18 @@ export const FINDING_CODES = {
     meaning: 'Files of a set have different link types (e.g. Ethernet and Linux cooked); each packet is decoded with the link type of its own file.',
     fix: 'Nothing to do when the files come from different interfaces; note that the same traffic captured on two interfaces is counted twice.',
   },
+  'capture-drops-recorded': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'The capture file itself says packets were lost while it was recorded (a pcapng Interface Statistics Block counts them: dropped by the kernel, or not written because the disk fell behind); expect gaps.',
+    fix: 'Record again: for a live capture with a bigger `-B` buffer or a narrower `-f` filter; for `ftpscope proxy --record`, keep the default `--record-overflow backpressure` or record to a faster disk.',
+  },
+  'proxy-recording-legs': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'The file is a recording of `ftpscope proxy --record`: the connections the proxy opened to the servers (marked by a comment on their SYN) are reported as part of the sessions they served, with the session\'s `originalServer`, not as sessions of their own.',
+    fix: 'Nothing to fix. To see those legs on their own, open the file in tshark (`frame.comment contains "server-facing"`).',
+  },
   'capture-mid-session': {
     group: 'capture',
     severity: 'info',
@@ -444,6 +456,12 @@ export const FINDING_CODES = {
   },
 
   // ---- proxy ---------------------------------------------------------------------------
+  'proxy-record-dropped': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: '`--record` could not keep up and, as `--record-overflow drop` allows, left packets out of the recording (the relay and the live analysis saw every byte); the file says so too.',
+    fix: 'Record to a faster local disk, or use `--record-overflow backpressure` (the default): the relay then waits for the recording.',
+  },
   'proxy-upstream-unreachable': {
     group: 'proxy',
     severity: 'error',

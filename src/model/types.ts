@@ -77,6 +77,13 @@ export interface DataConnection {
   tlsResumption?: boolean | null;
   /** TCP facts of the connection it ran on, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
+  /**
+   * Live sources (and files still being read): 'open' while the connection carries bytes,
+   * 'closing' once it has closed and its final reply is awaited; absent once the analysis has
+   * settled it (bytes, complete and sha256 final). Until then `bytes`, `missingBytes` and `end`
+   * are the figures so far. Not serialized.
+   */
+  progress?: 'open' | 'closing';
 }
 
 /**
@@ -119,6 +126,18 @@ export interface Session {
   packets: PacketList | null;
   /** TCP facts of the control connection, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
+  /**
+   * The FTP server the session was relayed to, when the source is the proxy (or a recording of
+   * it): in transparent mode the address the client dialled (SO_ORIGINAL_DST), in forward mode
+   * the destination of `USER name@host` (`name` as typed), in reverse mode `--upstream`.
+   * `server` stays the far end of the control connection the client made: the proxy.
+   */
+  originalServer?: OriginalServer;
+}
+
+export interface OriginalServer extends Endpoint {
+  /** The host name the user gave, when it was a name (forward mode). */
+  name?: string;
 }
 
 export interface SourceInfo {
@@ -183,4 +202,6 @@ export type AnalysisEvent =
   | { type: 'data-open'; session: Session | null; dataConnection: DataConnection }
   | { type: 'data-close'; session: Session | null; dataConnection: DataConnection }
   | { type: 'finding'; session: Session | null; finding: Finding }
-  | { type: 'session-close'; session: Session };
+  | { type: 'session-close'; session: Session }
+  /** The session's originalServer became known (the proxy connected, or its recording says so). */
+  | { type: 'session-server'; session: Session; ts: number };

@@ -74,8 +74,10 @@ export class ControlSession {
     c.on('close', () => this.teardown('client closed'));
     // The client's FIN goes on to the server; what the server still says (221) reaches the client.
     c.on('end', () => {
+      this.clientLeg.fin(0);
       if (this.server && !this.ended) {
         this.server.end();
+        this.serverLeg?.fin(0);
         setTimeout(() => this.teardown('client closed'), 5000).unref();
       } else {
         this.teardown('client closed');
@@ -129,6 +131,7 @@ export class ControlSession {
 
   private connectUpstream(dest: HostPort, user: ForwardUser | null): void {
     this.upstreamHost = user ? user.host : dest.ip;
+    this.clientLeg.upstream({ ip: normalizeIp(dest.ip), port: dest.port, ...(user && !net.isIP(user.host) ? { name: user.host } : {}) });
     const sock = net.connect({ host: dest.ip, port: dest.port, allowHalfOpen: false });
     this.serverRaw = sock;
     this.server = sock;
@@ -152,10 +155,11 @@ export class ControlSession {
       sock.setNoDelay(true);
       sock.setKeepAlive(true, this.ctx.keepAliveMs);
       if (this.ctx.recording) {
-        this.serverLeg = this.ctx.observer.leg(false);
+        this.serverLeg = this.ctx.observer.leg(false, { kind: 'control', session: this.clientLeg });
         this.serverLeg.open(endpoint(sock.localAddress, sock.localPort), endpoint(sock.remoteAddress, sock.remotePort));
       }
       this.listenServer(sock);
+      sock.on('end', () => this.serverLeg?.fin(1));
       sock.on('close', () => this.step(() => this.machine.serverClosed()));
       this.step(() => this.machine.upstreamConnected(sock.remoteAddress ?? dest.ip));
     });
@@ -268,7 +272,7 @@ export class ControlSession {
       acceptTimeoutMs: this.ctx.acceptTimeoutMs,
       tls: dataTls && this.ctx.tls ? { term: this.ctx.tls, servername: this.upstreamHost, session: () => this.upstreamSession?.() ?? null } : null,
       clientTap: this.ctx.observer.leg(true),
-      serverTap: this.ctx.recording ? this.ctx.observer.leg(false) : null,
+      serverTap: this.ctx.recording ? this.ctx.observer.leg(false, { kind: 'data', session: this.clientLeg }) : null,
       events: {
         listening: (side, hp) => this.step(() => this.machine.dataListening(id, side, hp)),
         established: () => this.step(() => this.machine.dataEstablished(id)),
@@ -357,7 +361,9 @@ export class ControlSession {
   private closeGracefully(): void {
     if (this.ended) return;
     this.client.end();
+    this.clientLeg.fin(1);
     this.server?.end();
+    this.serverLeg?.fin(0);
     const t = setTimeout(() => this.teardown('closed by proxy'), 2000);
     t.unref();
   }

@@ -46,6 +46,13 @@ export interface ProxyOptions {
   keepPackets?: boolean;
 }
 
+/** What --record has done so far. */
+export interface RecordingStats {
+  frames: number;
+  /** Packets the file left out (--record-overflow drop, or a failing disk). */
+  dropped: number;
+}
+
 /** Memory for the latest synthesized packets the dashboard can dissect (as capture's live ring). */
 const RECENT_PACKET_BYTES = 32 << 20;
 
@@ -65,6 +72,8 @@ export interface RunningProxy {
   readonly activeSessions: number;
   /** The analysis as it stands (live views). */
   snapshot(): Analysis;
+  /** --record's progress, or null without --record. */
+  recording(): RecordingStats | null;
   /** A synthesized packet of the session packet lists (keepPackets), while it is still kept in memory. */
   readFrame(frame: number): Promise<PacketRecord>;
   /** Stop accepting, close every session, finish the analysis and the recording. */
@@ -110,7 +119,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // keepPackets (the dashboard): the client-facing legs' packets are synthesized as for --record and the
   // latest ones kept in memory, so the packet list and the layer views work without a file.
   const recent = opts.keepPackets ? new RecentPackets(RECENT_PACKET_BYTES) : null;
-  const recorder = opts.recordTo || recent ? new Recorder(opts.recordTo ?? null, recent) : null;
+  // Packets the recording leaves out are said as it happens: a finding when it starts (kept, and
+  // logged), the running total in the log at most once a second, and the total at the end (kept).
+  let dropReported = false;
+  const onDrop = (total: number, final: boolean): void => {
+    const f = finding('warning', 'proxy-record-dropped', final
+      ? `--record left out ${total} packets in all: the disk could not keep up (--record-overflow drop); the recording has gaps, the live analysis does not`
+      : `--record is leaving out packets: ${total} so far; the disk cannot keep up (--record-overflow drop)`);
+    if (final || !dropReported) analyzer.addGlobalFinding(f);
+    else opts.onEvent?.({ type: 'finding', session: null, finding: f });
+    dropReported = true;
+  };
+  const recorder = opts.recordTo || recent ? new Recorder(opts.recordTo ?? null, recent, onDrop) : null;
   const observer = new ProxyObserver(analyzer, clock, recorder, opts.keepPackets === true);
   const ctx: SessionContext = {
     mode: opts.mode,
@@ -166,6 +186,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     address: () => ({ ip: normalizeIp(opts.listen.ip), port: listenPort }),
     get activeSessions() { return sessions.size; },
     snapshot: () => analyzer.analysis(),
+    recording: () => (opts.recordTo && recorder ? { frames: recorder.frameCount, dropped: recorder.dropped } : null),
     readFrame: async (frame: number) => {
       const rec = recent?.get(frame);
       if (rec) return rec;

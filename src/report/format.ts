@@ -60,6 +60,11 @@ export function normalizeIp(ip: string): string {
   return m ? m[1]! : ip;
 }
 
+/** A proxied session's real server: "10.0.0.5:21", or "ftp.example.org 10.0.0.5:21" when a name was typed. */
+export function formatOriginalServer(o: Endpoint & { name?: string }): string {
+  return `${o.name !== undefined ? `${printable(o.name)} ` : ''}${formatEndpoint(o)}`;
+}
+
 /** "10.0.0.1:21", "[2001:db8::1]:21". */
 export function formatEndpoint(e: Endpoint): string {
   const ip = normalizeIp(e.ip);

@@ -130,6 +130,7 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
     controlBytes: [s.controlBytes[0], s.controlBytes[1]],
     closed: s.closed,
     unseenTransfers: unseenTransfersToJson(s),
+    ...originalServerMember(s),
   };
 }
 
@@ -141,6 +142,12 @@ export function sourceFileToJson(f: SourceFile): object {
     firstTs: f.firstTs === null ? null : ts(f.firstTs), lastTs: f.lastTs === null ? null : ts(f.lastTs),
     frameRuns: f.frameRuns,
   };
+}
+
+/** `{ originalServer }` when the session has one, else nothing (the key is absent, not null). */
+function originalServerMember(s: Session): { originalServer?: object } {
+  const o = originalServerToJson(s);
+  return o ? { originalServer: o } : {};
 }
 
 /** The whole report, contract v1. */
@@ -176,7 +183,7 @@ export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean 
         type: ev.type,
         session: ev.session.id,
         ts: ts(ev.type === 'session-open' ? ev.session.start : ev.session.end),
-        sessionInfo: sessionHeaderToJson(ev.session),
+        sessionInfo: { ...sessionHeaderToJson(ev.session), ...originalServerMember(ev.session) },
         ...(ev.type === 'session-close'
           ? { commands: ev.session.commands.length, dataConnections: ev.session.dataConnections.length,
               findings: ev.session.findings.length, closed: ev.session.closed }
@@ -203,7 +210,16 @@ export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean 
       };
     case 'finding':
       return { type: 'finding', session: ev.session?.id ?? null, finding: findingToJson(ev.finding) };
+    case 'session-server':
+      return { type: 'session-server', session: ev.session.id, ts: ts(ev.ts), originalServer: originalServerToJson(ev.session) };
   }
+}
+
+/** The session's originalServer (an addition: present only when the source is the proxy or its recording). */
+export function originalServerToJson(s: Session): { ip: string; port: number; name?: string } | null {
+  const o = s.originalServer;
+  if (!o) return null;
+  return { ...endpoint(o), ...(o.name !== undefined ? { name: o.name } : {}) };
 }
 
 /**
@@ -241,7 +257,7 @@ const K = {
   bytes: jsonKey('bytes'), missingBytes: jsonKey('missingBytes'), complete: jsonKey('complete'), sha256: jsonKey('sha256'),
   restOffset: jsonKey('restOffset'), transferType: jsonKey('transferType'), closeReason: jsonKey('closeReason'),
   finalReply: jsonKey('finalReply'), guessedRole: jsonKey('guessedRole'), opener: jsonKey('opener'),
-  unseenTransfers: jsonKey('unseenTransfers'),
+  unseenTransfers: jsonKey('unseenTransfers'), originalServer: jsonKey('originalServer'),
 };
 
 /**
@@ -310,6 +326,11 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.key(K.unseenTransfers);
   if (s.unseenTransfers.length === 0) w.value(NO_ITEMS);
   else w.value(unseenTransfersToJson(s));
+  const original = originalServerToJson(s);
+  if (original) {
+    w.key(K.originalServer);
+    w.value(original);
+  }
   w.closeObject();
 }
 

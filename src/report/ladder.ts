@@ -4,7 +4,7 @@ import type { TcpFacts } from '../model/tcp-facts.js';
 import { senderRole, type FtpRole } from '../model/packet-facts.js';
 import { commandText, maskReplyText } from '../ftp/masking.js';
 import {
-  formatBytes, formatDuration, formatEndpoint, formatRelTs, incompleteReasons, printable, truncate,
+  formatBytes, formatDuration, formatEndpoint, formatOriginalServer, formatRelTs, formatThroughput, incompleteReasons, printable, truncate,
 } from './format.js';
 
 /** One line of a ladder diagram; `frame` lets a viewer jump from an arrow to its packet. */
@@ -119,7 +119,9 @@ export function ladderTitle(s: Session): string {
 
 /** The control lifelines' labels: the FTP client's and the server's endpoints. */
 export function ladderEnds(s: Session): [string, string] {
-  return [`client ${formatEndpoint(s.client)}`, `server ${formatEndpoint(s.server)}`];
+  // A proxied session: the server it really talks to, and the proxy its packets went through.
+  const server = s.originalServer ? `${formatOriginalServer(s.originalServer)} via ${formatEndpoint(s.server)}` : formatEndpoint(s.server);
+  return [`client ${formatEndpoint(s.client)}`, `server ${server}`];
 }
 
 /** A row of the text ladder before layout: its gutter texts and how to draw its lane at a given lane width. */
@@ -281,7 +283,10 @@ function dataRows(s: Session, dc: DataConnection): Array<{ sortFrame: number | n
     if (!any) add(firstFrame, { ...row('note', lane, startTs, null, connId, null, '(handshake not captured)'), timed: false });
   }
 
-  const dur = formatDuration(dc.end - dc.start);
+  // A running transfer (live sources) shows its figures so far, with its rate.
+  const running = dc.progress === 'open';
+  const rate = running ? formatThroughput(dc.bytes, dc.end - dc.start) : null;
+  const dur = `${formatDuration(dc.end - dc.start)}${running ? ` so far${rate ? `, ${rate}` : ''}` : ''}`;
   const perDir = tcp ? tcp.bytes : null;
   // A transfer with no payload (an empty file) is summed up where the connection starts to close.
   const closing = tcp?.teardown[0] ?? null;
@@ -303,7 +308,10 @@ function dataRows(s: Session, dc: DataConnection): Array<{ sortFrame: number | n
     payloadRow(dir, `${formatBytes(dc.bytes)} ${dc.direction ?? ''} in ${dur}`.replace('  ', ' '));
   }
   const endTs = tcp?.end ?? dc.end;
-  if (!dc.complete) {
+  if (dc.progress) {
+    const what = dc.progress === 'open' ? 'running' : 'closed, waiting for the final reply';
+    add(tcp?.lastFrame ?? null, row('note', lane, endTs, null, connId, null, what));
+  } else if (!dc.complete) {
     add(tcp?.lastFrame ?? null, row('note', lane, endTs, null, connId, null, `incomplete: ${incompleteReasons(dc).join('; ')}`));
   }
   if (tcp) {

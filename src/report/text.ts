@@ -5,7 +5,7 @@ import { maskArg, maskReplyText } from '../ftp/masking.js';
 import { isDiagnosis } from '../analysis/diagnosis.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
-  incompleteReasons, printable, truncate,
+  incompleteReasons, printable, truncate, formatOriginalServer,
 } from './format.js';
 
 /**
@@ -111,6 +111,7 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
   facts.push(`control ${formatBytes(s.controlBytes[0])} up / ${formatBytes(s.controlBytes[1])} down`);
   if (!s.closed) facts.push('not closed');
   out.push(`  ${facts.join('; ')}`);
+  if (s.originalServer) out.push(`  relayed by the proxy to ${formatOriginalServer(s.originalServer)}`);
   if (s.tls) {
     const info = s.tlsInfo;
     out.push(`  TLS on the control connection${info?.version ? ` (${info.version}` : ''}` +
@@ -234,7 +235,9 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
       : `${dc.bytes} of ${dc.expectedBytes} bytes`;
   out.push(`${sub}${size} (${formatBytes(dc.bytes)}) in ${formatDuration(dur)}${tput ? `, ${tput}` : ''}` +
     `${dc.missingBytes > 0 ? `, ${dc.missingBytes} bytes missing` : ''}`);
-  if (dc.complete) {
+  if (dc.progress) {
+    out.push(`${sub}${dc.progress === 'open' ? 'in progress' : 'closed, waiting for the final reply'}`);
+  } else if (dc.complete) {
     out.push(`${sub}complete${dc.sha256 ? `, sha256 ${dc.sha256}` : ''}`);
   } else {
     out.push(`${sub}INCOMPLETE: ${incompleteReasons(dc).join('; ')}`);

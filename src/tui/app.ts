@@ -172,11 +172,17 @@ export async function runLiveDashboard(source: {
   snapshot(): Analysis;
   stop(): void | Promise<void>;
   readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord>;
+  /** What the empty sessions list waits for. */
+  waiting?: string;
+  /** Drops and other trouble as it happens, for the status line. */
+  notice?: () => string | null;
 }, opts: DashboardOptions = {}): Promise<void> {
   const running = startDashboard({
     title: source.title,
     live: true,
     showPasswords: opts.showPasswords,
+    waiting: source.waiting,
+    notice: source.notice,
     snapshot: () => source.snapshot(),
     loadPacket: source.readFrame ? makePacketLoader(source.readFrame, opts.showPasswords) : undefined,
   }, opts);

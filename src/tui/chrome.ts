@@ -61,9 +61,14 @@ const HINTS: Record<ScreenName, string> = {
   help: 'Esc close',
 };
 
-export function statusBar(cols: number, screen: ScreenName, prompt: { filter: boolean; text: string } | null, message: string): Row {
+/**
+ * The bottom line: the prompt while one is open, else the last key's message, else a live
+ * source's notice (drops as they happen, in the warning style), else the screen's hints.
+ */
+export function statusBar(cols: number, screen: ScreenName, prompt: { filter: boolean; text: string } | null, message: string, notice: string | null = null): Row {
   if (prompt) {
     return [{ text: fit(` ${prompt.filter ? 'filter' : 'search'}: /${prompt.text}▏  (Enter apply, Esc cancel, Ctrl-U clear)`, cols), style: 'bar' }];
   }
+  if (!message && notice) return [{ text: fit(` ${notice}`, cols), style: 'warn' }];
   return [{ text: fit(` ${message || HINTS[screen]}`, cols), style: 'bar' }];
 }

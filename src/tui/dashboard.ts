@@ -45,6 +45,13 @@ export interface DashboardSource {
   /** While a file is still being read: what to show in the title ("reading 45% …"); null once done. */
   status?: () => string | null;
   snapshot(): Analysis;
+  /** Live sources: what the empty sessions list says it waits for ("waiting for the first FTP session on :2121"). */
+  waiting?: string;
+  /**
+   * Live sources: something going wrong as it happens (packets dropped by the kernel or left
+   * out of a recording), shown in the status line until a key's message replaces it; null when all is well.
+   */
+  notice?: () => string | null;
   /** Full dissection of one packet, re-read by its offset; absent when packets cannot be re-read. */
   loadPacket?: (fact: PacketFact) => Promise<Dissection>;
   /** Saving sessions, transfers, ladders and JSON to files; absent for live sources. */
@@ -236,7 +243,9 @@ export class Dashboard {
       header: sessionHeader(width - 2),
       source: { count: rows.count, keyAt: (i) => rows.keyAt(i), indexOf: (k) => rows.indexOf(String(k)) },
       row: (i, w) => sessionRowText(rows.at(i), w),
-      empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)` : 'no FTP sessions found; if FTP runs on a port other than 21 and was not recognised, try --ftp-port N',
+      empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)`
+        : this.source.live ? this.source.waiting ?? 'waiting for the first FTP session'
+          : 'no FTP sessions found; if FTP runs on a port other than 21 and was not recognised, try --ftp-port N',
       matches: (i, needle) => {
         const r = rows.at(i);
         return r.kind === 'unpaired' ? false : sessionMatches(r.session, needle);
@@ -335,7 +344,8 @@ export class Dashboard {
       ...canvas,
       this.exportPrompt
         ? [{ text: fit(exportPromptLine(this.exportPrompt), cols), style: 'bar' }]
-        : statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message),
+        : statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message,
+          this.source.notice?.() ?? null),
     ]);
   }
 

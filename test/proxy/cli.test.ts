@@ -53,7 +53,9 @@ d('ftpscope proxy (CLI)', () => {
     expect(events[0].type).toBe('session-open');
     expect(events.some((e) => e.type === 'data-close')).toBe(true);
     const a = await analyzeFile(rec, { ftpPorts: [port, ftpd.port] });
-    expect(a.sessions.map((s) => s.dataConnections.find((dc) => dc.direction === 'download')?.sha256)).toEqual([blob.sha256, blob.sha256]);
+    // One session: the server-facing legs belong to it (originalServer), they are not a second session.
+    expect(a.sessions.map((s) => s.dataConnections.find((dc) => dc.direction === 'download')?.sha256)).toEqual([blob.sha256]);
+    expect(a.sessions[0]!.originalServer).toEqual({ ip: '127.0.0.1', port: ftpd.port });
   });
 
   const bad: [string[], RegExp][] = [

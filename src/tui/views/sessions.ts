@@ -44,8 +44,18 @@ export interface DcStatus {
   words: string;
 }
 
-/** A data connection's outcome: the failing reply code, a reset, incomplete, or the final reply. */
+/**
+ * A data connection's outcome: the failing reply code, a reset, incomplete, or the final reply;
+ * while it runs (live sources), its throughput so far, then "closing" until its final reply.
+ */
 export function dcStatus(dc: DataConnection): DcStatus {
+  if (dc.progress === 'open') {
+    const elapsed = dc.end - dc.start;
+    // Under a tenth of a second a rate says nothing yet.
+    const rate = elapsed >= 0.1 && dc.bytes > 0 ? `${bytes(Math.round(dc.bytes / elapsed))}/s` : 'running';
+    return { text: `▸ ${rate}`, level: 0, words: 'running open in progress' };
+  }
+  if (dc.progress === 'closing') return { text: '▸ closing', level: 0, words: 'running closing in progress' };
   const code = dc.finalReply?.code;
   const reset = dc.closeReason === 'rst';
   const incomplete = !dc.complete || dc.missingBytes > 0;
@@ -61,7 +71,8 @@ function statusSignature(s: Session): number {
   let sig = 0;
   for (let i = 0; i < s.dataConnections.length; i++) {
     const dc = s.dataConnections[i];
-    const bits = (dc.finalReply?.code ?? 0) * 8 + (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) + (dc.missingBytes > 0 ? 1 : 0);
+    const bits = (dc.finalReply?.code ?? 0) * 32 + (dc.progress === 'open' ? 16 : dc.progress === 'closing' ? 8 : 0) +
+      (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) + (dc.missingBytes > 0 ? 1 : 0);
     sig = (sig * 31 + bits * (i + 1)) % 2147483647;
   }
   return sig;
@@ -75,6 +86,29 @@ function dcSearchParts(dc: DataConnection): string[] {
 }
 
 /** Transfers of a session: data connections in the capture, and those announced but not in it. */
+function originalText(o: NonNullable<Session['originalServer']>): string {
+  return `${o.name !== undefined ? `${o.name} ` : ''}${endpoint(o)}`;
+}
+
+/**
+ * The server a session talks to: a proxied session's real server first, then the proxy it went
+ * through ("10.88.0.1:21 via 10.88.2.1:2121"), so a narrow column keeps the real one.
+ */
+function serverText(s: Session): string {
+  return s.originalServer ? `${originalText(s.originalServer)} via ${endpoint(s.server)}` : endpoint(s.server);
+}
+
+/**
+ * How far a session has run: its end, or while it is open (a live source) the latest moment any
+ * of its connections was seen, so its duration grows while a transfer runs on an idle control connection.
+ */
+function liveEnd(s: Session): number {
+  if (s.closed) return s.end;
+  let end = s.end;
+  for (const dc of s.dataConnections) if (dc.end > end) end = dc.end;
+  return end;
+}
+
 export function transferCount(s: Session): number {
   return s.dataConnections.length + (s.unseenTransfers?.length ?? 0);
 }
@@ -107,22 +141,23 @@ export function sortValue(s: Session, c: SortColumn): number | string {
  * (addresses, user, statuses, modes, setup verbs, commands, paths) plus its commands and finding
  * codes. Rebuilt only when the session has grown or a status changed.
  */
-interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; tls: boolean; status: number; text: string }
+interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; tls: boolean; status: number; original: unknown; text: string }
 const searchText = new WeakMap<Session, Haystack>();
 
 function haystack(s: Session): string {
   const hit = searchText.get(s);
   const status = statusSignature(s);
   if (hit && hit.cmds === s.commands.length && hit.dcs === s.dataConnections.length
-    && hit.findings === s.findings.length && hit.user === s.user && hit.tls === s.tls && hit.status === status) return hit.text;
+    && hit.findings === s.findings.length && hit.user === s.user && hit.tls === s.tls && hit.status === status
+    && hit.original === s.originalServer) return hit.text;
   const st = sessionStatus(s);
-  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.tls ? '[TLS]' : '', s.user ?? '', st.text, st.words];
+  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.originalServer ? originalText(s.originalServer) : '', s.tls ? '[TLS]' : '', s.user ?? '', st.text, st.words];
   for (const c of s.commands) parts.push(c.verb, c.arg ?? '');
   for (const dc of s.dataConnections) parts.push(...dcSearchParts(dc));
   for (const f of s.findings) parts.push(f.code);
   // NUL separators: a needle never matches across two fields
   const text = parts.join('\u0000').toLowerCase();
-  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, tls: s.tls, status, text });
+  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, tls: s.tls, status, original: s.originalServer, text });
   return text;
 }
 
@@ -263,8 +298,8 @@ export function sessionRowText(r: SessionRow, width: number): Row {
   if (r.kind === 'session') {
     const s = r.session;
     const st = sessionStatus(s);
-    const values = [String(s.id), `${endpoint(s.client)} → ${endpoint(s.server)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
-      clock(s.start), duration(s.end - s.start), String(s.commands.length), String(transferCount(s)),
+    const values = [String(s.id), `${endpoint(s.client)} → ${serverText(s)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
+      clock(s.start), duration(liveEnd(s) - s.start), String(s.commands.length), String(transferCount(s)),
       bytes(sessionBytes(s)), st.text];
     const byTitle = new Map(ALL_TITLES.map((t, i) => [t, values[i]]));
     return split(cells(cols, cols.map((c) => byTitle.get(c.title) ?? '')), width, statusWidth, st.level);
