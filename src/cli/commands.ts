@@ -20,6 +20,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ['capture', async () => (await import('./capture.js')).registerCapture],
   ['interfaces', async () => (await import('./interfaces.js')).registerInterfaces],
   ['proxy', async () => (await import('./proxy.js')).registerProxy],
+  ['packets', async () => (await import('./packets.js')).registerPackets],
   ['filters', async () => (await import('./filters.js')).registerFilters],
 ];
 
