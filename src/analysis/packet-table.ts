@@ -47,6 +47,8 @@ export interface ConnectionEntry {
   tlsAfter: number | null;
   /** Rows of a candidate, handed to its session if it becomes one. */
   pending: number[] | null;
+  /** The packet list of its session (looked up once, not per packet). */
+  list: SessionPackets | null;
   /** The TCP initiator and the other side, once a packet was seen. */
   client: Endpoint | null;
   server: Endpoint | null;
@@ -123,7 +125,7 @@ export class PacketTable {
   follow(tcpId: number, what: Pick<ConnectionEntry, 'channel' | 'session' | 'dataConnection' | 'initiatorRole'>): ConnectionEntry {
     let e = this.entries.get(tcpId);
     if (!e) {
-      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null, retransmissions: 0 };
+      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null, retransmissions: 0, list: null };
       this.entries.set(tcpId, e);
     }
     e.channel = what.channel;
@@ -133,6 +135,7 @@ export class PacketTable {
     if (what.session && e.session !== what.session) {
       e.session = what.session;
       const list = this.listOf(what.session);
+      e.list = list;
       if (e.pending) for (const seq of e.pending) if (seq >= this.firstSeq) list.push(seq);
     }
     if (what.channel !== 'candidate') e.pending = null;
@@ -224,7 +227,7 @@ export class PacketTable {
     }
     this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
       | (retransmitted ? BIT_REPEATED : 0);
-    if (e.session) this.listOf(e.session).push(seqNo);
+    if (e.list) e.list.push(seqNo);
     else if (e.pending && e.pending.length < MAX_PENDING_ROWS) e.pending.push(seqNo);
   }
 
@@ -391,10 +394,6 @@ export class SessionPackets implements PacketList {
     const f = this.table.fact(this.seqs[this.first() + i]!);
     if (!f) throw new RangeError(`packet ${i} is no longer kept`);
     return f;
-  }
-
-  frameAt(i: number): number {
-    return this.table.frameOf(this.seqs[this.first() + i]!);
   }
 
   indexOfFrame(frame: number): number {

@@ -21,31 +21,16 @@ import { CHUNK_SIZE, ChunkReader, openCapture, type ReadOptions } from './open.j
 import { readFrame } from './read-frame.js';
 import { PcapngParser } from './pcapng.js';
 import { rememberSections } from './section-index.js';
-import type { CaptureFormat, CaptureInfo, PacketRecord } from './types.js';
+import type { CaptureInfo, PacketRecord } from './types.js';
+import type { SourceFile } from '../model/types.js';
 
-/** One file of a merged set, as read. */
-export interface MergedFile {
-  /** Path as given, or as found in a directory. */
-  name: string;
-  format: CaptureFormat | null;
-  gzip: boolean;
-  /** Packets read from it. */
-  packets: number;
-  /** Bytes of it read (decompressed). */
-  bytes: number;
+/**
+ * One file of a merged set, as read: what the report says of it (model SourceFile, its frame
+ * map aside) plus its size on disk.
+ */
+export interface MergedFile extends Omit<SourceFile, 'frameRuns'> {
   /** Size on disk (compressed for gzip). */
   fileSize: number;
-  linkTypes: string[];
-  /** Cut short or damaged part-way (a capture-truncated / capture-corrupt finding names where). */
-  truncated: boolean;
-  /** Global frame numbers of its first and last packet in merged order; null without packets. */
-  firstFrame: number | null;
-  lastFrame: number | null;
-  /** Its earliest and latest packet times. */
-  firstTs: number | null;
-  lastTs: number | null;
-  /** Why no packet of it was read (missing, not a capture, damaged before any packet); null when read. */
-  skipped: string | null;
 }
 
 /** The result of reading a set: each file, the whole as one CaptureInfo, and the frame map. */

@@ -11,7 +11,7 @@ import type { PacketRecord } from '../../capture/types.js';
 import { finding } from '../../model/findings.js';
 import type { Analysis, SourceFile } from '../../model/types.js';
 import { Pipeline } from '../pipeline.js';
-import { analyzeFile, loadCapture, SLICE, type AnalyzeFileOptions, type FileLoad } from './file.js';
+import { analyzeFile, loadCapture, loadInBackground, SLICE, type AnalyzeFileOptions, type FileLoad } from './file.js';
 
 /** One file as always, or a set merged. */
 export function analyzeCaptures(inputs: CaptureInputs, opts: AnalyzeFileOptions = {}): Promise<Analysis> {
@@ -41,25 +41,11 @@ export function loadCaptures(inputs: CaptureInputs, ftpPorts?: number[]): Captur
   const pipeline = new Pipeline({ ftpPorts, keepPackets: true }, { type: 'pcap', name: inputs.name });
   // Filled as packets are merged: the dashboard may look at a packet before the set is read.
   const frames = new FrameMap();
-  let read = 0;
-  let total: number | null = null;
-  let done = false;
-  let first = true;
-  let gotFirst: () => void = () => {};
-  const firstPacket = new Promise<void>((resolve) => { gotFirst = resolve; });
-  const analysis = readCaptures(inputs.files, (rec) => {
-    if (first) { first = false; gotFirst(); }
-    pipeline.push(rec);
-  }, { name: inputs.name, chunkSize: SLICE, frames, onProgress: (r, t) => { read = r; total = t; } }).then((m) => {
-    done = true;
-    gotFirst();
-    return finishSet(pipeline, m, inputs);
-  });
+  const load = loadInBackground(pipeline,
+    (onPacket, onProgress) => readCaptures(inputs.files, onPacket, { name: inputs.name, chunkSize: SLICE, frames, onProgress }),
+    (m) => finishSet(pipeline, m, inputs));
   return {
-    analysis,
-    firstPacket,
-    snapshot: () => pipeline.snapshot(),
-    progress: () => (done ? null : { read, total }),
+    ...load,
     readFrame: (frame, fileOffset) => readMergedFrame(inputs.files, frames, frame, fileOffset),
   };
 }

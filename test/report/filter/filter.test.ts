@@ -64,7 +64,7 @@ describe('display filters select the frames tshark -Y selects', () => {
 
   it.each(CAPTURES)('%s', async (name) => {
     const path = 'captures/' + name.replace(/__/g, '/');
-    const { analysis, packets, start } = await analyzeFilePackets(path, { showPasswords: true } as never);
+    const { analysis, packets, start } = await analyzeFilePackets(path);
     const byId = new Map(analysis.sessions.map((s) => [s.id, s]));
     const facts = [...packets()];
     const ctx = { start, session: (id: number) => byId.get(id) ?? null };
