@@ -4,7 +4,7 @@ import type { TcpFacts } from '../model/tcp-facts.js';
 import { senderRole, type FtpRole } from '../model/packet-facts.js';
 import { commandText, maskReplyText } from '../ftp/masking.js';
 import {
-  formatBytes, formatDuration, formatEndpoint, formatRelTs, incompleteReasons, printable, truncate,
+  formatBytes, formatDuration, formatEndpoint, formatRelTs, printable, transferStatusLine, truncate,
 } from './format.js';
 
 /** One line of a ladder diagram; `frame` lets a viewer jump from an arrow to its packet. */
@@ -133,7 +133,10 @@ function collectRows(s: Session, showPasswords: boolean): Row[] {
   items.sort(compareTimed);
   // Findings sit right after the packet they point at, e.g. a data connection announced but never seen.
   const out: Row[] = items.map((i) => i.row);
-  const findings = s.findings.filter((f) => f.frame !== null).sort((a, b) => a.frame! - b.frame!);
+  // A folded finding appears at each of its example frames: the first with its message, the others as repeats.
+  const findings = s.findings.flatMap((f) => (f.frames ?? [f.frame]).filter((fr): fr is number => fr !== null)
+    .map((fr, i) => (i === 0 ? { ...f, frame: fr } : { ...f, frame: fr, message: `again (${f.count ?? 1} times in all; the first at #${f.frame})` })))
+    .sort((a, b) => a.frame - b.frame);
   if (findings.length === 0) return out;
   const merged: Row[] = [];
   let fi = 0;
@@ -236,7 +239,7 @@ function dataRows(s: Session, dc: DataConnection): Array<{ ts: number; sortFrame
   }
   const endTs = tcp?.end ?? dc.end;
   if (!dc.complete) {
-    add(endTs, tcp?.lastFrame ?? null, row(rel(endTs), endTs, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} incomplete: ${incompleteReasons(dc).join('; ')}`)));
+    add(endTs, tcp?.lastFrame ?? null, row(rel(endTs), endTs, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} ${transferStatusLine(dc)}`)));
   }
   if (tcp) {
     for (const r of closeRows(tcp, opener, `${tag} `, connId, rel, (lane, label, toRight) => nested(lane, label, toRight, '-'))) add(r.ts, r.frame, r);

@@ -1,10 +1,10 @@
 import type { PrerenderedSessions } from './json.js';
-import type { Analysis, DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
+import type { Analysis, DataConnection, FtpCommand, FtpReply, MalformedLine, Session } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
-  incompleteReasons, printable, truncate,
+  printable, transferStatusLine, truncate,
 } from './format.js';
 
 /**
@@ -169,15 +169,25 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
   const indent = REPLY_INDENT;
   // Data connections are shown after the preliminary (1xx) reply and before the final one.
   let shown = false;
-  for (const r of c.replies) {
-    if (!shown && r.code >= 200 && dcs.length > 0) {
-      for (const dc of dcs) renderDataConnection(dc, s, indent, out);
-      shown = true;
+  for (const r of answers(c)) {
+    if ('code' in r) {
+      if (!shown && r.code >= 200 && dcs.length > 0) {
+        for (const dc of dcs) renderDataConnection(dc, s, indent, out);
+        shown = true;
+      }
+      renderReply(r, indent, out, opts.showPasswords);
+    } else {
+      out.push(`${indent}??? ${printable(maskReplyText(r.text, opts.showPasswords))}  (not an FTP reply)${frameNote(r.frame)}`);
     }
-    renderReply(r, indent, out, opts.showPasswords);
   }
   if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out);
-  if (c.replies.length === 0) out.push(`${indent}(no reply)`);
+  if (c.replies.length === 0 && !c.malformedReplies) out.push(`${indent}(no reply)`);
+}
+
+/** A command's replies and the malformed lines that answered it, in the order they came. */
+function answers(c: FtpCommand): Array<FtpReply | MalformedLine> {
+  if (!c.malformedReplies) return c.replies;
+  return [...c.replies, ...c.malformedReplies].map((x, i) => ({ x, i })).sort((p, q) => (p.x.ts - q.x.ts) || (p.i - q.i)).map((p) => p.x);
 }
 
 function renderReply(r: FtpReply, indent: string, out: string[], showPasswords: boolean | undefined): void {
@@ -204,15 +214,21 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
       : `${dc.bytes} of ${dc.expectedBytes} bytes`;
   out.push(`${sub}${size} (${formatBytes(dc.bytes)}) in ${formatDuration(dur)}${tput ? `, ${tput}` : ''}` +
     `${dc.missingBytes > 0 ? `, ${dc.missingBytes} bytes missing` : ''}`);
+  // How the transfer ended (the peers' account) and what the capture holds are separate facts.
   if (dc.complete) {
     out.push(`${sub}complete${dc.sha256 ? `, sha256 ${dc.sha256}` : ''}`);
   } else {
-    out.push(`${sub}INCOMPLETE: ${incompleteReasons(dc).join('; ')}`);
+    out.push(`${sub}${transferStatusLine(dc)}`);
   }
 }
 
+/** One finding; a folded one says how often it occurred and where (first and latest examples). */
 function findingLine(f: Finding, indent: string): string {
-  return `${indent}${f.severity.padEnd(7)} ${f.code}${frameNote(f.frame)}: ${printable(f.message)}`;
+  const n = f.count ?? 1;
+  if (n <= 1) return `${indent}${f.severity.padEnd(7)} ${f.code}${frameNote(f.frame)}: ${printable(f.message)}`;
+  const frames = (f.frames ?? []).map(frameTag);
+  const shown = frames.length > 1 && n > frames.length ? [...frames.slice(0, -1), '…', frames[frames.length - 1]!] : frames;
+  return `${indent}${f.severity.padEnd(7)} ${f.code} ×${n}${frames.length ? `  [${shown.join(' ')}]` : ''}: ${printable(f.message)}`;
 }
 
 function firstLine(text: string): string {

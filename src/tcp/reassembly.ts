@@ -7,8 +7,11 @@ export interface ReassemblySink {
   /** In-order bytes: src[from, to), valid only during the call (no view is made per segment). */
   deliver(dir: Dir, src: Buffer, from: number, to: number, ts: number, frame: number | null): void;
   gap(dir: Dir, length: number, ts: number, frame: number | null): void;
-  /** A retransmission carried bytes different from the first copy (which won). */
-  mismatch(dir: Dir, offset: number, length: number, frame: number | null): void;
+  /**
+   * A retransmission (in `frame`) carried bytes different from the first copy (which won and
+   * was seen in `firstFrame`, null when that is no longer known).
+   */
+  mismatch(dir: Dir, offset: number, length: number, frame: number | null, firstFrame: number | null): void;
   /** The out-of-order buffer was full: delivery skipped ahead past a hole of `skipped` bytes. */
   overflow(dir: Dir, skipped: number, frame: number | null): void;
 }
@@ -26,6 +29,14 @@ interface Held {
 const ENTRY_COST = 64;
 /** Held ranges per direction; beyond it delivery skips ahead as when the byte limit is hit. */
 const MAX_HELD_ENTRIES = 4096;
+/**
+ * Delivered pieces whose first frame is remembered, per direction: a retransmission that differs
+ * names the frame of the first copy (the retained bytes it is compared with are the newest
+ * unacknowledged ones, so the newest pieces are the ones asked for). Pooled like the rings.
+ */
+const MARKS = 256;
+const markTables: Float64Array[] = [];
+const MAX_POOLED_MARKS = 256;
 
 /**
  * One direction of a TCP stream put back in order. Offsets are 64-bit stream offsets (see
@@ -41,6 +52,17 @@ export class Reassembler {
   buffered = 0;
   private held: Held[] = [];
   private readonly retained: RetainedBytes;
+  /** (stream offset, frame) of the newest delivered pieces, a ring of MARKS pairs; allocated at the first delivery. */
+  private marks: Float64Array | null = null;
+  private markCount = 0;
+  /**
+   * Missing bytes not yet reported: adjacent holes are one gap event, told just before the next
+   * bytes are delivered (or when the stream ends). A hole found in two steps (an ACK past it,
+   * then data or a later ACK showing that its last number was a byte and not a FIN) is one gap.
+   */
+  private gapPending = 0;
+  private gapTs = 0;
+  private gapFrame: number | null = null;
 
   constructor(
     private readonly dir: Dir,
@@ -138,11 +160,13 @@ export class Reassembler {
       if (first.off > this.next) this.emitGap(first.off - this.next, ts, frame);
       this.drain();
     }
+    this.tellGap();
   }
 
   /** Deliver up to `offset` (the FIN), holes becoming gaps, then drop anything beyond. */
   finish(offset: number, ts: number, frame: number | null): void {
     this.skipTo(offset, ts, frame);
+    this.tellGap();
     this.free();
   }
 
@@ -153,13 +177,38 @@ export class Reassembler {
     if (held.length > 0) this.held = [];
     this.buffered = 0;
     this.retained.free();
+    if (this.marks !== null && markTables.length < MAX_POOLED_MARKS) markTables.push(this.marks);
+    this.marks = null;
+    this.markCount = 0;
+  }
+
+  private mark(offset: number, frame: number | null): void {
+    let m = this.marks;
+    if (m === null) m = this.marks = markTables.pop() ?? new Float64Array(2 * MARKS);
+    const k = 2 * (this.markCount++ % MARKS);
+    m[k] = offset;
+    m[k + 1] = frame ?? -1;
+  }
+
+  /** The frame whose delivered piece holds stream `offset`, when still remembered. */
+  private firstFrameAt(offset: number): number | null {
+    const m = this.marks;
+    if (m === null) return null;
+    const n = Math.min(this.markCount, MARKS);
+    for (let i = 1; i <= n; i++) {
+      const k = 2 * ((this.markCount - i) % MARKS);
+      if (m[k]! <= offset) return m[k + 1]! < 0 ? null : m[k + 1]!;
+    }
+    return null;
   }
 
   private deliverPiece(src: Buffer, srcFrom: number, a: number, dataEnd: number, b: number, ts: number, frame: number | null): void {
     if (dataEnd > a) {
       const srcTo = srcFrom + (dataEnd - a);
+      this.mark(a, frame);
       this.retained.append(src, srcFrom, srcTo, a);
       this.next = dataEnd;
+      if (this.gapPending > 0) this.tellGap();
       this.sink.deliver(this.dir, src, srcFrom, srcTo, ts, frame);
     }
     const missingFrom = Math.max(a, dataEnd);
@@ -169,7 +218,19 @@ export class Reassembler {
   private emitGap(length: number, ts: number, frame: number | null): void {
     this.next += length;
     this.retained.skip(this.next);
-    this.sink.gap(this.dir, length, ts, frame);
+    if (this.gapPending === 0) {
+      this.gapTs = ts;
+      this.gapFrame = frame;
+    }
+    this.gapPending += length;
+  }
+
+  /** Report the missing bytes found so far as one gap. */
+  private tellGap(): void {
+    const length = this.gapPending;
+    if (length === 0) return;
+    this.gapPending = 0;
+    this.sink.gap(this.dir, length, this.gapTs, this.gapFrame);
   }
 
   /** Keep [a, b) (bytes for [a, dataEnd)) until the hole before it fills or is given up. */
@@ -225,8 +286,10 @@ export class Reassembler {
       if (h.data === null) {
         this.emitGap(h.end - this.next, h.ts, h.frame);
       } else {
+        this.mark(this.next, h.frame);
         this.retained.append(h.data, skip, h.data.length, this.next);
         this.next = h.end;
+        if (this.gapPending > 0) this.tellGap();
         this.sink.deliver(this.dir, h.data, skip, h.data.length, h.ts, h.frame);
       }
     }
@@ -253,7 +316,7 @@ export class Reassembler {
 
   private verifyDelivered(src: Buffer, from: number, offset: number, upTo: number, frame: number | null): void {
     if (this.retained.compare(src, from, from + (upTo - offset), offset) === 'differs') {
-      this.sink.mismatch(this.dir, offset, upTo - offset, frame);
+      this.sink.mismatch(this.dir, offset, upTo - offset, frame, this.firstFrameAt(offset));
     }
   }
 
@@ -261,7 +324,7 @@ export class Reassembler {
     const data = h.data as Buffer;
     const hFrom = lo - h.off;
     if (data.compare(src, srcFrom, srcFrom + (hi - lo), hFrom, hFrom + (hi - lo)) !== 0) {
-      this.sink.mismatch(this.dir, lo, hi - lo, frame);
+      this.sink.mismatch(this.dir, lo, hi - lo, frame, h.frame);
     }
   }
 }
