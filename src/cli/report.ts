@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeFile, type AnalyzeFileOptions } from '../analysis/sources/file.js';
 import type { Analysis } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
-import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
+import { eventToJson, findingToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
 import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
@@ -172,7 +172,7 @@ export function registerReport(program: Command): void {
         out(JSON.stringify({
           type: 'end', session: null, source: { ...a.source, linkTypes: [...a.source.linkTypes] },
           sessions: retired + a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
-          findings: a.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, frame: f.frame })),
+          findings: a.findings.map(findingToJson),
         }) + '\n');
         process.stdout.write(pending);
         return;
