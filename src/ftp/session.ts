@@ -150,6 +150,8 @@ export class FtpSession {
   private relativeSlots: DataSlot[] = [];
   /** Any reply seen yet (a first 220 is the greeting wherever it lands). */
   private anyReply = false;
+  /** The greeting was 120 and no reply came since: a 220 now completes it. */
+  private greetingWas120 = false;
   private type: DataConnection['transferType'] = null;
   private rest: number | null = null;
   private loginFailures = 0;
@@ -407,13 +409,18 @@ export class FtpSession {
     const first = !this.anyReply;
     this.anyReply = true;
     // The server's first reply is its greeting even when the client did not wait for it and sent
-    // commands first (RFC 959 §5.4: 120/220 greet; only REIN and HOST get them otherwise).
-    const lateGreeting = first && GREETING_CODES.has(reply.code) && this.pending.length > 0
-      && !this.model.greeting && !replyMayAnswerStrictly(this.pending[0]!.verb, reply.code);
+    // commands first (RFC 959 §5.4: 120/220 greet; only REIN and HOST get them otherwise). After a
+    // 120 greeting ("ready in nnn minutes") the 220 that follows completes it.
+    const greetingReply = (first && !this.model.greeting)
+      || (this.greetingWas120 && reply.code === 220);
+    this.greetingWas120 = false;
+    const lateGreeting = greetingReply && GREETING_CODES.has(reply.code) && this.pending.length > 0
+      && !replyMayAnswerStrictly(this.pending[0]!.verb, reply.code);
     if (!lateGreeting) this.skipUnanswered(parsed.code, frame);
     const command = lateGreeting ? null : this.pending[0] ?? null;
     if (!command) {
-      if (lateGreeting || (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0)) {
+      if (first && reply.code === 120) this.greetingWas120 = true;
+      if ((lateGreeting && !this.model.greeting) || (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0)) {
         this.model.greeting = { code: reply.code, text: reply.text, frame, ts: reply.ts };
         if (reply.code === 421) this.emitFinding('error', 'service-unavailable', `server refused the session: 421 ${reply.text}`, frame);
       } else {
@@ -458,15 +465,18 @@ export class FtpSession {
    * where their codes fit.
    */
   private onMalformedReply(text: string, frame: number | null, ts: number): void {
-    const command = this.pending.shift();
+    const command = this.pending[0];
     if (command === undefined) {
       this.emitFinding('warning', 'ftp-malformed-reply', `server sent a line that is not an FTP reply: ${JSON.stringify(text.slice(0, 60))}`, frame);
       return;
     }
-    this.deferred.delete(command);
     (command.malformedReplies ??= []).push({ text, frame, ts });
     this.emitFinding('warning', 'ftp-malformed-reply',
       `server answered ${command.verb} with a line that is not an FTP reply: ${JSON.stringify(text.slice(0, 60))}`, frame);
+    // A command that already got its preliminary reply (150 to RETR) still waits for the final one.
+    if (command.replies.length > 0) return;
+    this.pending.shift();
+    this.deferred.delete(command);
     if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]!);
   }
 

@@ -351,6 +351,25 @@ describe('FtpSession: cases edited from a real stream (zeek ipv4.pcap, NetBSD ft
     expect(m.model.findings.map((f) => f.code)).toContain('control-gap');
   });
 
+  it('a line without a code after a 150 is kept with the transfer, which still gets its 226', () => {
+    const i = real.findIndex((c) => c.dir === 1 && /^150 /.test(text(c)));
+    const t = play([...real.slice(0, i + 1), line(1, 'Transferring robots.txt ...', real[i]!.frame), ...real.slice(i + 1)]);
+    const cmd = t.model.commands.find((c) => c.replies.some((r) => r.frame === real[i]!.frame))!;
+    expect(cmd.malformedReplies?.map((m) => m.text)).toEqual(['Transferring robots.txt ...']);
+    expect(cmd.replies.map((r) => r.code)).toEqual([150, 226]);
+    for (const verb of ['RETR', 'LIST', 'PORT', 'QUIT']) expect(replyCodes(t.model, verb)).toEqual(replyCodes(plain.model, verb));
+  });
+
+  it('a 120 greeting, then the 220 that completes it, both before the client waited: USER still gets its own reply', () => {
+    const greeting = real.filter((c) => c.dir === 1 && c.frame === real.find((x) => x.dir === 1)!.frame);
+    const user = real.find((c) => c.dir === 0)!;
+    const rest = real.filter((c) => !greeting.includes(c) && c !== user);
+    const t = play([user, line(1, '120 Service ready in 1 minute.', greeting[0]!.frame), ...greeting, ...rest]);
+    expect(t.model.greeting?.code).toBe(120);
+    expect(t.model.unsolicitedReplies.map((r) => r.code)).toEqual([220]);
+    expect(replyCodes(t.model, 'USER')).toEqual(replyCodes(plain.model, 'USER'));
+  });
+
   it('an overlong command line is cut with a finding and the session goes on', () => {
     const e = real.map((c) => (text(c) === 'SYST\r\n' ? { ...c, bytes: Buffer.from(`SITE ${'A'.repeat(20_000)}\r\n`) } : c));
     const t = play(e);
