@@ -9,7 +9,7 @@ import type { Analysis, AnalysisEvent, Session } from '../../src/model/types.js'
 import { toReportJson, eventToJson } from '../../src/report/json.js';
 import { renderReportText } from '../../src/report/text.js';
 import { FindingList, findingsPane } from '../../src/tui/views/findings.js';
-import { dcStatus } from '../../src/tui/views/sessions.js';
+import { dcStatus, sessionRowText } from '../../src/tui/views/sessions.js';
 import { readZeekLog } from '../helpers/zeek-log.js';
 import { FtpAnalyzer } from '../../src/analysis/analyzer.js';
 import { createConnection } from '../../src/tcp/connection.js';
@@ -215,6 +215,10 @@ describe('7. how a transfer ended apart from what the capture holds (zeek bigtra
     expect(codes(s)).toEqual(['capture-gaps']);
     expect(codes(s)).not.toContain('transfer-failed');
     expect(dcStatus(dc)).toMatchObject({ text: '✓ 226, capture missing 5.0 GiB', level: 1 });
+    // The dashboard row keeps the whole status at 80 columns (it takes room from the label).
+    const row = sessionRowText({ kind: 'data', key: 'd', session: s, dc }, 80);
+    expect(row.map((seg) => seg.text).join('')).toHaveLength(80);
+    expect(row[row.length - 1]).toMatchObject({ text: '✓ 226, capture missing 5.0 GiB', style: 'warn' });
     const json = toReportJson(a) as { sessions: Array<{ dataConnections: Array<Record<string, unknown>> }> };
     expect(json.sessions[0]!.dataConnections.map((d) => [d.outcome, d.gaps])).toEqual([['ok', 0], ['ok', 9]]);
   });
