@@ -1,10 +1,9 @@
-import type { FastPacket } from '../dissect/types.js';
+import { TCP_FIN, TCP_RST, type FastPacket } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/events.js';
 import type {
   Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, Session, SourceInfo, UnseenTransfer,
 } from '../model/types.js';
-import type { FtpRole } from '../model/packet-facts.js';
 import { copyTcpFacts } from '../model/tcp-facts.js';
 import { PacketTable, type RowInput } from './packet-table.js';
 import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
@@ -228,7 +227,6 @@ export class FtpAnalyzer implements StreamHandler {
       role.closed = true;
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
-      role.dc.tcp = copyTcpFacts(conn);
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
       // The final reply (226) usually follows the data connection's FIN: wait for it.
@@ -242,6 +240,9 @@ export class FtpAnalyzer implements StreamHandler {
   }
 
   packet(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
+    // A FIN or RST after the connection closed (the RST that ends a TIME-WAIT exchange, say) is
+    // still part of its teardown: the facts already handed out are brought up to date.
+    if (conn.closeReason !== null && (pkt.flags & (TCP_FIN | TCP_RST)) !== 0) this.lateTeardown(conn);
     const table = this.packetTable;
     if (table === null) return;
     if (this.opts.factsForAllConnections && !table.entry(conn.id)) {
@@ -251,6 +252,12 @@ export class FtpAnalyzer implements StreamHandler {
       frame: rec.frame, ts: rec.ts, fileOffset: rec.fileOffset, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
       len: pkt.payloadWireLength, window: pkt.window,
     });
+  }
+
+  private lateTeardown(conn: TcpConnection): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control' && role.session.tcp) role.session.tcp = copyTcpFacts(conn);
+    else if (role?.kind === 'data' && role.dc.tcp) role.dc.tcp = copyTcpFacts(conn);
   }
 
   /** A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the fact table. */
@@ -303,7 +310,24 @@ export class FtpAnalyzer implements StreamHandler {
   /** Open connections' TCP facts as they stand now (views read copies, never the live records). */
   private refreshTcpFacts(): void {
     for (const role of this.controls) role.session.tcp = copyTcpFacts(role.conn);
-    for (const role of this.openData.values()) if (!role.closed) role.dc.tcp = copyTcpFacts(role.conn);
+    for (const role of this.openData.values()) role.dc.tcp = copyTcpFacts(role.conn);
+  }
+
+  /**
+   * A finding the source itself made about the session a control connection carries (the
+   * proxy's refusals and limits), or about the whole source when there is none. The analyzer
+   * stays the one writer of sessions, and the finding goes out as an event like any other.
+   */
+  sourceFinding(conn: TcpConnection | null, f: Finding): void {
+    const role = conn?.tag as Role | undefined;
+    if (role?.kind === 'control') this.sessionFinding(role, f);
+    else this.addGlobalFinding(f);
+  }
+
+  /** The source terminated the control connection's TLS and knows its version and SNI (the proxy). */
+  sourceTls(conn: TcpConnection, info: { sni: string | null; version: string | null }): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control') role.session.tlsInfo = { sni: info.sni, version: info.version };
   }
 
   addGlobalFinding(f: Finding): void {
@@ -334,7 +358,8 @@ export class FtpAnalyzer implements StreamHandler {
       controlBytes: [0, 0],
       closed: false,
       packets: null,
-      tcp: copyTcpFacts(conn),
+      // Copied when the connection ends, or when the analysis is snapshotted before that.
+      tcp: null,
     };
     this.updateHandshake(session, conn);
     const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
@@ -419,7 +444,12 @@ export class FtpAnalyzer implements StreamHandler {
           this.emit({ type: 'command', session: role.session, command: ef.command });
           break;
         case 'reply':
-          this.packetTable?.noteLine(ef.reply.frame, { kind: 'reply', reply: ef.reply, command: ef.command });
+          if (this.packetTable) {
+            const line = { kind: 'reply', reply: ef.reply, command: ef.command } as const;
+            this.packetTable.noteLine(ef.reply.frame, line);
+            // A multi-line reply that ends in a later packet: that packet carries it too.
+            if (ef.endFrame !== ef.reply.frame) this.packetTable.noteLine(ef.endFrame, line);
+          }
           this.emit({ type: 'reply', session: role.session, command: ef.command, reply: ef.reply });
           break;
         case 'finding':
@@ -738,6 +768,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.mode = guess.mode;
     dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
+    dc.tcp = copyTcpFacts(conn);
     this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);
@@ -778,7 +809,9 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     mode: null, setup: null, setupFrame: null, command: null, direction: null, path: null, expectedBytes: null,
     bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
     restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null,
-    outcome: null, gaps: 0, tcp: copyTcpFacts(conn),
+    outcome: null, gaps: 0,
+    // Copied when the connection is final, or when the analysis is snapshotted before that.
+    tcp: null,
   };
 }
 

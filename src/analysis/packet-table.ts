@@ -9,7 +9,9 @@
  */
 import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
-import type { Session } from '../model/types.js';
+import type { Endpoint, Session } from '../model/types.js';
+
+const UNKNOWN_ENDPOINT: Endpoint = Object.freeze({ ip: '', port: 0 });
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -44,6 +46,9 @@ export interface ConnectionEntry {
   tlsAfter: number | null;
   /** Rows of a candidate, handed to its session if it becomes one. */
   pending: number[] | null;
+  /** The TCP initiator and the other side, once a packet was seen. */
+  client: Endpoint | null;
+  server: Endpoint | null;
 }
 
 /** The packet fields a row is made from (a captured packet, or one the proxy synthesized). */
@@ -113,7 +118,7 @@ export class PacketTable {
   follow(tcpId: number, what: Pick<ConnectionEntry, 'channel' | 'session' | 'dataConnection' | 'initiatorRole'>): ConnectionEntry {
     let e = this.entries.get(tcpId);
     if (!e) {
-      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null };
+      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null };
       this.entries.set(tcpId, e);
     }
     e.channel = what.channel;
@@ -163,6 +168,10 @@ export class PacketTable {
   add(conn: TcpFacts, dir: 0 | 1, p: RowInput): void {
     const e = this.entries.get(conn.id);
     if (!e) return;
+    if (e.client === null) {
+      e.client = { ip: conn.client.ip, port: conn.client.port };
+      e.server = { ip: conn.server.ip, port: conn.server.port };
+    }
     if (this.next - this.firstSeq >= this.cap) this.grow();
     const seqNo = this.next++;
     const i = seqNo % this.cap;
@@ -230,6 +239,8 @@ export class PacketTable {
       sender,
       fromInitiator,
       dir,
+      src: (dir === 0 ? e?.client : e?.server) ?? UNKNOWN_ENDPOINT,
+      dst: (dir === 0 ? e?.server : e?.client) ?? UNKNOWN_ENDPOINT,
       phase: PHASES[bits & 7]!,
       flags: this.flags[i]!,
       seq: this.seq[i]!,

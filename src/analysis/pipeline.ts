@@ -58,6 +58,7 @@ export class Pipeline {
   }
 
   push(rec: PacketRecord): void {
+    if (this.packets === 0) this.analyzer.source.start = rec.ts;
     this.packets++;
     this.bytes += rec.caplen;
     if (rec.ts > this.lastTs) this.lastTs = rec.ts;

@@ -1,6 +1,5 @@
 import { finding, pushFinding } from '../model/findings.js';
-import { isSupportedLinkType } from '../dissect/linktypes.js';
-import { linkTypeFromHeaderField, linkTypeName } from './linktypes.js';
+import { isSupportedLinkType, linkTypeFromHeaderField, linkTypeName } from './linktypes.js';
 import { MAX_CAPLEN, type Damage, type ParserContext, type RecordParser } from './parser.js';
 
 /** Classic libpcap file magics as read little-endian from the first 4 bytes. */

@@ -1,6 +1,5 @@
 import { finding, pushFinding } from '../model/findings.js';
-import { isSupportedLinkType } from '../dissect/linktypes.js';
-import { linkTypeName } from './linktypes.js';
+import { isSupportedLinkType, linkTypeName } from './linktypes.js';
 import { MAX_CAPLEN, type Damage, type ParserContext, type RecordParser } from './parser.js';
 
 export const BT_SHB = 0x0a0d0d0a;

@@ -19,6 +19,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ['capture', async () => (await import('./capture.js')).registerCapture],
   ['interfaces', async () => (await import('./interfaces.js')).registerInterfaces],
   ['proxy', async () => (await import('./proxy.js')).registerProxy],
+  ['filters', async () => (await import('./filters.js')).registerFilters],
 ];
 
 /**

@@ -2,11 +2,13 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Extractor } from '../report/extract.js';
 import { formatBytes } from '../report/format.js';
-import { analyzeWithProgress, checkCapturePath, collectPort, captureArg, CAPTURE_ARG_HELP } from './report.js';
+import type { DisplayFilter } from '../report/filter/index.js';
+import { analyzeWithProgress, checkCapturePath, collectPort, captureArg, displayFilterArg, CAPTURE_ARG_HELP, DISPLAY_FILTER_HELP } from './report.js';
 
 interface ExtractFlags {
   out: string;
   ftpPort?: number[];
+  displayFilter?: DisplayFilter;
 }
 
 export function registerExtract(program: Command): void {
@@ -16,6 +18,7 @@ export function registerExtract(program: Command): void {
     .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
+    .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
     .addHelpText('after', `
 Files are named s<session>-d<data connection>-<verb>-<remote path>. Bytes missing from the capture
 are holes (zeros) at their true offsets, listed under "gaps" in index.json; a file that is not the
@@ -27,7 +30,8 @@ same name but other content is left alone and the new file gets -2, -3, ... befo
 index.json is rewritten and lists this run's files only.`)
     .action(async (capture: string, flags: ExtractFlags) => {
       checkCapturePath(capture);
-      const extractor = new Extractor(flags.out, capture);
+      const f = flags.displayFilter; // passwords stay masked: an extract is chosen by what reports show
+      const extractor = new Extractor(flags.out, capture, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));
       let index;
       try {
         // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.

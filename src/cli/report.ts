@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeFile, type AnalyzeFileOptions } from '../analysis/sources/file.js';
-import type { Analysis } from '../model/types.js';
+import type { Analysis, Session } from '../model/types.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, findingToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
+import { DisplayFilter, FilterSyntaxError } from '../report/filter/index.js';
 import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
+import { HtmlReport } from '../report/html.js';
 import { formatBytes } from '../report/format.js';
 
 /** NDJSON output queued for stdout beyond which reading the capture waits for it to drain. */
@@ -28,6 +30,27 @@ export function captureArg(value: string): string {
 }
 
 export const CAPTURE_ARG_HELP = 'pcap or pcapng file (optionally gzip-compressed), or - for standard input';
+
+export const DISPLAY_FILTER_HELP = 'keep only the sessions and data connections this display filter matches (Wireshark syntax, e.g. \'ftp.response.code >= 400\'; syntax and fields: ftpscope filters)';
+
+/**
+ * commander argParser for -Y: the expression parsed once, up front. A syntax error shows the
+ * expression with a caret under the column, and the nearest field name for a misspelt one.
+ */
+export function displayFilterArg(value: string): DisplayFilter {
+  try {
+    return DisplayFilter.parse(value);
+  } catch (e) {
+    if (!(e instanceof FilterSyntaxError)) throw e;
+    const explained = e.explain().split('\n').map((l) => `  ${l}`).join('\n');
+    throw new FtpscopeError('usage', `bad display filter: ${e.reason} at column ${e.column + 1}\n${explained}`);
+  }
+}
+
+/** The filter with the run's --show-passwords (it decides whether PASS arguments can be matched). */
+export function withPasswords(f: DisplayFilter | undefined, showPasswords: boolean): DisplayFilter | undefined {
+  return f && showPasswords ? DisplayFilter.parse(f.expr, { showPasswords }) : f;
+}
 
 /** commander argParser for a positive integer. */
 export function positiveInt(value: string): number {
@@ -102,8 +125,10 @@ export function quietOnEpipe(): void {
 interface ReportFlags {
   json?: boolean;
   ndjson?: boolean;
+  html?: string;
   ftpPort?: number[];
   showPasswords?: boolean;
+  displayFilter?: DisplayFilter;
 }
 
 /**
@@ -111,15 +136,21 @@ interface ReportFlags {
  * parked on disk as the capture is read, and the report is assembled in session order.
  * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
-export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
+export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
   const showPasswords = o.showPasswords;
+  const filter = o.filter;
+  const keep = (s: Session): void => {
+    const kept = filter ? filter.keepSession(s) : s;
+    if (kept) spool.add(kept);
+  };
   const spool = o.json
     ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords }), indent: 4 })
     : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
   try {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
-    const a = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: (s) => spool.add(s), blockingReads: true });
-    for (const s of a.sessions) spool.add(s);
+    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: keep, blockingReads: true });
+    for (const s of all.sessions) keep(s);
+    const a = filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) } : all;
     const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
     const w = new ChunkedWriter(process.stdout);
     if (o.json) {
@@ -134,6 +165,50 @@ export async function printReport(capture: string, o: { json?: boolean; ftpPorts
   }
 }
 
+/**
+ * Write the HTML report to `out` (`-`: standard output) with bounded memory: each session is
+ * rendered as it becomes final and parked in the report's spools; the document is assembled at
+ * the end.
+ */
+export async function writeHtmlReport(capture: string, out: string, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
+  checkCapturePath(capture);
+  // Opened first, so a path that cannot be written fails before a long capture is read.
+  let fd: number | null = null;
+  if (out !== '-') {
+    try {
+      fd = fs.openSync(out, 'w');
+    } catch (e) {
+      throw new FtpscopeError('output-unwritable', `${out}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        'check that the directory exists and is writable');
+    }
+  }
+  const report = new HtmlReport({ showPasswords: o.showPasswords });
+  try {
+    const keep = (s: Session): void => {
+      const kept = o.filter ? o.filter.keepSession(s) : s;
+      if (kept) report.add(kept);
+    };
+    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: keep, blockingReads: true });
+    for (const s of all.sessions) keep(s);
+    const a = o.filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => o.filter!.matchesTransfer(null, dc)) } : all;
+    const stream = fd === null ? process.stdout : fs.createWriteStream('', { fd, autoClose: true });
+    fd = null;
+    const w = new ChunkedWriter(stream);
+    for (const piece of report.chunks(a)) await w.write(piece);
+    await w.end();
+    if (stream !== process.stdout) {
+      await new Promise<void>((resolve, reject) => {
+        stream.once('error', reject);
+        (stream as fs.WriteStream).end(resolve);
+      });
+      process.stderr.write(`wrote ${out}: ${report.sessions} session${report.sessions === 1 ? '' : 's'}\n`);
+    }
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+    report.close();
+  }
+}
+
 export function registerReport(program: Command): void {
   program
     .command('report')
@@ -141,15 +216,18 @@ export function registerReport(program: Command): void {
     .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
     .option('--json', 'print the report as JSON (the stable contract in docs/report-json.md)')
     .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
+    .option('--html <file>', 'write a self-contained HTML report to this file (- for standard output): sessions, findings with their fix, transfers, and each session\'s ladder as SVG')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
-    .addHelpText('after', '\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
+    .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
+    .addHelpText('after', '\nWith -Y and --ndjson, a session\'s events are written once the session is final (when it is known to match).\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (capture: string, flags: ReportFlags) => {
-      if (flags.json && flags.ndjson) {
-        throw new FtpscopeError('usage', '--json and --ndjson cannot be used together', 'pick one output format');
+      if ([flags.json, flags.ndjson, flags.html !== undefined].filter(Boolean).length > 1) {
+        throw new FtpscopeError('usage', '--json, --ndjson and --html cannot be used together', 'pick one output format');
       }
       quietOnEpipe();
       const showPasswords = flags.showPasswords === true;
+      const filter = withPasswords(flags.displayFilter, showPasswords);
       if (flags.ndjson) {
         // Events are written in pieces of about 64 KiB, and reading waits while stdout has more than
         // a MiB queued (a slow pipe); sessions are let go once final (only counted).
@@ -162,13 +240,32 @@ export function registerReport(program: Command): void {
           }
         };
         let retired = 0;
+        // With a filter, a session's events wait until it is final and known to match.
+        const held = new Map<Session, string[]>();
+        const release = (s: Session): void => {
+          const lines = held.get(s);
+          held.delete(s);
+          if (lines && filter!.keepSession(s)) for (const l of lines) out(l);
+        };
         const a = await analyzeWithProgress(capture, {
           ftpPorts: flags.ftpPort,
-          onEvent: (ev) => out(JSON.stringify(eventToJson(ev, { showPasswords })) + '\n'),
-          retireSession: () => { retired++; },
+          onEvent: (ev) => {
+            const line = JSON.stringify(eventToJson(ev, { showPasswords })) + '\n';
+            if (!filter) { out(line); return; }
+            if (ev.session) {
+              const lines = held.get(ev.session);
+              if (lines) lines.push(line);
+              else held.set(ev.session, [line]);
+            } else if (ev.type !== 'data-open' && ev.type !== 'data-close') out(line);
+            else if (ev.type === 'data-close' && filter.matchesTransfer(null, ev.dataConnection)) {
+              out(JSON.stringify(eventToJson({ type: 'data-open', session: null, dataConnection: ev.dataConnection }, { showPasswords })) + '\n' + line);
+            }
+          },
+          retireSession: (s) => { retired++; if (filter) release(s); },
           blockingReads: true,
           pace: () => (process.stdout.writableLength > NDJSON_QUEUE_BYTES ? once(process.stdout, 'drain') : undefined),
         });
+        if (filter) for (const s of [...held.keys()]) release(s);
         out(JSON.stringify({
           type: 'end', session: null, source: { ...a.source, linkTypes: [...a.source.linkTypes] },
           sessions: retired + a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
@@ -177,6 +274,10 @@ export function registerReport(program: Command): void {
         process.stdout.write(pending);
         return;
       }
-      await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords });
+      if (flags.html !== undefined) {
+        await writeHtmlReport(capture, flags.html, { ftpPorts: flags.ftpPort, showPasswords, filter });
+        return;
+      }
+      await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords, filter });
     });
 }

@@ -37,7 +37,8 @@ export interface DataSlot {
 /** What the session asks of its owner (mitmproxy style: events in, commands out). */
 export type SessionEffect =
   | { type: 'command'; command: FtpCommand }
-  | { type: 'reply'; command: FtpCommand | null; reply: FtpReply }
+  /** `endFrame`: the frame of the reply's last line (a multi-line reply can span packets). */
+  | { type: 'reply'; command: FtpCommand | null; reply: FtpReply; endFrame: number | null }
   | { type: 'expect'; slot: DataSlot }
   | { type: 'bind'; slot: DataSlot }
   | { type: 'transfer-done'; slot: DataSlot }
@@ -401,10 +402,10 @@ export class FtpSession {
       this.emitFinding('info', 'ftp-reply-code-mismatch',
         `server opened a multi-line reply with ${r.openingCode}- and closed it with ${r.code}: clients read it as ${r.code} (RFC 959 wants the same code on both)`, start.frame);
     }
-    this.onReply(r, start.frame, start.ts);
+    this.onReply(r, start.frame, start.ts, frame);
   }
 
-  private onReply(parsed: ParsedReply, frame: number | null, ts: number): void {
+  private onReply(parsed: ParsedReply, frame: number | null, ts: number, endFrame: number | null = frame): void {
     const reply: FtpReply = { code: parsed.code, text: parsed.text, lines: parsed.lines, frame, ts };
     const first = !this.anyReply;
     this.anyReply = true;
@@ -429,13 +430,13 @@ export class FtpSession {
           this.emitFinding('warning', 'service-closing', `server closed the session on its own: 421 ${firstLine(reply.text)} (idle timeout or shutdown)`, frame);
         }
       }
-      if (this.lineEffects) this.effects.push({ type: 'reply', command: null, reply });
+      if (this.lineEffects) this.effects.push({ type: 'reply', command: null, reply, endFrame });
       return;
     }
     this.bindIfDeferred(command);
     command.replies.push(reply);
     if (reply.code >= 200) this.pending.shift();
-    if (this.lineEffects) this.effects.push({ type: 'reply', command, reply });
+    if (this.lineEffects) this.effects.push({ type: 'reply', command, reply, endFrame });
     this.onCommandReply(command, reply);
     if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]);
   }

@@ -3,7 +3,7 @@
  * connection it belongs to, the FTP role of its sender, its place in the TCP life cycle and
  * the FTP meaning it carries. Every packet-level view reads these and derives none of them.
  */
-import type { FtpCommand, FtpReply } from './types.js';
+import type { Endpoint, FtpCommand, FtpReply } from './types.js';
 import type { Dir } from './tcp-facts.js';
 
 /** Who a packet's sender is in FTP terms (in active mode the FTP server opens the data connection). */
@@ -42,6 +42,9 @@ export interface PacketFact {
   /** Sent by the TCP initiator (the side that sent the SYN). */
   fromInitiator: boolean;
   dir: Dir;
+  /** Sender and receiver (IPv4-mapped IPv6 written as IPv4). */
+  src: Endpoint;
+  dst: Endpoint;
   phase: TcpPhase;
   flags: number;
   seq: number;

@@ -144,6 +144,8 @@ export interface SourceInfo {
   bytes: number;
   linkTypes: string[];
   truncated: boolean;
+  /** Time of the first packet (not in the JSON contract; display filters' frame.time_relative counts from it). */
+  start?: number;
 }
 
 /** Everything the analysis produced; the report, flow, extract and the dashboard read this. */

@@ -322,8 +322,7 @@ export class ControlSession {
     }
     // The analyzer marked the session tls at the 234 (and goes on decoding: tlsDecrypted); the
     // version and SNI come from the handshake the proxy itself completed.
-    const session = this.clientLeg.session;
-    if (session) session.tlsInfo = { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() };
+    this.ctx.observer.sessionTls(this.clientLeg.conn, { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() });
     this.ctx.observer.sessionFinding(this.clientLeg.conn, {
       severity: 'info', code: 'proxy-tls-terminated', frame: null,
       message: `control TLS (${c.getProtocol() ?? 'unknown version'}) terminated by the proxy; commands and replies are shown decrypted`,

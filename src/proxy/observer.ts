@@ -7,16 +7,11 @@
 import type { FtpAnalyzer } from '../analysis/analyzer.js';
 import type { ExpiryClock } from '../analysis/clock.js';
 import type { Endpoint, Session } from '../model/types.js';
-import { pushFinding, type Finding } from '../model/findings.js';
+import type { Finding } from '../model/findings.js';
 import type { CloseReason, Dir, TcpConnection } from '../tcp/events.js';
 import { createConnection } from '../tcp/connection.js';
 import { WINDOW, type Recorder, type RecordedConnection, type SynthesizedPacket } from './recorder.js';
 import type { LegTap } from './data.js';
-
-export interface ObserverHooks {
-  /** A proxy finding attached to a session (for --log; the analyzer's own go through onEvent). */
-  onFinding?(session: Session | null, f: Finding): void;
-}
 
 export class ProxyObserver {
   private nextConnId = 1;
@@ -26,7 +21,6 @@ export class ProxyObserver {
     /** Drives expiry from the events' times (the one clock). */
     readonly clock: ExpiryClock,
     private readonly recorder: Recorder | null,
-    private readonly hooks: ObserverHooks = {},
     /** Analyzed legs' synthesized packets go to their sessions' packet lists (the dashboard). */
     readonly keepPackets = false,
   ) {}
@@ -39,12 +33,14 @@ export class ProxyObserver {
   /** @internal */ newConnId(): number { return this.nextConnId++; }
   /** @internal */ get rec(): Recorder | null { return this.recorder; }
 
-  /** Attach a proxy finding to the session whose control connection is `conn`. */
+  /** A proxy finding about the session whose control connection is `conn` (through the analyzer, which logs it). */
   sessionFinding(conn: TcpConnection | null, f: Finding): void {
-    const session = conn ? this.analyzer.sessionOf(conn) : null;
-    if (session) pushFinding(session.findings, f);
-    else this.analyzer.addGlobalFinding(f);
-    this.hooks.onFinding?.(session, f);
+    this.analyzer.sourceFinding(conn, f);
+  }
+
+  /** The proxy terminated this control connection's TLS. */
+  sessionTls(conn: TcpConnection | null, info: { sni: string | null; version: string | null }): void {
+    if (conn) this.analyzer.sourceTls(conn, info);
   }
 }
 

@@ -5,8 +5,8 @@
 import * as net from 'node:net';
 import type { FtpAnalyzer } from '../analysis/analyzer.js';
 import { proxyAnalysis } from '../analysis/sources/proxy.js';
-import type { Analysis, AnalysisEvent, Session } from '../model/types.js';
-import { finding, type Finding } from '../model/findings.js';
+import type { Analysis, AnalysisEvent } from '../model/types.js';
+import { finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
 import { ControlSession, type SessionContext } from './control.js';
 import { ProxyObserver } from './observer.js';
@@ -111,9 +111,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // latest ones kept in memory, so the packet list and the layer views work without a file.
   const recent = opts.keepPackets ? new RecentPackets(RECENT_PACKET_BYTES) : null;
   const recorder = opts.recordTo || recent ? new Recorder(opts.recordTo ?? null, recent) : null;
-  const observer = new ProxyObserver(analyzer, clock, recorder, {
-    onFinding: (session: Session | null, f: Finding) => opts.onEvent?.({ type: 'finding', session, finding: f }),
-  }, opts.keepPackets === true);
+  const observer = new ProxyObserver(analyzer, clock, recorder, opts.keepPackets === true);
   const ctx: SessionContext = {
     mode: opts.mode,
     dataMode: opts.dataMode ?? 'client',

@@ -220,7 +220,11 @@ export class Extractor {
   /** What the index.json already in the directory says of each file (a previous run). */
   private readonly previous = new Map<string, { size: number; sha256: string | null; gaps: string }>();
 
-  constructor(readonly outDir: string, readonly sourceName: string) {
+  /**
+   * `keep` chooses the transfers to write (a display filter): asked once a data connection is
+   * over, with its session as it stands then.
+   */
+  constructor(readonly outDir: string, readonly sourceName: string, private readonly keep?: (session: Session | null, dc: DataConnection) => boolean) {
     try {
       makeDirs(outDir);
       fs.accessSync(outDir, fs.constants.W_OK);
@@ -280,6 +284,10 @@ export class Extractor {
   /** Called by a sink once its connection is over. */
   finished(sink: FileSink, dc: DataConnection, session: Session | null, size: number, sha256: string | null, error: string | null): void {
     this.pending.delete(sink);
+    if (this.keep && !this.keep(session, dc)) {
+      removeQuietly(sink.tempPath);
+      return;
+    }
     const skip = (reason: string): void => {
       this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id, reason });
       removeQuietly(sink.tempPath);
@@ -324,7 +332,7 @@ export class Extractor {
       ...a.unpairedDataConnections.map((dc) => [null, dc] as [null, DataConnection]),
     ];
     for (const [session, dc] of all) {
-      if (this.opened.has(dc)) continue;
+      if (this.opened.has(dc) || (this.keep && !this.keep(session, dc))) continue;
       if (dc.bytes === 0 && dc.command) {
         const sink = this.openDataSink(session, dc);
         sink?.end(dc, session);

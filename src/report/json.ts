@@ -97,6 +97,8 @@ export function dataConnectionToJson(dc: DataConnection): object {
   };
 }
 
+const NO_ITEMS: readonly never[] = Object.freeze([]);
+
 /** Transfers whose data connection was announced but never seen in the capture. */
 function unseenTransfersToJson(s: Session): object[] {
   return (s.unseenTransfers ?? []).map((u) => ({
@@ -315,7 +317,8 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   writePair(w, s.controlBytes);
   w.member(K.closed, s.closed);
   w.key(K.unseenTransfers);
-  w.value(unseenTransfersToJson(s));
+  if (s.unseenTransfers.length === 0) w.value(NO_ITEMS);
+  else w.value(unseenTransfersToJson(s));
   w.closeObject();
 }
 

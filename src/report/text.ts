@@ -181,6 +181,11 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
     }
   }
   if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out);
+  for (const u of s.unseenTransfers ?? []) {
+    if (u.command.frame !== c.frame || u.command.verb !== c.verb) continue;
+    const how = [u.mode, u.setup].filter(Boolean).join(' ');
+    out.push(`${indent}data connection not in the capture: ${how ? `${how} ` : ''}to ${formatEndpoint(u.announced)}`);
+  }
   if (c.replies.length === 0 && !c.malformedReplies) out.push(`${indent}(no reply)`);
 }
 

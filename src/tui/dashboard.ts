@@ -9,6 +9,7 @@ import type { FtpRole, PacketFact } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import type { LadderLine } from '../report/ladder.js';
 import { actionFor, type Action } from './keymap.js';
+import { DisplayFilter, FilterSyntaxError } from '../report/filter/index.js';
 import { bodyRect, sessionLayout, tooSmall, MIN_COLS, MIN_ROWS, PANE_ORDER, type SessionPane } from './layout.js';
 import { bodyHeight, findMatch, renderPane, type PaneModel, type Rect } from './pane.js';
 import type { KeyEvent, MouseEvent, Row, Terminal } from './terminal.js';
@@ -233,7 +234,7 @@ export class Dashboard {
 
   private packetsModel(session: Session | null): PaneModel {
     const key = `${session?.id}|${this.version}|${session?.packets?.count}|${session?.packets?.dropped}|${session?.commands.length}`;
-    if (this.packetsCache?.key !== key) this.packetsCache = { key, model: packetsPane(session, !!this.source.showPasswords) };
+    if (this.packetsCache?.key !== key) this.packetsCache = { key, model: packetsPane(session, !!this.source.showPasswords, this.analysis.source.start) };
     return this.packetsCache.model;
   }
 
@@ -369,6 +370,14 @@ export class Dashboard {
   private applySearch(pane: PaneId, text: string): void {
     if (pane === 'sessions') {
       this.filter = text;
+      // Text that looks like a display filter but does not parse is searched for as text: say why.
+      if (/[=<>!]=?|\b(eq|ne|contains|matches)\b|^[a-z-]+\.[a-z_.-]+$/i.test(text)) {
+        try {
+          DisplayFilter.parse(text);
+        } catch (e) {
+          if (e instanceof FilterSyntaxError) this.message = `not a display filter (${e.reason} at column ${e.column + 1}): searching for the text`;
+        }
+      }
       return;
     }
     this.search[pane] = text;

@@ -6,6 +6,7 @@
 import { readCapture } from '../../capture/open.js';
 import { Pipeline, type PipelineOptions } from '../pipeline.js';
 import type { Analysis } from '../../model/types.js';
+import type { PacketFact } from '../../model/packet-facts.js';
 
 export interface AnalyzeFileOptions extends PipelineOptions {
   onProgress?: (bytesRead: number, totalBytes: number | null) => void;
@@ -13,6 +14,32 @@ export interface AnalyzeFileOptions extends PipelineOptions {
   blockingReads?: boolean;
   /** See ReadOptions.pace. */
   pace?: () => Promise<unknown> | undefined;
+}
+
+/**
+ * Analyze a capture file keeping the facts of every TCP packet, FTP or not (`packets`, display
+ * filters on packets): the analysis, the packets' facts in capture order, and the time of the
+ * first packet.
+ */
+export async function analyzeFilePackets(path: string, opts: AnalyzeFileOptions = {}): Promise<{ analysis: Analysis; packets: () => Iterable<PacketFact>; start: number }> {
+  let pipeline: Pipeline | null = null;
+  let start: number | null = null;
+  const info = await readCapture(path, (rec) => {
+    pipeline ??= new Pipeline({ ...opts, keepPackets: true, factsForAllConnections: true, inputReusedOnSignal: true }, { type: 'pcap', name: path });
+    start ??= rec.ts;
+    pipeline.push(rec);
+  }, { onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused(), blocking: opts.blockingReads });
+  pipeline ??= new Pipeline({ ...opts, keepPackets: true, factsForAllConnections: true }, { type: info.format, name: path });
+  pipeline.analyzer.source.type = info.format;
+  const analysis = pipeline.finish(info);
+  const table = pipeline.analyzer.packetTable!;
+  function* packets(): Iterable<PacketFact> {
+    for (let seq = table.firstSeq, end = table.firstSeq + table.rows; seq < end; seq++) {
+      const f = table.fact(seq);
+      if (f) yield f;
+    }
+  }
+  return { analysis, packets, start: start ?? 0 };
 }
 
 /** Analyze a capture file. */

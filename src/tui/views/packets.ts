@@ -7,6 +7,7 @@
 import type { PacketFact, PacketList } from '../../model/packet-facts.js';
 import type { DataConnection, Session } from '../../model/types.js';
 import { connectionLabel, directionLabel, packetSummary } from '../../report/packet-facts.js';
+import { DisplayFilter } from '../../report/filter/index.js';
 import type { PaneModel } from '../pane.js';
 import { fit, fitLeft, flagNames, rel } from '../text.js';
 import type { ListSource } from '../vlist.js';
@@ -21,7 +22,9 @@ export function packetSource(list: PacketList | null): ListSource {
 
 export const PACKET_HEADER = `${fitLeft('No.', 7)} ${fit('Time', 10)} ${fit('Conn', 5)} ${fit('Dir', 4)} ${fit('Flags', 11)} ${fitLeft('Len', 5)} Summary`;
 
-export function packetsPane(session: Session | null, showPasswords = false): PaneModel {
+export function packetsPane(session: Session | null, showPasswords = false, captureStart?: number): PaneModel {
+  let lastNeedle: string | null = null;
+  let filter: DisplayFilter | null = null;
   const list = session?.packets ?? null;
   const start = session?.start ?? 0;
   const dcOf = (p: PacketFact): DataConnection | null =>
@@ -38,6 +41,12 @@ export function packetsPane(session: Session | null, showPasswords = false): Pan
       return [{ text: rowText(p), style: p.sender === 'server' ? 'server' : 'client' }];
     },
     empty: list ? 'no packets' : session ? 'packets were not kept for this session' : 'select a session',
-    matches: (i, needle) => rowText(list!.at(i)).toLowerCase().includes(needle.toLowerCase()),
+    matches: (i, needle) => {
+      // A display filter (tcp.flags.reset == 1, ftp.response.code >= 400) tests the packet's facts; other text, the row.
+      if (needle !== lastNeedle) { lastNeedle = needle; filter = DisplayFilter.tryParse(needle, { showPasswords }); }
+      const p = list!.at(i);
+      if (filter) return filter.matchesPacket(p, { start: captureStart ?? start, session: (id) => (id === session?.id ? session : null) });
+      return rowText(p).toLowerCase().includes(needle.toLowerCase());
+    },
   };
 }

@@ -7,7 +7,8 @@
  * the announced endpoint (the connection's server side) stay in view at 80 columns; the
  * command's argument, then the client's address, are what give way.
  */
-import type { Analysis, DataConnection, Session } from '../../model/types.js';
+import type { Analysis, DataConnection, Session, UnseenTransfer } from '../../model/types.js';
+import { DisplayFilter } from '../../report/filter/index.js';
 import type { Row } from '../terminal.js';
 import { bytes, clock, duration, endpoint, fit, fitLeft } from '../text.js';
 import { SessionIndex, type SessionMeasures, type SessionRow, type SortColumn, type SortOrder } from './session-index.js';
@@ -89,8 +90,9 @@ function dcSearchParts(dc: DataConnection): string[] {
     dc.mode ?? '', dc.setup ?? '', st.text, st.words, dc.guessedRole ?? ''];
 }
 
+/** Transfers of a session: data connections in the capture, and those announced but not in it. */
 export function transferCount(s: Session): number {
-  return s.dataConnections.length;
+  return s.dataConnections.length + (s.unseenTransfers?.length ?? 0);
 }
 
 export function sessionBytes(s: Session): number {
@@ -152,8 +154,18 @@ export function warmSearch(sessions: readonly Session[], from: number, budgetMs:
 }
 
 /** Does the session match the filter text (case-insensitive substring of any searchable part)? */
+/** Every word of the search text appears in what the session's rows show ("anonymous RETR"). */
 export function sessionMatches(s: Session, needle: string): boolean {
-  return !needle || haystack(s).includes(needle.toLowerCase());
+  if (!needle) return true;
+  const text = haystack(s);
+  return needle.toLowerCase().split(/\s+/).every((w) => w === '' || text.includes(w));
+}
+
+/** The filter text as a display filter (when it parses as one and names a known field), else null: search text. */
+export function displayFilterOf(text: string): { session(s: Session): boolean; unpaired(dc: DataConnection): boolean } | null {
+  const filter = DisplayFilter.tryParse(text);
+  if (!filter) return null;
+  return { session: (s) => filter.matchesSession(s), unpaired: (dc) => filter.matchesTransfer(null, dc) };
 }
 
 /** Does an (unpaired) data connection match: anything its row shows, as for sessions. */
@@ -165,7 +177,7 @@ export function dcMatches(dc: DataConnection, needle: string): boolean {
 
 const clientKey = new WeakMap<Session, string>();
 
-export const SESSION_MEASURES: SessionMeasures = { sortValue, matches: sessionMatches, dcMatches };
+export const SESSION_MEASURES: SessionMeasures = { sortValue, matches: sessionMatches, dcMatches, displayFilter: displayFilterOf };
 
 /** Every row of the view (tests, small captures); the dashboard keeps a SessionIndex and reads rows lazily. */
 export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): SessionRow[] {
@@ -277,6 +289,7 @@ export function sessionRowText(r: SessionRow, width: number): Row {
   }
   // A data connection: its label spans the leading columns (DATA_SPAN, a prefix of cols) and
   // may run on into the blank left part of the right-aligned cell after them.
+  if (r.kind === 'unseen') return unseenRowText(r.unseen, cols, width, statusWidth);
   const dc = r.dc;
   const st = dcStatus(dc);
   const byTitle = new Map([['dur', duration(dc.end - dc.start)], ['bytes', bytes(dc.bytes)], ['status', st.text]]);
@@ -295,4 +308,28 @@ export function sessionRowText(r: SessionRow, width: number): Row {
   const restCols = [{ ...rest[0], width: rest[0].width - slack }, ...rest.slice(1)];
   restCols[restCols.length - 1] = { ...restCols[restCols.length - 1]!, width: statusWidth + extra };
   return split(`${fit(label, labelWidth)} ${cells(restCols, values)}`, width, statusWidth + extra, st.level);
+}
+
+/** Status of a transfer whose data connection is not in the capture: what the server said of it. */
+function unseenStatus(u: UnseenTransfer): { text: string; level: 0 | 1 | 2 } {
+  const code = u.finalReply?.code ?? null;
+  if (code !== null && code >= 400) return { text: `x ${code}`, level: 2 };
+  return { text: `! ${code ?? 'no reply'}`, level: 1 };
+}
+
+/** "└ not in capture: RETR big.bin (passive PASV) → 10.0.0.5:50012", the evidence kept as the row narrows. */
+function unseenRowText(u: UnseenTransfer, cols: Col[], width: number, statusWidth: number): Row {
+  const st = unseenStatus(u);
+  let n = 0;
+  while (n < cols.length && DATA_SPAN.has(cols[n].title)) n++;
+  const rest = cols.slice(n);
+  const values = rest.map((c) => (c.title === 'status' ? st.text : c.title === 'bytes' ? '-' : ''));
+  const labelWidth = cols.slice(0, n).reduce((w, c) => w + c.width + 1, 0) - 1;
+  const how = [u.mode, u.setup].filter(Boolean).join(' ');
+  const where = `${how ? `(${how}) ` : ''}→ ${endpoint(u.announced)}`;
+  const what = `${u.command.verb}${u.command.arg ? ' ' + u.command.arg : ''}`;
+  const prefix = '  └ not in capture: ';
+  const room = labelWidth - prefix.length - where.length - 1;
+  const label = prefix + (room >= what.length ? `${what} ${where}` : room >= u.command.verb.length ? `${fit(what, room)} ${where}` : where);
+  return split(`${fit(label, labelWidth)} ${cells(rest, values)}`, width, statusWidth, st.level);
 }
