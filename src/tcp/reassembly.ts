@@ -29,14 +29,6 @@ interface Held {
 const ENTRY_COST = 64;
 /** Held ranges per direction; beyond it delivery skips ahead as when the byte limit is hit. */
 const MAX_HELD_ENTRIES = 4096;
-/**
- * Delivered pieces whose first frame is remembered, per direction: a retransmission that differs
- * names the frame of the first copy (the retained bytes it is compared with are the newest
- * unacknowledged ones, so the newest pieces are the ones asked for). Pooled like the rings.
- */
-const MARKS = 256;
-const markTables: Float64Array[] = [];
-const MAX_POOLED_MARKS = 256;
 
 /**
  * One direction of a TCP stream put back in order. Offsets are 64-bit stream offsets (see
@@ -52,9 +44,6 @@ export class Reassembler {
   buffered = 0;
   private held: Held[] = [];
   private readonly retained: RetainedBytes;
-  /** (stream offset, frame) of the newest delivered pieces, a ring of MARKS pairs; allocated at the first delivery. */
-  private marks: Float64Array | null = null;
-  private markCount = 0;
   /**
    * Missing bytes not yet reported: adjacent holes are one gap event, told just before the next
    * bytes are delivered (or when the stream ends). A hole found in two steps (an ACK past it,
@@ -177,36 +166,12 @@ export class Reassembler {
     if (held.length > 0) this.held = [];
     this.buffered = 0;
     this.retained.free();
-    if (this.marks !== null && markTables.length < MAX_POOLED_MARKS) markTables.push(this.marks);
-    this.marks = null;
-    this.markCount = 0;
-  }
-
-  private mark(offset: number, frame: number | null): void {
-    let m = this.marks;
-    if (m === null) m = this.marks = markTables.pop() ?? new Float64Array(2 * MARKS);
-    const k = 2 * (this.markCount++ % MARKS);
-    m[k] = offset;
-    m[k + 1] = frame ?? -1;
-  }
-
-  /** The frame whose delivered piece holds stream `offset`, when still remembered. */
-  private firstFrameAt(offset: number): number | null {
-    const m = this.marks;
-    if (m === null) return null;
-    const n = Math.min(this.markCount, MARKS);
-    for (let i = 1; i <= n; i++) {
-      const k = 2 * ((this.markCount - i) % MARKS);
-      if (m[k]! <= offset) return m[k + 1]! < 0 ? null : m[k + 1]!;
-    }
-    return null;
   }
 
   private deliverPiece(src: Buffer, srcFrom: number, a: number, dataEnd: number, b: number, ts: number, frame: number | null): void {
     if (dataEnd > a) {
       const srcTo = srcFrom + (dataEnd - a);
-      this.mark(a, frame);
-      this.retained.append(src, srcFrom, srcTo, a);
+      this.retained.append(src, srcFrom, srcTo, a, frame ?? -1);
       this.next = dataEnd;
       if (this.gapPending > 0) this.tellGap();
       this.sink.deliver(this.dir, src, srcFrom, srcTo, ts, frame);
@@ -286,8 +251,7 @@ export class Reassembler {
       if (h.data === null) {
         this.emitGap(h.end - this.next, h.ts, h.frame);
       } else {
-        this.mark(this.next, h.frame);
-        this.retained.append(h.data, skip, h.data.length, this.next);
+        this.retained.append(h.data, skip, h.data.length, this.next, h.frame ?? -1);
         this.next = h.end;
         if (this.gapPending > 0) this.tellGap();
         this.sink.deliver(this.dir, h.data, skip, h.data.length, h.ts, h.frame);
@@ -316,7 +280,7 @@ export class Reassembler {
 
   private verifyDelivered(src: Buffer, from: number, offset: number, upTo: number, frame: number | null): void {
     if (this.retained.compare(src, from, from + (upTo - offset), offset) === 'differs') {
-      this.sink.mismatch(this.dir, offset, upTo - offset, frame, this.firstFrameAt(offset));
+      this.sink.mismatch(this.dir, offset, upTo - offset, frame, this.retained.frameAt(offset));
     }
   }
 
