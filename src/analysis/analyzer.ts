@@ -7,11 +7,11 @@ import type {
 import type { ProxyLeg } from './proxy-legs.js';
 import { copyTcpFacts, finalTcpFacts } from '../model/tcp-facts.js';
 import { PacketTable, type RowInput } from './packet-table.js';
-import { finding, pushFinding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
+import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
 import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
-import { TransferAccumulator, looksBinary } from '../ftp/transfer.js';
-import { looksLikeClientCommand, looksLikeServerGreeting } from '../ftp/detect.js';
+import { failureReasons, looksBinary, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
+import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
 import { Diagnoser } from './diagnosis.js';
 
@@ -70,12 +70,24 @@ interface DataRole {
   hello: Buffer | null;
 }
 
-/** A connection not yet known to be FTP: kept briefly to detect FTP on any port. */
+/**
+ * What a side's first line says about FTP on a port not given as one: a server greeting (220), a
+ * well-formed FTP reply, an FTP command from the client, or something else (not FTP).
+ */
+type FirstLine = 'greeting' | 'reply' | 'command' | 'not-ftp';
+
+/**
+ * A connection not yet known to be FTP: kept briefly (its first DETECT_BYTES) to detect FTP on
+ * any port. A client that opens with an FTP command is not enough (IRC clients open with PASS
+ * and USER too): the server must confirm with a greeting or a well-formed FTP reply. A
+ * candidate never confirmed is no session.
+ */
 interface CandidateRole {
   kind: 'candidate';
   chunks: { dir: Dir; bytes: Buffer; ts: number; frame: number | null }[];
   buffered: number;
-  decided: [boolean, boolean];
+  /** Each side's first line, once it is complete. */
+  first: [FirstLine | null, FirstLine | null];
   acc: TransferAccumulator;
 }
 
@@ -93,6 +105,8 @@ type Role = ControlRole | DataRole | CandidateRole | OtherRole | ProxyLegRole;
 
 const DETECT_BYTES = 4096;
 const MAX_UNPAIRED = 10_000;
+/** Transfers listed per session whose data connection is not in the capture (their findings count them all). */
+const MAX_UNSEEN = 1000;
 const REPEATED_LOGIN_FAILURES = 3;
 const MAX_LOGIN_FAILURE_KEYS = 10_000;
 /** Addresses remembered as FTP peers (for guessing unpaired connections' roles); the oldest are forgotten. */
@@ -180,7 +194,7 @@ export class FtpAnalyzer implements StreamHandler {
       this.startTlsData(conn, tlsOwner.role, tlsOwner.mode, ts);
       return;
     }
-    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, decided: [false, false], acc: new TransferAccumulator() } satisfies CandidateRole;
+    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator() } satisfies CandidateRole;
     this.candidates.add(conn);
     this.packetTable?.follow(conn.id, { channel: 'candidate', session: null, dataConnection: null, initiatorRole: null });
   }
@@ -211,9 +225,21 @@ export class FtpAnalyzer implements StreamHandler {
     if (!role) return;
     if (role.kind === 'control') this.apply(role, role.machine.gap(dir, length, frame));
     else if (role.kind === 'data') {
-      role.acc.gap(dir, length);
+      this.dataGap(role, dir, length);
       this.liveFigures(role, ts);
     } else if (role.kind === 'other' || role.kind === 'candidate') role.acc.gap(dir, length);
+  }
+
+  /**
+   * A finding of the TCP layer: listed on the FTP session the connection belongs to (the control
+   * connection or one of its data connections), where every view shows findings. Connections not
+   * (yet) known as FTP keep theirs on the connection; a candidate that turns out to be FTP brings
+   * them along, an unpaired data connection hands them to the capture's findings.
+   */
+  finding(conn: TcpConnection, f: Finding): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control') this.sessionFinding(role, tcpFinding(f, 'control connection'));
+    else if (role?.kind === 'data' && role.owner) this.sessionFinding(role.owner, tcpFinding(f, `data connection ${role.dc.id}`));
   }
 
   close(conn: TcpConnection, reason: CloseReason, ts: number, frame: number | null): void {
@@ -388,7 +414,8 @@ export class FtpAnalyzer implements StreamHandler {
   }
 
   addGlobalFinding(f: Finding): void {
-    if (pushFinding(this.findings, f)) this.emit({ type: 'finding', session: null, finding: f });
+    addFinding(this.findings, copyFinding(f));
+    this.emit({ type: 'finding', session: null, finding: f });
   }
 
   // ---- control ------------------------------------------------------------------------
@@ -430,6 +457,7 @@ export class FtpAnalyzer implements StreamHandler {
     this.controlByTuple.set(tupleKey(conn.client, conn.server), role);
     this.noteFtpHost(conn.client.ip);
     this.noteFtpHost(conn.server.ip);
+    for (const f of conn.findings) this.sessionFinding(role, tcpFinding(f, 'control connection'));
     if (!conn.handshake.seen && conn.handshake.synFrame === null) {
       this.sessionFinding(role, finding('info', 'capture-mid-session',
         `the capture starts in the middle of this control connection: commands before it are not seen`, conn.firstFrame));
@@ -485,7 +513,8 @@ export class FtpAnalyzer implements StreamHandler {
     if (this.diagnosed.has(s)) return;
     this.diagnosed.add(s);
     for (const f of this.diagnoser.session(s)) {
-      if (pushFinding(s.findings, f)) this.emit({ type: 'finding', session: s, finding: f });
+      addFinding(s.findings, copyFinding(f));
+      this.emit({ type: 'finding', session: s, finding: f });
     }
   }
 
@@ -598,7 +627,8 @@ export class FtpAnalyzer implements StreamHandler {
     role.waiting.delete(slot);
     const r = slot.finalReply!;
     if (slot.connections.length === 0) {
-      if (r.code >= 200 && r.code < 300) {
+      // 226 and 250 say a transfer happened (RFC 959 §5.4); 225 and other 2xx do not.
+      if (r.code === 226 || r.code === 250) {
         this.sessionFinding(role, finding('warning', 'data-connection-not-seen',
           `${slot.command?.verb} ${slot.command?.arg ?? ''} succeeded (${r.code}) but its data connection is not in the capture: the capture filter or capture point missed it`, r.frame));
         this.noteUnseen(role, slot);
@@ -615,7 +645,7 @@ export class FtpAnalyzer implements StreamHandler {
   /** A transfer whose data connection was announced but is not in the capture: a row of its own in views. */
   private noteUnseen(role: ControlRole, slot: DataSlot): void {
     const list = role.session.unseenTransfers;
-    if (!slot.command || list.length >= MAX_FINDINGS_PER_OWNER) return;
+    if (!slot.command || list.length >= MAX_UNSEEN) return;
     const c = slot.command;
     const r = slot.finalReply;
     const entry: UnseenTransfer = {
@@ -636,8 +666,10 @@ export class FtpAnalyzer implements StreamHandler {
       `${c.verb} ${c.arg ?? ''} expected a ${slot.mode} data connection to ${slot.announced.ip}:${slot.announced.port}${slot.setup ? ` (${slot.setup})` : ''} but none was opened: a firewall or NAT dropped it, or the announced address is unreachable`, c.frame));
   }
 
+  /** Every occurrence is announced; the session lists a code once, with its count (see addFinding). */
   private sessionFinding(role: ControlRole, f: Finding): void {
-    if (pushFinding(role.session.findings, f)) this.emit({ type: 'finding', session: role.session, finding: f });
+    addFinding(role.session.findings, copyFinding(f));
+    this.emit({ type: 'finding', session: role.session, finding: f });
   }
 
   // ---- data ---------------------------------------------------------------------------
@@ -715,14 +747,24 @@ export class FtpAnalyzer implements StreamHandler {
     // The first bytes tell a binary file from text (the diagnosis of ASCII-mode damage needs it).
     if (role.dc.looksBinary == null && !role.encrypted && bytes.length > 0) role.dc.looksBinary = looksBinary(bytes);
     this.liveFigures(role, ts);
-    if (!this.opts.openDataSink) return;
+    if (this.opts.openDataSink && this.sinkDirOf(role, dir) === dir) role.sink?.write(bytes);
+  }
+
+  /** Bytes the capture lacks: the sink leaves a hole of that length, so later bytes keep their offsets. */
+  private dataGap(role: DataRole, dir: Dir, length: number): void {
+    role.acc.gap(dir, length);
+    if (this.opts.openDataSink && this.sinkDirOf(role, dir) === dir) role.sink?.gap?.(length);
+  }
+
+  /** The direction the sink is written from, opening the sink at the connection's first bytes or gap. */
+  private sinkDirOf(role: DataRole, dir: Dir): Dir {
     if (role.sinkDir === null) {
       role.sinkDir = role.dc.direction
         ? TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc)
         : dir;
-      role.sink = this.opts.openDataSink(role.owner?.session ?? null, role.dc);
+      role.sink = this.opts.openDataSink!(role.owner?.session ?? null, role.dc);
     }
-    if (dir === role.sinkDir) role.sink?.write(bytes);
+    return role.sinkDir;
   }
 
   /** The ClientHello of a TLS data connection: does it resume a session (see DataConnection.tlsResumption)? */
@@ -767,41 +809,71 @@ export class FtpAnalyzer implements StreamHandler {
     // The hash of TLS ciphertext identifies no file.
     dc.sha256 = dc.complete && !role.encrypted ? role.digest : null;
     const sessionRole = role.owner;
-    if (!dc.complete && sessionRole && (dc.command || dc.bytes > 0)) {
-      const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
-      this.sessionFinding(sessionRole, finding(severityOf(dc), 'transfer-incomplete',
-        `${what}: transfer incomplete (${reasons.join('; ')})`, dc.finalReply?.frame ?? role.conn.lastFrame ?? null));
-    }
+    const control = sessionRole?.conn ?? null;
+    // The transfer command's reply cannot come any more once the control connection has closed
+    // (unless the capture lost control bytes): no reply then means the transfer did not end well.
+    const replyLost = control !== null && (control.closeReason === 'fin' || control.closeReason === 'rst') && control.missing[1] === 0;
+    dc.outcome = transferOutcome(dc, replyLost);
+    if (sessionRole && (dc.command || dc.bytes > 0)) this.transferFindings(sessionRole, role, dc);
     role.sink?.end(dc, sessionRole?.session ?? null);
     this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
     if (sessionRole && !this.controls.has(sessionRole)) this.maybeRetire(sessionRole.session);
+  }
+
+  /**
+   * Two separate facts, two findings: how the transfer ended as the peers tell it (transfer-failed),
+   * and how much of it the capture holds (capture-gaps). A transfer the server confirmed with 226
+   * whose packets the capture partly lacks did not fail.
+   */
+  private transferFindings(sessionRole: ControlRole, role: DataRole, dc: DataConnection): void {
+    const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
+    const frame = dc.finalReply?.frame ?? role.conn.lastFrame ?? null;
+    if (dc.outcome === 'failed') {
+      const why = failureReasons(dc);
+      const severity = dc.closeReason === 'rst' || (dc.finalReply !== null && dc.finalReply.code >= 400) ? 'error' : 'warning';
+      this.sessionFinding(sessionRole, finding(severity, 'transfer-failed', `${what}: transfer failed (${why.join('; ')})`, frame));
+    }
+    const holes = dc.missingBytes > 0;
+    const cutShort = dc.closeReason !== 'fin' && dc.closeReason !== 'rst';
+    if (!holes && !(cutShort && dc.outcome !== 'failed')) return;
+    const ended = dc.finalReply ? `the server replied ${dc.finalReply.code}` : dc.outcome === 'failed' ? 'the transfer failed' : 'no final reply seen';
+    const parts: string[] = [];
+    if (holes) parts.push(`the capture is missing ${dc.missingBytes} bytes of it in ${dc.gaps} gap${dc.gaps === 1 ? '' : 's'}`);
+    if (cutShort) parts.push('the capture ends before the data connection closed');
+    this.sessionFinding(sessionRole, finding('warning', 'capture-gaps', `${what}: ${ended}; ${parts.join(', and ')}`, frame));
   }
 
   // ---- detection of FTP on other ports, and unpaired data -----------------------------
 
   private candidateBytes(conn: TcpConnection, role: CandidateRole, dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
     role.acc.data(dir, bytes);
-    if (role.decided[dir] || role.buffered > DETECT_BYTES) {
+    if (role.buffered + bytes.length > DETECT_BYTES) {
+      // Still not confirmed after this many bytes: not FTP (or not FTP that can be told apart).
       this.demote(conn, role);
       return;
     }
     role.chunks.push({ dir, bytes: Buffer.from(bytes), ts, frame });
     role.buffered += bytes.length;
-    const nl = bytes.indexOf(0x0a);
-    if (nl < 0 && role.buffered <= DETECT_BYTES) return;
-    const first = Buffer.concat(role.chunks.filter((c) => c.dir === dir).map((c) => c.bytes)).toString('latin1').split('\n')[0].replace(/\r$/, '');
-    const isFtp = dir === 1 ? looksLikeServerGreeting(first) : looksLikeClientCommand(first);
-    role.decided[dir] = true;
-    if (!isFtp) {
+    if (role.first[dir] === null) {
+      if (bytes.indexOf(0x0a) < 0) return;
+      const first = Buffer.concat(role.chunks.filter((c) => c.dir === dir).map((c) => c.bytes)).toString('latin1').split('\n')[0]!.replace(/\r$/, '');
+      role.first[dir] = classifyFirstLine(dir, first);
+    }
+    const [client, server] = role.first;
+    if (client === 'not-ftp' || server === 'not-ftp') {
       this.demote(conn, role);
       return;
     }
+    // Confirmed by the server: a greeting, or a well-formed reply to the client's FTP command.
+    const confirmed = server === 'greeting' ? 'its server greeting'
+      : server === 'reply' && client === 'command' ? 'its first command, confirmed by the server\'s reply' : null;
+    if (confirmed === null) return;
     this.candidates.delete(conn);
     role.acc.discard();
     this.noteControlServer(conn.server);
     const control = this.startControl(conn);
     this.sessionFinding(control, finding('info', 'ftp-nonstandard-port',
-      `FTP control connection on port ${conn.server.port} (detected from its ${dir === 1 ? 'server greeting' : 'first command'}); pass --ftp-port ${conn.server.port} to be explicit`, conn.firstFrame));
+      `FTP control connection on port ${conn.server.port} (detected from ${confirmed}); pass --ftp-port ${conn.server.port} to be explicit`, conn.firstFrame));
     control.session.controlBytes = [0, 0];
     for (const c of role.chunks) this.apply(control, control.machine.push(c.dir, c.bytes, c.ts, c.frame));
   }
@@ -840,7 +912,9 @@ export class FtpAnalyzer implements StreamHandler {
     const digest = acc.finish(dc, fileDir);
     dc.complete = reason === 'fin' && dc.missingBytes === 0;
     dc.sha256 = dc.complete ? digest : null;
+    dc.outcome = transferOutcome(dc, false);
     this.unpaired.push(dc);
+    for (const f of conn.findings) this.addGlobalFinding(tcpFinding(f, `unpaired data connection ${dc.id} (${hostPort(dc.client)} -> ${hostPort(dc.server)})`));
     this.emit({ type: 'data-open', session: null, dataConnection: dc });
     this.emit({ type: 'data-close', session: null, dataConnection: dc });
   }
@@ -873,6 +947,7 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     mode: null, setup: null, setupFrame: null, command: null, direction: null, path: null, expectedBytes: null,
     bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
     restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null, looksBinary: null,
+    outcome: null, gaps: 0,
     // Copied when the connection is final, or when the analysis is snapshotted before that.
     tcp: null,
   };
@@ -902,6 +977,22 @@ export function incompleteReasons(dc: DataConnection): string[] {
   return out;
 }
 
-function severityOf(dc: DataConnection): Finding['severity'] {
-  return dc.closeReason === 'rst' || (dc.finalReply && dc.finalReply.code >= 400) ? 'error' : 'warning';
+/** A TCP-layer finding listed on an FTP owner: a copy, its message saying which connection it is about. */
+function tcpFinding(f: Finding, where: string): Finding {
+  const c = copyFinding(f);
+  c.message = `${where}: ${f.message}`;
+  return c;
+}
+
+function hostPort(e: Endpoint): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/** What a side's first line says about FTP (see CandidateRole). */
+function classifyFirstLine(dir: Dir, line: string): FirstLine {
+  if (dir === 0) return looksLikeClientCommand(line) ? 'command' : 'not-ftp';
+  if (looksLikeServerGreeting(line)) return 'greeting';
+  // A 220 that names SMTP or NNTP is that protocol's greeting, whatever the client sent.
+  if (line.startsWith('220')) return 'not-ftp';
+  return looksLikeFtpReply(line) ? 'reply' : 'not-ftp';
 }

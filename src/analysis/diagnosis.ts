@@ -12,7 +12,7 @@
  */
 import type { DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
-import { finding, type Finding } from '../model/findings.js';
+import { finding, foldedOccurrences, type Finding } from '../model/findings.js';
 import { FINDING_CODES, type FindingCode } from '../model/finding-codes.js';
 import {
   canonicalIp, parseEprtArg, parseIpv4, parseIpv6, parseLprtArg, parseLpsvReply, parsePasvReply, parsePortArg,
@@ -21,6 +21,8 @@ import {
 
 /** Interrupted downloads remembered for a later resume (client, server, path); the oldest are forgotten. */
 const MAX_PARTIALS = 4096;
+/** Refused transfers a session's transfer-refused diagnosis names one by one (it counts them all). */
+const MAX_REFUSALS_NAMED = 10;
 /** Passive ports remembered per server address, and servers remembered (the oldest are forgotten). */
 const MAX_PORTS_PER_SERVER = 256;
 const MAX_SERVERS = 1024;
@@ -142,8 +144,10 @@ export class Diagnoser {
   session(s: Session): Finding[] {
     const out: Finding[] = [];
     const kind = serverKind(s);
-    const addFinding = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => {
-      out.push(finding(severity, code, message, frame));
+    const addFinding = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null): Finding => {
+      const f = finding(severity, code, message, frame);
+      out.push(f);
+      return f;
     };
     this.dataPaths(s, kind, addFinding);
     this.tlsReuse(s, kind, addFinding);
@@ -394,6 +398,8 @@ export class Diagnoser {
       const stalled = this.stalled(s, dc);
       if (stalled) addFinding('error', 'data-stalled', stalled.message, stalled.frame);
     }
+    // One diagnosis for the session's refusals, naming each (a code is listed once per session).
+    const refused: Refusal[] = [];
     for (const c of s.commands) {
       const v = c.verb.toUpperCase();
       if (!TRANSFER_FILE_VERBS.has(v)) continue;
@@ -407,14 +413,12 @@ export class Diagnoser {
           `Fix: free space on the server or raise the quota (${perServer(kind, { vsftpd: 'relies on the file system quota', proftpd: 'mod_quotatab QuotaLimitTable', pureftpd: '--quota / -y' })}), then upload again.`,
           r.frame);
       } else if ((r.code === 550 || r.code === 553 || r.code === 532 || r.code === 450) && moved === 0) {
-        const upload = UPLOAD_VERBS.has(v);
-        addFinding('warning', 'transfer-refused',
-          `the server refused ${v} ${c.arg ?? ''}${frameRef(c.frame)} before any data moved: ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}. ` +
-          (upload
-            ? `Fix: let the user write there: directory ownership and mode on the server, and ${perServer(kind, { vsftpd: 'write_enable=YES (anon_upload_enable=YES for anonymous)', proftpd: '<Limit WRITE> AllowAll in that <Directory>', pureftpd: 'no -i (anonymous uploads)' })}; or upload to a directory that allows it.`
-            : `Fix: check that the path exists and that the server's user may read it (file mode and ownership; anonymous users read as the ftp account).`),
-          r.frame);
+        refused.push({ command: c, reply: r, upload: UPLOAD_VERBS.has(v) });
       }
+    }
+    if (refused.length > 0) {
+      const f = addFinding('warning', 'transfer-refused', refusalMessage(refused, kind), refused[0]!.reply.frame);
+      if (refused.length > 1) foldedOccurrences(f, refused.map((x) => x.reply.frame));
     }
   }
 
@@ -550,7 +554,7 @@ interface PortHold {
   frame: number | null;
 }
 
-type Add = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => void;
+type Add = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => Finding;
 
 function formatSeconds(sec: number): string {
   return sec < 1 ? `${(sec * 1000).toFixed(1)} ms` : `${sec.toFixed(2)} s`;
@@ -560,4 +564,24 @@ function formatRate(bytesPerSec: number): string {
   if (bytesPerSec >= 1024 * 1024) return `${(bytesPerSec / (1024 * 1024)).toFixed(2)} MiB/s`;
   if (bytesPerSec >= 1024) return `${(bytesPerSec / 1024).toFixed(1)} KiB/s`;
   return `${bytesPerSec.toFixed(0)} B/s`;
+}
+
+interface Refusal {
+  command: FtpCommand;
+  reply: FtpReply;
+  upload: boolean;
+}
+
+/** The refused transfer commands of a session, each with its reply, then the fix for each kind refused. */
+function refusalMessage(refused: Refusal[], kind: ServerKind): string {
+  const named = refused.slice(0, MAX_REFUSALS_NAMED).map(({ command: c, reply: r }) =>
+    `${c.verb.toUpperCase()} ${c.arg ?? ''}${frameRef(c.frame)}${refused.length === 1 ? ' before any data moved' : ''}: ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}`);
+  if (refused.length > MAX_REFUSALS_NAMED) named.push(`and ${refused.length - MAX_REFUSALS_NAMED} more`);
+  const read = `check that the path exists and that the server's user may read it (file mode and ownership; anonymous users read as the ftp account)`;
+  const write = `let the user write there: directory ownership and mode on the server, and ${perServer(kind, { vsftpd: 'write_enable=YES (anon_upload_enable=YES for anonymous)', proftpd: '<Limit WRITE> AllowAll in that <Directory>', pureftpd: 'no -i (anonymous uploads)' })}; or upload to a directory that allows it`;
+  const downloads = refused.some((x) => !x.upload);
+  const uploads = refused.some((x) => x.upload);
+  const fix = downloads && uploads ? `for downloads, ${read}; for uploads, ${write}` : downloads ? read : write;
+  const what = refused.length === 1 ? named[0] : `${refused.length} transfer commands before any data moved: ${named.join('; ')}`;
+  return `the server refused ${what}. Fix: ${fix}.`;
 }

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { PacketRecord } from '../capture/types.js';
 import { FtpscopeError } from '../errors.js';
 import type { Analysis } from '../model/types.js';
-import { eventToJson, reportJsonChunks } from '../report/json.js';
+import { eventToJson, findingToJson, reportJsonChunks } from '../report/json.js';
 import { renderReportText } from '../report/text.js';
 import { collectPort, positiveInt, quietOnEpipe } from './report.js';
 
@@ -102,7 +102,7 @@ export function registerCapture(program: Command): void {
         out(JSON.stringify({
           type: 'end', session: null, source: { ...a.source, linkTypes: [...a.source.linkTypes] },
           sessions: a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
-          findings: a.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, frame: f.frame })),
+          findings: a.findings.map(findingToJson),
         }) + '\n');
       } else if (flags.json) {
         for (const chunk of reportJsonChunks(a, { showPasswords })) out(chunk);

@@ -19,14 +19,30 @@ export function registerExtract(program: Command): void {
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
+    .addHelpText('after', `
+Files are named s<session>-d<data connection>-<verb>-<remote path>. Bytes missing from the capture
+are holes (zeros) at their true offsets, listed under "gaps" in index.json; a file that is not the
+whole transfer ends in ".incomplete".
+
+Existing files in the directory: a file with the same name and the same content (a previous run
+on the same capture) is replaced, so running extract twice gives no duplicates; a file with the
+same name but other content is left alone and the new file gets -2, -3, ... before its extension.
+index.json is rewritten and lists this run's files only.`)
     .action(async (captures: string[], flags: ExtractFlags) => {
       const capture = captureInputs(captures);
       const f = flags.displayFilter; // passwords stay masked: an extract is chosen by what reports show
       const extractor = new Extractor(flags.out, capture.name, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));
-      // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
-      extractor.settle(a);
-      const index = extractor.finish();
+      let index;
+      try {
+        // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
+        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
+        extractor.settle(a);
+        index = extractor.finish();
+      } catch (e) {
+        // No temporary .ftpscope-part-* file is left behind when the run fails.
+        extractor.abandon();
+        throw e;
+      }
       const total = index.files.reduce((n, f) => n + f.size, 0);
       const incomplete = index.files.filter((f) => !f.complete).length;
       process.stdout.write(`wrote ${index.files.length} file${index.files.length === 1 ? '' : 's'} ` +

@@ -8,6 +8,7 @@ import type { ProxyMode } from '../proxy/session-machine.js';
 import { SYNTHESIZED_COMMENT, type RecordOverflow } from '../proxy/recorder.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { eventToJson } from '../report/json.js';
+import { transferStatusLine } from '../report/format.js';
 import type { Analysis, AnalysisEvent } from '../model/types.js';
 
 interface ProxyCliOptions {
@@ -196,10 +197,10 @@ export function renderSummary(a: Analysis, proxy?: RunningProxy): string {
       `${s.commands.length} commands, ${dcs.length} data connections, ${sBytes} bytes, ${s.findings.length} findings`);
     for (const dc of dcs) {
       if (dc.direction !== 'download' && dc.direction !== 'upload') continue;
-      out.push(`  ${dc.direction.padEnd(8)} ${dc.path ?? dc.command?.arg ?? '?'}  ${dc.bytes} bytes  ${dc.complete ? 'complete' : 'INCOMPLETE'}` +
+      out.push(`  ${dc.direction.padEnd(8)} ${dc.path ?? dc.command?.arg ?? '?'}  ${dc.bytes} bytes  ${dc.complete ? 'complete' : transferStatusLine(dc)}` +
         (dc.sha256 ? `  sha256 ${dc.sha256}` : ''));
     }
-    for (const f of s.findings) if (f.severity !== 'info') out.push(`  ${f.severity}: ${f.code}: ${f.message}`);
+    for (const f of s.findings) if (f.severity !== 'info') out.push(`  ${f.severity}: ${f.code}${(f.count ?? 1) > 1 ? ` ×${f.count}` : ''}: ${f.message}`);
   }
   out.push(`${a.sessions.length} sessions, ${transfers} transfers, ${bytes} data bytes, ${findings} findings`);
   const r = proxy?.recording();

@@ -7,7 +7,7 @@ import { resolveCaptureInputs, type CaptureInputs } from '../capture/inputs.js';
 import type { Analysis, Session } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
-import { eventToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
+import { eventToJson, findingToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
 import { DisplayFilter, FilterSyntaxError } from '../report/filter/index.js';
 import { ChunkedWriter } from '../report/output.js';
 import { renderSessionText, reportTextChunks } from '../report/text.js';
@@ -348,7 +348,7 @@ export function registerReport(program: Command): void {
         out(JSON.stringify({
           type: 'end', session: null, source: { ...a.source, linkTypes: [...a.source.linkTypes] },
           sessions: retired + a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
-          findings: a.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, frame: f.frame })),
+          findings: a.findings.map(findingToJson),
         }) + '\n');
         process.stdout.write(pending);
         return;

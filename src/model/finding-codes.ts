@@ -447,12 +447,18 @@ export const FINDING_CODES = {
     meaning: 'More than 4096 PASV/PORT setups were waiting for their data connection; the oldest were dropped and some data connections may be unpaired.',
     fix: 'Split the capture by time (`editcap -A/-B`) so fewer setups are pending at once.',
   },
-  'transfer-incomplete': {
+  'transfer-failed': {
+    group: 'data',
+    severity: 'error',
+    otherSeverities: ['warning'],
+    meaning: 'The peers say a transfer did not succeed: a 4xx/5xx final reply or a reset data connection (errors), or fewer bytes than announced on a connection that closed, or no final reply before the control connection closed (warnings).',
+    fix: 'Read the reason in the message: for a 4xx/5xx or a reset check the server log (disk, quota, permissions, timeouts) and any firewall between the peers; for a short transfer, whether the file changed while it was sent.',
+  },
+  'capture-gaps': {
     group: 'data',
     severity: 'warning',
-    otherSeverities: ['error'],
-    meaning: 'A transfer did not complete: reset, never closed, bytes missing from the capture, a 4xx/5xx final reply, or fewer bytes than announced (an error when reset or refused by the server).',
-    fix: 'Read the reasons in the message: a reset or 4xx/5xx means check the server log (disk, quota, timeout); missing bytes mean recapture without loss.',
+    meaning: 'The capture lacks part of a transfer (bytes missing in gaps) or ends before its data connection closed. This is about the capture, not the transfer: how the transfer ended (226, or transfer-failed) is said apart.',
+    fix: 'If the bytes matter, recapture without loss (a bigger capture buffer `tcpdump -B`, on an endpoint rather than a busy SPAN port, until the transfer ends); extract writes what was captured with the gaps as holes.',
   },
 
   // ---- proxy ---------------------------------------------------------------------------

@@ -29,10 +29,33 @@ export interface FtpCommand {
   verb: string;
   /** Argument as sent (PASS masked at output time, not here); null when none. */
   arg: string | null;
-  /** Working directory when the command was sent, where known. */
+  /**
+   * Working directory when the command was sent, where known: absolute ("/pub"), or relative to
+   * the session's start directory ("./pub/data") when the client navigated before any PWD.
+   */
   cwd: string | null;
+  /** false when `cwd` is relative to the unknown start directory; absent otherwise. */
+  cwdAnchored?: false;
   replies: FtpReply[];
+  /** Lines the server sent in answer that are not FTP replies (no 3-digit code); absent when none. */
+  malformedReplies?: MalformedLine[];
 }
+
+/** A server line that is not an FTP reply, kept with the command it most plausibly answers. */
+export interface MalformedLine {
+  text: string;
+  frame: number | null;
+  ts: number;
+}
+
+/**
+ * How a transfer ended, as its peers tell it (not how much of it the capture holds):
+ * ok: a 2xx final reply, or a clean close where no reply is known;
+ * failed: a 4xx/5xx final reply, a reset, fewer bytes than announced on a closed connection, or
+ * no final reply before the control connection closed;
+ * unknown: the capture ends before the transfer does.
+ */
+export type TransferOutcome = 'ok' | 'failed' | 'unknown';
 
 export interface DataConnection {
   id: number;
@@ -75,6 +98,10 @@ export interface DataConnection {
    * Not serialized.
    */
   tlsResumption?: boolean | null;
+  /** How the transfer ended as the peers tell it; null until the data connection is final. */
+  outcome: TransferOutcome | null;
+  /** Holes the capture has in the file's direction (`missingBytes` is their total). */
+  gaps: number;
   /** TCP facts of the connection it ran on, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
   /**
@@ -190,6 +217,8 @@ export interface Analysis {
 /** Receives a data connection's payload as it is delivered (extract). */
 export interface DataSink {
   write(bytes: Buffer): void;
+  /** `length` bytes the capture lacks come next: the sink keeps later bytes at their true offsets. */
+  gap?(length: number): void;
   /** Called once, when the data connection is finished; `dc` is final by then. */
   end(dc: DataConnection, session: Session | null): void;
 }

@@ -18,7 +18,7 @@ import { FINDING_CODES, type FindingCode } from '../model/finding-codes.js';
 import { commandText, maskReplyText } from '../ftp/masking.js';
 import { TOOL } from '../version.js';
 import {
-  formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatThroughput, incompleteReasons, printable,
+  formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatThroughput, printable, transferStatusLine,
 } from './format.js';
 import { escapeHtml as esc } from './html-escape.js';
 import { renderLadderSvg } from './ladder-svg.js';
@@ -292,7 +292,8 @@ function transferTable(dcs: DataConnection[], unseen: UnseenTransfer[], showPass
       `<td>${esc(setup)}</td><td class="ep">${esc(formatEndpoint(dc.client))} → ${esc(formatEndpoint(dc.server))}</td>` +
       `<td class="num">${esc(size)}<div class="muted">${esc(formatBytes(dc.bytes))}</div></td>` +
       `<td class="num">${esc(formatDuration(dc.end - dc.start))}${tput ? `<div class="muted">${esc(tput)}</div>` : ''}</td>` +
-      `<td>${dc.complete ? '<span class="badge ok">complete</span>' : `<span class="badge error">incomplete</span> ${esc(incompleteReasons(dc).join('; '))}`}${esc(reply)}</td>` +
+      // How the transfer ended (the peers' account) and what the capture lacks are separate facts.
+      `<td>${dc.complete ? '<span class="badge ok">complete</span>' : `<span class="badge ${dc.outcome === 'failed' ? 'error' : 'warning'}">${dc.outcome === 'failed' ? 'failed' : 'incomplete capture'}</span> ${esc(transferStatusLine(dc))}`}${esc(reply)}</td>` +
       `<td>${esc(tcp)}</td><td class="mono">${dc.sha256 ? `<span title="${dc.sha256}">${dc.sha256.slice(0, 16)}…</span>` : '–'}</td></tr>`);
   }
   for (const u of unseen) {

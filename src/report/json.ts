@@ -1,5 +1,5 @@
 import type {
-  Analysis, AnalysisEvent, DataConnection, Endpoint, FtpCommand, FtpReply, Session, SourceFile,
+  Analysis, AnalysisEvent, DataConnection, Endpoint, FtpCommand, FtpReply, MalformedLine, Session, SourceFile,
 } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { TOOL } from '../version.js';
@@ -31,8 +31,14 @@ function endpoint(e: Endpoint): { ip: string; port: number } {
   return { ip: normalizeIp(e.ip), port: e.port };
 }
 
+/** A finding; `count` and `frames` only when occurrences were folded into it (additions to v1). */
 export function findingToJson(f: Finding): object {
-  return { severity: f.severity, code: f.code, message: f.message, frame: f.frame ?? null };
+  const out: Record<string, unknown> = { severity: f.severity, code: f.code, message: f.message, frame: f.frame ?? null };
+  if (f.count !== undefined && f.count > 1) {
+    out.count = f.count;
+    out.frames = (f.frames ?? []).slice();
+  }
+  return out;
 }
 
 export function replyToJson(r: FtpReply, opts?: JsonOptions): object {
@@ -47,8 +53,14 @@ export function commandToJson(c: FtpCommand, opts?: JsonOptions, withReplies = t
     arg: maskArg(c.verb, c.arg, opts),
     cwd: c.cwd ?? null,
   };
+  if (c.cwdAnchored === false) out.cwdAnchored = false;
   if (withReplies) out.replies = c.replies.map((r) => replyToJson(r, opts));
+  if (c.malformedReplies) out.malformedReplies = c.malformedReplies.map((m) => malformedToJson(m, opts));
   return out;
+}
+
+function malformedToJson(m: MalformedLine, opts?: JsonOptions): object {
+  return { text: maskReplyText(m.text, opts?.showPasswords), frame: m.frame ?? null, ts: ts(m.ts) };
 }
 
 export function dataConnectionToJson(dc: DataConnection): object {
@@ -80,6 +92,8 @@ export function dataConnectionToJson(dc: DataConnection): object {
       : null,
     guessedRole: dc.guessedRole ?? null,
     opener: dc.opener ?? null,
+    outcome: dc.outcome ?? null,
+    gaps: dc.gaps,
   };
 }
 
@@ -258,6 +272,9 @@ const K = {
   restOffset: jsonKey('restOffset'), transferType: jsonKey('transferType'), closeReason: jsonKey('closeReason'),
   finalReply: jsonKey('finalReply'), guessedRole: jsonKey('guessedRole'), opener: jsonKey('opener'),
   unseenTransfers: jsonKey('unseenTransfers'), originalServer: jsonKey('originalServer'),
+  count: jsonKey('count'), frames: jsonKey('frames'),
+  cwdAnchored: jsonKey('cwdAnchored'), malformedReplies: jsonKey('malformedReplies'), outcome: jsonKey('outcome'),
+  gaps: jsonKey('gaps'),
 };
 
 /**
@@ -311,6 +328,11 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
     w.stringMember(K.code, f.code);
     w.stringMember(K.message, f.message);
     w.numberMember(K.frame, f.frame ?? null);
+    if (f.count !== undefined && f.count > 1) {
+      w.numberMember(K.count, f.count);
+      w.key(K.frames);
+      w.value((f.frames ?? []).slice());
+    }
     w.closeObject();
   }
   w.closeArray();
@@ -342,8 +364,13 @@ function writeCommand(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | un
   w.stringMember(K.verb, c.verb.toUpperCase());
   w.stringMember(K.arg, maskArg(c.verb, c.arg, opts));
   w.stringMember(K.cwd, c.cwd ?? null);
+  if (c.cwdAnchored === false) w.member(K.cwdAnchored, false);
   w.key(K.replies);
   writeReplies(w, c.replies, opts);
+  if (c.malformedReplies) {
+    w.key(K.malformedReplies);
+    w.value(c.malformedReplies.map((m) => malformedToJson(m, opts)));
+  }
   w.closeObject();
 }
 
@@ -402,6 +429,8 @@ function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
   writeShortReply(w, d.finalReply);
   w.stringMember(K.guessedRole, d.guessedRole ?? null);
   w.stringMember(K.opener, d.opener ?? null);
+  w.stringMember(K.outcome, d.outcome ?? null);
+  w.numberMember(K.gaps, d.gaps);
   w.closeObject();
 }
 

@@ -4,7 +4,8 @@ import type { TcpFacts } from '../model/tcp-facts.js';
 import { senderRole, type FtpRole } from '../model/packet-facts.js';
 import { commandText, maskReplyText } from '../ftp/masking.js';
 import {
-  formatBytes, formatDuration, formatEndpoint, formatOriginalServer, formatRelTs, formatThroughput, incompleteReasons, printable, truncate,
+  formatBytes, formatDuration, formatEndpoint, formatOriginalServer, formatRelTs, formatThroughput, printable,
+  transferStatusLine, truncate,
 } from './format.js';
 
 /** One line of a ladder diagram; `frame` lets a viewer jump from an arrow to its packet. */
@@ -222,7 +223,10 @@ export function ladderRows(s: Session, opts: { showPasswords?: boolean } = {}): 
   items.sort(compareTimed);
   // Findings sit right after the packet they point at, e.g. a data connection announced but never seen.
   const out: LadderRow[] = items.map((i) => i.row);
-  const findings = s.findings.filter((f) => f.frame !== null).sort((a, b) => a.frame! - b.frame!);
+  // A folded finding appears at each of its example frames: the first with its message, the others as repeats.
+  const findings = s.findings.flatMap((f) => (f.frames ?? [f.frame]).filter((fr): fr is number => fr !== null)
+    .map((fr, i) => (i === 0 ? { ...f, frame: fr } : { ...f, frame: fr, message: `again (${f.count ?? 1} times in all; the first at #${f.frame})` })))
+    .sort((a, b) => a.frame - b.frame);
   if (findings.length === 0) return out;
   const merged: LadderRow[] = [];
   let fi = 0;
@@ -312,7 +316,7 @@ function dataRows(s: Session, dc: DataConnection): Array<{ sortFrame: number | n
     const what = dc.progress === 'open' ? 'running' : 'closed, waiting for the final reply';
     add(tcp?.lastFrame ?? null, row('note', lane, endTs, null, connId, null, what));
   } else if (!dc.complete) {
-    add(tcp?.lastFrame ?? null, row('note', lane, endTs, null, connId, null, `incomplete: ${incompleteReasons(dc).join('; ')}`));
+    add(tcp?.lastFrame ?? null, row('note', lane, endTs, null, connId, null, transferStatusLine(dc)));
   }
   if (tcp) {
     for (const r of closeRows(tcp, opener, lane, connId)) add(r.frame, r);

@@ -1,11 +1,11 @@
 import type { PrerenderedSessions } from './json.js';
-import type { Analysis, DataConnection, FtpCommand, FtpReply, Session, SourceFile } from '../model/types.js';
+import type { Analysis, DataConnection, FtpCommand, FtpReply, MalformedLine, Session, SourceFile } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
 import { isDiagnosis } from '../analysis/diagnosis.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
-  incompleteReasons, printable, truncate, formatOriginalServer,
+  printable, transferStatusLine, truncate, formatOriginalServer,
 } from './format.js';
 
 /**
@@ -195,12 +195,16 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
   const indent = REPLY_INDENT;
   // Data connections are shown after the preliminary (1xx) reply and before the final one.
   let shown = false;
-  for (const r of c.replies) {
-    if (!shown && r.code >= 200 && dcs.length > 0) {
-      for (const dc of dcs) renderDataConnection(dc, s, indent, out);
-      shown = true;
+  for (const r of answers(c)) {
+    if ('code' in r) {
+      if (!shown && r.code >= 200 && dcs.length > 0) {
+        for (const dc of dcs) renderDataConnection(dc, s, indent, out);
+        shown = true;
+      }
+      renderReply(r, indent, out, opts.showPasswords);
+    } else {
+      out.push(`${indent}??? ${printable(maskReplyText(r.text, opts.showPasswords))}  (not an FTP reply)${frameNote(r.frame)}`);
     }
-    renderReply(r, indent, out, opts.showPasswords);
   }
   if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out);
   for (const u of s.unseenTransfers ?? []) {
@@ -208,7 +212,13 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
     const how = [u.mode, u.setup].filter(Boolean).join(' ');
     out.push(`${indent}data connection not in the capture: ${how ? `${how} ` : ''}to ${formatEndpoint(u.announced)}`);
   }
-  if (c.replies.length === 0) out.push(`${indent}(no reply)`);
+  if (c.replies.length === 0 && !c.malformedReplies) out.push(`${indent}(no reply)`);
+}
+
+/** A command's replies and the malformed lines that answered it, in the order they came. */
+function answers(c: FtpCommand): Array<FtpReply | MalformedLine> {
+  if (!c.malformedReplies) return c.replies;
+  return [...c.replies, ...c.malformedReplies].map((x, i) => ({ x, i })).sort((p, q) => (p.x.ts - q.x.ts) || (p.i - q.i)).map((p) => p.x);
 }
 
 function renderReply(r: FtpReply, indent: string, out: string[], showPasswords: boolean | undefined): void {
@@ -235,17 +245,23 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
       : `${dc.bytes} of ${dc.expectedBytes} bytes`;
   out.push(`${sub}${size} (${formatBytes(dc.bytes)}) in ${formatDuration(dur)}${tput ? `, ${tput}` : ''}` +
     `${dc.missingBytes > 0 ? `, ${dc.missingBytes} bytes missing` : ''}`);
+  // How the transfer ended (the peers' account) and what the capture holds are separate facts.
   if (dc.progress) {
     out.push(`${sub}${dc.progress === 'open' ? 'in progress' : 'closed, waiting for the final reply'}`);
   } else if (dc.complete) {
     out.push(`${sub}complete${dc.sha256 ? `, sha256 ${dc.sha256}` : ''}`);
   } else {
-    out.push(`${sub}INCOMPLETE: ${incompleteReasons(dc).join('; ')}`);
+    out.push(`${sub}${transferStatusLine(dc)}`);
   }
 }
 
+/** One finding; a folded one says how often it occurred and where (first and latest examples). */
 function findingLine(f: Finding, indent: string): string {
-  return `${indent}${f.severity.padEnd(7)} ${f.code}${frameNote(f.frame)}: ${printable(f.message)}`;
+  const n = f.count ?? 1;
+  if (n <= 1) return `${indent}${f.severity.padEnd(7)} ${f.code}${frameNote(f.frame)}: ${printable(f.message)}`;
+  const frames = (f.frames ?? []).map(frameTag);
+  const shown = frames.length > 1 && n > frames.length ? [...frames.slice(0, -1), '…', frames[frames.length - 1]!] : frames;
+  return `${indent}${f.severity.padEnd(7)} ${f.code} ×${n}${frames.length ? `  [${shown.join(' ')}]` : ''}: ${printable(f.message)}`;
 }
 
 function firstLine(text: string): string {

@@ -320,7 +320,14 @@ describe('diagnosis lab: each recorded failure is recognised, with its evidence 
 
   it('17 permission denied: 550 on RETR, 553 on STOR', async () => {
     const { fs, rows } = await only('17', 'transfer-refused');
-    expect(fs.map((f) => f.frame)).toEqual([reply(rows, 550)[0]!.frame, reply(rows, 553)[0]!.frame]);
+    const refusals = [reply(rows, 550)[0]!.frame, reply(rows, 553)[0]!.frame];
+    // One diagnosis per session names both refusals, each with its reply, and the fix for each kind.
+    expect(fs).toHaveLength(1);
+    expect(fs[0]!.frame).toBe(refusals[0]);
+    expect(fs[0]!.count).toBe(2);
+    expect(fs[0]!.frames).toEqual(refusals);
+    for (const fr of refusals) expect(fs[0]!.message).toContain(`(frame ${fr})`);
+    expect(fs[0]!.message).toMatch(/for downloads, check that the path exists.*for uploads, let the user write there/);
   });
 
   it('18 brute-force login failures: repeated 530', async () => {

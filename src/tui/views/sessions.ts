@@ -45,8 +45,10 @@ export interface DcStatus {
 }
 
 /**
- * A data connection's outcome: the failing reply code, a reset, incomplete, or the final reply;
- * while it runs (live sources), its throughput so far, then "closing" until its final reply.
+ * A data connection's status: how the transfer ended as its peers tell it (the failing reply code,
+ * a reset, a short transfer, or the final reply), then what the capture lacks of it. Separate
+ * facts: "✓ 226, capture missing 712 KiB" is a good transfer that the capture holds only in part.
+ * While it runs (live sources): its throughput so far, then "closing" until its final reply.
  */
 export function dcStatus(dc: DataConnection): DcStatus {
   if (dc.progress === 'open') {
@@ -58,12 +60,23 @@ export function dcStatus(dc: DataConnection): DcStatus {
   if (dc.progress === 'closing') return { text: '▸ closing', level: 0, words: 'running closing in progress' };
   const code = dc.finalReply?.code;
   const reset = dc.closeReason === 'rst';
-  const incomplete = !dc.complete || dc.missingBytes > 0;
-  const words = incomplete ? 'incomplete' : '';
-  if (code !== undefined && code >= 400) return { text: `x ${code}${reset ? ' reset' : ''}`, level: 2, words };
-  if (reset) return { text: 'x reset', level: 2, words };
-  if (incomplete) return { text: '! incomplete', level: 1, words };
+  const cap = captureNote(dc);
+  const words = [!dc.complete ? 'incomplete' : '', cap ? 'capture gaps missing' : ''].filter(Boolean).join(' ');
+  if (dc.outcome === 'failed' || (code !== undefined && code >= 400) || reset) {
+    const why = code !== undefined && code >= 400 ? `${code}${reset ? ' reset' : ''}` : reset ? 'reset' : code !== undefined ? 'short' : 'no reply';
+    return { text: `x ${why}${cap ? `, ${cap}` : ''}`, level: 2, words: `failed ${words}` };
+  }
+  if (dc.outcome === null) return { text: '… open', level: 0, words: `open in progress ${words}` };
+  if (dc.outcome === 'unknown') return { text: `? ${cap ?? 'no reply'}`, level: 1, words: `unknown ${words}` };
+  if (cap) return { text: `✓ ${code ?? 'done'}, ${cap}`, level: 1, words };
   return { text: `✓ ${code ?? 'done'}`, level: 0, words };
+}
+
+/** What the capture lacks of a finished transfer, shortly; null when it holds all of it. */
+function captureNote(dc: DataConnection): string | null {
+  if (dc.missingBytes > 0) return `capture missing ${bytes(dc.missingBytes)}`;
+  if (dc.outcome !== null && dc.closeReason !== 'fin' && dc.closeReason !== 'rst') return 'capture ends early';
+  return null;
 }
 
 /** Changes whenever dcStatus of any of the session's data connections may have changed. */
@@ -71,8 +84,10 @@ function statusSignature(s: Session): number {
   let sig = 0;
   for (let i = 0; i < s.dataConnections.length; i++) {
     const dc = s.dataConnections[i];
-    const bits = (dc.finalReply?.code ?? 0) * 32 + (dc.progress === 'open' ? 16 : dc.progress === 'closing' ? 8 : 0) +
-      (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) + (dc.missingBytes > 0 ? 1 : 0);
+    const outcome = dc.outcome === null ? 0 : dc.outcome === 'ok' ? 1 : dc.outcome === 'failed' ? 2 : 3;
+    const progress = dc.progress === 'open' ? 2 : dc.progress === 'closing' ? 1 : 0;
+    const bits = (((dc.finalReply?.code ?? 0) * 8 + (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) +
+      (dc.missingBytes > 0 ? 1 : 0)) * 4 + outcome) * 3 + progress;
     sig = (sig * 31 + bits * (i + 1)) % 2147483647;
   }
   return sig;
@@ -239,6 +254,8 @@ export function sessionHeader(width: number): string {
 const MIN_ARG = 8;
 /** A guessed role (unpaired connections) is cut at the end down to this. */
 const MIN_ROLE = 16;
+/** Columns a data connection's label keeps when a long status takes room from it. */
+const MIN_LABEL = 24;
 
 /**
  * What a data connection row says, in at most `width` characters, richest form first:
@@ -315,11 +332,16 @@ export function sessionRowText(r: SessionRow, width: number): Row {
   const rest = cols.slice(n);
   const values = rest.map((c) => byTitle.get(c.title) ?? '');
   const slack = rest[0].right ? Math.max(0, rest[0].width - values[0].length) : 0;
-  const labelWidth = cols.slice(0, n).reduce((w, c) => w + c.width + 1, 0) - 1 + slack;
+  let labelWidth = cols.slice(0, n).reduce((w, c) => w + c.width + 1, 0) - 1 + slack;
   const prefix = r.kind === 'data' ? '  └ ' : '  ? unpaired ';
+  // A status longer than its column ("✓ 226, capture missing 712 KiB") takes room from the label,
+  // which keeps at least MIN_LABEL columns.
+  const extra = Math.max(0, Math.min(st.text.length - statusWidth, labelWidth - prefix.length - MIN_LABEL));
+  labelWidth -= extra;
   const label = prefix + dcLabel(dc, labelWidth - prefix.length);
   const restCols = [{ ...rest[0], width: rest[0].width - slack }, ...rest.slice(1)];
-  return split(`${fit(label, labelWidth)} ${cells(restCols, values)}`, width, statusWidth, st.level);
+  restCols[restCols.length - 1] = { ...restCols[restCols.length - 1]!, width: statusWidth + extra };
+  return split(`${fit(label, labelWidth)} ${cells(restCols, values)}`, width, statusWidth + extra, st.level);
 }
 
 /** Status of a transfer whose data connection is not in the capture: what the server said of it. */
