@@ -12,6 +12,11 @@ export interface Finding {
   code: FindingCode;
   message: string;
   frame: number | null;
+  /**
+   * How many occurrences this finding stands for when repeats were coalesced (the proxy's log
+   * and refusals); absent for a single one.
+   */
+  count?: number;
 }
 
 export function finding(severity: Severity, code: FindingCode, message: string, frame: number | null = null): Finding {

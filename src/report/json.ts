@@ -32,7 +32,10 @@ function endpoint(e: Endpoint): { ip: string; port: number } {
 }
 
 export function findingToJson(f: Finding): object {
-  return { severity: f.severity, code: f.code, message: f.message, frame: f.frame ?? null };
+  const out: Record<string, unknown> = { severity: f.severity, code: f.code, message: f.message, frame: f.frame ?? null };
+  // Optional (docs/report-json-additions.md): present only on coalesced findings.
+  if (f.count !== undefined) out.count = f.count;
+  return out;
 }
 
 export function replyToJson(r: FtpReply, opts?: JsonOptions): object {

@@ -24,7 +24,8 @@ d('forward mode', () => {
     work = tmpDir('ftpscope-proxy-fwd-');
     blob = randomFile(ftpd.pub, 'f.bin', 3 * 1024 * 1024);
     fs.chmodSync(blob.file, 0o644);
-    p = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: ['127.0.0.1/32', 'localhost'] });
+    // vsftpd listens on a random port of loopback: the rules name any port, and loopback as a place names may resolve to.
+    p = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: ['127.0.0.1/32:*', 'localhost:*'], allowResolved: ['127.0.0.0/8'] });
   });
   afterAll(async () => {
     await p?.close();
