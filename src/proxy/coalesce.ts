@@ -8,10 +8,12 @@
  */
 import type { Finding } from '../model/findings.js';
 
-interface Entry {
+interface Entry<O> {
   /** Occurrences since the last emitted line. */
   count: number;
   latest: Finding;
+  /** Whatever the caller attached to the key's findings (the session they belong to). */
+  owner: O | null;
   /** Distinct sub-keys (e.g. client addresses) seen among them, bounded. */
   subjects: Set<string>;
   subjectOverflow: boolean;
@@ -28,8 +30,14 @@ export interface CoalescerOptions {
 
 export const OVERFLOW_KEY = '(other)';
 
-export class FindingCoalescer {
-  private readonly entries = new Map<string, Entry>();
+export interface Coalesced<O> {
+  key: string;
+  finding: Finding;
+  owner: O | null;
+}
+
+export class FindingCoalescer<O = unknown> {
+  private readonly entries = new Map<string, Entry<O>>();
   private readonly maxKeys: number;
 
   constructor(private readonly opts: CoalescerOptions) {
@@ -44,7 +52,7 @@ export class FindingCoalescer {
    * Offer a finding. Returns it when it should be emitted now (the first of its key), or null
    * when it was counted into the next summary. `subject` (an address, say) is listed in the summary.
    */
-  offer(key: string, f: Finding, subject?: string): Finding | null {
+  offer(key: string, f: Finding, subject?: string, owner: O | null = null): Finding | null {
     // A finding that is itself a summary is never coalesced again.
     if (f.count !== undefined) return f;
     let e = this.entries.get(key);
@@ -54,12 +62,13 @@ export class FindingCoalescer {
         e = this.entries.get(key);
       }
       if (!e) {
-        this.entries.set(key, { count: 0, latest: f, subjects: new Set(), subjectOverflow: false });
+        this.entries.set(key, { count: 0, latest: f, owner, subjects: new Set(), subjectOverflow: false });
         return f;
       }
     }
     e.count++;
     e.latest = f;
+    if (key === OVERFLOW_KEY) e.owner = null;
     if (subject !== undefined && !e.subjects.has(subject)) {
       if (e.subjects.size < MAX_SUBJECTS) e.subjects.add(subject); else e.subjectOverflow = true;
     }
@@ -67,14 +76,14 @@ export class FindingCoalescer {
   }
 
   /** The periodic tick: one summary per key with repeats; quiet keys are forgotten. */
-  tick(): { key: string; finding: Finding }[] {
-    const out: { key: string; finding: Finding }[] = [];
+  tick(): Coalesced<O>[] {
+    const out: Coalesced<O>[] = [];
     for (const [key, e] of this.entries) {
       if (e.count === 0) {
         this.entries.delete(key);
         continue;
       }
-      out.push({ key, finding: this.summary(e, `in the last ${this.opts.intervalSec} s`) });
+      out.push({ key, owner: e.owner, finding: this.summary(e, `in the last ${this.opts.intervalSec} s`) });
       e.count = 0;
       e.subjects.clear();
       e.subjectOverflow = false;
@@ -83,17 +92,17 @@ export class FindingCoalescer {
   }
 
   /** Summaries for the keys `match` selects (a session that closed), which are then forgotten. */
-  flush(match: (key: string) => boolean): { key: string; finding: Finding }[] {
-    const out: { key: string; finding: Finding }[] = [];
+  flush(match: (key: string) => boolean): Coalesced<O>[] {
+    const out: Coalesced<O>[] = [];
     for (const [key, e] of this.entries) {
       if (!match(key)) continue;
-      if (e.count > 0) out.push({ key, finding: this.summary(e, 'since the last line') });
+      if (e.count > 0) out.push({ key, owner: e.owner, finding: this.summary(e, 'since the last line') });
       this.entries.delete(key);
     }
     return out;
   }
 
-  private summary(e: Entry, when: string): Finding {
+  private summary(e: Entry<O>, when: string): Finding {
     const f = e.latest;
     const who = e.subjects.size > 0 ? ` (from ${[...e.subjects].join(', ')}${e.subjectOverflow ? ' and others' : ''})` : '';
     return {

@@ -75,6 +75,7 @@ export class ControlSession {
   private onEnd: (() => void) | null = null;
   private onRelease: (() => void) | null = null;
   private loginTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
   private greetingTimer: NodeJS.Timeout | null = null;
   private clientGone = false;
   /** Reading of both control sockets is paused until the client drains its replies. */
@@ -189,6 +190,9 @@ export class ControlSession {
       sock.destroy();
       this.step(() => this.machine.upstreamFailed(`${formatHostPort(dest)}: no connection within ${Math.round(this.ctx.connectTimeoutMs / 1000)} s`));
     }, this.ctx.connectTimeoutMs);
+    // A session torn down while connecting must not leave its timer behind (nor keep the process alive).
+    timer.unref();
+    this.connectTimer = timer;
     let connected = false;
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected) {
@@ -476,6 +480,7 @@ export class ControlSession {
     if (this.idle) clearTimeout(this.idle);
     if (this.loginTimer) clearTimeout(this.loginTimer);
     if (this.greetingTimer) clearTimeout(this.greetingTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
     for (const r of this.relays.values()) r.abort('control connection closed');
     this.relays.clear();
     this.client.destroy();
