@@ -333,8 +333,8 @@ async function abuseLoop(kind: AbuseKind, port: number, peers: Peers, live: () =
       while (live()) {
         const s = await raw(port, from);
         round();
-        // The proxy closes them (address limit, login timeout); the abuser only waits.
-        await s.closed(5000);
+        // The proxy closes them (address limit, login timeout); the abuser only waits, until the load ends.
+        await s.closed(120_000, live);
         s.destroy();
         await pause(50);
       }
@@ -405,8 +405,8 @@ interface RawConn {
   destroy(): void;
   /** The next line (without CRLF); rejects on close or timeout. */
   line(timeoutMs: number): Promise<string>;
-  /** Resolves when the connection is closed, or after timeoutMs. */
-  closed(timeoutMs: number): Promise<void>;
+  /** Resolves when the connection is closed, after timeoutMs, or once `live` says stop. */
+  closed(timeoutMs: number, live?: () => boolean): Promise<void>;
 }
 
 function raw(port: number, localAddress: string): Promise<RawConn> {
@@ -438,9 +438,9 @@ function raw(port: number, localAddress: string): Promise<RawConn> {
           await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
         }
       },
-      async closed(timeoutMs) {
+      async closed(timeoutMs, live) {
         const until = Date.now() + timeoutMs;
-        while (!isClosed && Date.now() < until) await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+        while (!isClosed && Date.now() < until && (!live || live())) await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
       },
     };
     // Connected or refused, the abuser goes on (a refused connect shows as a closed one).

@@ -37,7 +37,9 @@ d('soak and abuse through the real CLI', () => {
     const log = path.join(work, 'events.ndjson');
     proxy = await spawnProxy(peers, [
       '--max-sessions', String(MAX_SESSIONS), '--max-sessions-per-address', '8', '--max-connect-rate', '3000',
-      '--login-timeout', '3', '--tls-handshake-timeout', '2', '--greeting-timeout', '2', '--history', '50', '-q',
+      // Short enough that the idle horde and the stalled handshakes cycle during the run, long enough for
+      // legitimate clients on a loaded machine.
+      '--login-timeout', '10', '--tls-handshake-timeout', '5', '--greeting-timeout', '5', '--history', '50', '-q',
     ], log);
     const pid = proxy.pid;
 
