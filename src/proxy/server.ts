@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import type { FtpAnalyzer } from '../analysis/analyzer.js';
 import { proxyAnalysis } from '../analysis/sources/proxy.js';
 import type { Analysis, AnalysisEvent, Session } from '../model/types.js';
-import { finding, type Finding } from '../model/findings.js';
+import { finding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
 import { ControlSession, type SessionContext } from './control.js';
 import { ProxyObserver } from './observer.js';
@@ -226,8 +226,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // Refusals are coalesced per code: a flood of them is one finding, then one summary per period.
   const summarySec = opts.findingSummaryIntervalSec ?? PROXY_DEFAULTS.findingSummaryIntervalSec;
   const refusals = new FindingCoalescer({ intervalSec: summarySec });
+  /**
+   * A top-level finding. The analysis keeps the first MAX_FINDINGS_PER_OWNER of them; past that the
+   * log still gets each one (coalesced), so a proxy refusing connections for months keeps saying so.
+   */
+  const globalFinding = (f: Finding): void => {
+    if (analyzer.findings.length < MAX_FINDINGS_PER_OWNER) analyzer.addGlobalFinding(f);
+    else opts.onEvent?.({ type: 'finding', session: null, finding: f });
+  };
   const summaryTimer = setInterval(() => {
-    for (const { finding: f } of refusals.tick()) analyzer.addGlobalFinding(f);
+    for (const { finding: f } of refusals.tick()) globalFinding(f);
   }, summarySec * 1000);
   summaryTimer.unref();
   if (opts.hash === false) {
@@ -238,7 +246,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const refuse = (sock: net.Socket, refusal: Finding, ip: string, reply: string): void => {
     totals.refused++;
     const f = refusals.offer(refusal.code, refusal, ip);
-    if (f) analyzer.addGlobalFinding(f);
+    if (f) globalFinding(f);
     if (rejected.size >= MAX_REJECTED_OPEN) {
       // A flood of refused connections may not hold descriptors either.
       sock.destroy();
@@ -340,7 +348,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       for (const s of [...sessions]) s.shutdown();
       for (const r of rejected) r.destroy();
     });
-    for (const { finding: f } of refusals.tick()) analyzer.addGlobalFinding(f);
+    for (const { finding: f } of refusals.tick()) globalFinding(f);
     analyzer.finish();
     if (recorder) await recorder.finish();
     return snapshot();

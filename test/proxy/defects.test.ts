@@ -236,7 +236,7 @@ d('issue 20 defects, against plain vsftpd', () => {
   });
 
   it('5. the connection rate per address is limited; other addresses are unaffected', async () => {
-    const p = await reverse({ connectRatePerMinute: 10 });
+    const p = await reverse({ connectRatePerMinute: 10, findingSummaryIntervalSec: 1 });
     const port = p.address().port;
     const codes: number[] = [];
     for (let i = 0; i < 14; i++) {
@@ -251,7 +251,11 @@ d('issue 20 defects, against plain vsftpd', () => {
     const other = await RawFtp.connect('127.0.0.1', port, '127.0.0.4');
     expect((await other.reply()).code).toBe(220);
     other.close();
-    expect(codesOf(p)).toContain('proxy-rate-limited');
+    // The four refusals: the first in full, the other three in one summary with a count (one period later).
+    const refusals = () => p.snapshot().findings.filter((f) => f.code === 'proxy-rate-limited');
+    expect(await settle(() => refusals().length === 2, 5000)).toBe(true);
+    expect(refusals().map((f) => f.count)).toEqual([undefined, 3]);
+    expect(refusals()[1]!.message).toMatch(/^3 more times in the last 1 s \(from 127\.0\.0\.3\)/);
   });
 
   it('7. forward mode: a name rule allows port 21 only, and the resolved address must be allowed too', async () => {
