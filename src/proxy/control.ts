@@ -377,7 +377,9 @@ export class ControlSession {
     if (!raw || !this.ctx.tls) return;
     raw.removeAllListeners('data');
     const s = this.ctx.tls.connectServer(raw, this.upstreamHost, null);
-    s.on('error', () => this.teardown('server TLS error'));
+    // A server that vanishes (reset) is a server that closed: the client gets what it is owed (a 421
+    // for an unanswered command) rather than a silent close.
+    s.on('error', () => this.step(() => this.machine.serverClosed()));
     // As for the client: the raw socket says nothing once wrapped.
     s.on('close', () => this.step(() => this.machine.serverClosed()));
     this.upstreamSession = trackSession(s);

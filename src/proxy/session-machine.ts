@@ -311,10 +311,15 @@ export class SessionMachine {
   serverClosed(): MachineCommand[] {
     if (this.phase === 'closed') return this.drain();
     // Flush what is complete, then close: nothing the server said is lost.
-    for (const s of this.slots) if (s.held) { s.chunks.push(s.held); s.held = null; s.done = true; }
+    for (const s of this.slots) {
+      if (s.held) { s.chunks.push(s.heldDataId !== null ? this.truthful(s.heldDataId, s.held) : s.held); s.held = null; s.done = true; }
+    }
     if (this.pending.length > 0 && this.phase !== 'opaque') {
       const p = this.pending[0];
       if (p.purpose.kind === 'greeting') this.fill(p.slot, '421 Service not available: the server closed the connection.\r\n');
+      // A command the server never answered (it died, say, on a failed data TLS handshake): the
+      // client gets a reply rather than a silent close. A QUIT needs none.
+      else if (p.verb !== 'QUIT') this.fill(p.slot, '421 Service not available: the server closed the control connection without answering.\r\n');
     }
     for (const s of this.slots) s.done = true;
     this.flush();

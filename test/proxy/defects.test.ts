@@ -109,8 +109,9 @@ d('issue 20 defects, against vsftpd with TLS', () => {
     data.end();
     const final = await c.reply(10_000);
     expect(final.code).toBeGreaterThanOrEqual(400);
-    // The control session is still usable.
-    expect((await c.cmd('NOOP')).code).toBe(200);
+    // The control session is still usable, unless vsftpd itself ended it (it sometimes exits on a data
+    // TLS handshake cut short; the client then gets the proxy's 421 rather than a silent close).
+    if (final.code !== 421) expect((await c.cmd('NOOP')).code).toBe(200);
     c.close();
     expect(await settle(() => p.activeSessions === 0, 3000)).toBe(true);
     expect(codesOf(p)).toContain('proxy-data-failed');

@@ -199,3 +199,13 @@ describe('the upstream is validated', () => {
     expect(o.findings).toEqual(['proxy-data-failed']);
   });
 });
+
+describe('the server goes away', () => {
+  it('a command left unanswered gets 421 before the close; a QUIT does not', () => {
+    const o = collect(machine(), [greeted, (x) => x.clientBytes(Buffer.from('RETR f\r\n')), (x) => x.serverBytes(Buffer.from('150 Opening.\r\n')), (x) => x.serverClosed()]);
+    expect(lines(o.toClient)).toEqual(['220 hello', '150 Opening.', '421 Service not available: the server closed the control connection without answering.']);
+    expect(o.closed).toBe(true);
+    const q = collect(machine(), [greeted, (x) => x.clientBytes(Buffer.from('QUIT\r\n')), (x) => x.serverClosed()]);
+    expect(lines(q.toClient)).toEqual(['220 hello']);
+  });
+});
