@@ -39,6 +39,10 @@ export interface AnalyzerOptions {
   retireSession?: (s: Session) => void;
   /** Control TLS is terminated by the source and its bytes come decrypted (see FtpSessionOptions). */
   tlsDecrypted?: boolean;
+  /** sha256 of data connections (default true); false counts bytes only (the proxy's --no-hash). */
+  hashData?: boolean;
+  /** Commands (and unsolicited replies) kept per session; later ones are counted, not kept. */
+  maxCommandsPerSession?: number;
 }
 
 interface ControlRole {
@@ -151,9 +155,11 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly diagnoser = new Diagnoser();
   private readonly diagnosed = new WeakSet<Session>();
   private retiredCount = 0;
+  private readonly hashData: boolean;
 
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
+    this.hashData = opts.hashData ?? true;
     this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
     this.packetTable = opts.keepPackets || opts.factsForAllConnections
@@ -194,7 +200,7 @@ export class FtpAnalyzer implements StreamHandler {
       this.startTlsData(conn, tlsOwner.role, tlsOwner.mode, ts);
       return;
     }
-    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator() } satisfies CandidateRole;
+    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator(this.hashData) } satisfies CandidateRole;
     this.candidates.add(conn);
     this.packetTable?.follow(conn.id, { channel: 'candidate', session: null, dataConnection: null, initiatorRole: null });
   }
@@ -446,7 +452,10 @@ export class FtpAnalyzer implements StreamHandler {
     };
     this.updateHandshake(session, conn);
     const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
-    const role: ControlRole = { kind: 'control', session, conn, machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects }), waiting: new Set() };
+    const role: ControlRole = {
+      kind: 'control', session, conn, waiting: new Set(),
+      machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects, maxCommands: this.opts.maxCommandsPerSession }),
+    };
     conn.tag = role;
     if (this.packetTable) {
       this.packetTable.follow(conn.id, { channel: 'control', session, dataConnection: null, initiatorRole: 'client' });
@@ -521,6 +530,11 @@ export class FtpAnalyzer implements StreamHandler {
   /** Sessions handed to retireSession so far. */
   get retired(): number {
     return this.retiredCount;
+  }
+
+  /** A retired session no view shows any more: its packet list and fact-table entries go too. */
+  forgetSession(s: Session): void {
+    this.packetTable?.forgetSession(s);
   }
 
   private updateHandshake(s: Session, conn: TcpConnection): void {
@@ -683,7 +697,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.opener = slot.mode === 'active' ? 'server' : 'client';
     dc.progress = 'open';
     const role: DataRole = {
-      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(),
+      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(this.hashData),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
       encrypted: false, hello: null,
     };

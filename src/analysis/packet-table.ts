@@ -151,6 +151,12 @@ export class PacketTable {
     this.entries.delete(tcpId);
   }
 
+  /** A session no view shows any more: its list and its connections' entries (their rows age out of the ring). */
+  forgetSession(session: Session): void {
+    this.lists.delete(session);
+    for (const [id, e] of this.entries) if (e.session === session) this.entries.delete(id);
+  }
+
   /** The session's packet list (created on first use). */
   listOf(session: Session): SessionPackets {
     let l = this.lists.get(session);

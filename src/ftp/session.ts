@@ -62,6 +62,8 @@ export interface FtpSessionOptions {
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
+/** Replies kept per command: a command gets one final reply and a few preliminary ones, not hundreds. */
+const MAX_REPLIES_PER_COMMAND = 100;
 /** What a push with no effects returns (most pushes of a report without event listeners). */
 const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
 
@@ -170,6 +172,15 @@ export class FtpSession {
   private readonly maxPending: number;
   private readonly maxCommands: number;
   private droppedCommands = 0;
+  private droppedReplies = 0;
+
+  /** A reply past the per-session bounds: counted, said once. */
+  private dropReply(frame: number | null): void {
+    if (this.droppedReplies++ === 0) {
+      this.emitFinding('warning', 'replies-truncated',
+        `more than ${this.maxCommands} unsolicited replies, or ${MAX_REPLIES_PER_COMMAND} replies to one command, in this session; later ones are not listed`, frame);
+    }
+  }
   effects: SessionEffect[] = [];
 
   constructor(readonly model: Session, opts: FtpSessionOptions = {}) {
@@ -425,7 +436,8 @@ export class FtpSession {
         this.model.greeting = { code: reply.code, text: reply.text, frame, ts: reply.ts };
         if (reply.code === 421) this.emitFinding('error', 'service-unavailable', `server refused the session: 421 ${reply.text}`, frame);
       } else {
-        this.model.unsolicitedReplies.push(reply);
+        if (this.model.unsolicitedReplies.length < this.maxCommands) this.model.unsolicitedReplies.push(reply);
+        else this.dropReply(frame);
         if (reply.code === 421) {
           this.emitFinding('warning', 'service-closing', `server closed the session on its own: 421 ${firstLine(reply.text)} (idle timeout or shutdown)`, frame);
         }
@@ -434,7 +446,8 @@ export class FtpSession {
       return;
     }
     this.bindIfDeferred(command);
-    command.replies.push(reply);
+    if (command.replies.length < MAX_REPLIES_PER_COMMAND) command.replies.push(reply);
+    else this.dropReply(frame);
     if (reply.code >= 200) this.pending.shift();
     if (this.lineEffects) this.effects.push({ type: 'reply', command, reply, endFrame });
     this.onCommandReply(command, reply);

@@ -27,10 +27,13 @@ export class TransferAccumulator {
   /** A gap in a direction makes its hash meaningless. */
   private readonly gapped: [boolean, boolean] = [false, false];
 
+  /** `hash` false: bytes are counted only and finish() gives no digest (the proxy's --no-hash). */
+  constructor(private readonly hash = true) {}
+
   data(tcpDir: 0 | 1, bytes: Buffer): void {
     this.delivered[tcpDir] += bytes.length;
     this.inHole[tcpDir] = false;
-    if (this.gapped[tcpDir]) return;
+    if (this.gapped[tcpDir] || !this.hash) return;
     const h = this.hashes[tcpDir];
     if (h) {
       h.update(bytes);
@@ -85,7 +88,7 @@ export class TransferAccumulator {
     const h = this.hashes[fileDir];
     const head = this.heads[fileDir];
     this.discard();
-    if (this.gapped[fileDir]) return null;
+    if (this.gapped[fileDir] || !this.hash) return null;
     if (h) return h.digest('hex');
     // An empty transfer has a well-defined hash too (sha256 of nothing).
     return sha256Hex(head ?? EMPTY);

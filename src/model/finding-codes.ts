@@ -358,8 +358,14 @@ export const FINDING_CODES = {
   'commands-truncated': {
     group: 'control',
     severity: 'warning',
-    meaning: 'The session has more than 200000 commands; later ones are analysed but not listed in the report.',
+    meaning: 'The session has more than 200000 commands (10000 behind `ftpscope proxy`); later ones are analysed but not listed in the report.',
     fix: 'Nothing is lost from the analysis; split the capture by time (`editcap -A/-B`) to list every command.',
+  },
+  'replies-truncated': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The session has more unsolicited replies than the command limit, or one command got more than 100 replies; later ones are analysed but not listed.',
+    fix: 'Look at the server: no FTP exchange needs that many replies (a hostile or broken server, or a capture of a flood).',
   },
   'service-unavailable': {
     group: 'control',
@@ -498,6 +504,54 @@ export const FINDING_CODES = {
     meaning: 'A session was refused with 421 because `--max-sessions` sessions were already open (a top-level finding, not on a session).',
     fix: 'Raise `--max-sessions`, or find the client holding sessions open.',
   },
+  'proxy-address-limit': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A connection was refused with 421 because its address already had `--max-sessions-per-address` sessions open (an IPv6 address counts by its /64; a top-level finding).',
+    fix: 'If the address is a legitimate NAT gateway, raise `--max-sessions-per-address`; otherwise block it in the firewall.',
+  },
+  'proxy-rate-limited': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A connection was refused with 421 because its address opened more than `--max-connect-rate` connections in a minute (a top-level finding).',
+    fix: 'Raise `--max-connect-rate` for busy legitimate clients (scripts that connect once per file); block the address if hostile.',
+  },
+  'proxy-login-timeout': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'The client did not complete its login (USER/PASS answered 230) within `--login-timeout` of connecting; it got 421 and was closed.',
+    fix: 'Raise `--login-timeout` for slow interactive users; connections that never log in are usually scanners holding slots.',
+  },
+  'proxy-invalid-commands': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'The client sent more than `--max-invalid-commands` lines that are not FTP commands (or that the server answered 500); it got 421 and was closed.',
+    fix: 'Check that the client speaks FTP (not HTTP, SMTP or TLS on the plain port); block the source if hostile.',
+  },
+  'proxy-upstream-greeting': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'The server sent no greeting within `--greeting-timeout`, or a greeting that is not an FTP reply or exceeds 16 KiB / 100 lines; the client got 421 and nothing of it.',
+    fix: 'Check that the upstream is a plain FTP server on that port (not implicit FTPS, SSH or HTTP) and that it is not overloaded.',
+  },
+  'proxy-upstream-data-refused': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'The server announced a passive data port below 1024; the proxy did not connect to it and the client got 425.',
+    fix: 'Configure the server\'s passive port range above 1023 (vsftpd pasv_min_port, ProFTPD PassivePorts); `--allow-low-data-ports` if the port is really meant.',
+  },
+  'proxy-tls-failed': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A control-connection TLS handshake with the client failed, was abandoned or took longer than `--tls-handshake-timeout`; the session was closed.',
+    fix: 'Usually a client giving up (or a scanner); for real clients check that they accept the proxy\'s certificate and a common TLS version.',
+  },
+  'proxy-no-hash': {
+    group: 'proxy',
+    severity: 'info',
+    meaning: 'The proxy runs with `--no-hash`: data connections are counted, paired and logged, but their sha256 is null (a top-level finding, once).',
+    fix: 'Run without `--no-hash` to get a sha256 of every transfer (costs CPU on bulk transfers).',
+  },
   'proxy-idle-timeout': {
     group: 'proxy',
     severity: 'info',
@@ -513,7 +567,7 @@ export const FINDING_CODES = {
   'proxy-command-flood': {
     group: 'proxy',
     severity: 'error',
-    meaning: 'The client sent too many commands without waiting for replies (200 queued or pending); the session was closed with 421.',
+    meaning: 'The client sent too many commands without waiting for replies (200 queued or pending, or 64 KiB of lines queued while the proxy waits); the session was closed with 421.',
     fix: 'Check the client for a pipelining bug or a flood; block the source if hostile.',
   },
   'proxy-malformed-reply': {
@@ -531,7 +585,7 @@ export const FINDING_CODES = {
   'proxy-bad-passive-reply': {
     group: 'proxy',
     severity: 'warning',
-    meaning: "The server's 227/228/229 reply could not be parsed; the reply was relayed and the data setup cancelled.",
+    meaning: "The server's 227/228/229 reply could not be parsed (a byte above 255, port 0, no numbers); the client got 425 instead, and the data setup was cancelled.",
     fix: 'Fix the server\'s passive reply format, or use `--data-mode active` so the proxy does not depend on it.',
   },
   'proxy-pasv-address-ignored': {
@@ -549,7 +603,7 @@ export const FINDING_CODES = {
   'proxy-data-failed': {
     group: 'proxy',
     severity: 'warning',
-    meaning: 'A relayed data connection failed: no connection within the timeout, a reset, a listen error or a TLS error.',
+    meaning: 'A relayed data connection failed: no connection within the timeout, a reset, a listen error, or a TLS error or handshake not done within `--tls-handshake-timeout`.',
     fix: 'Open the proxy\'s data ports (`--pasv-ports`) and the server\'s data ports in the firewalls between them; for TLS errors check certificates.',
   },
   'proxy-tls-passthrough': {

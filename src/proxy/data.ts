@@ -70,6 +70,8 @@ export interface DataRelayOptions {
   serverLocalIp: string;
   ports: PortAllocator;
   acceptTimeoutMs: number;
+  /** Both legs' TLS handshakes must be done within this (--tls-handshake-timeout). */
+  tlsHandshakeTimeoutMs?: number;
   tls: { term: TlsTermination; servername: string | null; session: () => Buffer | null } | null;
   clientTap: LegTap | null;
   serverTap: LegTap | null;
@@ -211,7 +213,8 @@ export class DataRelay {
       client.sock = c;
       server.sock = s;
       try {
-        await Promise.all([secured(c, true), secured(s, false)]);
+        const limit = this.o.tlsHandshakeTimeoutMs ?? 0;
+        await Promise.all([secured(c, true, limit), secured(s, false, limit)]);
       } catch (e) {
         this.fail(`data TLS handshake: ${(e as Error).message}`);
         return;

@@ -25,7 +25,8 @@ d('forward mode', () => {
     work = tmpDir('ftpscope-proxy-fwd-');
     blob = randomFile(ftpd.pub, 'f.bin', 3 * 1024 * 1024);
     fs.chmodSync(blob.file, 0o644);
-    p = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: ['127.0.0.1/32', 'localhost'] });
+    // vsftpd listens on a random port of loopback: the rules name any port, and loopback as a place names may resolve to.
+    p = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: ['127.0.0.1/32:*', 'localhost:*'], allowResolved: ['127.0.0.0/8'] });
   });
   afterAll(async () => {
     await p?.close();
@@ -59,7 +60,7 @@ d('forward mode', () => {
 
   it('a forward-mode recording reads as one session with the destination the user typed (name and address)', async () => {
     const rec = path.join(work, 'fwd.pcapng');
-    const q = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: ['localhost'], recordTo: new PcapngWriter(rec) });
+    const q = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: [`localhost:${ftpd.port}`], allowResolved: ['127.0.0.0/8'], recordTo: new PcapngWriter(rec) });
     const c = new Client(20_000);
     await c.access({ host: '127.0.0.1', port: q.address().port, user: `anonymous@localhost:${ftpd.port}`, password: 'x@y' });
     const out = path.join(work, 'fwd.bin');
