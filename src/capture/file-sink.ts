@@ -45,13 +45,16 @@ export class FileSink {
         this.direct = null; // a file system without O_DIRECT (EINVAL): the page cache it is
       }
     }
-    if (this.direct !== null) {
-      const memory = new WebAssembly.Memory({ initial: (POOL * STAGING) / WASM_PAGE, maximum: (POOL * STAGING) / WASM_PAGE });
+    const memory = this.direct !== null ? alignedMemory(POOL * STAGING) : null;
+    if (memory) {
       for (let i = 0; i < POOL; i++) {
-        const b = Buffer.from(memory.buffer, i * STAGING, STAGING);
+        const b = Buffer.from(memory, i * STAGING, STAGING);
         this.pool.push(b);
         this.poolMembers.add(b);
       }
+    } else if (this.direct !== null) {
+      fs.closeSync(this.direct);
+      this.direct = null;
     }
   }
 
@@ -148,6 +151,16 @@ export class FileSink {
     this.pump();
     if (this.inFlight === 0 && this.queue.length === 0 && this.closing) this.closing();
     else this.onIdle();
+  }
+}
+
+/** Page-aligned memory (a WebAssembly.Memory's), or null where there is none (node --jitless, a tight ulimit -v). */
+function alignedMemory(bytes: number): ArrayBuffer | null {
+  try {
+    const pages = Math.ceil(bytes / WASM_PAGE);
+    return new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+  } catch {
+    return null;
   }
 }
 
