@@ -26,6 +26,8 @@ export class FileSink {
   private position = 0;
   private readonly queue: Write[] = [];
   private inFlight = 0;
+  /** A partial block is being written through the page cache: nothing else is written meanwhile. */
+  private alone = false;
   private failure: Error | null = null;
   private readonly pool: Buffer[] = [];
   private readonly poolMembers = new WeakSet<Buffer>();
@@ -79,14 +81,14 @@ export class FileSink {
     const rest = used - whole;
     if (whole === 0) {
       // Nothing for a direct write yet: keep staging into the same buffer.
-      if (complete && rest > 0) this.enqueue(Buffer.from(buf.subarray(0, rest)), rest, this.position, false, false);
+      if (complete && rest > 0) this.enqueue(Buffer.from(buf.subarray(0, rest)), rest, this.position, false, false, this.direct !== null);
       return { buffer: buf, used };
     }
     const next = this.take();
     buf.copy(next, 0, whole, used);
     this.enqueue(buf, whole, this.position, this.direct !== null && this.poolMembers.has(buf), true);
     this.position += whole;
-    if (complete && rest > 0) this.enqueue(Buffer.from(next.subarray(0, rest)), rest, this.position, false, false);
+    if (complete && rest > 0) this.enqueue(Buffer.from(next.subarray(0, rest)), rest, this.position, false, false, this.direct !== null);
     return { buffer: next, used: rest };
   }
 
@@ -100,15 +102,20 @@ export class FileSink {
     if (this.inFlight === 0 && this.queue.length === 0) this.closing();
   }
 
-  private enqueue(buf: Buffer, length: number, at: number, direct: boolean, recycle: boolean): void {
-    this.queue.push({ buf, length, at, direct, recycle });
+  private enqueue(buf: Buffer, length: number, at: number, direct: boolean, recycle: boolean, partial = false): void {
+    this.queue.push({ buf, length, at, direct, recycle, partial });
     this.pending += length;
     this.pump();
   }
 
   private pump(): void {
-    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
-      const w = this.queue.shift()!;
+    while (this.inFlight < IN_FLIGHT && this.queue.length > 0 && !this.alone) {
+      const w = this.queue[0]!;
+      // A partial block written through the page cache is written again by the next direct write: the
+      // two never overlap in time (a direct write beside buffered writes to its range races the page cache).
+      if (w.partial && this.inFlight > 0) return;
+      this.queue.shift();
+      this.alone = w.partial;
       this.inFlight++;
       this.write(w, 0);
     }
@@ -146,6 +153,7 @@ export class FileSink {
   private settle(w: Write, left: number): void {
     this.pending -= left;
     this.inFlight--;
+    if (w.partial) this.alone = false;
     if (w.recycle && this.poolMembers.has(w.buf)) this.pool.push(w.buf);
     else if (w.recycle && w.buf.length === STAGING && this.spare.length < MAX_SPARE) this.spare.push(w.buf);
     this.pump();
@@ -173,6 +181,8 @@ interface Write {
   direct: boolean;
   /** A pool buffer that returns to the pool once written. */
   recycle: boolean;
+  /** A partial block through the page cache that a direct write will cover again: written alone. */
+  partial: boolean;
 }
 
 /** Staging buffer size: the writer hands over at most this much per call. */
