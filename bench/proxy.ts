@@ -17,6 +17,8 @@
  *   node dist/bench/proxy.js [--size-mb 1024] [--runs 3] [--parallel 50] [--noops 1000] [--sessions 10000]
  *                            [--data-mode client|passive|active] [--modproxy DIR] [--record-dir DIR]
  *   node dist/bench/proxy.js --abuse-soak 300     (the local soak: see abuseSoak)
+ *   node dist/bench/proxy.js --only record [--size-mb N] [--runs 5] [--record-dir DIR] [--record-baseline DIR]
+ *                            (the recording's cost alone: see recordOnly)
  */
 import { spawn, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -162,11 +164,12 @@ async function serveBareRelay(): Promise<void> {
  * run so each recording starts empty, and stopped with SIGINT so the recording is finished and
  * its exit summary says whether anything was left out.
  */
-async function spawnRecordingProxy(upstreamPort: number, dir: string): Promise<{ port: number; pid: number; stop(): Promise<string> }> {
-  const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+async function spawnRecordingProxy(upstreamPort: number, dir: string, build = ''): Promise<{ port: number; pid: number; stop(): Promise<string> }> {
+  const cli = build ? path.resolve(build, 'dist/src/cli/main.js') : new URL('../src/cli/main.js', import.meta.url).pathname;
   const log = path.join(RECORD_DIR || dir, `bench-${process.pid}.ndjson`);
   const rec = path.join(RECORD_DIR || dir, `bench-${process.pid}.pcapng`);
-  const child = spawn(process.execPath, [cli, 'proxy', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--data-mode', DATA_MODE,
+  // execArgv: `node --cpu-prof dist/bench/proxy.js` profiles the recording proxy too.
+  const child = spawn(process.execPath, [...process.execArgv, cli, 'proxy', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--data-mode', DATA_MODE,
     '--log', log, '--record', rec], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
@@ -643,9 +646,85 @@ async function abuseSoak(seconds: number): Promise<void> {
   }
 }
 
+/**
+ * --only record: the bare proxy and `ftpscope proxy --log --record` (and, with --record-baseline
+ * DIR, the same CLI of another build: the code before a change) on the same single transfer,
+ * alternating within each run so that all see the same load; per run the throughputs, the
+ * recording proxies' share of the bare proxy's, and CPU s per relayed GB (user; sys, where the
+ * kernel's cost of writing the file lands), then the medians.
+ */
+async function recordOnly(): Promise<void> {
+  const base = arg('--record-baseline', '');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-bench-proxy-'));
+  fs.chmodSync(dir, 0o755);
+  const ftpd = await startVsftpd(dir);
+  const size = SIZE_MB * 1024 * 1024;
+  const chunk = Buffer.alloc(8 * 1024 * 1024);
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.random() * 0x100000000) >>> 0, i);
+  const file = path.join(dir, 'root', 'pub', 'big.bin');
+  const fd = fs.openSync(file, 'w');
+  for (let off = 0; off < size; off += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - off));
+  fs.closeSync(fd);
+  execFileSync('cat', [file], { stdio: 'ignore', maxBuffer: 1 });
+  const proxy = await spawnProxy(ftpd.port);
+  const gb = size / 2 ** 30;
+  type Run = { mbps: number; user: number; sys: number };
+  const results = new Map<string, Run[]>();
+  const keep = (name: string, r: Run) => { const l = results.get(name) ?? []; l.push(r); results.set(name, l); };
+  const transfer = async (port: number, pid: number): Promise<Run> => {
+    await reaped(ftpd.pid);
+    const c0 = cpuOf(pid);
+    const r = await timed(() => curl(port, 'big.bin'));
+    const c1 = cpuOf(pid);
+    if (r.value.bytes !== size) throw new Error(`short transfer on port ${port}`);
+    return { mbps: mbps(size, r.ms), user: (c1.user - c0.user) / gb, sys: (c1.sys - c0.sys) / gb };
+  };
+  const recorded = async (build: string): Promise<Run & { summary: string }> => {
+    const rp = await spawnRecordingProxy(ftpd.port, dir, build);
+    const r = await transfer(rp.port, rp.pid);
+    const out = await rp.stop();
+    return { ...r, summary: /recording: (.*)/.exec(out)?.[1] ?? 'no recording summary' };
+  };
+  const fmt = (r: Run) => `${r.mbps.toFixed(0)} MB/s, CPU ${(r.user + r.sys).toFixed(2)} s/GB (user ${r.user.toFixed(2)}, sys ${r.sys.toFixed(2)})`;
+  try {
+    say(`--log --record against the bare proxy: ${SIZE_MB} MB single transfer, ${RUNS} runs; node ${process.version}, ${os.cpus().length} CPUs; recording to ${RECORD_DIR || dir}` +
+      `${base ? `; baseline build ${base}` : ''}`);
+    for (let run = 1; run <= RUNS; run++) {
+      // Alternate the order too: whatever comes first in a run does not always meet the same moment of load.
+      const order = run % 2 === 1 ? ['bare', 'record', 'baseline'] : ['baseline', 'record', 'bare'];
+      const got: Record<string, Run & { summary?: string }> = {};
+      for (const name of order) {
+        if (name === 'bare') got.bare = await transfer(proxy.port, proxy.pid);
+        else if (name === 'record') got.record = await recorded('');
+        else if (base) got.baseline = await recorded(base);
+      }
+      keep('bare', got.bare!);
+      say(`#${run} load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}  bare proxy ${fmt(got.bare!)}`);
+      for (const name of ['record', 'baseline']) {
+        const r = got[name];
+        if (!r) continue;
+        keep(name, r);
+        keep(`${name}%`, { mbps: r.mbps / got.bare!.mbps * 100, user: 0, sys: 0 });
+        say(`   ${name === 'record' ? '--log --record' : 'baseline build'} ${fmt(r)}: ${(r.mbps / got.bare!.mbps * 100).toFixed(1)}% of the bare proxy; ${r.summary}`);
+      }
+    }
+    const median = (l: number[]) => [...l].sort((a, b) => a - b)[Math.floor((l.length - 1) / 2)]!;
+    for (const [name, l] of results) {
+      if (name.endsWith('%')) continue;
+      const pct = results.get(`${name}%`);
+      say(`median of ${l.length}: ${name.padEnd(8)} ${median(l.map((r) => r.mbps)).toFixed(0)} MB/s${pct ? ` = ${median(pct.map((r) => r.mbps)).toFixed(1)}% of the bare proxy` : ''}; ` +
+        `CPU s per GB user ${median(l.map((r) => r.user)).toFixed(2)}, sys ${median(l.map((r) => r.sys)).toFixed(2)}`);
+    }
+  } finally {
+    await proxy.stop();
+    ftpd.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const soakAt = process.argv.indexOf('--abuse-soak');
 (process.argv.includes('--serve-proxy') ? serveProxy() : process.argv.includes('--serve-bare-relay') ? serveBareRelay()
-  : soakAt > 0 ? abuseSoak(Number(process.argv[soakAt + 1] ?? '300')) : main()).catch((e) => {
+  : soakAt > 0 ? abuseSoak(Number(process.argv[soakAt + 1] ?? '300')) : arg('--only', '') === 'record' ? recordOnly() : main()).catch((e) => {
   process.stderr.write(`bench:proxy: ${(e as Error).message}\n`);
   process.exitCode = 1;
 });

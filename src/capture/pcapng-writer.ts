@@ -1,6 +1,6 @@
-import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { FtpscopeError } from '../errors.js';
+import { FileSink, STAGING } from './file-sink.js';
 import { VERSION } from '../version.js';
 import { MAX_CAPLEN } from './parser.js';
 import { BT_EPB, BT_IDB, BT_SHB, BYTE_ORDER_MAGIC, IF_NAME, IF_TSOFFSET, IF_TSRESOL, OPT_COMMENT, SHB_USERAPPL } from './pcapng.js';
@@ -57,7 +57,6 @@ export interface InterfaceOptions {
   tsoffset?: number;
 }
 
-const STAGING = 1 << 20;
 /** Written staging buffers kept for reuse (bounded: what a congested queue holds is not kept after it drains). */
 const MAX_SPARE = 8;
 /**
@@ -78,7 +77,8 @@ const ISB_USRDELIV = 8;
 /**
  * Writes pcapng (little-endian, one section): SHB, IDBs, EPBs, and at close one ISB per
  * interface (packets written, packets dropped, and why). Blocks are staged in a 1 MiB buffer and
- * handed to the stream in big chunks. Memory stays bounded: if the disk falls behind by more
+ * handed over in big chunks: to a file (given a path: FileSink, straight to the disk where the
+ * system allows it) or to a stream. Memory stays bounded: if the disk falls behind by more
  * than maxPendingBytes, packets are dropped and counted rather than queued (overflow 'drop'),
  * or the writer says it is `congested` so the producer waits (overflow 'wait').
  */
@@ -86,15 +86,17 @@ export class PcapngWriter {
   packets = 0;
   dropped = 0;
   bytesWritten = 0;
-  private readonly stream: Writable;
+  /** The output: a file (given a path) or a stream. */
+  private readonly file: FileSink | null = null;
+  private readonly stream: Writable | null = null;
   private readonly name: string;
   private readonly maxPending: number;
   private readonly overflow: 'drop' | 'wait';
   private readonly highWater: number;
   private readonly interfaces: { tsresol: number; snaplen: number; written: number; dropped: number; first: number; last: number }[] = [];
-  private staging: Buffer = Buffer.allocUnsafe(STAGING);
+  private staging: Buffer;
   /** The staging buffer as little-endian words (it is 4-byte aligned: allocUnsafe of 1 MiB is not pooled), for EPB headers. */
-  private words = wordsOf(this.staging);
+  private words: Uint32Array | null;
   private used = 0;
   /** The last packet's timestamp in units (a chunk's segments share one): [ts, tsresol, high, low]. */
   private lastTs: [number, number, number, number] = [Number.NaN, 0, 0, 0];
@@ -105,30 +107,31 @@ export class PcapngWriter {
 
   /** target: a file path (created or truncated now, so a bad path fails here) or a writable stream. */
   constructor(target: string | Writable, opts: PcapngWriterOptions = {}) {
+    const failed = (e: Error): void => {
+      this.failure ??= e;
+      this.wake(); // nothing more will be written: producers waiting must not wait for ever
+    };
     if (typeof target === 'string') {
-      let fd: number;
       try {
-        fd = openSync(target, 'w');
+        this.file = new FileSink(target, () => this.wake(), failed);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         throw new FtpscopeError('output-unwritable', `cannot write ${target}: ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such directory' : err.message}`, 'choose a path in a writable directory');
       }
-      this.stream = createWriteStream(target, { fd });
       this.name = target;
     } else {
       this.stream = target;
+      this.stream.on('error', failed);
       this.name = 'the output stream';
     }
+    this.staging = this.file ? this.file.take() : Buffer.allocUnsafe(STAGING);
+    this.words = wordsOf(this.staging);
     this.maxPending = opts.maxPendingBytes ?? 64 << 20;
     this.overflow = opts.overflow ?? 'drop';
     this.highWater = this.overflow === 'wait' ? this.maxPending >>> 2 : this.maxPending;
-    this.stream.on('error', (e) => {
-      this.failure ??= e;
-      this.wake(); // nothing more will be written: producers waiting must not wait for ever
-    });
     if (opts.flushIntervalMs) {
       // A recording that is stopped by a crash or kill -9 loses at most this much of its end.
-      this.flushTimer = setInterval(() => this.flush(), opts.flushIntervalMs);
+      this.flushTimer = setInterval(() => this.flush(true), opts.flushIntervalMs);
       this.flushTimer.unref();
     }
     const options: [number, Buffer][] = [];
@@ -166,12 +169,25 @@ export class PcapngWriter {
 
   /** Bytes staged or queued on the stream, not yet written. */
   get pendingBytes(): number {
-    return this.stream.writableLength + this.used;
+    return this.queuedBytes + this.used;
+  }
+
+  /**
+   * Bytes handed to the file or the stream and not yet written. (A file's last partial block
+   * stays staged for its next direct write even once a complete flush has written it.)
+   */
+  get queuedBytes(): number {
+    return this.file ? this.file.pending : this.stream!.writableLength;
+  }
+
+  /** Whether whole blocks go straight to the disk (a file on a system and file system with O_DIRECT). */
+  get directIo(): boolean {
+    return this.file?.directIo === true;
   }
 
   /** overflow 'wait': more is pending than the producer should add to; wait for whenWritable(). */
   get congested(): boolean {
-    return this.overflow === 'wait' && !this.failure && !this.closed && this.stream.writableLength > this.highWater;
+    return this.overflow === 'wait' && !this.failure && !this.closed && this.queuedBytes > this.highWater;
   }
 
   /** Calls `cb` once the writer is no longer congested (at once when it is not). */
@@ -183,7 +199,7 @@ export class PcapngWriter {
   /** Whether a packet arriving now would be dropped (counted by the caller's writePacket/reservePacket). */
   private full(): boolean {
     if (this.closed || this.failure) return true;
-    const queued = this.stream.writableLength;
+    const queued = this.queuedBytes;
     return this.overflow === 'wait' ? queued > this.maxPending + WAIT_HARD_CAP : queued > this.maxPending;
   }
 
@@ -325,9 +341,23 @@ export class PcapngWriter {
     return true;
   }
 
-  /** Hands the staged blocks to the stream. */
-  flush(): void {
+  /**
+   * Hands the staged blocks over. A file may keep the last partial block staged for its next
+   * direct write, unless `complete` (the periodic flush, the end): then every byte goes now.
+   */
+  flush(complete = true): void {
     if (this.used === 0) return;
+    if (this.file) {
+      const before = this.used;
+      const next = this.file.hand(this.staging, this.used, complete || this.closed || this.failure !== null);
+      if (next.buffer !== this.staging) {
+        this.staging = next.buffer;
+        this.words = wordsOf(this.staging);
+      }
+      this.used = next.used;
+      this.bytesWritten += before - next.used;
+      return;
+    }
     const full = this.staging;
     const chunk = full.subarray(0, this.used);
     // Staging buffers come back once written: a bulk recording reuses a few instead of faulting in
@@ -337,7 +367,7 @@ export class PcapngWriter {
     this.used = 0;
     this.bytesWritten += chunk.length;
     if (this.failure) return;
-    this.stream.write(chunk, () => {
+    this.stream!.write(chunk, () => {
       if (full.length === STAGING && this.spare.length < MAX_SPARE) this.spare.push(full);
       this.wake();
     });
@@ -358,13 +388,14 @@ export class PcapngWriter {
     if (this.closed) return;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.statistics();
-    this.flush();
+    this.flush(true);
     this.closed = true;
     this.wake();
     await new Promise<void>((resolve) => {
+      if (this.file) return this.file.close(resolve);
       if (this.failure) return resolve();
-      this.stream.once('error', () => resolve());
-      this.stream.end(() => resolve());
+      this.stream!.once('error', () => resolve());
+      this.stream!.end(() => resolve());
     });
     if (this.failure) {
       const err = this.failure as NodeJS.ErrnoException;
@@ -412,9 +443,13 @@ export class PcapngWriter {
   }
 
   private reserve(n: number): Buffer {
-    if (this.used + n > this.staging.length) this.flush();
-    if (n > this.staging.length) {
-      this.staging = Buffer.allocUnsafe(n);
+    if (this.used + n > this.staging.length) this.flush(false);
+    if (this.used + n > this.staging.length) {
+      // A block bigger than a staging buffer (or than what a partial block carried over leaves):
+      // a buffer of its own, the carried bytes moved along.
+      const big = Buffer.allocUnsafe(this.used + n);
+      this.staging.copy(big, 0, 0, this.used);
+      this.staging = big;
       this.words = wordsOf(this.staging);
     }
     return this.staging;

@@ -366,26 +366,26 @@ function fold(sum: number): number {
 function sumWords(words: Uint32Array, bytes: Buffer, off: number, len: number): number {
   const n = len >>> 2;
   const from = off >>> 2;
-  // Two small-integer sums of the 16-bit halves (no doubles in the loop); each stays below 2^31
-  // for 32768 words, so they are folded every 16384 words to be safe for any segment size.
-  let lo = 0;
-  let hi = 0;
-  let s = 0;
-  for (let i = from, end = from + n; i < end;) {
-    const stop = Math.min(end, i + 16384);
-    for (; i < stop; i++) {
-      const w = words[i]!;
-      lo += w & 0xffff;
-      hi += w >>> 16;
-    }
-    s += lo + hi;
-    lo = 0;
-    hi = 0;
+  // Whole 32-bit words added as doubles, in four independent sums (the CPU overlaps them): twice
+  // as fast as summing 16-bit halves as small integers. Exact while each sum stays below 2^53,
+  // i.e. for segments below 32 MiB (the recorder's are at most 64240 bytes).
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const end = from + n;
+  let i = from;
+  for (; i + 3 < end; i += 4) {
+    a += words[i]!;
+    b += words[i + 1]!;
+    c += words[i + 2]!;
+    d += words[i + 3]!;
   }
-  const le = fold(s);
+  for (; i < end; i++) a += words[i]!;
+  const le = fold(a + b + c + d);
   let sum = ((le & 0xff) << 8) | (le >>> 8);
   const tail = off + (n << 2);
-  for (let i = tail; i < off + len; i += 2) sum += (bytes[i]! << 8) | (i + 1 < off + len ? bytes[i + 1]! : 0);
+  for (let k = tail; k < off + len; k += 2) sum += (bytes[k]! << 8) | (k + 1 < off + len ? bytes[k + 1]! : 0);
   return fold(sum);
 }
 
