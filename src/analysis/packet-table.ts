@@ -185,9 +185,10 @@ export class PacketTable {
 
   /**
    * Record one packet of a followed connection; `conn` holds its TCP facts as of this packet.
-   * `payload`, when given, is the packet's TCP payload (read during the call only).
+   * `payload[start, end)`, when given, is the packet's TCP payload (read during the call only:
+   * only a control packet's first line is kept).
    */
-  add(conn: TcpFacts, dir: 0 | 1, p: RowInput, payload?: Buffer): void {
+  add(conn: TcpFacts, dir: 0 | 1, p: RowInput, payload?: Uint8Array, start = 0, end = payload?.length ?? 0): void {
     const e = this.entries.get(conn.id);
     if (!e) return;
     if (e.client === null) {
@@ -230,9 +231,9 @@ export class PacketTable {
     const retransmitted = conn.retransmissions > e.retransmissions;
     e.retransmissions = conn.retransmissions;
     this.wireAt[i] = -1;
-    if (payload && payload.length > 0 && e.channel === 'control' && !retransmitted && !tls) {
-      const n = firstLineLength(payload);
-      this.wireAt[i] = this.wireText.append(payload, n, seqNo, this.firstSeq);
+    if (payload && end > start && e.channel === 'control' && !retransmitted && !tls) {
+      const n = firstLineLength(payload, start, end);
+      this.wireAt[i] = this.wireText.append(payload, start, n, seqNo, this.firstSeq);
       this.wireLen[i] = n;
     }
     this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
@@ -439,11 +440,14 @@ export class SessionPackets implements PacketList {
 const MAX_WIRE_LINE = 512;
 
 /** Bytes of a payload's first line, without its CR LF, at most MAX_WIRE_LINE. */
-function firstLineLength(payload: Buffer): number {
-  let end = payload.indexOf(0x0a);
-  if (end < 0) end = payload.length;
-  if (end > 0 && payload[end - 1] === 0x0d) end--;
-  return Math.min(end, MAX_WIRE_LINE);
+function firstLineLength(payload: Uint8Array, start = 0, end = payload.length): number {
+  // Looks no further than the longest line kept (the payload may sit in a much larger buffer).
+  const stop = Math.min(end, start + MAX_WIRE_LINE + 1);
+  let eol = start;
+  while (eol < stop && payload[eol] !== 0x0a) eol++;
+  let n = eol - start;
+  if ((eol < stop || eol === end) && n > 0 && payload[eol - 1] === 0x0d) n--;
+  return Math.min(n, MAX_WIRE_LINE);
 }
 
 /**
@@ -476,8 +480,8 @@ class ByteRing {
   private first = 0;
   private used = ByteRing.BLOCK;
 
-  /** Store `src[0, n)` for row `seqNo`; returns where (for text()). Blocks whose rows are all older than `oldestRow` are released. */
-  append(src: Uint8Array, n: number, seqNo: number, oldestRow: number): number {
+  /** Store `src[start, start + n)` for row `seqNo`; returns where (for text()). Blocks whose rows are all older than `oldestRow` are released. */
+  append(src: Uint8Array, start: number, n: number, seqNo: number, oldestRow: number): number {
     while (this.first < this.blocks.length - 1 && this.lastRow[this.first]! < oldestRow) {
       this.blocks[this.first] = null;
       this.first++;
@@ -488,7 +492,7 @@ class ByteRing {
       this.used = 0;
     }
     const b = this.blocks.length - 1;
-    this.blocks[b]!.set(src.subarray(0, n), this.used);
+    this.blocks[b]!.set(src.subarray(start, start + n), this.used);
     this.lastRow[b] = seqNo;
     const at = b * ByteRing.BLOCK + this.used;
     this.used += n;
