@@ -55,7 +55,8 @@ export function serverKind(s: Session): ServerKind {
 
 /** RFC 1918, shared (RFC 6598), link-local and unique-local addresses: not reachable from the internet. */
 export function isPrivateIp(ip: string): boolean {
-  const v4 = parseIpv4(canonicalIp(ip) ?? ip);
+  // A dotted quad as it is; else an IPv4-mapped IPv6 address as its IPv4 address.
+  const v4 = parseIpv4(ip) ?? parseIpv4(canonicalIp(ip) ?? ip);
   if (v4) {
     const [a, b] = v4 as [number, number];
     return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
@@ -331,6 +332,7 @@ export class Diagnoser {
   private activeSetups(s: Session, kind: ServerKind, addFinding: Add): void {
     let privateReported = s.dataConnections.some((dc) => dc.mode === 'active' && unanswered(dc) && isPrivateIp(dc.server.ip));
     let bounceReported = false;
+    let clientPrivate: boolean | null = null;
     for (const c of s.commands) {
       const v = c.verb.toUpperCase();
       if (v !== 'PORT' && v !== 'EPRT' && v !== 'LPRT') continue;
@@ -338,7 +340,9 @@ export class Diagnoser {
       const r = finalReply(c);
       if (!hp || !r || hp.ip === s.client.ip || hp.ip === '0.0.0.0') continue;
       const refused = r.code >= 400;
-      if (isPrivateIp(hp.ip) && !isPrivateIp(s.client.ip) || isPrivateIp(hp.ip) && refused) {
+      const hpPrivate = isPrivateIp(hp.ip);
+      clientPrivate ??= isPrivateIp(s.client.ip);
+      if (hpPrivate && !clientPrivate || hpPrivate && refused) {
         if (privateReported || !refused) continue;
         privateReported = true;
         addFinding('error', 'port-private-address',
@@ -351,7 +355,7 @@ export class Diagnoser {
       }
       // A client inside a NAT may name its public address on purpose (curl -P PUBLIC, lftp ftp:port-ipv4):
       // a bounce is a public client naming another host.
-      if (isPrivateIp(hp.ip) || isPrivateIp(s.client.ip) || bounceReported) continue;
+      if (hpPrivate || clientPrivate || bounceReported) continue;
       bounceReported = true;
       const accepted = r.code >= 200 && r.code < 300;
       addFinding(accepted ? 'error' : 'warning', 'port-bounce',
