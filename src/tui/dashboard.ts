@@ -126,8 +126,11 @@ export class Dashboard {
   refresh(): boolean {
     this.scheduleWarm(); // runs after this refresh; a file that just finished loading starts here
     const a = this.source.snapshot();
-    const sig = signature(a);
-    const changed = sig !== this.signature;
+    // New packets are a change (the signature starts with their count): the fingerprint of the
+    // whole model is taken only when the count stands still (a proxy's sessions, a quiet capture).
+    const packetsMoved = a.source.packets !== this.latestPackets;
+    const sig = packetsMoved ? '' : signature(a);
+    const changed = packetsMoved || sig !== this.signature;
     this.signature = sig;
     this.latestPackets = a.source.packets;
     if (this.paused) return changed; // only the pending count changed on screen
