@@ -55,8 +55,9 @@ export function serverKind(s: Session): ServerKind {
 
 /** RFC 1918, shared (RFC 6598), link-local and unique-local addresses: not reachable from the internet. */
 export function isPrivateIp(ip: string): boolean {
-  // A dotted quad as it is; else an IPv4-mapped IPv6 address as its IPv4 address.
-  const v4 = parseIpv4(ip) ?? parseIpv4(canonicalIp(ip) ?? ip);
+  // A dotted quad read in place (most addresses); else an IPv4-mapped IPv6 address as its IPv4 address.
+  const quad = quadPrefix(ip);
+  const v4 = quad ?? parseIpv4(canonicalIp(ip) ?? ip);
   if (v4) {
     const [a, b] = v4 as [number, number];
     return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
@@ -65,6 +66,33 @@ export function isPrivateIp(ip: string): boolean {
   const v6 = parseIpv6(ip);
   if (v6) return (v6[0]! & 0xfe) === 0xfc || (v6[0] === 0xfe && (v6[1]! & 0xc0) === 0x80);
   return false;
+}
+
+/**
+ * The first two octets of a dotted quad (four decimal parts of 1-3 digits, each at most 255, as
+ * parseIpv4 accepts them), read without splitting the text; null for anything else.
+ */
+function quadPrefix(ip: string): [number, number] | null {
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 0x2e; // the end closes the last part
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || part === 4) return null;
+      if (part === 0) a = value;
+      else if (part === 1) b = value;
+      part++;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else return null;
+  }
+  return part === 4 ? [a, b] : null;
 }
 
 /** Per-server option names, the greeting's server first. */
