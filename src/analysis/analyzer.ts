@@ -156,6 +156,8 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly diagnosed = new WeakSet<Session>();
   private retiredCount = 0;
   private readonly hashData: boolean;
+  /** The fields of the packet being added to the fact table. */
+  private readonly row: RowInput = { frame: 0, ts: 0, fileOffset: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0 };
 
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
@@ -282,10 +284,17 @@ export class FtpAnalyzer implements StreamHandler {
     if (this.opts.factsForAllConnections && !table.entry(conn.id)) {
       table.follow(conn.id, { channel: 'other', session: null, dataConnection: null, initiatorRole: null });
     }
-    table.add(conn, dir, {
-      frame: rec.frame, ts: rec.ts, fileOffset: rec.fileOffset, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
-      len: pkt.payloadWireLength, window: pkt.window,
-    }, pkt.payloadLength > 0 ? pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength) : undefined);
+    // One row object, refilled for every packet (the table copies its fields into columns).
+    const row = this.row;
+    row.frame = rec.frame;
+    row.ts = rec.ts;
+    row.fileOffset = rec.fileOffset;
+    row.flags = pkt.flags;
+    row.seq = pkt.seq;
+    row.ack = pkt.ack;
+    row.len = pkt.payloadWireLength;
+    row.window = pkt.window;
+    table.add(conn, dir, row, pkt.payloadLength > 0 ? pkt.buf : undefined, pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
   }
 
   private lateTeardown(conn: TcpConnection): void {

@@ -55,7 +55,9 @@ export function serverKind(s: Session): ServerKind {
 
 /** RFC 1918, shared (RFC 6598), link-local and unique-local addresses: not reachable from the internet. */
 export function isPrivateIp(ip: string): boolean {
-  const v4 = parseIpv4(canonicalIp(ip) ?? ip);
+  // A dotted quad read in place (most addresses); else an IPv4-mapped IPv6 address as its IPv4 address.
+  const quad = quadPrefix(ip);
+  const v4 = quad ?? parseIpv4(canonicalIp(ip) ?? ip);
   if (v4) {
     const [a, b] = v4 as [number, number];
     return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
@@ -64,6 +66,33 @@ export function isPrivateIp(ip: string): boolean {
   const v6 = parseIpv6(ip);
   if (v6) return (v6[0]! & 0xfe) === 0xfc || (v6[0] === 0xfe && (v6[1]! & 0xc0) === 0x80);
   return false;
+}
+
+/**
+ * The first two octets of a dotted quad (four decimal parts of 1-3 digits, each at most 255, as
+ * parseIpv4 accepts them), read without splitting the text; null for anything else.
+ */
+function quadPrefix(ip: string): [number, number] | null {
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 0x2e; // the end closes the last part
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || part === 4) return null;
+      if (part === 0) a = value;
+      else if (part === 1) b = value;
+      part++;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else return null;
+  }
+  return part === 4 ? [a, b] : null;
 }
 
 /** Per-server option names, the greeting's server first. */
@@ -331,6 +360,7 @@ export class Diagnoser {
   private activeSetups(s: Session, kind: ServerKind, addFinding: Add): void {
     let privateReported = s.dataConnections.some((dc) => dc.mode === 'active' && unanswered(dc) && isPrivateIp(dc.server.ip));
     let bounceReported = false;
+    let clientPrivate: boolean | null = null;
     for (const c of s.commands) {
       const v = c.verb.toUpperCase();
       if (v !== 'PORT' && v !== 'EPRT' && v !== 'LPRT') continue;
@@ -338,7 +368,9 @@ export class Diagnoser {
       const r = finalReply(c);
       if (!hp || !r || hp.ip === s.client.ip || hp.ip === '0.0.0.0') continue;
       const refused = r.code >= 400;
-      if (isPrivateIp(hp.ip) && !isPrivateIp(s.client.ip) || isPrivateIp(hp.ip) && refused) {
+      const hpPrivate = isPrivateIp(hp.ip);
+      clientPrivate ??= isPrivateIp(s.client.ip);
+      if (hpPrivate && !clientPrivate || hpPrivate && refused) {
         if (privateReported || !refused) continue;
         privateReported = true;
         addFinding('error', 'port-private-address',
@@ -351,7 +383,7 @@ export class Diagnoser {
       }
       // A client inside a NAT may name its public address on purpose (curl -P PUBLIC, lftp ftp:port-ipv4):
       // a bounce is a public client naming another host.
-      if (isPrivateIp(hp.ip) || isPrivateIp(s.client.ip) || bounceReported) continue;
+      if (hpPrivate || clientPrivate || bounceReported) continue;
       bounceReported = true;
       const accepted = r.code >= 200 && r.code < 300;
       addFinding(accepted ? 'error' : 'warning', 'port-bounce',

@@ -1,6 +1,6 @@
 /**
  * The per-packet fact table: one row per TCP packet of the connections the analysis follows,
- * stored column-wise in typed arrays (about 50 bytes a packet), as a ring that keeps the newest
+ * stored column-wise in typed arrays (about 60 bytes a packet), as a ring that keeps the newest
  * `maxRows` and counts what it dropped. Each row records what the analysis decided about the
  * packet when it passed: its connection, the direction, its TCP phase, the numbers relative to
  * each side's ISN, and (through its connection's entry) which session or data connection it
@@ -95,8 +95,13 @@ export class PacketTable {
   private bits = new Uint8Array(0);
   private readonly entries = new Map<number, ConnectionEntry>();
   private readonly lines = new Map<number, ControlLine[]>();
-  /** What each control packet's own payload holds, line by line (as Wireshark decodes a packet alone). */
-  private readonly wire = new Map<number, WireLine[]>();
+  /**
+   * A control packet's own first line (what Wireshark decodes of a packet alone), kept as bytes in
+   * `wireText` at row column `wireAt` (-1: none), `wireLen` bytes long, and decoded when a view asks.
+   */
+  private wireAt = new Float64Array(0);
+  private wireLen = new Uint16Array(0);
+  private readonly wireText = new ByteRing();
   private readonly lists = new Map<Session, SessionPackets>();
 
   constructor(opts: PacketTableOptions = {}) {
@@ -180,9 +185,10 @@ export class PacketTable {
 
   /**
    * Record one packet of a followed connection; `conn` holds its TCP facts as of this packet.
-   * `payload`, when given, is the packet's TCP payload (read during the call only).
+   * `payload[start, end)`, when given, is the packet's TCP payload (read during the call only:
+   * only a control packet's first line is kept).
    */
-  add(conn: TcpFacts, dir: 0 | 1, p: RowInput, payload?: Buffer): void {
+  add(conn: TcpFacts, dir: 0 | 1, p: RowInput, payload?: Uint8Array, start = 0, end = payload?.length ?? 0): void {
     const e = this.entries.get(conn.id);
     if (!e) return;
     if (e.client === null) {
@@ -192,10 +198,7 @@ export class PacketTable {
     if (this.next - this.firstSeq >= this.cap) this.grow();
     const seqNo = this.next++;
     const i = seqNo % this.cap;
-    if (seqNo >= this.cap) {
-      this.lines.delete(this.frame[i]!);
-      this.wire.delete(this.frame[i]!);
-    }
+    if (seqNo >= this.cap) this.lines.delete(this.frame[i]!);
     const other = dir === 0 ? 1 : 0;
     const flags = p.flags;
     const hs = conn.handshake;
@@ -227,9 +230,11 @@ export class PacketTable {
     // retransmission's: Wireshark shows it as one and decodes nothing.
     const retransmitted = conn.retransmissions > e.retransmissions;
     e.retransmissions = conn.retransmissions;
-    if (payload && payload.length > 0 && e.channel === 'control' && !retransmitted && !tls) {
-      const sender = senderRole(e.initiatorRole, dir);
-      if (sender) this.wire.set(p.frame, wireLines(payload, sender));
+    this.wireAt[i] = -1;
+    if (payload && end > start && e.channel === 'control' && !retransmitted && !tls) {
+      const n = firstLineLength(payload, start, end);
+      this.wireAt[i] = this.wireText.append(payload, start, n, seqNo, this.firstSeq);
+      this.wireLen[i] = n;
     }
     this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
       | (retransmitted ? BIT_REPEATED : 0);
@@ -259,7 +264,7 @@ export class PacketTable {
     const other = dir === 0 ? 1 : 0;
     return {
       frame,
-      wire: channel === 'control' ? this.wire.get(frame) ?? null : null,
+      wire: channel === 'control' ? this.wireOf(i, sender) : null,
       ts: this.ts[i]!,
       fileOffset: this.fileOffset[i]!,
       tcpId: this.tcpId[i]!,
@@ -285,6 +290,13 @@ export class PacketTable {
       window: this.window[i]!,
       meaning,
     };
+  }
+
+  /** The wire lines of the row in slot `i` (see wireAt), decoded now. */
+  private wireOf(i: number, sender: FtpRole | null): WireLine[] | null {
+    const at = this.wireAt[i]!;
+    if (at < 0 || sender === null) return null;
+    return wireLines(this.wireText.text(at, this.wireLen[i]!), sender);
   }
 
   /** Row of `frame` (binary search: rows are in capture order), -1 when not kept. */
@@ -326,6 +338,8 @@ export class PacketTable {
     this.window = move(this.window, (n) => new Uint16Array(n));
     this.flags = move(this.flags, (n) => new Uint16Array(n));
     this.bits = move(this.bits, (n) => new Uint8Array(n));
+    this.wireAt = move(this.wireAt, (n) => new Float64Array(n));
+    this.wireLen = move(this.wireLen, (n) => new Uint16Array(n));
     this.cap = cap;
   }
 }
@@ -425,17 +439,25 @@ export class SessionPackets implements PacketList {
 /** The longest first line kept per packet. */
 const MAX_WIRE_LINE = 512;
 
+/** Bytes of a payload's first line, without its CR LF, at most MAX_WIRE_LINE. */
+function firstLineLength(payload: Uint8Array, start = 0, end = payload.length): number {
+  // Looks no further than the longest line kept (the payload may sit in a much larger buffer).
+  const stop = Math.min(end, start + MAX_WIRE_LINE + 1);
+  let eol = start;
+  while (eol < stop && payload[eol] !== 0x0a) eol++;
+  let n = eol - start;
+  if ((eol < stop || eol === end) && n > 0 && payload[eol - 1] === 0x0d) n--;
+  return Math.min(n, MAX_WIRE_LINE);
+}
+
 /**
  * A control packet's own payload as Wireshark's FTP dissector reads a packet alone: its first
  * line only (pipelined commands after it, and a multi-line reply's later lines, are shown as
  * text, not decoded): from the client, a verb and its argument; from the server, a reply code
  * when the line starts with three digits, and the text.
  */
-export function wireLines(payload: Buffer, sender: FtpRole): WireLine[] {
-  let end = payload.indexOf(0x0a);
-  if (end < 0) end = payload.length;
-  if (end > 0 && payload[end - 1] === 0x0d) end--;
-  const text = payload.toString('latin1', 0, Math.min(end, MAX_WIRE_LINE));
+export function wireLines(payload: Buffer | string, sender: FtpRole): WireLine[] {
+  const text = typeof payload === 'string' ? payload : payload.toString('latin1', 0, firstLineLength(payload));
   if (text === '') return [];
   if (sender === 'client') {
     const sp = text.indexOf(' ');
@@ -443,4 +465,45 @@ export function wireLines(payload: Buffer, sender: FtpRole): WireLine[] {
   }
   const m = /^(\d{3})([ -]|$)/.exec(text);
   return [{ kind: 'response', code: m ? Number(m[1]) : null, arg: m ? text.slice(m[0].length) : text }];
+}
+
+/**
+ * Short byte strings appended in row order, in fixed-size blocks: a block is released once every
+ * row that stored bytes in it has left the table's ring, so the text stays bounded with the rows.
+ */
+class ByteRing {
+  private static readonly BLOCK = 1 << 20;
+  private readonly blocks: (Uint8Array | null)[] = [];
+  /** Newest row stored in each block. */
+  private readonly lastRow: number[] = [];
+  /** Index in `blocks` of the first block still held. */
+  private first = 0;
+  private used = ByteRing.BLOCK;
+
+  /** Store `src[start, start + n)` for row `seqNo`; returns where (for text()). Blocks whose rows are all older than `oldestRow` are released. */
+  append(src: Uint8Array, start: number, n: number, seqNo: number, oldestRow: number): number {
+    while (this.first < this.blocks.length - 1 && this.lastRow[this.first]! < oldestRow) {
+      this.blocks[this.first] = null;
+      this.first++;
+    }
+    if (this.used + n > ByteRing.BLOCK) {
+      this.blocks.push(new Uint8Array(ByteRing.BLOCK));
+      this.lastRow.push(seqNo);
+      this.used = 0;
+    }
+    const b = this.blocks.length - 1;
+    this.blocks[b]!.set(src.subarray(start, start + n), this.used);
+    this.lastRow[b] = seqNo;
+    const at = b * ByteRing.BLOCK + this.used;
+    this.used += n;
+    return at;
+  }
+
+  /** The bytes stored at `at`, as latin1 text. */
+  text(at: number, n: number): string {
+    const block = this.blocks[Math.floor(at / ByteRing.BLOCK)];
+    if (!block) return '';
+    const off = at % ByteRing.BLOCK;
+    return Buffer.from(block.buffer, block.byteOffset + off, n).toString('latin1');
+  }
 }

@@ -35,6 +35,12 @@ export interface ReadOptions {
    * drain first, so that a slow reader of the output bounds memory instead of a queue).
    */
   pace?: () => Promise<unknown> | undefined;
+  /**
+   * Deliver only the packets in the first this many bytes, then let the event loop turn once
+   * before the rest of the first chunk: whoever waits for the first packets (a screen to draw)
+   * does not wait for a whole chunk's analysis.
+   */
+  firstSlice?: number;
 }
 
 /** An opened capture: the source positioned after the bytes already in `buf`, format detected. */
@@ -158,6 +164,10 @@ export async function scan(
   const r = new ChunkReader(cap, onPacket);
   const total = cap.streaming ? null : cap.fileSize;
   opts.onProgress?.(cap.src.fileBytesRead, total);
+  if (opts.firstSlice !== undefined && !opts.signal?.aborted) {
+    r.parse(opts.firstSlice);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   for (;;) {
     if (opts.signal?.aborted) break;
     r.parse();
@@ -209,12 +219,13 @@ export class ChunkReader {
   }
 
   /**
-   * Delivers the complete records buffered, or up to the one onPacket pauses on. Delivered
-   * packets' bytes stay valid until refill().
+   * Delivers the complete records buffered (those within the next `maxBytes`, when given), or up
+   * to the one onPacket pauses on. Delivered packets' bytes stay valid until refill().
    */
-  parse(): void {
+  parse(maxBytes?: number): void {
     this.ctx.paused = false;
-    this.pos = this.parser.parse(this.buf, this.pos, this.end, this.base);
+    const end = maxBytes === undefined ? this.end : Math.min(this.end, this.pos + maxBytes);
+    this.pos = this.parser.parse(this.buf, this.pos, end, this.base);
     if (this.parser.damage) {
       this.damage = this.parser.damage;
       this.ended = true;

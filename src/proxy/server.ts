@@ -98,7 +98,7 @@ export const PROXY_DEFAULTS = {
 
 /** Commands kept per session in the proxy's model (a session may live for months); more are counted. */
 const MAX_COMMANDS_PER_SESSION = 10_000;
-/** Rows of the per-packet fact table kept for the dashboard (about 50 bytes each). */
+/** Rows of the per-packet fact table kept for the dashboard (about 60 bytes each). */
 const MAX_PACKET_ROWS = 256 * 1024;
 /** Client addresses whose connection rate is tracked at once; the least recently seen are forgotten. */
 const MAX_RATE_ADDRESSES = 65_536;

@@ -15,7 +15,7 @@ import { bodyHeight, findMatch, renderPane, type PaneModel, type Rect } from './
 import type { KeyEvent, MouseEvent, Row, Terminal } from './terminal.js';
 import { fit } from './text.js';
 import { VList } from './vlist.js';
-import { FindingList, findingsPane } from './views/findings.js';
+import { FindingList, findingsListed, findingsPane } from './views/findings.js';
 import type { Finding } from '../model/findings.js';
 import { flowPane, ladderFor } from './views/flow.js';
 import { handshakePane } from './views/handshake.js';
@@ -126,8 +126,11 @@ export class Dashboard {
   refresh(): boolean {
     this.scheduleWarm(); // runs after this refresh; a file that just finished loading starts here
     const a = this.source.snapshot();
-    const sig = signature(a);
-    const changed = sig !== this.signature;
+    // New packets are a change (the signature starts with their count): the fingerprint of the
+    // whole model is taken only when the count stands still (a proxy's sessions, a quiet capture).
+    const packetsMoved = a.source.packets !== this.latestPackets;
+    const sig = packetsMoved ? '' : signature(a);
+    const changed = packetsMoved || sig !== this.signature;
     this.signature = sig;
     this.latestPackets = a.source.packets;
     if (this.paused) return changed; // only the pending count changed on screen
@@ -192,13 +195,14 @@ export class Dashboard {
 
   /**
    * For the title bar: the findings view's count. A finished file counts them all at once (the
-   * idle warm-up would soon); a file being read or a live source spends a few ms per screen and
-   * shows no count until it is complete.
+   * idle warm-up would soon). A file being read or a live source changes at every refresh: its
+   * count is the number of findings the view would list (the capture's and every session's),
+   * added up without building and sorting the list, which every new model would throw away.
    */
   private findingsCount(): number | null {
+    if (this.source.live || this.source.status?.()) return findingsListed(this.analysis);
     const list = this.findingRows();
-    const busy = this.source.live || !!this.source.status?.();
-    return list.collect(busy ? 5 : Infinity) ? list.count : null;
+    return list.collect() ? list.count : null;
   }
 
   private findingRows(): FindingList {

@@ -9,7 +9,7 @@ import { isDiagnosis } from '../../src/analysis/diagnosis.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
 import type { Analysis, Session } from '../../src/model/types.js';
 import { loadCapture } from '../../src/analysis/sources/file.js';
-import { collectFindings, FindingList } from '../../src/tui/views/findings.js';
+import { collectFindings, FindingList, findingsListed } from '../../src/tui/views/findings.js';
 import { SessionIndex, type SessionRow } from '../../src/tui/views/session-index.js';
 import { dcMatches, SESSION_MEASURES, sessionMatches, sortValue, SORT_COLUMNS, type SortOrder } from '../../src/tui/views/sessions.js';
 import { CAPTURES } from './harness.js';
@@ -115,6 +115,10 @@ describe('findings list on every recorded session', async () => {
     expect(slices).toBeGreaterThan(0);
     const whole = collectFindings(a);
     expect(Array.from({ length: list.count }, (_, i) => list.at(i))).toEqual(whole);
+  });
+
+  it('counted without listing (the title bar while a file loads), gives the list\'s count', () => {
+    expect(findingsListed(a)).toBe(new FindingList(a).count);
   });
 });
 

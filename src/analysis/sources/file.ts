@@ -72,7 +72,7 @@ export interface FileLoad {
 export function loadCapture(path: string, ftpPorts?: number[]): FileLoad {
   const pipeline = new Pipeline({ ftpPorts, keepPackets: true }, { type: 'pcap', name: path });
   return loadInBackground(pipeline,
-    (onPacket, onProgress) => readCapture(path, onPacket, { chunkSize: SLICE, onProgress }),
+    (onPacket, onProgress) => readCapture(path, onPacket, { chunkSize: SLICE, firstSlice: FIRST_SLICE, onProgress }),
     (info) => {
       pipeline.analyzer.source.type = info.format;
       return pipeline.finish(info);
@@ -117,3 +117,9 @@ export function loadInBackground<T>(
  * hundreds of milliseconds; 256 KiB is about 20 ms of analysis on one core.
  */
 export const SLICE = 256 << 10;
+
+/**
+ * The first screen waits only for the packets of the first 32 KiB (a few hundred: the first
+ * sessions), not for a whole slice's analysis, which runs while the code is still cold.
+ */
+export const FIRST_SLICE = 32 << 10;

@@ -25,6 +25,13 @@ const enum Place { Capture, Session }
  * Every finding of an analysis in display order, kept as parallel arrays and an index
  * permutation: tens of thousands of findings cost no row objects until they are drawn.
  */
+/** How many findings a FindingList of `a` lists (the capture's, then every session's), counted without listing them. */
+export function findingsListed(a: Analysis): number {
+  let n = a.findings.length;
+  for (const s of a.sessions) n += s.findings.length;
+  return n;
+}
+
 export class FindingList {
   private readonly findings: Finding[] = [];
   private readonly places: Place[] = [];
