@@ -12,6 +12,7 @@ import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js
 import { ExpectationTable } from '../ftp/pairing.js';
 import { TransferAccumulator } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeServerGreeting } from '../ftp/detect.js';
+import { dataDirOf, transferAnalysisOf, transferFindings } from './diagnosis.js';
 
 export interface AnalyzerOptions {
   sourceType: SourceInfo['type'];
@@ -202,6 +203,7 @@ export class FtpAnalyzer implements StreamHandler {
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
       role.dc.tcp = copyTcpFacts(conn);
+      role.dc.tcpAnalysis = transferAnalysisOf(conn, true, dataDirOf(role.slot?.direction ?? role.dc.direction, role.dc.opener));
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
       // The final reply (226) usually follows the data connection's FIN: wait for it.
@@ -222,7 +224,7 @@ export class FtpAnalyzer implements StreamHandler {
     }
     table.add(conn, dir, {
       frame: rec.frame, ts: rec.ts, fileOffset: rec.fileOffset, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
-      len: pkt.payloadWireLength, window: pkt.window,
+      len: pkt.payloadWireLength, window: pkt.window, analysis: conn.analysis?.result,
     });
   }
 
@@ -335,6 +337,10 @@ export class FtpAnalyzer implements StreamHandler {
     this.updateHandshake(s, conn);
     s.end = Math.max(s.end, conn.end);
     s.tcp = copyTcpFacts(conn);
+    s.controlTcpAnalysis = transferAnalysisOf(conn, true);
+    if (s.controlTcpAnalysis) {
+      for (const f of transferFindings(s.controlTcpAnalysis, { initiatorRole: 'client', what: 'the control connection', data: false })) this.sessionFinding(role, f);
+    }
     this.apply(role, role.machine.end(ts, frame));
     if (conn.closeReason === 'rst') {
       this.sessionFinding(role, finding('warning', 'control-reset', `the control connection was reset (RST) by the ${conn.rstBy === 0 ? 'client' : 'server'}`, conn.rstFrame));
@@ -604,6 +610,10 @@ export class FtpAnalyzer implements StreamHandler {
       this.sessionFinding(sessionRole, finding(severityOf(dc), 'transfer-incomplete',
         `${what}: transfer incomplete (${reasons.join('; ')})`, dc.finalReply?.frame ?? role.conn.lastFrame ?? null));
     }
+    if (sessionRole && dc.tcpAnalysis) {
+      const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
+      for (const f of transferFindings(dc.tcpAnalysis, { initiatorRole: dc.opener, what, data: true })) this.sessionFinding(sessionRole, f);
+    }
     role.sink?.end(dc, sessionRole?.session ?? null);
     this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
     if (sessionRole && !this.controls.has(sessionRole)) this.maybeRetire(sessionRole.session);
@@ -666,6 +676,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.mode = guess.mode;
     dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
+    dc.tcpAnalysis = transferAnalysisOf(conn, true);
     this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);

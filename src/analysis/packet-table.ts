@@ -1,15 +1,16 @@
 /**
  * The per-packet fact table: one row per TCP packet of the connections the analysis follows,
- * stored column-wise in typed arrays (about 50 bytes a packet), as a ring that keeps the newest
+ * stored column-wise in typed arrays (about 65 bytes a packet), as a ring that keeps the newest
  * `maxRows` and counts what it dropped. Each row records what the analysis decided about the
  * packet when it passed: its connection, the direction, its TCP phase, the numbers relative to
- * each side's ISN, and (through its connection's entry) which session or data connection it
+ * each side's ISN, its TCP analysis (Wireshark's tcp.analysis.* flags and values), and (through its connection's entry) which session or data connection it
  * belongs to and the FTP role of its sender. Control lines a packet completed are attached by
  * frame. Sessions see their packets through PacketList views over the table.
  */
 import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
-import type { Session } from '../model/types.js';
+import type { Endpoint, Session } from '../model/types.js';
+import { TA_FLAG_MASK, WSCALE_NONE, WSCALE_UNKNOWN, type TcpPacketAnalysis } from '../model/tcp-analysis.js';
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -24,6 +25,17 @@ const BIT_DIR = 1 << 3;
 const BIT_SEQ = 1 << 4;
 const BIT_ACK = 1 << 5;
 const BIT_TLS = 1 << 6;
+/** The row has TCP analysis values (captured packets; the proxy's synthesized ones have none). */
+const BIT_ANALYZED = 1 << 7;
+
+// aflags column: the TA_* flag bits (0-14), then these.
+/** Wireshark showed tcp.analysis.initial_rtt on this packet. */
+const AF_INITIAL_RTT = 1 << 15;
+/** The sender's window scale as known at the packet: 0-14 a shift, 15 unknown, 16 none. */
+const AF_SCALE_SHIFT = 16;
+const AF_SCALE_MASK = 0x1f << AF_SCALE_SHIFT;
+const SCALE_CODE_UNKNOWN = 15;
+const SCALE_CODE_NONE = 16;
 
 /** Packets a candidate connection keeps for its session, should it turn out to be FTP control. */
 const MAX_PENDING_ROWS = 256;
@@ -31,6 +43,10 @@ const MAX_PENDING_ROWS = 256;
 /** What the analysis knows about one connection, shared by all its rows. */
 export interface ConnectionEntry {
   tcpId: number;
+  /** The TCP initiator and the other side (addresses for the packets' src/dst). */
+  endpoints: [Endpoint, Endpoint] | null;
+  /** Wireshark's initial RTT of the connection (seconds), once known. */
+  initialRtt: number | null;
   channel: PacketChannel | 'candidate';
   session: Session | null;
   dataConnection: number | null;
@@ -56,6 +72,31 @@ export interface RowInput {
   ack: number;
   len: number;
   window: number;
+  /** The TCP analysis of the packet (captured packets), as the TCP layer left it. */
+  analysis?: RowAnalysis;
+}
+
+/** The per-packet analysis values a row keeps (the TCP layer's AnalysisResult has these). */
+export interface RowAnalysis {
+  flags: number;
+  hasTa: boolean;
+  acksFrame: number;
+  ackRtt: number;
+  bytesInFlight: number;
+  dupAckNum: number;
+  dupAckFrame: number;
+  windowScale: number;
+  initialRtt: number;
+  rto: number;
+  rtoFrame: number;
+}
+
+/** Analysis values few packets have, kept beside the columns by row number. */
+interface SparseAnalysis {
+  dupAckNum: number;
+  dupAckFrame: number;
+  rto: number;
+  rtoFrame: number;
 }
 
 export interface PacketTableOptions {
@@ -83,6 +124,12 @@ export class PacketTable {
   private window = new Uint16Array(0);
   private flags = new Uint16Array(0);
   private bits = new Uint8Array(0);
+  // TCP analysis: flags and window scale, acknowledged frame, its RTT, bytes in flight (about 16 bytes a row).
+  private aflags = new Uint32Array(0);
+  private acksFrame = new Uint32Array(0);
+  private ackRtt = new Float32Array(0);
+  private inFlight = new Uint32Array(0);
+  private readonly sparse = new Map<number, SparseAnalysis>();
   private readonly entries = new Map<number, ConnectionEntry>();
   private readonly lines = new Map<number, ControlLine[]>();
   private readonly lists = new Map<Session, SessionPackets>();
@@ -105,6 +152,18 @@ export class PacketTable {
     return this.firstSeq;
   }
 
+  /** The number the next row will get (rows ever added). */
+  get nextSeq(): number {
+    return this.next;
+  }
+
+  /** Whether what row `seqNo`'s connection is to the analysis is decided (not a candidate for FTP detection). */
+  settled(seqNo: number): boolean {
+    if (seqNo < this.firstSeq || seqNo >= this.next) return true;
+    const e = this.entries.get(this.tcpId[seqNo % this.cap]!);
+    return !e || e.channel !== 'candidate';
+  }
+
   entry(tcpId: number): ConnectionEntry | undefined {
     return this.entries.get(tcpId);
   }
@@ -113,7 +172,10 @@ export class PacketTable {
   follow(tcpId: number, what: Pick<ConnectionEntry, 'channel' | 'session' | 'dataConnection' | 'initiatorRole'>): ConnectionEntry {
     let e = this.entries.get(tcpId);
     if (!e) {
-      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null };
+      e = {
+        tcpId, endpoints: null, initialRtt: null, channel: what.channel, session: null, dataConnection: null, initiatorRole: null,
+        isn: [null, null], shift: [null, null], tlsAfter: null, pending: null,
+      };
       this.entries.set(tcpId, e);
     }
     e.channel = what.channel;
@@ -166,7 +228,11 @@ export class PacketTable {
     if (this.next - this.firstSeq >= this.cap) this.grow();
     const seqNo = this.next++;
     const i = seqNo % this.cap;
-    if (seqNo >= this.cap) this.lines.delete(this.frame[i]!);
+    if (seqNo >= this.cap) {
+      this.lines.delete(this.frame[i]!);
+      if (this.sparse.size > 0) this.sparse.delete(seqNo - this.cap);
+    }
+    e.endpoints ??= [{ ip: conn.client.ip, port: conn.client.port }, { ip: conn.server.ip, port: conn.server.port }];
     const other = dir === 0 ? 1 : 0;
     const flags = p.flags;
     const hs = conn.handshake;
@@ -194,7 +260,21 @@ export class PacketTable {
     this.window[i] = p.window;
     this.flags[i] = flags;
     const tls = e.channel === 'data' ? e.tlsAfter !== null : e.tlsAfter !== null && p.frame > e.tlsAfter;
-    this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0);
+    const a = p.analysis;
+    this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
+      | (a ? BIT_ANALYZED : 0);
+    if (a) {
+      const scale = a.windowScale >= 0 ? a.windowScale : a.windowScale === WSCALE_NONE ? SCALE_CODE_NONE : SCALE_CODE_UNKNOWN;
+      const showRtt = a.hasTa && a.initialRtt === a.initialRtt;
+      if (showRtt) e.initialRtt = a.initialRtt;
+      this.aflags[i] = (a.flags & TA_FLAG_MASK) | (showRtt ? AF_INITIAL_RTT : 0) | (scale << AF_SCALE_SHIFT);
+      this.acksFrame[i] = a.acksFrame;
+      this.ackRtt[i] = a.ackRtt;
+      this.inFlight[i] = a.bytesInFlight;
+      if (a.dupAckNum !== 0 || a.rto === a.rto) {
+        this.sparse.set(seqNo, { dupAckNum: a.dupAckNum, dupAckFrame: a.dupAckFrame, rto: a.rto, rtoFrame: a.rtoFrame });
+      }
+    }
     if (e.session) this.listOf(e.session).push(seqNo);
     else if (e.pending && e.pending.length < MAX_PENDING_ROWS) e.pending.push(seqNo);
   }
@@ -242,6 +322,31 @@ export class PacketTable {
       len,
       window: this.window[i]!,
       meaning,
+      endpoints: e?.endpoints ? (dir === 0 ? [e.endpoints[0], e.endpoints[1]] : [e.endpoints[1], e.endpoints[0]]) : null,
+      analysis: bits & BIT_ANALYZED ? this.analysisOf(seqNo, i, e) : null,
+    };
+  }
+
+  private analysisOf(seqNo: number, i: number, e: ConnectionEntry | undefined): TcpPacketAnalysis {
+    const af = this.aflags[i]!;
+    const code = (af & AF_SCALE_MASK) >>> AF_SCALE_SHIFT;
+    const windowScale = code === SCALE_CODE_NONE ? WSCALE_NONE : code === SCALE_CODE_UNKNOWN ? WSCALE_UNKNOWN : code;
+    const rtt = this.ackRtt[i]!;
+    const acks = this.acksFrame[i]!;
+    const x = this.sparse.get(seqNo);
+    return {
+      flags: af & TA_FLAG_MASK,
+      acksFrame: acks === 0 ? null : acks,
+      ackRtt: acks === 0 || rtt !== rtt ? null : rtt,
+      initialRtt: af & AF_INITIAL_RTT ? e?.initialRtt ?? null : null,
+      bytesInFlight: this.inFlight[i]! === 0 ? null : this.inFlight[i]!,
+      dupAckNum: x && x.dupAckNum !== 0 ? x.dupAckNum : null,
+      dupAckFrame: x && x.dupAckNum !== 0 ? x.dupAckFrame : null,
+      // SYNs are never scaled (RFC 7323 §2.2).
+      windowSize: windowScale >= 0 && (this.flags[i]! & TCP_SYN) === 0 ? this.window[i]! * 2 ** windowScale : this.window[i]!,
+      windowScale,
+      rto: x && x.rto === x.rto ? x.rto : null,
+      rtoFrame: x && x.rto === x.rto ? x.rtoFrame : null,
     };
   }
 
@@ -266,7 +371,7 @@ export class PacketTable {
   private grow(): void {
     if (this.cap >= this.maxRows) return; // full: the ring overwrites the oldest row
     const cap = Math.min(this.maxRows, Math.max(4096, this.cap * 2));
-    const move = <T extends Uint32Array | Float64Array | Uint16Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+    const move = <T extends Uint32Array | Float64Array | Float32Array | Uint16Array | Uint8Array>(old: T, make: (n: number) => T): T => {
       const a = make(cap);
       a.set(old);
       return a;
@@ -284,6 +389,10 @@ export class PacketTable {
     this.window = move(this.window, (n) => new Uint16Array(n));
     this.flags = move(this.flags, (n) => new Uint16Array(n));
     this.bits = move(this.bits, (n) => new Uint8Array(n));
+    this.aflags = move(this.aflags, (n) => new Uint32Array(n));
+    this.acksFrame = move(this.acksFrame, (n) => new Uint32Array(n));
+    this.ackRtt = move(this.ackRtt, (n) => new Float32Array(n));
+    this.inFlight = move(this.inFlight, (n) => new Uint32Array(n));
     this.cap = cap;
   }
 }

@@ -15,6 +15,8 @@ export interface PipelineOptions {
   keepPackets?: boolean;
   /** Ring size per session when keepPackets. */
   maxPacketsPerSession?: number;
+  /** Rows of the per-packet fact table kept (newest). */
+  maxPacketRows?: number;
   /** Facts for the packets of every TCP connection, FTP or not (inspect). */
   factsForAllConnections?: boolean;
   onEvent?: (ev: AnalysisEvent) => void;

@@ -14,6 +14,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ['open', async () => (await import('./open.js')).registerOpen],
   ['report', async () => (await import('./report.js')).registerReport],
   ['flow', async () => (await import('./flow.js')).registerFlow],
+  ['packets', async () => (await import('./packets.js')).registerPackets],
   ['inspect', async () => (await import('./inspect.js')).registerInspect],
   ['extract', async () => (await import('./extract.js')).registerExtract],
   ['capture', async () => (await import('./capture.js')).registerCapture],

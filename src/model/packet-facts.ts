@@ -3,8 +3,9 @@
  * connection it belongs to, the FTP role of its sender, its place in the TCP life cycle and
  * the FTP meaning it carries. Every packet-level view reads these and derives none of them.
  */
-import type { FtpCommand, FtpReply } from './types.js';
+import type { Endpoint, FtpCommand, FtpReply } from './types.js';
 import type { Dir } from './tcp-facts.js';
+import type { TcpPacketAnalysis } from './tcp-analysis.js';
 
 /** Who a packet's sender is in FTP terms (in active mode the FTP server opens the data connection). */
 export type FtpRole = 'client' | 'server';
@@ -62,6 +63,10 @@ export interface PacketFact {
   len: number;
   window: number;
   meaning: PacketMeaning | null;
+  /** [source, destination] of the packet, when the connection's endpoints are known. */
+  endpoints: [Endpoint, Endpoint] | null;
+  /** Wireshark's per-packet TCP analysis (tcp.analysis.*); null for packets the proxy synthesized. */
+  analysis: TcpPacketAnalysis | null;
 }
 
 /** A session's packets in capture order; bounded, counting what it dropped. */

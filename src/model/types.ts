@@ -1,6 +1,7 @@
 import type { Finding } from './findings.js';
 import type { TcpFacts } from './tcp-facts.js';
 import type { FtpRole, PacketList } from './packet-facts.js';
+import type { TcpTransferAnalysis } from './tcp-analysis.js';
 
 /** IPv4-mapped IPv6 addresses are written as plain IPv4. */
 export interface Endpoint {
@@ -66,6 +67,8 @@ export interface DataConnection {
   opener: FtpRole | null;
   /** TCP facts of the connection it ran on, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
+  /** Why the transfer went as fast as it did (TCP analysis of its bulk direction), once it is closed. */
+  tcpAnalysis?: TcpTransferAnalysis | null;
 }
 
 /**
@@ -108,6 +111,8 @@ export interface Session {
   packets: PacketList | null;
   /** TCP facts of the control connection, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
+  /** TCP analysis of the control connection (the direction that sent more), once it is closed. */
+  controlTcpAnalysis?: TcpTransferAnalysis | null;
 }
 
 export interface SourceInfo {
