@@ -12,6 +12,7 @@ interface FlowFlags {
   session?: number;
   width?: number;
   ftpPort?: number[];
+  graphs?: boolean;
 }
 
 export function registerFlow(program: Command): void {
@@ -22,6 +23,7 @@ export function registerFlow(program: Command): void {
     .option('--session <id>', 'only this session (ids as in `ftpscope report`)', positiveInt)
     .option('--width <columns>', 'diagram width, at least 40 (default: the terminal width, or 80)', positiveInt)
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
+    .option('--graphs', 'under each data connection: its throughput over time as a sparkline and what limited it')
     .action(async (capture: string, flags: FlowFlags) => {
       // Refused rather than silently drawn wider than asked.
       if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
@@ -42,7 +44,7 @@ export function registerFlow(program: Command): void {
       if (a.sessions.length === 0) out.push(`${capture}: ${NO_SESSIONS_HINT}`);
       for (const s of sessions) {
         if (out.length > 0) out.push('');
-        for (const line of renderLadder(s, { width })) out.push(line.text);
+        for (const line of renderLadder(s, { width, graphs: flags.graphs === true })) out.push(line.text);
       }
       if (flags.session === undefined && a.unpairedDataConnections.length > 0) {
         out.push('', `unpaired data connections (${a.unpairedDataConnections.length}):`);

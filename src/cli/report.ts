@@ -104,6 +104,7 @@ interface ReportFlags {
   ndjson?: boolean;
   ftpPort?: number[];
   showPasswords?: boolean;
+  graphs?: boolean;
 }
 
 /**
@@ -111,11 +112,12 @@ interface ReportFlags {
  * parked on disk as the capture is read, and the report is assembled in session order.
  * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
-export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean }): Promise<void> {
+export async function printReport(capture: string, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean; graphs?: boolean }): Promise<void> {
   const showPasswords = o.showPasswords;
+  const graphs = o.graphs === true;
   const spool = o.json
-    ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords }), indent: 4 })
-    : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
+    ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords, graphs }), indent: 4 })
+    : new SessionSpool((s) => renderSessionText(s, { showPasswords, graphs }));
   try {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
     const a = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: (s) => spool.add(s), blockingReads: true });
@@ -123,10 +125,10 @@ export async function printReport(capture: string, o: { json?: boolean; ftpPorts
     const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
     const w = new ChunkedWriter(process.stdout);
     if (o.json) {
-      for (const piece of reportJsonPieces(a, { showPasswords }, pre)) await w.write(piece);
+      for (const piece of reportJsonPieces(a, { showPasswords, graphs }, pre)) await w.write(piece);
       await w.write('\n');
     } else {
-      for (const chunk of reportTextChunks(a, { showPasswords }, pre)) await w.write(chunk);
+      for (const chunk of reportTextChunks(a, { showPasswords, graphs }, pre)) await w.write(chunk);
     }
     await w.end();
   } finally {
@@ -143,6 +145,7 @@ export function registerReport(program: Command): void {
     .option('--ndjson', 'print one JSON object per event (session, command, reply, data connection, finding) as it is found')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
+    .option('--graphs', 'under each data connection: its throughput over time as a sparkline, what limited it, and a TCP summary (JSON: the timeline)')
     .addHelpText('after', '\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (capture: string, flags: ReportFlags) => {
       if (flags.json && flags.ndjson) {
@@ -164,7 +167,7 @@ export function registerReport(program: Command): void {
         let retired = 0;
         const a = await analyzeWithProgress(capture, {
           ftpPorts: flags.ftpPort,
-          onEvent: (ev) => out(JSON.stringify(eventToJson(ev, { showPasswords })) + '\n'),
+          onEvent: (ev) => out(JSON.stringify(eventToJson(ev, { showPasswords, graphs: flags.graphs === true })) + '\n'),
           retireSession: () => { retired++; },
           blockingReads: true,
           pace: () => (process.stdout.writableLength > NDJSON_QUEUE_BYTES ? once(process.stdout, 'drain') : undefined),
@@ -177,6 +180,6 @@ export function registerReport(program: Command): void {
         process.stdout.write(pending);
         return;
       }
-      await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords });
+      await printReport(capture, { json: flags.json, ftpPorts: flags.ftpPort, showPasswords, graphs: flags.graphs === true });
     });
 }

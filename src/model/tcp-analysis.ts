@@ -134,7 +134,7 @@ export interface TransferStall {
 export interface TcpTransferAnalysis {
   /** The direction analysed: 0 from the TCP initiator, 1 from the other side. */
   dir: Dir;
-  /** Payload bytes of new data (first transmissions) from that direction. */
+  /** Payload bytes of new data from that direction: the stream's length (holes the capture missed included). */
   bytes: number;
   /** Data segments sent, and how many of them were retransmissions (any kind) with their bytes. */
   segments: number;

@@ -6,6 +6,7 @@ import { TOOL } from '../version.js';
 import { maskArg as maskSecretArg, maskReplyText } from '../ftp/masking.js';
 import { normalizeIp, roundTs } from './format.js';
 import { jsonKey, PrettyJsonWriter } from './json-writer.js';
+import { tcpAnalysisToJson } from './tcp-analysis-json.js';
 
 /**
  * The `report --json` contract, version 1 (docs/report-json.md, schema/report.v1.json).
@@ -16,6 +17,8 @@ export const REPORT_VERSION = 1;
 
 export interface JsonOptions {
   showPasswords?: boolean;
+  /** Include each transfer diagnosis' throughput timeline (report --graphs). */
+  graphs?: boolean;
 }
 
 /** Secret arguments (ftp/masking.ts) become "****" unless showPasswords. */
@@ -51,8 +54,8 @@ export function commandToJson(c: FtpCommand, opts?: JsonOptions, withReplies = t
   return out;
 }
 
-export function dataConnectionToJson(dc: DataConnection): object {
-  return {
+export function dataConnectionToJson(dc: DataConnection, opts?: JsonOptions): object {
+  const out: Record<string, unknown> = {
     id: dc.id,
     client: endpoint(dc.client),
     server: endpoint(dc.server),
@@ -81,6 +84,8 @@ export function dataConnectionToJson(dc: DataConnection): object {
     guessedRole: dc.guessedRole ?? null,
     opener: dc.opener ?? null,
   };
+  if (dc.tcpAnalysis) out.tcpAnalysis = tcpAnalysisToJson(dc.tcpAnalysis, dc.opener, opts?.graphs);
+  return out;
 }
 
 /** Transfers whose data connection was announced but never seen in the capture. */
@@ -119,7 +124,7 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
   return {
     ...sessionHeaderToJson(s),
     commands: s.commands.map((c) => commandToJson(c, opts)),
-    dataConnections: s.dataConnections.map(dataConnectionToJson),
+    dataConnections: s.dataConnections.map((d) => dataConnectionToJson(d, opts)),
     findings: s.findings.map(findingToJson),
     // additions
     loggedIn: s.loggedIn ?? null,
@@ -128,11 +133,12 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
     controlBytes: [s.controlBytes[0], s.controlBytes[1]],
     closed: s.closed,
     unseenTransfers: unseenTransfersToJson(s),
+    ...(s.controlTcpAnalysis ? { controlTcpAnalysis: tcpAnalysisToJson(s.controlTcpAnalysis, 'client', opts?.graphs) } : {}),
   };
 }
 
 /** The whole report, contract v1. */
-export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): object {
+export function toReportJson(a: Analysis, opts?: JsonOptions): object {
   return {
     version: REPORT_VERSION,
     tool: { name: TOOL.name, version: TOOL.version },
@@ -145,7 +151,7 @@ export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): o
       truncated: a.source.truncated,
     },
     sessions: a.sessions.map((s) => sessionToJson(s, opts)),
-    unpairedDataConnections: a.unpairedDataConnections.map(dataConnectionToJson),
+    unpairedDataConnections: a.unpairedDataConnections.map((d) => dataConnectionToJson(d, opts)),
     findings: a.findings.map(findingToJson),
   };
 }
@@ -154,7 +160,7 @@ export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): o
  * One NDJSON line's object. Every line has `type` and `session` (the session id, or null);
  * the payload uses the same shapes as the report.
  */
-export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean }): object {
+export function eventToJson(ev: AnalysisEvent, opts?: JsonOptions): object {
   switch (ev.type) {
     case 'session-open':
     case 'session-close':
@@ -185,7 +191,7 @@ export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean 
       return {
         type: ev.type, session: ev.session?.id ?? null,
         ts: ts(ev.type === 'data-open' ? ev.dataConnection.start : ev.dataConnection.end),
-        dataConnection: dataConnectionToJson(ev.dataConnection),
+        dataConnection: dataConnectionToJson(ev.dataConnection, opts),
       };
     case 'finding':
       return { type: 'finding', session: ev.session?.id ?? null, finding: findingToJson(ev.finding) };
@@ -227,7 +233,7 @@ const K = {
   bytes: jsonKey('bytes'), missingBytes: jsonKey('missingBytes'), complete: jsonKey('complete'), sha256: jsonKey('sha256'),
   restOffset: jsonKey('restOffset'), transferType: jsonKey('transferType'), closeReason: jsonKey('closeReason'),
   finalReply: jsonKey('finalReply'), guessedRole: jsonKey('guessedRole'), opener: jsonKey('opener'),
-  unseenTransfers: jsonKey('unseenTransfers'),
+  unseenTransfers: jsonKey('unseenTransfers'), tcpAnalysis: jsonKey('tcpAnalysis'), controlTcpAnalysis: jsonKey('controlTcpAnalysis'),
 };
 
 /**
@@ -269,7 +275,7 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.openArray();
   for (const d of s.dataConnections) {
     w.element();
-    writeDataConnection(w, d);
+    writeDataConnection(w, d, opts);
   }
   w.closeArray();
   w.key(K.findings);
@@ -295,6 +301,10 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.member(K.closed, s.closed);
   w.key(K.unseenTransfers);
   w.value(unseenTransfersToJson(s));
+  if (s.controlTcpAnalysis) {
+    w.key(K.controlTcpAnalysis);
+    w.value(tcpAnalysisToJson(s.controlTcpAnalysis, 'client', opts?.graphs));
+  }
   w.closeObject();
 }
 
@@ -327,7 +337,7 @@ function writeReplies(w: PrettyJsonWriter, replies: readonly FtpReply[], opts: J
 }
 
 /** As dataConnectionToJson(d) would be written, without building it (a report has tens of thousands). */
-function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
+function writeDataConnection(w: PrettyJsonWriter, d: DataConnection, opts: JsonOptions | undefined): void {
   w.openObject();
   w.numberMember(K.id, d.id);
   w.key(K.client);
@@ -366,6 +376,10 @@ function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
   writeShortReply(w, d.finalReply);
   w.stringMember(K.guessedRole, d.guessedRole ?? null);
   w.stringMember(K.opener, d.opener ?? null);
+  if (d.tcpAnalysis) {
+    w.key(K.tcpAnalysis);
+    w.value(tcpAnalysisToJson(d.tcpAnalysis, d.opener, opts?.graphs));
+  }
   w.closeObject();
 }
 
@@ -403,16 +417,16 @@ function writeEndpoint(w: PrettyJsonWriter, e: Endpoint): void {
   w.closeObject();
 }
 
-export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string> {
+export function* reportJsonChunks(a: Analysis, opts?: JsonOptions, pre?: PrerenderedSessions): Generator<string> {
   for (const piece of reportJsonPieces(a, opts, pre)) yield typeof piece === 'string' ? piece : piece.toString('utf8');
 }
 
 /** reportJsonChunks without turning pre-rendered Buffers into strings (a Buffer is valid until the next piece). */
-export function* reportJsonPieces(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string | Buffer> {
+export function* reportJsonPieces(a: Analysis, opts?: JsonOptions, pre?: PrerenderedSessions): Generator<string | Buffer> {
   const shell = toReportJson({ ...a, sessions: [], unpairedDataConnections: [] }, opts) as Record<string, unknown>;
   const streamed: Record<string, () => Iterable<string | Buffer>> = {
     sessions: () => pre ? pre.chunks() : lazyMap(a.sessions, (s) => renderSessionJson(s, opts)),
-    unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, (d) => JSON.stringify(dataConnectionToJson(d), null, 2).replace(/\n/g, '\n    ')),
+    unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, (d) => JSON.stringify(dataConnectionToJson(d, opts), null, 2).replace(/\n/g, '\n    ')),
   };
   const keys = Object.keys(shell);
   yield '{';

@@ -6,6 +6,7 @@ import { commandText, maskReplyText } from '../ftp/masking.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatRelTs, incompleteReasons, printable, truncate,
 } from './format.js';
+import { causeStrip, sparkline, transferSummaryText } from './graphs.js';
 
 /** One line of a ladder diagram; `frame` lets a viewer jump from an arrow to its packet. */
 export interface LadderLine {
@@ -24,6 +25,8 @@ export interface LadderOptions {
   width?: number;
   /** Show secret arguments (PASS, ACCT, ADAT) instead of ****. */
   showPasswords?: boolean;
+  /** Under each data connection's payload: its throughput sparkline and what limited it (--graphs). */
+  graphs?: boolean;
 }
 
 export const MIN_LADDER_WIDTH = 40;
@@ -38,7 +41,7 @@ export const MIN_LADDER_WIDTH = 40;
  */
 export function renderLadder(session: Session, opts: LadderOptions = {}): LadderLine[] {
   const width = Math.max(MIN_LADDER_WIDTH, Math.floor(opts.width ?? 80));
-  const rows = collectRows(session, opts.showPasswords ?? false);
+  const rows = collectRows(session, opts.showPasswords ?? false, opts.graphs ?? false);
   let timeW = 7;
   let frameW = 5;
   for (const r of rows) {
@@ -88,7 +91,7 @@ interface Timed {
   row: Row;
 }
 
-function collectRows(s: Session, showPasswords: boolean): Row[] {
+function collectRows(s: Session, showPasswords: boolean, graphs: boolean): Row[] {
   const items: Timed[] = [];
   let order = 0;
   const rel = (ts: number): string => formatRelTs(ts - s.start);
@@ -119,7 +122,7 @@ function collectRows(s: Session, showPasswords: boolean): Row[] {
     for (const r of c.replies) put(r.ts, r.frame, replyRow(s, r, ctlId, showPasswords));
   }
   for (const r of s.unsolicitedReplies) put(r.ts, r.frame, replyRow(s, r, ctlId, showPasswords));
-  for (const dc of s.dataConnections) for (const t of dataRows(s, dc)) put(t.ts, t.sortFrame, t.row);
+  for (const dc of s.dataConnections) for (const t of dataRows(s, dc, graphs)) put(t.ts, t.sortFrame, t.row);
   for (const u of s.unseenTransfers ?? []) {
     const c = s.commands.find((x) => x.frame === u.command.frame && x.verb === u.command.verb);
     const ts = c?.ts ?? s.start;
@@ -171,7 +174,7 @@ function replyRow(s: Session, r: FtpReply, connId: number | null, showPasswords:
 }
 
 /** The rows of one data connection, each with its time and the frame it sorts by. */
-function dataRows(s: Session, dc: DataConnection): Array<{ ts: number; sortFrame: number | null; row: Row }> {
+function dataRows(s: Session, dc: DataConnection, graphs = false): Array<{ ts: number; sortFrame: number | null; row: Row }> {
   const tcp = dc.tcp;
   const connId = tcp?.id ?? null;
   const rel = (ts: number): string => formatRelTs(ts - s.start);
@@ -233,6 +236,17 @@ function dataRows(s: Session, dc: DataConnection): Array<{ ts: number; sortFrame
     else fromServer = perDir ? senderRole(opener, perDir[0] > 0 ? 0 : 1) === 'server' : true;
     const dir: 0 | 1 = senderRole(opener, 0) === (fromServer ? 'server' : 'client') ? 0 : 1;
     payloadRow(dir, `${formatBytes(dc.bytes)} ${dc.direction ?? ''} in ${dur}`.replace('  ', ' '));
+  }
+  const a = dc.tcpAnalysis;
+  if (graphs && a && a.segments > 0) {
+    // After the payload arrow, at the time of the last data: the throughput and what limited it.
+    const ts = a.timeline.start + a.durationSec;
+    const frame = tcp?.lastFrame ?? firstFrame;
+    const spark = (label: string, draw: (w: number) => string) =>
+      add(ts, frame, row('', ts, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} ${label} ${draw(Math.max(4, nestedInner(lane) - tag.length - label.length - 3))}`)));
+    spark('tput', (w) => sparkline(a.timeline.bytes, w));
+    spark('why ', (w) => causeStrip(a.timeline.cause, w));
+    add(ts, frame, row('', ts, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} ${transferSummaryText(a)}`)));
   }
   const endTs = tcp?.end ?? dc.end;
   if (!dc.complete) {

@@ -2,6 +2,7 @@ import type { PrerenderedSessions } from './json.js';
 import type { Analysis, DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
+import { transferGraphLines } from './graphs.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
   incompleteReasons, printable, truncate,
@@ -20,7 +21,12 @@ export interface TextOptions {
   showPasswords?: boolean;
   /** Cut every line to this many columns (with …); no limit when absent. */
   width?: number;
+  /** Under each data connection: its throughput sparkline, what limited it, and the TCP summary (--graphs). */
+  graphs?: boolean;
 }
+
+/** Columns the --graphs lines take when the report has no width. */
+const GRAPH_WIDTH = 100;
 
 /**
  * The human-readable report: one block per session (endpoints, user, duration; commands with
@@ -66,7 +72,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   if (a.unpairedDataConnections.length > 0) {
     tail.push('');
     tail.push(`Unpaired data connections (${a.unpairedDataConnections.length}):`);
-    for (const dc of a.unpairedDataConnections) renderDataConnection(dc, null, '  ', tail);
+    for (const dc of a.unpairedDataConnections) renderDataConnection(dc, null, '  ', tail, opts);
   }
   if (a.findings.length > 0) {
     tail.push('');
@@ -110,7 +116,7 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
   }
   if (unplaced.length > 0) {
     out.push(`  data connections not tied to a transfer command (${unplaced.length}):`);
-    for (const dc of unplaced) renderDataConnection(dc, s, '    ', out);
+    for (const dc of unplaced) renderDataConnection(dc, s, '    ', out, opts);
   }
   if (s.findings.length > 0) {
     out.push(`  findings (${s.findings.length}):`);
@@ -171,12 +177,12 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
   let shown = false;
   for (const r of c.replies) {
     if (!shown && r.code >= 200 && dcs.length > 0) {
-      for (const dc of dcs) renderDataConnection(dc, s, indent, out);
+      for (const dc of dcs) renderDataConnection(dc, s, indent, out, opts);
       shown = true;
     }
     renderReply(r, indent, out, opts.showPasswords);
   }
-  if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out);
+  if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out, opts);
   if (c.replies.length === 0) out.push(`${indent}(no reply)`);
 }
 
@@ -186,7 +192,7 @@ function renderReply(r: FtpReply, indent: string, out: string[], showPasswords: 
   for (const l of lines.slice(1)) out.push(`${indent}    ${printable(l)}`);
 }
 
-export function renderDataConnection(dc: DataConnection, s: Session | null, indent: string, out: string[]): void {
+export function renderDataConnection(dc: DataConnection, s: Session | null, indent: string, out: string[], opts: TextOptions = {}): void {
   const setup = dc.setup ? `${dc.setup}${dc.setupFrame !== null ? ` ${frameTag(dc.setupFrame)}` : ''}` : 'setup unknown';
   const what = [dc.direction ?? 'direction unknown'];
   if (dc.path !== null) what.push(printable(dc.path));
@@ -208,6 +214,9 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
     out.push(`${sub}complete${dc.sha256 ? `, sha256 ${dc.sha256}` : ''}`);
   } else {
     out.push(`${sub}INCOMPLETE: ${incompleteReasons(dc).join('; ')}`);
+  }
+  if (opts.graphs && dc.tcpAnalysis && dc.tcpAnalysis.segments > 0) {
+    for (const l of transferGraphLines(dc.tcpAnalysis, (opts.width ?? GRAPH_WIDTH) - sub.length)) out.push(sub + l);
   }
 }
 

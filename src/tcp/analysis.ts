@@ -384,8 +384,10 @@ export class ConnectionAnalysis {
     this.analyze(fwd, rev, seq, ack, seglen, flags, window, ts, frame);
     if (fwd.nextseq !== oldNext && (oldNext === 0 || gt(fwd.nextseq, oldNext))) {
       r.advanced = true;
+      // New to the receiver: this segment's bytes past the old edge, and any hole before it (bytes
+      // lost before the capture point, or missed by it, that are in the stream all the same).
       const end = (seq + seglen) >>> 0;
-      r.newBytes = oldNext === 0 ? seglen : Math.min(seglen, (end - oldNext) >>> 0);
+      r.newBytes = oldNext === 0 || (flags & TCP_SYN) !== 0 ? seglen : Math.max(0, (end - oldNext) | 0);
     }
 
     // tcp.window_size: SYNs are never scaled; an unknown scale leaves the window as it is.
