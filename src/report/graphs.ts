@@ -280,7 +280,7 @@ export function transferGraphs(packets: readonly PacketFact[], dir: 0 | 1, a: Tc
   seq.lines().forEach((l, i) => lines.push([axis(i === 0 ? formatBytes(yMax) : i === seqRows - 1 ? '0' : ''), ...withCursor(l)]));
   lines.push([{ text: `throughput: peak ${rate(maxRate)}`, kind: 'axis' }]);
   tputLines.forEach((l, i) => lines.push([axis(i === 0 ? rate(maxRate) : ''), ...withCursor(l)]));
-  if (a) lines.push([axis('limited by'), ...withCursor(causeStripLine(a, t0, dt, plotW))]);
+  if (a) lines.push([axis('limited'), ...withCursor(causeStripLine(a, t0, dt, plotW))]);
   lines.push([axis(''), { text: `0${formatDuration(dt).padStart(plotW - 1)}`, kind: 'axis' }]);
   lines.push([{ text: `limited by: ${CAUSE_LEGEND}`, kind: 'axis' }]);
 

@@ -39,6 +39,8 @@ const RTT_SAMPLES = 512;
 const FIRST_RTT_SAMPLES = 16;
 const NO_SAMPLES = new Float64Array(0);
 const FIRST_BUCKETS = 16;
+/** A time this close under a bucket edge (in buckets) is at the edge: (k + 1) × width must land in bucket k + 1. */
+const BUCKET_EPSILON = 1e-9;
 /** Per timeline bucket: new bytes, then seconds limited by the receiver, loss, window, sender. */
 const BUCKET_STRIDE = 5;
 const CAUSE_SLOT: readonly number[] = [1, 1, 2, 3, 4, 4];
@@ -107,7 +109,7 @@ class SenderDiag {
   bucketSec = FIRST_BUCKET_SEC;
   tl = NO_SAMPLES;
   usedBuckets = 0;
-  /** The bucket the latest bytes went to and its time span (empty until the first). */
+  /** The bucket the latest call landed in and its span, in seconds after bucketStart (empty until the first). */
   curIdx = 0;
   curFrom = 0;
   curTo = 0;
@@ -182,15 +184,34 @@ class SenderDiag {
     return a[a.length >> 1]!;
   }
 
-  /**
-   * The timeline bucket of time `ts` (its offset in `tl`): buckets are BUCKET_STRIDE values (new
-   * bytes, then seconds per cause); when MAX_THROUGHPUT_BUCKETS are not enough, neighbours merge and
-   * the width doubles.
-   */
+  /** Seconds from `from` to `to` into the timeline slot `slot` of every bucket they cover. */
+  spread(from: number, to: number, slot: number): void {
+    // Relative to the timeline's start: epoch seconds have too few bits left for bucket edges.
+    let a = Math.max(0, from - this.bucketStart);
+    const b = to - this.bucketStart;
+    for (let n = 0; a < b && n < 4 * MAX_THROUGHPUT_BUCKETS; n++) {
+      const o = this.bucketRel(a);
+      const edge = this.curTo;
+      const end = Math.min(b, edge);
+      if (end > a) this.tl[o + slot]! += end - a;
+      a = end < b ? edge : b;
+    }
+  }
+
+  /** The timeline bucket of time `ts` (its offset in `tl`). */
   bucket(ts: number): number {
+    return this.bucketRel(ts - this.bucketStart);
+  }
+
+  /**
+   * The timeline bucket of `rel` seconds after the timeline's start (its offset in `tl`): buckets
+   * are BUCKET_STRIDE values (new bytes, then seconds per cause); when MAX_THROUGHPUT_BUCKETS are
+   * not enough, neighbours merge and the width doubles.
+   */
+  bucketRel(rel: number): number {
     // Most calls land in the bucket of the one before.
-    if (ts < this.curTo && ts >= this.curFrom) return this.curIdx * BUCKET_STRIDE;
-    let idx = Math.floor((ts - this.bucketStart) / this.bucketSec);
+    if (rel < this.curTo && rel >= this.curFrom) return this.curIdx * BUCKET_STRIDE;
+    let idx = Math.floor(rel / this.bucketSec + BUCKET_EPSILON);
     if (idx < 0) idx = 0;
     while (idx * BUCKET_STRIDE >= this.tl.length && this.tl.length < MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE) {
       const a = new Float64Array(Math.min(MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE, Math.max(FIRST_BUCKETS * BUCKET_STRIDE, this.tl.length * 4)));
@@ -205,12 +226,13 @@ class SenderDiag {
       t.fill(0, (MAX_THROUGHPUT_BUCKETS / 2) * BUCKET_STRIDE);
       this.bucketSec *= 2;
       this.usedBuckets = Math.ceil(this.usedBuckets / 2);
-      idx = Math.floor((ts - this.bucketStart) / this.bucketSec);
+      idx = Math.floor(rel / this.bucketSec + BUCKET_EPSILON);
     }
     if (idx + 1 > this.usedBuckets) this.usedBuckets = idx + 1;
     this.curIdx = idx;
-    this.curFrom = this.bucketStart + idx * this.bucketSec;
-    this.curTo = this.curFrom + this.bucketSec;
+    // Both edges by the same product, so the next bucket starts exactly where this one ends.
+    this.curFrom = idx * this.bucketSec;
+    this.curTo = (idx + 1) * this.bucketSec;
     return idx * BUCKET_STRIDE;
   }
 }
@@ -362,7 +384,9 @@ export class TransferDiagnosis {
         if (o !== null) o.peerSpoke = true;
         s.bytes += r.newBytes;
         s.lastNewDataTs = ts;
-        s.tl[s.bucket(ts)]! += r.newBytes;
+        // (the bucket first: finding it may grow the array)
+        const at = s.bucket(ts);
+        s.tl[at]! += r.newBytes;
       }
       if (r.flags & TA_OUT_OF_ORDER) s.outOfOrder++;
       if (r.flags & TA_LOST_SEGMENT) s.lostSegments++;
@@ -386,7 +410,7 @@ export class TransferDiagnosis {
     if (dt > 0) {
       const st = as >= 0 ? as : x.state;
       x.times[STATES + st]! += dt;
-      x.tl[x.bucket(ts) + CAUSE_SLOT[st]!]! += dt;
+      x.spread(x.lastTs, ts, CAUSE_SLOT[st]!);
       x.accounted = true;
     }
     x.lastTs = ts;

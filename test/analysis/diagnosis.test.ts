@@ -94,6 +94,14 @@ describe('transfer diagnosis on recorded failures', () => {
     expect(stalled.frame).toBe(st.fromFrame);
     expect(diagnosisFindings(second)).toEqual([]);
     expect(second.dataConnections[0]!.tcpAnalysis!.stalls).toEqual([]);
+    // The timeline: every byte in it, and the stall's seconds in the buckets it covers.
+    expect(t.timeline.bytes.reduce((x, y) => x + y, 0)).toBe(t.bytes);
+    const receiver = t.timeline.cause.filter((c) => c === 'receiver').length;
+    expect(receiver / t.timeline.cause.length).toBeGreaterThan(0.8);
+    const startBucket = Math.floor((st.start - t.timeline.start) / t.timeline.bucketSec);
+    const endBucket = Math.floor((st.end - t.timeline.start) / t.timeline.bucketSec);
+    expect(t.timeline.cause.slice(startBucket + 1, endBucket).every((c) => c === 'receiver')).toBe(true);
+    expect(t.timeline.bytes.slice(startBucket + 1, endBucket).every((b) => b === 0)).toBe(true);
   });
 
   it('--graphs JSON with the diagnosis validates against the schema', async () => {
