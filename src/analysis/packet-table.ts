@@ -1,6 +1,6 @@
 /**
  * The per-packet fact table: one row per TCP packet of the connections the analysis follows,
- * stored column-wise in typed arrays (about 65 bytes a packet), as a ring that keeps the newest
+ * stored column-wise in typed arrays (about 70 bytes a packet), as a ring that keeps the newest
  * `maxRows` and counts what it dropped. Each row records what the analysis decided about the
  * packet when it passed: its connection, the direction, its TCP phase, the numbers relative to
  * each side's ISN, its TCP analysis (Wireshark's tcp.analysis.* flags and values), and (through its connection's entry) which session or data connection it
@@ -129,6 +129,8 @@ export class PacketTable {
   private acksFrame = new Uint32Array(0);
   private ackRtt = new Float32Array(0);
   private inFlight = new Uint32Array(0);
+  /** The frame whose ACK acknowledges this segment exactly (its acks_frame is this one), 0 while none. */
+  private ackedBy = new Uint32Array(0);
   private readonly sparse = new Map<number, SparseAnalysis>();
   private readonly entries = new Map<number, ConnectionEntry>();
   private readonly lines = new Map<number, ControlLine[]>();
@@ -261,6 +263,7 @@ export class PacketTable {
     this.flags[i] = flags;
     const tls = e.channel === 'data' ? e.tlsAfter !== null : e.tlsAfter !== null && p.frame > e.tlsAfter;
     const a = p.analysis;
+    this.ackedBy[i] = 0;
     this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
       | (a ? BIT_ANALYZED : 0);
     if (a) {
@@ -271,6 +274,11 @@ export class PacketTable {
       this.acksFrame[i] = a.acksFrame;
       this.ackRtt[i] = a.ackRtt;
       this.inFlight[i] = a.bytesInFlight;
+      if (a.acksFrame !== 0) {
+        // Tell the acknowledged segment who acknowledged it (the teaching view follows the arithmetic).
+        const r = this.findFrame(a.acksFrame);
+        if (r >= 0 && this.ackedBy[r % this.cap] === 0) this.ackedBy[r % this.cap] = p.frame;
+      }
       if (a.dupAckNum !== 0 || a.rto === a.rto) {
         this.sparse.set(seqNo, { dupAckNum: a.dupAckNum, dupAckFrame: a.dupAckFrame, rto: a.rto, rtoFrame: a.rtoFrame });
       }
@@ -334,10 +342,29 @@ export class PacketTable {
     const rtt = this.ackRtt[i]!;
     const acks = this.acksFrame[i]!;
     const x = this.sparse.get(seqNo);
+    // The segment this ACK acknowledges, and the ACK that acknowledges this segment, while kept.
+    let ackedSegment: TcpPacketAnalysis['ackedSegment'] = null;
+    if (acks !== 0) {
+      const r = this.findFrame(acks);
+      if (r >= 0) {
+        const j = r % this.cap;
+        const e2 = this.entries.get(this.tcpId[j]!);
+        const d2 = this.bits[j]! & BIT_DIR ? 1 : 0;
+        const base = e2?.isn[d2] ?? null;
+        ackedSegment = { frame: acks, relSeq: base === null ? null : (this.seq[j]! - base) >>> 0, len: this.len[j]!, flags: this.flags[j]! };
+      }
+    }
+    let ackedBy: TcpPacketAnalysis['ackedBy'] = null;
+    const by = this.ackedBy[i]!;
+    if (by !== 0) {
+      const r = this.findFrame(by);
+      ackedBy = { frame: by, rtt: r >= 0 ? this.ts[r % this.cap]! - this.ts[i]! : null };
+    }
     return {
       flags: af & TA_FLAG_MASK,
       acksFrame: acks === 0 ? null : acks,
-      ackRtt: acks === 0 || rtt !== rtt ? null : rtt,
+      // Stored as float32; times are kept to the microsecond.
+      ackRtt: acks === 0 || rtt !== rtt ? null : Math.round(rtt * 1e6) / 1e6,
       initialRtt: af & AF_INITIAL_RTT ? e?.initialRtt ?? null : null,
       bytesInFlight: this.inFlight[i]! === 0 ? null : this.inFlight[i]!,
       dupAckNum: x && x.dupAckNum !== 0 ? x.dupAckNum : null,
@@ -347,6 +374,8 @@ export class PacketTable {
       windowScale,
       rto: x && x.rto === x.rto ? x.rto : null,
       rtoFrame: x && x.rto === x.rto ? x.rtoFrame : null,
+      ackedSegment,
+      ackedBy,
     };
   }
 
@@ -393,6 +422,7 @@ export class PacketTable {
     this.acksFrame = move(this.acksFrame, (n) => new Uint32Array(n));
     this.ackRtt = move(this.ackRtt, (n) => new Float32Array(n));
     this.inFlight = move(this.inFlight, (n) => new Uint32Array(n));
+    this.ackedBy = move(this.ackedBy, (n) => new Uint32Array(n));
     this.cap = cap;
   }
 }

@@ -57,6 +57,10 @@ export interface TcpPacketAnalysis {
   /** tcp.analysis.rto (seconds since the original was sent) and rto_frame, on retransmissions. */
   rto: number | null;
   rtoFrame: number | null;
+  /** The segment this packet acknowledges (acksFrame), as far as the packet list still holds it: for the seq/ack arithmetic. */
+  ackedSegment?: { frame: number; relSeq: number | null; len: number; flags: number } | null;
+  /** The ACK that acknowledges this segment exactly, and how long after it (the RTT), while known. */
+  ackedBy?: { frame: number; rtt: number | null } | null;
 }
 
 /** A catalogue entry for one analysis flag: its Wireshark field, the short tag the packets view shows, its meaning. */
