@@ -38,6 +38,11 @@ export interface AnalyzerOptions {
   retireSession?: (s: Session) => void;
   /** Control TLS is terminated by the source and its bytes come decrypted (see FtpSessionOptions). */
   tlsDecrypted?: boolean;
+  /**
+   * Keep each transfer diagnosis' throughput timeline (graphs). Default: with keepPackets (the
+   * dashboard); reports ask for it with --graphs.
+   */
+  transferTimelines?: boolean;
 }
 
 interface ControlRole {
@@ -118,9 +123,12 @@ export class FtpAnalyzer implements StreamHandler {
   private nextSessionId = 1;
   private finished = false;
   private retiredCount = 0;
+  /** See AnalyzerOptions.transferTimelines. */
+  private readonly timelines: boolean;
 
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
+    this.timelines = opts.transferTimelines ?? opts.keepPackets === true;
     this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
     this.packetTable = opts.keepPackets || opts.factsForAllConnections
@@ -141,6 +149,8 @@ export class FtpAnalyzer implements StreamHandler {
   // ---- StreamHandler ------------------------------------------------------------------
 
   open(conn: TcpConnection, ts: number, frame: number | null): void {
+    // The diagnosis keeps a throughput timeline only where something will draw it.
+    if (!this.timelines && conn.analysis) conn.analysis.diagnosis.timelines = false;
     if (this.ftpPorts.has(conn.server.port) || this.controlServers.has(endpointKey(conn.server))) {
       this.startControl(conn);
       return;
@@ -203,7 +213,7 @@ export class FtpAnalyzer implements StreamHandler {
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
       role.dc.tcp = copyTcpFacts(conn);
-      role.dc.tcpAnalysis = transferAnalysisOf(conn, true, dataDirOf(role.slot?.direction ?? role.dc.direction, role.dc.opener));
+      role.dc.tcpAnalysis = transferAnalysisOf(conn, true, dataDirOf(role.slot?.direction ?? role.dc.direction, role.dc.opener), this.timelines);
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
       // The final reply (226) usually follows the data connection's FIN: wait for it.
@@ -337,7 +347,7 @@ export class FtpAnalyzer implements StreamHandler {
     this.updateHandshake(s, conn);
     s.end = Math.max(s.end, conn.end);
     s.tcp = copyTcpFacts(conn);
-    s.controlTcpAnalysis = transferAnalysisOf(conn, true);
+    s.controlTcpAnalysis = transferAnalysisOf(conn, true, undefined, this.timelines);
     if (s.controlTcpAnalysis) {
       for (const f of transferFindings(s.controlTcpAnalysis, { initiatorRole: 'client', what: 'the control connection', data: false })) this.sessionFinding(role, f);
     }
@@ -676,7 +686,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.mode = guess.mode;
     dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
-    dc.tcpAnalysis = transferAnalysisOf(conn, true);
+    dc.tcpAnalysis = transferAnalysisOf(conn, true, undefined, this.timelines);
     this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);

@@ -23,10 +23,16 @@ export const MIN_RETRANSMISSIONS = 3;
 /**
  * The diagnosis of a connection's data direction (`dir`: the TCP direction of the transfer's sender
  * when the FTP context says which it is, else the one that sent more) as it stands; null for a
- * connection without analysis (the proxy's).
+ * connection without analysis (the proxy's). `timeline`: include the per-bucket throughput and causes
+ * (graphs); `ended`: the connection is over, so the diagnosis state is let go after.
  */
-export function transferAnalysisOf(conn: TcpConnection, ended: boolean, dir?: Dir): TcpTransferAnalysis | null {
-  return conn.analysis ? conn.analysis.diagnosis.summary(conn, conn.end, ended, dir) : null;
+export function transferAnalysisOf(conn: TcpConnection, ended: boolean, dir?: Dir, timeline = true): TcpTransferAnalysis | null {
+  const d = conn.analysis?.diagnosis;
+  if (!d) return null;
+  const a = d.summary(conn, conn.end, ended, dir, timeline);
+  // Taken once the connection is over: its per-direction state is not needed any more.
+  if (ended) d.freeze();
+  return a;
 }
 
 /** The TCP direction that carries a transfer's file: downloads and listings from the FTP server, uploads from the client. */

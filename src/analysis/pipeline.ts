@@ -25,6 +25,8 @@ export interface PipelineOptions {
   retireSession?: (s: Session) => void;
   /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */
   inputReusedOnSignal?: boolean;
+  /** Keep each transfer diagnosis' throughput timeline (see AnalyzerOptions.transferTimelines). */
+  transferTimelines?: boolean;
 }
 
 /**

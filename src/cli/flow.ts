@@ -30,7 +30,7 @@ export function registerFlow(program: Command): void {
         throw new FtpscopeError('usage', `--width must be at least ${MIN_FLOW_WIDTH} (got ${flags.width})`);
       }
       quietOnEpipe();
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true });
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true, transferTimelines: flags.graphs === true });
       const width = flags.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
       let sessions = a.sessions;
       if (flags.session !== undefined) {

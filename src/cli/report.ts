@@ -120,7 +120,7 @@ export async function printReport(capture: string, o: { json?: boolean; ftpPorts
     : new SessionSpool((s) => renderSessionText(s, { showPasswords, graphs }));
   try {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
-    const a = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: (s) => spool.add(s), blockingReads: true });
+    const a = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: (s) => spool.add(s), blockingReads: true, transferTimelines: graphs });
     for (const s of a.sessions) spool.add(s);
     const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
     const w = new ChunkedWriter(process.stdout);
@@ -170,6 +170,7 @@ export function registerReport(program: Command): void {
           onEvent: (ev) => out(JSON.stringify(eventToJson(ev, { showPasswords, graphs: flags.graphs === true })) + '\n'),
           retireSession: () => { retired++; },
           blockingReads: true,
+          transferTimelines: flags.graphs === true,
           pace: () => (process.stdout.writableLength > NDJSON_QUEUE_BYTES ? once(process.stdout, 'drain') : undefined),
         });
         out(JSON.stringify({

@@ -9,10 +9,9 @@
  * causes letters (R receiver, L loss, W window, S sender). Colour, where the viewer has it, only
  * repeats that (each segment carries its kind).
  *
- * No package draws these: blessed-contrib (line and bar charts for blessed) has not been released
- * since 2020 and pulls in a second copy of blessed's widget stack, and drawille-style canvases are
- * unmaintained too; a braille canvas is 30 lines here and keeps the one-field-model rule (the
- * graphs read PacketFacts only).
+ * Drawn here rather than with a package (README, Dependencies): blessed-contrib tells series apart by
+ * colour only and brings a dozen dependencies, asciichart has no markers, drawille is a bare canvas;
+ * none gives a glyph per series (NO_COLOR) or maps a cursor column back to a packet.
  */
 import type { PacketFact } from '../model/packet-facts.js';
 import { TA_ANY_RETRANSMISSION, TA_ZERO_WINDOW, type LimitingCause, type TcpTransferAnalysis } from '../model/tcp-analysis.js';

@@ -6,7 +6,7 @@ import { TOOL } from '../version.js';
 import { maskArg as maskSecretArg, maskReplyText } from '../ftp/masking.js';
 import { normalizeIp, roundTs } from './format.js';
 import { jsonKey, PrettyJsonWriter } from './json-writer.js';
-import { tcpAnalysisToJson } from './tcp-analysis-json.js';
+import { tcpAnalysisToJson, writeTcpAnalysis } from './tcp-analysis-json.js';
 
 /**
  * The `report --json` contract, version 1 (docs/report-json.md, schema/report.v1.json).
@@ -303,7 +303,7 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.value(unseenTransfersToJson(s));
   if (s.controlTcpAnalysis) {
     w.key(K.controlTcpAnalysis);
-    w.value(tcpAnalysisToJson(s.controlTcpAnalysis, 'client', opts?.graphs));
+    writeTcpAnalysis(w, s.controlTcpAnalysis, 'client', opts?.graphs === true);
   }
   w.closeObject();
 }
@@ -378,7 +378,7 @@ function writeDataConnection(w: PrettyJsonWriter, d: DataConnection, opts: JsonO
   w.stringMember(K.opener, d.opener ?? null);
   if (d.tcpAnalysis) {
     w.key(K.tcpAnalysis);
-    w.value(tcpAnalysisToJson(d.tcpAnalysis, d.opener, opts?.graphs));
+    writeTcpAnalysis(w, d.tcpAnalysis, d.opener, opts?.graphs === true);
   }
   w.closeObject();
 }

@@ -22,6 +22,7 @@ import {
   TA_ZERO_WINDOW, TA_ZERO_WINDOW_PROBE, TA_ZERO_WINDOW_PROBE_ACK, WSCALE_NONE, WSCALE_UNKNOWN,
 } from '../model/tcp-analysis.js';
 import type { Dir } from './events.js';
+import { ByteBudget } from './budget.js';
 import { TransferDiagnosis } from './diagnosis.js';
 
 /** Wireshark's TCP_MAX_UNACKED_SEGMENTS: segments remembered per direction while no ACK comes. */
@@ -32,10 +33,20 @@ const MAX_SACK_KEPT = 3;
 const SHRINK_ABOVE = 256;
 /** First ring size (a power of two: indices wrap with a mask). */
 const FIRST_RING = 32;
-const EMPTY_F64: Float64Array = new Float64Array(0);
-/** Empty rings of FIRST_RING segments, shared by all connections (bounded: 32 KiB each). */
-const RING_POOL: Float64Array[] = [];
+const EMPTY_RING: number[] = [];
+/** Empty rings of FIRST_RING segments, shared by all connections (bounded: 1 KiB each). */
+const RING_POOL: number[][] = [];
 const RING_POOL_MAX = 256;
+/** Bytes of one remembered segment. */
+const SEGMENT_BYTES = 32;
+/**
+ * The rings of all open connections together stay under this: Wireshark's 10,000 segments per
+ * direction, times every flow a capture can hold, would not be bounded. A ring that cannot grow
+ * remembers no more segments (as at Wireshark's own limit) until rings are freed. A ring's bytes
+ * are given back when it shrinks, and when its connection closes (a closed connection still
+ * analyses its late packets, but lives only for the tracker's linger time, which bounds it).
+ */
+export const RING_BUDGET = new ByteBudget(128 << 20);
 
 const NO_SYN_FIN_RST = TCP_SYN | TCP_FIN | TCP_RST;
 
@@ -47,12 +58,13 @@ const ge = (x: number, y: number): boolean => ((y - x) | 0) <= 0;
 
 /**
  * The segments one direction sent that were not acknowledged yet, oldest first: a ring of
- * (frame, seq, next, ts) records in one Float64Array (one allocation per growth; most connections
- * never hold more than a window's worth).
+ * (frame, seq, next, ts) records in one plain array of doubles (one allocation per growth, in the
+ * young generation: typed arrays cost an off-heap buffer each; most connections never hold more
+ * than a window's worth).
  */
 class Unacked {
   /** Allocated at the first segment: a direction that only acknowledges never needs it. */
-  r: Float64Array = EMPTY_F64;
+  r: number[] = EMPTY_RING;
   /** Capacity in segments (a power of two: indices wrap with a mask) and its mask. */
   cap = 0;
   head = 0;
@@ -61,6 +73,24 @@ class Unacked {
   ordered = true;
   matchFrame = 0;
   matchTs = 0;
+  /** Bytes of RING_BUDGET this ring holds; 0 and no longer counted once released. */
+  private held = 0;
+  private released = false;
+
+  /** Stop counting this ring against the budget (its connection closed). */
+  release(): void {
+    RING_BUDGET.give(this.held);
+    this.held = 0;
+    this.released = true;
+  }
+
+  /** Whether one more segment can be remembered. */
+  canPush(): boolean {
+    if (this.count >= MAX_UNACKED_SEGMENTS) return false;
+    if (this.count < this.cap) return true;
+    if (this.cap === 0 && RING_POOL.length > 0) return true;
+    return RING_BUDGET.used + Math.max(FIRST_RING, this.cap) * SEGMENT_BYTES <= RING_BUDGET.max;
+  }
 
   /** Offset of the k-th oldest segment's record. */
   private at(k: number): number {
@@ -73,6 +103,7 @@ class Unacked {
         this.r = RING_POOL.pop()!;
         this.cap = FIRST_RING;
         this.head = 0;
+        this.charge(FIRST_RING);
       } else {
         this.resize(Math.max(FIRST_RING, this.cap * 2));
       }
@@ -89,8 +120,16 @@ class Unacked {
     r[o + 3] = ts;
   }
 
+  private charge(segments: number): void {
+    if (this.released) return;
+    const bytes = segments * SEGMENT_BYTES;
+    RING_BUDGET.used += bytes;
+    this.held += bytes;
+  }
+
   private resize(cap: number): void {
-    const a = new Float64Array(cap * 4);
+    this.charge(cap - this.cap);
+    const a = new Array<number>(cap * 4).fill(0);
     const r = this.r;
     for (let k = 0; k < this.count; k++) {
       const o = this.at(k);
@@ -110,12 +149,10 @@ class Unacked {
     this.ordered = true;
     // Small rings go back to a shared pool (most connections send a line, get it acknowledged,
     // and so on): no allocation per connection. Big ones are let go.
-    if (this.cap === FIRST_RING && RING_POOL.length < RING_POOL_MAX) {
-      RING_POOL.push(this.r);
-      this.r = EMPTY_F64;
-      this.cap = 0;
-    } else if (this.cap > SHRINK_ABOVE) {
-      this.r = EMPTY_F64;
+    if ((this.cap === FIRST_RING && RING_POOL.length < RING_POOL_MAX) || this.cap > SHRINK_ABOVE) {
+      if (this.cap === FIRST_RING) RING_POOL.push(this.r);
+      this.charge(-this.cap);
+      this.r = EMPTY_RING;
       this.cap = 0;
     }
   }
@@ -292,6 +329,12 @@ export class ConnectionAnalysis {
   /** The latest packet's analysis: one object for all connections, read during the packet's callbacks only. */
   readonly result: AnalysisResult = SHARED_RESULT;
   readonly diagnosis = new TransferDiagnosis();
+
+  /** The connection closed: its rings no longer count against the shared budget. */
+  release(): void {
+    this.dirs[0].unacked.release();
+    this.dirs[1].unacked.release();
+  }
 
   /** The connection replaces an earlier one on the same ports (tcp.analysis.reused_ports on its SYN). */
   markReusedPorts(): void {
@@ -569,7 +612,7 @@ export class ConnectionAnalysis {
     }
 
     let nextseq = (seq + seglen) >>> 0;
-    if ((seglen > 0 || synFin) && fwd.unacked.count < MAX_UNACKED_SEGMENTS) {
+    if ((seglen > 0 || synFin) && fwd.unacked.canPush()) {
       if (synFin) nextseq = (nextseq + 1) >>> 0;
       fwd.unacked.push(frame, seq, nextseq, ts);
     }

@@ -34,18 +34,27 @@ export const RTO_MIN_SEC = 0.2;
 /** No new data for longer than max(STALL_MIN_SEC, STALL_RTTS × RTT) is a stall. */
 export const STALL_MIN_SEC = 1;
 export const STALL_RTTS = 4;
-/** RTT samples kept per direction (every 2^k-th once full, so they cover the whole transfer). */
-const RTT_SAMPLES = 512;
+/** RTT samples kept per direction (every 2^k-th once full, so they cover the whole transfer): enough for a median. */
+const RTT_SAMPLES = 64;
 const FIRST_RTT_SAMPLES = 16;
-const NO_SAMPLES = new Float64Array(0);
+/**
+ * The arrays here are plain number arrays, not typed arrays: there are several per direction of
+ * every connection, most of them small and short-lived, and typed arrays cost an off-heap buffer
+ * each (allocation, tracking, sweeping) where a plain array of doubles lives in the young generation.
+ */
+function zeros(n: number): number[] {
+  return new Array<number>(n).fill(0);
+}
+const NO_SAMPLES: number[] = [];
 const FIRST_BUCKETS = 16;
 /** A time this close under a bucket edge (in buckets) is at the edge: (k + 1) × width must land in bucket k + 1. */
 const BUCKET_EPSILON = 1e-9;
 /** Per timeline bucket: new bytes, then seconds limited by the receiver, loss, window, sender. */
 const BUCKET_STRIDE = 5;
 const CAUSE_SLOT: readonly number[] = [1, 1, 2, 3, 4, 4];
-/** Accounting samples kept for the bytes-per-RTT estimate (at one per SAMPLE_SEC: 1.28 s of history). */
-const HISTORY = 128;
+/** Samples kept for the bytes-per-RTT estimate, at least HISTORY_SPACING_SEC apart: 0.64 s of history or more. */
+const HISTORY = 64;
+const HISTORY_SPACING_SEC = 0.01;
 /** Without an event, a direction's state is looked at this often (seconds of packet time). */
 const SAMPLE_SEC = 0.01;
 /** Width of a throughput bucket at first; it doubles whenever the buckets run out. */
@@ -103,7 +112,7 @@ class SenderDiag {
   /** Time went to the pending half of `times` since the last progress. */
   accounted = false;
   // Seconds per state: committed up to the last progress ([0, STATES)), pending since ([STATES, 2 × STATES)).
-  readonly times = new Float64Array(2 * STATES);
+  readonly times = zeros(2 * STATES);
   // throughput
   bucketStart = 0;
   bucketSec = FIRST_BUCKET_SEC;
@@ -133,10 +142,27 @@ class SenderDiag {
   histCount = 0;
 
   sampleBytes(ts: number): void {
-    if (this.hist.length === 0) this.hist = new Float64Array(2 * HISTORY);
-    const i = (this.histHead + this.histCount) % HISTORY;
-    if (this.histCount < HISTORY) this.histCount++;
-    else this.histHead = (this.histHead + 1) % HISTORY;
+    // Events can come every packet (each ACK of everything): keep samples spaced, so the history spans time.
+    if (this.histCount > 0) {
+      const last = (this.histHead + this.histCount - 1) % (this.hist.length >> 1);
+      if (ts - this.hist[2 * last]! < HISTORY_SPACING_SEC) return;
+    }
+    let cap = this.hist.length >> 1;
+    if (this.histCount === cap && cap < HISTORY) {
+      // Grow (most connections never need the whole history): the ring is laid out from its head.
+      const a = zeros(2 * Math.min(HISTORY, Math.max(16, cap * 4)));
+      for (let k = 0; k < this.histCount; k++) {
+        const j = (this.histHead + k) % cap;
+        a[2 * k] = this.hist[2 * j]!;
+        a[2 * k + 1] = this.hist[2 * j + 1]!;
+      }
+      this.hist = a;
+      this.histHead = 0;
+      cap = a.length >> 1;
+    }
+    const i = (this.histHead + this.histCount) % cap;
+    if (this.histCount < cap) this.histCount++;
+    else this.histHead = (this.histHead + 1) % cap;
     this.hist[2 * i] = ts;
     this.hist[2 * i + 1] = this.bytes;
   }
@@ -148,13 +174,14 @@ class SenderDiag {
     let hi = this.histCount - 1;
     if (hi < 0) return 0;
     if (h[2 * this.histHead]! > t) return h[2 * this.histHead + 1]!;
+    const cap = h.length >> 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      const i = (this.histHead + mid) % HISTORY;
+      const i = (this.histHead + mid) % cap;
       if (h[2 * i]! <= t) lo = mid;
       else hi = mid - 1;
     }
-    return h[2 * ((this.histHead + lo) % HISTORY) + 1]!;
+    return h[2 * ((this.histHead + lo) % cap) + 1]!;
   }
 
   addRtt(sec: number): void {
@@ -163,8 +190,8 @@ class SenderDiag {
     this.srtt = this.rttCount === 0 ? sec : this.srtt + (sec - this.srtt) / 8;
     if (this.rttCount++ % this.rttStride !== 0) return;
     if (this.rttKept === this.rtts.length && this.rttKept < RTT_SAMPLES) {
-      const a = new Float64Array(Math.max(FIRST_RTT_SAMPLES, this.rttKept * 2));
-      a.set(this.rtts);
+      const a = zeros(Math.max(FIRST_RTT_SAMPLES, this.rttKept * 2));
+      for (let i = 0; i < this.rttKept; i++) a[i] = this.rtts[i]!;
       this.rtts = a;
     }
     if (this.rttKept === RTT_SAMPLES) {
@@ -180,21 +207,27 @@ class SenderDiag {
   /** The median RTT so far, seconds (0 when none). */
   rttMedian(): number {
     if (this.rttKept === 0) return 0;
-    const a = Array.from(this.rtts.subarray(0, this.rttKept)).sort((x, y) => x - y);
+    // A typed array sorts numerically without a comparator, several times faster.
+    const a = this.rtts.slice(0, this.rttKept).sort((x, y) => x - y);
     return a[a.length >> 1]!;
   }
 
   /** Seconds from `from` to `to` into the timeline slot `slot` of every bucket they cover. */
   spread(from: number, to: number, slot: number): void {
     // Relative to the timeline's start: epoch seconds have too few bits left for bucket edges.
-    let a = Math.max(0, from - this.bucketStart);
+    const a = Math.max(0, from - this.bucketStart);
     const b = to - this.bucketStart;
-    for (let n = 0; a < b && n < 4 * MAX_THROUGHPUT_BUCKETS; n++) {
-      const o = this.bucketRel(a);
-      const edge = this.curTo;
-      const end = Math.min(b, edge);
-      if (end > a) this.tl[o + slot]! += end - a;
-      a = end < b ? edge : b;
+    if (!(b > a)) return;
+    // The far end first: it grows or merges the buckets, so the indices below stay valid.
+    const last = this.bucketRel(b) / BUCKET_STRIDE;
+    const w = this.bucketSec;
+    const t = this.tl;
+    let i = Math.min(last, Math.floor(a / w + BUCKET_EPSILON));
+    for (; i <= last; i++) {
+      const lo = i === 0 ? 0 : i * w;
+      const hi = i === last ? b : (i + 1) * w;
+      const d = Math.min(b, hi) - Math.max(a, lo);
+      if (d > 0) t[i * BUCKET_STRIDE + slot]! += d;
     }
   }
 
@@ -214,18 +247,27 @@ class SenderDiag {
     let idx = Math.floor(rel / this.bucketSec + BUCKET_EPSILON);
     if (idx < 0) idx = 0;
     while (idx * BUCKET_STRIDE >= this.tl.length && this.tl.length < MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE) {
-      const a = new Float64Array(Math.min(MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE, Math.max(FIRST_BUCKETS * BUCKET_STRIDE, this.tl.length * 4)));
-      a.set(this.tl);
+      const a = zeros(Math.min(MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE, Math.max(FIRST_BUCKETS * BUCKET_STRIDE, this.tl.length * 4)));
+      for (let i = 0; i < this.tl.length; i++) a[i] = this.tl[i]!;
       this.tl = a;
     }
-    while (idx >= MAX_THROUGHPUT_BUCKETS) {
+    if (idx >= MAX_THROUGHPUT_BUCKETS) {
+      // Merge by the factor the new time needs, in one pass (a long connection would otherwise merge
+      // pairs over and over as time goes on).
+      let f = 2;
+      while (Math.floor(rel / (this.bucketSec * f) + BUCKET_EPSILON) >= MAX_THROUGHPUT_BUCKETS) f *= 2;
       const t = this.tl;
-      for (let i = 0; i < MAX_THROUGHPUT_BUCKETS / 2; i++) {
-        for (let k = 0; k < BUCKET_STRIDE; k++) t[i * BUCKET_STRIDE + k] = t[2 * i * BUCKET_STRIDE + k]! + t[(2 * i + 1) * BUCKET_STRIDE + k]!;
+      const used = this.usedBuckets;
+      for (let i = 0; i * f < used; i++) {
+        for (let k = 0; k < BUCKET_STRIDE; k++) {
+          let sum = 0;
+          for (let j = i * f; j < Math.min(used, (i + 1) * f); j++) sum += t[j * BUCKET_STRIDE + k]!;
+          t[i * BUCKET_STRIDE + k] = sum;
+        }
       }
-      t.fill(0, (MAX_THROUGHPUT_BUCKETS / 2) * BUCKET_STRIDE);
-      this.bucketSec *= 2;
-      this.usedBuckets = Math.ceil(this.usedBuckets / 2);
+      t.fill(0, Math.ceil(used / f) * BUCKET_STRIDE);
+      this.bucketSec *= f;
+      this.usedBuckets = Math.ceil(used / f);
       idx = Math.floor(rel / this.bucketSec + BUCKET_EPSILON);
     }
     if (idx + 1 > this.usedBuckets) this.usedBuckets = idx + 1;
@@ -253,7 +295,7 @@ function stallThreshold(x: SenderDiag, initialRtt: number | null): number {
 }
 
 /** A stall and its cause, from the time spent in each state since the last progress. */
-function stallOf(p: Float64Array, start: number, end: number, fromFrame: number | null, toFrame: number | null, open: boolean): TransferStall {
+function stallOf(p: readonly number[], start: number, end: number, fromFrame: number | null, toFrame: number | null, open: boolean): TransferStall {
   const cause: TransferStall['cause'] = p[S_ZERO_WINDOW]! > 0 ? 'zero-window'
     : p[S_LOSS]! > 0 ? 'retransmission'
       : p[S_IDLE]! >= p[S_BUSY]! + p[S_WINDOW]! + p[S_RECEIVER_WINDOW]! ? 'idle' : 'unacknowledged';
@@ -282,6 +324,9 @@ function initialRttOf(conn: TcpFacts): number | null {
   return conn.handshake.rttMs === null ? null : conn.handshake.rttMs / 1000;
 }
 
+/** The timeline of a summary taken without one (shared: nothing writes into it). */
+const NO_TIMELINE: TcpTransferAnalysis['timeline'] = Object.freeze({ start: 0, bucketSec: FIRST_BUCKET_SEC, bytes: [], cause: [] }) as TcpTransferAnalysis['timeline'];
+
 /** The diagnosis of a direction that never sent data. */
 function idleSender(maxWindow: number): SenderDiag {
   const x = new SenderDiag();
@@ -290,6 +335,11 @@ function idleSender(maxWindow: number): SenderDiag {
 }
 
 export class TransferDiagnosis {
+  /**
+   * Keep the throughput timeline (graphs). A report without graphs turns it off when the connection
+   * opens: it is the largest part of the state (up to 128 buckets of 5 numbers per direction).
+   */
+  timelines = true;
   /** Per direction, made when it first sends data (most directions of most connections only acknowledge). */
   private d0: SenderDiag | null = null;
   private d1: SenderDiag | null = null;
@@ -297,8 +347,19 @@ export class TransferDiagnosis {
   private maxWindow0 = 0;
   private maxWindow1 = 0;
 
+  /** The summary was taken for good (the connection closed): state is dropped, packets are ignored. */
+  private frozen = false;
+
+  /** Drop the per-direction state (its arrays): the summary of the closed connection has been taken. */
+  freeze(): void {
+    this.frozen = true;
+    this.d0 = null;
+    this.d1 = null;
+  }
+
   /** One packet, after the analysis of it (ca.result). */
   packet(dir: Dir, ca: ConnectionAnalysis, pkt: FastPacket, ts: number, frame: number): void {
+    if (this.frozen) return;
     const r = ca.result;
     const flags = pkt.flags;
     const seglen = pkt.payloadWireLength;
@@ -385,8 +446,10 @@ export class TransferDiagnosis {
         s.bytes += r.newBytes;
         s.lastNewDataTs = ts;
         // (the bucket first: finding it may grow the array)
-        const at = s.bucket(ts);
-        s.tl[at]! += r.newBytes;
+        if (this.timelines) {
+          const at = s.bucket(ts);
+          s.tl[at]! += r.newBytes;
+        }
       }
       if (r.flags & TA_OUT_OF_ORDER) s.outOfOrder++;
       if (r.flags & TA_LOST_SEGMENT) s.lostSegments++;
@@ -410,7 +473,7 @@ export class TransferDiagnosis {
     if (dt > 0) {
       const st = as >= 0 ? as : x.state;
       x.times[STATES + st]! += dt;
-      x.spread(x.lastTs, ts, CAUSE_SLOT[st]!);
+      if (this.timelines) x.spread(x.lastTs, ts, CAUSE_SLOT[st]!);
       x.accounted = true;
     }
     x.lastTs = ts;
@@ -424,7 +487,7 @@ export class TransferDiagnosis {
     const gap = ts - x.lastProgressTs;
     if (gap > stallThreshold(x, ca.initialRtt)) {
       if (x.lastTs < ts) this.account(d, x, ca, ts, -1);
-      const stall = stallOf(x.times.subarray(STATES), x.lastProgressTs, ts, x.lastProgressFrame, frame, false);
+      const stall = stallOf(x.times.slice(STATES), x.lastProgressTs, ts, x.lastProgressFrame, frame, false);
       // An idle sender whose peer sent data meanwhile was waiting for an answer: an exchange, not a stall.
       if (stall.cause === 'idle' && x.peerSpoke) {
         // not a stall
@@ -480,7 +543,7 @@ export class TransferDiagnosis {
    * The diagnosis of direction `dir` (default: the bulk one) as it stands at `endTs`. `ended`: the
    * connection is over (or the capture is), so a direction still waiting for data ended stalled.
    */
-  summary(conn: TcpFacts, endTs: number, ended: boolean, dir: Dir = this.bulkDir()): TcpTransferAnalysis {
+  summary(conn: TcpFacts, endTs: number, ended: boolean, dir: Dir = this.bulkDir(), withTimeline = true): TcpTransferAnalysis {
     const x = (dir === 0 ? this.d0 : this.d1) ?? idleSender(dir === 0 ? this.maxWindow1 : this.maxWindow0);
     const hs = conn.handshake;
     const causeSeconds: Record<LimitingCause, number> = { receiver: 0, loss: 0, window: 0, sender: 0 };
@@ -507,6 +570,7 @@ export class TransferDiagnosis {
       }
     }
     const duration = x.started ? x.lastNewDataTs - x.firstDataTs : 0;
+    const rttMedian = x.rttCount > 0 ? x.rttMedian() : 0;
     zwSeconds = Math.max(0, zwSeconds);
     const o = hs.options;
     return {
@@ -525,8 +589,8 @@ export class TransferDiagnosis {
       rtoMaxSec: x.rtos > 0 ? x.rtoMax : null,
       durationSec: duration,
       throughput: duration >= 0.001 ? x.bytes / duration : null,
-      timeline: timelineOf(x, conn.start),
-      rttMs: x.rttCount > 0 ? { min: x.rttMin * 1000, median: x.rttMedian() * 1000, max: x.rttMax * 1000, samples: x.rttCount } : null,
+      timeline: withTimeline ? timelineOf(x, conn.start) : NO_TIMELINE,
+      rttMs: x.rttCount > 0 ? { min: x.rttMin * 1000, median: rttMedian * 1000, max: x.rttMax * 1000, samples: x.rttCount } : null,
       zeroWindow: { periods: x.zwPeriods, seconds: zwSeconds },
       windowFull: x.windowFull,
       maxWindow: x.maxWindow > 0 ? x.maxWindow : null,

@@ -159,6 +159,7 @@ export class Flow implements ReassemblySink {
       half.reasm.free();
     }
     this.closed = true;
+    this.conn.analysis?.release();
     this.conn.closeReason = reason;
     this.handler.close(this.conn, reason, ts, frame);
   }

@@ -15,7 +15,7 @@ const cap = (rel: string) => join(ROOT, 'captures', rel);
 const DIAGNOSIS = new Set(['transfer-loss', 'transfer-receiver-limited', 'transfer-window-limited', 'transfer-stalled']);
 
 async function analyze(rel: string): Promise<Analysis> {
-  return analyzeFile(cap(rel));
+  return analyzeFile(cap(rel), { transferTimelines: true });
 }
 
 function diagnosisFindings(s: Session) {
