@@ -46,6 +46,35 @@ function zeros(n: number): number[] {
   return new Array<number>(n).fill(0);
 }
 const NO_SAMPLES: number[] = [];
+const NO_STALLS: TransferStall[] = [];
+/** The scratch array the median is selected in (at most RTT_SAMPLES are kept). */
+const MEDIAN_SCRATCH: number[] = zeros(RTT_SAMPLES);
+
+/** The k-th smallest of a[0, n) (Hoare's quickselect; reorders a). */
+function select(a: number[], n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
 const FIRST_BUCKETS = 16;
 /** A time this close under a bucket edge (in buckets) is at the edge: (k + 1) × width must land in bucket k + 1. */
 const BUCKET_EPSILON = 1e-9;
@@ -68,6 +97,8 @@ const S_WINDOW = 3;
 const S_IDLE = 4;
 const S_BUSY = 5;
 const STATES = 6;
+/** The scratch array of a summary's pending seconds per state. */
+const PENDING_SCRATCH: number[] = zeros(STATES);
 const CAUSE_OF: readonly LimitingCause[] = ['receiver', 'receiver', 'loss', 'window', 'sender', 'sender'];
 
 const ge = (x: number, y: number): boolean => ((y - x) | 0) <= 0;
@@ -130,7 +161,8 @@ class SenderDiag {
   rttMin = Infinity;
   rttMax = 0;
   srtt = 0;
-  readonly stalls: TransferStall[] = [];
+  /** Made at the first stall (most connections have none). */
+  stalls: TransferStall[] = NO_STALLS;
   moreStalls = 0;
   /** The other direction sent new data since this one's last progress. */
   peerSpoke = false;
@@ -206,10 +238,13 @@ class SenderDiag {
 
   /** The median RTT so far, seconds (0 when none). */
   rttMedian(): number {
-    if (this.rttKept === 0) return 0;
-    // A typed array sorts numerically without a comparator, several times faster.
-    const a = this.rtts.slice(0, this.rttKept).sort((x, y) => x - y);
-    return a[a.length >> 1]!;
+    const n = this.rttKept;
+    if (n === 0) return 0;
+    // Selected in a shared scratch array, not sorted in a copy: a summary is taken for every
+    // connection that closes, and a copy and a sort each time showed up in the report's garbage.
+    const a = MEDIAN_SCRATCH;
+    for (let i = 0; i < n; i++) a[i] = this.rtts[i]!;
+    return select(a, n, n >> 1);
   }
 
   /** Seconds from `from` to `to` into the timeline slot `slot` of every bucket they cover. */
@@ -294,11 +329,21 @@ function stallThreshold(x: SenderDiag, initialRtt: number | null): number {
   return Math.max(STALL_MIN_SEC, STALL_RTTS * pathRtt(x, initialRtt));
 }
 
-/** A stall and its cause, from the time spent in each state since the last progress. */
-function stallOf(p: readonly number[], start: number, end: number, fromFrame: number | null, toFrame: number | null, open: boolean): TransferStall {
-  const cause: TransferStall['cause'] = p[S_ZERO_WINDOW]! > 0 ? 'zero-window'
-    : p[S_LOSS]! > 0 ? 'retransmission'
-      : p[S_IDLE]! >= p[S_BUSY]! + p[S_WINDOW]! + p[S_RECEIVER_WINDOW]! ? 'idle' : 'unacknowledged';
+/** A stall's cause, from the seconds per state in p[at, at + STATES) (the time since the last progress). */
+function stallCause(p: readonly number[], at: number): TransferStall['cause'] {
+  return p[at + S_ZERO_WINDOW]! > 0 ? 'zero-window'
+    : p[at + S_LOSS]! > 0 ? 'retransmission'
+      : p[at + S_IDLE]! >= p[at + S_BUSY]! + p[at + S_WINDOW]! + p[at + S_RECEIVER_WINDOW]! ? 'idle' : 'unacknowledged';
+}
+
+/** Causes a conversation turn can show: nothing to send, or sent and waiting for an ACK. */
+function isTurnCause(c: TransferStall['cause']): boolean {
+  return c === 'idle' || c === 'unacknowledged';
+}
+
+/** A stall and its cause, from the seconds per state in p[at, at + STATES). */
+function stallOf(p: readonly number[], at: number, start: number, end: number, fromFrame: number | null, toFrame: number | null, open: boolean): TransferStall {
+  const cause = stallCause(p, at);
   return { start, end, fromFrame, toFrame, cause, open };
 }
 
@@ -487,12 +532,14 @@ export class TransferDiagnosis {
     const gap = ts - x.lastProgressTs;
     if (gap > stallThreshold(x, ca.initialRtt)) {
       if (x.lastTs < ts) this.account(d, x, ca, ts, -1);
-      const stall = stallOf(x.times.slice(STATES), x.lastProgressTs, ts, x.lastProgressFrame, frame, false);
-      // An idle sender whose peer sent data meanwhile was waiting for an answer: an exchange, not a stall.
-      if (stall.cause === 'idle' && x.peerSpoke) {
+      // A sender whose peer sent data meanwhile was waiting for an answer: an exchange, not a stall,
+      // whether it was idle or its last data waited for the ACK that came with the answer (a control
+      // connection's reply is acknowledged by the next command, often seconds later).
+      if (x.peerSpoke && isTurnCause(stallCause(x.times, STATES))) {
         // not a stall
       } else if (x.stalls.length < MAX_STALLS) {
-        x.stalls.push(stall);
+        if (x.stalls === NO_STALLS) x.stalls = [];
+        x.stalls.push(stallOf(x.times, STATES, x.lastProgressTs, ts, x.lastProgressFrame, frame, false));
       } else {
         x.moreStalls++;
       }
@@ -547,16 +594,19 @@ export class TransferDiagnosis {
     const x = (dir === 0 ? this.d0 : this.d1) ?? idleSender(dir === 0 ? this.maxWindow1 : this.maxWindow0);
     const hs = conn.handshake;
     const causeSeconds: Record<LimitingCause, number> = { receiver: 0, loss: 0, window: 0, sender: 0 };
-    const stalls = x.stalls.slice();
+    // A copy only where there is something to copy or add (readers never write into it).
+    let stalls = x.stalls === NO_STALLS ? NO_STALLS : x.stalls.slice();
     let moreStalls = x.moreStalls;
     let zwSeconds = x.zwSeconds + (x.inZeroWindow ? Math.max(0, endTs - x.zwStart) : 0);
-    const pending = x.times.slice(STATES);
+    const pending = PENDING_SCRATCH;
+    for (let i = 0; i < STATES; i++) pending[i] = x.times[STATES + i]!;
     if (x.started && endTs > x.lastTs) pending[x.state]! += endTs - x.lastTs;
     if (x.started && ended && !x.finSeen) {
       const gap = endTs - x.lastProgressTs;
       if (gap > stallThreshold(x, initialRttOf(conn))) {
         // Ended stalled: that time is part of the transfer.
-        if (stalls.length < MAX_STALLS) stalls.push(stallOf(pending, x.lastProgressTs, endTs, x.lastProgressFrame, null, true));
+        if (stalls === NO_STALLS) stalls = [];
+        if (stalls.length < MAX_STALLS) stalls.push(stallOf(pending, 0, x.lastProgressTs, endTs, x.lastProgressFrame, null, true));
         else moreStalls++;
         for (let i = 0; i < STATES; i++) causeSeconds[CAUSE_OF[i]!] += pending[i]!;
       }

@@ -125,6 +125,15 @@ describe('no diagnosis where nothing slowed the transfer', () => {
     expect(a.sessions.flatMap(diagnosisFindings)).toEqual([]);
   });
 
+  it('a control connection\'s turns are not stalls: a reply the next command acknowledges seconds later (zeek ipv4)', async () => {
+    const a = await analyze('public/zeek/ipv4.pcap');
+    const c = a.sessions[0]!.controlTcpAnalysis!;
+    // The user took up to 14 s between commands; each reply waited for the ACK that came with the next one.
+    expect(c.durationSec).toBeGreaterThan(30);
+    expect(c.stalls).toEqual([]);
+    expect(c.causeSeconds.sender).toBeGreaterThan(30);
+  });
+
   it('a capture with packets missing (zeek bigtransfer: ACKs of data it never saw) gets no stall or window finding', async () => {
     const a = await analyze('public/zeek/bigtransfer.pcap');
     const t = a.sessions[0]!.dataConnections.find((d) => d.command?.verb === 'RETR')!.tcpAnalysis!;

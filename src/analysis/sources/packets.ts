@@ -10,8 +10,12 @@ import type { CaptureInfo } from '../../capture/types.js';
 import type { PacketFact } from '../../model/packet-facts.js';
 import { Pipeline } from '../pipeline.js';
 
-/** Rows that may wait for their connection to be decided before they are handed on anyway. */
-export const MAX_LAG_ROWS = 1 << 20;
+/**
+ * Rows that may wait for their connection to be decided before they are handed on anyway (FTP
+ * detection decides within a connection's first 4 KiB; an unpaired data connection is known only
+ * when it closes). The ring holds twice this: about 35 MB at most.
+ */
+export const MAX_LAG_ROWS = 1 << 18;
 
 export interface PacketStreamOptions {
   ftpPorts?: number[];
