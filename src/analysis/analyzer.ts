@@ -319,6 +319,8 @@ export class FtpAnalyzer implements StreamHandler {
       closed: false,
       packets: null,
       tcp: copyTcpFacts(conn),
+      // Set when the connection closes; in the literal so that every session has one shape from the start.
+      controlTcpAnalysis: null,
     };
     this.updateHandshake(session, conn);
     const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
@@ -726,6 +728,7 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
     restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null,
     tcp: copyTcpFacts(conn),
+    tcpAnalysis: null,
   };
 }
 

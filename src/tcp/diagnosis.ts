@@ -36,7 +36,7 @@ export const STALL_MIN_SEC = 1;
 export const STALL_RTTS = 4;
 /** RTT samples kept per direction (every 2^k-th once full, so they cover the whole transfer): enough for a median. */
 const RTT_SAMPLES = 64;
-const FIRST_RTT_SAMPLES = 16;
+const FIRST_RTT_SAMPLES = 4;
 /**
  * The arrays here are plain number arrays, not typed arrays: there are several per direction of
  * every connection, most of them small and short-lived, and typed arrays cost an off-heap buffer
@@ -83,6 +83,8 @@ const BUCKET_STRIDE = 5;
 const CAUSE_SLOT: readonly number[] = [1, 1, 2, 3, 4, 4];
 /** Samples kept for the bytes-per-RTT estimate, at least HISTORY_SPACING_SEC apart: 0.64 s of history or more. */
 const HISTORY = 64;
+/** Most connections are short: their history starts small (it grows fourfold up to HISTORY). */
+const FIRST_HISTORY = 4;
 const HISTORY_SPACING_SEC = 0.01;
 /** Without an event, a direction's state is looked at this often (seconds of packet time). */
 const SAMPLE_SEC = 0.01;
@@ -182,7 +184,7 @@ class SenderDiag {
     let cap = this.hist.length >> 1;
     if (this.histCount === cap && cap < HISTORY) {
       // Grow (most connections never need the whole history): the ring is laid out from its head.
-      const a = zeros(2 * Math.min(HISTORY, Math.max(16, cap * 4)));
+      const a = zeros(2 * Math.min(HISTORY, Math.max(FIRST_HISTORY, cap * 4)));
       for (let k = 0; k < this.histCount; k++) {
         const j = (this.histHead + k) % cap;
         a[2 * k] = this.hist[2 * j]!;
