@@ -117,7 +117,11 @@ export type LimitingCause = 'receiver' | 'loss' | 'window' | 'sender';
 
 export const LIMITING_CAUSES: readonly LimitingCause[] = ['receiver', 'loss', 'window', 'sender'];
 
-/** A time with no new data for longer than max(1 s, 4 × RTT). */
+/**
+ * A time with no new data for longer than max(1 s, 4 × RTT). A wait in which the other side sent
+ * data is a turn of a conversation (a reply waiting for the next command), not a stall, unless the
+ * receiver's window was zero or the sender was retransmitting.
+ */
 export interface TransferStall {
   start: number;
   end: number;
