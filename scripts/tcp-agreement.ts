@@ -101,7 +101,7 @@ export function readAnalysisTsv(path: string): Map<number, Record<string, string
 /** ftpscope's facts for every TCP packet of a capture, by frame. */
 export async function analyzeCapture(path: string): Promise<Map<number, PacketFact>> {
   const facts = new Map<number, PacketFact>();
-  await streamPackets(path, { onPacket: (f) => { facts.set(f.frame, f); } });
+  await streamPackets({ files: [path], merged: false, name: path, ignored: [] }, { onPacket: (f) => { facts.set(f.frame, f); } });
   return facts;
 }
 

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'proxy-listen'          // could not bind
   | 'proxy-config'
   | 'output-unwritable'
+  | 'output-exists'         // an export would replace a file (without --force)
   | 'tls-config';
 
 export class FtpscopeError extends Error {

@@ -1,18 +1,20 @@
-import type { FastPacket } from '../dissect/types.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, type FastPacket } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/events.js';
 import type {
-  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, Session, SourceInfo, UnseenTransfer,
+  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, OriginalServer, Session, SourceInfo, UnseenTransfer,
 } from '../model/types.js';
-import type { FtpRole } from '../model/packet-facts.js';
-import { copyTcpFacts } from '../model/tcp-facts.js';
+import type { ProxyLeg } from './proxy-legs.js';
+import { copyTcpFacts, finalTcpFacts } from '../model/tcp-facts.js';
 import { PacketTable, type RowInput } from './packet-table.js';
-import { finding, pushFinding, MAX_FINDINGS_PER_OWNER, type Finding } from '../model/findings.js';
+import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
 import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
-import { TransferAccumulator } from '../ftp/transfer.js';
-import { looksLikeClientCommand, looksLikeServerGreeting } from '../ftp/detect.js';
-import { dataDirOf, transferAnalysisOf, transferFindings } from './diagnosis.js';
+import { failureReasons, looksBinary, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
+import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
+import { Diagnoser, lossyPath } from './diagnosis.js';
+import { dataDirOf, transferAnalysisOf, diagnosisFindings } from './transfer-diagnosis.js';
 
 export interface AnalyzerOptions {
   sourceType: SourceInfo['type'];
@@ -43,6 +45,10 @@ export interface AnalyzerOptions {
    * dashboard); reports ask for it with --graphs.
    */
   transferTimelines?: boolean;
+  /** sha256 of data connections (default true); false counts bytes only (the proxy's --no-hash). */
+  hashData?: boolean;
+  /** Commands (and unsolicited replies) kept per session; later ones are counted, not kept. */
+  maxCommandsPerSession?: number;
 }
 
 interface ControlRole {
@@ -70,14 +76,28 @@ interface DataRole {
   digest: string | null;
   /** A TLS session's data connection: bytes are ciphertext. */
   encrypted: boolean;
+  /** The FTP client's first bytes on a TLS data connection, until its ClientHello parses. */
+  hello: Buffer | null;
 }
 
-/** A connection not yet known to be FTP: kept briefly to detect FTP on any port. */
+/**
+ * What a side's first line says about FTP on a port not given as one: a server greeting (220), a
+ * well-formed FTP reply, an FTP command from the client, or something else (not FTP).
+ */
+type FirstLine = 'greeting' | 'reply' | 'command' | 'not-ftp';
+
+/**
+ * A connection not yet known to be FTP: kept briefly (its first DETECT_BYTES) to detect FTP on
+ * any port. A client that opens with an FTP command is not enough (IRC clients open with PASS
+ * and USER too): the server must confirm with a greeting or a well-formed FTP reply. A
+ * candidate never confirmed is no session.
+ */
 interface CandidateRole {
   kind: 'candidate';
   chunks: { dir: Dir; bytes: Buffer; ts: number; frame: number | null }[];
   buffered: number;
-  decided: [boolean, boolean];
+  /** Each side's first line, once it is complete. */
+  first: [FirstLine | null, FirstLine | null];
   acc: TransferAccumulator;
 }
 
@@ -86,16 +106,25 @@ interface OtherRole {
   acc: TransferAccumulator;
 }
 
-type Role = ControlRole | DataRole | CandidateRole | OtherRole;
+/** A server-facing leg of a proxy recording: part of its session, not a session or data of its own. */
+interface ProxyLegRole {
+  kind: 'proxy-leg';
+}
+
+type Role = ControlRole | DataRole | CandidateRole | OtherRole | ProxyLegRole;
 
 const DETECT_BYTES = 4096;
 const MAX_UNPAIRED = 10_000;
+/** Transfers listed per session whose data connection is not in the capture (their findings count them all). */
+const MAX_UNSEEN = 1000;
 const REPEATED_LOGIN_FAILURES = 3;
 const MAX_LOGIN_FAILURE_KEYS = 10_000;
 /** Addresses remembered as FTP peers (for guessing unpaired connections' roles); the oldest are forgotten. */
 const MAX_FTP_HOSTS = 65_536;
 /** Server endpoints recognised as FTP control on a port not given as one; the oldest are forgotten. */
 const MAX_CONTROL_SERVERS = 65_536;
+/** Server-facing legs announced by a proxy recording whose SYN has not been seen yet; the oldest are forgotten. */
+const MAX_PENDING_PROXY_LEGS = 4096;
 
 /**
  * The FTP layer: takes TCP stream events (from a capture's TCP tracker or from the proxy),
@@ -112,6 +141,12 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly ftpHosts = new Set<string>();
   /** "ip port" of servers whose control connections were recognised by their greeting or first command. */
   private readonly controlServers = new Set<string>();
+  /** Open control connections by "client server" endpoints (proxy recordings name their sessions so). */
+  private readonly controlByTuple = new Map<string, ControlRole>();
+  /** Server-facing legs of a proxy recording, by their own "client server" endpoints, until they open. */
+  private readonly pendingLegs = new Map<string, ProxyLeg>();
+  /** Connections a proxy recording marked as server-facing legs (said once at the end: nothing is hidden silently). */
+  private linkedLegs = 0;
   /** Data connections not yet final, and the role that settles each. */
   private readonly openData = new Map<DataConnection, DataRole>();
   /** The per-packet facts (with keepPackets). */
@@ -122,12 +157,17 @@ export class FtpAnalyzer implements StreamHandler {
   readonly source: SourceInfo;
   private nextSessionId = 1;
   private finished = false;
+  /** Names causes once each session is final (see diagnosis.ts). */
+  private readonly diagnoser = new Diagnoser();
+  private readonly diagnosed = new WeakSet<Session>();
   private retiredCount = 0;
+  private readonly hashData: boolean;
   /** See AnalyzerOptions.transferTimelines. */
   private readonly timelines: boolean;
 
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
+    this.hashData = opts.hashData ?? true;
     this.timelines = opts.transferTimelines ?? opts.keepPackets === true;
     this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
@@ -151,6 +191,7 @@ export class FtpAnalyzer implements StreamHandler {
   open(conn: TcpConnection, ts: number, frame: number | null): void {
     // The diagnosis keeps a throughput timeline only where something will draw it.
     if (!this.timelines && conn.analysis) conn.analysis.diagnosis.timelines = false;
+    if (this.pendingLegs.size > 0 && this.openProxyLeg(conn, ts)) return;
     if (this.ftpPorts.has(conn.server.port) || this.controlServers.has(endpointKey(conn.server))) {
       this.startControl(conn);
       return;
@@ -170,7 +211,7 @@ export class FtpAnalyzer implements StreamHandler {
       this.startTlsData(conn, tlsOwner.role, tlsOwner.mode, ts);
       return;
     }
-    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, decided: [false, false], acc: new TransferAccumulator() } satisfies CandidateRole;
+    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator(this.hashData) } satisfies CandidateRole;
     this.candidates.add(conn);
     this.packetTable?.follow(conn.id, { channel: 'candidate', session: null, dataConnection: null, initiatorRole: null });
   }
@@ -185,7 +226,7 @@ export class FtpAnalyzer implements StreamHandler {
     const bytes = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
     switch (role.kind) {
       case 'data':
-        this.dataBytes(role, dir, bytes);
+        this.dataBytes(role, dir, bytes, ts);
         return;
       case 'candidate':
         this.candidateBytes(conn, role, dir, bytes, ts, frame);
@@ -200,7 +241,22 @@ export class FtpAnalyzer implements StreamHandler {
     const role = conn.tag as Role | undefined;
     if (!role) return;
     if (role.kind === 'control') this.apply(role, role.machine.gap(dir, length, frame));
-    else if (role.kind === 'data' || role.kind === 'other' || role.kind === 'candidate') role.acc.gap(dir, length);
+    else if (role.kind === 'data') {
+      this.dataGap(role, dir, length);
+      this.liveFigures(role, ts);
+    } else if (role.kind === 'other' || role.kind === 'candidate') role.acc.gap(dir, length);
+  }
+
+  /**
+   * A finding of the TCP layer: listed on the FTP session the connection belongs to (the control
+   * connection or one of its data connections), where every view shows findings. Connections not
+   * (yet) known as FTP keep theirs on the connection; a candidate that turns out to be FTP brings
+   * them along, an unpaired data connection hands them to the capture's findings.
+   */
+  finding(conn: TcpConnection, f: Finding): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control') this.sessionFinding(role, tcpFinding(f, 'control connection'));
+    else if (role?.kind === 'data' && role.owner) this.sessionFinding(role.owner, tcpFinding(f, `data connection ${role.dc.id}`));
   }
 
   close(conn: TcpConnection, reason: CloseReason, ts: number, frame: number | null): void {
@@ -212,7 +268,7 @@ export class FtpAnalyzer implements StreamHandler {
       role.closed = true;
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
-      role.dc.tcp = copyTcpFacts(conn);
+      role.dc.progress = 'closing';
       role.dc.tcpAnalysis = transferAnalysisOf(conn, true, dataDirOf(role.slot?.direction ?? role.dc.direction, role.dc.opener), this.timelines);
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
@@ -221,12 +277,18 @@ export class FtpAnalyzer implements StreamHandler {
     } else if (role.kind === 'candidate') {
       this.candidates.delete(conn);
       this.endCandidate(conn, role.acc, reason);
-    } else {
+    } else if (role.kind === 'other') {
       this.endCandidate(conn, role.acc, reason);
+    } else {
+      conn.tag = undefined; // a proxy recording's server-facing leg: nothing of its own to report
     }
   }
 
   packet(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void {
+    // A FIN, RST or ACK after the connection closed (the ACK of the last FIN, the RST that ends a
+    // TIME-WAIT exchange) is still part of its teardown: the facts already handed out are brought
+    // up to date, as the live proxy's are.
+    if (conn.closeReason !== null && (pkt.flags & (TCP_FIN | TCP_RST | TCP_ACK)) !== 0) this.lateTeardown(conn);
     const table = this.packetTable;
     if (table === null) return;
     if (this.opts.factsForAllConnections && !table.entry(conn.id)) {
@@ -235,12 +297,62 @@ export class FtpAnalyzer implements StreamHandler {
     table.add(conn, dir, {
       frame: rec.frame, ts: rec.ts, fileOffset: rec.fileOffset, flags: pkt.flags, seq: pkt.seq, ack: pkt.ack,
       len: pkt.payloadWireLength, window: pkt.window, analysis: conn.analysis?.result,
-    });
+    }, pkt.payloadLength > 0 ? pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength) : undefined);
+  }
+
+  private lateTeardown(conn: TcpConnection): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control' && role.session.tcp) role.session.tcp = finalTcpFacts(conn);
+    else if (role?.kind === 'data' && role.dc.tcp) role.dc.tcp = finalTcpFacts(conn);
   }
 
   /** A packet of `conn` known other than from a capture (the proxy's synthesized ones), for the fact table. */
   addPacket(conn: TcpConnection, dir: Dir, row: RowInput): void {
     this.packetTable?.add(conn, dir, row);
+  }
+
+  // ---- the proxy's upstream -----------------------------------------------------------
+
+  /**
+   * The proxy: the session on control connection `conn` is relayed to `server` (the address the
+   * client dialled in transparent mode, the USER name@host destination, or --upstream).
+   */
+  setOriginalServer(conn: TcpConnection, server: OriginalServer, ts: number): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind !== 'control') return;
+    this.originalServer(role, server, ts);
+  }
+
+  /**
+   * A proxy recording says (a comment on its SYN) that the connection `client` → `server` is a
+   * server-facing leg of the session `leg` names. Called before the packet reaches the TCP layer.
+   */
+  noteProxyLeg(client: Endpoint, server: Endpoint, leg: ProxyLeg): void {
+    const legs = this.pendingLegs;
+    if (legs.size >= MAX_PENDING_PROXY_LEGS) legs.delete(legs.keys().next().value!);
+    legs.set(tupleKey(client, server), leg);
+  }
+
+  private openProxyLeg(conn: TcpConnection, ts: number): boolean {
+    const key = tupleKey(conn.client, conn.server);
+    const leg = this.pendingLegs.get(key);
+    if (!leg) return false;
+    this.pendingLegs.delete(key);
+    conn.tag = { kind: 'proxy-leg' } satisfies ProxyLegRole;
+    this.linkedLegs++;
+    const owner = this.controlByTuple.get(tupleKey(leg.client, leg.server));
+    if (owner && leg.kind === 'control') {
+      this.originalServer(owner, { ip: conn.server.ip, port: conn.server.port, ...(leg.name !== undefined ? { name: leg.name } : {}) }, ts);
+    }
+    return true;
+  }
+
+  private originalServer(role: ControlRole, server: OriginalServer, ts: number): void {
+    const s = role.session;
+    const prev = s.originalServer;
+    if (prev && prev.ip === server.ip && prev.port === server.port && prev.name === server.name) return;
+    s.originalServer = { ip: server.ip, port: server.port, ...(server.name !== undefined ? { name: server.name } : {}) };
+    this.emit({ type: 'session-server', session: s, ts });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
@@ -266,6 +378,10 @@ export class FtpAnalyzer implements StreamHandler {
         this.endCandidate(conn, role.acc, conn.closeReason ?? 'end');
       }
       this.candidates.clear();
+      if (this.linkedLegs > 0) {
+        this.addGlobalFinding(finding('info', 'proxy-recording-legs',
+          `${this.linkedLegs} TCP connections are server-facing legs of proxied sessions (the proxy's comment on their SYN says so): they are part of those sessions (originalServer), not sessions or data connections of their own; tshark shows them as connections`));
+      }
       if (this.expectations.evicted > 0) {
         this.addGlobalFinding(finding('warning', 'expectations-evicted',
           `${this.expectations.evicted} PASV/PORT expectations were dropped because the table was full; some data connections may be unpaired`));
@@ -287,12 +403,37 @@ export class FtpAnalyzer implements StreamHandler {
 
   /** Open connections' TCP facts as they stand now (views read copies, never the live records). */
   private refreshTcpFacts(): void {
-    for (const role of this.controls) role.session.tcp = copyTcpFacts(role.conn);
-    for (const role of this.openData.values()) if (!role.closed) role.dc.tcp = copyTcpFacts(role.conn);
+    for (const role of this.controls) {
+      role.session.tcp = copyTcpFacts(role.conn);
+      // A live session lasts as long as its control connection has been seen so far.
+      if (role.conn.end > role.session.end) role.session.end = role.conn.end;
+    }
+    for (const role of this.openData.values()) {
+      role.dc.tcp = copyTcpFacts(role.conn);
+      if (!role.closed) this.liveFigures(role, role.conn.end);
+    }
+  }
+
+  /**
+   * A finding the source itself made about the session a control connection carries (the
+   * proxy's refusals and limits), or about the whole source when there is none. The analyzer
+   * stays the one writer of sessions, and the finding goes out as an event like any other.
+   */
+  sourceFinding(conn: TcpConnection | null, f: Finding): void {
+    const role = conn?.tag as Role | undefined;
+    if (role?.kind === 'control') this.sessionFinding(role, f);
+    else this.addGlobalFinding(f);
+  }
+
+  /** The source terminated the control connection's TLS and knows its version and SNI (the proxy). */
+  sourceTls(conn: TcpConnection, info: { sni: string | null; version: string | null }): void {
+    const role = conn.tag as Role | undefined;
+    if (role?.kind === 'control') role.session.tlsInfo = { sni: info.sni, version: info.version };
   }
 
   addGlobalFinding(f: Finding): void {
-    if (pushFinding(this.findings, f)) this.emit({ type: 'finding', session: null, finding: f });
+    addFinding(this.findings, copyFinding(f));
+    this.emit({ type: 'finding', session: null, finding: f });
   }
 
   // ---- control ------------------------------------------------------------------------
@@ -318,13 +459,17 @@ export class FtpAnalyzer implements StreamHandler {
       controlBytes: [0, 0],
       closed: false,
       packets: null,
-      tcp: copyTcpFacts(conn),
+      // Copied when the connection ends, or when the analysis is snapshotted before that.
+      tcp: null,
       // Set when the connection closes; in the literal so that every session has one shape from the start.
       controlTcpAnalysis: null,
     };
     this.updateHandshake(session, conn);
     const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
-    const role: ControlRole = { kind: 'control', session, conn, machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects }), waiting: new Set() };
+    const role: ControlRole = {
+      kind: 'control', session, conn, waiting: new Set(),
+      machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects, maxCommands: this.opts.maxCommandsPerSession }),
+    };
     conn.tag = role;
     if (this.packetTable) {
       this.packetTable.follow(conn.id, { channel: 'control', session, dataConnection: null, initiatorRole: 'client' });
@@ -332,8 +477,10 @@ export class FtpAnalyzer implements StreamHandler {
     }
     this.sessions.push(session);
     this.controls.add(role);
+    this.controlByTuple.set(tupleKey(conn.client, conn.server), role);
     this.noteFtpHost(conn.client.ip);
     this.noteFtpHost(conn.server.ip);
+    for (const f of conn.findings) this.sessionFinding(role, tcpFinding(f, 'control connection'));
     if (!conn.handshake.seen && conn.handshake.synFrame === null) {
       this.sessionFinding(role, finding('info', 'capture-mid-session',
         `the capture starts in the middle of this control connection: commands before it are not seen`, conn.firstFrame));
@@ -345,13 +492,15 @@ export class FtpAnalyzer implements StreamHandler {
   private endControl(role: ControlRole, conn: TcpConnection, ts: number, frame: number | null): void {
     if (!this.controls.has(role)) return;
     this.controls.delete(role);
+    const key = tupleKey(conn.client, conn.server);
+    if (this.controlByTuple.get(key) === role) this.controlByTuple.delete(key);
     const s = role.session;
     this.updateHandshake(s, conn);
     s.end = Math.max(s.end, conn.end);
-    s.tcp = copyTcpFacts(conn);
+    s.tcp = finalTcpFacts(conn);
     s.controlTcpAnalysis = transferAnalysisOf(conn, true, undefined, this.timelines);
     if (s.controlTcpAnalysis) {
-      for (const f of transferFindings(s.controlTcpAnalysis, { initiatorRole: 'client', what: 'the control connection', data: false })) this.sessionFinding(role, f);
+      for (const f of diagnosisFindings(s.controlTcpAnalysis, { initiatorRole: 'client', what: 'the control connection', data: false })) this.sessionFinding(role, f);
     }
     this.apply(role, role.machine.end(ts, frame));
     if (conn.closeReason === 'rst') {
@@ -369,11 +518,16 @@ export class FtpAnalyzer implements StreamHandler {
     this.maybeRetire(s);
   }
 
-  /** Retire a closed session whose data connections are all settled (when retiring is on). */
+  /**
+   * A closed session whose data connections are all settled is final: it gets its diagnosis, and is
+   * retired when retiring is on.
+   */
   private maybeRetire(s: Session): void {
-    const retire = this.opts.retireSession;
-    if (!retire || !s.closed) return;
+    if (!s.closed) return;
     for (const dc of s.dataConnections) if (this.openData.has(dc)) return;
+    this.diagnose(s);
+    const retire = this.opts.retireSession;
+    if (!retire) return;
     const i = this.sessions.lastIndexOf(s);
     if (i < 0) return;
     this.sessions.splice(i, 1);
@@ -381,9 +535,24 @@ export class FtpAnalyzer implements StreamHandler {
     retire(s);
   }
 
+  /** Once per session, when it is final: the diagnosis findings, emitted like any other finding. */
+  private diagnose(s: Session): void {
+    if (this.diagnosed.has(s)) return;
+    this.diagnosed.add(s);
+    for (const f of this.diagnoser.session(s)) {
+      addFinding(s.findings, copyFinding(f));
+      this.emit({ type: 'finding', session: s, finding: f });
+    }
+  }
+
   /** Sessions handed to retireSession so far. */
   get retired(): number {
     return this.retiredCount;
+  }
+
+  /** A retired session no view shows any more: its packet list and fact-table entries go too. */
+  forgetSession(s: Session): void {
+    this.packetTable?.forgetSession(s);
   }
 
   private updateHandshake(s: Session, conn: TcpConnection): void {
@@ -408,7 +577,12 @@ export class FtpAnalyzer implements StreamHandler {
           this.emit({ type: 'command', session: role.session, command: ef.command });
           break;
         case 'reply':
-          this.packetTable?.noteLine(ef.reply.frame, { kind: 'reply', reply: ef.reply, command: ef.command });
+          if (this.packetTable) {
+            const line = { kind: 'reply', reply: ef.reply, command: ef.command } as const;
+            this.packetTable.noteLine(ef.reply.frame, line);
+            // A multi-line reply that ends in a later packet: that packet carries it too.
+            if (ef.endFrame !== ef.reply.frame) this.packetTable.noteLine(ef.endFrame, line);
+          }
           this.emit({ type: 'reply', session: role.session, command: ef.command, reply: ef.reply });
           break;
         case 'finding':
@@ -466,6 +640,7 @@ export class FtpAnalyzer implements StreamHandler {
       slot,
     });
     this.noteFtpHost(slot.announced.ip);
+    if (passive) this.diagnoser.passivePort(s.server.ip, slot.announced.port, slot.setupTs, s.id, slot.setupFrame);
   }
 
   private noteFtpHost(ip: string): void {
@@ -484,7 +659,8 @@ export class FtpAnalyzer implements StreamHandler {
     role.waiting.delete(slot);
     const r = slot.finalReply!;
     if (slot.connections.length === 0) {
-      if (r.code >= 200 && r.code < 300) {
+      // 226 and 250 say a transfer happened (RFC 959 §5.4); 225 and other 2xx do not.
+      if (r.code === 226 || r.code === 250) {
         this.sessionFinding(role, finding('warning', 'data-connection-not-seen',
           `${slot.command?.verb} ${slot.command?.arg ?? ''} succeeded (${r.code}) but its data connection is not in the capture: the capture filter or capture point missed it`, r.frame));
         this.noteUnseen(role, slot);
@@ -501,7 +677,7 @@ export class FtpAnalyzer implements StreamHandler {
   /** A transfer whose data connection was announced but is not in the capture: a row of its own in views. */
   private noteUnseen(role: ControlRole, slot: DataSlot): void {
     const list = role.session.unseenTransfers;
-    if (!slot.command || list.length >= MAX_FINDINGS_PER_OWNER) return;
+    if (!slot.command || list.length >= MAX_UNSEEN) return;
     const c = slot.command;
     const r = slot.finalReply;
     const entry: UnseenTransfer = {
@@ -522,8 +698,10 @@ export class FtpAnalyzer implements StreamHandler {
       `${c.verb} ${c.arg ?? ''} expected a ${slot.mode} data connection to ${slot.announced.ip}:${slot.announced.port}${slot.setup ? ` (${slot.setup})` : ''} but none was opened: a firewall or NAT dropped it, or the announced address is unreachable`, c.frame));
   }
 
+  /** Every occurrence is announced; the session lists a code once, with its count (see addFinding). */
   private sessionFinding(role: ControlRole, f: Finding): void {
-    if (pushFinding(role.session.findings, f)) this.emit({ type: 'finding', session: role.session, finding: f });
+    addFinding(role.session.findings, copyFinding(f));
+    this.emit({ type: 'finding', session: role.session, finding: f });
   }
 
   // ---- data ---------------------------------------------------------------------------
@@ -535,10 +713,11 @@ export class FtpAnalyzer implements StreamHandler {
     dc.setup = slot.setup;
     dc.setupFrame = slot.setupFrame;
     dc.opener = slot.mode === 'active' ? 'server' : 'client';
+    dc.progress = 'open';
     const role: DataRole = {
-      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(),
+      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(this.hashData),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
-      encrypted: false,
+      encrypted: false, hello: null,
     };
     conn.tag = role;
     this.openData.set(dc, role);
@@ -577,6 +756,7 @@ export class FtpAnalyzer implements StreamHandler {
     };
     const role = this.startData(conn, owner, slot);
     role.encrypted = true;
+    role.dc.tlsResumption = null;
     this.packetTable?.tlsAfter(conn.id, null);
     role.dc.guessedRole = 'data connection of a TLS session: its setup and transfer command are encrypted';
   }
@@ -593,69 +773,147 @@ export class FtpAnalyzer implements StreamHandler {
     dc.finalReply = r ? { code: r.code, text: r.text, frame: r.frame } : null;
   }
 
-  private dataBytes(role: DataRole, dir: Dir, bytes: Buffer): void {
+  private dataBytes(role: DataRole, dir: Dir, bytes: Buffer, ts: number): void {
     role.acc.data(dir, bytes);
-    if (!this.opts.openDataSink) return;
+    if (role.encrypted && role.dc.tlsResumption === null && dir === (role.ftpServerIsTcpClient ? 1 : 0)) this.dataHello(role, bytes);
+    // The first bytes tell a binary file from text (the diagnosis of ASCII-mode damage needs it).
+    if (role.dc.looksBinary == null && !role.encrypted && bytes.length > 0) role.dc.looksBinary = looksBinary(bytes);
+    this.liveFigures(role, ts);
+    if (this.opts.openDataSink && this.sinkDirOf(role, dir) === dir) role.sink?.write(bytes);
+  }
+
+  /** Bytes the capture lacks: the sink leaves a hole of that length, so later bytes keep their offsets. */
+  private dataGap(role: DataRole, dir: Dir, length: number): void {
+    role.acc.gap(dir, length);
+    if (this.opts.openDataSink && this.sinkDirOf(role, dir) === dir) role.sink?.gap?.(length);
+  }
+
+  /** The direction the sink is written from, opening the sink at the connection's first bytes or gap. */
+  private sinkDirOf(role: DataRole, dir: Dir): Dir {
     if (role.sinkDir === null) {
       role.sinkDir = role.dc.direction
         ? TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc)
         : dir;
-      role.sink = this.opts.openDataSink(role.owner?.session ?? null, role.dc);
+      role.sink = this.opts.openDataSink!(role.owner?.session ?? null, role.dc);
     }
-    if (dir === role.sinkDir) role.sink?.write(bytes);
+    return role.sinkDir;
+  }
+
+  /** The ClientHello of a TLS data connection: does it resume a session (see DataConnection.tlsResumption)? */
+  private dataHello(role: DataRole, bytes: Buffer): void {
+    const buf = role.hello ? Buffer.concat([role.hello, bytes]) : bytes;
+    const hello = parseClientHello(buf);
+    if (hello) {
+      role.dc.tlsResumption = hello.resumption;
+      role.hello = null;
+    } else if (buf.length < MAX_CLIENT_HELLO_BYTES) {
+      role.hello = Buffer.from(buf);
+    } else {
+      role.dc.tlsResumption = undefined;
+      role.hello = null;
+    }
+  }
+
+  /**
+   * The figures of a running transfer as they stand: live views show bytes, duration and
+   * throughput moving instead of 0 until the end. A few additions per segment; close() and
+   * finalizeData() replace them with the final figures.
+   */
+  private liveFigures(role: DataRole, ts: number): void {
+    const dc = role.dc;
+    const acc = role.acc;
+    const d = TransferAccumulator.fileDirection(dc.direction ?? role.slot?.direction ?? null, role.ftpServerIsTcpClient, acc);
+    dc.bytes = acc.delivered[d] + acc.missing[d];
+    dc.missingBytes = acc.missing[d];
+    if (ts > dc.end) dc.end = ts;
   }
 
   private finalizeData(role: DataRole): void {
     if (role.finalized) return;
     role.finalized = true;
     const dc = role.dc;
+    delete dc.progress;
     this.openData.delete(dc);
-    dc.tcp = copyTcpFacts(role.conn);
+    dc.tcp = finalTcpFacts(role.conn);
     if (role.slot) this.copySlot(dc, role.slot);
     const reasons = incompleteReasons(dc);
     dc.complete = reasons.length === 0;
     // The hash of TLS ciphertext identifies no file.
     dc.sha256 = dc.complete && !role.encrypted ? role.digest : null;
     const sessionRole = role.owner;
-    if (!dc.complete && sessionRole && (dc.command || dc.bytes > 0)) {
-      const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
-      this.sessionFinding(sessionRole, finding(severityOf(dc), 'transfer-incomplete',
-        `${what}: transfer incomplete (${reasons.join('; ')})`, dc.finalReply?.frame ?? role.conn.lastFrame ?? null));
-    }
+    const control = sessionRole?.conn ?? null;
+    // The transfer command's reply cannot come any more once the control connection has closed
+    // (unless the capture lost control bytes): no reply then means the transfer did not end well.
+    const replyLost = control !== null && (control.closeReason === 'fin' || control.closeReason === 'rst') && control.missing[1] === 0;
+    dc.outcome = transferOutcome(dc, replyLost);
+    if (sessionRole && (dc.command || dc.bytes > 0)) this.transferFindings(sessionRole, role, dc);
     if (sessionRole && dc.tcpAnalysis) {
       const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
-      for (const f of transferFindings(dc.tcpAnalysis, { initiatorRole: dc.opener, what, data: true })) this.sessionFinding(sessionRole, f);
+      // Loss the session's diagnosis names (lossy-path, once the session is final) is not named twice.
+      const lossDiagnosed = lossyPath(dc) !== null;
+      for (const f of diagnosisFindings(dc.tcpAnalysis, { initiatorRole: dc.opener, what, data: true })) {
+        if (!(lossDiagnosed && f.code === 'transfer-loss')) this.sessionFinding(sessionRole, f);
+      }
     }
     role.sink?.end(dc, sessionRole?.session ?? null);
     this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
     if (sessionRole && !this.controls.has(sessionRole)) this.maybeRetire(sessionRole.session);
   }
 
+  /**
+   * Two separate facts, two findings: how the transfer ended as the peers tell it (transfer-failed),
+   * and how much of it the capture holds (capture-gaps). A transfer the server confirmed with 226
+   * whose packets the capture partly lacks did not fail.
+   */
+  private transferFindings(sessionRole: ControlRole, role: DataRole, dc: DataConnection): void {
+    const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
+    const frame = dc.finalReply?.frame ?? role.conn.lastFrame ?? null;
+    if (dc.outcome === 'failed') {
+      const why = failureReasons(dc);
+      const severity = dc.closeReason === 'rst' || (dc.finalReply !== null && dc.finalReply.code >= 400) ? 'error' : 'warning';
+      this.sessionFinding(sessionRole, finding(severity, 'transfer-failed', `${what}: transfer failed (${why.join('; ')})`, frame));
+    }
+    const holes = dc.missingBytes > 0;
+    const cutShort = dc.closeReason !== 'fin' && dc.closeReason !== 'rst';
+    if (!holes && !(cutShort && dc.outcome !== 'failed')) return;
+    const ended = dc.finalReply ? `the server replied ${dc.finalReply.code}` : dc.outcome === 'failed' ? 'the transfer failed' : 'no final reply seen';
+    const parts: string[] = [];
+    if (holes) parts.push(`the capture is missing ${dc.missingBytes} bytes of it in ${dc.gaps} gap${dc.gaps === 1 ? '' : 's'}`);
+    if (cutShort) parts.push('the capture ends before the data connection closed');
+    this.sessionFinding(sessionRole, finding('warning', 'capture-gaps', `${what}: ${ended}; ${parts.join(', and ')}`, frame));
+  }
+
   // ---- detection of FTP on other ports, and unpaired data -----------------------------
 
   private candidateBytes(conn: TcpConnection, role: CandidateRole, dir: Dir, bytes: Buffer, ts: number, frame: number | null): void {
     role.acc.data(dir, bytes);
-    if (role.decided[dir] || role.buffered > DETECT_BYTES) {
+    if (role.buffered + bytes.length > DETECT_BYTES) {
+      // Still not confirmed after this many bytes: not FTP (or not FTP that can be told apart).
       this.demote(conn, role);
       return;
     }
     role.chunks.push({ dir, bytes: Buffer.from(bytes), ts, frame });
     role.buffered += bytes.length;
-    const nl = bytes.indexOf(0x0a);
-    if (nl < 0 && role.buffered <= DETECT_BYTES) return;
-    const first = Buffer.concat(role.chunks.filter((c) => c.dir === dir).map((c) => c.bytes)).toString('latin1').split('\n')[0].replace(/\r$/, '');
-    const isFtp = dir === 1 ? looksLikeServerGreeting(first) : looksLikeClientCommand(first);
-    role.decided[dir] = true;
-    if (!isFtp) {
+    if (role.first[dir] === null) {
+      if (bytes.indexOf(0x0a) < 0) return;
+      const first = Buffer.concat(role.chunks.filter((c) => c.dir === dir).map((c) => c.bytes)).toString('latin1').split('\n')[0]!.replace(/\r$/, '');
+      role.first[dir] = classifyFirstLine(dir, first);
+    }
+    const [client, server] = role.first;
+    if (client === 'not-ftp' || server === 'not-ftp') {
       this.demote(conn, role);
       return;
     }
+    // Confirmed by the server: a greeting, or a well-formed reply to the client's FTP command.
+    const confirmed = server === 'greeting' ? 'its server greeting'
+      : server === 'reply' && client === 'command' ? 'its first command, confirmed by the server\'s reply' : null;
+    if (confirmed === null) return;
     this.candidates.delete(conn);
     role.acc.discard();
     this.noteControlServer(conn.server);
     const control = this.startControl(conn);
     this.sessionFinding(control, finding('info', 'ftp-nonstandard-port',
-      `FTP control connection on port ${conn.server.port} (detected from its ${dir === 1 ? 'server greeting' : 'first command'}); pass --ftp-port ${conn.server.port} to be explicit`, conn.firstFrame));
+      `FTP control connection on port ${conn.server.port} (detected from ${confirmed}); pass --ftp-port ${conn.server.port} to be explicit`, conn.firstFrame));
     control.session.controlBytes = [0, 0];
     for (const c of role.chunks) this.apply(control, control.machine.push(c.dir, c.bytes, c.ts, c.frame));
   }
@@ -688,13 +946,16 @@ export class FtpAnalyzer implements StreamHandler {
     dc.mode = guess.mode;
     dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
+    dc.tcp = finalTcpFacts(conn);
     dc.tcpAnalysis = transferAnalysisOf(conn, true, undefined, this.timelines);
     this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);
     dc.complete = reason === 'fin' && dc.missingBytes === 0;
     dc.sha256 = dc.complete ? digest : null;
+    dc.outcome = transferOutcome(dc, false);
     this.unpaired.push(dc);
+    for (const f of conn.findings) this.addGlobalFinding(tcpFinding(f, `unpaired data connection ${dc.id} (${hostPort(dc.client)} -> ${hostPort(dc.server)})`));
     this.emit({ type: 'data-open', session: null, dataConnection: dc });
     this.emit({ type: 'data-close', session: null, dataConnection: dc });
   }
@@ -726,14 +987,20 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     server: { ...conn.server } as Endpoint,
     mode: null, setup: null, setupFrame: null, command: null, direction: null, path: null, expectedBytes: null,
     bytes: 0, missingBytes: 0, start: conn.start, end: conn.end, complete: false, sha256: null,
-    restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null,
-    tcp: copyTcpFacts(conn),
+    restOffset: null, transferType: null, closeReason: null, finalReply: null, guessedRole: null, opener: null, looksBinary: null,
+    outcome: null, gaps: 0,
+    // Copied when the connection is final, or when the analysis is snapshotted before that.
+    tcp: null,
     tcpAnalysis: null,
   };
 }
 
 function endpointKey(e: Endpoint): string {
   return `${e.ip} ${e.port}`;
+}
+
+function tupleKey(client: Endpoint, server: Endpoint): string {
+  return `${client.ip} ${client.port} ${server.ip} ${server.port}`;
 }
 
 /** Why a transfer is not complete; empty when it is. */
@@ -752,6 +1019,22 @@ export function incompleteReasons(dc: DataConnection): string[] {
   return out;
 }
 
-function severityOf(dc: DataConnection): Finding['severity'] {
-  return dc.closeReason === 'rst' || (dc.finalReply && dc.finalReply.code >= 400) ? 'error' : 'warning';
+/** A TCP-layer finding listed on an FTP owner: a copy, its message saying which connection it is about. */
+function tcpFinding(f: Finding, where: string): Finding {
+  const c = copyFinding(f);
+  c.message = `${where}: ${f.message}`;
+  return c;
+}
+
+function hostPort(e: Endpoint): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/** What a side's first line says about FTP (see CandidateRole). */
+function classifyFirstLine(dir: Dir, line: string): FirstLine {
+  if (dir === 0) return looksLikeClientCommand(line) ? 'command' : 'not-ftp';
+  if (looksLikeServerGreeting(line)) return 'greeting';
+  // A 220 that names SMTP or NNTP is that protocol's greeting, whatever the client sent.
+  if (line.startsWith('220')) return 'not-ftp';
+  return looksLikeFtpReply(line) ? 'reply' : 'not-ftp';
 }

@@ -1,153 +1,595 @@
 /**
- * The transfer diagnosis in FTP terms: the TCP layer's summary of a connection's bulk direction
- * (src/tcp/diagnosis.ts), and the findings it gives, worded with who sent and who received (the
- * FTP client or server) and what to do about it.
+ * Diagnosis: from the facts of a finished session (commands and replies, data connections and their
+ * TCP facts, findings), name the cause of a failure, the evidence in the capture (frames, addresses,
+ * counts) and the fix for the server that greeted (vsftpd / ProFTPD / pure-ftpd) and for the common
+ * clients. Each diagnosis is a finding with a code of the 'diagnosis' group (src/model/finding-codes.ts);
+ * docs/diagnosis.md explains each one with a real recorded failure (captures/scenarios/).
  *
- * A finding needs the cause to have mattered: transfers shorter than a second are not called
- * window- or receiver-limited (every transfer is limited by something; a fast one is fine), and loss
- * needs several retransmissions or a timeout.
+ * It only reads the model, so it decides nothing the rest of the analysis has not already recorded,
+ * and every view shows the same diagnosis. The analyzer calls `session()` once per session, when it is
+ * final (control closed, every data connection settled); what one session teaches about the next
+ * (an interrupted download that a later session resumes) is kept here, bounded.
  */
-import type { TcpConnection } from '../tcp/events.js';
-import { finding, type Finding } from '../model/findings.js';
-import { senderRole, type FtpRole } from '../model/packet-facts.js';
-import type { Dir } from '../model/tcp-facts.js';
-import type { TcpTransferAnalysis, TransferStall } from '../model/tcp-analysis.js';
+import type { DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
+import type { TcpFacts } from '../model/tcp-facts.js';
+import { finding, foldedOccurrences, type Finding } from '../model/findings.js';
+import { FINDING_CODES, type FindingCode } from '../model/finding-codes.js';
+import {
+  canonicalIp, parseEprtArg, parseIpv4, parseIpv6, parseLprtArg, parseLpsvReply, parsePasvReply, parsePortArg,
+  type HostPort,
+} from '../ftp/endpoints.js';
 
-/** A cause must take at least this share of the transfer's time, and MIN_CAUSE_SEC, to be named. */
-export const CAUSE_SHARE = 0.3;
-export const MIN_CAUSE_SEC = 0.5;
-/** Retransmissions count as loss from this share of the data segments (and at least MIN_RETRANSMISSIONS). */
-export const LOSS_SHARE = 0.01;
-export const MIN_RETRANSMISSIONS = 3;
+/** Interrupted downloads remembered for a later resume (client, server, path); the oldest are forgotten. */
+const MAX_PARTIALS = 4096;
+/** Refused transfers a session's transfer-refused diagnosis names one by one (it counts them all). */
+const MAX_REFUSALS_NAMED = 10;
+/** Passive ports remembered per server address, and servers remembered (the oldest are forgotten). */
+const MAX_PORTS_PER_SERVER = 256;
+const MAX_SERVERS = 1024;
+/**
+ * A data connection is lossy from this share of retransmitted packets on, with at least MIN_RETRANSMISSIONS.
+ * A healthy LAN transfer retransmits nothing; but the TCP layer also counts the segments a sender re-sends
+ * into a receiver's closed window (the slow reader of scenario 13 shows 4 in 175 packets), so the bar stays
+ * above that until the TCP layer tells window probes from loss (issue 15).
+ */
+const LOSSY_SHARE = 0.02;
+const MIN_RETRANSMISSIONS = 5;
+/** A data connection that carried nothing for this long after its handshake has stalled. */
+const STALL_SEC = 2;
+
+export type ServerKind = 'vsftpd' | 'proftpd' | 'pure-ftpd' | null;
+
+/** True for a code the diagnosis raises (views show these first). */
+export function isDiagnosis(code: string): boolean {
+  return (FINDING_CODES as Record<string, { group: string }>)[code]?.group === 'diagnosis';
+}
+
+/** The server software, from its greeting (the fix names that server's option first). */
+export function serverKind(s: Session): ServerKind {
+  const g = s.greeting?.text ?? '';
+  if (/vsftpd/i.test(g)) return 'vsftpd';
+  if (/proftpd/i.test(g)) return 'proftpd';
+  if (/pure-?ftpd/i.test(g)) return 'pure-ftpd';
+  return null;
+}
+
+/** RFC 1918, shared (RFC 6598), link-local and unique-local addresses: not reachable from the internet. */
+export function isPrivateIp(ip: string): boolean {
+  const v4 = parseIpv4(canonicalIp(ip) ?? ip);
+  if (v4) {
+    const [a, b] = v4 as [number, number];
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254);
+  }
+  const v6 = parseIpv6(ip);
+  if (v6) return (v6[0]! & 0xfe) === 0xfc || (v6[0] === 0xfe && (v6[1]! & 0xc0) === 0x80);
+  return false;
+}
+
+/** Per-server option names, the greeting's server first. */
+function perServer(kind: ServerKind, opts: { vsftpd: string; proftpd: string; pureftpd: string }): string {
+  const all: [ServerKind, string][] = [['vsftpd', `vsftpd ${opts.vsftpd}`], ['proftpd', `ProFTPD ${opts.proftpd}`], ['pure-ftpd', `pure-ftpd ${opts.pureftpd}`]];
+  const first = all.filter(([k]) => k === kind);
+  const rest = all.filter(([k]) => k !== kind);
+  return [...first, ...rest].map(([, t]) => t).join(' / ');
+}
+
+/** A data connection whose SYN was never answered by a SYN-ACK (it may have been refused with RST). */
+interface Unanswered {
+  dc: DataConnection;
+  synFrame: number | null;
+  /** SYNs sent (the first and its retransmissions). */
+  syns: number;
+  /** The other side answered with RST: nothing listened there. */
+  refused: boolean;
+  seconds: number;
+}
+
+function unanswered(dc: DataConnection): Unanswered | null {
+  const t = dc.tcp;
+  if (!t || t.handshake.synFrame === null || t.handshake.synAckFrame !== null) return null;
+  if (t.bytes[0] > 0 || t.bytes[1] > 0) return null;
+  return { dc, synFrame: t.handshake.synFrame, syns: t.retransmissions + 1, refused: t.rstFrame !== null && t.rstBy === 1, seconds: t.end - t.start };
+}
+
+function handshakeDone(dc: DataConnection): boolean {
+  return dc.tcp !== null && dc.tcp.handshake.synAckFrame !== null;
+}
+
+function frameRef(frame: number | null): string {
+  return frame === null ? '' : ` (frame ${frame})`;
+}
+
+function finalReply(c: FtpCommand): FtpReply | null {
+  for (let i = c.replies.length - 1; i >= 0; i--) if (c.replies[i]!.code >= 200) return c.replies[i]!;
+  return null;
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
+}
+
+function ep(h: { ip: string; port: number }): string {
+  return h.ip.includes(':') ? `[${h.ip}]:${h.port}` : `${h.ip}:${h.port}`;
+}
+
+function synWords(u: Unanswered): string {
+  const sent = u.syns === 1 ? 'was sent once' : `was sent ${u.syns} times over ${u.seconds.toFixed(1)} s`;
+  return u.refused ? `${sent} and refused with RST` : `${sent} and never answered`;
+}
+
+/** The commands of a session that announced a data endpoint (PORT-family argument, or a PASV-family reply). */
+function announcedBy(c: FtpCommand): HostPort | null {
+  const v = c.verb.toUpperCase();
+  if (v === 'PORT' && c.arg) return parsePortArg(c.arg);
+  if (v === 'EPRT' && c.arg) return parseEprtArg(c.arg);
+  if (v === 'LPRT' && c.arg) return parseLprtArg(c.arg);
+  const r = c.replies.find((x) => x.code >= 200);
+  if (!r) return null;
+  if (v === 'PASV' && r.code === 227) return parsePasvReply(r.text);
+  if (v === 'LPSV' && r.code === 228) return parseLpsvReply(r.text);
+  return null;
+}
+
+const TRANSFER_FILE_VERBS = new Set(['RETR', 'STOR', 'STOU', 'APPE']);
+const UPLOAD_VERBS = new Set(['STOR', 'STOU', 'APPE']);
+
+export class Diagnoser {
+  /** "client server path" → what an interrupted download of that path delivered. */
+  private readonly partials = new Map<string, { bytes: number; frame: number | null; session: number }>();
+  /** Server address → passive ports it gave out, and from when until when each was held (its session's end). */
+  private readonly passivePorts = new Map<string, PortHold[]>();
+
+  /** The diagnosis findings of a final session (to be added to it). */
+  session(s: Session): Finding[] {
+    const out: Finding[] = [];
+    const kind = serverKind(s);
+    const addFinding = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null): Finding => {
+      const f = finding(severity, code, message, frame);
+      out.push(f);
+      return f;
+    };
+    this.dataPaths(s, kind, addFinding);
+    this.tlsReuse(s, kind, addFinding);
+    this.activeSetups(s, kind, addFinding);
+    this.transfers(s, kind, addFinding);
+    this.control(s, kind, addFinding);
+    this.login(s, kind, addFinding);
+    this.releasePassivePorts(s);
+    return out;
+  }
+
+  /**
+   * A passive port the server gave out (the analyzer calls this as the PASV/EPSV reply is seen, so a
+   * session diagnosed early still knows what the others held): held from `ts` until its session ends.
+   */
+  passivePort(serverIp: string, port: number, ts: number, session: number, frame: number | null): void {
+    let list = this.passivePorts.get(serverIp);
+    if (!list) {
+      if (this.passivePorts.size >= MAX_SERVERS) this.passivePorts.delete(this.passivePorts.keys().next().value!);
+      this.passivePorts.set(serverIp, (list = []));
+    }
+    if (list.length >= MAX_PORTS_PER_SERVER) list.shift();
+    list.push({ port, from: ts, until: Infinity, session, frame });
+  }
+
+  /** The session's passive ports are free again from its end on. */
+  private releasePassivePorts(s: Session): void {
+    for (const h of this.passivePorts.get(s.server.ip) ?? []) if (h.session === s.id) h.until = s.end;
+  }
+
+  /**
+   * A blocked passive port outside the range the server's other sessions were given, at a moment when
+   * every port of that range was held by them: the server ran out of passive ports and fell back to
+   * an ephemeral one (ProFTPD does), which the firewall does not forward.
+   */
+  private exhausted(s: Session, u: Unanswered): { min: number; max: number; holders: PortHold[] } | null {
+    const others = (this.passivePorts.get(s.server.ip) ?? []).filter((h) => h.session !== s.id);
+    if (others.length < 2) return null;
+    const ports = others.map((h) => h.port);
+    const min = Math.min(...ports);
+    const max = Math.max(...ports);
+    const p = u.dc.server.port;
+    if (p >= min && p <= max || max - min > 1024) return null;
+    const at = u.dc.start;
+    const holders = others.filter((h) => h.from <= at && h.until >= at);
+    const held = new Set(holders.map((h) => h.port));
+    for (let q = min; q <= max; q++) if (!held.has(q)) return null;
+    return { min, max, holders };
+  }
+
+  // ---- data connections that never opened ----------------------------------------------
+
+  private dataPaths(s: Session, kind: ServerKind, addFinding: Add): void {
+    // An unanswered SYN is evidence only if the capture gave the answer time to come: a retransmission,
+    // a second or more of the session after it, or a failure reply. A capture that simply ends right after
+    // a SYN (a cut-down capture) proves nothing.
+    const failed = s.dataConnections.map(unanswered).filter((u): u is Unanswered => u !== null && (
+      u.syns >= 2 || s.end - (u.dc.tcp!.handshake.synTs ?? s.end) >= 1 || (u.dc.finalReply?.code ?? 0) >= 400));
+    if (failed.length === 0) return;
+    const passive = failed.filter((u) => u.dc.mode === 'passive');
+    const active = failed.filter((u) => u.dc.mode === 'active');
+    const ok = s.dataConnections.filter(handshakeDone);
+
+    // Passive connections of a TLS session whose setup was encrypted: the firewall's helper could not read it.
+    const tlsBlind = passive.filter((u) => u.dc.setup === null && s.tls);
+    if (tlsBlind.length > 0) {
+      const u = tlsBlind[0]!;
+      addFinding('error', 'tls-data-blocked',
+        `the data connection of this TLS session never opened — the control connection is encrypted after AUTH TLS, ` +
+        `so a firewall that opens data ports by reading PASV replies (an FTP helper/ALG) cannot see them: ` +
+        `${tlsBlind.length} data connection${tlsBlind.length === 1 ? '' : 's'} to ${s.server.ip}; the first SYN to ${ep(u.dc.server)}${frameRef(u.synFrame)} ${synWords(u)}. ` +
+        `Fix: open the passive range statically in the firewall instead of relying on the helper (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX' })}).`,
+        u.synFrame);
+    }
+
+    const plain = passive.filter((u) => !tlsBlind.includes(u));
+    const privateOnes = plain.filter((u) => isPrivateIp(u.dc.server.ip) && u.dc.server.ip !== s.server.ip);
+    if (privateOnes.length > 0) {
+      const u = privateOnes[0]!;
+      const pub = s.server.ip;
+      addFinding('error', 'pasv-private-address',
+        `data connections never opened — the server announced ${ep(u.dc.server)}, a private address, in its ${u.dc.setup ?? 'passive'} reply${frameRef(u.dc.setupFrame)} ` +
+        `while the client reached it at ${pub}; the client's SYN to ${u.dc.server.ip}${frameRef(u.synFrame)} ${synWords(u)}` +
+        `${privateOnes.length > 1 ? ` (${privateOnes.length} data connections like it)` : ''}. ` +
+        `Fix: make the server announce its public address: ${perServer(kind, { vsftpd: `pasv_address=${pub}`, proftpd: `MasqueradeAddress ${pub}`, pureftpd: `-P ${pub} (ForcePassiveIP)` })}; ` +
+        `clients can ignore the announced address (curl --ftp-skip-pasv-ip, the default since 7.74; lftp set ftp:ignore-pasv-address yes).`,
+        u.dc.setupFrame ?? u.synFrame);
+    }
+
+    let rest = plain.filter((u) => !privateOnes.includes(u));
+    // Exhaustion first: a port outside the range the others held explains an EPSV failure too.
+    const exhausted = rest.map((u) => ({ u, e: this.exhausted(s, u) })).filter((x) => x.e !== null);
+    if (exhausted.length > 0) {
+      const { u, e } = exhausted[0]!;
+      const holders = e!.holders.map((h) => `${h.port} by session ${h.session}${frameRef(h.frame)}`).join(', ');
+      addFinding('error', 'pasv-ports-exhausted',
+        `the passive port range ran out — the server's other sessions were given ports ${e!.min}-${e!.max}, and every one was held at this moment (${holders}); ` +
+        `this session got port${exhausted.length === 1 ? '' : 's'} ${exhausted.map((x) => x.u.dc.server.port).join(', ')} outside that range (after ${u.dc.setup ?? 'PASV'}${frameRef(u.dc.setupFrame)}), ` +
+        `and its SYN${frameRef(u.synFrame)} ${synWords(u)}: the server fell back to an ephemeral port that the firewall does not forward. ` +
+        `Fix: widen the passive range with its firewall rule, at least a few ports per concurrent session (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX (it also caps clients at half the range)' })}), or limit concurrent sessions.`,
+        u.synFrame);
+      rest = rest.filter((r) => !exhausted.some((x) => x.u === r));
+    }
+    const epsv = rest.filter((u) => u.dc.setup === 'EPSV');
+    const pasvWorked = ok.find((dc) => dc.mode === 'passive' && (dc.setup === 'PASV' || dc.setup === 'LPSV'));
+    if (epsv.length > 0 && pasvWorked) {
+      const u = epsv[0]!;
+      addFinding('error', 'epsv-data-blocked',
+        `EPSV data connections are blocked, PASV ones are not — the client's SYN to ${ep(u.dc.server)} after EPSV${frameRef(u.dc.setupFrame)} ${synWords(u)}` +
+        `${epsv.length > 1 ? ` (${epsv.length} EPSV attempts)` : ''}, while the data connection to ${ep(pasvWorked.server)} after PASV${frameRef(pasvWorked.setupFrame)} opened` +
+        `${pasvWorked.server.ip !== s.server.ip ? ` (PASV names ${pasvWorked.server.ip}, not the control address ${s.server.ip}: the firewall opens the passive ports only there)` : ''}. ` +
+        `Fix: turn EPSV off in the client (curl --disable-epsv, lftp set ftp:prefer-epsv no), or forward the passive range on the control address ${s.server.ip} too (or update the ALG so it handles EPSV).`,
+        u.synFrame);
+    }
+    const blocked = rest.filter((u) => !(epsv.includes(u) && pasvWorked));
+    if (blocked.length > 0) {
+      const u = blocked[0]!;
+      const ports = [...new Set(blocked.map((x) => x.dc.server.port))].sort((a, b) => a - b);
+      addFinding('error', 'passive-data-blocked',
+        `passive data connections never opened while the control connection works — ${blocked.length} connection${blocked.length === 1 ? '' : 's'} to ${u.dc.server.ip} port${ports.length === 1 ? '' : 's'} ${ports.join(', ')}; ` +
+        `the first SYN${frameRef(u.synFrame)} ${synWords(u)}: a firewall or NAT in front of the server ${u.refused ? 'rejects' : 'drops'} the passive port range. ` +
+        `Fix: set the passive range (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX' })}) and open/forward exactly that range on the firewall; ` +
+        `or use active mode if the client accepts connections (curl -P -, lftp set ftp:passive-mode no).`,
+        u.synFrame);
+    }
+
+    if (active.length > 0) {
+      const u = active[0]!;
+      const target = u.dc.server;
+      if (isPrivateIp(target.ip) && target.ip !== s.client.ip) {
+        addFinding('error', 'port-private-address',
+          `active-mode data connections never opened — the client announced ${ep(target)}, a private address, while its control connection comes from ${s.client.ip}; ` +
+          `the server's SYN${frameRef(u.synFrame)} ${synWords(u)}. Fix: use passive mode, or let the client's NAT rewrite PORT (nft ct helper "ftp"), or give the client its public address (curl -P ${s.client.ip}, lftp set ftp:port-ipv4 ${s.client.ip}).`,
+          u.synFrame);
+      } else if (s.tls && u.dc.setup === null) {
+        addFinding('error', 'tls-data-blocked',
+          `the active-mode data connection of this TLS session never opened — the server's SYN to ${ep(target)}${frameRef(u.synFrame)} ${synWords(u)}; ` +
+          `the PORT command is encrypted, so a firewall helper cannot open the port for it. Fix: use passive mode with a static passive range open in the firewall (${perServer(kind, { vsftpd: 'pasv_min_port/pasv_max_port', proftpd: 'PassivePorts', pureftpd: '-p MIN:MAX' })}).`,
+          u.synFrame);
+      } else {
+        const reply = u.dc.finalReply;
+        addFinding('error', 'active-data-blocked',
+          `active-mode data connections never opened — the server's SYN from ${ep(u.dc.client)} to the client's ${u.dc.setup ?? 'PORT'} address ${ep(target)}${frameRef(u.synFrame)} ${synWords(u)}` +
+          `${reply ? `, then the server replied ${reply.code} ${firstLine(reply.text)}${frameRef(reply.frame)}` : ''}: the client's firewall or NAT ${u.refused ? 'rejects' : 'drops'} incoming connections. ` +
+          `Fix: use passive mode (curl without -P/--ftp-port, lftp set ftp:passive-mode yes, basic-ftp's default) or allow the server's connections to ${s.client.ip} in the client's firewall; no server option changes this.`,
+          u.synFrame);
+      }
+    }
+  }
+
+  // ---- TLS data connections without session resumption ------------------------------------
+
+  /**
+   * The FTP client opened a TLS data connection without offering to resume a TLS session, on a server
+   * that refuses exactly that by default: vsftpd (require_ssl_reuse=YES) and ProFTPD's mod_tls (unless
+   * TLSOptions NoSessionReuseRequired). The replies are encrypted, so the greeting decides.
+   */
+  private tlsReuse(s: Session, kind: ServerKind, addFinding: Add): void {
+    if (!s.tls || (kind !== 'vsftpd' && kind !== 'proftpd')) return;
+    for (const dc of s.dataConnections) {
+      const t = dc.tcp;
+      if (dc.tlsResumption !== false || !t) continue;
+      const clientDir = dc.opener === 'server' ? 1 : 0;
+      const serverDir = clientDir === 0 ? 1 : 0;
+      // A real file would make the server's side large; a refused connection carries only the handshake.
+      if (t.bytes[serverDir] > 16384) continue;
+      const hello = t.firstPayload[clientDir]?.frame ?? null;
+      addFinding('error', 'tls-session-reuse-required',
+        `the TLS data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) does not resume the control connection's TLS session — ` +
+        `its ClientHello${frameRef(hello)} offers no pre_shared_key or session ticket — and ${kind === 'vsftpd' ? 'vsftpd' : 'ProFTPD'} refuses such data connections by default (522/425, "session reuse required"); ` +
+        `only ${t.bytes[serverDir]} bytes came from the server on it. ` +
+        `Fix: use a client that resumes the session (curl, lftp, FileZilla, basic-ftp do; Python's ftplib does not), or stop requiring it: ` +
+        `${perServer(kind, { vsftpd: 'require_ssl_reuse=NO', proftpd: 'TLSOptions NoSessionReuseRequired', pureftpd: 'does not require it' })}.`,
+        hello);
+      return;
+    }
+  }
+
+  // ---- PORT/EPRT setups: NAT'd clients and bounce attempts ------------------------------
+
+  private activeSetups(s: Session, kind: ServerKind, addFinding: Add): void {
+    let privateReported = s.dataConnections.some((dc) => dc.mode === 'active' && unanswered(dc) && isPrivateIp(dc.server.ip));
+    let bounceReported = false;
+    for (const c of s.commands) {
+      const v = c.verb.toUpperCase();
+      if (v !== 'PORT' && v !== 'EPRT' && v !== 'LPRT') continue;
+      const hp = announcedBy(c);
+      const r = finalReply(c);
+      if (!hp || !r || hp.ip === s.client.ip || hp.ip === '0.0.0.0') continue;
+      const refused = r.code >= 400;
+      if (isPrivateIp(hp.ip) && !isPrivateIp(s.client.ip) || isPrivateIp(hp.ip) && refused) {
+        if (privateReported || !refused) continue;
+        privateReported = true;
+        addFinding('error', 'port-private-address',
+          `the client is behind NAT and its ${v} names its private address ${ep(hp)}${frameRef(c.frame)} while its control connection comes from ${s.client.ip}; ` +
+          `the server refused it: ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}. ` +
+          `Fix: use passive mode (curl without -P, lftp set ftp:passive-mode yes, basic-ftp's default), or let the NAT rewrite PORT (nft ct helper "ftp", Linux nf_nat_ftp), ` +
+          `or give the client its public address (curl -P ${s.client.ip}, lftp set ftp:port-ipv4 ${s.client.ip}).`,
+          c.frame);
+        continue;
+      }
+      // A client inside a NAT may name its public address on purpose (curl -P PUBLIC, lftp ftp:port-ipv4):
+      // a bounce is a public client naming another host.
+      if (isPrivateIp(hp.ip) || isPrivateIp(s.client.ip) || bounceReported) continue;
+      bounceReported = true;
+      const accepted = r.code >= 200 && r.code < 300;
+      addFinding(accepted ? 'error' : 'warning', 'port-bounce',
+        `FTP bounce attempt — ${v}${frameRef(c.frame)} asks the server to connect to ${ep(hp)}, a third host (the client is ${s.client.ip}); ` +
+        (accepted
+          ? `the server ACCEPTED it (${r.code} ${firstLine(r.text)}${frameRef(r.frame)}) and will connect there for the next transfer. Fix: refuse foreign PORT addresses (${perServer(kind, { vsftpd: 'port_promiscuous=NO', proftpd: 'AllowForeignAddress off', pureftpd: 'without -w' })}, the defaults) and check the client that sent it.`
+          : `the server refused it: ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}. Nothing to fix on the server (${perServer(kind, { vsftpd: 'port_promiscuous=NO', proftpd: 'AllowForeignAddress off', pureftpd: 'without -w' })}); check the client that sent it.`),
+        c.frame);
+    }
+  }
+
+  // ---- transfers ------------------------------------------------------------------------
+
+  private transfers(s: Session, kind: ServerKind, addFinding: Add): void {
+    for (const dc of s.dataConnections) {
+      const key = dc.path !== null ? `${s.client.ip} ${s.server.ip} ${dc.path}` : null;
+      // Resume past what an interrupted transfer of the same file delivered: a hole in the client's file.
+      if (key && dc.direction === 'download' && dc.restOffset) {
+        const p = this.partials.get(key);
+        if (p && dc.restOffset > p.bytes) {
+          addFinding('error', 'resume-offset-mismatch',
+            `the resumed download is corrupt — REST ${dc.restOffset}${frameRef(this.restFrame(s, dc))} resumes ${dc.path} ${dc.restOffset - p.bytes} bytes past the ${p.bytes} bytes ` +
+            `the interrupted transfer delivered (session ${p.session}${frameRef(p.frame)}): those bytes are missing from the client's file` +
+            ` (the client's file ends up ${p.bytes + dc.bytes} bytes long instead of ${dc.restOffset + dc.bytes}). ` +
+            `Fix: resume from the size of the partial file the client has (curl -C -, lftp get -c, basic-ftp downloadTo with startAt = local size) and check the result against SIZE or a checksum.`,
+            this.restFrame(s, dc));
+        }
+      }
+      if (key && dc.direction === 'download' && !dc.complete && dc.bytes > 0) {
+        if (this.partials.size >= MAX_PARTIALS) this.partials.delete(this.partials.keys().next().value!);
+        this.partials.set(key, { bytes: (dc.restOffset ?? 0) + dc.bytes, frame: dc.tcp?.lastFrame ?? null, session: s.id });
+      }
+      // Text in TYPE A is converted on purpose; only a binary file is damaged by it.
+      if (dc.transferType === 'A' && dc.looksBinary === true && dc.direction === 'download' && dc.expectedBytes !== null && dc.closeReason === 'fin' &&
+          dc.missingBytes === 0 && dc.bytes !== dc.expectedBytes && !dc.restOffset) {
+        addFinding('warning', 'ascii-mode-binary',
+          `${dc.path ?? 'the file'}, a binary file (its first bytes hold NUL or control bytes), was downloaded in ASCII mode (TYPE A) — ${dc.bytes} bytes arrived but the server gave its size as ${dc.expectedBytes} ` +
+          `(${dc.bytes > dc.expectedBytes ? `${dc.bytes - dc.expectedBytes} more` : `${dc.expectedBytes - dc.bytes} fewer`}): line ends were converted, which corrupts a binary file. ` +
+          `Fix: transfer it in image mode (TYPE I): curl without --use-ascii/-B, lftp get without -a; ${perServer(kind, { vsftpd: 'converts only with ascii_download_enable=YES', proftpd: 'converts in TYPE A always', pureftpd: 'converts in TYPE A always' })}.`,
+          dc.command?.frame ?? null);
+      }
+      const lossy = lossyPath(dc);
+      if (lossy) addFinding('warning', 'lossy-path', lossy, dc.tcp?.firstFrame ?? null);
+      const stalled = this.stalled(s, dc);
+      if (stalled) addFinding('error', 'data-stalled', stalled.message, stalled.frame);
+    }
+    // One diagnosis for the session's refusals, naming each (a code is listed once per session).
+    const refused: Refusal[] = [];
+    for (const c of s.commands) {
+      const v = c.verb.toUpperCase();
+      if (!TRANSFER_FILE_VERBS.has(v)) continue;
+      const r = finalReply(c);
+      if (!r) continue;
+      const dcs = s.dataConnections.filter((dc) => dc.command?.frame === c.frame && dc.command?.verb.toUpperCase() === v);
+      const moved = dcs.reduce((n, dc) => n + dc.bytes, 0);
+      if (UPLOAD_VERBS.has(v) && (r.code === 452 || r.code === 552 || (r.code === 451 && /space|quota|disk|full|exceed/i.test(r.text)))) {
+        addFinding('error', 'upload-storage-full',
+          `the upload of ${c.arg ?? 'the file'} failed for lack of space — ${moved} bytes arrived, then the server replied ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}. ` +
+          `Fix: free space on the server or raise the quota (${perServer(kind, { vsftpd: 'relies on the file system quota', proftpd: 'mod_quotatab QuotaLimitTable', pureftpd: '--quota / -y' })}), then upload again.`,
+          r.frame);
+      } else if ((r.code === 550 || r.code === 553 || r.code === 532 || r.code === 450) && moved === 0) {
+        refused.push({ command: c, reply: r, upload: UPLOAD_VERBS.has(v) });
+      }
+    }
+    if (refused.length > 0) {
+      const f = addFinding('warning', 'transfer-refused', refusalMessage(refused, kind), refused[0]!.reply.frame);
+      if (refused.length > 1) foldedOccurrences(f, refused.map((x) => x.reply.frame));
+    }
+  }
+
+  private restFrame(s: Session, dc: DataConnection): number | null {
+    const cmdFrame = dc.command?.frame ?? null;
+    let rest: FtpCommand | null = null;
+    for (const c of s.commands) {
+      if (cmdFrame !== null && c.frame !== null && c.frame > cmdFrame) break;
+      if (c.verb.toUpperCase() === 'REST') rest = c;
+    }
+    return rest?.frame ?? cmdFrame;
+  }
+
+  private stalled(s: Session, dc: DataConnection): { message: string; frame: number | null } | null {
+    const t = dc.tcp;
+    if (!t || t.handshake.synAckFrame === null || t.handshake.ackFrame === null) return null;
+    if (dc.bytes > 0 || dc.expectedBytes === 0 || dc.direction === null) return null;
+    const cmd = dc.command ? s.commands.find((c) => c.frame === dc.command!.frame) : undefined;
+    const opening = cmd?.replies.find((r) => r.code === 150 || r.code === 125);
+    if (!opening) return null;
+    const ackTs = t.handshake.ackTs ?? t.start;
+    const idle = t.end - ackTs;
+    if (idle < STALL_SEC) return null;
+    const final = dc.finalReply;
+    if (final && final.code >= 200 && final.code < 300) return null;
+    const mss = t.handshake.options.map((o) => o?.mss ?? '-').join('/');
+    const how = t.closeReason === 'rst' ? `the ${t.rstBy === 0 ? 'connecting side' : 'other side'} reset it${frameRef(t.rstFrame)}`
+      : t.closeReason === 'fin' ? 'it was closed' : 'the capture ended';
+    return {
+      message: `the data connection stalled after its handshake — ${dc.command?.verb ?? 'the transfer'} ${dc.path ?? ''}: the handshake completed${frameRef(t.handshake.ackFrame)}, ` +
+        `the server said ${opening.code} ${firstLine(opening.text)}${frameRef(opening.frame)}, then no data byte arrived in ${idle.toFixed(1)} s until ${how}, while the control connection's small replies got through; ` +
+        `both sides announced MSS ${mss}: full-size segments are being dropped on the path (a path-MTU black hole: a link with a smaller MTU whose ICMP "fragmentation needed" is filtered). ` +
+        `Fix: let ICMP type 3 code 4 (ICMPv6 packet too big) through the firewalls, or clamp the MSS on the router (nft: tcp flags syn tcp option maxseg size set rt mtu); on the server, net.ipv4.tcp_mtu_probing=1 helps.`,
+      frame: t.handshake.ackFrame,
+    };
+  }
+
+  // ---- the control connection -------------------------------------------------------------
+
+  private control(s: Session, kind: ServerKind, addFinding: Add): void {
+    for (const r of s.unsolicitedReplies) {
+      if (r.code !== 421) continue;
+      const busy = s.dataConnections.some((dc) => dc.start <= r.ts && dc.end >= r.ts && dc.bytes > 0);
+      if (busy) continue;
+      let last: { ts: number; frame: number | null; what: string } | null = null;
+      for (const c of s.commands) {
+        if (c.ts > r.ts) break;
+        const done = c.replies.filter((x) => x.ts <= r.ts).pop();
+        last = { ts: done?.ts ?? c.ts, frame: done?.frame ?? c.frame, what: `${c.verb}${done ? ` → ${done.code}` : ''}` };
+      }
+      const since = last ?? (s.greeting ? { ts: s.greeting.ts ?? s.start, frame: s.greeting.frame, what: 'the greeting' } : null);
+      if (!since) continue;
+      const idle = r.ts - since.ts;
+      if (idle < 1) continue;
+      addFinding('warning', 'server-idle-timeout',
+        `the server closed the idle session — 421 ${firstLine(r.text)}${frameRef(r.frame)} came ${idle.toFixed(1)} s after the last exchange (${since.what}${frameRef(since.frame)}), with no transfer running: its idle timeout is about ${Math.round(idle)} s. ` +
+        `Fix: raise it (${perServer(kind, { vsftpd: 'idle_session_timeout', proftpd: 'TimeoutIdle', pureftpd: '-I MINUTES' })}) or have the client send NOOP while idle (lftp does by default; with basic-ftp call send("NOOP") periodically).`,
+        r.frame);
+      break;
+    }
+    this.controlLost(s, addFinding);
+  }
+
+  /**
+   * The control connection died in the middle of a transfer: the data connection delivered the whole
+   * file and ended normally, the transfer's final reply never came, and when the client finally spoke
+   * on the control connection it was retransmitted without an answer, or answered with a RST (the NAT
+   * or firewall had forgotten the idle connection).
+   */
+  private controlLost(s: Session, addFinding: Add): void {
+    const t: TcpFacts | null = s.tcp;
+    if (!t) return;
+    for (const dc of s.dataConnections) {
+      if (!dc.command || dc.closeReason !== 'fin' || dc.missingBytes > 0 || dc.bytes === 0) continue;
+      if (dc.expectedBytes !== null && dc.transferType !== 'A' && dc.bytes !== dc.expectedBytes - (dc.restOffset ?? 0) && dc.bytes !== dc.expectedBytes) continue;
+      const cmd = s.commands.find((c) => c.frame === dc.command!.frame);
+      if (!cmd || finalReply(cmd)) continue;
+      if (s.commands.some((c) => c.ts > dc.end && c.replies.length > 0) || s.unsolicitedReplies.some((r) => r.ts > dc.end)) continue;
+      if (t.teardown.some((e) => e.kind === 'fin' && e.dir === 1)) continue;
+      const clientEnd = t.teardown.find((e) => e.dir === 0 && (e.kind === 'fin' || e.kind === 'rst'));
+      const reset = t.rstBy === 1 ? t.teardown.find((e) => e.kind === 'rst' && e.dir === 1) ?? null : null;
+      if (!reset && t.retransmissions === 0) continue;
+      const wait = (clientEnd?.ts ?? t.end) - dc.end;
+      if (wait < 2) continue;
+      const idleFrom = cmd.replies[0]?.ts ?? cmd.ts;
+      addFinding('error', 'control-lost-during-transfer',
+        `the control connection was lost during the transfer — ${cmd.verb} ${cmd.arg ?? ''}: the data connection delivered all ${dc.bytes} bytes and closed${frameRef(dc.tcp?.lastFrame ?? null)}, ` +
+        `but no final reply (226) came in the ${wait.toFixed(1)} s after it` +
+        `${clientEnd ? `; when the client gave up${frameRef(clientEnd.frame)}` : ''}` +
+        `${reset ? ` the server's address answered with a RST${frameRef(reset.frame)}: nothing there knew the connection any more` : `, its control-connection segments were retransmitted ${t.retransmissions} time${t.retransmissions === 1 ? '' : 's'} and never answered`}. ` +
+        `The control connection had been idle for ${(dc.end - idleFrom).toFixed(1)} s during the transfer: a NAT or firewall dropped it. ` +
+        `Fix: raise the NAT/firewall TCP idle timeout above the longest transfer (Linux: net.netfilter.nf_conntrack_tcp_timeout_established), or keep the control connection alive (curl --keepalive-time 30, ProFTPD SocketOptions keepalive on, NOOPs during transfers).`,
+        cmd.frame);
+      return;
+    }
+  }
+
+  // ---- login ---------------------------------------------------------------------------
+
+  private login(s: Session, kind: ServerKind, addFinding: Add): void {
+    const idx = s.commands.findIndex((c) => c.verb.toUpperCase() === 'USER' && /^(anonymous|ftp)$/i.test(c.arg ?? ''));
+    if (idx < 0) return;
+    const user = s.commands[idx]!;
+    const next = s.commands[idx + 1];
+    const refusal = [...user.replies, ...(next && next.verb.toUpperCase() === 'PASS' ? next.replies : [])].find((r) => r.code === 530);
+    if (!refusal) return;
+    addFinding('warning', 'anonymous-login-refused',
+      `anonymous FTP is disabled on this server — USER ${user.arg}${frameRef(user.frame)} got ${refusal.code} ${firstLine(refusal.text)}${frameRef(refusal.frame)}. ` +
+      `Fix: log in with an account; or, if anonymous access is wanted, enable it (${perServer(kind, { vsftpd: 'anonymous_enable=YES', proftpd: 'an <Anonymous> section', pureftpd: 'without -E, with an ftp account' })}).`,
+      refusal.frame);
+  }
+}
+
+interface PortHold {
+  port: number;
+  from: number;
+  until: number;
+  session: number;
+  frame: number | null;
+}
+
+type Add = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => Finding;
 
 /**
- * The diagnosis of a connection's data direction (`dir`: the TCP direction of the transfer's sender
- * when the FTP context says which it is, else the one that sent more) as it stands; null for a
- * connection without analysis (the proxy's). `timeline`: include the per-bucket throughput and causes
- * (graphs); `ended`: the connection is over, so the diagnosis state is let go after.
+ * The lossy-path diagnosis of a data connection, or null. When the TCP layer analysed the
+ * connection (captures), retransmissions that reordering caused are not loss: the transfer
+ * diagnosis names that as reordering (transfer-loss), and the analyzer leaves its own loss finding
+ * out where this one is raised, so a loss is named once.
  */
-export function transferAnalysisOf(conn: TcpConnection, ended: boolean, dir?: Dir, timeline = true): TcpTransferAnalysis | null {
-  const d = conn.analysis?.diagnosis;
-  if (!d) return null;
-  const a = d.summary(conn, conn.end, ended, dir, timeline);
-  // Taken once the connection is over: its per-direction state is not needed any more.
-  if (ended) d.freeze();
-  return a;
+export function lossyPath(dc: DataConnection): string | null {
+  const t = dc.tcp;
+  // SYNs that were never answered are a blocked port, not loss (the other diagnoses say so).
+  if (!t || t.handshake.synAckFrame === null || dc.bytes === 0) return null;
+  if (t.retransmissions < MIN_RETRANSMISSIONS || t.packets === 0) return null;
+  const a = dc.tcpAnalysis;
+  if (a && a.outOfOrder > a.retransmittedSegments - a.spuriousRetransmissions) return null;
+  const share = t.retransmissions / t.packets;
+  if (share < LOSSY_SHARE) return null;
+  const sec = dc.end - dc.start;
+  const rate = sec > 0 ? ` (${formatRate(dc.bytes / sec)})` : '';
+  return `packet loss on the path — ${t.retransmissions} of ${t.packets} packets of data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) were retransmissions ` +
+    `(${(share * 100).toFixed(1)}%), ${dc.bytes} bytes in ${formatSeconds(sec)}${rate}. ` +
+    `Fix: not an FTP setting — find the lossy hop (interface errors, duplex mismatch, Wi-Fi, an overloaded shaper), e.g. with captures on both sides or mtr.`;
 }
 
-/** The TCP direction that carries a transfer's file: downloads and listings from the FTP server, uploads from the client. */
-export function dataDirOf(direction: 'download' | 'upload' | 'listing' | null, opener: FtpRole | null): Dir | undefined {
-  if (direction === null || opener === null) return undefined;
-  const sender: FtpRole = direction === 'upload' ? 'client' : 'server';
-  return sender === opener ? 0 : 1;
+function formatSeconds(sec: number): string {
+  return sec < 1 ? `${(sec * 1000).toFixed(1)} ms` : `${sec.toFixed(2)} s`;
 }
 
-/** Names for the two sides of a connection, from the FTP role of its TCP initiator (null: roles unknown). */
-export interface Sides {
-  initiatorRole: FtpRole | null;
-  /** What is moving, for messages: "RETR /pub/file", "data connection 3", "the control connection". */
-  what: string;
-  /** Whether findings of slowness apply (data connections; a control connection is only checked for loss). */
-  data: boolean;
+function formatRate(bytesPerSec: number): string {
+  if (bytesPerSec >= 1024 * 1024) return `${(bytesPerSec / (1024 * 1024)).toFixed(2)} MiB/s`;
+  if (bytesPerSec >= 1024) return `${(bytesPerSec / 1024).toFixed(1)} KiB/s`;
+  return `${bytesPerSec.toFixed(0)} B/s`;
 }
 
-function sideName(role: FtpRole | null, fallback: string): string {
-  return role === null ? fallback : `the ${role}`;
+interface Refusal {
+  command: FtpCommand;
+  reply: FtpReply;
+  upload: boolean;
 }
 
-function secs(s: number): string {
-  return s >= 10 ? `${s.toFixed(0)} s` : s >= 1 ? `${s.toFixed(1)} s` : `${(s * 1000).toFixed(0)} ms`;
-}
-
-function kib(bytes: number): string {
-  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(bytes >= 10240 ? 0 : 1)} KiB`;
-}
-
-function rate(bytesPerSec: number): string {
-  return bytesPerSec >= 1e6 ? `${(bytesPerSec / 1e6).toFixed(1)} MB/s` : `${(bytesPerSec / 1e3).toFixed(0)} kB/s`;
-}
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
-}
-
-/** Seconds the transfer spent in any state (its active time). */
-export function activeSeconds(a: TcpTransferAnalysis): number {
-  const c = a.causeSeconds;
-  return c.receiver + c.loss + c.window + c.sender;
-}
-
-const STALL_CAUSE_TEXT: Record<TransferStall['cause'], (snd: string, rcv: string) => string> = {
-  'zero-window': (_snd, rcv) => `${rcv}'s receive window was zero (it stopped reading)`,
-  retransmission: (snd) => `${snd} was waiting to retransmit lost data (retransmission timeout)`,
-  idle: (snd) => `${snd} had nothing unacknowledged and sent nothing: its application paused`,
-  unacknowledged: (_snd, rcv) => `data was in flight and ${rcv} acknowledged nothing (lost ACKs, or a dead path)`,
-};
-
-/** The findings a connection's diagnosis gives. */
-export function transferFindings(a: TcpTransferAnalysis, sides: Sides): Finding[] {
-  const out: Finding[] = [];
-  if (a.segments === 0) return out;
-  const dir: Dir = a.dir;
-  const snd = sideName(senderRole(sides.initiatorRole, dir), 'the sender');
-  const rcv = sideName(senderRole(sides.initiatorRole, dir === 0 ? 1 : 0), 'the receiver');
-  const rcvDir: Dir = dir === 0 ? 1 : 0;
-  const active = activeSeconds(a);
-  const c = a.causeSeconds;
-
-  // Loss: retransmissions (spurious ones are not loss) or timeouts. A control connection's single
-  // timeout is noise in a session of minutes; a data transfer's is a stall of 200 ms or more.
-  const real = a.retransmittedSegments - a.spuriousRetransmissions;
-  const minRtos = sides.data ? 1 : 2;
-  if ((real >= MIN_RETRANSMISSIONS && real / a.segments >= LOSS_SHARE) || a.rtos >= minRtos) {
-    const resent = `${pct(a.retransmittedSegments / a.segments)} of segments retransmitted (${a.retransmittedSegments} of ${a.segments}, ${a.retransmittedBytes} bytes sent twice${a.spuriousRetransmissions ? `, ${a.spuriousRetransmissions} of them not needed` : ''})`;
-    const parts = [resent];
-    if (a.rtos > 0) parts.push(`${a.rtos} retransmission timeout${a.rtos === 1 ? '' : 's'} of up to ${secs(a.rtoMaxSec ?? 0)}`);
-    if (c.loss > 0 && active > 0) parts.push(`${secs(c.loss)} of ${secs(active)} spent recovering`);
-    const capture = a.ackedUnseen > 0 ? `; the capture itself also missed ${a.ackedUnseen} segment${a.ackedUnseen === 1 ? '' : 's'} ${rcv} acknowledged` : '';
-    // Reordering makes duplicate ACKs, and TCP retransmits on them as if a segment were lost.
-    const text = a.outOfOrder > real
-      ? `reordering on the path between ${snd} (sending) and ${rcv}: ${a.outOfOrder} segments arrived out of order, and TCP took it for loss: ${parts.join(', ')}`
-      : `${parts.join(', ')}: packet loss between ${snd} (sending) and ${rcv}`;
-    out.push(finding('warning', 'transfer-loss', `${sides.what}: ${text}${capture}`, a.firstRetransmissionFrame));
-  }
-  // With data missing from the capture, times between what it shows say nothing about the transfer.
-  if (!sides.data || a.ackedUnseen > 0) return out;
-
-  // The receiver set the pace: zero windows, or a window shrunk while the sender filled it.
-  const zw = a.zeroWindow;
-  if ((zw.periods > 0 && zw.seconds >= 0.2) || (c.receiver >= MIN_CAUSE_SEC && c.receiver >= CAUSE_SHARE * active)) {
-    const zwText = zw.periods > 0 ? `${zw.periods} zero-window period${zw.periods === 1 ? '' : 's'}, ${secs(zw.seconds)} in total` : `its window shrank below half its size while ${snd} kept it full`;
-    out.push(finding('warning', 'transfer-receiver-limited',
-      `${sides.what}: ${rcv} read slowly: ${zwText}; ${secs(c.receiver)} of ${secs(active)} limited by ${rcv}'s window: ${rcv}, not the network or ${snd}, set the pace`,
-      a.firstZeroWindowFrame));
-  }
-
-  // The window itself was the limit: bytes in flight at the advertised window while it was at its largest.
-  if (c.window >= MIN_CAUSE_SEC && c.window >= CAUSE_SHARE * active && a.maxWindow !== null) {
-    const ws = a.windowScale[rcvDir];
-    const peer = a.windowScale[dir];
-    const why = !a.handshakeSeen ? 'the handshake is not in the capture, so whether window scaling is on is unknown'
-      : ws === null ? `window scaling is off on ${rcv} (no WS option in its SYN)`
-        : peer === null ? `window scaling is off: ${snd}'s SYN had no WS option, so ${rcv}'s is ignored`
-          : `${rcv}'s receive buffer is the limit (window scaling is on, shift ${ws}): raise it (net.ipv4.tcp_rmem, SO_RCVBUF)`;
-    const r = a.pathRttMs;
-    const rtt = r ? `; at ${r.toFixed(r < 10 ? 1 : 0)} ms RTT that caps the transfer at ${rate(a.maxWindow / (r / 1000))}` : '';
-    out.push(finding('warning', 'transfer-window-limited',
-      `${sides.what}: bytes in flight pinned at ${kib(a.maxWindow)} (${rcv}'s advertised window) for ${secs(c.window)} of ${secs(active)}${rtt}: ${why}`,
-      null));
-  }
-
-  // Stalls: no new data for longer than max(1 s, 4 × RTT).
-  if (a.stalls.length > 0) {
-    const longest = a.stalls.reduce((x, y) => (y.end - y.start > x.end - x.start ? y : x));
-    const total = a.stalls.reduce((t, x) => t + (x.end - x.start), 0);
-    const n = a.stalls.length + a.moreStalls;
-    const frames = longest.toFrame !== null ? `frames ${longest.fromFrame}–${longest.toFrame}` : `from frame ${longest.fromFrame}`;
-    const ended = longest.open ? '; the connection ended stalled' : '';
-    out.push(finding('warning', 'transfer-stalled',
-      `${sides.what}: no new data for ${secs(longest.end - longest.start)} (${frames})${n > 1 ? `, ${n} stalls, ${secs(total)} in total` : ''}: ${STALL_CAUSE_TEXT[longest.cause](snd, rcv)}${ended}`,
-      longest.fromFrame));
-  }
-  return out;
+/** The refused transfer commands of a session, each with its reply, then the fix for each kind refused. */
+function refusalMessage(refused: Refusal[], kind: ServerKind): string {
+  const named = refused.slice(0, MAX_REFUSALS_NAMED).map(({ command: c, reply: r }) =>
+    `${c.verb.toUpperCase()} ${c.arg ?? ''}${frameRef(c.frame)}${refused.length === 1 ? ' before any data moved' : ''}: ${r.code} ${firstLine(r.text)}${frameRef(r.frame)}`);
+  if (refused.length > MAX_REFUSALS_NAMED) named.push(`and ${refused.length - MAX_REFUSALS_NAMED} more`);
+  const read = `check that the path exists and that the server's user may read it (file mode and ownership; anonymous users read as the ftp account)`;
+  const write = `let the user write there: directory ownership and mode on the server, and ${perServer(kind, { vsftpd: 'write_enable=YES (anon_upload_enable=YES for anonymous)', proftpd: '<Limit WRITE> AllowAll in that <Directory>', pureftpd: 'no -i (anonymous uploads)' })}; or upload to a directory that allows it`;
+  const downloads = refused.some((x) => !x.upload);
+  const uploads = refused.some((x) => x.upload);
+  const fix = downloads && uploads ? `for downloads, ${read}; for uploads, ${write}` : downloads ? read : write;
+  const what = refused.length === 1 ? named[0] : `${refused.length} transfer commands before any data moved: ${named.join('; ')}`;
+  return `the server refused ${what}. Fix: ${fix}.`;
 }

@@ -7,10 +7,12 @@
  * belongs to and the FTP role of its sender. Control lines a packet completed are attached by
  * frame. Sessions see their packets through PacketList views over the table.
  */
-import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase } from '../model/packet-facts.js';
+import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase, type WireLine } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import type { Endpoint, Session } from '../model/types.js';
 import { TA_FLAG_MASK, WSCALE_NONE, WSCALE_UNKNOWN, type TcpPacketAnalysis } from '../model/tcp-analysis.js';
+
+const UNKNOWN_ENDPOINT: Endpoint = Object.freeze({ ip: '', port: 0 });
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -25,8 +27,7 @@ const BIT_DIR = 1 << 3;
 const BIT_SEQ = 1 << 4;
 const BIT_ACK = 1 << 5;
 const BIT_TLS = 1 << 6;
-/** The row has TCP analysis values (captured packets; the proxy's synthesized ones have none). */
-const BIT_ANALYZED = 1 << 7;
+const BIT_REPEATED = 1 << 7;
 
 // aflags column: the TA_* flag bits (0-14), then these.
 /** Wireshark showed tcp.analysis.initial_rtt on this packet. */
@@ -36,6 +37,8 @@ const AF_SCALE_SHIFT = 16;
 const AF_SCALE_MASK = 0x1f << AF_SCALE_SHIFT;
 const SCALE_CODE_UNKNOWN = 15;
 const SCALE_CODE_NONE = 16;
+/** The row has TCP analysis values (captured packets; the proxy's synthesized ones have none). */
+const AF_ANALYZED = 1 << 21;
 
 /** Packets a candidate connection keeps for its session, should it turn out to be FTP control. */
 const MAX_PENDING_ROWS = 256;
@@ -43,8 +46,6 @@ const MAX_PENDING_ROWS = 256;
 /** What the analysis knows about one connection, shared by all its rows. */
 export interface ConnectionEntry {
   tcpId: number;
-  /** The TCP initiator and the other side (addresses for the packets' src/dst). */
-  endpoints: [Endpoint, Endpoint] | null;
   /** Wireshark's initial RTT of the connection (seconds), once known. */
   initialRtt: number | null;
   channel: PacketChannel | 'candidate';
@@ -60,6 +61,13 @@ export interface ConnectionEntry {
   tlsAfter: number | null;
   /** Rows of a candidate, handed to its session if it becomes one. */
   pending: number[] | null;
+  /** The packet list of its session (looked up once, not per packet). */
+  list: SessionPackets | null;
+  /** The TCP initiator and the other side, once a packet was seen. */
+  client: Endpoint | null;
+  server: Endpoint | null;
+  /** The connection's retransmission count after its last packet: a rise marks the next packet as one. */
+  retransmissions: number;
 }
 
 /** The packet fields a row is made from (a captured packet, or one the proxy synthesized). */
@@ -134,6 +142,8 @@ export class PacketTable {
   private readonly sparse = new Map<number, SparseAnalysis>();
   private readonly entries = new Map<number, ConnectionEntry>();
   private readonly lines = new Map<number, ControlLine[]>();
+  /** What each control packet's own payload holds, line by line (as Wireshark decodes a packet alone). */
+  private readonly wire = new Map<number, WireLine[]>();
   private readonly lists = new Map<Session, SessionPackets>();
 
   constructor(opts: PacketTableOptions = {}) {
@@ -175,8 +185,8 @@ export class PacketTable {
     let e = this.entries.get(tcpId);
     if (!e) {
       e = {
-        tcpId, endpoints: null, initialRtt: null, channel: what.channel, session: null, dataConnection: null, initiatorRole: null,
-        isn: [null, null], shift: [null, null], tlsAfter: null, pending: null,
+        tcpId, initialRtt: null, channel: what.channel, session: null, dataConnection: null, initiatorRole: null,
+        isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null, retransmissions: 0, list: null,
       };
       this.entries.set(tcpId, e);
     }
@@ -187,6 +197,7 @@ export class PacketTable {
     if (what.session && e.session !== what.session) {
       e.session = what.session;
       const list = this.listOf(what.session);
+      e.list = list;
       if (e.pending) for (const seq of e.pending) if (seq >= this.firstSeq) list.push(seq);
     }
     if (what.channel !== 'candidate') e.pending = null;
@@ -200,6 +211,12 @@ export class PacketTable {
     e.channel = 'other';
     e.pending = null;
     this.entries.delete(tcpId);
+  }
+
+  /** A session no view shows any more: its list and its connections' entries (their rows age out of the ring). */
+  forgetSession(session: Session): void {
+    this.lists.delete(session);
+    for (const [id, e] of this.entries) if (e.session === session) this.entries.delete(id);
   }
 
   /** The session's packet list (created on first use). */
@@ -223,18 +240,25 @@ export class PacketTable {
     if (e && e.tlsAfter === null) e.tlsAfter = frame ?? 0;
   }
 
-  /** Record one packet of a followed connection; `conn` holds its TCP facts as of this packet. */
-  add(conn: TcpFacts, dir: 0 | 1, p: RowInput): void {
+  /**
+   * Record one packet of a followed connection; `conn` holds its TCP facts as of this packet.
+   * `payload`, when given, is the packet's TCP payload (read during the call only).
+   */
+  add(conn: TcpFacts, dir: 0 | 1, p: RowInput, payload?: Buffer): void {
     const e = this.entries.get(conn.id);
     if (!e) return;
+    if (e.client === null) {
+      e.client = { ip: conn.client.ip, port: conn.client.port };
+      e.server = { ip: conn.server.ip, port: conn.server.port };
+    }
     if (this.next - this.firstSeq >= this.cap) this.grow();
     const seqNo = this.next++;
     const i = seqNo % this.cap;
     if (seqNo >= this.cap) {
       this.lines.delete(this.frame[i]!);
+      this.wire.delete(this.frame[i]!);
       if (this.sparse.size > 0) this.sparse.delete(seqNo - this.cap);
     }
-    e.endpoints ??= [{ ip: conn.client.ip, port: conn.client.port }, { ip: conn.server.ip, port: conn.server.port }];
     const other = dir === 0 ? 1 : 0;
     const flags = p.flags;
     const hs = conn.handshake;
@@ -262,15 +286,24 @@ export class PacketTable {
     this.window[i] = p.window;
     this.flags[i] = flags;
     const tls = e.channel === 'data' ? e.tlsAfter !== null : e.tlsAfter !== null && p.frame > e.tlsAfter;
+    // A packet-by-packet decoder reads each clear-text segment's own bytes as FTP, but not a
+    // retransmission's: Wireshark shows it as one and decodes nothing.
+    const retransmitted = conn.retransmissions > e.retransmissions;
+    e.retransmissions = conn.retransmissions;
+    if (payload && payload.length > 0 && e.channel === 'control' && !retransmitted && !tls) {
+      const sender = senderRole(e.initiatorRole, dir);
+      if (sender) this.wire.set(p.frame, wireLines(payload, sender));
+    }
+    this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
+      | (retransmitted ? BIT_REPEATED : 0);
     const a = p.analysis;
     this.ackedBy[i] = 0;
-    this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
-      | (a ? BIT_ANALYZED : 0);
+    this.aflags[i] = 0;
     if (a) {
       const scale = a.windowScale >= 0 ? a.windowScale : a.windowScale === WSCALE_NONE ? SCALE_CODE_NONE : SCALE_CODE_UNKNOWN;
       const showRtt = a.hasTa && a.initialRtt === a.initialRtt;
       if (showRtt) e.initialRtt = a.initialRtt;
-      this.aflags[i] = (a.flags & TA_FLAG_MASK) | (showRtt ? AF_INITIAL_RTT : 0) | (scale << AF_SCALE_SHIFT);
+      this.aflags[i] = AF_ANALYZED | (a.flags & TA_FLAG_MASK) | (showRtt ? AF_INITIAL_RTT : 0) | (scale << AF_SCALE_SHIFT);
       this.acksFrame[i] = a.acksFrame;
       this.ackRtt[i] = a.ackRtt;
       this.inFlight[i] = a.bytesInFlight;
@@ -283,7 +316,7 @@ export class PacketTable {
         this.sparse.set(seqNo, { dupAckNum: a.dupAckNum, dupAckFrame: a.dupAckFrame, rto: a.rto, rtoFrame: a.rtoFrame });
       }
     }
-    if (e.session) this.listOf(e.session).push(seqNo);
+    if (e.list) e.list.push(seqNo);
     else if (e.pending && e.pending.length < MAX_PENDING_ROWS) e.pending.push(seqNo);
   }
 
@@ -309,6 +342,7 @@ export class PacketTable {
     const other = dir === 0 ? 1 : 0;
     return {
       frame,
+      wire: channel === 'control' ? this.wire.get(frame) ?? null : null,
       ts: this.ts[i]!,
       fileOffset: this.fileOffset[i]!,
       tcpId: this.tcpId[i]!,
@@ -318,6 +352,8 @@ export class PacketTable {
       sender,
       fromInitiator,
       dir,
+      src: (dir === 0 ? e?.client : e?.server) ?? UNKNOWN_ENDPOINT,
+      dst: (dir === 0 ? e?.server : e?.client) ?? UNKNOWN_ENDPOINT,
       phase: PHASES[bits & 7]!,
       flags: this.flags[i]!,
       seq: this.seq[i]!,
@@ -327,11 +363,11 @@ export class PacketTable {
       isn: [e?.isn[dir] ?? null, e?.isn[other] ?? null],
       windowShift: e?.shift[dir] ?? null,
       tls: (bits & BIT_TLS) !== 0,
+      repeated: (bits & BIT_REPEATED) !== 0,
       len,
       window: this.window[i]!,
       meaning,
-      endpoints: e?.endpoints ? (dir === 0 ? [e.endpoints[0], e.endpoints[1]] : [e.endpoints[1], e.endpoints[0]]) : null,
-      analysis: bits & BIT_ANALYZED ? this.analysisOf(seqNo, i, e) : null,
+      analysis: this.aflags[i]! & AF_ANALYZED ? this.analysisOf(seqNo, i, e) : null,
     };
   }
 
@@ -499,10 +535,6 @@ export class SessionPackets implements PacketList {
     return f;
   }
 
-  frameAt(i: number): number {
-    return this.table.frameOf(this.seqs[this.first() + i]!);
-  }
-
   indexOfFrame(frame: number): number {
     const base = this.first();
     let lo = base;
@@ -521,4 +553,27 @@ export class SessionPackets implements PacketList {
   frozen(): PacketList {
     return new SessionPackets(this.table, this);
   }
+}
+
+/** The longest first line kept per packet. */
+const MAX_WIRE_LINE = 512;
+
+/**
+ * A control packet's own payload as Wireshark's FTP dissector reads a packet alone: its first
+ * line only (pipelined commands after it, and a multi-line reply's later lines, are shown as
+ * text, not decoded): from the client, a verb and its argument; from the server, a reply code
+ * when the line starts with three digits, and the text.
+ */
+export function wireLines(payload: Buffer, sender: FtpRole): WireLine[] {
+  let end = payload.indexOf(0x0a);
+  if (end < 0) end = payload.length;
+  if (end > 0 && payload[end - 1] === 0x0d) end--;
+  const text = payload.toString('latin1', 0, Math.min(end, MAX_WIRE_LINE));
+  if (text === '') return [];
+  if (sender === 'client') {
+    const sp = text.indexOf(' ');
+    return [{ kind: 'request', verb: (sp < 0 ? text : text.slice(0, sp)).toUpperCase(), arg: sp < 0 ? null : text.slice(sp + 1) }];
+  }
+  const m = /^(\d{3})([ -]|$)/.exec(text);
+  return [{ kind: 'response', code: m ? Number(m[1]) : null, arg: m ? text.slice(m[0].length) : text }];
 }

@@ -1,5 +1,7 @@
 import type { CaptureInfo, PacketRecord } from '../capture/types.js';
 import { FastDecoder, newFastPacket } from '../dissect/fast.js';
+import { TCP_ACK, TCP_SYN, type FastPacket } from '../dissect/types.js';
+import { parseProxyLegComment } from './proxy-legs.js';
 import type { Defragmenter } from '../dissect/defrag.js';
 import { TcpTracker } from '../tcp/tracker.js';
 import { linkTypeName } from '../capture/linktypes.js';
@@ -62,6 +64,7 @@ export class Pipeline {
   }
 
   push(rec: PacketRecord): void {
+    if (this.packets === 0) this.analyzer.source.start = rec.ts;
     this.packets++;
     this.bytes += rec.caplen;
     if (rec.ts > this.lastTs) this.lastTs = rec.ts;
@@ -73,9 +76,18 @@ export class Pipeline {
     this.clock.advance(rec.ts);
     const fp = this.fp;
     if (this.decoder.decode(rec, fp) && fp.kind === 'tcp') {
+      // A proxy recording names the session of each server-facing leg on its SYN (see proxy-legs.ts).
+      if (rec.comment !== undefined && (fp.flags & TCP_SYN) !== 0 && (fp.flags & TCP_ACK) === 0) this.proxyLeg(rec.comment, fp);
       this.tracker.push(fp, rec);
     } else if (fp.kind === 'malformed' && this.malformed++ === 0) {
       this.firstMalformedFrame = rec.frame;
+    }
+  }
+
+  private proxyLeg(comment: string, fp: FastPacket): void {
+    for (const line of comment.split('\n')) {
+      const leg = parseProxyLegComment(line);
+      if (leg) this.analyzer.noteProxyLeg({ ip: fp.src, port: fp.srcPort }, { ip: fp.dst, port: fp.dstPort }, leg);
     }
   }
 

@@ -101,3 +101,14 @@ export function linkTypeNumber(name: string): number | null {
 export function linkTypeFromHeaderField(field: number): number {
   return field & 0x03ffffff;
 }
+
+/**
+ * The link types the decoders in src/dissect understand (link.ts decodes each of these); the
+ * readers flag any other with an unknown-link-type finding. Kept here so that the capture
+ * layer needs nothing from the dissector.
+ */
+const DECODED: ReadonlySet<number> = new Set([0, 1, 12, 14, 101, 108, 113, 228, 229, 276]);
+
+export function isSupportedLinkType(linkType: number): boolean {
+  return DECODED.has(linkType);
+}

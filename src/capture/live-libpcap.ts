@@ -5,8 +5,9 @@ import {
   PCAP_ERROR_IFACE_NOT_UP, PCAP_ERROR_NO_SUCH_DEVICE, PCAP_ERROR_PERM_DENIED, PCAP_NETMASK_UNKNOWN,
   type Libpcap, type PcapHeader,
 } from './libpcap.js';
-import { LIVE_PERMISSION_HINT, openError, type LiveCapture, type LiveOptions, type LiveStats } from './live.js';
+import { LIVE_DEFAULTS, LIVE_PERMISSION_HINT, openError, type LiveCapture, type LiveOptions, type LiveStats } from './live.js';
 
+/** The most libpcap keeps of a packet (its MAXIMUM_SNAPLEN). */
 const SNAPLEN_MAX = 262_144;
 /** How often the non-blocking handle is drained; the kernel buffer holds packets in between. */
 const POLL_MS = 10;
@@ -27,9 +28,10 @@ export function openLibpcapLive(pcap: Libpcap, opts: LiveOptions): LiveCapture {
   };
   pcap.setSnaplen(p, snaplen);
   pcap.setPromisc(p, 1);
-  pcap.setTimeout(p, 100);
-  pcap.setBufferSize(p, opts.bufferSize ?? 16 << 20);
-  pcap.setImmediateMode(p, 1);
+  // With block delivery the timeout is how long a part-filled block waits before it is handed over.
+  pcap.setTimeout(p, LIVE_DEFAULTS.timeoutMs);
+  pcap.setBufferSize(p, opts.bufferSize ?? LIVE_DEFAULTS.bufferSize);
+  pcap.setImmediateMode(p, opts.immediate ?? LIVE_DEFAULTS.immediate ? 1 : 0);
   const status = pcap.activate(p);
   if (status < 0) {
     const detail = pcap.geterr(p) || pcap.statustostr(status);

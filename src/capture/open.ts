@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { FtpscopeError } from '../errors.js';
 import { finding, pushFinding } from '../model/findings.js';
 import { detectFormat, fileError, isGzip, unrecognizedError } from './detect.js';
-import { newPacketRecord, type Damage, type RecordParser } from './parser.js';
+import { newPacketRecord, type Damage, type ParserContext, type RecordParser } from './parser.js';
 import { PcapParser } from './pcap.js';
 import { PcapngParser } from './pcapng.js';
 import { rememberSections } from './section-index.js';
@@ -71,8 +71,12 @@ export async function readCapture(path: string, onPacket: PacketCallback, opts: 
   }
 }
 
-/** Opens the file, sees through gzip, detects the format; throws the user-facing error when it cannot. */
-export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking = false): Promise<OpenedCapture> {
+/**
+ * Opens the file, sees through gzip, detects the format; throws the user-facing error when it cannot.
+ * `reuse`: a buffer to read into instead of a new one (the merge hands a closed file's buffer to
+ * the next file: fresh 4 MiB buffers cost page faults and garbage for every file of a set).
+ */
+export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking = false, reuse?: Buffer): Promise<OpenedCapture> {
   let st;
   try {
     st = await stat(path);
@@ -86,7 +90,7 @@ export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking
     throw new FtpscopeError('file-empty', `${path} is empty (0 bytes)`, 'the capture was probably never written; record it again');
   }
   // A plain file smaller than a chunk fits whole in a buffer of its size (+1 to see the end).
-  let buf = Buffer.allocUnsafe(streaming ? chunkSize : Math.min(chunkSize, st.size + 1));
+  let buf = reuse ?? Buffer.allocUnsafe(streaming ? chunkSize : Math.min(chunkSize, st.size + 1));
   let src: ByteSource;
   try {
     src = await PlainFileSource.open(path, 0, blocking);
@@ -105,7 +109,7 @@ export async function openCapture(path: string, chunkSize = CHUNK_SIZE, blocking
         'decompress it on the way: zcat capture.pcap.gz | ftpscope report /dev/stdin');
     }
     gzip = true;
-    buf = Buffer.allocUnsafe(chunkSize);
+    if (!reuse) buf = Buffer.allocUnsafe(chunkSize);
     src = new GzipFileSource(path);
     try {
       end = await fillAtLeast(src, buf, 0, 64 * 1024);
@@ -151,73 +155,131 @@ export async function scan(
   opts: ReadOptions = {},
   ctl: ScanControl = { stop: false },
 ): Promise<{ info: CaptureInfo; parser: RecordParser }> {
-  const info = emptyInfo(cap.name, cap.format, cap.gzip);
-  const ctx = { info, onPacket, rec: newPacketRecord() };
-  const parser: RecordParser = cap.format === 'pcap' ? new PcapParser(ctx) : new PcapngParser(ctx);
-  const { src } = cap;
-  let buf = cap.buf;
-  let end = cap.end;
-  let pos = 0;
-  let base = 0; // stream offset of buf[0]
-  let damage: Damage | null = null;
+  const r = new ChunkReader(cap, onPacket);
   const total = cap.streaming ? null : cap.fileSize;
-  opts.onProgress?.(src.fileBytesRead, total);
+  opts.onProgress?.(cap.src.fileBytesRead, total);
   for (;;) {
     if (opts.signal?.aborted) break;
-    pos = parser.parse(buf, pos, end, base);
+    r.parse();
     opts.beforeReuse?.();
     const wait = opts.pace?.();
     if (wait) await wait;
-    if (parser.damage) {
-      damage = parser.damage;
-      break;
+    if (r.ended || ctl.stop) break;
+    if (!(await r.refill())) break;
+    opts.onProgress?.(cap.src.fileBytesRead, total);
+  }
+  opts.onProgress?.(cap.src.fileBytesRead, total);
+  return { info: r.finish(), parser: r.parser };
+}
+
+/**
+ * One capture's read state: a record parser fed from a chunk buffer that is refilled in place.
+ * scan() drives one of these; the merge of several captures (merge.ts) drives one per file,
+ * pausing each after a packet (ParserContext.paused) until that packet's turn comes.
+ */
+export class ChunkReader {
+  readonly info: CaptureInfo;
+  readonly parser: RecordParser;
+  readonly ctx: ParserContext;
+  /** Set when the stream can give no more: its end, damage, or a read error. */
+  ended = false;
+  private damage: Damage | null = null;
+  private buf: Buffer;
+  private end: number;
+  private pos = 0;
+  /** Stream offset of buf[0]. */
+  private base = 0;
+
+  constructor(readonly cap: OpenedCapture, onPacket: PacketCallback) {
+    this.info = emptyInfo(cap.name, cap.format, cap.gzip);
+    this.ctx = { info: this.info, onPacket, rec: newPacketRecord(), paused: false };
+    this.parser = cap.format === 'pcap' ? new PcapParser(this.ctx) : new PcapngParser(this.ctx);
+    this.buf = cap.buf;
+    this.end = cap.end;
+  }
+
+  /** The buffer read into now (refill may have replaced the one the capture was opened with). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** The packet onPacket paused on is still valid. */
+  get paused(): boolean {
+    return this.ctx.paused === true;
+  }
+
+  /**
+   * Delivers the complete records buffered, or up to the one onPacket pauses on. Delivered
+   * packets' bytes stay valid until refill().
+   */
+  parse(): void {
+    this.ctx.paused = false;
+    this.pos = this.parser.parse(this.buf, this.pos, this.end, this.base);
+    if (this.parser.damage) {
+      this.damage = this.parser.damage;
+      this.ended = true;
     }
-    if (pos > end) {
-      const want = pos - end;
+  }
+
+  /**
+   * Drops the parsed bytes and reads more (this overwrites the buffer: tell whoever holds
+   * references first). False when the stream ended instead.
+   */
+  async refill(): Promise<boolean> {
+    if (this.ended) return false;
+    const src = this.cap.src;
+    if (this.pos > this.end) {
+      const want = this.pos - this.end;
       const skipped = await src.skip(want);
-      base += pos;
-      pos = end = 0;
+      this.base += this.pos;
+      this.pos = this.end = 0;
       if (skipped < want) {
-        damage = { offset: base - want + skipped, truncated: true, what: `the file ends inside a ${want}-byte block being skipped` };
-        break;
+        return this.stop({ offset: this.base - want + skipped, truncated: true, what: `the file ends inside a ${want}-byte block being skipped` });
       }
-    } else if (pos > 0) {
-      buf.copyWithin(0, pos, end);
-      base += pos;
-      end -= pos;
-      pos = 0;
+    } else if (this.pos > 0) {
+      this.buf.copyWithin(0, this.pos, this.end);
+      this.base += this.pos;
+      this.end -= this.pos;
+      this.pos = 0;
     }
-    if (ctl.stop) break;
-    if (end === buf.length) {
-      // Sized to the file, which has grown since: continue with a full chunk.
-      const bigger = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, buf.length * 2));
-      buf.copy(bigger, 0, 0, end);
-      buf = bigger;
+    if (this.end === this.buf.length) {
+      // Sized to the file (or a small chunk), and a record does not fit: continue with a full chunk.
+      const bigger = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
     }
     let n: number;
     try {
-      n = await src.read(buf, end, buf.length - end);
+      n = await src.read(this.buf, this.end, this.buf.length - this.end);
     } catch (e) {
       // An I/O error mid-file ends the read like damage does: what came before is kept.
-      damage = e instanceof GzipStreamError
-        ? { offset: base + end, truncated: e.truncated, what: `${e.message} (at compressed byte ${e.compressedOffset})` }
-        : { offset: base + end, truncated: false, what: `reading failed (${fileError(cap.name, e).message})` };
+      const damage = e instanceof GzipStreamError
+        ? { offset: this.base + this.end, truncated: e.truncated, what: `${e.message} (at compressed byte ${e.compressedOffset})` }
+        : { offset: this.base + this.end, truncated: false, what: `reading failed (${fileError(this.cap.name, e).message})` };
       // Deliver what is buffered before reporting.
-      pos = parser.parse(buf, pos, end, base);
-      if (parser.damage) damage = parser.damage;
-      break;
+      this.parse();
+      return this.stop(this.parser.damage ?? damage);
     }
     if (n === 0) {
-      if (end > pos) damage = { offset: base + pos, truncated: true, what: parser.describeIncomplete(end - pos) };
-      break;
+      return this.stop(this.end > this.pos ? { offset: this.base + this.pos, truncated: true, what: this.parser.describeIncomplete(this.end - this.pos) } : null);
     }
-    end += n;
-    opts.onProgress?.(src.fileBytesRead, total);
+    this.end += n;
+    return true;
   }
-  info.bytes = damage ? damage.offset : base + end;
-  opts.onProgress?.(src.fileBytesRead, total);
-  if (damage) reportDamage(info, damage, cap.gzip);
-  return { info, parser };
+
+  /** What was read: bytes, and the damage as a finding (throws when no packet could be read at all). */
+  finish(): CaptureInfo {
+    const info = this.info;
+    info.bytes = this.damage ? this.damage.offset : this.base + this.end;
+    if (this.damage) reportDamage(info, this.damage, this.cap.gzip);
+    return info;
+  }
+
+  private stop(damage: Damage | null): false {
+    this.ended = true;
+    this.damage = damage;
+    return false;
+  }
 }
 
 function reportDamage(info: CaptureInfo, d: Damage, gzip: boolean): void {

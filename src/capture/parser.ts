@@ -32,6 +32,12 @@ export interface ParserContext {
   info: CaptureInfo;
   onPacket: PacketCallback;
   rec: PacketRecord;
+  /**
+   * Set by onPacket to stop the parser right after the packet it was handed, which stays
+   * valid (rec and its bytes) until the parser is called again: a merge of several captures
+   * holds one packet of each this way, and copies none.
+   */
+  paused?: boolean;
 }
 
 /** Largest packet a capture may claim (Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD). */
@@ -49,5 +55,11 @@ export function newPacketRecord(): PacketRecord {
     fileOffset: 0,
     interfaceId: 0,
     comment: undefined,
+    // set here so every record has one shape from the start (see PacketRecord.tsForm)
+    tsForm: undefined,
+    tsHigh: 0,
+    tsLow: 0,
+    tsUnits: 0,
+    tsOffset: 0,
   };
 }

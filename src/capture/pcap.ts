@@ -1,6 +1,5 @@
 import { finding, pushFinding } from '../model/findings.js';
-import { isSupportedLinkType } from '../dissect/linktypes.js';
-import { linkTypeFromHeaderField, linkTypeName } from './linktypes.js';
+import { isSupportedLinkType, linkTypeFromHeaderField, linkTypeName } from './linktypes.js';
 import { MAX_CAPLEN, type Damage, type ParserContext, type RecordParser } from './parser.js';
 
 /** Classic libpcap file magics as read little-endian from the first 4 bytes. */
@@ -83,12 +82,16 @@ export class PcapParser implements RecordParser {
     }
     const { littleEndian: le, recordHeaderLength: hl } = this.header;
     const fracScale = this.header.nanoseconds ? 1e-9 : 1e-6;
-    const rec = this.ctx.rec;
-    const onPacket = this.ctx.onPacket;
+    const ctx = this.ctx;
+    const rec = ctx.rec;
+    const onPacket = ctx.onPacket;
     rec.buf = buf;
     rec.linkType = this.header.linkType;
     rec.interfaceId = 0;
     rec.comment = undefined;
+    rec.tsForm = 'split';
+    rec.tsUnits = this.header.nanoseconds ? 1e9 : 1e6;
+    rec.tsOffset = 0;
     let frame = this.frame;
     // Record headers read with inline byte arithmetic: Buffer.readUInt32* checks its arguments on each call.
     const u32 = le ? u32le : u32be;
@@ -104,7 +107,11 @@ export class PcapParser implements RecordParser {
       }
       if (end - pos - hl < caplen) break;
       rec.frame = ++frame;
-      rec.ts = u32(buf, pos) + u32(buf, pos + 4) * fracScale;
+      const sec = u32(buf, pos);
+      const frac = u32(buf, pos + 4);
+      rec.ts = sec + frac * fracScale;
+      rec.tsHigh = sec;
+      rec.tsLow = frac;
       rec.caplen = caplen;
       rec.wirelen = u32(buf, pos + 12);
       rec.offset = pos + hl;
@@ -113,6 +120,7 @@ export class PcapParser implements RecordParser {
       this.ctx.info.packets++;
       onPacket(rec);
       pos += hl + caplen;
+      if (ctx.paused === true) break;
     }
     this.frame = frame;
     return pos;

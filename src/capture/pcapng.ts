@@ -1,6 +1,5 @@
 import { finding, pushFinding } from '../model/findings.js';
-import { isSupportedLinkType } from '../dissect/linktypes.js';
-import { linkTypeName } from './linktypes.js';
+import { isSupportedLinkType, linkTypeName } from './linktypes.js';
 import { MAX_CAPLEN, type Damage, type ParserContext, type RecordParser } from './parser.js';
 
 export const BT_SHB = 0x0a0d0d0a;
@@ -8,6 +7,10 @@ export const BT_IDB = 0x00000001;
 export const BT_PB = 0x00000002; // obsolete Packet Block
 export const BT_SPB = 0x00000003;
 export const BT_EPB = 0x00000006;
+export const BT_ISB = 0x00000005;
+const ISB_IFRECV = 4;
+const ISB_IFDROP = 5;
+const ISB_OSDROP = 7;
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 export const OPT_ENDOFOPT = 0;
@@ -44,6 +47,25 @@ export function tsresolUnits(v: number): number | null {
   const exp = v & 0x7f;
   if (v & 0x80) return exp <= 63 ? 2 ** exp : null;
   return exp <= 15 ? 10 ** exp : null;
+}
+
+/**
+ * A pcapng timestamp (a 64-bit count of units) in seconds. Counts below 2^53 (microseconds until
+ * the year 2255) are exact as a double; above that (nanoseconds) the count is divided by long
+ * division in 16-bit steps, so the result is `seconds + remainder / units`, as the pcap reader
+ * computes it, instead of a double that has already lost the nanoseconds.
+ */
+export function unitsToSeconds(high: number, low: number, units: number): number {
+  if (high < 0x200000 || !Number.isInteger(units) || units > 2 ** 36) return (high * 4294967296 + low) / units;
+  let sec = 0;
+  let rem = 0;
+  for (const limb of [high >>> 16, high & 0xffff, low >>> 16, low & 0xffff]) {
+    const cur = rem * 65536 + limb;
+    const q = Math.floor(cur / units);
+    rem = cur - q * units;
+    sec = sec * 65536 + q;
+  }
+  return sec + rem * (1 / units);
 }
 
 /** Calls back for each option in buf[start, end); stops at opt_endofopt or a malformed option. */
@@ -148,7 +170,12 @@ export class PcapngParser implements RecordParser {
         const high = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
         const low = le ? buf.readUInt32LE(pos + 16) : buf.readUInt32BE(pos + 16);
         rec.frame = ++this.frame;
-        rec.ts = (high * 4294967296 + low) / iface.unitsPerSecond + iface.tsOffset;
+        rec.ts = unitsToSeconds(high, low, iface.unitsPerSecond) + iface.tsOffset;
+        rec.tsForm = 'count';
+        rec.tsHigh = high;
+        rec.tsLow = low;
+        rec.tsUnits = iface.unitsPerSecond;
+        rec.tsOffset = iface.tsOffset;
         rec.linkType = iface.linkType;
         rec.caplen = caplen;
         rec.wirelen = le ? buf.readUInt32LE(pos + 24) : buf.readUInt32BE(pos + 24);
@@ -168,6 +195,11 @@ export class PcapngParser implements RecordParser {
         if (caplen > MAX_CAPLEN) return this.fail(pos, base, `simple packet block claims ${caplen} captured bytes`);
         rec.frame = ++this.frame;
         rec.ts = 0; // SPBs carry no timestamp
+        rec.tsForm = 'count';
+        rec.tsHigh = 0;
+        rec.tsLow = 0;
+        rec.tsUnits = iface.unitsPerSecond;
+        rec.tsOffset = 0;
         rec.linkType = iface.linkType;
         rec.caplen = caplen;
         rec.wirelen = wirelen;
@@ -183,9 +215,12 @@ export class PcapngParser implements RecordParser {
           return this.fail(pos, base, `more than ${PcapngParser.MAX_INTERFACES} interfaces in one section`);
         }
         this.addInterface(buf, pos, len, le, section);
+      } else if (type === BT_ISB && len >= 24) {
+        this.statistics(buf, pos, len, le, section);
       }
-      // Any other block (NRB, ISB, DSB, custom, ...) is skipped.
+      // Any other block (NRB, DSB, custom, ...) is skipped.
       pos += len;
+      if (this.ctx.paused === true) return pos;
     }
     return pos;
   }
@@ -223,6 +258,32 @@ export class PcapngParser implements RecordParser {
         finding('warning', 'unknown-link-type', `${info.name}: interface ${section.interfaces.length - 1} has link type ${linkType} (${name}), which ftpscope does not decode; its packets are counted but not analyzed`),
       );
     }
+  }
+
+  /**
+   * An Interface Statistics Block: a recorder that lost packets says so here (isb_ifdrop,
+   * isb_osdrop, and why in its comment), so the report of the file says so too.
+   */
+  private statistics(buf: Buffer, pos: number, len: number, le: boolean, section: PcapngSection): void {
+    const ifId = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+    let recv: bigint | null = null;
+    let drop = 0n;
+    let why = '';
+    forEachOption(buf, pos + 20, pos + len - 4, le, (code, vs, vl) => {
+      if ((code === ISB_IFDROP || code === ISB_OSDROP || code === ISB_IFRECV) && vl === 8) {
+        const v = le ? buf.readBigUInt64LE(vs) : buf.readBigUInt64BE(vs);
+        if (code === ISB_IFRECV) recv = v;
+        // dumpcap puts the kernel's drops in one or the other; a file with both counts them once each.
+        else drop += v;
+      } else if (code === OPT_COMMENT) {
+        why = optionText(buf, vs, vl);
+      }
+    });
+    if (drop === 0n) return;
+    const info = this.ctx.info;
+    const name = section.interfaces[ifId] ? `interface ${ifId}` : `an undeclared interface ${ifId}`;
+    pushFinding(info.findings, finding('warning', 'capture-drops-recorded',
+      `${info.name}: the recording says ${drop} packets${recv !== null ? ` of ${recv}` : ''} on ${name} were lost while it was made${why ? ` (${why})` : ''}: expect gaps`));
   }
 
   /** The comments among a packet block's options (a loop rather than forEachOption: no closure per packet). */

@@ -12,7 +12,8 @@ interface Entry {
   sections: PcapngSection[];
 }
 
-const MAX_FILES = 16;
+// A ring buffer of pcapng files re-read by the dashboard needs one entry per file (a few hundred bytes each).
+const MAX_FILES = 1024;
 const cache = new Map<string, Entry>();
 
 export function rememberSections(path: string, size: number, mtimeMs: number, sections: PcapngSection[]): void {

@@ -26,6 +26,23 @@ export interface PacketRecord {
   interfaceId: number;
   /** pcapng opt_comment of this packet, when present. */
   comment?: string;
+  /**
+   * The timestamp exactly as the file stores it, so that an export can write it back unchanged
+   * (`ts`, a double, loses nanoseconds). pcap (tsForm 'split'): tsHigh is the seconds and tsLow
+   * the fraction in 1/tsUnits of a second (10^6 or 10^9). pcapng (tsForm 'count'): tsHigh:tsLow
+   * is one 64-bit count of 1/tsUnits seconds (if_tsresol), to which tsOffset seconds are added
+   * (if_tsoffset). Absent for packets no file holds (live capture, the proxy).
+   */
+  tsForm?: 'split' | 'count';
+  tsHigh?: number;
+  tsLow?: number;
+  tsUnits?: number;
+  tsOffset?: number;
+  /**
+   * Set on a packet re-read from a merged set of captures (frame is then the global frame):
+   * the file it is in and its frame number there.
+   */
+  origin?: { file: string; frame: number };
 }
 
 export type CaptureFormat = 'pcap' | 'pcapng';

@@ -2,11 +2,12 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { PacketRecord } from '../capture/types.js';
 import { FtpscopeError } from '../errors.js';
 import type { Analysis } from '../model/types.js';
-import { eventToJson, reportJsonChunks } from '../report/json.js';
+import { eventToJson, findingToJson, reportJsonChunks } from '../report/json.js';
 import { renderReportText } from '../report/text.js';
 import { collectPort, positiveInt, quietOnEpipe } from './report.js';
 
-import { startLiveCapture, type CaptureResult, type LiveCaptureOptions } from '../analysis/sources/live.js';
+import { dropAdvice, startLiveCapture, type CaptureResult, type LiveCaptureOptions } from '../analysis/sources/live.js';
+import { LIVE_DEFAULTS } from '../capture/live.js';
 
 interface CaptureFlags {
   interface: string;
@@ -15,6 +16,8 @@ interface CaptureFlags {
   count?: number;
   duration?: number;
   snaplen?: number;
+  bufferSize?: number;
+  immediate?: boolean;
   json?: boolean;
   ndjson?: boolean;
   ftpPort?: number[];
@@ -26,6 +29,12 @@ function seconds(value: string): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a positive number of seconds.`);
   return n;
+}
+
+function bufferArg(value: string): number {
+  const n = positiveInt(value);
+  if (n < 64 || n > 4 * 1024 * 1024) throw new InvalidArgumentError(`'${value}' KiB is not between 64 and 4194304 (4 GiB).`);
+  return n * 1024;
 }
 
 function snaplenArg(value: string): number {
@@ -43,7 +52,9 @@ export function registerCapture(program: Command): void {
     .option('-w, --write <file>', 'also write every captured packet to this pcapng file')
     .option('-c, --count <n>', 'stop after this many packets', positiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', seconds)
-    .option('-s, --snaplen <bytes>', 'bytes kept of each packet (default: whole packets)', snaplenArg)
+    .option('-s, --snaplen <bytes>', `bytes kept of each packet (default ${LIVE_DEFAULTS.snaplen}: whole packets, GSO/GRO ones included)`, snaplenArg)
+    .option('-B, --buffer-size <KiB>', `kernel buffer for packets not yet read, in KiB as tcpdump's -B (default ${LIVE_DEFAULTS.bufferSize / 1024})`, bufferArg)
+    .option('--immediate', 'hand each packet over as it arrives (libpcap immediate mode: lower latency, but the buffer holds far fewer packets)')
     .option('--json', 'when stopped, print the report as JSON instead of text')
     .option('--ndjson', 'print one JSON object per event as it happens (sessions, commands, replies, data connections, findings)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
@@ -64,6 +75,8 @@ export function registerCapture(program: Command): void {
         count: flags.count,
         durationSec: flags.duration,
         snaplen: flags.snaplen,
+        bufferSize: flags.bufferSize,
+        immediate: flags.immediate,
         ftpPorts: flags.ftpPort,
         keepPackets: flags.tui === true,
         maxPacketsPerSession: flags.tui ? 5000 : undefined,
@@ -83,13 +96,13 @@ export function registerCapture(program: Command): void {
         process.removeListener('SIGINT', onSigint);
         process.removeListener('SIGTERM', onSigint);
       }
-      process.stderr.write(`ftpscope: ${result.packets} packets captured${flags.write ? `, ${result.written} written to ${flags.write}` : ''}${result.dropped ? ` (${result.dropped} not written: disk too slow)` : ''}${result.kernelDropped ? `, ${result.kernelDropped} dropped by the kernel` : ''}\n`);
+      process.stderr.write(captureSummary(result, opts, running.live.backend));
       const a = result.analysis;
       if (flags.ndjson) {
         out(JSON.stringify({
           type: 'end', session: null, source: { ...a.source, linkTypes: [...a.source.linkTypes] },
           sessions: a.sessions.length, unpairedDataConnections: a.unpairedDataConnections.length,
-          findings: a.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, frame: f.frame })),
+          findings: a.findings.map(findingToJson),
         }) + '\n');
       } else if (flags.json) {
         for (const chunk of reportJsonChunks(a, { showPasswords })) out(chunk);
@@ -106,6 +119,8 @@ async function runTui(opts: LiveCaptureOptions, showPasswords: boolean): Promise
     snapshot(): Analysis;
     stop(): void | Promise<void>;
     readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord>;
+    waiting?: string;
+    notice?: () => string | null;
   }, opts?: { showPasswords?: boolean }) => Promise<void> } | null = null;
   try {
     app = await import('../tui/app.js');
@@ -124,7 +139,28 @@ async function runTui(opts: LiveCaptureOptions, showPasswords: boolean): Promise
     snapshot: () => running.pipeline.snapshot(),
     stop: async () => { await running.stop('stopped'); },
     readFrame: (frame, fileOffset) => running.readFrame(frame, fileOffset),
+    waiting: running.waiting,
+    // Drops as they happen, in the status line: the kernel's (gaps ahead) and the -w file's.
+    notice: () => {
+      const c = running.counts();
+      const parts = [
+        c.kernelDropped > 0 ? `the kernel has dropped ${c.kernelDropped} packets on ${opts.device}: expect gaps (raise -B, narrow -f)` : '',
+        c.writeDropped > 0 ? `${c.writeDropped} packets not written to ${opts.write}: the disk is behind` : '',
+      ].filter(Boolean);
+      return parts.length ? `! ${parts.join('; ')}` : null;
+    },
   }, { showPasswords });
   const result = await running.done;
-  if (opts.write) process.stderr.write(`ftpscope: ${result.written} packets written to ${opts.write}\n`);
+  // Said on quit too: the dashboard is gone, and a count of drops decides whether to trust the figures.
+  process.stderr.write(captureSummary(result, opts, running.live.backend));
+}
+
+/** The line said when capturing stops: counts, drops, and what to change when there were any. */
+export function captureSummary(result: CaptureResult, opts: LiveCaptureOptions, backend: string): string {
+  const parts = [`${result.packets} packets captured`];
+  if (opts.write) parts.push(`${result.written} written to ${opts.write}${result.dropped ? ` (${result.dropped} not written: the disk was too slow)` : ''}`);
+  if (result.kernelDropped) parts.push(`${result.kernelDropped} DROPPED by the kernel (the report has gaps). ${dropAdvice(opts)}`);
+  // The cap addon hands on no drop counters: say so rather than a reassuring 0.
+  else parts.push(backend === 'libpcap' ? '0 dropped by the kernel' : `kernel drops unknown (the ${backend} backend does not count them)`);
+  return `ftpscope: ${parts.join(', ')}\n`;
 }

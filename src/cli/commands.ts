@@ -17,9 +17,11 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ['packets', async () => (await import('./packets.js')).registerPackets],
   ['inspect', async () => (await import('./inspect.js')).registerInspect],
   ['extract', async () => (await import('./extract.js')).registerExtract],
+  ['export', async () => (await import('./export.js')).registerExport],
   ['capture', async () => (await import('./capture.js')).registerCapture],
   ['interfaces', async () => (await import('./interfaces.js')).registerInterfaces],
   ['proxy', async () => (await import('./proxy.js')).registerProxy],
+  ['filters', async () => (await import('./filters.js')).registerFilters],
 ];
 
 /**

@@ -2,27 +2,47 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Extractor } from '../report/extract.js';
 import { formatBytes } from '../report/format.js';
-import { analyzeWithProgress, checkCapturePath, collectPort, captureArg, CAPTURE_ARG_HELP } from './report.js';
+import type { DisplayFilter } from '../report/filter/index.js';
+import { analyzeWithProgress, collectPort, captureArgs, captureInputs, displayFilterArg, CAPTURES_ARG_HELP, DISPLAY_FILTER_HELP } from './report.js';
 
 interface ExtractFlags {
   out: string;
   ftpPort?: number[];
+  displayFilter?: DisplayFilter;
 }
 
 export function registerExtract(program: Command): void {
   program
     .command('extract')
     .description('write every transferred file (downloads, uploads, listings) to a directory, with an index.json')
-    .argument('<capture>', CAPTURE_ARG_HELP, captureArg)
+    .argument('<captures...>', CAPTURES_ARG_HELP, captureArgs)
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
-    .action(async (capture: string, flags: ExtractFlags) => {
-      checkCapturePath(capture);
-      const extractor = new Extractor(flags.out, capture);
-      // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
-      extractor.settle(a);
-      const index = extractor.finish();
+    .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
+    .addHelpText('after', `
+Files are named s<session>-d<data connection>-<verb>-<remote path>. Bytes missing from the capture
+are holes (zeros) at their true offsets, listed under "gaps" in index.json; a file that is not the
+whole transfer ends in ".incomplete".
+
+Existing files in the directory: a file with the same name and the same content (a previous run
+on the same capture) is replaced, so running extract twice gives no duplicates; a file with the
+same name but other content is left alone and the new file gets -2, -3, ... before its extension.
+index.json is rewritten and lists this run's files only.`)
+    .action(async (captures: string[], flags: ExtractFlags) => {
+      const capture = captureInputs(captures);
+      const f = flags.displayFilter; // passwords stay masked: an extract is chosen by what reports show
+      const extractor = new Extractor(flags.out, capture.name, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));
+      let index;
+      try {
+        // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
+        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
+        extractor.settle(a);
+        index = extractor.finish();
+      } catch (e) {
+        // No temporary .ftpscope-part-* file is left behind when the run fails.
+        extractor.abandon();
+        throw e;
+      }
       const total = index.files.reduce((n, f) => n + f.size, 0);
       const incomplete = index.files.filter((f) => !f.complete).length;
       process.stdout.write(`wrote ${index.files.length} file${index.files.length === 1 ? '' : 's'} ` +

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
-import { readFrame } from '../capture/open.js';
-import { checkCapturePath, collectPort, printReport, quietOnEpipe } from './report.js';
+import { captureArgs, captureInputs, collectPort, printReport, quietOnEpipe } from './report.js';
 
 interface OpenFlags {
   ftpPort?: number[];
@@ -19,16 +18,17 @@ export function registerOpen(program: Command, { defaultCommand }: { defaultComm
   program
     .command('open', { isDefault: defaultCommand })
     .description('open a capture in the terminal dashboard (the default command; prints the report when not on a terminal)')
-    .argument('[capture]', 'pcap or pcapng file (optionally gzip-compressed)')
+    .argument('[captures...]', 'pcap or pcapng files (optionally gzip-compressed) or directories of them, merged in time order into one analysis', captureArgs)
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--no-mouse', 'do not capture the mouse (lets the terminal select text)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too); meaning never depends on colour')
     .option('--show-passwords', 'show PASS, ACCT and ADAT arguments instead of **** (packets, layers, hex, flow)')
-    .action(async (capture: string | undefined, flags: OpenFlags) => {
-      if (capture === undefined) {
+    .action(async (captures: string[] | undefined, flags: OpenFlags) => {
+      if (captures === undefined || captures.length === 0) {
         program.outputHelp();
         return;
       }
+      const capture = captureInputs(captures);
       const showPasswords = !!flags.showPasswords;
       const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
       if (!tty) {
@@ -36,23 +36,27 @@ export function registerOpen(program: Command, { defaultCommand }: { defaultComm
         await printReport(capture, { ftpPorts: flags.ftpPort, showPasswords });
         return;
       }
-      checkCapturePath(capture);
-      if (!fs.statSync(capture).isFile()) {
-        throw new FtpscopeError('capture-unsupported', `${capture} is a pipe, and the dashboard re-reads packets from its file`,
+      const single = capture.merged ? null : capture.files[0]!;
+      if (single !== null && !fs.statSync(single).isFile()) {
+        throw new FtpscopeError('capture-unsupported', `${single} is a pipe, and the dashboard re-reads packets from its file`,
           'save the capture to a file first (tee capture.pcap), or use ftpscope report, which reads pipes');
       }
       // The dashboard (blessed) is loaded only when it runs, so other commands start faster.
-      const { loadCapture } = await import('../analysis/sources/file.js');
+      const { loadCaptures } = await import('../analysis/sources/files.js');
       const { runFileDashboard } = await import('../tui/app.js');
-      const load = loadCapture(capture, flags.ftpPort);
+      const { fileExports } = await import('../tui/exports.js');
+      // One file, or a set merged; either way the loader re-reads a packet from the file it is in.
+      const load = loadCaptures(capture, flags.ftpPort);
       // A file that is not a capture fails at once: report it before taking over the terminal.
       await Promise.race([load.analysis, load.firstPacket]);
       await runFileDashboard(load, {
-        title: capture,
+        title: capture.name,
         mouse: flags.mouse,
         noColor: !flags.color,
         showPasswords,
-        readFrame: async (frame, fileOffset) => (await readFrame(capture, frame, fileOffset)).rec,
+        readFrame: load.readFrame,
+        // Exports re-read a session's packets from its one file (a merged set: not yet).
+        exports: single !== null ? fileExports(single, { ftpPorts: flags.ftpPort, showPasswords }) : undefined,
       });
     });
 }

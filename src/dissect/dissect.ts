@@ -33,7 +33,9 @@ export interface DissectContext {
 export function dissect(rec: PacketRecord, ctx: DissectContext = {}): Dissection {
   const b = rec.buf.subarray(rec.offset, rec.offset + rec.caplen);
   const layers: Layer[] = [];
-  const label = `Frame ${rec.frame}: ${rec.wirelen} bytes on wire, ${rec.caplen} bytes captured`;
+  // In a merged set of captures the frame number is global; say where the packet is.
+  const from = rec.origin ? ` (frame ${rec.origin.frame} of ${rec.origin.file})` : '';
+  const label = `Frame ${rec.frame}${from}: ${rec.wirelen} bytes on wire, ${rec.caplen} bytes captured`;
   const frameLayer: Layer = { name: 'frame', label, offset: 0, length: b.length, fields: frameFields(rec) };
   layers.push(frameLayer);
   const result: Dissection = { frame: rec.frame, ts: rec.ts, captureLength: rec.caplen, wireLength: rec.wirelen, layers, bytes: b };
@@ -103,6 +105,11 @@ function frameFields(rec: PacketRecord): Field[] {
     field('frame.encap_type', 'Link type', rec.linkType, 0, 0, linkTypeName(rec.linkType)),
     field('frame.interface_id', 'Interface id', rec.interfaceId, 0, 0),
   ];
+  if (rec.origin) {
+    // No Wireshark field says this (mergecap forgets it), hence our own names.
+    fields.push(field('ftpscope.file', 'Capture file', rec.origin.file, 0, 0));
+    fields.push(field('ftpscope.file_frame', 'Frame number in that file', rec.origin.frame, 0, 0));
+  }
   if (rec.comment !== undefined) fields.push(field('frame.comment', 'Comment', rec.comment, 0, 0));
   return fields;
 }

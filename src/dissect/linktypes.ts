@@ -11,18 +11,8 @@ export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_LINUX_SLL2 = 276;
 
-/** The link types the decoders understand. */
-const SUPPORTED: ReadonlySet<number> = new Set([
-  LINKTYPE_NULL, LINKTYPE_EN10MB, DLT_RAW_12, DLT_RAW_14, LINKTYPE_RAW, LINKTYPE_LOOP,
-  LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2,
-]);
-
-/** One table of link-type names for the whole project: the capture layer's. */
-export { linkTypeName } from '../capture/linktypes.js';
-
-export function isSupportedLinkType(linkType: number): boolean {
-  return SUPPORTED.has(linkType);
-}
+/** One table of link-type names, and of the ones the decoders understand, for the whole project: the capture layer's. */
+export { linkTypeName, isSupportedLinkType } from '../capture/linktypes.js';
 
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_IPV6 = 0x86dd;

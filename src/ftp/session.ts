@@ -1,15 +1,17 @@
 import type { DataConnection, FtpCommand, FtpReply, Session, SetupVerb, TransferDirection } from '../model/types.js';
-import { finding, pushFinding, type Finding } from '../model/findings.js';
+import { addFinding, finding, type Finding } from '../model/findings.js';
 import type { FindingCode } from '../model/finding-codes.js';
 import { LineSplitter, type SplitLine } from './lines.js';
 import { ReplyParser, type ParsedReply } from './replies.js';
-import { parseCommand, TRANSFER_VERBS } from './commands.js';
+import { parseCommand, TRANSFER_VERBS, verbInfo } from './commands.js';
 import {
   parseEprtArg, parseEpsvReply, parseLprtArg, parseLpsvReply, parsePasvReply, parsePortArg, type HostPort,
 } from './endpoints.js';
 import { parseExpectedSize } from './reply-codes.js';
 import { parseClientHello } from './tls-hello.js';
-import { parentDir, parse257Path, resolveFtpPath, transferPath } from './paths.js';
+import {
+  anchorPath, isRelativePath, parentDir, parse257Path, resolveFtpPath, startDirOf, transferPath,
+} from './paths.js';
 
 /**
  * One data-channel setup (a PASV-family reply or a PORT-family command) and what used it.
@@ -35,7 +37,8 @@ export interface DataSlot {
 /** What the session asks of its owner (mitmproxy style: events in, commands out). */
 export type SessionEffect =
   | { type: 'command'; command: FtpCommand }
-  | { type: 'reply'; command: FtpCommand | null; reply: FtpReply }
+  /** `endFrame`: the frame of the reply's last line (a multi-line reply can span packets). */
+  | { type: 'reply'; command: FtpCommand | null; reply: FtpReply; endFrame: number | null }
   | { type: 'expect'; slot: DataSlot }
   | { type: 'bind'; slot: DataSlot }
   | { type: 'transfer-done'; slot: DataSlot }
@@ -59,24 +62,66 @@ export interface FtpSessionOptions {
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
+/** Replies kept per command: a command gets one final reply and a few preliminary ones, not hundreds. */
+const MAX_REPLIES_PER_COMMAND = 100;
 /** What a push with no effects returns (most pushes of a report without event listeners). */
 const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
 
 /**
- * Reply codes that only these verbs get (RFC 959 §5.4 and the extensions): a reply with one of
- * them cannot be the answer to another command. Codes any command can get (200, 250, 5xx) are not here.
+ * Reply codes that only some verbs get (RFC 959 §5.4 "Command-reply sequences", and the RFCs that
+ * extend it: 2228, 2389, 2428, 1639, 3659, 7151): a reply with one of them cannot be the answer to
+ * any other known command. Codes every command may get (200, 202, and the 4xx/5xx errors, which
+ * servers send to anything) are not here, and a verb we do not know may get any code. These are
+ * the cues that keep replies with their commands when a reply is lost, a greeting comes late, or
+ * a server answers a pipelined burst only once.
  */
-const REPLY_VERBS: ReadonlyMap<number, ReadonlySet<string>> = new Map([
-  [227, new Set(['PASV'])],
-  [228, new Set(['LPSV'])],
-  [229, new Set(['EPSV'])],
-  [257, new Set(['PWD', 'XPWD', 'MKD', 'XMKD'])],
-  [213, new Set(['SIZE', 'MDTM', 'STAT'])],
-  [215, new Set(['SYST'])],
-  [331, new Set(['USER'])],
-  [234, new Set(['AUTH'])],
-  [350, new Set(['REST', 'RNFR'])],
-]);
+const TRANSFER_REPLY_VERBS = [...TRANSFER_VERBS];
+const FILE_ACTION_VERBS = [
+  'CWD', 'XCWD', 'CDUP', 'XCUP', 'DELE', 'XDEL', 'RMD', 'XRMD', 'RMDA', 'RNTO', 'SMNT', 'MLST', 'MKD', 'XMKD', 'SITE',
+  'OPTS', 'MFMT', 'MFCT', 'MFF',
+];
+const CHECKSUM_VERBS = ['HASH', 'XCRC', 'XMD5', 'XSHA', 'XSHA1', 'XSHA256', 'XSHA512'];
+const REPLY_VERBS: ReadonlyMap<number, ReadonlySet<string>> = new Map(([
+  [110, TRANSFER_REPLY_VERBS],
+  [120, ['REIN', 'HOST']],
+  [125, TRANSFER_REPLY_VERBS],
+  [150, TRANSFER_REPLY_VERBS],
+  [211, ['FEAT', 'STAT', 'HELP', 'SITE']],
+  [212, ['STAT']],
+  [213, ['SIZE', 'MDTM', 'STAT', 'MFMT', 'MFCT', 'MFF', 'DSIZ', 'AVBL', ...CHECKSUM_VERBS]],
+  [214, ['HELP', 'SITE']],
+  [215, ['SYST']],
+  [220, ['REIN', 'HOST']],
+  [221, ['QUIT']],
+  [225, ['ABOR']],
+  [226, [...TRANSFER_REPLY_VERBS, 'ABOR']],
+  [227, ['PASV', 'SPSV', 'CPSV']],
+  [228, ['LPSV']],
+  [229, ['EPSV']],
+  [230, ['USER', 'PASS', 'ACCT']],
+  [232, ['USER']],
+  [234, ['AUTH']],
+  [235, ['ADAT']],
+  [250, [...TRANSFER_REPLY_VERBS, 'ABOR', ...FILE_ACTION_VERBS, ...CHECKSUM_VERBS]],
+  [257, ['PWD', 'XPWD', 'MKD', 'XMKD']],
+  [331, ['USER']],
+  [332, ['USER', 'PASS']],
+  [334, ['AUTH']],
+  [335, ['ADAT']],
+  [336, ['USER', 'AUTH']],
+  [350, ['REST', 'RNFR']],
+] as Array<[number, string[]]>).map(([code, verbs]) => [code, new Set(verbs)]));
+
+/** Whether `verb` can get reply `code` (a verb we do not know can get anything). */
+export function replyMayAnswer(verb: string, code: number): boolean {
+  const only = REPLY_VERBS.get(code);
+  return only === undefined || only.has(verb) || verbInfo(verb) === null;
+}
+
+/** Replies that greet (RFC 959 §5.4 "Connection Establishment"); a first one that comes late is still the greeting. */
+const GREETING_CODES: ReadonlySet<number> = new Set([120, 220]);
+/** Relative-path data slots kept to anchor once a 257 names where the session started. */
+const MAX_RELATIVE_SLOTS = 4096;
 const REPEATED_LOGIN_FAILURES = 3;
 
 /**
@@ -100,7 +145,16 @@ export class FtpSession {
    */
   private readonly deferred = new Set<FtpCommand>();
   private readonly sizes = new Map<string, number>();
+  /** The working directory: null when unknown, else absolute, or relative to the unknown start ("./pub"). */
   private cwd: string | null = null;
+  /** Where a relative cwd started, once a 257 named it. */
+  private startDir: string | null = null;
+  /** Transfers bound while the cwd was relative, to anchor their paths once the start is known. */
+  private relativeSlots: DataSlot[] = [];
+  /** Any reply seen yet (a first 220 is the greeting wherever it lands). */
+  private anyReply = false;
+  /** The greeting was 120 and no reply came since: a 220 now completes it. */
+  private greetingWas120 = false;
   private type: DataConnection['transferType'] = null;
   private rest: number | null = null;
   private loginFailures = 0;
@@ -118,6 +172,15 @@ export class FtpSession {
   private readonly maxPending: number;
   private readonly maxCommands: number;
   private droppedCommands = 0;
+  private droppedReplies = 0;
+
+  /** A reply past the per-session bounds: counted, said once. */
+  private dropReply(frame: number | null): void {
+    if (this.droppedReplies++ === 0) {
+      this.emitFinding('warning', 'replies-truncated',
+        `more than ${this.maxCommands} unsolicited replies, or ${MAX_REPLIES_PER_COMMAND} replies to one command, in this session; later ones are not listed`, frame);
+    }
+  }
   effects: SessionEffect[] = [];
 
   constructor(readonly model: Session, opts: FtpSessionOptions = {}) {
@@ -207,8 +270,10 @@ export class FtpSession {
   }
 
   private emitFinding(severity: Finding['severity'], code: FindingCode, message: string, frame: number | null): void {
+    // Every occurrence is announced; the model folds repeats of a code into one finding with a count.
     const f = finding(severity, code, message, frame);
-    if (pushFinding(this.model.findings, f)) this.effects.push({ type: 'finding', finding: f });
+    addFinding(this.model.findings, { ...f });
+    this.effects.push({ type: 'finding', finding: f });
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -225,6 +290,7 @@ export class FtpSession {
       return;
     }
     const command: FtpCommand = { frame, ts, verb: parsed.verb, arg: parsed.arg, cwd: this.cwd, replies: [] };
+    if (this.cwd !== null && isRelativePath(this.cwd)) command.cwdAnchored = false;
     if (this.model.commands.length < this.maxCommands) this.model.commands.push(command);
     else if (this.droppedCommands++ === 0) {
       this.emitFinding('warning', 'commands-truncated', `more than ${this.maxCommands} commands in this session; later ones are not listed`, frame);
@@ -293,7 +359,8 @@ export class FtpSession {
     this.openSlot = null;
     slot.command = c;
     slot.direction = c.verb === 'RETR' ? 'download' : c.verb === 'STOR' || c.verb === 'STOU' || c.verb === 'APPE' ? 'upload' : 'listing';
-    slot.path = transferPath(this.cwd, c.arg);
+    slot.path = transferPath(this.cwd, c.arg, c.verb);
+    if (slot.path !== null && isRelativePath(slot.path) && this.relativeSlots.length < MAX_RELATIVE_SLOTS) this.relativeSlots.push(slot);
     slot.restOffset = slot.direction === 'listing' ? null : this.rest;
     slot.transferType = this.type;
     if (slot.direction === 'download' && slot.path !== null) slot.expectedBytes = this.sizes.get(slot.path) ?? null;
@@ -339,39 +406,50 @@ export class FtpSession {
     const start = this.replyStart ?? { frame, ts };
     this.replyStart = null;
     if ('malformed' in r) {
-      if (line.text.length > 0) {
-        this.emitFinding('warning', 'ftp-malformed-reply', `server sent a line that is not an FTP reply: ${JSON.stringify(r.malformed.slice(0, 60))}`, frame);
-      }
+      if (line.text.length > 0) this.onMalformedReply(r.malformed, frame, ts);
       return;
     }
     if (r.openingCode !== undefined && !r.quirks?.includes('unterminated')) {
       this.emitFinding('info', 'ftp-reply-code-mismatch',
         `server opened a multi-line reply with ${r.openingCode}- and closed it with ${r.code}: clients read it as ${r.code} (RFC 959 wants the same code on both)`, start.frame);
     }
-    this.onReply(r, start.frame, start.ts);
+    this.onReply(r, start.frame, start.ts, frame);
   }
 
-  private onReply(parsed: ParsedReply, frame: number | null, ts: number): void {
+  private onReply(parsed: ParsedReply, frame: number | null, ts: number, endFrame: number | null = frame): void {
     const reply: FtpReply = { code: parsed.code, text: parsed.text, lines: parsed.lines, frame, ts };
-    this.skipUnanswered(parsed.code, frame);
-    const command = this.pending[0] ?? null;
+    const first = !this.anyReply;
+    this.anyReply = true;
+    // The server's first reply is its greeting even when the client did not wait for it and sent
+    // commands first (RFC 959 §5.4: 120/220 greet; only REIN and HOST get them otherwise). After a
+    // 120 greeting ("ready in nnn minutes") the 220 that follows completes it.
+    const greetingReply = (first && !this.model.greeting)
+      || (this.greetingWas120 && reply.code === 220);
+    this.greetingWas120 = false;
+    const lateGreeting = greetingReply && GREETING_CODES.has(reply.code) && this.pending.length > 0
+      && !replyMayAnswerStrictly(this.pending[0]!.verb, reply.code);
+    if (!lateGreeting) this.skipUnanswered(parsed.code, frame);
+    const command = lateGreeting ? null : this.pending[0] ?? null;
     if (!command) {
-      if (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0) {
+      if (first && reply.code === 120) this.greetingWas120 = true;
+      if ((lateGreeting && !this.model.greeting) || (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0)) {
         this.model.greeting = { code: reply.code, text: reply.text, frame, ts: reply.ts };
         if (reply.code === 421) this.emitFinding('error', 'service-unavailable', `server refused the session: 421 ${reply.text}`, frame);
       } else {
-        this.model.unsolicitedReplies.push(reply);
+        if (this.model.unsolicitedReplies.length < this.maxCommands) this.model.unsolicitedReplies.push(reply);
+        else this.dropReply(frame);
         if (reply.code === 421) {
           this.emitFinding('warning', 'service-closing', `server closed the session on its own: 421 ${firstLine(reply.text)} (idle timeout or shutdown)`, frame);
         }
       }
-      if (this.lineEffects) this.effects.push({ type: 'reply', command: null, reply });
+      if (this.lineEffects) this.effects.push({ type: 'reply', command: null, reply, endFrame });
       return;
     }
     this.bindIfDeferred(command);
-    command.replies.push(reply);
+    if (command.replies.length < MAX_REPLIES_PER_COMMAND) command.replies.push(reply);
+    else this.dropReply(frame);
     if (reply.code >= 200) this.pending.shift();
-    if (this.lineEffects) this.effects.push({ type: 'reply', command, reply });
+    if (this.lineEffects) this.effects.push({ type: 'reply', command, reply, endFrame });
     this.onCommandReply(command, reply);
     if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]);
   }
@@ -384,15 +462,36 @@ export class FtpSession {
    * transfer losing its data connection.
    */
   private skipUnanswered(code: number, frame: number | null): void {
-    const fits = code >= 125 && code < 200 ? TRANSFER_VERBS : REPLY_VERBS.get(code);
-    if (fits === undefined || this.pending.length < 2 || fits.has(this.pending[0]!.verb)) return;
-    const i = this.pending.findIndex((c) => fits.has(c.verb));
+    if (this.pending.length < 2 || replyMayAnswer(this.pending[0]!.verb, code)) return;
+    const i = this.pending.findIndex((c) => replyMayAnswer(c.verb, code));
     if (i <= 0) return;
     const skipped = this.pending.splice(0, i);
     for (const c of skipped) this.deferred.delete(c);
     const list = skipped.map((c) => c.verb).join(', ');
     this.emitFinding('warning', 'ftp-no-reply',
       `${list} got no reply before the server answered ${this.pending[0]!.verb}: a reply is missing from the capture, or the server ignored the command`, frame);
+  }
+
+  /**
+   * A server line that is not an FTP reply ("SYST not supported", "99 PASV invalid"): a finding,
+   * and the answer of the oldest waiting command, the one it most plausibly answers (the server
+   * meant to reply and wrote no code). That command is done: later replies go to later commands,
+   * where their codes fit.
+   */
+  private onMalformedReply(text: string, frame: number | null, ts: number): void {
+    const command = this.pending[0];
+    if (command === undefined) {
+      this.emitFinding('warning', 'ftp-malformed-reply', `server sent a line that is not an FTP reply: ${JSON.stringify(text.slice(0, 60))}`, frame);
+      return;
+    }
+    (command.malformedReplies ??= []).push({ text, frame, ts });
+    this.emitFinding('warning', 'ftp-malformed-reply',
+      `server answered ${command.verb} with a line that is not an FTP reply: ${JSON.stringify(text.slice(0, 60))}`, frame);
+    // A command that already got its preliminary reply (150 to RETR) still waits for the final one.
+    if (command.replies.length > 0) return;
+    this.pending.shift();
+    this.deferred.delete(command);
+    if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]!);
   }
 
   private bindIfDeferred(c: FtpCommand): void {
@@ -434,16 +533,31 @@ export class FtpSession {
       }
       case 'CWD':
       case 'XCWD':
-        if (ok) this.cwd = resolveFtpPath(this.cwd, c.arg ?? '');
+        // Before any PWD the start directory is unknown: the cwd is followed relative to it.
+        if (ok) this.cwd = resolveFtpPath(this.cwd ?? '.', c.arg ?? '');
         break;
       case 'CDUP':
       case 'XCUP':
-        if (ok) this.cwd = parentDir(this.cwd);
+        if (ok) this.cwd = parentDir(this.cwd ?? '.');
         break;
       case 'PWD':
       case 'XPWD':
-        if (r.code === 257) this.cwd = parse257Path(r.text) ?? this.cwd;
+        if (r.code === 257) {
+          const abs = parse257Path(r.text);
+          if (abs !== null) this.anchor(this.cwd, abs);
+          this.cwd = abs ?? this.cwd;
+        }
         break;
+      case 'MKD':
+      case 'XMKD': {
+        // "257 "/srv/pub/new" created": the absolute path of a directory named relative to the cwd.
+        const abs = r.code === 257 ? parse257Path(r.text) : null;
+        if (abs !== null && this.cwd !== null && isRelativePath(this.cwd) && c.arg && !c.arg.startsWith('/')) {
+          this.anchor(resolveFtpPath(this.cwd, c.arg), abs);
+          if (this.startDir !== null) this.cwd = anchorPath(this.startDir, this.cwd);
+        }
+        break;
+      }
       case 'SIZE':
         if (r.code === 213) {
           const n = Number(r.text.trim());
@@ -501,6 +615,40 @@ export class FtpSession {
     this.effects.push({ type: 'transfer-done', slot });
   }
 
+  /**
+   * A 257 names `absolute` for what the session knew only as `relative` (its cwd, or a directory
+   * under it): the start directory follows, and every command and transfer recorded relative to
+   * it gets its absolute path. Nothing changes when the two do not fit together (a symlink).
+   */
+  private anchor(relative: string | null, absolute: string): void {
+    if (relative === null || !isRelativePath(relative) || this.startDir !== null) return;
+    const start = startDirOf(relative, absolute);
+    if (start === null) return;
+    this.startDir = start;
+    for (const c of this.model.commands) {
+      if (c.cwdAnchored === false && c.cwd !== null) {
+        c.cwd = anchorPath(start, c.cwd);
+        delete c.cwdAnchored;
+      }
+    }
+    for (const slot of this.relativeSlots) {
+      if (slot.path === null || !isRelativePath(slot.path)) continue;
+      slot.path = anchorPath(start, slot.path);
+      for (const dc of slot.connections) dc.path = slot.path;
+    }
+    this.relativeSlots = [];
+    for (const [key, size] of [...this.sizes]) {
+      if (!isRelativePath(key)) continue;
+      this.sizes.delete(key);
+      this.sizes.set(anchorPath(start, key), size);
+    }
+  }
+
+  /** The working directory as the session knows it (absolute, relative to the start, or null). */
+  get workingDirectory(): string | null {
+    return this.cwd;
+  }
+
   private loginFailed(r: FtpReply): void {
     this.model.loggedIn = false;
     this.loginFailures++;
@@ -509,6 +657,11 @@ export class FtpSession {
       this.emitFinding('error', 'login-repeated-failures', `${this.loginFailures} failed logins in one session: password guessing?`, r.frame);
     }
   }
+}
+
+/** Whether `verb` is one that gets `code` by the RFCs (an unknown verb does not count). */
+function replyMayAnswerStrictly(verb: string, code: number): boolean {
+  return REPLY_VERBS.get(code)?.has(verb) === true;
 }
 
 function epsvHostPort(p: { port: number } | null, serverIp: string): HostPort | null {

@@ -14,6 +14,12 @@ export interface ClientHelloInfo {
   version: string;
   /** ALPN protocol names, in the client's order (empty when absent). */
   alpn: string[];
+  /**
+   * Whether the client offers to resume an earlier TLS session: a pre_shared_key (TLS 1.3), a
+   * non-empty session ticket, or (offering nothing above TLS 1.2) a non-empty session id. An FTPS data
+   * connection resumes the control connection's session this way (vsftpd require_ssl_reuse).
+   */
+  resumption: boolean;
 }
 
 /** A ClientHello is at most 2^24 bytes by the format, but no real one exceeds a few records. */
@@ -24,6 +30,8 @@ const CLIENT_HELLO = 1;
 const EXT_SERVER_NAME = 0;
 const EXT_ALPN = 16;
 const EXT_SUPPORTED_VERSIONS = 43;
+const EXT_SESSION_TICKET = 35;
+const EXT_PRE_SHARED_KEY = 41;
 
 /** "TLS 1.2" for 0x0303 and so on; GREASE values (RFC 8701) are null. */
 export function tlsVersionName(v: number): string | null {
@@ -125,12 +133,13 @@ export function parseClientHello(buf: Buffer): ClientHelloInfo | null {
     const body = r.sub(r.u24());
     const legacyVersion = body.u16();
     body.bytes(32); // random
-    body.bytes(body.u8()); // session id
+    const sessionIdLength = body.bytes(body.u8()).length;
     body.bytes(body.u16()); // cipher suites
     body.bytes(body.u8()); // compression methods
     let sni: string | null = null;
     let best: number | null = null;
     const alpn: string[] = [];
+    let offered = false;
     if (body.left > 0) {
       const exts = body.sub(body.u16());
       while (exts.left > 0) {
@@ -150,6 +159,8 @@ export function parseClientHello(buf: Buffer): ClientHelloInfo | null {
             if (tlsVersionName(v) === null) continue;
             if (best === null || versionRank(v) > versionRank(best)) best = v;
           }
+        } else if (type === EXT_PRE_SHARED_KEY || (type === EXT_SESSION_TICKET && ext.left > 0)) {
+          offered = true;
         } else if (type === EXT_ALPN && ext.left > 0) {
           const list = ext.sub(ext.u16());
           while (list.left > 0) alpn.push(list.bytes(list.u8()).toString('latin1'));
@@ -157,7 +168,10 @@ export function parseClientHello(buf: Buffer): ClientHelloInfo | null {
       }
     }
     const version = tlsVersionName(best ?? legacyVersion) ?? tlsVersionName(legacyVersion) ?? 'unknown';
-    return { sni, version, alpn };
+    // A TLS 1.3 client sends a random 32-byte session id in middlebox-compatibility mode: only a
+    // client offering nothing above 1.2 resumes by session id.
+    const resumption = offered || ((best === null || best < 0x0304) && legacyVersion <= 0x0303 && sessionIdLength > 0);
+    return { sni, version, alpn, resumption };
   } catch (e) {
     if (e === OUT) return null;
     throw e;

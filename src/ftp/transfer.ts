@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import type { DataConnection, TransferDirection } from '../model/types.js';
+import type { DataConnection, TransferDirection, TransferOutcome } from '../model/types.js';
 
 /**
  * Streams one data connection's payload: counts and hashes each TCP direction as bytes
@@ -20,12 +20,20 @@ export class TransferAccumulator {
   private readonly heads: [Buffer | null, Buffer | null] = [null, null];
   readonly delivered: [number, number] = [0, 0];
   readonly missing: [number, number] = [0, 0];
+  /** Holes per direction (adjacent gap events are one hole). */
+  readonly holes: [number, number] = [0, 0];
+  /** Whether the last event of a direction was a gap. */
+  private inHole: [boolean, boolean] = [false, false];
   /** A gap in a direction makes its hash meaningless. */
   private readonly gapped: [boolean, boolean] = [false, false];
 
+  /** `hash` false: bytes are counted only and finish() gives no digest (the proxy's --no-hash). */
+  constructor(private readonly hash = true) {}
+
   data(tcpDir: 0 | 1, bytes: Buffer): void {
     this.delivered[tcpDir] += bytes.length;
-    if (this.gapped[tcpDir]) return;
+    this.inHole[tcpDir] = false;
+    if (this.gapped[tcpDir] || !this.hash) return;
     const h = this.hashes[tcpDir];
     if (h) {
       h.update(bytes);
@@ -53,6 +61,8 @@ export class TransferAccumulator {
 
   gap(tcpDir: 0 | 1, length: number): void {
     this.missing[tcpDir] += length;
+    if (!this.inHole[tcpDir]) this.holes[tcpDir]++;
+    this.inHole[tcpDir] = true;
     this.gapped[tcpDir] = true;
     this.hashes[tcpDir] = null;
     this.release(tcpDir);
@@ -70,14 +80,15 @@ export class TransferAccumulator {
     return b > a ? 1 : 0;
   }
 
-  /** Fill bytes/missingBytes/sha256 of the data connection; sha256 only when `complete`. */
+  /** Fill bytes/missingBytes/gaps of the data connection; returns the sha256 of the file direction, null after a gap. */
   finish(dc: DataConnection, fileDir: 0 | 1): string | null {
     dc.bytes = this.delivered[fileDir] + this.missing[fileDir];
     dc.missingBytes = this.missing[fileDir];
+    dc.gaps = this.holes[fileDir];
     const h = this.hashes[fileDir];
     const head = this.heads[fileDir];
     this.discard();
-    if (this.gapped[fileDir]) return null;
+    if (this.gapped[fileDir] || !this.hash) return null;
     if (h) return h.digest('hex');
     // An empty transfer has a well-defined hash too (sha256 of nothing).
     return sha256Hex(head ?? EMPTY);
@@ -115,4 +126,52 @@ const oneShot = crypto.hash as typeof crypto.hash | undefined;
 
 function sha256Hex(data: Buffer): string {
   return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Whether a chunk of a file looks binary: a NUL byte, or more than a tenth of control bytes other
+ * than tab, LF, VT, FF, CR and ESC, in its first 4 KiB. Text (any ASCII-compatible encoding) has neither.
+ */
+export function looksBinary(bytes: Buffer): boolean {
+  const n = Math.min(bytes.length, 4096);
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 0) return true;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0b && b !== 0x0c && b !== 0x0d && b !== 0x1b) control++;
+  }
+  return control * 10 > n;
+}
+
+/** A binary transfer that closed with other than the announced number of bytes (gaps included). */
+export function sizeDiffers(dc: DataConnection): boolean {
+  // ASCII-mode transfers legitimately change size (line endings), so sizes are compared in binary mode only.
+  if (dc.expectedBytes === null || dc.transferType === 'A' || dc.direction === 'listing') return false;
+  return dc.bytes !== dc.expectedBytes && dc.bytes !== dc.expectedBytes - (dc.restOffset ?? 0);
+}
+
+/**
+ * How a transfer ended as the peers tell it (see TransferOutcome). `replyLost`: the control
+ * connection closed, so a final reply not seen by now never came.
+ */
+export function transferOutcome(dc: DataConnection, replyLost: boolean): TransferOutcome {
+  const fr = dc.finalReply;
+  if (fr !== null && fr.code >= 400) return 'failed';
+  if (dc.closeReason === 'rst') return 'failed';
+  const closed = dc.closeReason === 'fin';
+  if (closed && sizeDiffers(dc)) return 'failed';
+  if (fr !== null && fr.code >= 200 && fr.code < 300) return 'ok';
+  if (dc.command === null) return closed ? 'ok' : 'unknown';
+  return replyLost ? 'failed' : 'unknown';
+}
+
+/** Why a transfer failed, in words. */
+export function failureReasons(dc: DataConnection): string[] {
+  const out: string[] = [];
+  const fr = dc.finalReply;
+  if (fr !== null && fr.code >= 400) out.push(`server replied ${fr.code}`);
+  if (dc.closeReason === 'rst') out.push('data connection reset (RST)');
+  if (dc.closeReason === 'fin' && sizeDiffers(dc)) out.push(`${dc.bytes} of ${dc.expectedBytes} bytes announced`);
+  if (out.length === 0) out.push('no final reply before the control connection closed');
+  return out;
 }

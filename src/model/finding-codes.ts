@@ -10,6 +10,7 @@ import type { Severity } from './findings.js';
 
 /** How docs/findings.md groups the codes, in this order. */
 export const FINDING_GROUPS = {
+  diagnosis: 'Diagnosis: the cause of a failure, with its fix',
   capture: 'Capture file and live capture',
   tcp: 'TCP',
   control: 'FTP control connection',
@@ -29,9 +30,145 @@ export interface FindingCodeInfo {
   readonly meaning: string;
   /** One line: the concrete action for an engineer. */
   readonly fix: string;
+  /**
+   * Where the long explanation lives (symptom, what ftpscope shows, cause, fix per server and client, a
+   * real report excerpt): a path and anchor relative to docs/, e.g. `diagnosis.md#pasv-private-address`.
+   */
+  readonly doc?: string;
 }
 
 export const FINDING_CODES = {
+  // ---- diagnosis -----------------------------------------------------------------------
+  // Raised by src/analysis/diagnosis.ts once a session is final: each names a cause, the evidence in the
+  // capture and the fix per server. docs/diagnosis.md has one section per code, from a real recorded failure.
+  'pasv-private-address': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "The server announced a private address in its passive reply while the client reached it at another address, and the data connection to the private address never opened: the server is behind NAT and does not know its public address.",
+    fix: 'Set the public address: vsftpd pasv_address=PUBLIC, ProFTPD MasqueradeAddress PUBLIC, pure-ftpd -P PUBLIC (ForcePassiveIP); or have the client ignore it (curl --ftp-skip-pasv-ip, the default since 7.74; lftp set ftp:ignore-pasv-address yes).',
+    doc: 'diagnosis.md#pasv-private-address',
+  },
+  'passive-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "The client's passive data connections to the server's announced port were never answered (SYNs retransmitted, no SYN-ACK) while the control connection works: a firewall or NAT in front of the server drops the passive port range.",
+    fix: 'Fix the passive range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p MIN:MAX) and open/forward exactly that range on the firewall; or use active mode (curl -P -, lftp set ftp:passive-mode no) if the client can accept connections.',
+    doc: 'diagnosis.md#passive-data-blocked',
+  },
+  'active-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "In active mode the server's connection to the client's PORT/EPRT address was never answered (or never seen): the client's firewall or NAT drops incoming connections.",
+    fix: "Use passive mode (curl without -P/--ftp-port, lftp set ftp:passive-mode yes, basic-ftp's default) or allow the server's connections in the client's firewall; servers need no change (vsftpd connect_from_port_20 only changes the source port).",
+    doc: 'diagnosis.md#active-data-blocked',
+  },
+  'epsv-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'EPSV data connections (to the control address) were never answered while a PASV data connection worked: the firewall opens the passive ports only where PASV points (an old ALG, or data ports on another address).',
+    fix: 'Client: turn EPSV off (curl --disable-epsv, lftp set ftp:prefer-epsv no). Network: forward the passive range on the control address too, or update the ALG so it handles EPSV (RFC 2428).',
+    doc: 'diagnosis.md#epsv-data-blocked',
+  },
+  'port-private-address': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "PORT/EPRT named a private address while the client's control connection comes from another address: the client is behind NAT and nothing rewrote PORT, so the server refuses it or cannot connect.",
+    fix: "Use passive mode (curl without -P, lftp set ftp:passive-mode yes); or let the NAT rewrite PORT (nft ct helper \"ftp\", Linux nf_nat_ftp); or tell the client its public address (curl -P PUBLIC, lftp set ftp:port-ipv4 PUBLIC).",
+    doc: 'diagnosis.md#port-private-address',
+  },
+  'tls-data-blocked': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "After AUTH TLS the data connection's SYNs were never answered: the firewall opens data ports by reading PASV/PORT with an FTP helper (ALG), which cannot read the encrypted control connection.",
+    fix: 'Open the passive range statically instead of relying on the helper: fix it on the server (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p MIN:MAX) and allow it in the firewall.',
+    doc: 'diagnosis.md#tls-data-blocked',
+  },
+  'tls-session-reuse-required': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "A TLS data connection's ClientHello offers no session resumption, on a server that by default requires data connections to resume the control connection's TLS session (vsftpd, ProFTPD): the server refuses it (522) and nothing is transferred.",
+    fix: "Use a client that resumes the TLS session on data connections (curl, lftp, FileZilla, basic-ftp do; Python's ftplib does not), or relax the server: vsftpd require_ssl_reuse=NO, ProFTPD TLSOptions NoSessionReuseRequired.",
+    doc: 'diagnosis.md#tls-session-reuse-required',
+  },
+  'ascii-mode-binary': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'A file was downloaded in ASCII mode (TYPE A) and the bytes received differ in number from its size on the server: line ends were converted, which corrupts binary files.',
+    fix: 'Transfer non-text files in image mode (TYPE I): curl without --use-ascii/-B, lftp get without -a, basic-ftp and most clients default to it. vsftpd converts only with ascii_download_enable=YES (off by default).',
+    doc: 'diagnosis.md#ascii-mode-binary',
+  },
+  'resume-offset-mismatch': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'A download was resumed (REST) from an offset past the bytes an earlier, interrupted transfer of the same file delivered: the bytes in between are missing from the client\'s file.',
+    fix: 'Resume from the size of the partial file the client has (curl -C -, lftp get -c / reget, basic-ftp downloadTo with startAt = local size) and compare the result against the server\'s SIZE or a checksum.',
+    doc: 'diagnosis.md#resume-offset-mismatch',
+  },
+  'control-lost-during-transfer': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: "The data connection finished but the transfer's final reply never came, and the client's later segments on the control connection went unanswered: a NAT or firewall dropped the idle control connection during the transfer.",
+    fix: 'Raise the TCP idle timeout of the NAT/firewall above the longest transfer (Linux: net.netfilter.nf_conntrack_tcp_timeout_established), or keep the control connection alive: TCP keep-alive (curl --keepalive-time 30, ProFTPD SocketOptions keepalive on) or NOOPs during transfers.',
+    doc: 'diagnosis.md#control-lost-during-transfer',
+  },
+  'server-idle-timeout': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'The server closed the session with 421 after the client had sent nothing for a while: its idle timeout.',
+    fix: 'Raise the server idle timeout (vsftpd idle_session_timeout, ProFTPD TimeoutIdle, pure-ftpd -I MINUTES) or make the client send NOOP while it is idle (lftp does; with basic-ftp call send("NOOP") periodically).',
+    doc: 'diagnosis.md#server-idle-timeout',
+  },
+  'pasv-ports-exhausted': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'The server could not give a passive port: every port of its passive range was in use by other sessions at that moment.',
+    fix: 'Widen the passive range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p MIN:MAX) and the firewall rule with it, at least a few ports per concurrent session; or limit concurrent sessions.',
+    doc: 'diagnosis.md#pasv-ports-exhausted',
+  },
+  'lossy-path': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'Many segments of a data connection were retransmitted: packets are lost on the path, which cuts TCP throughput.',
+    fix: 'Not an FTP setting: find the lossy hop (interface errors, duplex mismatch, Wi-Fi, an overloaded shaper) with captures on both sides or mtr; FTP itself only suffers from it.',
+    doc: 'diagnosis.md#lossy-path',
+  },
+  'data-stalled': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'The data connection opened and the server announced the transfer (150), but no data arrived before the connection was given up, while small control replies still got through: most often a path-MTU black hole (full-size segments dropped, ICMP "fragmentation needed" filtered).',
+    fix: 'Let ICMP type 3 code 4 (ICMPv6 type 2, packet too big) through the firewalls, or clamp the MSS on the router (nft: tcp flags syn tcp option maxseg size set rt mtu); as a workaround on the server, net.ipv4.tcp_mtu_probing=1 or a smaller MTU.',
+    doc: 'diagnosis.md#data-stalled',
+  },
+  'upload-storage-full': {
+    group: 'diagnosis',
+    severity: 'error',
+    meaning: 'An upload failed part-way with a storage error (452/552, or 451 naming space or quota): the server ran out of disk space or quota.',
+    fix: 'Free space on the server or raise the quota (ProFTPD mod_quotatab, pure-ftpd --quota / -y, the file system quota for vsftpd), then upload again from the start or with REST/APPE.',
+    doc: 'diagnosis.md#upload-storage-full',
+  },
+  'transfer-refused': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'The server refused a transfer command with 550/553 before any data moved: no permission, no such file, or an upload where writing is not allowed.',
+    fix: 'Check the path and its permissions on the server (ownership, mode); for uploads, write permission in the server (vsftpd write_enable/anon_upload_enable, ProFTPD <Limit WRITE>, pure-ftpd without -i).',
+    doc: 'diagnosis.md#transfer-refused',
+  },
+  'anonymous-login-refused': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'The server refused an anonymous login (530): anonymous FTP is disabled there.',
+    fix: 'Log in with an account; or, if anonymous access is wanted, enable it (vsftpd anonymous_enable=YES, a ProFTPD <Anonymous> section, pure-ftpd without -E and with an ftp account).',
+    doc: 'diagnosis.md#anonymous-login-refused',
+  },
+  'port-bounce': {
+    group: 'diagnosis',
+    severity: 'warning',
+    otherSeverities: ['error'],
+    meaning: 'PORT/EPRT asked the server to connect to a third host (neither the client nor a private address behind its NAT): an FTP bounce attempt. A warning when the server refused it; an error when it accepted it.',
+    fix: 'Keep servers refusing foreign PORT addresses (vsftpd port_promiscuous=NO, ProFTPD AllowForeignAddress off, pure-ftpd without -w: the defaults) and check the client that sent it.',
+    doc: 'diagnosis.md#port-bounce',
+  },
+
   // ---- capture -------------------------------------------------------------------------
   'capture-truncated': {
     group: 'capture',
@@ -80,6 +217,43 @@ export const FINDING_CODES = {
     severity: 'warning',
     meaning: 'During a live capture packets were analysed but not written to the `-w` file: the disk could not keep up.',
     fix: 'Write the `-w` file to a faster local disk, or narrow the `-f` filter.',
+  },
+  'capture-file-skipped': {
+    group: 'capture',
+    severity: 'error',
+    otherSeverities: ['info'],
+    meaning: 'One file of a set of captures (several files or a directory) could not be read at all: missing, unreadable, not a capture, or damaged before its first packet. The message names the file (and the byte offset of damage); the other files were analysed. As info: files in a directory given that are not captures at all (no pcap, pcapng or gzip header) were left out.',
+    fix: 'Check or copy that file again; a ring-buffer file still being written may be cut short. Leave it out of the set if it does not belong.',
+  },
+  'capture-time-backwards': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: "In a set of captures, a file's own timestamps go backwards: the merge keeps each file's packet order, so some packets were analysed later than their time (the first is named with its file, its frame there and its byte offset).",
+    fix: 'Sort the file by time with `reordercap in.pcapng out.pcapng` and analyse again; a clock that stepped back during the capture (NTP) can also cause it.',
+  },
+  'capture-files-overlap': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'Files of a set cover overlapping times; their packets were merged in time order. Captures from two capture points seeing the same traffic would count it twice.',
+    fix: 'Nothing when the files saw different traffic (e.g. one per interface); otherwise analyse the files of one capture point only.',
+  },
+  'capture-files-link-types': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'Files of a set have different link types (e.g. Ethernet and Linux cooked); each packet is decoded with the link type of its own file.',
+    fix: 'Nothing to do when the files come from different interfaces; note that the same traffic captured on two interfaces is counted twice.',
+  },
+  'capture-drops-recorded': {
+    group: 'capture',
+    severity: 'warning',
+    meaning: 'The capture file itself says packets were lost while it was recorded (a pcapng Interface Statistics Block counts them: dropped by the kernel, or not written because the disk fell behind); expect gaps.',
+    fix: 'Record again: for a live capture with a bigger `-B` buffer or a narrower `-f` filter; for `ftpscope proxy --record`, keep the default `--record-overflow backpressure` or record to a faster disk.',
+  },
+  'proxy-recording-legs': {
+    group: 'capture',
+    severity: 'info',
+    meaning: 'The file is a recording of `ftpscope proxy --record`: the connections the proxy opened to the servers (marked by a comment on their SYN) are reported as part of the sessions they served, with the session\'s `originalServer`, not as sessions of their own.',
+    fix: 'Nothing to fix. To see those legs on their own, open the file in tshark (`frame.comment contains "server-facing"`).',
   },
   'capture-mid-session': {
     group: 'capture',
@@ -184,8 +358,14 @@ export const FINDING_CODES = {
   'commands-truncated': {
     group: 'control',
     severity: 'warning',
-    meaning: 'The session has more than 200000 commands; later ones are analysed but not listed in the report.',
+    meaning: 'The session has more than 200000 commands (10000 behind `ftpscope proxy`); later ones are analysed but not listed in the report.',
     fix: 'Nothing is lost from the analysis; split the capture by time (`editcap -A/-B`) to list every command.',
+  },
+  'replies-truncated': {
+    group: 'control',
+    severity: 'warning',
+    meaning: 'The session has more unsolicited replies than the command limit, or one command got more than 100 replies; later ones are analysed but not listed.',
+    fix: 'Look at the server: no FTP exchange needs that many replies (a hostile or broken server, or a capture of a flood).',
   },
   'service-unavailable': {
     group: 'control',
@@ -273,12 +453,18 @@ export const FINDING_CODES = {
     meaning: 'More than 4096 PASV/PORT setups were waiting for their data connection; the oldest were dropped and some data connections may be unpaired.',
     fix: 'Split the capture by time (`editcap -A/-B`) so fewer setups are pending at once.',
   },
-  'transfer-incomplete': {
+  'transfer-failed': {
+    group: 'data',
+    severity: 'error',
+    otherSeverities: ['warning'],
+    meaning: 'The peers say a transfer did not succeed: a 4xx/5xx final reply or a reset data connection (errors), or fewer bytes than announced on a connection that closed, or no final reply before the control connection closed (warnings).',
+    fix: 'Read the reason in the message: for a 4xx/5xx or a reset check the server log (disk, quota, permissions, timeouts) and any firewall between the peers; for a short transfer, whether the file changed while it was sent.',
+  },
+  'capture-gaps': {
     group: 'data',
     severity: 'warning',
-    otherSeverities: ['error'],
-    meaning: 'A transfer did not complete: reset, never closed, bytes missing from the capture, a 4xx/5xx final reply, or fewer bytes than announced (an error when reset or refused by the server).',
-    fix: 'Read the reasons in the message: a reset or 4xx/5xx means check the server log (disk, quota, timeout); missing bytes mean recapture without loss.',
+    meaning: 'The capture lacks part of a transfer (bytes missing in gaps) or ends before its data connection closed. This is about the capture, not the transfer: how the transfer ended (226, or transfer-failed) is said apart.',
+    fix: 'If the bytes matter, recapture without loss (a bigger capture buffer `tcpdump -B`, on an endpoint rather than a busy SPAN port, until the transfer ends); extract writes what was captured with the gaps as holes.',
   },
   'transfer-loss': {
     group: 'data',
@@ -306,6 +492,12 @@ export const FINDING_CODES = {
   },
 
   // ---- proxy ---------------------------------------------------------------------------
+  'proxy-record-dropped': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: '`--record` could not keep up and, as `--record-overflow drop` allows, left packets out of the recording (the relay and the live analysis saw every byte); the file says so too.',
+    fix: 'Record to a faster local disk, or use `--record-overflow backpressure` (the default): the relay then waits for the recording.',
+  },
   'proxy-upstream-unreachable': {
     group: 'proxy',
     severity: 'error',
@@ -336,6 +528,54 @@ export const FINDING_CODES = {
     meaning: 'A session was refused with 421 because `--max-sessions` sessions were already open (a top-level finding, not on a session).',
     fix: 'Raise `--max-sessions`, or find the client holding sessions open.',
   },
+  'proxy-address-limit': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A connection was refused with 421 because its address already had `--max-sessions-per-address` sessions open (an IPv6 address counts by its /64; a top-level finding).',
+    fix: 'If the address is a legitimate NAT gateway, raise `--max-sessions-per-address`; otherwise block it in the firewall.',
+  },
+  'proxy-rate-limited': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A connection was refused with 421 because its address opened more than `--max-connect-rate` connections in a minute (a top-level finding).',
+    fix: 'Raise `--max-connect-rate` for busy legitimate clients (scripts that connect once per file); block the address if hostile.',
+  },
+  'proxy-login-timeout': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'The client did not complete its login (USER/PASS answered 230) within `--login-timeout` of connecting; it got 421 and was closed.',
+    fix: 'Raise `--login-timeout` for slow interactive users; connections that never log in are usually scanners holding slots.',
+  },
+  'proxy-invalid-commands': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'The client sent more than `--max-invalid-commands` lines that are not FTP commands (or that the server answered 500); it got 421 and was closed.',
+    fix: 'Check that the client speaks FTP (not HTTP, SMTP or TLS on the plain port); block the source if hostile.',
+  },
+  'proxy-upstream-greeting': {
+    group: 'proxy',
+    severity: 'error',
+    meaning: 'The server sent no greeting within `--greeting-timeout`, or a greeting that is not an FTP reply or exceeds 16 KiB / 100 lines; the client got 421 and nothing of it.',
+    fix: 'Check that the upstream is a plain FTP server on that port (not implicit FTPS, SSH or HTTP) and that it is not overloaded.',
+  },
+  'proxy-upstream-data-refused': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'The server announced a passive data port below 1024; the proxy did not connect to it and the client got 425.',
+    fix: 'Configure the server\'s passive port range above 1023 (vsftpd pasv_min_port, ProFTPD PassivePorts); `--allow-low-data-ports` if the port is really meant.',
+  },
+  'proxy-tls-failed': {
+    group: 'proxy',
+    severity: 'warning',
+    meaning: 'A control-connection TLS handshake with the client failed, was abandoned or took longer than `--tls-handshake-timeout`; the session was closed.',
+    fix: 'Usually a client giving up (or a scanner); for real clients check that they accept the proxy\'s certificate and a common TLS version.',
+  },
+  'proxy-no-hash': {
+    group: 'proxy',
+    severity: 'info',
+    meaning: 'The proxy runs with `--no-hash`: data connections are counted, paired and logged, but their sha256 is null (a top-level finding, once).',
+    fix: 'Run without `--no-hash` to get a sha256 of every transfer (costs CPU on bulk transfers).',
+  },
   'proxy-idle-timeout': {
     group: 'proxy',
     severity: 'info',
@@ -351,7 +591,7 @@ export const FINDING_CODES = {
   'proxy-command-flood': {
     group: 'proxy',
     severity: 'error',
-    meaning: 'The client sent too many commands without waiting for replies (200 queued or pending); the session was closed with 421.',
+    meaning: 'The client sent too many commands without waiting for replies (200 queued or pending, or 64 KiB of lines queued while the proxy waits); the session was closed with 421.',
     fix: 'Check the client for a pipelining bug or a flood; block the source if hostile.',
   },
   'proxy-malformed-reply': {
@@ -369,7 +609,7 @@ export const FINDING_CODES = {
   'proxy-bad-passive-reply': {
     group: 'proxy',
     severity: 'warning',
-    meaning: "The server's 227/228/229 reply could not be parsed; the reply was relayed and the data setup cancelled.",
+    meaning: "The server's 227/228/229 reply could not be parsed (a byte above 255, port 0, no numbers); the client got 425 instead, and the data setup was cancelled.",
     fix: 'Fix the server\'s passive reply format, or use `--data-mode active` so the proxy does not depend on it.',
   },
   'proxy-pasv-address-ignored': {
@@ -387,7 +627,7 @@ export const FINDING_CODES = {
   'proxy-data-failed': {
     group: 'proxy',
     severity: 'warning',
-    meaning: 'A relayed data connection failed: no connection within the timeout, a reset, a listen error or a TLS error.',
+    meaning: 'A relayed data connection failed: no connection within the timeout, a reset, a listen error, or a TLS error or handshake not done within `--tls-handshake-timeout`.',
     fix: 'Open the proxy\'s data ports (`--pasv-ports`) and the server\'s data ports in the firewalls between them; for TLS errors check certificates.',
   },
   'proxy-tls-passthrough': {

@@ -26,8 +26,19 @@ export type PacketMeaning =
   /** Payload of a data connection: the stream offset of its first byte in that direction. */
   | { kind: 'transfer'; offset: number };
 
+/** A line of a control packet's own payload, decoded as that packet alone (Wireshark's per-packet view). */
+export type WireLine =
+  | { kind: 'request'; verb: string; arg: string | null }
+  | { kind: 'response'; code: number | null; arg: string };
+
 export interface PacketFact {
   frame: number;
+  /**
+   * The FTP lines of this packet's own payload (control, clear text), as a packet-by-packet
+   * decoder such as Wireshark sees them; null otherwise. `meaning` says which commands and
+   * replies the packet completed in the session's reading of the stream.
+   */
+  wire: readonly WireLine[] | null;
   ts: number;
   /** Where to re-read the packet for full dissection; -1 when it cannot be re-read. */
   fileOffset: number;
@@ -43,6 +54,9 @@ export interface PacketFact {
   /** Sent by the TCP initiator (the side that sent the SYN). */
   fromInitiator: boolean;
   dir: Dir;
+  /** Sender and receiver (IPv4-mapped IPv6 written as IPv4). */
+  src: Endpoint;
+  dst: Endpoint;
   phase: TcpPhase;
   flags: number;
   seq: number;
@@ -59,12 +73,12 @@ export interface PacketFact {
   windowShift: number | null;
   /** The payload is TLS records (control after AUTH TLS was accepted, data of a TLS session). */
   tls: boolean;
+  /** The segment repeated stream bytes already seen (a retransmission or an overlap). */
+  repeated: boolean;
   /** TCP payload length on the wire. */
   len: number;
   window: number;
   meaning: PacketMeaning | null;
-  /** [source, destination] of the packet, when the connection's endpoints are known. */
-  endpoints: [Endpoint, Endpoint] | null;
   /** Wireshark's per-packet TCP analysis (tcp.analysis.*); null for packets the proxy synthesized. */
   analysis: TcpPacketAnalysis | null;
 }

@@ -87,6 +87,8 @@ export interface TcpFacts {
   teardown: TeardownEvent[];
   /** First payload per direction. */
   firstPayload: [PayloadMark | null, PayloadMark | null];
+  /** The last packet per direction that carried bytes not seen before (when data last arrived). */
+  lastPayload: [PayloadMark | null, PayloadMark | null];
   /** In-order payload bytes delivered per direction, each counted once. */
   bytes: [number, number];
   /** Bytes the capture lacks per direction (gaps). */
@@ -119,10 +121,45 @@ export function copyTcpFacts(t: TcpFacts): TcpFacts {
     rstBy: t.rstBy,
     teardown: t.teardown.map((e) => ({ ...e })),
     firstPayload: [t.firstPayload[0] && { ...t.firstPayload[0] }, t.firstPayload[1] && { ...t.firstPayload[1] }],
+    lastPayload: [t.lastPayload[0] && { ...t.lastPayload[0] }, t.lastPayload[1] && { ...t.lastPayload[1] }],
     bytes: [t.bytes[0], t.bytes[1]],
     missing: [t.missing[0], t.missing[1]],
     packets: t.packets,
     retransmissions: t.retransmissions,
     findings: t.findings.slice(),
+  };
+}
+
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+const NO_TEARDOWN: readonly TeardownEvent[] = Object.freeze([]);
+
+/**
+ * The facts of a connection that is over, for the views: the handshake and payload marks no
+ * longer change, so they are shared rather than cloned; what a late FIN or RST can still change
+ * (counters, the teardown list, frames) is copied. One of these per connection of a capture:
+ * the cheap copy keeps reports fast on captures of many short connections.
+ */
+export function finalTcpFacts(t: TcpFacts): TcpFacts {
+  return {
+    id: t.id,
+    client: t.client,
+    server: t.server,
+    start: t.start,
+    end: t.end,
+    firstFrame: t.firstFrame,
+    lastFrame: t.lastFrame,
+    handshake: t.handshake,
+    closeReason: t.closeReason,
+    finFrame: [t.finFrame[0], t.finFrame[1]],
+    rstFrame: t.rstFrame,
+    rstBy: t.rstBy,
+    teardown: t.teardown.length === 0 ? NO_TEARDOWN as TeardownEvent[] : t.teardown.slice(),
+    firstPayload: t.firstPayload,
+    lastPayload: [t.lastPayload[0] && { ...t.lastPayload[0] }, t.lastPayload[1] && { ...t.lastPayload[1] }],
+    bytes: [t.bytes[0], t.bytes[1]],
+    missing: [t.missing[0], t.missing[1]],
+    packets: t.packets,
+    retransmissions: t.retransmissions,
+    findings: t.findings.length === 0 ? NO_FINDINGS as Finding[] : t.findings.slice(),
   };
 }

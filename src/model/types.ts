@@ -30,10 +30,33 @@ export interface FtpCommand {
   verb: string;
   /** Argument as sent (PASS masked at output time, not here); null when none. */
   arg: string | null;
-  /** Working directory when the command was sent, where known. */
+  /**
+   * Working directory when the command was sent, where known: absolute ("/pub"), or relative to
+   * the session's start directory ("./pub/data") when the client navigated before any PWD.
+   */
   cwd: string | null;
+  /** false when `cwd` is relative to the unknown start directory; absent otherwise. */
+  cwdAnchored?: false;
   replies: FtpReply[];
+  /** Lines the server sent in answer that are not FTP replies (no 3-digit code); absent when none. */
+  malformedReplies?: MalformedLine[];
 }
+
+/** A server line that is not an FTP reply, kept with the command it most plausibly answers. */
+export interface MalformedLine {
+  text: string;
+  frame: number | null;
+  ts: number;
+}
+
+/**
+ * How a transfer ended, as its peers tell it (not how much of it the capture holds):
+ * ok: a 2xx final reply, or a clean close where no reply is known;
+ * failed: a 4xx/5xx final reply, a reset, fewer bytes than announced on a closed connection, or
+ * no final reply before the control connection closed;
+ * unknown: the capture ends before the transfer does.
+ */
+export type TransferOutcome = 'ok' | 'failed' | 'unknown';
 
 export interface DataConnection {
   id: number;
@@ -65,10 +88,32 @@ export interface DataConnection {
    * server in active mode; null when unknown.
    */
   opener: FtpRole | null;
+  /**
+   * Whether the first bytes that crossed it look binary (a NUL byte, or many control bytes) rather
+   * than text; null when nothing crossed or the bytes are TLS. Not serialized.
+   */
+  looksBinary?: boolean | null;
+  /**
+   * TLS data connections: whether the client's ClientHello offered to resume a TLS session (the
+   * control connection's, as vsftpd's require_ssl_reuse demands); null when not TLS or not seen.
+   * Not serialized.
+   */
+  tlsResumption?: boolean | null;
+  /** How the transfer ended as the peers tell it; null until the data connection is final. */
+  outcome: TransferOutcome | null;
+  /** Holes the capture has in the file's direction (`missingBytes` is their total). */
+  gaps: number;
   /** TCP facts of the connection it ran on, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
   /** Why the transfer went as fast as it did (TCP analysis of its bulk direction), once it is closed. */
   tcpAnalysis?: TcpTransferAnalysis | null;
+  /**
+   * Live sources (and files still being read): 'open' while the connection carries bytes,
+   * 'closing' once it has closed and its final reply is awaited; absent once the analysis has
+   * settled it (bytes, complete and sha256 final). Until then `bytes`, `missingBytes` and `end`
+   * are the figures so far. Not serialized.
+   */
+  progress?: 'open' | 'closing';
 }
 
 /**
@@ -113,6 +158,18 @@ export interface Session {
   tcp: TcpFacts | null;
   /** TCP analysis of the control connection (the direction that sent more), once it is closed. */
   controlTcpAnalysis?: TcpTransferAnalysis | null;
+  /**
+   * The FTP server the session was relayed to, when the source is the proxy (or a recording of
+   * it): in transparent mode the address the client dialled (SO_ORIGINAL_DST), in forward mode
+   * the destination of `USER name@host` (`name` as typed), in reverse mode `--upstream`.
+   * `server` stays the far end of the control connection the client made: the proxy.
+   */
+  originalServer?: OriginalServer;
+}
+
+export interface OriginalServer extends Endpoint {
+  /** The host name the user gave, when it was a name (forward mode). */
+  name?: string;
 }
 
 export interface SourceInfo {
@@ -122,6 +179,36 @@ export interface SourceInfo {
   bytes: number;
   linkTypes: string[];
   truncated: boolean;
+  /** Time of the first packet (not in the JSON contract; display filters' frame.time_relative counts from it). */
+  start?: number;
+  /** A set of captures merged into one analysis (several files, a directory): each file. */
+  files?: SourceFile[];
+}
+
+/**
+ * One file of a merged set. Frame numbers everywhere else are global (the merged order);
+ * frameRuns maps them back: global frames [first, first + count) are this file's frames
+ * [localFirst, localFirst + count).
+ */
+export interface SourceFile {
+  name: string;
+  format: 'pcap' | 'pcapng' | null;
+  gzip: boolean;
+  packets: number;
+  /** Bytes read (decompressed). */
+  bytes: number;
+  linkTypes: string[];
+  truncated: boolean;
+  /** Global frames of its first and last packet; null without packets. */
+  firstFrame: number | null;
+  lastFrame: number | null;
+  /** Its earliest and latest packet times (Unix epoch seconds). */
+  firstTs: number | null;
+  lastTs: number | null;
+  /** Why it was not read at all; null when read. */
+  skipped: string | null;
+  /** [first global frame, its frame in this file, count]; null when the merge interleaved too often to keep the map. */
+  frameRuns: [number, number, number][] | null;
 }
 
 /** Everything the analysis produced; the report, flow, extract and the dashboard read this. */
@@ -135,6 +222,8 @@ export interface Analysis {
 /** Receives a data connection's payload as it is delivered (extract). */
 export interface DataSink {
   write(bytes: Buffer): void;
+  /** `length` bytes the capture lacks come next: the sink keeps later bytes at their true offsets. */
+  gap?(length: number): void;
   /** Called once, when the data connection is finished; `dc` is final by then. */
   end(dc: DataConnection, session: Session | null): void;
 }
@@ -147,4 +236,6 @@ export type AnalysisEvent =
   | { type: 'data-open'; session: Session | null; dataConnection: DataConnection }
   | { type: 'data-close'; session: Session | null; dataConnection: DataConnection }
   | { type: 'finding'; session: Session | null; finding: Finding }
-  | { type: 'session-close'; session: Session };
+  | { type: 'session-close'; session: Session }
+  /** The session's originalServer became known (the proxy connected, or its recording says so). */
+  | { type: 'session-server'; session: Session; ts: number };

@@ -32,6 +32,14 @@ export interface SessionContext {
   connectTimeoutMs: number;
   acceptTimeoutMs: number;
   keepAliveMs: number;
+  /** The client must be logged in (230) this long after connecting; 0: no limit. */
+  loginTimeoutMs: number;
+  /** The server must greet this long after the connection is up. */
+  greetingTimeoutMs: number;
+  /** Every TLS handshake (control and data, both sides) must be done within this. */
+  tlsHandshakeTimeoutMs: number;
+  maxInvalidCommands: number;
+  allowLowDataPorts: boolean;
 }
 
 type AnySocket = net.Socket | tls.TLSSocket;
@@ -41,6 +49,16 @@ type AnySocket = net.Socket | tls.TLSSocket;
  * connection to close completely before it is released anyway.
  */
 const DRAIN_GRACE_MS = 2000;
+/**
+ * After the client's FIN, how long the server may still answer what the client asked (the 221
+ * to a QUIT) before everything is closed. The session's slot is released at the FIN already.
+ */
+const CLIENT_FIN_GRACE_MS = 5000;
+/**
+ * Replies queued towards a client that does not read them: past this, the proxy stops reading
+ * that client (and its server), so the replies it writes itself cannot pile up in memory either.
+ */
+const CONTROL_WRITE_LIMIT = 64 * 1024;
 
 export class ControlSession {
   private readonly machine: SessionMachine;
@@ -55,6 +73,13 @@ export class ControlSession {
   private upstreamHost: string | null = null;
   private upstreamSession: (() => Buffer | null) | null = null;
   private onEnd: (() => void) | null = null;
+  private onRelease: (() => void) | null = null;
+  private loginTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private greetingTimer: NodeJS.Timeout | null = null;
+  private clientGone = false;
+  /** Reading of both control sockets is paused until the client drains its replies. */
+  private clientBackedUp = false;
 
   constructor(private readonly clientRaw: net.Socket, private readonly ctx: SessionContext) {
     this.client = clientRaw;
@@ -62,31 +87,30 @@ export class ControlSession {
     this.machine = new SessionMachine({
       mode: ctx.mode, dataMode: ctx.dataMode, tlsTerminate: ctx.tls !== null, clientIp,
       maxLineLength: ctx.maxLineLength, maxQueuedLines: 200, maxPendingCommands: 200, pasvAddress: ctx.pasvAddress,
+      maxInvalidCommands: ctx.maxInvalidCommands, allowLowDataPorts: ctx.allowLowDataPorts,
     });
     this.clientLeg = ctx.observer.leg(true);
   }
 
-  /** Runs the session; `onEnd` is called once when everything of it is closed. */
-  start(onEnd: () => void): void {
+  /**
+   * Runs the session. `onRelease` is called once when the client is gone (its slot is free
+   * again: FIN, reset, error or any teardown); `onEnd` once when everything of it is closed.
+   */
+  start(onEnd: () => void, onRelease: () => void = () => {}): void {
     this.onEnd = onEnd;
+    this.onRelease = onRelease;
     const c = this.clientRaw;
-    c.on('error', () => this.teardown('client error'));
-    c.on('close', () => this.teardown('client closed'));
-    // The client's FIN goes on to the server; what the server still says (221) reaches the client.
-    c.on('end', () => {
-      if (this.server && !this.ended) {
-        this.server.end();
-        setTimeout(() => this.teardown('client closed'), 5000).unref();
-      } else {
-        this.teardown('client closed');
-      }
-    });
+    this.watchClient(c);
     c.setNoDelay(true);
     c.setKeepAlive(true, this.ctx.keepAliveMs);
     this.clientLeg.open(endpoint(c.remoteAddress, c.remotePort), endpoint(c.localAddress, c.localPort));
     this.listenClient(c);
     this.idle = setTimeout(() => this.step(() => this.machine.idleTimeout(Math.round(this.ctx.idleTimeoutMs / 1000))), this.ctx.idleTimeoutMs);
     this.idle.unref();
+    if (this.ctx.loginTimeoutMs > 0) {
+      this.loginTimer = setTimeout(() => this.step(() => this.machine.loginTimeout(Math.round(this.ctx.loginTimeoutMs / 1000))), this.ctx.loginTimeoutMs);
+      this.loginTimer.unref();
+    }
     if (this.ctx.mode === 'reverse') this.connectUpstream(this.ctx.upstream!, null);
     else if (this.ctx.mode === 'transparent') {
       const dst = this.ctx.originalDestination?.(c) ?? null;
@@ -100,6 +124,38 @@ export class ControlSession {
       }
     }
     this.step(() => this.machine.drain());
+  }
+
+  /**
+   * End-of-client handling, on the raw socket and again on the TLS socket that replaces it (a
+   * TLSSocket wrapping a net.Socket takes its handle: the raw socket reports nothing any more).
+   */
+  private watchClient(sock: AnySocket): void {
+    sock.on('error', () => this.teardown('client error'));
+    sock.on('close', () => this.teardown('client closed'));
+    sock.on('end', () => this.clientFin());
+  }
+
+  /** The client's FIN goes on to the server; what the server still says (221) reaches the client. */
+  private clientFin(): void {
+    if (this.clientGone) return;
+    this.clientGone = true;
+    this.clientLeg.fin(0);
+    this.release();
+    if (this.server && !this.ended && !this.machine.closed && (this.machine.waitingForServer || this.relays.size > 0)) {
+      this.server.end();
+      this.serverLeg?.fin(0);
+      setTimeout(() => this.teardown('client closed'), CLIENT_FIN_GRACE_MS).unref();
+    } else {
+      // Nothing asked of the server is outstanding: there is nothing left to wait for.
+      this.teardown('client closed');
+    }
+  }
+
+  private release(): void {
+    const cb = this.onRelease;
+    this.onRelease = null;
+    cb?.();
   }
 
   private listenClient(sock: AnySocket): void {
@@ -129,6 +185,7 @@ export class ControlSession {
 
   private connectUpstream(dest: HostPort, user: ForwardUser | null): void {
     this.upstreamHost = user ? user.host : dest.ip;
+    this.clientLeg.upstream({ ip: normalizeIp(dest.ip), port: dest.port, ...(user && !net.isIP(user.host) ? { name: user.host } : {}) });
     const sock = net.connect({ host: dest.ip, port: dest.port, allowHalfOpen: false });
     this.serverRaw = sock;
     this.server = sock;
@@ -136,6 +193,9 @@ export class ControlSession {
       sock.destroy();
       this.step(() => this.machine.upstreamFailed(`${formatHostPort(dest)}: no connection within ${Math.round(this.ctx.connectTimeoutMs / 1000)} s`));
     }, this.ctx.connectTimeoutMs);
+    // A session torn down while connecting must not leave its timer behind (nor keep the process alive).
+    timer.unref();
+    this.connectTimer = timer;
     let connected = false;
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected) {
@@ -152,21 +212,30 @@ export class ControlSession {
       sock.setNoDelay(true);
       sock.setKeepAlive(true, this.ctx.keepAliveMs);
       if (this.ctx.recording) {
-        this.serverLeg = this.ctx.observer.leg(false);
+        this.serverLeg = this.ctx.observer.leg(false, { kind: 'control', session: this.clientLeg });
         this.serverLeg.open(endpoint(sock.localAddress, sock.localPort), endpoint(sock.remoteAddress, sock.remotePort));
       }
       this.listenServer(sock);
+      sock.on('end', () => this.serverLeg?.fin(1));
       sock.on('close', () => this.step(() => this.machine.serverClosed()));
+      // The greeting timer runs until the machine has the whole greeting (a server may accept and stay silent).
+      this.greetingTimer = setTimeout(() => this.step(() => this.machine.greetingTimeout(Math.round(this.ctx.greetingTimeoutMs / 1000))), this.ctx.greetingTimeoutMs);
+      this.greetingTimer.unref();
       this.step(() => this.machine.upstreamConnected(sock.remoteAddress ?? dest.ip));
     });
   }
 
   private async forwardConnect(dest: ForwardUser): Promise<void> {
-    const refuse = () => this.step(() => this.machine.upstreamRefused(
-      `destination ${formatHostPort({ ip: dest.host, port: dest.port })} is not allowed by the proxy (--allow)`));
-    // Decide on the name alone when the list has no addresses: no DNS lookups for refused names.
-    if (!this.ctx.allow || (!this.ctx.allow.needsAddress && !this.ctx.allow.allows(dest.host, ''))) {
-      refuse();
+    const allow = this.ctx.allow;
+    const refuse = (reason: string) => this.step(() => this.machine.upstreamRefused(reason));
+    if (!allow) {
+      refuse(`destination ${formatHostPort({ ip: dest.host, port: dest.port })} is not allowed by the proxy (--allow)`);
+      return;
+    }
+    // Refuse what no rule can allow before any DNS lookup: refused names cost nothing.
+    const pre = allow.precheck(dest.host, dest.port);
+    if (!pre.ok) {
+      refuse(pre.reason);
       return;
     }
     let ip: string;
@@ -177,8 +246,10 @@ export class ControlSession {
       return;
     }
     if (this.ended) return;
-    if (!this.ctx.allow.allows(dest.host, ip)) {
-      refuse();
+    // The address checked is the address connected to: no second lookup a DNS server could answer differently.
+    const v = allow.check(dest.host, dest.port, ip);
+    if (!v.ok) {
+      refuse(v.reason);
       return;
     }
     this.connectUpstream({ ip, port: dest.port }, dest);
@@ -209,6 +280,21 @@ export class ControlSession {
   }
 
   private exec(cmds: MachineCommand[]): void {
+    this.execCommands(cmds);
+    if (this.ended) return;
+    // Timers that depend on the machine's state, checked after every step.
+    if (this.greetingTimer && !this.machine.awaitingUpstream) {
+      clearTimeout(this.greetingTimer);
+      this.greetingTimer = null;
+    }
+    if (this.loginTimer && (this.machine.loggedIn || this.machine.isOpaque)) {
+      // TLS passthrough (opaque) hides the login: the idle timeout and the per-address limit still hold.
+      clearTimeout(this.loginTimer);
+      this.loginTimer = null;
+    }
+  }
+
+  private execCommands(cmds: MachineCommand[]): void {
     for (const c of cmds) {
       if (this.ended && c.type !== 'finding') continue;
       switch (c.type) {
@@ -237,6 +323,7 @@ export class ControlSession {
           this.upgradeServer().catch((e) => this.crash(e));
           break;
         case 'tls-client':
+          // After the 234 is queued: the handshake starts once it is written.
           this.upgradeClient().catch((e) => this.crash(e));
           break;
         case 'passthrough':
@@ -266,9 +353,10 @@ export class ControlSession {
       serverLocalIp: normalizeIp(srv.localAddress ?? ''),
       ports: this.ctx.ports,
       acceptTimeoutMs: this.ctx.acceptTimeoutMs,
+      tlsHandshakeTimeoutMs: this.ctx.tlsHandshakeTimeoutMs,
       tls: dataTls && this.ctx.tls ? { term: this.ctx.tls, servername: this.upstreamHost, session: () => this.upstreamSession?.() ?? null } : null,
       clientTap: this.ctx.observer.leg(true),
-      serverTap: this.ctx.recording ? this.ctx.observer.leg(false) : null,
+      serverTap: this.ctx.recording ? this.ctx.observer.leg(false, { kind: 'data', session: this.clientLeg }) : null,
       events: {
         listening: (side, hp) => this.step(() => this.machine.dataListening(id, side, hp)),
         established: () => this.step(() => this.machine.dataEstablished(id)),
@@ -293,11 +381,15 @@ export class ControlSession {
     if (!raw || !this.ctx.tls) return;
     raw.removeAllListeners('data');
     const s = this.ctx.tls.connectServer(raw, this.upstreamHost, null);
-    s.on('error', () => this.teardown('server TLS error'));
+    // A server that vanishes (reset) is a server that closed: the client gets what it is owed (a 421
+    // for an unanswered command) rather than a silent close.
+    s.on('error', () => this.step(() => this.machine.serverClosed()));
+    // As for the client: the raw socket says nothing once wrapped.
+    s.on('close', () => this.step(() => this.machine.serverClosed()));
     this.upstreamSession = trackSession(s);
     this.server = s;
     try {
-      await secured(s, false);
+      await secured(s, false, this.ctx.tlsHandshakeTimeoutMs);
     } catch (e) {
       this.step(() => this.machine.upstreamFailed(`TLS handshake with the server: ${(e as Error).message}`));
       return;
@@ -309,21 +401,29 @@ export class ControlSession {
 
   private async upgradeClient(): Promise<void> {
     if (!this.ctx.tls) return;
+    if (this.clientGone) {
+      // The client sent its FIN before the 234 reached it: no handshake will come.
+      this.teardown('client closed before its TLS handshake');
+      return;
+    }
     const raw = this.clientRaw;
     raw.removeAllListeners('data');
     const c = this.ctx.tls.acceptClient(raw);
+    // A listener for good: secured() removes its own once the handshake is decided.
     c.on('error', () => this.teardown('client TLS error'));
     this.client = c;
     try {
-      await secured(c, true);
-    } catch {
+      await secured(c, true, this.ctx.tlsHandshakeTimeoutMs);
+    } catch (e) {
+      this.step(() => this.machine.clientTlsFailed((e as Error).message));
       this.teardown('client TLS handshake failed');
       return;
     }
+    if (this.ended) return;
+    this.watchClient(c);
     // The analyzer marked the session tls at the 234 (and goes on decoding: tlsDecrypted); the
     // version and SNI come from the handshake the proxy itself completed.
-    const session = this.clientLeg.session;
-    if (session) session.tlsInfo = { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() };
+    this.ctx.observer.sessionTls(this.clientLeg.conn, { sni: (c as unknown as { servername?: string | false }).servername || null, version: c.getProtocol() });
     this.ctx.observer.sessionFinding(this.clientLeg.conn, {
       severity: 'info', code: 'proxy-tls-terminated', frame: null,
       message: `control TLS (${c.getProtocol() ?? 'unknown version'}) terminated by the proxy; commands and replies are shown decrypted`,
@@ -331,12 +431,22 @@ export class ControlSession {
     this.listenClient(c);
   }
 
-  /** Control writes with backpressure: a peer that does not read stops the other from being read. */
+  /**
+   * Control writes with backpressure: a client that does not read its replies stops being read,
+   * and so does its server. This bounds the replies the proxy writes itself (500s, 530s, local
+   * 200s) as it bounds relayed ones: nothing is answered until the client takes what it was sent.
+   */
   private toClient(data: Buffer): void {
-    if (!this.client.write(data) && this.server && !this.server.isPaused()) {
-      const src = this.server;
-      src.pause();
-      this.client.once('drain', () => src.resume());
+    const dst = this.client;
+    dst.write(data);
+    if (dst.writableLength > CONTROL_WRITE_LIMIT && !this.clientBackedUp) {
+      this.clientBackedUp = true;
+      const paused = [this.client, this.server].filter((s): s is AnySocket => s !== null && !s.isPaused());
+      for (const s of paused) s.pause();
+      dst.once('drain', () => {
+        this.clientBackedUp = false;
+        for (const s of paused) s.resume();
+      });
     }
   }
 
@@ -358,7 +468,9 @@ export class ControlSession {
   private closeGracefully(): void {
     if (this.ended) return;
     this.client.end();
+    this.clientLeg.fin(1);
     this.server?.end();
+    this.serverLeg?.fin(0);
     const t = setTimeout(() => this.teardown('closed by proxy'), 2000);
     t.unref();
   }
@@ -371,7 +483,11 @@ export class ControlSession {
   private teardown(_why: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.release();
     if (this.idle) clearTimeout(this.idle);
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    if (this.greetingTimer) clearTimeout(this.greetingTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
     for (const r of this.relays.values()) r.abort('control connection closed');
     this.relays.clear();
     this.client.destroy();

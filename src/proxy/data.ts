@@ -33,12 +33,18 @@ export function readBufferGrowthBytes(): number {
   return readBufferGrowth;
 }
 
-/** Where a leg's traffic is reported (the analysis, the recording). */
+/** Where a leg's traffic is reported (the analysis, the recording). Directions: 0 from the side that opened the leg. */
 export interface LegTap {
   open(client: Endpoint, server: Endpoint): void;
   /** `bytes` is only valid during the call (the relay reuses its read buffer): copy to keep. */
   data(dir: Dir, bytes: Buffer): void;
-  close(reason: 'fin' | 'rst'): void;
+  /** A FIN in direction `dir` (the peer's, received; or the proxy's, sent). */
+  fin?(dir: Dir): void;
+  /** The leg is closed; a reset comes from `by`. */
+  close(reason: 'fin' | 'rst', by?: Dir): void;
+  /** Backpressure from the recording: while true the relay stops reading, until whenWritable calls back. */
+  blocked?(): boolean;
+  whenWritable?(cb: () => void): void;
 }
 
 export interface DataRelayEvents {
@@ -64,6 +70,8 @@ export interface DataRelayOptions {
   serverLocalIp: string;
   ports: PortAllocator;
   acceptTimeoutMs: number;
+  /** Both legs' TLS handshakes must be done within this (--tls-handshake-timeout). */
+  tlsHandshakeTimeoutMs?: number;
   tls: { term: TlsTermination; servername: string | null; session: () => Buffer | null } | null;
   clientTap: LegTap | null;
   serverTap: LegTap | null;
@@ -205,7 +213,8 @@ export class DataRelay {
       client.sock = c;
       server.sock = s;
       try {
-        await Promise.all([secured(c, true), secured(s, false)]);
+        const limit = this.o.tlsHandshakeTimeoutMs ?? 0;
+        await Promise.all([secured(c, true, limit), secured(s, false, limit)]);
       } catch (e) {
         this.fail(`data TLS handshake: ${(e as Error).message}`);
         return;
@@ -229,36 +238,61 @@ export class DataRelay {
     const fromDir: Dir = from.weConnected ? 1 : 0;
     const toDir: Dir = to.weConnected ? 0 : 1;
     const events = this.o.events;
+    // The recording (--record, backpressure) may ask the relay to wait: reading stops until it has caught up.
+    const gate = tapFrom?.blocked ? tapFrom : tapTo?.blocked ? tapTo : null;
     if (from.onRead === null && isUserRead(src)) {
       // The read buffer is reused: while a write still references it, stop reading until it is flushed.
       const flushed = (): void => {
-        if (from.flushWait && dst.writableLength === 0) {
-          from.flushWait = false;
-          src.resume();
+        if (!from.flushWait || dst.writableLength !== 0) return;
+        if (gate?.blocked!()) {
+          gate.whenWritable!(flushed);
+          return;
         }
+        from.flushWait = false;
+        src.resume();
       };
       from.onRead = (chunk: Buffer) => {
         tapFrom?.data(fromDir, chunk);
         tapTo?.data(toDir, chunk);
         events.activity();
         dst.write(chunk, flushed);
-        if (dst.writableLength > 0) {
+        if (dst.writableLength > 0 || gate?.blocked!()) {
           from.flushWait = true;
           src.pause();
         }
       };
     } else {
+      let waiting = false;
+      const resume = (): void => {
+        if (gate?.blocked!()) {
+          if (!waiting) {
+            waiting = true;
+            gate.whenWritable!(() => { waiting = false; resume(); });
+          }
+          return;
+        }
+        if (dst.writableLength === 0 || !dst.writableNeedDrain) src.resume();
+      };
       src.on('data', (chunk: Buffer) => {
         tapFrom?.data(fromDir, chunk);
         tapTo?.data(toDir, chunk);
         events.activity();
         if (!dst.write(chunk)) src.pause();
+        else if (gate?.blocked!()) {
+          src.pause();
+          resume();
+        }
       });
-      dst.on('drain', () => src.resume());
+      dst.on('drain', resume);
     }
     src.on('end', () => {
       from.ended = true;
-      dst.end(() => { if (!this.finished) this.o.events.drained(); });
+      // The peer's FIN on this leg, then the proxy's on the other once the bytes before it are out.
+      tapFrom?.fin?.(fromDir);
+      dst.end(() => {
+        tapTo?.fin?.(toDir);
+        if (!this.finished) this.o.events.drained();
+      });
     });
     src.on('close', () => {
       from.closed = true;
@@ -292,8 +326,10 @@ export class DataRelay {
       leg.releaseRead?.();
       leg.releaseRead = null;
     }
-    if (this.legs.client.tapped) this.o.clientTap?.close(reset ? 'rst' : 'fin');
-    if (this.legs.server.tapped) this.o.serverTap?.close(reset ? 'rst' : 'fin');
+    // A reset is the proxy's (it resets every leg when one fails): from direction 0 on a leg the proxy
+    // opened, 1 on one it accepted. (Which peer reset first, if one did, is in the failure message.)
+    if (this.legs.client.tapped) this.o.clientTap?.close(reset ? 'rst' : 'fin', this.legs.client.weConnected ? 0 : 1);
+    if (this.legs.server.tapped) this.o.serverTap?.close(reset ? 'rst' : 'fin', this.legs.server.weConnected ? 0 : 1);
     if (!silent) this.o.events.done(failure);
   }
 }

@@ -35,7 +35,27 @@ export interface MachineOptions {
   maxPendingCommands: number;
   /** --pasv-address: the IPv4 address 227 replies announce instead of the listener's. */
   pasvAddress?: string | null;
+  /**
+   * Lines that are not FTP commands (and commands the server answers 500) a session may send
+   * before it gets 421 and is closed (--max-invalid-commands); 0 for no limit.
+   */
+  maxInvalidCommands?: number;
+  /** Bytes of client lines queued while the machine waits (with maxQueuedLines). */
+  maxQueuedBytes?: number;
+  /** Connect to a passive data port below 1024 that the server announces (--allow-low-data-ports). */
+  allowLowDataPorts?: boolean;
 }
+
+/**
+ * What a server's greeting may be: a hostile upstream must not be able to pour garbage into the
+ * client (or the proxy's memory) before it has even said it is an FTP server.
+ */
+export const GREETING_MAX_BYTES = 16 * 1024;
+export const GREETING_MAX_LINES = 100;
+/** A reply longer than this (a STAT listing can be long) is cut; the rest of it is not relayed. */
+const REPLY_MAX_LINES = 1000;
+const REPLY_MAX_BYTES = 1 << 20;
+const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024;
 
 export type LegPlan = { listen: true } | { connect: HostPort };
 
@@ -120,6 +140,15 @@ export class SessionMachine {
   private forwardDest: ForwardUser | null = null;
   private clientTls = false;
   private serverTls = false;
+  private invalidCommands = 0;
+  private queuedBytes = 0;
+  private greetingBytes = 0;
+  private greetingLines = 0;
+  private loggedInFlag = false;
+  /** Relays that failed, by data id, until the transfer's final reply has been seen (a few at most). */
+  private failedData = new Map<number, string>();
+  private replyRawBytes = 0;
+  private replyCut = false;
 
   constructor(private readonly opts: MachineOptions) {
     this.clientLines = new LineSplitter({ maxLineLength: opts.maxLineLength });
@@ -140,6 +169,12 @@ export class SessionMachine {
     return { client: this.clientTls, server: this.serverTls, dataPrivate: this.protPrivate };
   }
   get destination(): ForwardUser | null { return this.forwardDest; }
+  /** A 230 (or 232) answered USER, PASS or ACCT: the pre-login timer can stop. */
+  get loggedIn(): boolean { return this.loggedInFlag; }
+  /** A command the client sent still waits for the server's answer (the 221 to a QUIT, say). */
+  get waitingForServer(): boolean { return this.pending.some((p) => p.purpose.kind !== 'greeting') || this.queuedLines.length > 0; }
+  /** Connecting to the server or waiting for its greeting (the greeting timer runs). */
+  get awaitingUpstream(): boolean { return this.phase === 'connecting' || this.phase === 'greeting'; }
 
   /** Take the commands produced so far. */
   drain(): MachineCommand[] {
@@ -153,13 +188,17 @@ export class SessionMachine {
   clientBytes(chunk: Buffer): MachineCommand[] {
     if (this.phase === 'closed') return this.drain();
     for (const line of this.clientLines.push(chunk)) {
+      // Once closed, the rest of a pipelined flood is neither analysed nor answered: one finding, one 421.
+      if (this.closed) break;
       this.out.push({ type: 'observe-client', data: line.raw! });
       if (this.blockedOn !== null) {
-        if (this.queuedLines.length >= this.opts.maxQueuedLines) {
+        if (this.queuedLines.length >= this.opts.maxQueuedLines ||
+            this.queuedBytes + line.raw!.length > (this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
           this.fatal('421 Too many commands queued; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
           break;
         }
         this.queuedLines.push(line);
+        this.queuedBytes += line.raw!.length;
       } else {
         this.clientLine(line);
       }
@@ -169,12 +208,30 @@ export class SessionMachine {
 
   serverBytes(chunk: Buffer): MachineCommand[] {
     if (this.phase === 'closed') return this.drain();
+    if (this.phase === 'greeting') this.greetingBytes += chunk.length;
     for (const line of this.serverLines.push(chunk)) {
+      if (this.phase === 'greeting' && this.greetingLines++ >= GREETING_MAX_LINES) {
+        this.badGreeting(`a greeting of more than ${GREETING_MAX_LINES} lines`);
+        break;
+      }
       const r = this.replies.pushLine(line.text);
-      if (this.replyRaw.length < 1000) this.replyRaw.push(line.overlong ? Buffer.concat([line.raw!, CRLF]) : line.raw!);
+      const lineRaw = line.overlong ? Buffer.concat([line.raw!, CRLF]) : line.raw!;
+      if (this.replyRaw.length < REPLY_MAX_LINES && this.replyRawBytes + lineRaw.length <= REPLY_MAX_BYTES) {
+        this.replyRaw.push(lineRaw);
+        this.replyRawBytes += lineRaw.length;
+      } else if (!this.replyCut) {
+        this.replyCut = true;
+        this.emitFinding('warning', 'proxy-malformed-reply', `server sent a reply of more than ${REPLY_MAX_LINES} lines or ${REPLY_MAX_BYTES} bytes; the rest of it was not relayed`);
+      }
       if (r === null) continue;
       const raw = Buffer.concat(this.replyRaw);
       this.replyRaw = [];
+      this.replyRawBytes = 0;
+      this.replyCut = false;
+      if ('malformed' in r && this.phase === 'greeting') {
+        this.badGreeting(`a greeting that is not an FTP reply: ${clip(r.malformed)}`);
+        break;
+      }
       if ('malformed' in r) {
         this.emitFinding('warning', 'proxy-malformed-reply', `server sent a line that is not an FTP reply: ${clip(r.malformed)}`);
         // Relayed anyway (in order, with whatever reply comes next): the client decides what it means.
@@ -185,10 +242,43 @@ export class SessionMachine {
       this.serverReply(r, raw);
       if (this.closed) break;
     }
+    if (this.phase === 'greeting' && this.greetingBytes > GREETING_MAX_BYTES) {
+      this.badGreeting(`more than ${GREETING_MAX_BYTES} bytes without a complete greeting`);
+    }
     return this.drain();
   }
 
   private replyRaw: Buffer[] = [];
+
+  private badGreeting(what: string): void {
+    this.fatal('421 Service not available: the server\'s greeting is not valid FTP.\r\n', 'proxy-upstream-greeting',
+      `the server sent ${what}; the client got 421`);
+  }
+
+  /** The server connected but did not greet in time (--greeting-timeout). */
+  greetingTimeout(seconds: number): MachineCommand[] {
+    if (!this.awaitingUpstream) return this.drain();
+    this.fatal(`421 Service not available: the server sent no greeting within ${seconds} s.\r\n`, 'proxy-upstream-greeting',
+      `the server accepted the connection but sent no greeting within ${seconds} s (--greeting-timeout); the client got 421`);
+    return this.drain();
+  }
+
+  /** The client did not log in within --login-timeout of connecting. */
+  loginTimeout(seconds: number): MachineCommand[] {
+    if (this.loggedInFlag || this.phase === 'closed' || this.phase === 'opaque') return this.drain();
+    this.emitFinding('warning', 'proxy-login-timeout', `no login within ${seconds} s of connecting (--login-timeout); closed with 421`);
+    this.fatal(`421 Login timeout (${seconds} s); closing control connection.\r\n`, null, null);
+    return this.drain();
+  }
+
+  /** The client's control TLS handshake failed or timed out: nothing can be said to it in clear; close. */
+  clientTlsFailed(reason: string): MachineCommand[] {
+    if (this.phase === 'closed') return this.drain();
+    this.emitFinding('warning', 'proxy-tls-failed', `client's control TLS handshake failed: ${reason}; closed`);
+    this.phase = 'closed';
+    this.out.push({ type: 'close', reason: `client TLS handshake failed: ${reason}` });
+    return this.drain();
+  }
 
   /** The server-facing control connection is up; `upstreamIp` is the server's address (data connections go there). */
   upstreamConnected(upstreamIp: string): MachineCommand[] {
@@ -221,10 +311,15 @@ export class SessionMachine {
   serverClosed(): MachineCommand[] {
     if (this.phase === 'closed') return this.drain();
     // Flush what is complete, then close: nothing the server said is lost.
-    for (const s of this.slots) if (s.held) { s.chunks.push(s.held); s.held = null; s.done = true; }
+    for (const s of this.slots) {
+      if (s.held) { s.chunks.push(s.heldDataId !== null ? this.truthful(s.heldDataId, s.held) : s.held); s.held = null; s.done = true; }
+    }
     if (this.pending.length > 0 && this.phase !== 'opaque') {
       const p = this.pending[0];
       if (p.purpose.kind === 'greeting') this.fill(p.slot, '421 Service not available: the server closed the connection.\r\n');
+      // A command the server never answered (it died, say, on a failed data TLS handshake): the
+      // client gets a reply rather than a silent close. A QUIT needs none.
+      else if (p.verb !== 'QUIT') this.fill(p.slot, '421 Service not available: the server closed the control connection without answering.\r\n');
     }
     for (const s of this.slots) s.done = true;
     this.flush();
@@ -277,7 +372,11 @@ export class SessionMachine {
     d.status = 'done';
     this.data.delete(id);
     if (this.currentData === id) this.currentData = null;
-    if (failure) this.emitFinding('warning', 'proxy-data-failed', `data connection ${id}: ${failure}`);
+    if (failure) {
+      this.emitFinding('warning', 'proxy-data-failed', `data connection ${id}: ${failure}`);
+      this.failedData.set(id, failure);
+      if (this.failedData.size > 8) this.failedData.delete(this.failedData.keys().next().value!);
+    }
     this.releaseHeld(id);
     // A setup still waiting for its listener gets the failure as its reply.
     if (d.needClientListen && !d.clientListen || d.needServerListen && !d.serverListen) {
@@ -303,7 +402,7 @@ export class SessionMachine {
   private releaseHeld(id: number): void {
     for (const s of this.slots) {
       if (s.heldDataId === id && s.held) {
-        s.chunks.push(s.held);
+        s.chunks.push(this.truthful(id, s.held));
         s.held = null;
         s.heldDataId = null;
         s.done = true;
@@ -327,8 +426,10 @@ export class SessionMachine {
   // ---------------------------------------------------------------- client side
 
   private clientLine(line: SplitLine): void {
+    if (this.phase === 'closed') return;
     if (line.overlong) {
       this.emitFinding('warning', 'proxy-line-too-long', `client command line longer than ${this.opts.maxLineLength} bytes refused`);
+      if (this.invalid()) return;
       this.localSlot('500 Command line too long.\r\n');
       return;
     }
@@ -337,6 +438,7 @@ export class SessionMachine {
     const cmd = parseCommand(line.text.replace(/^[\u0080-\u00ff]+/, ''));
     if (!cmd) {
       if (line.text.trim() === '') return;
+      if (this.invalid()) return;
       this.localSlot('500 Syntax error, command unrecognized.\r\n');
       return;
     }
@@ -511,7 +613,9 @@ export class SessionMachine {
     this.pending.shift();
     switch (p.kind) {
       case 'relay':
+        if ((r.code === 230 || r.code === 232) && (head.verb === 'USER' || head.verb === 'PASS' || head.verb === 'ACCT')) this.loggedInFlag = true;
         this.fill(head.slot, raw);
+        if (r.code === 500) this.invalid();
         return;
       case 'prot':
         if (r.code >= 200 && r.code < 300) this.protPrivate = p.level === 'P' || p.level === 'S' || p.level === 'E';
@@ -565,9 +669,23 @@ export class SessionMachine {
     const d = this.data.get(p.dataId);
     const expect = passiveReplyCode(p.serverVerb);
     const parsed = r.code === expect ? parsePassiveReply(p.serverVerb, r.text, this.upstreamIp) : null;
+    if (r.code === expect && !parsed) {
+      // Never relayed: the client would act on an address or port the proxy could not even read.
+      this.emitFinding('warning', 'proxy-bad-passive-reply', `server's ${r.code} reply could not be parsed: ${clip(r.text)}; the client got 425`);
+      this.fill(slot, `425 Cannot open data connection: the server's ${r.code} reply is not valid.\r\n`);
+      this.cancelData(p.dataId);
+      return;
+    }
     if (!d || !parsed) {
-      if (r.code === expect) this.emitFinding('warning', 'proxy-bad-passive-reply', `server's ${r.code} reply could not be parsed: ${clip(r.text)}`);
       this.fill(slot, raw);
+      this.cancelData(p.dataId);
+      return;
+    }
+    if (parsed.target.port < 1024 && !this.opts.allowLowDataPorts) {
+      // A server naming port 25 (or 22, 80, ...) would make the proxy a bounce towards its own host.
+      this.emitFinding('warning', 'proxy-upstream-data-refused',
+        `server announced data port ${parsed.target.port} (below 1024) in its ${r.code} reply; not connected (--allow-low-data-ports allows it); the client got 425`);
+      this.fill(slot, `425 Cannot open data connection: the server announced privileged port ${parsed.target.port}.\r\n`);
       this.cancelData(p.dataId);
       return;
     }
@@ -586,7 +704,7 @@ export class SessionMachine {
 
   private transferFinal(p: Extract<Purpose, { kind: 'transfer' }>, r: ParsedReply, raw: Buffer, slot: Slot): void {
     const d = p.dataId !== null ? this.data.get(p.dataId) : undefined;
-    if (!d) { this.fill(slot, raw); return; }
+    if (!d) { this.fill(slot, p.dataId !== null ? this.truthful(p.dataId, raw) : raw); return; }
     if (!p.prelim) {
       // Refused before any data (550, 425): the setup stays usable, as the server's does.
       if (this.currentData === null) this.currentData = d.id; else this.cancelData(d.id);
@@ -601,6 +719,18 @@ export class SessionMachine {
     if (d.drained) { this.fill(slot, raw); return; }
     slot.held = raw;
     slot.heldDataId = d.id;
+  }
+
+  /**
+   * A final reply to a transfer whose relayed data connection failed: the server may well say 226
+   * (it wrote everything into its socket), but the client did not get the data. It gets 426.
+   */
+  private truthful(dataId: number, reply: Buffer): Buffer {
+    const failure = this.failedData.get(dataId);
+    if (failure === undefined) return reply;
+    this.failedData.delete(dataId);
+    if (reply[0] !== 0x32) return reply; // not 2xx: the server already says it failed
+    return Buffer.from(`426 Connection closed; transfer aborted: the proxy's data connection failed (${oneLine(failure)}).\r\n`, 'latin1');
   }
 
   private forwardGreeting(r: ParsedReply): void {
@@ -631,6 +761,7 @@ export class SessionMachine {
   // ---------------------------------------------------------------- helpers
 
   private sendServer(data: Buffer | string, purpose: Purpose, slot?: Slot): void {
+    if (this.phase === 'closed') return;
     if (this.pending.length >= this.opts.maxPendingCommands) {
       this.fatal('421 Too many commands pending; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
       return;
@@ -651,9 +782,9 @@ export class SessionMachine {
   /** A slot invisible to ordering when `internal` (replies the client never sees). */
   private newSlot(internal = false): Slot {
     const s: Slot = { chunks: [], done: false, held: null, heldDataId: null };
-    if (!internal) {
+    if (!internal && this.phase !== 'closed') {
       // Replies waiting behind an unanswered command are bounded like the commands themselves.
-      if (this.slots.length >= this.opts.maxPendingCommands && this.phase !== 'closed') {
+      if (this.slots.length >= this.opts.maxPendingCommands) {
         this.fatal('421 Too many commands pending; closing.\r\n', 'proxy-command-flood', 'the client sent too many commands without waiting for replies');
         return s;
       }
@@ -692,11 +823,26 @@ export class SessionMachine {
   private unblock(): void {
     this.blockedOn = null;
     while (this.blockedOn === null && this.queuedLines.length > 0 && this.phase !== 'closed' && this.phase !== 'opaque') {
-      this.clientLine(this.queuedLines.shift()!);
+      const line = this.queuedLines.shift()!;
+      this.queuedBytes -= line.raw!.length;
+      this.clientLine(line);
     }
   }
 
+  /**
+   * Counts an invalid command; true when that was one too many and the session is now closed.
+   * The proxy answers invalid lines itself, so without this limit they would cost nothing to send.
+   */
+  private invalid(): boolean {
+    const max = this.opts.maxInvalidCommands ?? 0;
+    if (max <= 0 || ++this.invalidCommands <= max) return false;
+    this.fatal(`421 Too many invalid commands (${max}); closing.\r\n`, 'proxy-invalid-commands',
+      `the client sent more than ${max} invalid commands (--max-invalid-commands); closed with 421`);
+    return true;
+  }
+
   private fatal(text: string, code: FindingCode | null, message: string | null): void {
+    if (this.phase === 'closed') return;
     if (code && message) this.emitFinding('error', code, message);
     for (const s of this.slots) if (s.held) { s.chunks.push(s.held); s.held = null; }
     this.flushAll();

@@ -62,16 +62,30 @@ export function trackSession(sock: tls.TLSSocket): () => Buffer | null {
   return () => latest ?? sock.getSession() ?? null;
 }
 
-/** Resolves once the TLS handshake is done; rejects on error or close first. */
-export function secured(sock: tls.TLSSocket, isServer: boolean): Promise<void> {
+/**
+ * Resolves once the TLS handshake is done; rejects on an error, on the peer's FIN or close first,
+ * or when `timeoutMs` (0: none) passes. A FIN during the handshake must end it: with allowHalfOpen
+ * a TLSSocket only emits 'end' then, and would wait (and hold its session slot) forever.
+ */
+export function secured(sock: tls.TLSSocket, isServer: boolean, timeoutMs = 0): Promise<void> {
   return new Promise((resolve, reject) => {
     const ev = isServer ? 'secure' : 'secureConnect';
+    let timer: NodeJS.Timeout | null = null;
     const done = () => { cleanup(); resolve(); };
     const fail = (e?: Error) => { cleanup(); reject(e ?? new Error('closed during the TLS handshake')); };
     const onClose = () => fail();
-    const cleanup = () => { sock.off(ev, done); sock.off('error', fail); sock.off('close', onClose); };
+    const onEnd = () => fail(new Error('the peer closed the connection during the TLS handshake'));
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      sock.off(ev, done); sock.off('error', fail); sock.off('close', onClose); sock.off('end', onEnd);
+    };
     sock.once(ev, done);
     sock.once('error', fail);
     sock.once('close', onClose);
+    sock.once('end', onEnd);
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => fail(new Error(`no TLS handshake within ${Math.round(timeoutMs / 1000)} s (--tls-handshake-timeout)`)), timeoutMs);
+      timer.unref();
+    }
   });
 }

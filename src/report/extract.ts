@@ -10,14 +10,27 @@ import { FtpscopeError } from '../errors.js';
  * renamed once the connection is over and its command (hence its name) is known.
  * Names come from untrusted FTP arguments, so every component is sanitized and the result
  * is checked to stay inside the directory.
+ *
+ * Bytes the capture lacks are holes at their true offsets (the file is sparse where the file
+ * system allows), so what follows a gap stays where it belongs; the gap map is in index.json,
+ * and a file that is not the whole transfer is named `….incomplete` so that it cannot be taken
+ * for the original. A name already on disk with the same content is reused (running extract
+ * twice gives no `-2` copies); other content on disk is kept and the new file gets `-2`, `-3`, ….
  */
+
+/** A run of bytes the capture lacks, at its offset in the written file (a hole there). */
+export interface GapEntry {
+  offset: number;
+  length: number;
+}
 
 export interface ExtractedFile {
   /** Path of the written file relative to the output directory. */
   file: string;
+  /** Bytes in the file, holes included. */
   size: number;
-  /** Of the file's bytes as written. */
-  sha256: string;
+  /** Of the file's bytes as written; null when the file has holes (their zeros identify nothing). */
+  sha256: string | null;
   session: number | null;
   dataConnection: number;
   command: { verb: string; arg: string | null; frame: number | null } | null;
@@ -31,6 +44,10 @@ export interface ExtractedFile {
   restOffset: number | null;
   /** The session's control channel was TLS: the data is most likely TLS records too (PROT P). */
   tls: boolean;
+  /** Holes in the file where the capture lacks bytes, in offset order (at most MAX_GAP_ENTRIES). */
+  gaps: GapEntry[];
+  /** Holes beyond MAX_GAP_ENTRIES, counted but not listed. */
+  gapsOmitted: number;
 }
 
 export interface ExtractIndex {
@@ -47,6 +64,14 @@ const MAX_NAME_BYTES = 200;
 const FLUSH_BYTES = 256 * 1024;
 /** Data connections written at the same time; more are skipped (and listed). */
 const MAX_OPEN_FILES = 256;
+/** Holes listed per file in index.json; more are counted in gapsOmitted. */
+export const MAX_GAP_ENTRIES = 10_000;
+/** Appended to the name of a file that is not the whole transfer. */
+export const INCOMPLETE_SUFFIX = '.incomplete';
+/** Tries at a free name (`-2`, `-3`, …) before the file is skipped. */
+const MAX_NAME_TRIES = 10_000;
+/** Files on disk hashed to find out whether they are the same as a new one, at most this big. */
+const MAX_COMPARE_BYTES = 256 << 20;
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 
@@ -106,10 +131,15 @@ class FileSink implements DataSink {
   private fd: number | null;
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** File offset of the first buffered byte. */
+  private flushAt = 0;
+  /** Bytes in the file so far, holes included. */
   private size = 0;
   private readonly hash: Hash = createHash('sha256');
   private error: string | null = null;
   private ended = false;
+  readonly gaps: GapEntry[] = [];
+  gapsOmitted = 0;
 
   constructor(private readonly owner: Extractor, readonly tempPath: string, fd: number,
     /** The live objects given at open; final once the pipeline has finished. */
@@ -119,11 +149,23 @@ class FileSink implements DataSink {
 
   write(bytes: Buffer): void {
     if (this.fd === null || this.error) return;
-    this.hash.update(bytes);
+    if (this.gaps.length === 0 && this.gapsOmitted === 0) this.hash.update(bytes);
     this.size += bytes.length;
     this.chunks.push(Buffer.from(bytes)); // the pipeline's buffer is only valid during the call
     this.buffered += bytes.length;
     if (this.buffered >= FLUSH_BYTES) this.flush();
+  }
+
+  /** A hole: later bytes are written `length` further on; nothing is written in between. */
+  gap(length: number): void {
+    if (this.fd === null || this.error || length <= 0) return;
+    this.flush();
+    const last = this.gaps[this.gaps.length - 1];
+    if (last !== undefined && last.offset + last.length === this.size) last.length += length;
+    else if (this.gaps.length < MAX_GAP_ENTRIES) this.gaps.push({ offset: this.size, length });
+    else this.gapsOmitted++;
+    this.size += length;
+    this.flushAt = this.size;
   }
 
   end(dc: DataConnection, session: Session | null): void {
@@ -131,10 +173,24 @@ class FileSink implements DataSink {
     this.ended = true;
     this.flush();
     if (this.fd !== null) {
+      // A trailing hole still counts: the file is as long as the transfer went.
+      try { fs.ftruncateSync(this.fd, this.size); } catch (e) { this.error ??= `truncate failed: ${(e as Error).message}`; }
       try { fs.closeSync(this.fd); } catch { /* reported below if the rename fails */ }
       this.fd = null;
     }
-    this.owner.finished(this, dc, session, this.size, this.hash.digest('hex'), this.error);
+    const holes = this.gaps.length > 0 || this.gapsOmitted > 0;
+    this.owner.finished(this, dc, session, this.size, holes ? null : this.hash.digest('hex'), this.error);
+  }
+
+  /** Gives up the file: closed and removed. */
+  discard(): void {
+    this.ended = true;
+    this.chunks = [];
+    if (this.fd !== null) {
+      try { fs.closeSync(this.fd); } catch { /* being removed anyway */ }
+      this.fd = null;
+    }
+    removeQuietly(this.tempPath);
   }
 
   private flush(): void {
@@ -144,10 +200,11 @@ class FileSink implements DataSink {
     this.buffered = 0;
     try {
       let off = 0;
-      while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off);
+      while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off, this.flushAt + off);
     } catch (e) {
       this.error = `write failed: ${(e as Error).message}`;
     }
+    this.flushAt += data.length;
   }
 }
 
@@ -160,8 +217,14 @@ export class Extractor {
   /** Data connections a sink was opened for. */
   private readonly opened = new Set<DataConnection>();
   private seq = 0;
+  /** What the index.json already in the directory says of each file (a previous run). */
+  private readonly previous = new Map<string, { size: number; sha256: string | null; gaps: string }>();
 
-  constructor(readonly outDir: string, readonly sourceName: string) {
+  /**
+   * `keep` chooses the transfers to write (a display filter): asked once a data connection is
+   * over, with its session as it stands then.
+   */
+  constructor(readonly outDir: string, readonly sourceName: string, private readonly keep?: (session: Session | null, dc: DataConnection) => boolean) {
     try {
       makeDirs(outDir);
       fs.accessSync(outDir, fs.constants.W_OK);
@@ -171,6 +234,22 @@ export class Extractor {
     }
     if (!fs.statSync(outDir).isDirectory()) {
       throw new FtpscopeError('output-unwritable', `${outDir} is not a directory`, 'choose another --out directory');
+    }
+    this.readPreviousIndex();
+  }
+
+  /** The previous run's index.json, if any: it tells which files on disk are ours and what they hold. */
+  private readPreviousIndex(): void {
+    let prev: Partial<ExtractIndex>;
+    try {
+      prev = JSON.parse(fs.readFileSync(path.join(this.outDir, 'index.json'), 'utf8')) as Partial<ExtractIndex>;
+    } catch {
+      return; // none, or not ours: files on disk are compared by content
+    }
+    if (!Array.isArray(prev.files)) return;
+    for (const f of prev.files) {
+      if (typeof f?.file !== 'string' || typeof f.size !== 'number') continue;
+      this.previous.set(f.file, { size: f.size, sha256: typeof f.sha256 === 'string' ? f.sha256 : null, gaps: JSON.stringify(f.gaps ?? []) });
     }
   }
 
@@ -203,22 +282,28 @@ export class Extractor {
   };
 
   /** Called by a sink once its connection is over. */
-  finished(sink: FileSink, dc: DataConnection, session: Session | null, size: number, sha256: string, error: string | null): void {
+  finished(sink: FileSink, dc: DataConnection, session: Session | null, size: number, sha256: string | null, error: string | null): void {
     this.pending.delete(sink);
-    if (error) {
-      this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id, reason: error });
-      try { fs.unlinkSync(sink.tempPath); } catch { /* already gone */ }
+    if (this.keep && !this.keep(session, dc)) {
+      removeQuietly(sink.tempPath);
       return;
     }
-    const name = this.uniqueName(extractName(session, dc));
-    const target = path.join(this.outDir, name);
-    if (!isInside(this.outDir, name)) throw new Error(`extract name escaped the output directory: ${name}`);
+    const skip = (reason: string): void => {
+      this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id, reason });
+      removeQuietly(sink.tempPath);
+    };
+    if (error) return skip(error);
+    const content: Content = { size, sha256, gaps: JSON.stringify(sink.gaps) };
+    const name = this.uniqueName(extractName(session, dc), dc.complete ? '' : INCOMPLETE_SUFFIX, content);
+    if (name === null) return skip(`no free file name after ${MAX_NAME_TRIES} tries`);
+    if (!isInside(this.outDir, name)) {
+      removeQuietly(sink.tempPath);
+      throw new Error(`extract name escaped the output directory: ${name}`);
+    }
     try {
-      fs.renameSync(sink.tempPath, target);
+      fs.renameSync(sink.tempPath, path.join(this.outDir, name));
     } catch (e) {
-      this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
-        reason: `rename failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
-      return;
+      return skip(`rename failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     this.files.push({
       file: name, size, sha256,
@@ -232,6 +317,8 @@ export class Extractor {
       missingBytes: dc.missingBytes,
       restOffset: dc.restOffset ?? null,
       tls: session?.tls ?? false,
+      gaps: sink.gaps,
+      gapsOmitted: sink.gapsOmitted,
     });
   }
 
@@ -245,7 +332,7 @@ export class Extractor {
       ...a.unpairedDataConnections.map((dc) => [null, dc] as [null, DataConnection]),
     ];
     for (const [session, dc] of all) {
-      if (this.opened.has(dc)) continue;
+      if (this.opened.has(dc) || (this.keep && !this.keep(session, dc))) continue;
       if (dc.bytes === 0 && dc.command) {
         const sink = this.openDataSink(session, dc);
         sink?.end(dc, session);
@@ -254,6 +341,12 @@ export class Extractor {
           reason: session ? 'its bytes were not handed to extract' : 'unpaired: no PASV/PORT ties it to a session, so it was not written' });
       }
     }
+  }
+
+  /** The run failed before finish(): remove the temporary files of the sinks still open. */
+  abandon(): void {
+    for (const sink of [...this.pending]) sink.discard();
+    this.pending.clear();
   }
 
   /** Write index.json (files in session / data connection order) and return it. */
@@ -275,17 +368,75 @@ export class Extractor {
     return index;
   }
 
-  /** Append -2, -3, ... before the extension when a name is taken (here or on disk). */
-  private uniqueName(name: string): string {
-    const taken = (n: string): boolean => this.used.has(n) || n === 'index.json' || exists(path.join(this.outDir, n));
-    let candidate = name;
-    const dot = name.lastIndexOf('.');
-    const stem = dot > 0 ? name.slice(0, dot) : name;
-    const ext = dot > 0 ? name.slice(dot) : '';
-    for (let i = 2; taken(candidate); i++) candidate = limitBytes(`${stem}-${i}`, MAX_NAME_BYTES - ext.length) + ext;
-    this.used.add(candidate);
-    return candidate;
+  /**
+   * A free name for `base` + `marker` (".incomplete" or ""): -2, -3, … go before the extension,
+   * the stem cut so that the suffix always fits (a name at the length limit must not lose its
+   * suffix and loop). A name on disk whose file has the same content is reused: a second run
+   * into the same directory replaces its own files instead of adding copies. Null when no name
+   * is free after MAX_NAME_TRIES.
+   */
+  private uniqueName(base: string, marker: string, content: Content): string | null {
+    const budget = MAX_NAME_BYTES - Buffer.byteLength(marker);
+    const dot = base.lastIndexOf('.');
+    const stem = dot > 0 ? base.slice(0, dot) : base;
+    const ext = dot > 0 ? base.slice(dot) : '';
+    for (let i = 1; i <= MAX_NAME_TRIES; i++) {
+      const suffix = i === 1 ? '' : `-${i}`;
+      const candidate = limitBytes(stem, budget - Buffer.byteLength(suffix + ext)) + suffix + ext + marker;
+      if (this.used.has(candidate) || candidate === 'index.json') continue;
+      const target = path.join(this.outDir, candidate);
+      if (exists(target) && !this.sameContent(candidate, target, content)) continue;
+      this.used.add(candidate);
+      return candidate;
+    }
+    return null;
   }
+
+  /** Whether the file `name` on disk holds what a new file would (by the previous index.json, else by hashing it). */
+  private sameContent(name: string, target: string, content: Content): boolean {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(target);
+    } catch {
+      return false;
+    }
+    if (!st.isFile() || st.size !== content.size) return false;
+    const prev = this.previous.get(name);
+    if (prev) return prev.size === content.size && prev.sha256 === content.sha256 && prev.gaps === content.gaps;
+    if (content.sha256 === null || st.size > MAX_COMPARE_BYTES) return false;
+    return sha256OfFile(target) === content.sha256;
+  }
+}
+
+/** What a written file holds, to tell whether a file on disk is the same. */
+interface Content {
+  size: number;
+  sha256: string | null;
+  /** The gap map, as JSON. */
+  gaps: string;
+}
+
+function sha256OfFile(file: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+function removeQuietly(p: string): void {
+  try { fs.unlinkSync(p); } catch { /* already gone */ }
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { Endpoint } from '../model/types.js';
+import type { DataConnection, Endpoint } from '../model/types.js';
+import { failureReasons } from '../ftp/transfer.js';
 
 /** Shared formatting helpers for the human-readable views (text report, flow ladder, dashboard). */
 
@@ -60,6 +61,11 @@ export function normalizeIp(ip: string): string {
   return m ? m[1]! : ip;
 }
 
+/** A proxied session's real server: "10.0.0.5:21", or "ftp.example.org 10.0.0.5:21" when a name was typed. */
+export function formatOriginalServer(o: Endpoint & { name?: string }): string {
+  return `${o.name !== undefined ? `${printable(o.name)} ` : ''}${formatEndpoint(o)}`;
+}
+
 /** "10.0.0.1:21", "[2001:db8::1]:21". */
 export function formatEndpoint(e: Endpoint): string {
   const ip = normalizeIp(e.ip);
@@ -97,24 +103,35 @@ export function columns(s: string): number {
   return Array.from(s).length;
 }
 
-/** Why a data connection is not complete, in words; empty when it is complete. */
-export function incompleteReasons(dc: {
-  complete: boolean; bytes: number; missingBytes: number; expectedBytes: number | null;
-  closeReason: 'fin' | 'rst' | 'timeout' | 'end' | null;
-  finalReply: { code: number; text: string } | null; restOffset?: number | null;
-}): string[] {
-  if (dc.complete) return [];
-  const why: string[] = [];
-  if (dc.missingBytes > 0) why.push(`${formatBytes(dc.missingBytes)} missing from the capture`);
-  if (dc.expectedBytes !== null && dc.bytes + (dc.restOffset ?? 0) !== dc.expectedBytes && dc.bytes !== dc.expectedBytes) {
-    why.push(`${dc.bytes} of ${dc.expectedBytes} expected bytes`);
+/**
+ * How a transfer ended, as its peers tell it, in words: "ok (226)", "FAILED: server replied 426;
+ * data connection reset (RST)", "unknown (no final reply seen)", "still open".
+ */
+export function outcomeWords(dc: DataConnection): string {
+  switch (dc.outcome) {
+    case 'ok': return `ok (${dc.finalReply ? dc.finalReply.code : 'closed cleanly'})`;
+    case 'failed': return `FAILED: ${failureReasons(dc).join('; ')}`;
+    case 'unknown': return 'unknown (no final reply seen)';
+    default: return 'still open';
   }
-  if (dc.closeReason === 'rst') why.push('reset (RST)');
-  else if (dc.closeReason === 'timeout') why.push('idle timeout, never closed');
-  else if (dc.closeReason === 'end' || dc.closeReason === null) why.push('capture ended before it closed');
-  if (dc.finalReply && (dc.finalReply.code < 200 || dc.finalReply.code >= 300)) {
-    why.push(`server replied ${dc.finalReply.code}`);
+}
+
+/**
+ * What the capture lacks of a transfer, in words ("capture missing 712 KiB in 3 gaps", "capture
+ * ends before the data connection closed"); null when it holds all of it. Not about the transfer:
+ * a 226 transfer can have both.
+ */
+export function captureWords(dc: DataConnection): string | null {
+  const parts: string[] = [];
+  if (dc.missingBytes > 0) parts.push(`missing ${formatBytes(dc.missingBytes)} in ${dc.gaps} gap${dc.gaps === 1 ? '' : 's'}`);
+  if (dc.outcome !== null && dc.closeReason !== 'fin' && dc.closeReason !== 'rst') {
+    parts.push(dc.closeReason === 'timeout' ? 'idle until the timeout, never closed' : 'ends before the data connection closed');
   }
-  if (why.length === 0) why.push(dc.finalReply ? 'not confirmed' : 'no final reply seen');
-  return why;
+  return parts.length > 0 ? `capture ${parts.join(', ')}` : null;
+}
+
+/** The two facts together, for one line: "transfer ok (226); capture missing 5.04 GiB in 9 gaps". */
+export function transferStatusLine(dc: DataConnection): string {
+  const cap = captureWords(dc);
+  return `transfer ${outcomeWords(dc)}${cap ? `; ${cap}` : ''}`;
 }

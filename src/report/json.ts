@@ -1,5 +1,5 @@
 import type {
-  Analysis, AnalysisEvent, DataConnection, Endpoint, FtpCommand, FtpReply, Session,
+  Analysis, AnalysisEvent, DataConnection, Endpoint, FtpCommand, FtpReply, MalformedLine, Session, SourceFile,
 } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { TOOL } from '../version.js';
@@ -34,8 +34,14 @@ function endpoint(e: Endpoint): { ip: string; port: number } {
   return { ip: normalizeIp(e.ip), port: e.port };
 }
 
+/** A finding; `count` and `frames` only when occurrences were folded into it (additions to v1). */
 export function findingToJson(f: Finding): object {
-  return { severity: f.severity, code: f.code, message: f.message, frame: f.frame ?? null };
+  const out: Record<string, unknown> = { severity: f.severity, code: f.code, message: f.message, frame: f.frame ?? null };
+  if (f.count !== undefined && f.count > 1) {
+    out.count = f.count;
+    out.frames = (f.frames ?? []).slice();
+  }
+  return out;
 }
 
 export function replyToJson(r: FtpReply, opts?: JsonOptions): object {
@@ -50,8 +56,14 @@ export function commandToJson(c: FtpCommand, opts?: JsonOptions, withReplies = t
     arg: maskArg(c.verb, c.arg, opts),
     cwd: c.cwd ?? null,
   };
+  if (c.cwdAnchored === false) out.cwdAnchored = false;
   if (withReplies) out.replies = c.replies.map((r) => replyToJson(r, opts));
+  if (c.malformedReplies) out.malformedReplies = c.malformedReplies.map((m) => malformedToJson(m, opts));
   return out;
+}
+
+function malformedToJson(m: MalformedLine, opts?: JsonOptions): object {
+  return { text: maskReplyText(m.text, opts?.showPasswords), frame: m.frame ?? null, ts: ts(m.ts) };
 }
 
 export function dataConnectionToJson(dc: DataConnection, opts?: JsonOptions): object {
@@ -83,10 +95,14 @@ export function dataConnectionToJson(dc: DataConnection, opts?: JsonOptions): ob
       : null,
     guessedRole: dc.guessedRole ?? null,
     opener: dc.opener ?? null,
+    outcome: dc.outcome ?? null,
+    gaps: dc.gaps,
   };
   if (dc.tcpAnalysis) out.tcpAnalysis = tcpAnalysisToJson(dc.tcpAnalysis, dc.opener, opts?.graphs);
   return out;
 }
+
+const NO_ITEMS: readonly never[] = Object.freeze([]);
 
 /** Transfers whose data connection was announced but never seen in the capture. */
 function unseenTransfersToJson(s: Session): object[] {
@@ -133,8 +149,25 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
     controlBytes: [s.controlBytes[0], s.controlBytes[1]],
     closed: s.closed,
     unseenTransfers: unseenTransfersToJson(s),
+    ...originalServerMember(s),
     ...(s.controlTcpAnalysis ? { controlTcpAnalysis: tcpAnalysisToJson(s.controlTcpAnalysis, 'client', opts?.graphs) } : {}),
   };
+}
+
+/** One file of a merged set; its frameRuns map the report's global frame numbers back to it. */
+export function sourceFileToJson(f: SourceFile): object {
+  return {
+    name: f.name, format: f.format, gzip: f.gzip, packets: f.packets, bytes: f.bytes, linkTypes: [...f.linkTypes],
+    truncated: f.truncated, skipped: f.skipped, firstFrame: f.firstFrame, lastFrame: f.lastFrame,
+    firstTs: f.firstTs === null ? null : ts(f.firstTs), lastTs: f.lastTs === null ? null : ts(f.lastTs),
+    frameRuns: f.frameRuns,
+  };
+}
+
+/** `{ originalServer }` when the session has one, else nothing (the key is absent, not null). */
+function originalServerMember(s: Session): { originalServer?: object } {
+  const o = originalServerToJson(s);
+  return o ? { originalServer: o } : {};
 }
 
 /** The whole report, contract v1. */
@@ -149,6 +182,8 @@ export function toReportJson(a: Analysis, opts?: JsonOptions): object {
       bytes: a.source.bytes,
       linkTypes: [...a.source.linkTypes],
       truncated: a.source.truncated,
+      // addition: the files of a merged set (docs/report-json-additions.md)
+      ...(a.source.files ? { files: a.source.files.map(sourceFileToJson) } : {}),
     },
     sessions: a.sessions.map((s) => sessionToJson(s, opts)),
     unpairedDataConnections: a.unpairedDataConnections.map((d) => dataConnectionToJson(d, opts)),
@@ -168,7 +203,7 @@ export function eventToJson(ev: AnalysisEvent, opts?: JsonOptions): object {
         type: ev.type,
         session: ev.session.id,
         ts: ts(ev.type === 'session-open' ? ev.session.start : ev.session.end),
-        sessionInfo: sessionHeaderToJson(ev.session),
+        sessionInfo: { ...sessionHeaderToJson(ev.session), ...originalServerMember(ev.session) },
         ...(ev.type === 'session-close'
           ? { commands: ev.session.commands.length, dataConnections: ev.session.dataConnections.length,
               findings: ev.session.findings.length, closed: ev.session.closed }
@@ -195,7 +230,16 @@ export function eventToJson(ev: AnalysisEvent, opts?: JsonOptions): object {
       };
     case 'finding':
       return { type: 'finding', session: ev.session?.id ?? null, finding: findingToJson(ev.finding) };
+    case 'session-server':
+      return { type: 'session-server', session: ev.session.id, ts: ts(ev.ts), originalServer: originalServerToJson(ev.session) };
   }
+}
+
+/** The session's originalServer (an addition: present only when the source is the proxy or its recording). */
+export function originalServerToJson(s: Session): { ip: string; port: number; name?: string } | null {
+  const o = s.originalServer;
+  if (!o) return null;
+  return { ...endpoint(o), ...(o.name !== undefined ? { name: o.name } : {}) };
 }
 
 /**
@@ -233,7 +277,10 @@ const K = {
   bytes: jsonKey('bytes'), missingBytes: jsonKey('missingBytes'), complete: jsonKey('complete'), sha256: jsonKey('sha256'),
   restOffset: jsonKey('restOffset'), transferType: jsonKey('transferType'), closeReason: jsonKey('closeReason'),
   finalReply: jsonKey('finalReply'), guessedRole: jsonKey('guessedRole'), opener: jsonKey('opener'),
-  unseenTransfers: jsonKey('unseenTransfers'), tcpAnalysis: jsonKey('tcpAnalysis'), controlTcpAnalysis: jsonKey('controlTcpAnalysis'),
+  unseenTransfers: jsonKey('unseenTransfers'), originalServer: jsonKey('originalServer'),
+  count: jsonKey('count'), frames: jsonKey('frames'),
+  cwdAnchored: jsonKey('cwdAnchored'), malformedReplies: jsonKey('malformedReplies'), outcome: jsonKey('outcome'),
+  gaps: jsonKey('gaps'), tcpAnalysis: jsonKey('tcpAnalysis'), controlTcpAnalysis: jsonKey('controlTcpAnalysis'),
 };
 
 /**
@@ -287,6 +334,11 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
     w.stringMember(K.code, f.code);
     w.stringMember(K.message, f.message);
     w.numberMember(K.frame, f.frame ?? null);
+    if (f.count !== undefined && f.count > 1) {
+      w.numberMember(K.count, f.count);
+      w.key(K.frames);
+      w.value((f.frames ?? []).slice());
+    }
     w.closeObject();
   }
   w.closeArray();
@@ -300,7 +352,13 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   writePair(w, s.controlBytes);
   w.member(K.closed, s.closed);
   w.key(K.unseenTransfers);
-  w.value(unseenTransfersToJson(s));
+  if (s.unseenTransfers.length === 0) w.value(NO_ITEMS);
+  else w.value(unseenTransfersToJson(s));
+  const original = originalServerToJson(s);
+  if (original) {
+    w.key(K.originalServer);
+    w.value(original);
+  }
   if (s.controlTcpAnalysis) {
     w.key(K.controlTcpAnalysis);
     writeTcpAnalysis(w, s.controlTcpAnalysis, 'client', opts?.graphs === true);
@@ -316,8 +374,13 @@ function writeCommand(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | un
   w.stringMember(K.verb, c.verb.toUpperCase());
   w.stringMember(K.arg, maskArg(c.verb, c.arg, opts));
   w.stringMember(K.cwd, c.cwd ?? null);
+  if (c.cwdAnchored === false) w.member(K.cwdAnchored, false);
   w.key(K.replies);
   writeReplies(w, c.replies, opts);
+  if (c.malformedReplies) {
+    w.key(K.malformedReplies);
+    w.value(c.malformedReplies.map((m) => malformedToJson(m, opts)));
+  }
   w.closeObject();
 }
 
@@ -376,6 +439,8 @@ function writeDataConnection(w: PrettyJsonWriter, d: DataConnection, opts: JsonO
   writeShortReply(w, d.finalReply);
   w.stringMember(K.guessedRole, d.guessedRole ?? null);
   w.stringMember(K.opener, d.opener ?? null);
+  w.stringMember(K.outcome, d.outcome ?? null);
+  w.numberMember(K.gaps, d.gaps);
   if (d.tcpAnalysis) {
     w.key(K.tcpAnalysis);
     writeTcpAnalysis(w, d.tcpAnalysis, d.opener, opts?.graphs === true);

@@ -1,10 +1,11 @@
-import type { DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
+import type { DataConnection, FtpReply, Session } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import { senderRole, type FtpRole } from '../model/packet-facts.js';
 import { commandText, maskReplyText } from '../ftp/masking.js';
 import {
-  formatBytes, formatDuration, formatEndpoint, formatRelTs, incompleteReasons, printable, truncate,
+  formatBytes, formatDuration, formatEndpoint, formatOriginalServer, formatRelTs, formatThroughput, printable,
+  transferStatusLine, truncate,
 } from './format.js';
 import { causeStrip, sparkline, transferSummaryText } from './graphs.js';
 
@@ -31,6 +32,60 @@ export interface LadderOptions {
 
 export const MIN_LADDER_WIDTH = 40;
 
+/** Where a row is drawn: the control connection, or data connection n's own lane (tagged Dn). */
+export type LadderLane = 'control' | `D${number}`;
+
+/**
+ * What a row stands for. Arrows: `command` and `reply` (control lane), `tcp` (SYN, SYN-ACK, ACK,
+ * FIN, ACK of FIN, RST on any lane), `data` (a data connection's payload, summed up in one
+ * arrow). Not arrows: `lane` (a data connection's lane begins: its title and endpoints),
+ * `note` (a remark on a lane: handshake not captured, incomplete, closed), `unseen` (a transfer
+ * whose data connection is not in the capture) and `finding` (drawn after the frame it names).
+ */
+export type LadderRowKind = 'command' | 'reply' | 'tcp' | 'data' | 'lane' | 'note' | 'unseen' | 'finding';
+
+/**
+ * One row of a session's ladder, before any drawing: the text ladder, the HTML report's SVG and
+ * the Mermaid and PlantUML diagrams all draw this list, so they cannot disagree on order, lanes
+ * or directions.
+ */
+export interface LadderRow {
+  kind: LadderRowKind;
+  lane: LadderLane;
+  /** When it happened (epoch seconds); rows are in this order. */
+  ts: number;
+  /**
+   * Whether `ts` is the row's own time (printed in the gutter); rows without one (lane titles,
+   * findings, a greeting whose time is unknown) carry the time of where they are placed.
+   */
+  timed: boolean;
+  /** The packet it stands for (a finding: the frame it names); null for summaries and titles. */
+  frame: number | null;
+  /** The TCP connection it belongs to (Wireshark's tcp.stream + 1), when known. */
+  connId: number | null;
+  /** The FTP role of the side that sent what an arrow stands for; null for rows that are not arrows. */
+  sender: FtpRole | null;
+  /** Printable and masked; without the lane's tag (renderers add "D1 " where they need it). */
+  label: string;
+  /** `lane` rows: the data connection's endpoints, the FTP client's end first. */
+  ends?: [string, string];
+  /** `finding` rows: the finding. */
+  finding?: Finding;
+  /**
+   * `note` rows that scale (the --graphs sparklines): the text drawn to `width` columns; `label`
+   * holds it at GRAPH_LABEL_WIDTH for drawings that do not size it.
+   */
+  fill?: (width: number) => string;
+}
+
+/** The columns a graph note's `label` is drawn to. */
+export const GRAPH_LABEL_WIDTH = 48;
+
+/** True for rows drawn as arrows (they have a sender). */
+export function isArrow(r: LadderRow): boolean {
+  return r.sender !== null && (r.kind === 'command' || r.kind === 'reply' || r.kind === 'tcp' || r.kind === 'data');
+}
+
 /**
  * A sequence diagram of one session: the FTP client's lifeline on the left, the server's on
  * the right; commands →, replies ←, timestamps relative to the session start, every line in
@@ -41,7 +96,7 @@ export const MIN_LADDER_WIDTH = 40;
  */
 export function renderLadder(session: Session, opts: LadderOptions = {}): LadderLine[] {
   const width = Math.max(MIN_LADDER_WIDTH, Math.floor(opts.width ?? 80));
-  const rows = collectRows(session, opts.showPasswords ?? false, opts.graphs ?? false);
+  const rows = ladderRows(session, opts).flatMap((r) => textRows(r, session.start));
   let timeW = 7;
   let frameW = 5;
   for (const r of rows) {
@@ -53,12 +108,9 @@ export function renderLadder(session: Session, opts: LadderOptions = {}): Ladder
 
   const lines: LadderLine[] = [];
   const s = session;
-  const head = `Session ${s.id}${s.user !== null ? `  user ${printable(s.user)}` : ''}  ${formatDuration(s.end - s.start)}` +
-    `${s.tls ? '  TLS' : ''}`;
   const heading = (text: string, connId: number | null = null): LadderLine => ({ text: truncate(text, width), frame: null, connId, kind: 'note', ts: null, sender: null });
-  lines.push(heading(head, s.tcp?.id ?? null));
-  const left = `client ${formatEndpoint(s.client)}`;
-  const right = `server ${formatEndpoint(s.server)}`;
+  lines.push(heading(ladderTitle(s), s.tcp?.id ?? null));
+  const [left, right] = ladderEnds(s);
   // Long (IPv6) endpoints get a line each rather than being cut.
   const endpointLines = left.length + right.length + 1 <= width ? [ends(left, right, width)] : [left, right.padStart(width)];
   for (const text of endpointLines) lines.push(heading(text));
@@ -71,8 +123,21 @@ export function renderLadder(session: Session, opts: LadderOptions = {}): Ladder
   return lines;
 }
 
-/** A row before layout: its gutter texts and how to draw its lane at a given lane width. */
-interface Row {
+/** "Session 3  user anonymous  21.6 ms  TLS": the heading every ladder drawing starts with. */
+export function ladderTitle(s: Session): string {
+  return `Session ${s.id}${s.user !== null ? `  user ${printable(s.user)}` : ''}  ${formatDuration(s.end - s.start)}` +
+    `${s.tls ? '  TLS' : ''}`;
+}
+
+/** The control lifelines' labels: the FTP client's and the server's endpoints. */
+export function ladderEnds(s: Session): [string, string] {
+  // A proxied session: the server it really talks to, and the proxy its packets went through.
+  const server = s.originalServer ? `${formatOriginalServer(s.originalServer)} via ${formatEndpoint(s.server)}` : formatEndpoint(s.server);
+  return [`client ${formatEndpoint(s.client)}`, `server ${server}`];
+}
+
+/** A row of the text ladder before layout: its gutter texts and how to draw its lane at a given lane width. */
+interface TextRow {
   time: string;
   frameText: string;
   frame: number | null;
@@ -83,21 +148,65 @@ interface Row {
   draw: (lane: number) => string;
 }
 
+/** How the text ladder draws one structured row (a data connection's title takes two or three lines). */
+function textRows(r: LadderRow, start: number): TextRow[] {
+  const time = r.timed ? formatRelTs(r.ts - start) : '';
+  const base = { time, ts: r.ts, frameText: r.frame === null ? '' : `#${r.frame}`, frame: r.frame, connId: r.connId, sender: r.sender };
+  const tag = r.lane === 'control' ? '' : `${r.lane} `;
+  const toRight = r.sender === 'client';
+  switch (r.kind) {
+    case 'command':
+    case 'reply':
+      return [{ ...base, kind: r.kind, draw: (lane) => control(lane, r.label, toRight) }];
+    case 'tcp':
+      if (r.lane === 'control') return [{ ...base, kind: 'tcp', draw: (lane) => control(lane, r.label, toRight) }];
+      return [{ ...base, kind: 'tcp', draw: (lane) => nested(lane, tag + r.label, toRight, '-') }];
+    case 'data':
+      return [{ ...base, kind: 'data', draw: (lane) => nested(lane, tag + r.label, toRight, '=') }];
+    case 'lane': {
+      const [l, rt] = r.ends!;
+      const out: TextRow[] = [{ ...base, kind: 'data', draw: (lane) => nestedNote(lane, `.-- ${tag}${r.label}`) }];
+      if (l.length + rt.length + 3 <= nestedInner(80 - 15)) {
+        out.push({ ...base, kind: 'data', draw: (lane) => nestedEnds(lane, l, rt) });
+      } else {
+        // IPv6 endpoints: one line each, under their lifelines.
+        out.push({ ...base, kind: 'data', draw: (lane) => nestedEnds(lane, l, '') });
+        out.push({ ...base, kind: 'data', draw: (lane) => nestedEnds(lane, '', rt) });
+      }
+      return out;
+    }
+    case 'note':
+    case 'unseen': {
+      const fill = r.fill;
+      if (fill) return [{ ...base, kind: 'note', draw: (lane) => nestedText(lane, tag + fill(nestedInner(lane) - 1 - tag.length)) }];
+      return [{ ...base, kind: 'note', draw: (lane) => nestedText(lane, tag + r.label) }];
+    }
+    case 'finding':
+      return [{ ...base, kind: 'note', draw: (lane) => '|' + (' ! ' + truncate(r.label, lane - 5)).padEnd(lane - 2) + '|' }];
+  }
+}
+
 /** A row with its place in time: timestamp, then frame, then the order it was made in. */
 interface Timed {
   ts: number;
   frame: number;
   order: number;
-  row: Row;
+  row: LadderRow;
 }
 
-function collectRows(s: Session, showPasswords: boolean, graphs: boolean): Row[] {
+/**
+ * The rows of one session's ladder in the order every drawing shows them: time order (frames
+ * break ties, then the order they were made in), each finding right after the frame it names.
+ * `graphs`: each data connection's throughput sparkline and what limited it, after its payload.
+ */
+export function ladderRows(s: Session, opts: { showPasswords?: boolean; graphs?: boolean } = {}): LadderRow[] {
+  const showPasswords = opts.showPasswords ?? false;
+  const graphs = opts.graphs ?? false;
   const items: Timed[] = [];
   let order = 0;
-  const rel = (ts: number): string => formatRelTs(ts - s.start);
   const ctlId = s.tcp?.id ?? null;
-  const put = (ts: number, frame: number | null, r: Row): void => {
-    items.push({ ts, frame: frame ?? Number.MAX_SAFE_INTEGER, order: order++, row: r });
+  const put = (r: LadderRow, sortFrame: number | null = r.frame): void => {
+    items.push({ ts: r.ts, frame: sortFrame ?? Number.MAX_SAFE_INTEGER, order: order++, row: r });
   };
 
   if (s.tcp) {
@@ -106,54 +215,49 @@ function collectRows(s: Session, showPasswords: boolean, graphs: boolean): Row[]
       ['SYN', hs.synFrame, hs.synTs, 0], ['SYN-ACK', hs.synAckFrame, hs.synAckTs, 1], ['ACK', hs.ackFrame, hs.ackTs, 0],
     ] as const) {
       if (frame === null || ts === null) continue;
-      const sender = senderRole('client', dir);
-      put(ts, frame, row(rel(ts), ts, frame, ctlId, 'tcp', sender, (lane) => control(lane, label, sender === 'client')));
+      put(row('tcp', 'control', ts, frame, ctlId, senderRole('client', dir), label));
     }
   }
   const g = s.greeting;
   const greetingListed = g !== null && (s.unsolicitedReplies.some((r) => r.frame === g.frame && r.code === g.code)
     || s.commands.some((c) => c.replies.some((r) => r.frame === g.frame && r.code === g.code)));
   if (g && !greetingListed) {
-    const ts = g.ts ?? s.start;
-    put(ts, g.frame, row(g.ts !== undefined ? rel(ts) : '', ts, g.frame, ctlId, 'reply', 'server', (lane) => control(lane, `${g.code} ${oneLine(g.text, showPasswords)}`, false)));
+    put({ ...row('reply', 'control', g.ts ?? s.start, g.frame, ctlId, 'server', `${g.code} ${oneLine(g.text, showPasswords)}`), timed: g.ts !== undefined });
   }
   for (const c of s.commands) {
-    put(c.ts, c.frame, commandRow(s, c, ctlId, showPasswords));
-    for (const r of c.replies) put(r.ts, r.frame, replyRow(s, r, ctlId, showPasswords));
+    put(row('command', 'control', c.ts, c.frame, ctlId, 'client', printable(commandText(c.verb, c.arg, showPasswords))));
+    for (const r of c.replies) put(replyRow(r, ctlId, showPasswords));
   }
-  for (const r of s.unsolicitedReplies) put(r.ts, r.frame, replyRow(s, r, ctlId, showPasswords));
-  for (const dc of s.dataConnections) for (const t of dataRows(s, dc, graphs)) put(t.ts, t.sortFrame, t.row);
+  for (const r of s.unsolicitedReplies) put(replyRow(r, ctlId, showPasswords));
+  for (const dc of s.dataConnections) for (const t of dataRows(s, dc, graphs)) put(t.row, t.sortFrame);
   for (const u of s.unseenTransfers ?? []) {
     const c = s.commands.find((x) => x.frame === u.command.frame && x.verb === u.command.verb);
-    const ts = c?.ts ?? s.start;
     const where = `${u.setup ?? u.mode ?? 'data'} ${formatEndpoint(u.announced)}`;
-    put(ts, u.command.frame, row(rel(ts), ts, null, null, 'note', null,
-      (lane) => nestedText(lane, `${u.command.verb} data connection ${where}: not in capture`)));
+    put(row('unseen', 'control', c?.ts ?? s.start, null, null, null, `${u.command.verb} data connection ${where}: not in capture`), u.command.frame);
   }
-  if (s.tcp) {
-    for (const r of closeRows(s.tcp, 'client', '', ctlId, rel, (lane, label, toRight) => control(lane, label, toRight))) put(r.ts, r.frame, r);
-  }
+  if (s.tcp) for (const r of closeRows(s.tcp, 'client', 'control', ctlId)) put(r);
   items.sort(compareTimed);
   // Findings sit right after the packet they point at, e.g. a data connection announced but never seen.
-  const out: Row[] = items.map((i) => i.row);
-  const findings = s.findings.filter((f) => f.frame !== null).sort((a, b) => a.frame! - b.frame!);
+  const out: LadderRow[] = items.map((i) => i.row);
+  // A folded finding appears at each of its example frames: the first with its message, the others as repeats.
+  const findings = s.findings.flatMap((f) => (f.frames ?? [f.frame]).filter((fr): fr is number => fr !== null)
+    .map((fr, i) => (i === 0 ? { ...f, frame: fr } : { ...f, frame: fr, message: `again (${f.count ?? 1} times in all; the first at #${f.frame})` })))
+    .sort((a, b) => a.frame - b.frame);
   if (findings.length === 0) return out;
-  const merged: Row[] = [];
+  const merged: LadderRow[] = [];
   let fi = 0;
   let lastTs = s.start;
+  const findingRow = (f: Finding): LadderRow => ({
+    ...row('finding', 'control', lastTs, f.frame, ctlId, null, `${f.code}: ${printable(f.message)}`), timed: false, finding: f,
+  });
   for (const r of out) {
-    while (fi < findings.length && r.frame !== null && findings[fi]!.frame! < r.frame) merged.push(findingRow(findings[fi++]!, lastTs, ctlId));
+    while (fi < findings.length && r.frame !== null && findings[fi]!.frame! < r.frame) merged.push(findingRow(findings[fi++]!));
     merged.push(r);
     lastTs = r.ts;
-    while (fi < findings.length && r.frame !== null && findings[fi]!.frame! === r.frame) merged.push(findingRow(findings[fi++]!, lastTs, ctlId));
+    while (fi < findings.length && r.frame !== null && findings[fi]!.frame! === r.frame) merged.push(findingRow(findings[fi++]!));
   }
-  while (fi < findings.length) merged.push(findingRow(findings[fi++]!, lastTs, ctlId));
+  while (fi < findings.length) merged.push(findingRow(findings[fi++]!));
   return merged;
-}
-
-function findingRow(f: Finding, ts: number, connId: number | null): Row {
-  return row('', ts, f.frame, connId, 'note', null,
-    (lane) => '|' + (' ! ' + truncate(`${f.code}: ${printable(f.message)}`, lane - 5)).padEnd(lane - 2) + '|');
 }
 
 /** Time order; frames break ties (and order packets of one timestamp exactly); then the order rows were made in. */
@@ -163,42 +267,27 @@ function compareTimed(a: Timed, b: Timed): number {
   return a.order - b.order;
 }
 
-function commandRow(s: Session, c: FtpCommand, connId: number | null, showPasswords: boolean): Row {
-  const label = printable(commandText(c.verb, c.arg, showPasswords));
-  return row(formatRelTs(c.ts - s.start), c.ts, c.frame, connId, 'command', 'client', (lane) => control(lane, label, true));
+function replyRow(r: FtpReply, connId: number | null, showPasswords: boolean): LadderRow {
+  return row('reply', 'control', r.ts, r.frame, connId, 'server', `${r.code} ${oneLine(r.text, showPasswords)}`);
 }
 
-function replyRow(s: Session, r: FtpReply, connId: number | null, showPasswords: boolean): Row {
-  return row(formatRelTs(r.ts - s.start), r.ts, r.frame, connId, 'reply', 'server',
-    (lane) => control(lane, `${r.code} ${oneLine(r.text, showPasswords)}`, false));
-}
-
-/** The rows of one data connection, each with its time and the frame it sorts by. */
-function dataRows(s: Session, dc: DataConnection, graphs = false): Array<{ ts: number; sortFrame: number | null; row: Row }> {
+/** The rows of one data connection, each with the frame it sorts by. */
+function dataRows(s: Session, dc: DataConnection, graphs = false): Array<{ sortFrame: number | null; row: LadderRow }> {
   const tcp = dc.tcp;
   const connId = tcp?.id ?? null;
-  const rel = (ts: number): string => formatRelTs(ts - s.start);
   const opener: FtpRole = dc.opener ?? 'client';
-  const tag = `D${dc.id}`;
-  const out: Array<{ ts: number; sortFrame: number | null; row: Row }> = [];
-  const add = (ts: number, sortFrame: number | null, r: Row): void => { out.push({ ts, sortFrame, row: r }); };
+  const lane: LadderLane = `D${dc.id}`;
+  const out: Array<{ sortFrame: number | null; row: LadderRow }> = [];
+  const add = (sortFrame: number | null, r: LadderRow): void => { out.push({ sortFrame, row: r }); };
 
   const firstFrame = tcp ? tcp.handshake.synFrame ?? tcp.firstFrame : null;
   const startTs = tcp?.handshake.synTs ?? tcp?.start ?? dc.start;
   const cmd = dc.command ? `${dc.command.verb}${dc.command.arg !== null ? ' ' + printable(dc.command.arg) : ''}` : 'no transfer command';
-  const title = `${tag} ${dc.mode ?? '?'} ${dc.setup ?? ''}${dc.setupFrame !== null ? ` #${dc.setupFrame}` : ''} for ${cmd}`.replace('  ', ' ');
+  const title = `${dc.mode ?? '?'} ${dc.setup ?? ''}${dc.setupFrame !== null ? ` #${dc.setupFrame}` : ''} for ${cmd}`.replace('  ', ' ');
   // The FTP client's end of the connection is drawn on the left, whoever opened it.
   const clientEnd = opener === 'client' ? dc.client : dc.server;
   const serverEnd = opener === 'client' ? dc.server : dc.client;
-  const [l, r] = [formatEndpoint(clientEnd), formatEndpoint(serverEnd)];
-  add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedNote(lane, `.-- ${title}`)));
-  if (l.length + r.length + 3 <= nestedInner(80 - 15)) {
-    add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedEnds(lane, l, r)));
-  } else {
-    // IPv6 endpoints: one line each, under their lifelines.
-    add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedEnds(lane, l, '')));
-    add(startTs, firstFrame, row('', startTs, null, connId, 'data', null, (lane) => nestedEnds(lane, '', r)));
-  }
+  add(firstFrame, { ...row('lane', lane, startTs, null, connId, null, title), timed: false, ends: [formatEndpoint(clientEnd), formatEndpoint(serverEnd)] });
 
   if (tcp) {
     const hs = tcp.handshake;
@@ -209,21 +298,22 @@ function dataRows(s: Session, dc: DataConnection, graphs = false): Array<{ ts: n
     for (const [label, frame, ts, dir] of steps) {
       if (frame === null || ts === null) continue;
       any = true;
-      const sender = senderRole(opener, dir);
-      add(ts, frame, row(rel(ts), ts, frame, connId, 'tcp', sender, (lane) => nested(lane, `${tag} ${label}`, sender === 'client', '-')));
+      add(frame, row('tcp', lane, ts, frame, connId, senderRole(opener, dir), label));
     }
-    if (!any) add(startTs, firstFrame, row('', startTs, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} (handshake not captured)`)));
+    if (!any) add(firstFrame, { ...row('note', lane, startTs, null, connId, null, '(handshake not captured)'), timed: false });
   }
 
-  const dur = formatDuration(dc.end - dc.start);
+  // A running transfer (live sources) shows its figures so far, with its rate.
+  const running = dc.progress === 'open';
+  const rate = running ? formatThroughput(dc.bytes, dc.end - dc.start) : null;
+  const dur = `${formatDuration(dc.end - dc.start)}${running ? ` so far${rate ? `, ${rate}` : ''}` : ''}`;
   const perDir = tcp ? tcp.bytes : null;
   // A transfer with no payload (an empty file) is summed up where the connection starts to close.
   const closing = tcp?.teardown[0] ?? null;
   const payloadRow = (dir: 0 | 1, label: string): void => {
     const mark = tcp?.firstPayload[dir] ?? closing;
     const ts = mark?.ts ?? tcp?.end ?? dc.end;
-    const sender = senderRole(opener, dir);
-    add(ts, mark?.frame ?? tcp?.lastFrame ?? firstFrame, row(rel(ts), ts, null, connId, 'data', sender, (lane) => nested(lane, `${tag} ${label}`, sender === 'client', '=')));
+    add(mark?.frame ?? tcp?.lastFrame ?? firstFrame, row('data', lane, ts, null, connId, senderRole(opener, dir), label));
   };
   if (perDir && perDir[0] > 0 && perDir[1] > 0) {
     payloadRow(0, `${formatBytes(perDir[0])} in ${dur}`);
@@ -242,37 +332,38 @@ function dataRows(s: Session, dc: DataConnection, graphs = false): Array<{ ts: n
     // After the payload arrow, at the time of the last data: the throughput and what limited it.
     const ts = a.timeline.start + a.durationSec;
     const frame = tcp?.lastFrame ?? firstFrame;
-    const spark = (label: string, draw: (w: number) => string) =>
-      add(ts, frame, row('', ts, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} ${label} ${draw(Math.max(4, nestedInner(lane) - tag.length - label.length - 3))}`)));
+    const spark = (label: string, draw: (w: number) => string): void => {
+      const fill = (width: number): string => `${label} ${draw(Math.max(4, width - label.length - 1))}`;
+      add(frame, { ...row('note', lane, ts, null, connId, null, fill(GRAPH_LABEL_WIDTH)), timed: false, fill });
+    };
     spark('tput', (w) => sparkline(a.timeline.bytes, w));
     spark('why ', (w) => causeStrip(a.timeline.cause, w));
-    add(ts, frame, row('', ts, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} ${transferSummaryText(a)}`)));
+    add(frame, { ...row('note', lane, ts, null, connId, null, transferSummaryText(a)), timed: false });
   }
   const endTs = tcp?.end ?? dc.end;
-  if (!dc.complete) {
-    add(endTs, tcp?.lastFrame ?? null, row(rel(endTs), endTs, null, connId, 'note', null, (lane) => nestedText(lane, `${tag} incomplete: ${incompleteReasons(dc).join('; ')}`)));
+  if (dc.progress) {
+    const what = dc.progress === 'open' ? 'running' : 'closed, waiting for the final reply';
+    add(tcp?.lastFrame ?? null, row('note', lane, endTs, null, connId, null, what));
+  } else if (!dc.complete) {
+    add(tcp?.lastFrame ?? null, row('note', lane, endTs, null, connId, null, transferStatusLine(dc)));
   }
   if (tcp) {
-    for (const r of closeRows(tcp, opener, `${tag} `, connId, rel, (lane, label, toRight) => nested(lane, label, toRight, '-'))) add(r.ts, r.frame, r);
+    for (const r of closeRows(tcp, opener, lane, connId)) add(r.frame, r);
   } else if (dc.closeReason) {
-    add(endTs, null, row(rel(endTs), endTs, null, connId, 'tcp', null, (lane) => nestedText(lane, `${tag} closed (${dc.closeReason})`)));
+    add(null, row('note', lane, endTs, null, connId, null, `closed (${dc.closeReason})`));
   }
   return out;
 }
 
 /** FIN, the ACK of each FIN, and RST arrows of a connection, each at its own time. */
-function closeRows(tcp: TcpFacts, opener: FtpRole, tag: string, connId: number | null, rel: (ts: number) => string,
-  draw: (lane: number, label: string, toRight: boolean) => string): Row[] {
-  return tcp.teardown.map((e) => {
-    const sender = senderRole(opener, e.dir);
-    const label = `${tag}${e.kind === 'fin' ? 'FIN' : e.kind === 'rst' ? 'RST' : 'ACK (of FIN)'}`;
-    return row(rel(e.ts), e.ts, e.frame, connId, 'tcp', sender, (lane) => draw(lane, label, sender === 'client'));
-  });
+function closeRows(tcp: TcpFacts, opener: FtpRole, lane: LadderLane, connId: number | null): LadderRow[] {
+  return tcp.teardown.map((e) => row('tcp', lane, e.ts, e.frame, connId, senderRole(opener, e.dir),
+    e.kind === 'fin' ? 'FIN' : e.kind === 'rst' ? 'RST' : 'ACK (of FIN)'));
 }
 
-function row(time: string, ts: number, frame: number | null, connId: number | null, kind: LadderLine['kind'],
-  sender: FtpRole | null, draw: (lane: number) => string): Row {
-  return { time, ts, frameText: frame === null ? '' : `#${frame}`, frame, connId, kind, sender, draw };
+function row(kind: LadderRowKind, lane: LadderLane, ts: number, frame: number | null, connId: number | null,
+  sender: FtpRole | null, label: string): LadderRow {
+  return { kind, lane, ts, timed: true, frame, connId, sender, label };
 }
 
 /** "|-- label ---->|" or "|<--- label --|", exactly `lane` columns. */

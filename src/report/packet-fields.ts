@@ -30,8 +30,8 @@ export function packetFieldValue(p: PacketFact, name: PacketFieldName, ctx: Fiel
   const a = p.analysis;
   const bits = FLAG_BITS.get(name);
   if (bits !== undefined) return a !== null && (a.flags & bits) !== 0;
-  const src = p.endpoints?.[0] ?? null;
-  const dst = p.endpoints?.[1] ?? null;
+  const src = p.src.ip === '' ? null : p.src;
+  const dst = p.dst.ip === '' ? null : p.dst;
   switch (name) {
     case 'frame.number': return p.frame;
     case 'frame.time_epoch': return p.ts;
@@ -126,8 +126,8 @@ export function packetToJson(p: PacketFact, ctx: FieldContext): Record<string, u
     direction: packetFieldValue(p, 'ftpscope.direction', ctx),
     initiator: p.fromInitiator,
     phase: p.phase,
-    src: p.endpoints ? { ip: p.endpoints[0].ip, port: p.endpoints[0].port } : null,
-    dst: p.endpoints ? { ip: p.endpoints[1].ip, port: p.endpoints[1].port } : null,
+    src: p.src.ip === '' ? null : { ip: p.src.ip, port: p.src.port },
+    dst: p.dst.ip === '' ? null : { ip: p.dst.ip, port: p.dst.port },
     flags: packetFieldText(p, 'tcp.flags', ctx),
     seq: p.relSeq,
     ack: p.flags & TCP_ACK ? p.relAck : null,

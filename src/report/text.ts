@@ -1,11 +1,12 @@
 import type { PrerenderedSessions } from './json.js';
-import type { Analysis, DataConnection, FtpCommand, FtpReply, Session } from '../model/types.js';
+import type { Analysis, DataConnection, FtpCommand, FtpReply, MalformedLine, Session, SourceFile } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
 import { transferGraphLines } from './graphs.js';
+import { isDiagnosis } from '../analysis/diagnosis.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
-  incompleteReasons, printable, truncate,
+  printable, transferStatusLine, truncate, formatOriginalServer,
 } from './format.js';
 
 /**
@@ -52,12 +53,32 @@ function emitLines(lines: string[], opts: TextOptions): string {
   return (opts.width ? lines.map((l) => truncate(l, opts.width!)) : lines).map((l) => l + '\n').join('');
 }
 
+/** Files of a merged set listed in the text report's head before "and N more". */
+const FILES_LISTED = 20;
+
+/** The files of a merged set: which global frames each holds, and when. */
+function fileLines(files: readonly SourceFile[], out: string[]): void {
+  out.push(`${files.length} files merged in time order; frame numbers count across them:`);
+  for (const [i, f] of files.slice(0, FILES_LISTED).entries()) {
+    if (f.skipped !== null) {
+      out.push(`  ${i + 1}. ${f.name}: SKIPPED (${f.skipped})`);
+      continue;
+    }
+    const frames = f.firstFrame === null ? 'no packets'
+      : `frames ${f.firstFrame}-${f.lastFrame}${f.frameRuns && f.frameRuns.length > 1 ? ` (interleaved with other files in ${f.frameRuns.length} runs)` : ''}`;
+    const when = f.firstTs === null ? '' : `, ${formatIsoTs(f.firstTs)} to ${formatIsoTs(f.lastTs!)}`;
+    out.push(`  ${i + 1}. ${f.name}: ${f.format}${f.gzip ? '.gz' : ''}, ${f.packets} packets, ${formatBytes(f.bytes)}, ${frames}${when}${f.truncated ? ', TRUNCATED' : ''}`);
+  }
+  if (files.length > FILES_LISTED) out.push(`  ... and ${files.length - FILES_LISTED} more (the JSON report lists every file)`);
+}
+
 export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: PrerenderedSessions): Generator<string> {
   const emit = (lines: string[]): string => emitLines(lines, opts);
   const head: string[] = [];
   const src = a.source;
   head.push(`${src.name}: ${src.type}, ${src.packets} packets, ${formatBytes(src.bytes)}` +
     `${src.linkTypes.length ? `, ${src.linkTypes.join('/')}` : ''}${src.truncated ? ', TRUNCATED' : ''}`);
+  if (src.files) fileLines(src.files, head);
   const sessions = pre ? pre.count : a.sessions.length;
   const dcCount = pre ? pre.dataConnections : a.sessions.reduce((n, s) => n + s.dataConnections.length, 0);
   head.push(`${sessions} FTP session${sessions === 1 ? '' : 's'}, ${dcCount} paired data ` +
@@ -77,7 +98,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   if (a.findings.length > 0) {
     tail.push('');
     tail.push(`Capture findings (${a.findings.length}):`);
-    for (const f of a.findings) tail.push(findingLine(f, '  '));
+    for (const f of a.findings) tail.push(isDiagnosis(f.code) ? `  Diagnosis (${f.severity}, ${f.code}${f.frame !== null ? `, ${frameTag(f.frame)}` : ''}): ${printable(f.message)}` : findingLine(f, '  '));
   }
   yield emit(tail);
 }
@@ -96,12 +117,16 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
   facts.push(`control ${formatBytes(s.controlBytes[0])} up / ${formatBytes(s.controlBytes[1])} down`);
   if (!s.closed) facts.push('not closed');
   out.push(`  ${facts.join('; ')}`);
+  if (s.originalServer) out.push(`  relayed by the proxy to ${formatOriginalServer(s.originalServer)}`);
   if (s.tls) {
     const info = s.tlsInfo;
     out.push(`  TLS on the control connection${info?.version ? ` (${info.version}` : ''}` +
       `${info?.sni ? `${info.version ? ', ' : ' ('}SNI ${printable(info.sni)}` : ''}` +
       `${info?.version || info?.sni ? ')' : ''}; later commands are encrypted`);
   }
+  // The diagnosis comes first, ahead of the detail: it is what a person opened the capture for.
+  const diagnoses = s.findings.filter((f) => isDiagnosis(f.code));
+  for (const f of diagnoses) out.push(`  Diagnosis (${f.severity}, ${f.code}${f.frame !== null ? `, ${frameTag(f.frame)}` : ''}): ${printable(f.message)}`);
   if (s.greeting) out.push(`  greeting ${s.greeting.code} ${firstLine(s.greeting.text)}${frameNote(s.greeting.frame)}`);
 
   const byCommand = groupByCommand(s);
@@ -118,9 +143,10 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
     out.push(`  data connections not tied to a transfer command (${unplaced.length}):`);
     for (const dc of unplaced) renderDataConnection(dc, s, '    ', out, opts);
   }
-  if (s.findings.length > 0) {
-    out.push(`  findings (${s.findings.length}):`);
-    for (const f of s.findings) out.push(findingLine(f, '    '));
+  const others = s.findings.filter((f) => !isDiagnosis(f.code));
+  if (others.length > 0) {
+    out.push(`  findings (${others.length}${diagnoses.length ? `, and ${diagnoses.length} diagnosis above` : ''}):`);
+    for (const f of others) out.push(findingLine(f, '    '));
   }
 }
 
@@ -175,15 +201,30 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
   const indent = REPLY_INDENT;
   // Data connections are shown after the preliminary (1xx) reply and before the final one.
   let shown = false;
-  for (const r of c.replies) {
-    if (!shown && r.code >= 200 && dcs.length > 0) {
-      for (const dc of dcs) renderDataConnection(dc, s, indent, out, opts);
-      shown = true;
+  for (const r of answers(c)) {
+    if ('code' in r) {
+      if (!shown && r.code >= 200 && dcs.length > 0) {
+        for (const dc of dcs) renderDataConnection(dc, s, indent, out, opts);
+        shown = true;
+      }
+      renderReply(r, indent, out, opts.showPasswords);
+    } else {
+      out.push(`${indent}??? ${printable(maskReplyText(r.text, opts.showPasswords))}  (not an FTP reply)${frameNote(r.frame)}`);
     }
-    renderReply(r, indent, out, opts.showPasswords);
   }
   if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out, opts);
-  if (c.replies.length === 0) out.push(`${indent}(no reply)`);
+  for (const u of s.unseenTransfers ?? []) {
+    if (u.command.frame !== c.frame || u.command.verb !== c.verb) continue;
+    const how = [u.mode, u.setup].filter(Boolean).join(' ');
+    out.push(`${indent}data connection not in the capture: ${how ? `${how} ` : ''}to ${formatEndpoint(u.announced)}`);
+  }
+  if (c.replies.length === 0 && !c.malformedReplies) out.push(`${indent}(no reply)`);
+}
+
+/** A command's replies and the malformed lines that answered it, in the order they came. */
+function answers(c: FtpCommand): Array<FtpReply | MalformedLine> {
+  if (!c.malformedReplies) return c.replies;
+  return [...c.replies, ...c.malformedReplies].map((x, i) => ({ x, i })).sort((p, q) => (p.x.ts - q.x.ts) || (p.i - q.i)).map((p) => p.x);
 }
 
 function renderReply(r: FtpReply, indent: string, out: string[], showPasswords: boolean | undefined): void {
@@ -210,18 +251,26 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
       : `${dc.bytes} of ${dc.expectedBytes} bytes`;
   out.push(`${sub}${size} (${formatBytes(dc.bytes)}) in ${formatDuration(dur)}${tput ? `, ${tput}` : ''}` +
     `${dc.missingBytes > 0 ? `, ${dc.missingBytes} bytes missing` : ''}`);
-  if (dc.complete) {
+  // How the transfer ended (the peers' account) and what the capture holds are separate facts.
+  if (dc.progress) {
+    out.push(`${sub}${dc.progress === 'open' ? 'in progress' : 'closed, waiting for the final reply'}`);
+  } else if (dc.complete) {
     out.push(`${sub}complete${dc.sha256 ? `, sha256 ${dc.sha256}` : ''}`);
   } else {
-    out.push(`${sub}INCOMPLETE: ${incompleteReasons(dc).join('; ')}`);
+    out.push(`${sub}${transferStatusLine(dc)}`);
   }
   if (opts.graphs && dc.tcpAnalysis && dc.tcpAnalysis.segments > 0) {
     for (const l of transferGraphLines(dc.tcpAnalysis, (opts.width ?? GRAPH_WIDTH) - sub.length)) out.push(sub + l);
   }
 }
 
+/** One finding; a folded one says how often it occurred and where (first and latest examples). */
 function findingLine(f: Finding, indent: string): string {
-  return `${indent}${f.severity.padEnd(7)} ${f.code}${frameNote(f.frame)}: ${printable(f.message)}`;
+  const n = f.count ?? 1;
+  if (n <= 1) return `${indent}${f.severity.padEnd(7)} ${f.code}${frameNote(f.frame)}: ${printable(f.message)}`;
+  const frames = (f.frames ?? []).map(frameTag);
+  const shown = frames.length > 1 && n > frames.length ? [...frames.slice(0, -1), '…', frames[frames.length - 1]!] : frames;
+  return `${indent}${f.severity.padEnd(7)} ${f.code} ×${n}${frames.length ? `  [${shown.join(' ')}]` : ''}: ${printable(f.message)}`;
 }
 
 function firstLine(text: string): string {

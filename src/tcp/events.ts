@@ -2,6 +2,7 @@ import type { FastPacket } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, HandshakeFacts, TcpFacts } from '../model/tcp-facts.js';
 import type { ConnectionAnalysis } from './analysis.js';
+import type { Finding } from '../model/findings.js';
 
 export type { CloseReason, Dir, TcpState } from '../model/tcp-facts.js';
 export type HandshakeInfo = HandshakeFacts;
@@ -32,6 +33,11 @@ export interface StreamHandler {
   data(conn: TcpConnection, dir: Dir, buf: Buffer, start: number, end: number, ts: number, frame: number | null): void;
   gap(conn: TcpConnection, dir: Dir, length: number, ts: number, frame: number | null): void;
   close(conn: TcpConnection, reason: CloseReason, ts: number, frame: number | null): void;
+  /**
+   * A finding of the TCP layer about `conn` (a retransmission that differs, a reassembly limit,
+   * port reuse, eviction), also kept on conn.findings; raised before the event it explains.
+   */
+  finding?(conn: TcpConnection, f: Finding): void;
   /** Every packet of a connection, after TCP bookkeeping (captures only; for packet lists). */
   packet?(conn: TcpConnection, dir: Dir, pkt: FastPacket, rec: PacketRecord): void;
 }

@@ -1,7 +1,7 @@
 import type { FastPacket } from '../dissect/types.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
-import { finding, pushFinding } from '../model/findings.js';
+import { addFinding, finding } from '../model/findings.js';
 import type { FindingCode } from '../model/finding-codes.js';
 import type { ByteBudget } from './budget.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from './events.js';
@@ -20,16 +20,20 @@ export interface FlowLimits {
   retention: RetentionEpoch | null;
 }
 
-/** Mismatch findings kept per connection; a retransmitting peer must not flood the list. */
-const MAX_MISMATCH_FINDINGS = 10;
-
 /** One direction's sequence space. */
 class Half {
   /** Sequence number of stream offset 0 (the ISN + 1 when the SYN was seen). */
   base = 0;
   baseKnown = false;
-  /** Stream offset of the FIN, -1 until one is seen. */
+  /** Stream offset of the FIN, -1 until one is seen (or inferred from the peer's ACK). */
   finOffset = -1;
+  /**
+   * The end of what the peer acknowledged beyond every number seen from this side, -1 when
+   * nothing is. The last number there may be this side's FIN (lost from the capture), which is
+   * no byte: it is held back until more is known (a later ACK or data beyond it make it a byte,
+   * the peer closing makes it the FIN).
+   */
+  ackedEnd = -1;
   /** Packets seen from this side. */
   packets = 0;
   constructor(readonly reasm: Reassembler) {}
@@ -46,7 +50,6 @@ export class Flow implements ReassemblySink {
   /** Taken out of the flow table; a lookup cache must not return it. */
   removed = false;
   private opened = false;
-  private mismatches = 0;
   private overflowReported: [boolean, boolean] = [false, false];
   /** Whether each side's FIN has been acknowledged by the other (a teardown step). */
   private finAcked: [boolean, boolean] = [false, false];
@@ -123,7 +126,9 @@ export class Flow implements ReassemblySink {
       this.handler.open(conn, ts, frame);
     }
 
-    if ((flags & TCP_ACK) !== 0 && other.baseKnown) this.onAck(other, dir, pkt.ack, ts, frame);
+    if ((flags & TCP_ACK) !== 0 && other.baseKnown) {
+      this.onAck(other, dir, pkt.ack, ts, frame, (flags & TCP_FIN) !== 0 || half.finOffset >= 0);
+    }
 
     const rst = (flags & TCP_RST) !== 0;
     const dataSeq = syn ? (pkt.seq + 1) >>> 0 : pkt.seq;
@@ -164,8 +169,14 @@ export class Flow implements ReassemblySink {
     this.handler.close(this.conn, reason, ts, frame);
   }
 
+  /**
+   * A TCP-layer finding: kept on the connection (folded per code, so a retransmitting peer cannot
+   * flood it) and handed to the consumer, which lists it where people look (the FTP session).
+   */
   addFinding(severity: 'info' | 'warning' | 'error', code: FindingCode, message: string, frame: number | null): void {
-    pushFinding(this.conn.findings, finding(severity, code, message, frame));
+    const f = finding(severity, code, message, frame);
+    addFinding(this.conn.findings, f);
+    this.handler.finding?.(this.conn, f);
   }
 
   // --- ReassemblySink ---
@@ -180,12 +191,12 @@ export class Flow implements ReassemblySink {
     this.handler.gap(this.conn, dir, length, ts, frame);
   }
 
-  mismatch(dir: Dir, offset: number, length: number, frame: number | null): void {
-    if (++this.mismatches > MAX_MISMATCH_FINDINGS) return;
+  mismatch(dir: Dir, offset: number, length: number, frame: number | null, firstFrame: number | null): void {
     this.addFinding(
       'warning',
       'tcp-retransmission-mismatch',
-      `${sideName(dir)} retransmitted ${length} byte(s) at stream offset ${offset} with different contents; ` +
+      `${sideName(dir)} retransmitted ${length} byte(s) at stream offset ${offset}${frame === null ? '' : ` in frame ${frame}`} ` +
+        `with contents different from the first copy (${firstFrame === null ? 'an earlier frame' : `frame ${firstFrame}`}); ` +
         'the first copy was kept (check for a middlebox rewriting data or an injection attempt)',
       frame,
     );
@@ -226,17 +237,34 @@ export class Flow implements ReassemblySink {
     }
   }
 
-  /** An ACK (sent by `acker`) for `half`'s data: bytes below it reached the receiver, so holes there are gaps. */
-  private onAck(half: Half, acker: Dir, ack: number, ts: number, frame: number): void {
+  /**
+   * An ACK (sent by `acker`) for `half`'s data: bytes below it reached the receiver, so holes there
+   * are gaps. A FIN takes a sequence number but is no byte: an ACK one beyond everything seen from
+   * `half` acknowledges its FIN when the capture lost it, and that number must never be counted as
+   * a missing byte. `ackerClosing`: the acker has sent its own FIN (in this packet or before).
+   */
+  private onAck(half: Half, acker: Dir, ack: number, ts: number, frame: number, ackerClosing: boolean): void {
     const reasm = half.reasm;
     let off = unwrapSeq(ack, half.base, reasm.next);
-    if (half.finOffset >= 0 && off > half.finOffset) {
-      const peer: Dir = acker === 0 ? 1 : 0;
-      if (!this.finAcked[peer]) {
-        this.finAcked[peer] = true;
-        this.teardownStep('ack', acker, frame, ts);
+    const peer: Dir = acker === 0 ? 1 : 0;
+    if (half.finOffset >= 0) {
+      if (off > half.finOffset) {
+        if (!this.finAcked[peer]) {
+          this.finAcked[peer] = true;
+          this.teardownStep('ack', acker, frame, ts);
+        }
+        off = half.finOffset; // the FIN takes one number
       }
-      off = half.finOffset; // the FIN takes one number
+    } else if (off > reasm.highest) {
+      if (ackerClosing) {
+        // The acker closes and acknowledges one number beyond `half`'s data: `half`'s FIN, which
+        // the capture lost. Nothing follows a FIN, so the connection can end here.
+        half.finOffset = off - 1;
+        this.finAcked[peer] = true;
+      } else if (off > half.ackedEnd) {
+        half.ackedEnd = off;
+      }
+      off -= 1; // the last number may be the FIN: held back
     }
     if (off > reasm.next) reasm.skipTo(off, ts, frame);
     reasm.acked(off);
@@ -251,6 +279,12 @@ export class Flow implements ReassemblySink {
     // A keep-alive repeats the byte before the next one (often garbage); it is not data.
     if (wire === 1 && off === reasm.next - 1 && (pkt.flags & (TCP_SYN | TCP_FIN)) === 0) return;
     if (this.conn.firstPayload[dir] === null && off >= 0) this.conn.firstPayload[dir] = { frame, ts };
+    if (off + wire > reasm.next) {
+      // new bytes (not a retransmission): the mark is updated in place, no object per packet
+      const last = this.conn.lastPayload[dir];
+      if (last === null) this.conn.lastPayload[dir] = { frame, ts };
+      else { last.frame = frame; last.ts = ts; }
+    }
     if (off < 0) {
       // Bytes from before the capture started following this direction.
       if (off + wire <= 0) return;
@@ -266,6 +300,8 @@ export class Flow implements ReassemblySink {
       wire = half.finOffset - off;
       present = Math.min(present, wire);
     }
+    // Data beyond a held-back acknowledged number: that number was a byte the capture lacks, not a FIN.
+    if (half.ackedEnd > reasm.next && off >= half.ackedEnd) reasm.skipTo(half.ackedEnd, ts, frame);
     if (reasm.segment(pkt.buf, from, present, wire, off, ts, frame)) this.conn.retransmissions++;
   }
 

@@ -7,8 +7,11 @@ export interface ReassemblySink {
   /** In-order bytes: src[from, to), valid only during the call (no view is made per segment). */
   deliver(dir: Dir, src: Buffer, from: number, to: number, ts: number, frame: number | null): void;
   gap(dir: Dir, length: number, ts: number, frame: number | null): void;
-  /** A retransmission carried bytes different from the first copy (which won). */
-  mismatch(dir: Dir, offset: number, length: number, frame: number | null): void;
+  /**
+   * A retransmission (in `frame`) carried bytes different from the first copy (which won and
+   * was seen in `firstFrame`, null when that is no longer known).
+   */
+  mismatch(dir: Dir, offset: number, length: number, frame: number | null, firstFrame: number | null): void;
   /** The out-of-order buffer was full: delivery skipped ahead past a hole of `skipped` bytes. */
   overflow(dir: Dir, skipped: number, frame: number | null): void;
 }
@@ -41,6 +44,14 @@ export class Reassembler {
   buffered = 0;
   private held: Held[] = [];
   private readonly retained: RetainedBytes;
+  /**
+   * Missing bytes not yet reported: adjacent holes are one gap event, told just before the next
+   * bytes are delivered (or when the stream ends). A hole found in two steps (an ACK past it,
+   * then data or a later ACK showing that its last number was a byte and not a FIN) is one gap.
+   */
+  private gapPending = 0;
+  private gapTs = 0;
+  private gapFrame: number | null = null;
 
   constructor(
     private readonly dir: Dir,
@@ -138,11 +149,13 @@ export class Reassembler {
       if (first.off > this.next) this.emitGap(first.off - this.next, ts, frame);
       this.drain();
     }
+    this.tellGap();
   }
 
   /** Deliver up to `offset` (the FIN), holes becoming gaps, then drop anything beyond. */
   finish(offset: number, ts: number, frame: number | null): void {
     this.skipTo(offset, ts, frame);
+    this.tellGap();
     this.free();
   }
 
@@ -158,8 +171,9 @@ export class Reassembler {
   private deliverPiece(src: Buffer, srcFrom: number, a: number, dataEnd: number, b: number, ts: number, frame: number | null): void {
     if (dataEnd > a) {
       const srcTo = srcFrom + (dataEnd - a);
-      this.retained.append(src, srcFrom, srcTo, a);
+      this.retained.append(src, srcFrom, srcTo, a, frame ?? -1);
       this.next = dataEnd;
+      if (this.gapPending > 0) this.tellGap();
       this.sink.deliver(this.dir, src, srcFrom, srcTo, ts, frame);
     }
     const missingFrom = Math.max(a, dataEnd);
@@ -169,7 +183,19 @@ export class Reassembler {
   private emitGap(length: number, ts: number, frame: number | null): void {
     this.next += length;
     this.retained.skip(this.next);
-    this.sink.gap(this.dir, length, ts, frame);
+    if (this.gapPending === 0) {
+      this.gapTs = ts;
+      this.gapFrame = frame;
+    }
+    this.gapPending += length;
+  }
+
+  /** Report the missing bytes found so far as one gap. */
+  private tellGap(): void {
+    const length = this.gapPending;
+    if (length === 0) return;
+    this.gapPending = 0;
+    this.sink.gap(this.dir, length, this.gapTs, this.gapFrame);
   }
 
   /** Keep [a, b) (bytes for [a, dataEnd)) until the hole before it fills or is given up. */
@@ -225,8 +251,9 @@ export class Reassembler {
       if (h.data === null) {
         this.emitGap(h.end - this.next, h.ts, h.frame);
       } else {
-        this.retained.append(h.data, skip, h.data.length, this.next);
+        this.retained.append(h.data, skip, h.data.length, this.next, h.frame ?? -1);
         this.next = h.end;
+        if (this.gapPending > 0) this.tellGap();
         this.sink.deliver(this.dir, h.data, skip, h.data.length, h.ts, h.frame);
       }
     }
@@ -253,7 +280,7 @@ export class Reassembler {
 
   private verifyDelivered(src: Buffer, from: number, offset: number, upTo: number, frame: number | null): void {
     if (this.retained.compare(src, from, from + (upTo - offset), offset) === 'differs') {
-      this.sink.mismatch(this.dir, offset, upTo - offset, frame);
+      this.sink.mismatch(this.dir, offset, upTo - offset, frame, this.retained.frameAt(offset));
     }
   }
 
@@ -261,7 +288,7 @@ export class Reassembler {
     const data = h.data as Buffer;
     const hFrom = lo - h.off;
     if (data.compare(src, srcFrom, srcFrom + (hi - lo), hFrom, hFrom + (hi - lo)) !== 0) {
-      this.sink.mismatch(this.dir, lo, hi - lo, frame);
+      this.sink.mismatch(this.dir, lo, hi - lo, frame, h.frame);
     }
   }
 }

@@ -30,6 +30,15 @@ function returnRing(ring: Buffer): void {
 
 /** References held per direction before they are copied anyway. */
 const MAX_REFS = 32;
+/** Numbers per reference: from, to, stream offset, and the frame that carried the bytes (-1: none). */
+const REF_WIDTH = 4;
+/**
+ * (stream offset, frame) of the newest pieces copied into the ring, so that a retransmission that
+ * differs can name the frame of the first copy. Only copies pay for it (the file path references
+ * its bytes and copies few), and a lookup walks back from the newest.
+ */
+const RING_MARKS = 64;
+const markTables: Float64Array[] = [];
 
 /**
  * Reference tables (from, to, stream offset per reference) of closed connections, kept for
@@ -84,13 +93,16 @@ export class RetainedBytes {
   private end = 0;
   /** The ring holds [start, ringEnd); references (refs[head..]) hold [ringEnd, end). */
   private ringEnd = 0;
-  /** Referenced bytes all lie in refSrc; reference i is refs[3i..3i+2] = from, to, stream offset. */
+  /** Referenced bytes all lie in refSrc; reference i is refs[4i..4i+3] = from, to, stream offset, frame. */
   private refSrc: Buffer | null = null;
   private refs: Float64Array | null = null;
   private refCount = 0;
   private head = 0;
   /** Slot in the epoch's list while holding references, else -1. */
   epochSlot = -1;
+  /** RING_MARKS pairs (offset, frame), written round; allocated at the first copy. */
+  private marks: Float64Array | null = null;
+  private markCount = 0;
 
   constructor(private readonly max: number, private readonly budget: ByteBudget, private readonly epoch: RetentionEpoch | null = null) {}
 
@@ -98,21 +110,22 @@ export class RetainedBytes {
     return this.end - this.start;
   }
 
-  /** Bytes delivered at `offset`; a jump (after a gap) forgets what was held. */
-  append(src: Buffer, from: number, to: number, offset: number): void {
+  /** Bytes delivered at `offset` (carried by `frame`, -1 when none); a jump (after a gap) forgets what was held. */
+  append(src: Buffer, from: number, to: number, offset: number, frame = -1): void {
     if (this.epoch === null || this.max <= 0) {
-      this.copyIn(src, from, to, offset);
+      this.copyIn(src, from, to, offset, frame);
       return;
     }
     if (offset !== this.end) this.skip(offset);
     if (to <= from) return;
     if (this.refCount === MAX_REFS || (this.refSrc !== null && this.refSrc !== src)) this.materialize();
     let refs = this.refs;
-    if (refs === null) refs = this.refs = refTables.pop() ?? new Float64Array(3 * MAX_REFS);
-    const k = 3 * this.refCount++;
+    if (refs === null) refs = this.refs = refTables.pop() ?? new Float64Array(REF_WIDTH * MAX_REFS);
+    const k = REF_WIDTH * this.refCount++;
     refs[k] = from;
     refs[k + 1] = to;
     refs[k + 2] = offset;
+    refs[k + 3] = frame;
     this.refSrc = src;
     this.end = offset + (to - from);
     if (this.end - this.start > this.max) this.start = this.end - this.max;
@@ -125,13 +138,13 @@ export class RetainedBytes {
     const src = this.refSrc;
     if (refs !== null && src !== null) {
       for (let i = this.head; i < this.refCount; i++) {
-        const from = refs[3 * i]!;
-        const to = refs[3 * i + 1]!;
-        const offset = refs[3 * i + 2]!;
+        const from = refs[REF_WIDTH * i]!;
+        const to = refs[REF_WIDTH * i + 1]!;
+        const offset = refs[REF_WIDTH * i + 2]!;
         if (offset + (to - from) <= this.start) continue;
         const skip = Math.max(0, this.start - offset);
         const keepStart = this.start;
-        this.copyIn(src, from + skip, to, offset + skip);
+        this.copyIn(src, from + skip, to, offset + skip, refs[REF_WIDTH * i + 3]!);
         if (keepStart > this.start) this.start = keepStart;
       }
     }
@@ -150,9 +163,10 @@ export class RetainedBytes {
   }
 
   /** Bytes copied into the ring at `offset` (a jump forgets what was held). */
-  private copyIn(src: Buffer, from: number, to: number, offset: number): void {
+  private copyIn(src: Buffer, from: number, to: number, offset: number, frame: number): void {
     if (offset !== this.ringEnd) this.start = this.ringEnd = offset;
     const len = to - from;
+    if (len > 0 && this.max > 0) this.mark(offset, frame);
     if (len <= 0 || this.max <= 0) {
       this.start = this.ringEnd = this.end = offset + Math.max(len, 0);
       return;
@@ -187,7 +201,7 @@ export class RetainedBytes {
     this.start = Math.min(offset, this.end);
     const refs = this.refs;
     if (refs === null) return;
-    while (this.head < this.refCount && refs[3 * this.head + 2]! + (refs[3 * this.head + 1]! - refs[3 * this.head]!) <= this.start) this.head++;
+    while (this.head < this.refCount && refs[REF_WIDTH * this.head + 2]! + (refs[REF_WIDTH * this.head + 1]! - refs[REF_WIDTH * this.head]!) <= this.start) this.head++;
     if (this.head === this.refCount && this.head > 0) this.clearRefs();
   }
 
@@ -213,10 +227,10 @@ export class RetainedBytes {
     const refs = this.refs;
     const refSrc = this.refSrc;
     for (let i = this.head; refs !== null && refSrc !== null && i < this.refCount; i++) {
-      const rFrom = refs[3 * i]!;
-      const rOffset = refs[3 * i + 2]!;
+      const rFrom = refs[REF_WIDTH * i]!;
+      const rOffset = refs[REF_WIDTH * i + 2]!;
       const a = Math.max(lo, rOffset);
-      const b = Math.min(hi, rOffset + (refs[3 * i + 1]! - rFrom));
+      const b = Math.min(hi, rOffset + (refs[REF_WIDTH * i + 1]! - rFrom));
       if (a >= b) continue;
       const s = from + (a - offset);
       const rs = rFrom + (a - rOffset);
@@ -226,8 +240,38 @@ export class RetainedBytes {
     return compared ? 'same' : 'unknown';
   }
 
+  /** The frame that first carried the held byte at stream `offset`, when still known. */
+  frameAt(offset: number): number | null {
+    const refs = this.refs;
+    for (let i = this.refCount - 1; refs !== null && i >= this.head; i--) {
+      const rOffset = refs[REF_WIDTH * i + 2]!;
+      if (rOffset > offset) continue;
+      if (offset < rOffset + (refs[REF_WIDTH * i + 1]! - refs[REF_WIDTH * i]!)) return frameOrNull(refs[REF_WIDTH * i + 3]!);
+      break;
+    }
+    const m = this.marks;
+    if (m === null) return null;
+    const n = Math.min(this.markCount, RING_MARKS);
+    for (let i = 1; i <= n; i++) {
+      const k = 2 * ((this.markCount - i) % RING_MARKS);
+      if (m[k]! <= offset) return frameOrNull(m[k + 1]!);
+    }
+    return null;
+  }
+
+  private mark(offset: number, frame: number): void {
+    let m = this.marks;
+    if (m === null) m = this.marks = markTables.pop() ?? new Float64Array(2 * RING_MARKS);
+    const k = 2 * (this.markCount++ % RING_MARKS);
+    m[k] = offset;
+    m[k + 1] = frame;
+  }
+
   /** Give the memory back (the connection closed). */
   free(): void {
+    if (this.marks !== null && markTables.length < MAX_POOLED_TABLES) markTables.push(this.marks);
+    this.marks = null;
+    this.markCount = 0;
     this.clearRefs();
     if (this.refs !== null && refTables.length < MAX_POOLED_TABLES) refTables.push(this.refs);
     this.refs = null;
@@ -275,4 +319,8 @@ export class RetainedBytes {
       o += n;
     }
   }
+}
+
+function frameOrNull(f: number): number | null {
+  return f < 0 ? null : f;
 }

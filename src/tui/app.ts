@@ -10,6 +10,7 @@ import { Dashboard, type DashboardSource } from './dashboard.js';
 import { makePacketLoader } from './packet-detail.js';
 import type { FileLoad } from '../analysis/sources/file.js';
 import { formatBytes } from '../report/format.js';
+import type { DashboardExports } from './exports.js';
 
 /** "reading 45% of 120 MiB…" while a file is read, then null. */
 export function loadingStatus(p: { read: number; total: number | null } | null): string | null {
@@ -122,7 +123,7 @@ function endByHangupAtExit(): void {
  */
 export function startFileDashboard(
   load: FileLoad,
-  opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord> },
+  opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord>; exports?: DashboardExports },
 ): RunningDashboard {
   let final: Analysis | null = null;
   let failure: unknown = null;
@@ -133,6 +134,7 @@ export function startFileDashboard(
     status: () => (final || failure ? null : loadingStatus(load.progress())),
     snapshot: () => final ?? load.snapshot(),
     loadPacket: opts.readFrame ? makePacketLoader(opts.readFrame, opts.showPasswords) : undefined,
+    exports: opts.exports,
   }, opts);
   load.analysis.then((a) => { final = a; }, (e: unknown) => {
     // the file broke while reading: leave the dashboard, then report it like any other error
@@ -144,7 +146,7 @@ export function startFileDashboard(
 
 export async function runFileDashboard(
   load: FileLoad,
-  opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord> },
+  opts: DashboardOptions & { title: string; readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord>; exports?: DashboardExports },
 ): Promise<void> {
   await startFileDashboard(load, opts).closed;
 }
@@ -170,11 +172,17 @@ export async function runLiveDashboard(source: {
   snapshot(): Analysis;
   stop(): void | Promise<void>;
   readFrame?: (frame: number, fileOffset: number) => Promise<PacketRecord>;
+  /** What the empty sessions list waits for. */
+  waiting?: string;
+  /** Drops and other trouble as it happens, for the status line. */
+  notice?: () => string | null;
 }, opts: DashboardOptions = {}): Promise<void> {
   const running = startDashboard({
     title: source.title,
     live: true,
     showPasswords: opts.showPasswords,
+    waiting: source.waiting,
+    notice: source.notice,
     snapshot: () => source.snapshot(),
     loadPacket: source.readFrame ? makePacketLoader(source.readFrame, opts.showPasswords) : undefined,
   }, opts);

@@ -54,17 +54,22 @@ export function titleBar(cols: number, t: TitleState): Row {
 }
 
 const HINTS: Record<ScreenName, string> = {
-  sessions: 'Enter open  / filter  s sort  6 handshake  7 findings',
-  session: 'Tab pane  Enter drill in  Esc back  / search  6 handshake',
+  sessions: 'Enter open  / filter  s sort  6 handshake  7 findings  w save pcapng',
+  session: 'Tab pane  Enter drill in  Esc back  / search  6 handshake  w/x/L/e save',
   handshake: '↑↓ scroll  Esc back',
   findings: 'Enter jump to frame  Esc back',
   graphs: '← → cursor  e/E flagged packet  Enter show in Packets  Esc back',
   help: 'Esc close',
 };
 
-export function statusBar(cols: number, screen: ScreenName, prompt: { filter: boolean; text: string } | null, message: string): Row {
+/**
+ * The bottom line: the prompt while one is open, else the last key's message, else a live
+ * source's notice (drops as they happen, in the warning style), else the screen's hints.
+ */
+export function statusBar(cols: number, screen: ScreenName, prompt: { filter: boolean; text: string } | null, message: string, notice: string | null = null): Row {
   if (prompt) {
     return [{ text: fit(` ${prompt.filter ? 'filter' : 'search'}: /${prompt.text}▏  (Enter apply, Esc cancel, Ctrl-U clear)`, cols), style: 'bar' }];
   }
+  if (!message && notice) return [{ text: fit(` ${notice}`, cols), style: 'warn' }];
   return [{ text: fit(` ${message || HINTS[screen]}`, cols), style: 'bar' }];
 }

@@ -9,12 +9,14 @@ import type { FtpRole, PacketFact } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import type { LadderLine } from '../report/ladder.js';
 import { actionFor, type Action } from './keymap.js';
+import { DisplayFilter, FilterSyntaxError } from '../report/filter/index.js';
 import { bodyRect, sessionLayout, tooSmall, MIN_COLS, MIN_ROWS, PANE_ORDER, type SessionPane } from './layout.js';
 import { bodyHeight, findMatch, renderPane, type PaneModel, type Rect } from './pane.js';
 import type { KeyEvent, MouseEvent, Row, Terminal } from './terminal.js';
 import { fit } from './text.js';
 import { VList } from './vlist.js';
 import { FindingList, findingsPane } from './views/findings.js';
+import type { Finding } from '../model/findings.js';
 import { flowPane, ladderFor } from './views/flow.js';
 import { handshakePane } from './views/handshake.js';
 import { helpPane } from './views/help.js';
@@ -29,6 +31,9 @@ import {
 import { SessionIndex, type SessionRowList } from './views/session-index.js';
 import { freezeAnalysis, signature } from './live-model.js';
 import { statusBar, titleBar, type ScreenName } from './chrome.js';
+import { exportDoneMessage, exportPromptLine, type DashboardExports, type ExportPrompt } from './exports.js';
+import type { ExportKind } from '../report/export.js';
+import { isFtpscopeError } from '../errors.js';
 
 export type Screen = ScreenName;
 type PaneId = 'sessions' | SessionPane | 'handshake' | 'findings' | 'help' | 'graphs';
@@ -41,14 +46,25 @@ export interface DashboardSource {
   /** While a file is still being read: what to show in the title ("reading 45% …"); null once done. */
   status?: () => string | null;
   snapshot(): Analysis;
+  /** Live sources: what the empty sessions list says it waits for ("waiting for the first FTP session on :2121"). */
+  waiting?: string;
+  /**
+   * Live sources: something going wrong as it happens (packets dropped by the kernel or left
+   * out of a recording), shown in the status line until a key's message replaces it; null when all is well.
+   */
+  notice?: () => string | null;
   /** Full dissection of one packet, re-read by its offset; absent when packets cannot be re-read. */
   loadPacket?: (fact: PacketFact) => Promise<Dissection>;
+  /** Saving sessions, transfers, ladders and JSON to files; absent for live sources. */
+  exports?: DashboardExports;
 }
 
 
 export class Dashboard {
   screen: Screen = 'sessions';
   private stack: Screen[] = [];
+  /** The finding `?` was pressed on (the help screen explains it first). */
+  private helpFinding: Finding | null = null;
   focus: SessionPane = 'flow';
   /** The list pane Esc returns to from layers or hex. */
   private listPane: 'flow' | 'packets' = 'flow';
@@ -62,7 +78,11 @@ export class Dashboard {
   private search: Partial<Record<PaneId, string>> = {};
   sort: SortOrder = { column: 'start', reverse: false };
   prompt: { pane: PaneId; text: string } | null = null;
+  /** The path prompt of an export key, while it is open (see exports.ts). */
+  exportPrompt: ExportPrompt | null = null;
   message = '';
+  /** Settles when the export in progress (if any) has finished; tests wait on it. */
+  exporting: Promise<void> = Promise.resolve();
   /** Selected packet (frame) of the open session. */
   frame: number | null = null;
   private handshakeOf: { tcp: TcpFacts | null; what: string; opener: FtpRole | null } = { tcp: null, what: 'no connection', opener: null };
@@ -226,7 +246,9 @@ export class Dashboard {
       header: sessionHeader(width - 2),
       source: { count: rows.count, keyAt: (i) => rows.keyAt(i), indexOf: (k) => rows.indexOf(String(k)) },
       row: (i, w) => sessionRowText(rows.at(i), w),
-      empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)` : 'no FTP sessions found; if FTP runs on a port other than 21 and was not recognised, try --ftp-port N',
+      empty: this.filter ? `no session matches /${this.filter} (Esc clears the filter)`
+        : this.source.live ? this.source.waiting ?? 'waiting for the first FTP session'
+          : 'no FTP sessions found; if FTP runs on a port other than 21 and was not recognised, try --ftp-port N',
       matches: (i, needle) => {
         const r = rows.at(i);
         return r.kind === 'unpaired' ? false : sessionMatches(r.session, needle);
@@ -236,7 +258,7 @@ export class Dashboard {
 
   private packetsModel(session: Session | null): PaneModel {
     const key = `${session?.id}|${this.version}|${session?.packets?.count}|${session?.packets?.dropped}|${session?.commands.length}`;
-    if (this.packetsCache?.key !== key) this.packetsCache = { key, model: packetsPane(session, !!this.source.showPasswords) };
+    if (this.packetsCache?.key !== key) this.packetsCache = { key, model: packetsPane(session, !!this.source.showPasswords, this.analysis.source.start) };
     return this.packetsCache.model;
   }
 
@@ -274,7 +296,7 @@ export class Dashboard {
       }
       case 'handshake': return handshakePane(this.handshakeOf.tcp, this.handshakeOf.what, width, this.handshakeOf.opener);
       case 'findings': return findingsPane(this.findingRows());
-      case 'help': return helpPane();
+      case 'help': return helpPane(this.helpFinding);
       case 'graphs': return graphsPane(this.graph, width, this.graphHeight());
     }
   }
@@ -329,7 +351,10 @@ export class Dashboard {
         findings: this.findingsCount(),
       }),
       ...canvas,
-      statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message),
+      this.exportPrompt
+        ? [{ text: fit(exportPromptLine(this.exportPrompt), cols), style: 'bar' }]
+        : statusBar(cols, this.screen, this.prompt && { filter: this.prompt.pane === 'sessions', text: this.prompt.text }, this.message,
+          this.source.notice?.() ?? null),
     ]);
   }
 
@@ -346,6 +371,11 @@ export class Dashboard {
 
   key(k: KeyEvent): void {
     if (this.quitting) return;
+    if (this.exportPrompt) {
+      this.exportKey(k);
+      this.render();
+      return;
+    }
     this.message = '';
     if (this.prompt) {
       this.promptKey(k);
@@ -378,6 +408,14 @@ export class Dashboard {
   private applySearch(pane: PaneId, text: string): void {
     if (pane === 'sessions') {
       this.filter = text;
+      // Text that looks like a display filter but does not parse is searched for as text: say why.
+      if (/[=<>!]=?|\b(eq|ne|contains|matches)\b|^[a-z-]+\.[a-z_.-]+$/i.test(text)) {
+        try {
+          DisplayFilter.parse(text);
+        } catch (e) {
+          if (e instanceof FilterSyntaxError) this.message = `not a display filter (${e.reason} at column ${e.column + 1}): searching for the text`;
+        }
+      }
       return;
     }
     this.search[pane] = text;
@@ -402,7 +440,14 @@ export class Dashboard {
     const pane = this.currentPane();
     switch (action) {
       case 'quit': this.quit(); return;
-      case 'help': this.goto('help'); return;
+      case 'help':
+        // `?` on a finding explains it first (meaning, fix, the doc section), then the keys.
+        this.helpFinding = pane === 'findings' && this.findingRows().count > 0
+          ? this.findingRows().at(Math.min(this.lists.findings.index, this.findingRows().count - 1)).finding
+          : null;
+        this.lists.help = new VList();
+        this.goto('help');
+        return;
       case 'up': return this.move(pane, -1);
       case 'down': return this.move(pane, 1);
       case 'pageUp': return this.move(pane, -this.pageSize(pane));
@@ -465,6 +510,10 @@ export class Dashboard {
       case 'viewGraphs': return this.openGraphs();
       case 'nextFlagged': return this.jumpFlagged(1);
       case 'prevFlagged': return this.jumpFlagged(-1);
+      case 'exportPcapng': return this.startExport('pcapng');
+      case 'exportTransfer': return this.startExport('transfer');
+      case 'exportLadder': return this.startExport('ladder');
+      case 'exportJson': return this.startExport('json');
     }
   }
 
@@ -511,7 +560,7 @@ export class Dashboard {
     this.selectGraphPacket();
   }
 
-  /** e / E: the next (previous) packet with a TCP analysis flag, in the packets pane or on the graph. */
+  /** a / A: the next (previous) packet with a TCP analysis flag, in the packets pane or on the graph. */
   private jumpFlagged(dir: 1 | -1): void {
     if (this.screen === 'graphs' && this.graph) {
       const g = this.graph;
@@ -529,7 +578,7 @@ export class Dashboard {
     }
     const session = this.session();
     const list = session?.packets;
-    if (this.screen !== 'session' || !session || !list) { this.message = 'open a session first (e / E walk its flagged packets)'; return; }
+    if (this.screen !== 'session' || !session || !list) { this.message = 'open a session first (a / A walk its flagged packets)'; return; }
     const cur = this.frame !== null ? list.indexOfFrame(this.frame) : -1;
     for (let i = cur + dir; i >= 0 && i < list.count; i += dir) {
       if (!isFlagged(list.at(i))) continue;
@@ -538,6 +587,85 @@ export class Dashboard {
       return;
     }
     this.message = `no ${dir > 0 ? 'later' : 'earlier'} packet with a TCP analysis flag`;
+  }
+
+  // ---- exports ------------------------------------------------------------------------
+
+  /** An export key: find what it saves, then ask for the path (with a default filled in). */
+  private startExport(kind: ExportKind): void {
+    const exports = this.source.exports;
+    if (!exports) { this.message = 'exports need a capture file (live sources: write one with -w or --record, then open it)'; return; }
+    if (this.source.status?.()) { this.message = 'the capture is still being read: export once it is complete'; return; }
+    const row = this.selectedRow();
+    const session = this.session();
+    if (!session || !row) { this.message = 'select a session first (unpaired data connections belong to none)'; return; }
+    let dc: DataConnection | null = null;
+    if (kind === 'transfer') {
+      dc = this.selectedTransfer(session, row);
+      if (!dc) {
+        this.message = session.dataConnections.length === 0
+          ? `session ${session.id} has no data connection to save`
+          : 'select a transfer: its D row in the sessions list, or one of its packets in the flow or packets pane';
+        return;
+      }
+    }
+    this.exportPrompt = { kind, session, dc, text: exports.defaultPath(kind, session, dc), stage: 'path' };
+  }
+
+  /** The data connection the selection points at: a D row, the selected packet's connection, or the only one. */
+  private selectedTransfer(session: Session, row: SessionRow): DataConnection | null {
+    if (this.screen === 'sessions' && row.kind === 'data') return row.dc;
+    if (this.screen === 'session' && this.frame !== null) {
+      const fact = this.packetRef(session, this.frame);
+      if (fact?.channel === 'data' && fact.session === session.id) {
+        const dc = session.dataConnections.find((d) => d.id === fact.dataConnection);
+        if (dc) return dc;
+      }
+    }
+    if (row.kind === 'data') return row.dc;
+    return session.dataConnections.length === 1 ? session.dataConnections[0]! : null;
+  }
+
+  private exportKey(k: KeyEvent): void {
+    const p = this.exportPrompt!;
+    if (k.name === 'C-c') { this.quit(); return; }
+    if (p.stage === 'busy') return; // keys wait until the file is written
+    if (p.stage === 'confirm') {
+      if (k.ch === 'y' || k.ch === 'Y') this.runExport(p, true);
+      // anything else keeps the file: back to the path, to choose another name
+      else p.stage = 'path';
+      return;
+    }
+    if (k.name === 'enter') {
+      const file = p.text.trim();
+      if (!file) { this.exportPrompt = null; this.message = 'export cancelled: no path given'; return; }
+      p.text = file;
+      if (this.source.exports!.exists(file)) { p.stage = 'confirm'; return; }
+      this.runExport(p, false);
+    } else if (k.name === 'escape') {
+      this.exportPrompt = null;
+      this.message = 'export cancelled';
+    } else if (k.name === 'backspace') {
+      p.text = p.text.slice(0, -1);
+    } else if (k.name === 'C-u') {
+      p.text = '';
+    } else if (k.ch && k.ch.length === 1 && k.ch >= ' ' && p.text.length < 1024) {
+      p.text += k.ch;
+    }
+  }
+
+  private runExport(p: ExportPrompt, overwrite: boolean): void {
+    p.stage = 'busy';
+    this.exporting = this.source.exports!.run(p.kind, p.session, p.dc, p.text, overwrite).then(
+      (r) => { this.message = exportDoneMessage(r); },
+      (e: unknown) => {
+        if (!isFtpscopeError(e)) throw e;
+        this.message = `not saved: ${e.describe()}`;
+      },
+    ).then(() => {
+      this.exportPrompt = null;
+      this.guard(() => this.render());
+    }, (e: unknown) => this.fail(e));
   }
 
   /** Tree keys in the layers pane: open or close the selected node, or step out to its parent. */

@@ -9,12 +9,13 @@ export type Action =
   | 'follow' | 'pause'
   | 'viewSessions' | 'viewFlow' | 'viewPackets' | 'viewLayers' | 'viewHex' | 'viewHandshake' | 'viewFindings' | 'viewGraphs'
   | 'nextFlagged' | 'prevFlagged'
+  | 'exportPcapng' | 'exportTransfer' | 'exportLadder' | 'exportJson'
   | 'help' | 'quit';
 
 export interface KeyBinding {
   keys: string[];
   action: Action;
-  group: 'Move' | 'Panes' | 'Views' | 'Search' | 'Live' | 'Other';
+  group: 'Move' | 'Panes' | 'Views' | 'Search' | 'Live' | 'Export' | 'Other';
   help: string;
 }
 
@@ -42,12 +43,16 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { keys: ['/'], action: 'search', group: 'Search', help: 'filter sessions / search this pane' },
   { keys: ['n'], action: 'nextMatch', group: 'Search', help: 'next match' },
   { keys: ['N'], action: 'prevMatch', group: 'Search', help: 'previous match' },
-  { keys: ['e'], action: 'nextFlagged', group: 'Search', help: 'next packet with a TCP analysis flag (RETX, DUP ACK…)' },
-  { keys: ['E'], action: 'prevFlagged', group: 'Search', help: 'previous packet with a TCP analysis flag' },
+  { keys: ['a'], action: 'nextFlagged', group: 'Search', help: 'next packet with a TCP analysis flag (RETX, DUP ACK…)' },
+  { keys: ['A'], action: 'prevFlagged', group: 'Search', help: 'previous packet with a TCP analysis flag' },
   { keys: ['s'], action: 'sort', group: 'Search', help: 'sort sessions by the next column' },
   { keys: ['r'], action: 'reverseSort', group: 'Search', help: 'reverse the sort order' },
   { keys: ['f'], action: 'follow', group: 'Live', help: 'follow the newest item' },
   { keys: ['p'], action: 'pause', group: 'Live', help: 'pause / resume updates (shows pending count)' },
+  { keys: ['w', 'f2'], action: 'exportPcapng', group: 'Export', help: 'save the session as pcapng (with its data connections)' },
+  { keys: ['x'], action: 'exportTransfer', group: 'Export', help: 'save the selected transfer\'s file (D row or its packet)' },
+  { keys: ['L'], action: 'exportLadder', group: 'Export', help: 'save the session\'s ladder as text' },
+  { keys: ['e'], action: 'exportJson', group: 'Export', help: 'save the session\'s report as JSON' },
   { keys: ['?'], action: 'help', group: 'Other', help: 'this help' },
   { keys: ['q', 'C-c'], action: 'quit', group: 'Other', help: 'quit' },
 ];
@@ -62,7 +67,7 @@ export function actionFor(key: string): Action | null {
 const KEY_NAMES: Record<string, string> = {
   up: '↑', down: '↓', left: '←', right: '→', pageup: 'PgUp', pagedown: 'PgDn', escape: 'Esc',
   backspace: 'Backspace', enter: 'Enter', tab: 'Tab', 'S-tab': 'Shift-Tab', home: 'Home', end: 'End',
-  space: 'Space', 'C-c': 'Ctrl-C', 'C-b': 'Ctrl-B', 'C-f': 'Ctrl-F',
+  space: 'Space', 'C-c': 'Ctrl-C', 'C-b': 'Ctrl-B', 'C-f': 'Ctrl-F', f2: 'F2',
 };
 
 export function keyLabel(key: string): string {
@@ -81,6 +86,7 @@ export function helpLines(): string[] {
     }
     out.push(`  ${b.keys.map(keyLabel).join(' ').padEnd(22)} ${b.help}`);
   }
-  out.push('', 'Mouse: click selects a row, the wheel scrolls (off with --no-mouse).');
+  out.push('', 'Exports ask for a path (a default is filled in), ask before replacing a file, and say where they wrote.');
+  out.push('Mouse: click selects a row, the wheel scrolls (off with --no-mouse).');
   return out;
 }

@@ -18,7 +18,7 @@ function freezeSession(s: Session): Session {
     commands: s.commands.map((c) => ({ ...c, replies: c.replies.slice() })),
     unsolicitedReplies: s.unsolicitedReplies.slice(),
     dataConnections: s.dataConnections.map(freezeDc),
-    findings: s.findings.slice(),
+    findings: s.findings.map((f) => ({ ...f, frames: f.frames?.slice() })),
     controlBytes: [s.controlBytes[0], s.controlBytes[1]],
     unseenTransfers: s.unseenTransfers.slice(),
     packets: s.packets ? s.packets.frozen() : null,
@@ -42,7 +42,9 @@ export function signature(a: Analysis): string {
   let n = 0;
   let bytes = 0;
   for (const s of a.sessions) {
-    n += s.commands.length + s.findings.length + s.dataConnections.length + (s.closed ? 1 : 0);
+    n += s.commands.length + s.dataConnections.length + (s.closed ? 1 : 0);
+    // A repeated finding is folded into the first (its count grows, the list does not).
+    for (const f of s.findings) n += f.count ?? 1;
     const last = s.commands[s.commands.length - 1];
     if (last) n += last.replies.length;
     for (const dc of s.dataConnections) bytes += dc.bytes;

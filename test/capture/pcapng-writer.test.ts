@@ -90,6 +90,44 @@ describe('PcapngWriter', () => {
     expect(capinfos).toMatch(/ftpscope 0\.1\.0/);
   });
 
+  it('drops are in the file: an ISB per interface that lost packets, which our reader turns into a finding and tshark reads past', async () => {
+    const path = join(tmp, 'isb.pcapng');
+    const src = (await packetsOf(capturePath('captures/public/zeek/ipv4.pcap'))).pkts;
+    const w = new PcapngWriter(path);
+    const kept = w.addInterface(1, { name: 'lv-all-kept' });
+    const lossy = w.addInterface(1, { name: 'lv-lossy' });
+    src.forEach((p, i) => w.writePacket(i % 2 ? lossy : kept, p.ts, p.bytes, p.wirelen));
+    w.setInterfaceStatistics(lossy, { received: 6 + Math.floor(src.length / 2), interfaceDropped: 6, comment: '6 packets dropped by the kernel while capturing on lv-lossy' });
+    await w.close();
+    const info = await readCapture(path, () => {});
+    expect(info.packets).toBe(src.length);
+    // Only the interface that lost packets is reported, with the count and the reason from the file.
+    expect(info.findings.map((f) => [f.code, f.message])).toEqual([['capture-drops-recorded',
+      `${path}: the recording says 6 packets of ${6 + Math.floor(src.length / 2)} on interface 1 were lost while it was made (6 packets dropped by the kernel while capturing on lv-lossy): expect gaps`]]);
+    if (hasTshark) {
+      const n = execFileSync('tshark', ['-n', '-r', path, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      expect(n.trim().split('\n')).toHaveLength(src.length);
+      expect(execFileSync('capinfos', [path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toContain('Number of stat entries = 1');
+    }
+  });
+
+  it('drops of its own (the disk behind) go in the ISB too; without any, no ISB is written', async () => {
+    const slow = join(tmp, 'slow.pcapng');
+    const w = new PcapngWriter(slow, { overflow: 'drop', maxPendingBytes: 1 });
+    const i = w.addInterface(1, { name: 'lv0' });
+    const big = Buffer.alloc(1500, 7);
+    // 2 MiB at once: the first staged MiB goes to the file's stream, then the rest waits on it and is dropped.
+    for (let k = 0; k < 1400; k++) w.writePacket(i, 1700000000 + k / 1000, big);
+    await w.close();
+    expect(w.dropped).toBeGreaterThan(0);
+    const info = await readCapture(slow, () => {});
+    expect(info.packets).toBe(1400 - w.dropped);
+    expect(info.findings.map((f) => f.message)).toEqual([expect.stringContaining(`says ${w.dropped} packets of 1400 on interface 0 were lost while it was made (${w.dropped} packets not written: the disk could not keep up)`)]);
+    const clean = join(tmp, 'clean.pcapng');
+    await writeFixture(clean);
+    expect((await readCapture(clean, () => {})).findings).toEqual([]);
+  });
+
   it('a path it cannot write is output-unwritable at once', () => {
     expect(() => new PcapngWriter(join(tmp, 'no', 'such', 'dir.pcapng'))).toThrow(FtpscopeError);
   });

@@ -1,5 +1,10 @@
+/**
+ * `ftpscope packets`: -e prints what tshark -T fields -e prints (captures/expected/**.analysis.tsv,
+ * made by tshark); -Y lists the frames tshark -Y lists for the same expression
+ * (test/report/filter/expected, made by tshark), on real captures; several files are one capture.
+ */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAnalysisTsv } from '../../scripts/tcp-agreement.js';
@@ -12,6 +17,13 @@ const LOSS = 'captures/tcp/tcp-loss.pcap';
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FTPSCOPE_DEBUG: '' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tsharkFrames(capture: string, expr: string): number[] {
+  const name = capture.replace(/^captures\//, '').replace(/\//g, '__');
+  const line = readFileSync(join(ROOT, `test/report/filter/expected/${name}.tsv`), 'utf8').split('\n').find((l) => l.split('\t')[0] === expr)!;
+  const frames = line.split('\t')[1] ?? '';
+  return frames === '' ? [] : frames.split(',').map(Number);
 }
 
 beforeAll(() => {
@@ -46,10 +58,10 @@ describe('ftpscope packets', () => {
     const r = run('packets', LOSS);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^\s+frame\s+time\s+connection\s+dir\s+TCP flags\s+len\s+analysis$/);
-    expect(r.stdout).toMatch(/^\s+3\s+0\.\d{6}\s+s1 ctrl\s+C→S\*\s+SYN\s+len=0$/m);
-    expect(r.stdout).toMatch(/^\s+46\s+\S+\s+s1 D1\s+S→C\s+ACK, PSH\s+len=1448\s+LOST$/m);
-    expect(r.stdout).toMatch(/^\s+49\s+\S+\s+s1 D1\s+C→S\*\s+ACK\s+len=0\s+DUP ACK #2$/m);
+    expect(lines[0]).toMatch(/^\s+frame\s+time\s+connection\s+dir\s+phase\s+TCP flags\s+len\s+analysis \/ meaning$/);
+    expect(r.stdout).toMatch(/^\s+3\s+0\.\d{6}\s+s1 ctrl\s+C→S\*\s+handshake\s+SYN\s+len=0\s+SYN seq=0$/m);
+    expect(r.stdout).toMatch(/^\s+46\s+\S+\s+s1 D1\s+S→C\s+data\s+ACK, PSH\s+len=1448\s+\[LOST\] FTP-DATA /m);
+    expect(r.stdout).toMatch(/^\s+49\s+\S+\s+s1 D1\s+C→S\*\s+ack\s+ACK\s+len=0\s+\[DUP ACK #2\] seq=/m);
     // frames 1 and 2 are ARP: not TCP, not listed
     expect(r.stdout).not.toMatch(/^\s+1\s/m);
   });
@@ -81,5 +93,42 @@ describe('ftpscope packets', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/'tcp.analysis.bogus' is not a field ftpscope knows/);
     expect(r.stdout).toBe('');
+  });
+
+  it.each([
+    ['captures/vsftpd-pasv-ipv4.pcap', 'ftp.response.code == 226'],
+    ['captures/vsftpd-pasv-ipv4.pcap', 'tcp.flags.syn == 1 && tcp.flags.ack == 0'],
+    ['captures/vsftpd-lftp-ipv6.pcapng', 'tcp && ipv6.src == fd00:21::2'],
+    ['captures/public/zeek/ipv4.pcap', 'ftp.request.command in {"PASV", "EPSV"}'],
+  ])('-Y on %s, %s: the frames tshark selects', (capture, expr) => {
+    const want = tsharkFrames(capture, expr);
+    expect(want.length).toBeGreaterThan(0);
+    const r = run('packets', capture, '-Y', expr, '--ndjson');
+    expect(r.code, r.stderr).toBe(0);
+    const got = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { frame: number }).frame);
+    expect(got).toEqual(want);
+    // --json: the same packets as one array; -e with -Y: the fields of the same frames
+    const arr = JSON.parse(run('packets', capture, '-Y', expr, '--json').stdout) as Array<{ frame: number }>;
+    expect(arr.map((p) => p.frame)).toEqual(want);
+    expect(run('packets', capture, '-Y', expr, '-e', 'frame.number').stdout.trim().split('\n').map(Number)).toEqual(want);
+  });
+
+  it('without -Y lists every TCP packet, one line each after the header, with its role and phase', () => {
+    const r = run('packets', 'captures/public/zeek/ipv4.pcap');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n').slice(1);
+    // tshark: 95 TCP packets in this capture (test/tui/expected/ipv4-packets.tsv)
+    expect(lines).toHaveLength(readFileSync(join(ROOT, 'test/tui/expected/ipv4-packets.tsv'), 'utf8').trim().split('\n').length - 1);
+    expect(lines[0]).toMatch(/^\s+1 +0\.000000 +s1 ctrl +C→S\* +handshake +SYN +len=0 +SYN/);
+  });
+
+  it('several files are one capture: frames and times as mergecap numbers them (tshark on the merged set)', () => {
+    const rows = new Map(readFileSync(join(ROOT, 'captures/expected/multi/tour-ring.merged.tsv'), 'utf8').trim().split('\n')
+      .filter((l) => !l.startsWith('#')).map((l) => l.split('\t')).map((c) => [Number(c[0]), c[1]!]));
+    const r = run('packets', 'captures/multi/tour-ring', '-e', 'frame.number', '-e', 'frame.time_epoch');
+    expect(r.code, r.stderr).toBe(0);
+    const got = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(got.length).toBeGreaterThan(100);
+    for (const [frame, time] of got) expect(time, `frame ${frame}`).toBe(rows.get(Number(frame)));
   });
 });

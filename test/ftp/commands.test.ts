@@ -15,7 +15,12 @@ describe('parseCommand on real client streams', () => {
       const bytes = plainPart(cs.c2s, 'c2s');
       const lines = splitAll(bytes);
       expect(lines.filter((l) => parseCommand(l.text) === null).map((l) => l.text)).toEqual([]);
-      const starts = new Map(lineOffsets(lines).map((o, i) => [o, lines[i]!]));
+      const offsets = lineOffsets(lines);
+      const starts = new Map(offsets.map((o, i) => [o, lines[i]!]));
+      // tshark decodes the first line of a segment; lines a client pipelined after it in the same segment
+      // (bug-8489-03's "PWD PWD PWD") it does not, and only those are left unchecked.
+      const frameStarts = new Set(framesAt(cs, 'c2s').map(({ offset }) => offset));
+      const pipelined = offsets.filter((o) => !frameStarts.has(o)).length;
       let checked = 0;
       for (const { offset, frame } of framesAt(cs, 'c2s')) {
         const line = starts.get(offset);
@@ -30,7 +35,8 @@ describe('parseCommand on real client streams', () => {
         expect(c.verb, `frame ${frame['frame.number']}`).toBe(frame['ftp.request.command']![0]!.toUpperCase());
         expect(c.arg ?? undefined, `frame ${frame['frame.number']}`).toBe(frame['ftp.request.arg']?.[0]);
       }
-      expect(checked).toBe(lines.length);
+      expect(checked + pipelined).toBe(lines.length);
+      expect(pipelined).toBe(cs.capture === 'sv-bug-8489-03' ? 2 : 0);
     },
   );
 
@@ -45,8 +51,9 @@ describe('parseCommand on real client streams', () => {
     for (const row of zeekLog(cs.capture)) {
       if (row.command === '<init>') continue;
       // zeek logs transfer arguments as URLs built from the server address, the cwd and the argument.
+      // zeek logs a password as "<hidden>".
       const argMatches = (c: ParsedCommand) =>
-        row.arg?.startsWith('ftp://') ? c.arg !== null && row.arg.endsWith(c.arg) : c.arg === row.arg;
+        row.arg?.startsWith('ftp://') ? c.arg !== null && row.arg.endsWith(c.arg) : row.arg === '<hidden>' || c.arg === row.arg;
       while (at < ours.length && !(ours[at]!.verb === row.command && argMatches(ours[at]!))) at++;
       expect(at, `zeek row ${row.command} ${row.arg}`).toBeLessThan(ours.length);
       at++;

@@ -31,6 +31,11 @@ describe('data-channel announcements in the real captures, against tshark', () =
     expect(ports.length).toBeGreaterThanOrEqual(6);
     for (const { where, text, frame } of ports) {
       const arg = parseCommand(text)!.arg!;
+      // Where tshark reads no address ("PORT 114,115" of zeek's fake server), neither do we.
+      if (frame['ftp.active.cip'] === undefined) {
+        expect(parsePortArg(arg), where).toBeNull();
+        continue;
+      }
       expect(parsePortArg(arg), where).toEqual({ ip: frame['ftp.active.cip']![0], port: Number(frame['ftp.active.port']![0]) });
       expect(formatPortArg(parsePortArg(arg)!), where).toBe(arg);
     }
@@ -52,6 +57,10 @@ describe('data-channel announcements in the real captures, against tshark', () =
     expect(pasv.length).toBeGreaterThanOrEqual(5);
     for (const { where, text, frame } of pasv) {
       const hp = parsePasvReply(text.slice(4));
+      if (frame['ftp.passive.ip'] === undefined) {
+        expect(hp, where).toBeNull(); // "227 Fake response PASV": no address for tshark either
+        continue;
+      }
       expect(hp, where).toEqual({ ip: frame['ftp.passive.ip']![0], port: Number(frame['ftp.passive.port']![0]) });
       const peer = parsePasvResponse(text);
       expect(hp, `${where} vs basic-ftp`).toEqual({ ip: peer.host, port: peer.port });

@@ -117,12 +117,12 @@ describe('ClientHellos from a real TLS client (node:tls / OpenSSL) with options 
 
   test('TLS 1.3 client with SNI and ALPN', async () => {
     const hello = parseClientHello(await helloFrom({ servername: 'ftp.example.org', ALPNProtocols: ['ftp'] }));
-    expect(hello).toEqual({ sni: 'ftp.example.org', version: 'TLS 1.3', alpn: ['ftp'] });
+    expect(hello).toEqual({ sni: 'ftp.example.org', version: 'TLS 1.3', alpn: ['ftp'], resumption: false });
   });
 
   test('TLS 1.2-only client: no supported_versions, the legacy version counts', async () => {
     const hello = parseClientHello(await helloFrom({ servername: 'files.example.net', maxVersion: 'TLSv1.2' }));
-    expect(hello).toEqual({ sni: 'files.example.net', version: 'TLS 1.2', alpn: [] });
+    expect(hello).toEqual({ sni: 'files.example.net', version: 'TLS 1.2', alpn: [], resumption: false });
   });
 
   test('no SNI (connecting by IP address, as OpenSSL clients do)', async () => {

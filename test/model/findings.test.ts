@@ -31,7 +31,9 @@ const clientPort = (r: Row) => (r['tcp.srcport'] === '21' ? r['tcp.dstport'] : r
 
 /** Finding frames with a code, by the control connection's client port. */
 function findingFrames(a: Analysis, code: string): string[] {
-  return a.sessions.flatMap((s) => s.findings.filter((f) => f.code === code).map((f) => `${s.client.port}#${f.frame}`)).sort();
+  // A code found more than once in a session is one finding whose `frames` lists the occurrences (up to 10).
+  return a.sessions.flatMap((s) => s.findings.filter((f) => f.code === code)
+    .flatMap((f) => (f.frames ?? [f.frame]).map((fr) => `${s.client.port}#${fr}`))).sort();
 }
 
 /** The first frame per control connection matching `pick`, as client-port#frame. */

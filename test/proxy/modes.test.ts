@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import { Client, enterPassiveModeIPv6 } from 'basic-ftp';
 import { startProxy, type RunningProxy } from '../../src/proxy/server.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { RawFtp, hasBinary, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 
 const d = fs.existsSync('/usr/sbin/vsftpd') ? describe : describe.skip;
@@ -24,7 +25,8 @@ d('forward mode', () => {
     work = tmpDir('ftpscope-proxy-fwd-');
     blob = randomFile(ftpd.pub, 'f.bin', 3 * 1024 * 1024);
     fs.chmodSync(blob.file, 0o644);
-    p = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: ['127.0.0.1/32', 'localhost'] });
+    // vsftpd listens on a random port of loopback: the rules name any port, and loopback as a place names may resolve to.
+    p = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: ['127.0.0.1/32:*', 'localhost:*'], allowResolved: ['127.0.0.0/8'] });
   });
   afterAll(async () => {
     await p?.close();
@@ -49,6 +51,29 @@ d('forward mode', () => {
     await settle(() => p.activeSessions === 0);
     const sessions = p.snapshot().sessions;
     expect(sessions.at(-1)!.dataConnections.at(-1)!.sha256).toBe(blob.sha256);
+    // Each session names the server it was relayed to: the address, and the host name when one was typed.
+    expect(sessions.slice(-2).map((s) => s.originalServer)).toEqual([
+      { ip: '127.0.0.1', port: ftpd.port },
+      { ip: '127.0.0.1', port: ftpd.port, name: 'localhost' },
+    ]);
+  });
+
+  it('a forward-mode recording reads as one session with the destination the user typed (name and address)', async () => {
+    const rec = path.join(work, 'fwd.pcapng');
+    const q = await startProxy({ mode: 'forward', listen: { ip: '127.0.0.1', port: 0 }, allow: [`localhost:${ftpd.port}`], allowResolved: ['127.0.0.0/8'], recordTo: new PcapngWriter(rec) });
+    const c = new Client(20_000);
+    await c.access({ host: '127.0.0.1', port: q.address().port, user: `anonymous@localhost:${ftpd.port}`, password: 'x@y' });
+    const out = path.join(work, 'fwd.bin');
+    await c.downloadTo(out, 'pub/f.bin');
+    c.close();
+    expect(sha256File(out)).toBe(blob.sha256);
+    await settle(() => q.activeSessions === 0);
+    await q.close();
+    const a = await analyzeFile(rec, { ftpPorts: [q.address().port] });
+    expect(a.sessions).toHaveLength(1);
+    expect(a.unpairedDataConnections).toEqual([]);
+    expect(a.sessions[0]!.originalServer).toEqual({ ip: '127.0.0.1', port: ftpd.port, name: 'localhost' });
+    expect(a.sessions[0]!.dataConnections.find((dc) => dc.direction === 'download')?.sha256).toBe(blob.sha256);
   });
 
   it('curl with the destination in the user name', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { startProxy } from '../../src/proxy/server.js';
-import { RawFtp, fdCount, freePort, pasvTarget, randomFile, settle, startVsftpd, type Vsftpd } from './peers.js';
+import { RawFtp, fdCount, freePort, pasvTarget, randomFile, run, settle, startVsftpd, type Vsftpd } from './peers.js';
 
 const d = fs.existsSync('/usr/sbin/vsftpd') ? describe : describe.skip;
 
@@ -58,6 +58,20 @@ d('data-channel options and timers', () => {
     expect(c.closed).toBe(true);
     const a = await p.close();
     expect(a.sessions[0].findings.map((f) => f.code)).toContain('proxy-idle-timeout');
+  });
+
+  it('--no-hash: the transfer is relayed whole, counted and paired; sha256 is null and a finding says why', async () => {
+    const p = await startProxy({ mode: 'reverse', listen: { ip: '127.0.0.1', port: 0 }, upstream: { ip: ftpd.host, port: ftpd.port }, hash: false });
+    const r = await run('curl', ['-sS', '--max-time', '30', '-o', '-', `ftp://127.0.0.1:${p.address().port}/pub/o.bin`]);
+    expect(r.stderr).toBe('');
+    expect(await settle(() => p.activeSessions === 0)).toBe(true);
+    const a = await p.close();
+    const dc = a.sessions[0]!.dataConnections.find((x) => x.direction === 'download')!;
+    expect(dc.bytes).toBe(4 * 1024 * 1024);
+    expect(dc.command?.verb).toBe('RETR');
+    expect(dc.complete).toBe(true);
+    expect(dc.sha256).toBeNull();
+    expect(a.findings.map((f) => f.code)).toContain('proxy-no-hash');
   });
 
   it('a passive expectation nobody uses expires: 425 for the transfer, a finding, the session goes on', async () => {

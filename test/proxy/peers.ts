@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
 
 export interface Vsftpd {
@@ -48,7 +49,7 @@ export function makeCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-export async function startVsftpd(opts: { ipv6?: boolean; tls?: boolean; activeFrom20?: boolean } = {}): Promise<Vsftpd> {
+export async function startVsftpd(opts: { ipv6?: boolean; tls?: boolean; tlsOptional?: boolean; activeFrom20?: boolean } = {}): Promise<Vsftpd> {
   const host = opts.ipv6 ? '::1' : '127.0.0.1';
   const port = await freePort(host);
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-proxy-vsftpd-'));
@@ -88,11 +89,13 @@ export async function startVsftpd(opts: { ipv6?: boolean; tls?: boolean; activeF
     'pasv_promiscuous=NO',
     'port_promiscuous=NO',
   ];
-  if (opts.tls) {
+  if (opts.tls || opts.tlsOptional) {
     const c = makeCert(base);
     certFile = c.cert;
+    // tlsOptional: FTPS for the clients that ask for it, plain FTP for the others.
+    const force = opts.tlsOptional ? 'NO' : 'YES';
     conf.push('ssl_enable=YES', `rsa_cert_file=${c.cert}`, `rsa_private_key_file=${c.key}`, 'allow_anon_ssl=YES',
-      'force_anon_logins_ssl=YES', 'force_anon_data_ssl=YES', 'require_ssl_reuse=YES', 'ssl_ciphers=HIGH');
+      `force_anon_logins_ssl=${force}`, `force_anon_data_ssl=${force}`, 'require_ssl_reuse=YES', 'ssl_ciphers=HIGH');
   }
   fs.mkdirSync('/var/run/vsftpd/empty', { recursive: true });
   const confFile = path.join(base, 'vsftpd.conf');
@@ -184,11 +187,29 @@ export class RawFtp {
   readonly events: string[] = [];
   closed = false;
 
-  private constructor(readonly sock: net.Socket) {
+  private constructor(public sock: net.Socket) {
+    this.attach(sock);
+  }
+
+  private attach(sock: net.Socket): void {
     sock.setEncoding('latin1');
     sock.on('data', (d: string) => { this.buf += d; this.wake(); });
     sock.on('close', () => { this.closed = true; this.events.push('control-close'); this.wake(); });
     sock.on('error', () => {});
+  }
+
+  /** After a 234: the TLS handshake on the control connection (self-signed certificates accepted). */
+  async startTls(): Promise<void> {
+    const raw = this.sock;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    const t = tls.connect({ socket: raw, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      t.once('secureConnect', () => resolve());
+      t.once('error', reject);
+    });
+    this.sock = t;
+    this.attach(t);
   }
 
   static connect(host: string, port: number, localAddress?: string): Promise<RawFtp> {
@@ -253,4 +274,72 @@ export function pasvTarget(text: string): { ip: string; port: number } {
   const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(text);
   if (!m) throw new Error(`not a 227: ${text}`);
   return { ip: `${m[1]}.${m[2]}.${m[3]}.${m[4]}`, port: Number(m[5]) * 256 + Number(m[6]) };
+}
+
+/**
+ * A small real FTP server written to misbehave: `onLine` answers each command line (return the
+ * bytes to send, or null to say nothing); `greeting` is sent on accept (null: never greet).
+ */
+export interface HostileUpstream {
+  port: number;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  stop(): Promise<void>;
+}
+
+export async function startHostileUpstream(opts: {
+  greeting: string | Buffer | null;
+  onLine?: (line: string, sock: net.Socket) => string | Buffer | null;
+}): Promise<HostileUpstream> {
+  let accepted = 0;
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((sock) => {
+    accepted++;
+    socks.add(sock);
+    sock.on('close', () => socks.delete(sock));
+    sock.on('error', () => {});
+    if (opts.greeting !== null) sock.write(opts.greeting);
+    let buf = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        const out = opts.onLine?.(line, sock) ?? null;
+        if (out !== null && !sock.destroyed) sock.write(out);
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    get accepted() { return accepted; },
+    stop: () => new Promise<void>((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }),
+  };
+}
+
+/** A plain FTP dialogue for hostile upstreams: login, NOOP, QUIT; `extra` answers the rest. */
+export function ftpDialogue(extra: (verb: string, line: string) => string | null = () => null): (line: string, sock: net.Socket) => string | null {
+  return (line, sock) => {
+    const verb = line.split(' ')[0]!.toUpperCase();
+    const own = extra(verb, line);
+    if (own !== null) return own;
+    switch (verb) {
+      case 'USER': return '331 Password please.\r\n';
+      case 'PASS': return '230 Logged in.\r\n';
+      case 'TYPE': return '200 Type set.\r\n';
+      case 'QUIT': setImmediate(() => sock.end()); return '221 Bye.\r\n';
+      case 'NOOP': return '200 NOOP ok.\r\n';
+      default: return '502 Not implemented.\r\n';
+    }
+  };
+}
+
+/** Resident set size and open descriptors of a process, from /proc. */
+export function procStats(pid: number): { rssKb: number; fds: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { rssKb, fds: fs.readdirSync(`/proc/${pid}/fd`).length };
 }

@@ -11,7 +11,10 @@ import { startProxy } from '../../src/proxy/server.js';
 import { SYNTHESIZED_COMMENT } from '../../src/proxy/recorder.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
-import { eventToJson } from '../../src/report/json.js';
+import { eventToJson, reportJsonChunks, toReportJson } from '../../src/report/json.js';
+import { expectValidReport } from '../helpers/validate-report.js';
+import { renderLadder } from '../../src/report/ladder.js';
+import type { Analysis } from '../../src/model/types.js';
 import { hasBinary, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 
 const d = fs.existsSync('/usr/sbin/vsftpd') ? describe : describe.skip;
@@ -24,6 +27,7 @@ d('--record and --log', () => {
   let proxyPort = 0;
   const SIZE = 1024 * 1024 + 17;
   const events: object[] = [];
+  let live: Analysis;
 
   beforeAll(async () => {
     ftpd = await startVsftpd();
@@ -44,27 +48,62 @@ d('--record and --log', () => {
     await c.uploadFrom(out, 'pub/rec-up.bin');
     c.close();
     await settle(() => p.activeSessions === 0);
-    await p.close();
+    live = await p.close();
   });
   afterAll(async () => {
     await ftpd?.stop();
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('ftpscope reads the recording: both legs are sessions whose transfers keep the served sha256', async () => {
+  it('ftpscope reads the recording: one session, its server-facing legs linked to it (originalServer), transfers with the served sha256', async () => {
     const a = await analyzeFile(pcap, { ftpPorts: [proxyPort, ftpd.port] });
     expect(a.source.type).toBe('pcapng');
-    expect(a.sessions).toHaveLength(2);
-    const ports = a.sessions.map((s) => s.server.port).sort();
-    expect(ports).toEqual([proxyPort, ftpd.port].sort());
-    for (const s of a.sessions) {
-      expect(s.handshake.seen).toBe(true);
-      const t = s.dataConnections.filter((dc) => dc.direction !== 'listing');
-      expect(t.map((dc) => [dc.direction, dc.bytes, dc.sha256, dc.complete])).toEqual([
-        ['download', SIZE, blob.sha256, true],
-        ['upload', SIZE, blob.sha256, true],
-      ]);
-    }
+    // The server-facing legs are part of the session the client made, not a second session nor unpaired data.
+    expect(a.sessions).toHaveLength(1);
+    expect(a.unpairedDataConnections).toEqual([]);
+    const s = a.sessions[0]!;
+    // Nothing is hidden silently: the report says how many connections it attached to their sessions
+    // (the server-facing control leg, and one per data connection).
+    expect(a.findings.find((f) => f.code === 'proxy-recording-legs')?.message).toMatch(new RegExp(`^${1 + s.dataConnections.length} TCP connections are server-facing legs`));
+    expect(s.server.port).toBe(proxyPort);
+    expect(s.originalServer).toEqual({ ip: ftpd.host, port: ftpd.port });
+    expect(s.handshake.seen).toBe(true);
+    const t = s.dataConnections.filter((dc) => dc.direction !== 'listing');
+    expect(t.map((dc) => [dc.direction, dc.bytes, dc.sha256, dc.complete])).toEqual([
+      ['download', SIZE, blob.sha256, true],
+      ['upload', SIZE, blob.sha256, true],
+    ]);
+    // The live analysis named the same server.
+    expect(live.sessions[0]!.originalServer).toEqual({ ip: ftpd.host, port: ftpd.port });
+    // In the JSON report (an addition to contract v1): valid, and the streamed report says the same.
+    const json = toReportJson(a) as { sessions: { originalServer?: object }[] };
+    expectValidReport(json);
+    expect(json.sessions[0]!.originalServer).toEqual({ ip: ftpd.host, port: ftpd.port });
+    expect([...reportJsonChunks(a)].join('')).toBe(JSON.stringify(json, null, 2));
+  });
+
+  it('FINs of the proxy legs are teardown facts as a capture of them gives: the same steps, senders and frames live and in the recording', async () => {
+    const file = await analyzeFile(pcap, { ftpPorts: [proxyPort] });
+    const liveSession = live.sessions[0]!;
+    const fileSession = file.sessions[0]!;
+    const steps = (t: { teardown: { kind: string; dir: number; frame: number | null }[] } | null) => t?.teardown.map((e) => [e.kind, e.dir, e.frame]);
+    expect(steps(liveSession.tcp)!.length).toBeGreaterThanOrEqual(4);
+    expect(steps(liveSession.tcp)).toEqual(steps(fileSession.tcp));
+    expect(liveSession.tcp!.finFrame).toEqual(fileSession.tcp!.finFrame);
+    expect(liveSession.dataConnections.length).toBe(fileSession.dataConnections.length);
+    liveSession.dataConnections.forEach((dc, i) => {
+      const kinds = steps(dc.tcp)!.map((e) => e[0]);
+      expect(kinds.filter((k) => k === 'fin')).toHaveLength(2);
+      expect(steps(dc.tcp)).toEqual(steps(fileSession.dataConnections[i]!.tcp));
+    });
+    // Drawn in the ladder as for a capture: a FIN arrow from each side of the control connection
+    // and of each data connection, at the same frames (times aside: the file keeps microseconds).
+    const tcpLines = (session: typeof liveSession) => renderLadder(session, { width: 100 })
+      .filter((l) => l.kind === 'tcp').map((l) => [l.frame, l.text.replace(/^\s*[+-][\d.]+/, '')]);
+    const lines = tcpLines(liveSession).map(([, text]) => String(text));
+    expect(lines.filter((l) => /\bFIN\b/.test(l) && !/of FIN|D\d+ /.test(l))).toHaveLength(2);
+    for (const dc of liveSession.dataConnections) expect(lines.filter((l) => l.includes(`D${dc.id} FIN`))).toHaveLength(2);
+    expect(tcpLines(liveSession)).toEqual(tcpLines(fileSession));
   });
 
   const tsharkIt = hasBinary('tshark') ? it : it.skip;
@@ -95,6 +134,11 @@ d('--record and --log', () => {
     expect([...types]).toEqual(expect.arrayContaining(['session-open', 'command', 'reply', 'data-open', 'data-close', 'session-close']));
     const pass = events.find((e) => (e as { command?: { verb?: string } }).command?.verb === 'PASS') as { command: { arg: string } };
     expect(pass.command.arg).toBe('****');
+    // The server the session was relayed to, as soon as the proxy connected to it.
+    const server = events.find((e) => (e as { type: string }).type === 'session-server') as { session: number; originalServer: object };
+    expect(server).toMatchObject({ session: 1, originalServer: { ip: ftpd.host, port: ftpd.port } });
+    const closeEv = events.find((e) => (e as { type: string }).type === 'session-close') as { sessionInfo: { originalServer: object } };
+    expect(closeEv.sessionInfo.originalServer).toEqual({ ip: ftpd.host, port: ftpd.port });
     const closes = events.filter((e) => (e as { type: string }).type === 'data-close') as { dataConnection: { sha256: string | null } }[];
     expect(closes.map((c) => c.dataConnection.sha256)).toEqual(expect.arrayContaining([blob.sha256, blob.sha256]));
   });

@@ -60,23 +60,68 @@ describe('passive replies', () => {
 });
 
 describe('allow list (forward mode)', () => {
-  const allow = parseAllowList(['*.example.org', '192.0.2.0/24', '2001:db8::/32', 'ftp.gnu.org,10.1.2.3']);
-  const cases: [string, string, boolean][] = [
-    ['ftp.example.org', '203.0.113.1', true],
-    ['example.org', '203.0.113.1', false],
-    ['evil.com', '192.0.2.77', true],
-    ['evil.com', '::ffff:192.0.2.77', true],
-    ['evil.com', '2001:db8:1::5', true],
-    ['ftp.gnu.org', '209.51.188.20', true],
-    ['x', '10.1.2.3', true],
-    ['x', '10.1.2.4', false],
-    ['FTP.EXAMPLE.ORG.', '1.1.1.1', true],
+  const allow = parseAllowList(['*.example.org', '192.0.2.0/24', '2001:db8::/32', 'ftp.gnu.org,10.1.2.3',
+    'files.example.net:2121,2200-2299', '[2001:db8:ff::/48]:990', '198.51.100.7:*']);
+  // [typed host, port, resolved address, allowed]
+  const cases: [string, number, string, boolean][] = [
+    ['ftp.example.org', 21, '203.0.113.1', true],
+    ['example.org', 21, '203.0.113.1', false],
+    ['evil.com', 21, '192.0.2.77', true],
+    ['evil.com', 21, '::ffff:192.0.2.77', true],
+    ['evil.com', 21, '2001:db8:1::5', true],
+    ['ftp.gnu.org', 21, '209.51.188.20', true],
+    ['x', 21, '10.1.2.3', true],
+    ['x', 21, '10.1.2.4', false],
+    ['FTP.EXAMPLE.ORG.', 21, '1.1.1.1', true],
+    // Rules without a port allow 21 only.
+    ['ftp.example.org', 25, '203.0.113.1', false],
+    ['evil.com', 2121, '192.0.2.77', false],
+    ['files.example.net', 2121, '203.0.113.9', true],
+    ['files.example.net', 2250, '203.0.113.9', true],
+    ['files.example.net', 21, '203.0.113.9', false],
+    ['any.host', 990, '2001:db8:ff::1', true],
+    ['any.host', 21, '2001:db8:ff::1', true], // also inside 2001:db8::/32, port 21
+    ['198.51.100.7', 60000, '198.51.100.7', true],
+    // A name rule does not let the name resolve to loopback, private or link-local addresses.
+    ['evil.example.org', 21, '127.0.0.1', false],
+    ['evil.example.org', 21, '10.9.9.9', false],
+    ['evil.example.org', 21, '169.254.169.254', false],
+    ['evil.example.org', 21, '::1', false],
+    ['evil.example.org', 21, 'fe80::1', false],
+    ['evil.example.org', 21, '::ffff:127.0.0.1', false],
+    // An address rule says where may be reached, whatever the name.
+    ['internal.example.org', 21, '10.1.2.3', true],
   ];
-  for (const [host, ip, ok] of cases) it(`${host} (${ip}): ${ok}`, () => expect(allow.allows(host, ip)).toBe(ok));
-  it('empty means deny everything', () => expect(parseAllowList([]).allows('localhost', '127.0.0.1')).toBe(false));
+  for (const [host, port, ip, ok] of cases) {
+    it(`${host}:${port} (${ip}): ${ok}`, () => expect(allow.check(host, port, ip).ok).toBe(ok));
+  }
+  it('--allow-resolved: a name rule may resolve only into those addresses', () => {
+    const a = parseAllowList(['*.corp.test'], ['10.0.0.0/8', '127.0.0.1']);
+    expect(a.check('ftp.corp.test', 21, '10.4.4.4').ok).toBe(true);
+    expect(a.check('ftp.corp.test', 21, '127.0.0.1').ok).toBe(true);
+    const v = a.check('ftp.corp.test', 21, '203.0.113.1');
+    expect(v.ok).toBe(false);
+    expect(!v.ok && v.reason).toMatch(/203\.0\.113\.1.*--allow-resolved/);
+  });
+  it('precheck refuses without a DNS lookup what no rule can allow', () => {
+    const names = parseAllowList(['*.example.org']);
+    expect(names.precheck('ftp.example.org', 21).ok).toBe(true);
+    const port = names.precheck('ftp.example.org', 25);
+    expect(!port.ok && port.reason).toMatch(/port 25 is not allowed for ftp\.example\.org/);
+    expect(names.precheck('evil.com', 21).ok).toBe(false);
+    // With an address rule for the port, any name may resolve into it: a lookup is needed.
+    expect(parseAllowList(['10.0.0.0/8']).precheck('evil.com', 21).ok).toBe(true);
+    expect(parseAllowList(['10.0.0.0/8']).precheck('evil.com', 25).ok).toBe(false);
+    expect(parseAllowList(['127.0.0.1']).precheck('127.0.0.1', 25).ok).toBe(false);
+  });
+  it('empty means deny everything', () => expect(parseAllowList([]).check('localhost', 21, '127.0.0.1').ok).toBe(false));
   it('bad entries are refused with a message', () => {
     expect(() => parseAllowList(['10.0.0.0/33'])).toThrow(/CIDR/);
     expect(() => parseAllowList(['ho st'])).toThrow(/pattern/);
+    expect(() => parseAllowList(['host:0'])).toThrow(/port list/);
+    expect(() => parseAllowList(['host:21-x'])).toThrow(/port list/);
+    expect(() => parseAllowList(['[2001:db8::/32'])).toThrow(/\]/);
+    expect(() => parseAllowList([], ['example.org'])).toThrow(/--allow-resolved example\.org/);
   });
 });
 

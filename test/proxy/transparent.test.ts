@@ -69,6 +69,9 @@ d('transparent mode behind nftables REDIRECT', () => {
     expect(sessions).toHaveLength(2);
     for (const s of sessions) {
       expect(s.client.ip).toBe('127.0.0.3');
+      // The address the client dialled, which SO_ORIGINAL_DST gave: not the proxy's own.
+      expect(s.originalServer).toEqual({ ip: '127.0.0.1', port: ftpd.port });
+      expect(s.server.port).toBe(p.address().port);
       expect(s.dataConnections.find((dc) => dc.direction === 'download')?.sha256).toBe(blob.sha256);
     }
     expect(sessions.map((s) => s.dataConnections.at(-1)!.setup)).toEqual(['PASV', 'EPSV']);
@@ -112,6 +115,7 @@ const hasV6Loopback = Object.values(os.networkInterfaces()).some((l) => l?.some(
     await settle(() => p.activeSessions === 0);
     const s = p.snapshot().sessions[0];
     expect(s.client.ip).toBe('::1');
+    expect(s.originalServer).toEqual({ ip: '::1', port: ftpd.port });
     expect(s.dataConnections.find((dc) => dc.direction === 'download')?.sha256).toBe(blob.sha256);
   });
 });

@@ -74,7 +74,20 @@ describe('schema/report.v1.json', () => {
     ['an unknown severity', (r) => { r.sessions[0].findings[0].severity = 'fatal'; }],
     ['a port above 65535', (r) => { r.sessions[0].server.port = 70000; }],
     ['a string timestamp', (r) => { r.sessions[0].start = '2024-01-01'; }],
+    ['a folded finding counting 1', (r) => { Object.assign(r.sessions[0].findings[0], { count: 1, frames: [4] }); }],
+    ['a count without frames', (r) => { r.sessions[0].findings[0].count = 3; }],
+    ['an unknown outcome', (r) => { r.sessions[0].dataConnections[0].outcome = 'partial'; }],
+    ['cwdAnchored true', (r) => { r.sessions[0].commands[0].cwdAnchored = true; }],
+    ['a malformed reply without text', (r) => { r.sessions[0].commands[0].malformedReplies = [{ frame: 5, ts: 1.6 }]; }],
   ];
+
+  it('accepts the additions of issue 14 (docs/report-json-additions.md)', () => {
+    const r = base();
+    Object.assign(r.sessions[0].findings[0], { count: 3, frames: [4, 9, 12] });
+    Object.assign(r.sessions[0].commands[0], { cwd: './pub', cwdAnchored: false, malformedReplies: [{ text: 'SYST not supported', frame: 5, ts: 1.6 }] });
+    Object.assign(r.sessions[0].dataConnections[0], { outcome: 'failed', gaps: 2 });
+    expect(reportSchemaErrors(r)).toEqual([]);
+  });
 
   it('accepts a minimal valid report', () => {
     expect(reportSchemaErrors(base())).toEqual([]);

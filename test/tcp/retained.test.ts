@@ -66,4 +66,18 @@ describe('RetainedBytes (the ring that checks retransmissions)', async () => {
     expect(r.size).toBe(0);
     expect(r.compare(stream, 0, 1000, 0)).toBe('unknown');
   });
+
+  it('names the frame that first carried a held byte, whether referenced in the input or copied into the ring', () => {
+    for (const lazy of [false, true]) {
+      const epoch = lazy ? new RetentionEpoch() : null;
+      const r = new RetainedBytes(1 << 16, new ByteBudget(1 << 20), epoch);
+      r.append(stream, 0, 100, 0, 7);
+      r.append(stream, 100, 250, 100, 9);
+      epoch?.inputReused(); // copied into the ring
+      r.append(stream, 250, 300, 250, 12);
+      expect([0, 99, 100, 249, 250, 299].map((o) => r.frameAt(o)), lazy ? 'lazy' : 'copied').toEqual([7, 7, 9, 9, 12, 12]);
+      r.append(stream, 300, 310, 300); // no frame (the proxy)
+      expect(r.frameAt(305)).toBeNull();
+    }
+  });
 });

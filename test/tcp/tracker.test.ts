@@ -111,6 +111,21 @@ describe('TcpTracker on ipv4.pcap variations', async () => {
     expect(ctl.conn.closeReason).toBe('fin');
   });
 
+  it('a lost segment the receiver acknowledged before more data came is one gap of its whole length', () => {
+    // The ACK past it may be acknowledging a FIN too, so its last number is held back until data shows it was a
+    // byte: still one gap event, never two.
+    const i = control.findIndex((d, k) => k > 0 && d.srcPort === 21 && d.payloadLength > 0
+      && control[k + 1]?.srcPort === 50003 && control[k + 1]!.ack === ((d.seq + d.payloadLength) >>> 0)
+      && control.slice(k + 2).some((x) => x.srcPort === 21 && x.payloadLength > 0));
+    const victim = control[i]!;
+    const { rec } = track(packets.filter((p) => p !== victim.p));
+    const ctl = rec.conns.find((l) => l.conn.server.port === 21)!;
+    const base = control.find((d) => d.srcPort === 21)!.seq + 1; // the SYN/ACK's ISN + 1: stream offset 0
+    const before = Math.max(0, ...control.slice(0, i).filter((d) => d.srcPort === 21 && d.payloadLength > 0).map((d) => d.seq + d.payloadLength - base));
+    expect(ctl.gaps[1]).toEqual([[before, victim.payloadLength]]);
+    expect(ctl.conn.closeReason).toBe('fin');
+  });
+
   it('the out-of-order limit skips ahead with a finding and keeps the counts', () => {
     const serverData = control.filter((d) => d.srcPort === 21 && d.payloadLength > 0);
     const victim = serverData[1];

@@ -455,3 +455,27 @@ describe.each([{ cols: 120, rows: 30 }, { cols: 80, rows: 24 }])('data connectio
     }
   });
 });
+
+describe('display filters in the dashboard', () => {
+  it('/ takes a display filter on sessions, and says when text that looks like one is searched for instead', async () => {
+    const t = await open('../tour.pcapng', 120, 30);
+    await t.press('/');
+    await t.type('ftp.response.code == 530');
+    await t.press('enter');
+    // tshark: the only 530 of tour.pcapng is in the session from port 58906 (captures/expected/tour.pcapng.tsv)
+    expect(t.screen()).toContain('1 match /ftp.response.code == 530');
+    expect(t.screen()).toContain(':58906');
+    await t.press('/');
+    await t.type('ftp.respons.code == 530');
+    await t.press('enter');
+    expect(t.screen()).toMatch(/not a display filter \(unknown field "ftp.respons.code"; did you mean ftp.response.code\?/);
+  });
+
+  it('/ in the packets pane jumps to the next packet a display filter matches', async () => {
+    const t = await open('../tour.pcapng', 120, 30);
+    await t.press('enter', '3', '/');
+    await t.type('tcp.flags.syn == 1 && tcp.flags.ack == 1');
+    await t.press('enter');
+    expect(t.selected()!.text).toMatch(/SYN,ACK/);
+  });
+});

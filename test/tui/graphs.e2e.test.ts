@@ -25,7 +25,7 @@ describe.skipIf(!hasTmux())('graphs in tmux', () => {
     const before = /cursor ▶ frame (\d+)/.exec(text)![1];
     await keys('Right', 'Right', 'Right', 'Right', 'Right', 'Right', 'Right', 'Right', 'Right', 'Right', 'Right', 'Right');
     text = await waitFor(new RegExp(`cursor ▶ frame (?!${before}\\b)\\d+`), 'the cursor to select another packet');
-    await keys('e');
+    await keys('a');
     text = await waitFor(/cursor ▶ frame \d+ .*\[[A-Z]/, 'a flagged packet under the cursor');
     const flagged = /cursor ▶ frame (\d+)/.exec(text)![1];
     await keys('Enter');

@@ -56,7 +56,7 @@ describe('graphs view', () => {
     for (let i = 0; i < 30; i++) await t.press('right');
     const col = 30 + (g.columns[g.frames.indexOf(first)] ?? 0);
     expect(cursorFrame(t)).toBe(packets[g.nearest[Math.min(col, g.nearest.length - 1)]!]!.frame);
-    await t.press('e');
+    await t.press('a');
     const flagged = cursorFrame(t);
     expect(t.screen()).toMatch(new RegExp(`cursor ▶ frame ${flagged} .*\\[[A-Z ,#0-9-]+\\]`));
     expect(packets.find((p) => p.frame === flagged)!.analysis!.flags).not.toBe(0);
@@ -67,7 +67,7 @@ describe('graphs view', () => {
 });
 
 describe('packets view marks analysis flags', () => {
-  it('a tag column (RETX, DUP ACK #n, ZERO WIN, KEEP-ALIVE) and e / E walk the flagged packets', async () => {
+  it('a tag column (RETX, DUP ACK #n, ZERO WIN, KEEP-ALIVE) and a / A walk the flagged packets', async () => {
     const t = await open(160, 50);
     await t.press('enter', '3');
     expect(t.screen()).toMatch(/No\. +Time +Conn +Dir +Flags +Len +Analysis +Summary/);
@@ -76,13 +76,13 @@ describe('packets view marks analysis flags', () => {
     const flagged: number[] = [];
     for (let i = 0; i < list.count; i++) if (list.at(i).analysis && list.at(i).analysis!.flags !== 0) flagged.push(list.at(i).frame);
     expect(flagged.length).toBeGreaterThan(3);
-    await t.press('e');
+    await t.press('a');
     expect(t.selected()!.text).toMatch(new RegExp(`^▶ +${flagged[0]} `));
-    await t.press('e', 'e');
+    await t.press('a', 'a');
     const third = t.selected()!.text;
     expect(third).toMatch(new RegExp(`^▶ +${flagged[2]} `));
     expect(third).toMatch(/ (RETX|SPURIOUS|DUP ACK #\d+|ZERO WIN|KEEP-ALIVE|WIN UPDATE|WIN FULL|LOST|OOO)/);
-    await t.press('E');
+    await t.press('A');
     expect(t.selected()!.text).toMatch(new RegExp(`^▶ +${flagged[1]} `));
     // a flagged row is styled apart (bold, with colour), an ordinary one is not bold
     const row = t.rowOf(new RegExp(`^ +${flagged[2]} `));

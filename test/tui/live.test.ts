@@ -29,11 +29,13 @@ describe('live dashboard (a pipeline fed real packets while the screen runs)', (
     const shift = v4[v4.length - 1].ts + 1 - v6[0].ts;
     v6.forEach((r, i) => { r.frame = v4.length + i + 1; r.ts += shift; });
     const pipeline = new Pipeline({ keepPackets: true, maxPacketsPerSession: 1000 }, { type: 'live', name: 'test' });
-    const source: DashboardSource = { title: 'live test', live: true, snapshot: () => pipeline.snapshot() };
+    const source: DashboardSource = { title: 'live test', live: true, snapshot: () => pipeline.snapshot(), waiting: 'waiting for the first FTP session on lv0' };
     const t = await openHarness(source, 100, 30);
 
     expect(t.screen()).toContain('● LIVE');
-    expect(t.screen()).toContain('no FTP sessions');
+    // A live source says what it waits for, not that the capture had none.
+    expect(t.screen()).toContain('waiting for the first FTP session on lv0');
+    expect(t.screen()).not.toContain('no FTP sessions found');
     for (const r of v4.slice(0, 20)) pipeline.push(r);
     await until(() => t.screen().includes('1 sessions'));
     expect(t.screen()).toContain('1 sessions');
@@ -72,6 +74,25 @@ describe('live dashboard (a pipeline fed real packets while the screen runs)', (
     for (const r of v6.slice(100)) pipeline.push(r);
     await until(() => t.screen().includes(`${v4.length + v6.length} packets`));
     expect(t.selected()!.text).toMatch(/\[[0-9a-f]+:[0-9a-f:]+|└/);
+    await t.close();
+  });
+
+  it('trouble as it happens (drops) is in the status line, over the hints, until it is over; a key\'s message comes first', async () => {
+    const pipeline = new Pipeline({ keepPackets: true }, { type: 'live', name: 'test' });
+    let notice: string | null = null;
+    const source: DashboardSource = { title: 'live test', live: true, snapshot: () => pipeline.snapshot(), notice: () => notice };
+    const t = await openHarness(source, 100, 30);
+    const status = (): string => t.lines().at(-1)!;
+    expect(status()).toContain('Enter open');
+    notice = '! the kernel has dropped 6 packets on lv0 so far';
+    await until(() => status().includes('dropped 6'));
+    expect(status()).toContain('! the kernel has dropped 6 packets on lv0 so far');
+    await t.press('s'); // a key's message (the sort) is shown over it
+    expect(status()).toContain('sorted by');
+    notice = null;
+    await t.press('s');
+    await until(() => !status().includes('dropped'));
+    expect(status()).not.toContain('dropped');
     await t.close();
   });
 });

@@ -5,6 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { isDiagnosis } from '../../src/analysis/diagnosis.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
 import type { Analysis, Session } from '../../src/model/types.js';
 import { loadCapture } from '../../src/analysis/sources/file.js';
@@ -40,7 +41,8 @@ function referenceRows(a: Analysis, filter: string, sort: SortOrder): string[] {
     return vx < vy ? -dir : vx > vy ? dir : x.id - y.id;
   });
   return [
-    ...ss.flatMap((s) => [`s${s.id}`, ...s.dataConnections.map((dc) => `s${s.id}d${dc.id}`)]),
+    ...ss.flatMap((s) => [`s${s.id}`, ...s.dataConnections.map((dc) => `s${s.id}d${dc.id}`),
+      ...s.unseenTransfers.map((_, i) => `s${s.id}n${i + 1}`)]),
     ...a.unpairedDataConnections.filter((dc) => dcMatches(dc, filter)).map((dc) => `u${dc.id}`),
   ];
 }
@@ -92,18 +94,16 @@ describe('findings list on every recorded session', async () => {
 
   it('lists each finding once, most severe first, then by frame', () => {
     const rows = collectFindings(a);
-    const every = new Set([
-      ...a.findings,
-      ...a.sessions.flatMap((s) => [...s.findings, ...(s.tcp?.findings ?? []), ...s.dataConnections.flatMap((dc) => dc.tcp?.findings ?? [])]),
-      ...a.unpairedDataConnections.flatMap((dc) => dc.tcp?.findings ?? []),
-    ]);
+    // The TCP layer's findings are on the sessions (and the capture) already: those lists are all there is.
+    const every = new Set([...a.findings, ...a.sessions.flatMap((s) => s.findings)]);
     expect(rows.length).toBe(every.size);
     expect(new Set(rows.map((r) => r.finding))).toEqual(every);
-    const rank = { error: 0, warning: 1, info: 2 };
+    // Diagnoses (the cause of a failure) lead, then the most severe, then by frame.
+    const rank = (f: { severity: 'error' | 'warning' | 'info'; code: string }): number => (isDiagnosis(f.code) ? 0 : { error: 1, warning: 2, info: 3 }[f.severity]);
     for (let i = 1; i < rows.length; i++) {
       const p = rows[i - 1].finding;
       const q = rows[i].finding;
-      expect(rank[p.severity] < rank[q.severity] || (rank[p.severity] === rank[q.severity] && (p.frame ?? Infinity) <= (q.frame ?? Infinity))).toBe(true);
+      expect(rank(p) < rank(q) || (rank(p) === rank(q) && (p.frame ?? Infinity) <= (q.frame ?? Infinity))).toBe(true);
     }
     for (const r of rows) if (r.session) expect(r.where).toMatch(new RegExp(`^session ${r.session.id}\\b`));
   });

@@ -129,7 +129,7 @@ describe('the filter finds what a row shows: statuses, modes, setup verbs, data 
         const text = segments.map((s) => s.text).join('');
         const status = segments[segments.length - 1].text.trim(); // the status column, drawn in its own style
         const needles = status.split(/\s+/).filter((w) => !/^[✓x!]$/.test(w));
-        if (row.kind !== 'session') {
+        if (row.kind === 'data' || row.kind === 'unpaired') {
           const dc = row.dc;
           needles.push(...[dc.mode, dc.setup].filter((x): x is NonNullable<typeof x> => !!x), endpoint(dc.server), endpoint(dc.client));
           for (const n of needles.slice(-2)) expect(text).toContain(n);

@@ -94,14 +94,22 @@ describe.skipIf(!hasTmux())('ftpscope <capture> in tmux', () => {
     expect(secret['ftp.request.command']).toBe('PASS');
     const cmd = `cd ${ROOT} && NO_COLOR=1 TERM=xterm-256color node ${CLI} captures/vsftpd-login-failed.pcap${show ? ' --show-passwords' : ''}; echo __EXIT=$?; sleep 30`;
     tmux('new-session', '-d', '-s', 'e2e', '-x', '160', '-y', '50', cmd);
-    await waitFor(/Sessions \(\d+\)/, 'the sessions view');
-    await keys('Enter', '3', '/');
+    // The whole file read (every control connection tshark sees a SYN for), so the packet lists are complete.
+    const sessions = readTsv(ROOT + 'captures/expected/vsftpd-login-failed.pcap.tsv').filter((r) => r['tcp.dstport'] === '21' && r['tcp.flags'] === '0x0002').length;
+    await waitFor(new RegExp(`Sessions \\(${sessions}\\)`), 'the sessions view with every session');
+    await keys('Enter', '3');
+    await waitFor(/\[\*\] Packets — session 1/, 'the packets pane, focused');
+    await keys('/');
     await typeText('Request: PASS');
+    await waitFor(/search: \/Request: PASS/, 'the search text in the prompt');
     await keys('Enter');
     await waitFor(/Hex — frame 11\b/, 'the hex of the PASS packet');
     // the layers pane: find the FTP argument in the tree
-    await keys('Tab', '/');
+    await keys('Tab');
+    await waitFor(/\[\*\] Layers — frame 11\b/, 'the layers pane, focused');
+    await keys('/');
     await typeText('Request arg');
+    await waitFor(/search: \/Request arg/, 'the search text in the prompt');
     await keys('Enter');
     const screen = await waitFor(/Layers — frame 11\b[\s\S]*Request arg/, 'the FTP layer of the PASS packet');
     if (show) {

@@ -4,8 +4,11 @@
  * analyzed so far and settles with the final analysis.
  */
 import { readCapture } from '../../capture/open.js';
+import type { PacketRecord } from '../../capture/types.js';
 import { Pipeline, type PipelineOptions } from '../pipeline.js';
 import type { Analysis } from '../../model/types.js';
+import type { PacketFact } from '../../model/packet-facts.js';
+import { analyzePackets } from './packets.js';
 
 export interface AnalyzeFileOptions extends PipelineOptions {
   onProgress?: (bytesRead: number, totalBytes: number | null) => void;
@@ -13,6 +16,14 @@ export interface AnalyzeFileOptions extends PipelineOptions {
   blockingReads?: boolean;
   /** See ReadOptions.pace. */
   pace?: () => Promise<unknown> | undefined;
+}
+
+/**
+ * Analyze a capture file keeping the facts of every TCP packet, FTP or not (display filters on
+ * packets): the analysis, the packets' facts in capture order, and the time of the first packet.
+ */
+export function analyzeFilePackets(path: string, opts: Pick<AnalyzeFileOptions, 'ftpPorts'> = {}): Promise<{ analysis: Analysis; packets: () => Iterable<PacketFact>; start: number }> {
+  return analyzePackets({ files: [path], merged: false, name: path, ignored: [] }, opts);
 }
 
 /** Analyze a capture file. */
@@ -43,26 +54,43 @@ export interface FileLoad {
 /** Read and analyze the capture in the background, keeping packet facts; the dashboard shows it as it fills in. */
 export function loadCapture(path: string, ftpPorts?: number[]): FileLoad {
   const pipeline = new Pipeline({ ftpPorts, keepPackets: true }, { type: 'pcap', name: path });
-  let read = 0;
+  return loadInBackground(pipeline,
+    (onPacket, onProgress) => readCapture(path, onPacket, { chunkSize: SLICE, onProgress }),
+    (info) => {
+      pipeline.analyzer.source.type = info.format;
+      return pipeline.finish(info);
+    });
+}
+
+/**
+ * What one file and a merged set share when the dashboard reads them in the background: the
+ * first packet's signal, the progress figures, snapshots while reading. `read` feeds every packet
+ * to the pipeline's push; `finish` makes the final analysis from what the read resolves to.
+ */
+export function loadInBackground<T>(
+  pipeline: Pipeline,
+  read: (onPacket: (rec: PacketRecord) => void, onProgress: (read: number, total: number | null) => void) => Promise<T>,
+  finish: (result: T) => Analysis,
+): FileLoad {
+  let readBytes = 0;
   let total: number | null = null;
   let done = false;
   let first = true;
   let gotFirst: () => void = () => {};
   const firstPacket = new Promise<void>((resolve) => { gotFirst = resolve; });
-  const analysis = readCapture(path, (rec) => {
+  const analysis = read((rec) => {
     if (first) { first = false; gotFirst(); }
     pipeline.push(rec);
-  }, { chunkSize: SLICE, onProgress: (r, t) => { read = r; total = t; } }).then((info) => {
-    pipeline.analyzer.source.type = info.format;
+  }, (r, t) => { readBytes = r; total = t; }).then((result) => {
     done = true;
     gotFirst();
-    return pipeline.finish(info);
+    return finish(result);
   });
   return {
     analysis,
     firstPacket,
     snapshot: () => pipeline.snapshot(),
-    progress: () => (done ? null : { read, total }),
+    progress: () => (done ? null : { read: readBytes, total }),
   };
 }
 
@@ -71,4 +99,4 @@ export function loadCapture(path: string, ftpPorts?: number[]): FileLoad {
  * the event loop (keys, redraws) runs between chunks. readCapture's 4 MiB chunks held keys for
  * hundreds of milliseconds; 256 KiB is about 20 ms of analysis on one core.
  */
-const SLICE = 256 << 10;
+export const SLICE = 256 << 10;

@@ -3,7 +3,7 @@
  * written to pcapng as they come, the latest kept in memory for full dissection. Expiry runs on
  * the packets' own timestamps, like every source.
  */
-import { openLive, type LiveCapture } from '../../capture/live.js';
+import { LIVE_DEFAULTS, openLive, type LiveCapture } from '../../capture/live.js';
 import { PcapngWriter } from '../../capture/pcapng-writer.js';
 import { RecentPackets } from '../../capture/recent.js';
 import type { CaptureInfo, PacketRecord } from '../../capture/types.js';
@@ -17,6 +17,10 @@ export interface LiveCaptureOptions {
   /** BPF capture filter. */
   filter?: string;
   snaplen?: number;
+  /** Kernel buffer, bytes (LIVE_DEFAULTS.bufferSize when absent). */
+  bufferSize?: number;
+  /** libpcap immediate mode (see LiveOptions.immediate). */
+  immediate?: boolean;
   /** Write every packet to this pcapng file. */
   write?: string;
   /** Stop after this many packets. */
@@ -45,11 +49,24 @@ export interface CaptureResult {
   kernelDropped: number;
 }
 
+/** Counts of a running capture, as they stand. */
+export interface LiveCounts {
+  packets: number;
+  /** Dropped by the kernel so far (libpcap backend; 0 when unknown). */
+  kernelDropped: number;
+  /** Not written to -w because the disk fell behind. */
+  writeDropped: number;
+}
+
 /** A running live capture feeding the analysis pipeline: what `capture` and the live dashboard drive. */
 export interface RunningCapture {
   pipeline: Pipeline;
   live: LiveCapture;
   title: string;
+  /** What the empty dashboard waits for. */
+  waiting: string;
+  /** The counts now (the dashboard's status line asks every refresh). */
+  counts(): LiveCounts;
   /** Settles once capturing has stopped and the output file is complete. */
   done: Promise<CaptureResult>;
   /** Stops capturing (idempotent); resolves like done. */
@@ -85,6 +102,8 @@ export function startLiveCapture(opts: LiveCaptureOptions): RunningCapture {
       device: opts.device,
       filter: opts.filter,
       snaplen: opts.snaplen,
+      bufferSize: opts.bufferSize,
+      immediate: opts.immediate,
       onPacket: (rec) => {
         packets++;
         if (writer) writer.writePacket(ifId, rec.ts, rec.buf.subarray(rec.offset, rec.offset + rec.caplen), rec.wirelen);
@@ -114,13 +133,16 @@ export function startLiveCapture(opts: LiveCaptureOptions): RunningCapture {
         name: opts.device, format: 'pcapng', gzip: false, packets, bytes: live.stats().bytes,
         linkTypes: [live.linkTypeName], truncated: false, comments: [], findings: [],
       };
-      const kernelDropped = live.stats().kernelDropped ?? 0;
+      const stats = live.stats();
+      const kernelDropped = stats.kernelDropped ?? 0;
       if (kernelDropped > 0) {
         info.findings.push(finding('warning', 'capture-kernel-drops',
-          `the kernel dropped ${kernelDropped} packets on ${opts.device} before ftpscope could read them: expect gaps (a narrower -f filter or a smaller -s snaplen helps)`));
+          `the kernel dropped ${kernelDropped} packets on ${opts.device} before ftpscope could read them: expect gaps. ${dropAdvice(opts)}`));
       }
       let closeError: unknown = null;
       if (writer) {
+        // The file says what the capture lost, so a report of it says so too (capture-drops-recorded).
+        if (kernelDropped > 0) writer.setInterfaceStatistics(ifId, { received: packets + kernelDropped, interfaceDropped: kernelDropped, comment: `${kernelDropped} packets dropped by the kernel while capturing on ${opts.device}` });
         await writer.close().catch((e) => { closeError = e; });
         if (writer.dropped > 0) {
           info.findings.push(finding('warning', 'capture-write-dropped',
@@ -140,6 +162,8 @@ export function startLiveCapture(opts: LiveCaptureOptions): RunningCapture {
     pipeline,
     live,
     title,
+    waiting: `waiting for the first FTP session on ${opts.device}${opts.filter ? ` (filter "${opts.filter}")` : ''}`,
+    counts: () => ({ packets, kernelDropped: live.stats().kernelDropped ?? 0, writeDropped: writer?.dropped ?? 0 }),
     done,
     stop,
     readFrame: async (frame) => {
@@ -152,3 +176,11 @@ export function startLiveCapture(opts: LiveCaptureOptions): RunningCapture {
   };
 }
 
+/** What to change when the kernel drops packets, in the words of the command's options. */
+export function dropAdvice(opts: { bufferSize?: number; filter?: string; immediate?: boolean }): string {
+  const kib = Math.round((opts.bufferSize ?? LIVE_DEFAULTS.bufferSize) / 1024);
+  const was = kib >= 1024 ? `${Math.round(kib / 1024)} MiB` : `${kib} KiB`;
+  return `Give it a bigger kernel buffer (-B ${Math.max(kib * 2, 128 * 1024)} KiB; it was ${was})` +
+    `${opts.filter ? ', a narrower -f filter' : ', a -f filter naming the FTP hosts'}` +
+    `${opts.immediate ? ', or drop --immediate' : ''}.`;
+}

@@ -1,5 +1,9 @@
-/** Findings view: everything found, most severe first; Enter jumps to the finding's frame. */
+/**
+ * Findings view: everything found, most severe first; Enter jumps to the finding's frame. A code
+ * that occurred several times in a session is one row with its count (the ×N column).
+ */
 import type { Finding } from '../../model/findings.js';
+import { isDiagnosis } from '../../analysis/diagnosis.js';
 import type { Analysis, Session } from '../../model/types.js';
 import type { PaneModel } from '../pane.js';
 import { fit, fitLeft } from '../text.js';
@@ -9,8 +13,13 @@ export interface FindingRow { finding: Finding; session: Session | null; where: 
 const RANK = { error: 0, warning: 1, info: 2 } as const;
 const MARK = { error: 'x ERR ', warning: '! WARN', info: 'i info' } as const;
 
-/** Where a finding was listed; the label is made only for rows on screen. */
-const enum Place { Capture, Session, SessionTcp, Data, Unpaired }
+/**
+ * Where a finding was listed; the label is made only for rows on screen. The TCP layer's findings
+ * (a retransmission that differs, port reuse, …) are listed on their FTP session by the analysis,
+ * and those of unpaired data connections on the capture, so the sessions' and the capture's lists
+ * are all there is to read.
+ */
+const enum Place { Capture, Session }
 
 /**
  * Every finding of an analysis in display order, kept as parallel arrays and an index
@@ -21,52 +30,43 @@ export class FindingList {
   private readonly places: Place[] = [];
   /** Index into analysis.sessions, or -1. */
   private readonly owners: number[] = [];
-  /** Data connection id for Data / Unpaired. */
-  private readonly dcIds: number[] = [];
   /** Sessions [0, nextSession) are collected; -1 before the capture's own findings. */
   private nextSession = -1;
   private order: Int32Array | null = null;
-  private readonly global: Set<Finding>;
-  private readonly local = new Set<Finding>();
+  /** Occurrences of all listed findings (folded ones count each). */
+  private total = 0;
 
-  constructor(private readonly a: Analysis) {
-    this.global = new Set(a.findings);
-  }
+  constructor(private readonly a: Analysis) {}
 
-  /**
-   * Collects for about budgetMs (idle time), or to the end; true when the list is complete.
-   * The analyzer may list one finding on both the session and its TCP connection: listed once.
-   */
+  /** Collects for about budgetMs (idle time), or to the end; true when the list is complete. */
   collect(budgetMs = Infinity): boolean {
     if (this.order) return true;
     const a = this.a;
     const t0 = performance.now();
     if (this.nextSession < 0) {
-      for (const f of a.findings) this.add(f, Place.Capture, -1, -1);
+      for (const f of a.findings) this.add(f, Place.Capture, -1);
       this.nextSession = 0;
     }
     while (this.nextSession < a.sessions.length) {
       const i = this.nextSession++;
-      const s = a.sessions[i];
-      this.local.clear();
-      for (const f of s.findings) this.add(f, Place.Session, i, -1);
-      for (const f of s.tcp?.findings ?? []) this.add(f, Place.SessionTcp, i, -1);
-      for (const dc of s.dataConnections) for (const f of dc.tcp?.findings ?? []) this.add(f, Place.Data, i, dc.id);
+      for (const f of a.sessions[i].findings) this.add(f, Place.Session, i);
       if ((i & 15) === 15 && performance.now() - t0 > budgetMs) return false;
     }
-    this.local.clear();
-    for (const dc of a.unpairedDataConnections) for (const f of dc.tcp?.findings ?? []) this.add(f, Place.Unpaired, -1, dc.id);
     this.order = sortOrder(this.findings);
     return true;
   }
 
-  private add(f: Finding, place: Place, owner: number, dcId: number): void {
-    if (this.local.has(f) || (place !== Place.Capture && this.global.has(f))) return;
-    this.local.add(f);
+  private add(f: Finding, place: Place, owner: number): void {
     this.findings.push(f);
     this.places.push(place);
     this.owners.push(owner);
-    this.dcIds.push(dcId);
+    this.total += f.count ?? 1;
+  }
+
+  /** Occurrences of every listed finding (a folded finding counts as many as it folded). */
+  get occurrences(): number {
+    this.sorted();
+    return this.total;
   }
 
   private sorted(): Int32Array {
@@ -89,19 +89,16 @@ export class FindingList {
     switch (this.places[j]) {
       case Place.Capture: return 'capture';
       case Place.Session: return `session ${s!.id}`;
-      case Place.SessionTcp: return `session ${s!.id} tcp`;
-      case Place.Data: return `session ${s!.id} D${this.dcIds[j]}`;
-      case Place.Unpaired: return `unpaired ${this.dcIds[j]}`;
     }
   }
 }
 
-/** Severity, then frame (none last), then listing order. */
+/** Diagnoses first (they name the cause), then severity, then frame (none last), then listing order. */
 function sortOrder(fs: readonly Finding[]): Int32Array {
   const n = fs.length;
   const order = new Int32Array(n);
   const NO_FRAME = 2 ** 32;
-  const key = (f: Finding): number => RANK[f.severity] * 2 ** 33 + Math.min(f.frame ?? NO_FRAME, NO_FRAME);
+  const key = (f: Finding): number => (isDiagnosis(f.code) ? 0 : RANK[f.severity] + 1) * 2 ** 33 + Math.min(f.frame ?? NO_FRAME, NO_FRAME);
   if (n <= 2 ** 18) {
     // rank (2 bits) | frame (33) | index (18) packed in one exact double: a native sort, no comparator
     const packed = new Float64Array(n);
@@ -123,13 +120,20 @@ export function collectFindings(a: Analysis): FindingRow[] {
   return rows;
 }
 
-export const FINDING_HEADER = `${fit('sev', 6)} ${fit('where', 14)} ${fitLeft('frame', 7)} ${fit('code', 24)} message`;
+export const FINDING_HEADER = `${fit('sev', 6)} ${fit('where', 14)} ${fitLeft('frame', 7)} ${fit('code', 24)} ${fitLeft('×n', 5)} message`;
+
+/** How often a (folded) finding occurred: "×689", blank for one. */
+function countCell(f: Finding): string {
+  const n = f.count ?? 1;
+  return n > 1 ? `×${n}` : '';
+}
 
 export function findingsPane(list: FindingList): PaneModel {
   const text = (r: FindingRow): string =>
-    `${MARK[r.finding.severity]} ${fit(r.where, 14)} ${fitLeft(r.finding.frame === null ? '-' : String(r.finding.frame), 7)} ${fit(r.finding.code, 24)} ${r.finding.message}`;
+    `${MARK[r.finding.severity]} ${fit(r.where, 14)} ${fitLeft(r.finding.frame === null ? '-' : String(r.finding.frame), 7)} ${fit(r.finding.code, 24)} ${fitLeft(countCell(r.finding), 5)} ${r.finding.message}`;
+  const occurrences = list.occurrences;
   return {
-    title: `Findings (${list.count})`,
+    title: `Findings (${list.count}${occurrences > list.count ? `, ${occurrences} occurrences` : ''})`,
     header: FINDING_HEADER,
     source: { count: list.count, keyAt: (i) => i, indexOf: (k) => (typeof k === 'number' && k < list.count ? k : -1) },
     row: (i) => {

@@ -5,6 +5,7 @@
  */
 import type { Session } from '../../model/types.js';
 import { renderLadder, type LadderLine } from '../../report/ladder.js';
+import { isDiagnosis } from '../../analysis/diagnosis.js';
 import type { PaneModel } from '../pane.js';
 import type { Style } from '../theme.js';
 
@@ -33,8 +34,11 @@ export function ladderKeys(lines: LadderLine[]): string[] {
 export function flowPane(session: Session | null, lines: LadderLine[]): PaneModel {
   const keys = ladderKeys(lines);
   let index: Map<string, number> | null = null;
+  // The session's diagnosis heads the pane, ahead of the detail (the whole text is in the findings view and `?`).
+  const diagnosis = session?.findings.find((f) => isDiagnosis(f.code)) ?? null;
   return {
-    title: session ? `Flow — session ${session.id}` : 'Flow',
+    title: session ? `Flow — session ${session.id}${diagnosis ? ` — diagnosis: ${diagnosis.code}` : ''}` : 'Flow',
+    ...(diagnosis ? { header: `Diagnosis: ${diagnosis.message}` } : {}),
     source: {
       count: lines.length,
       keyAt: (i) => keys[i],

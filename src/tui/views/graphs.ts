@@ -2,7 +2,7 @@
  * Graphs view: the time–sequence graph (data segments, ACK line, receive window, retransmissions
  * and zero windows marked) and the throughput graph of one data connection, with what limited each
  * stretch of time under them. A cursor (← →) walks the time axis and selects the packet nearest it;
- * e / E jump to the next / previous packet with an analysis flag. Every glyph says what it is
+ * a / A jump to the next / previous packet with an analysis flag. Every glyph says what it is
  * (src/report/graphs.ts), colour only repeats it.
  */
 import type { PacketFact } from '../../model/packet-facts.js';
@@ -38,7 +38,7 @@ export interface GraphState {
   packets: PacketFact[];
   /** Column of the cursor on the time axis. */
   cursor: number;
-  /** The selected packet (the one nearest the cursor, or the flagged one e / E went to). */
+  /** The selected packet (the one nearest the cursor, or the flagged one a / A went to). */
   frame: number | null;
 }
 
@@ -68,7 +68,7 @@ export function graphsPane(g: GraphState | null, width: number, height: number):
     rows.push([{ text: `cursor ▶ frame ${p.frame}  +${rel(p.ts, g.session.start)} s  ${connectionLabel(p)} ${directionLabel(p)}  ${tags ? `[${tags}] ` : ''}${packetSummary(p, g.dc)}`, style: isFlagged(p) ? 'flagged' : 'key' }]);
   }
   if (g.dc.tcpAnalysis) rows.push([{ text: `TCP: ${transferSummaryText(g.dc.tcpAnalysis)}` }]);
-  rows.push([{ text: '← → move the cursor (selects the nearest packet)  e / E next / previous flagged packet  Enter show it in Packets', style: 'dim' }]);
+  rows.push([{ text: '← → move the cursor (selects the nearest packet)  a / A next / previous flagged packet  Enter show it in Packets', style: 'dim' }]);
   const cmd = g.dc.command ? `${g.dc.command.verb}${g.dc.command.arg ? ' ' + g.dc.command.arg : ''}` : 'no transfer command';
   return {
     title: `Graphs — session ${g.session.id}, D${g.dc.id} ${cmd} (${g.packets.length} packets)`,

@@ -142,7 +142,9 @@ function teardown(tcp: TcpFacts): Line[] {
   const events = tcp.teardown;
   if (events.length === 0) {
     out.push({ text: tcp.closeReason === 'timeout' ? '  No FIN or RST: the connection went idle and was expired.'
-      : '  No FIN or RST was captured: the connection was still open when the capture ended.' });
+      // A live source's connection that has not ended yet has no close reason at all.
+      : tcp.closeReason === null ? '  No FIN or RST yet: the connection is open.'
+        : '  No FIN or RST was captured: the connection was still open when the capture ended.' });
     return out;
   }
   const name = (d: 0 | 1): string => (d === 0 ? 'client' : 'server');

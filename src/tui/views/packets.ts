@@ -8,6 +8,7 @@ import type { PacketFact, PacketList } from '../../model/packet-facts.js';
 import type { DataConnection, Session } from '../../model/types.js';
 import { connectionLabel, directionLabel, packetSummary } from '../../report/packet-facts.js';
 import { analysisTags, TA_FLAG_MASK } from '../../model/tcp-analysis.js';
+import { DisplayFilter } from '../../report/filter/index.js';
 import type { PaneModel } from '../pane.js';
 import { fit, fitLeft, flagNames, rel } from '../text.js';
 import type { ListSource } from '../vlist.js';
@@ -30,12 +31,14 @@ export function tagsOf(p: PacketFact): string {
   return p.analysis ? analysisTags(p.analysis).join(',') : '';
 }
 
-/** Whether the packet has a TCP analysis flag (the packets view marks it, e / E jump between them). */
+/** Whether the packet has a TCP analysis flag (the packets view marks it, a / A jump between them). */
 export function isFlagged(p: PacketFact): boolean {
   return p.analysis !== null && (p.analysis.flags & TA_FLAG_MASK) !== 0;
 }
 
-export function packetsPane(session: Session | null, showPasswords = false): PaneModel {
+export function packetsPane(session: Session | null, showPasswords = false, captureStart?: number): PaneModel {
+  let lastNeedle: string | null = null;
+  let filter: DisplayFilter | null = null;
   const list = session?.packets ?? null;
   const start = session?.start ?? 0;
   const dcOf = (p: PacketFact): DataConnection | null =>
@@ -52,6 +55,12 @@ export function packetsPane(session: Session | null, showPasswords = false): Pan
       return [{ text: rowText(p), style: isFlagged(p) ? 'flagged' : p.sender === 'server' ? 'server' : 'client' }];
     },
     empty: list ? 'no packets' : session ? 'packets were not kept for this session' : 'select a session',
-    matches: (i, needle) => rowText(list!.at(i)).toLowerCase().includes(needle.toLowerCase()),
+    matches: (i, needle) => {
+      // A display filter (tcp.flags.reset == 1, ftp.response.code >= 400) tests the packet's facts; other text, the row.
+      if (needle !== lastNeedle) { lastNeedle = needle; filter = DisplayFilter.tryParse(needle, { showPasswords }); }
+      const p = list!.at(i);
+      if (filter) return filter.matchesPacket(p, { start: captureStart ?? start, session: (id) => (id === session?.id ? session : null) });
+      return rowText(p).toLowerCase().includes(needle.toLowerCase());
+    },
   };
 }

@@ -9,7 +9,7 @@
  *   never re-sorts. A narrowing filter (the new text contains the old) tests only the sessions
  *   the old one kept.
  */
-import type { Analysis, DataConnection, Session } from '../../model/types.js';
+import type { Analysis, DataConnection, Session, UnseenTransfer } from '../../model/types.js';
 
 export const SORT_COLUMNS = ['start', 'client', 'user', 'duration', 'commands', 'transfers', 'bytes', 'status'] as const;
 export type SortColumn = typeof SORT_COLUMNS[number];
@@ -18,6 +18,8 @@ export interface SortOrder { column: SortColumn; reverse: boolean }
 export type SessionRow =
   | { kind: 'session'; key: string; session: Session }
   | { kind: 'data'; key: string; session: Session; dc: DataConnection }
+  /** A transfer whose announced data connection is not in the capture. */
+  | { kind: 'unseen'; key: string; session: Session; unseen: UnseenTransfer }
   | { kind: 'unpaired'; key: string; dc: DataConnection };
 
 /** What the index needs from the sessions view (kept there: it is the view's vocabulary). */
@@ -25,6 +27,8 @@ export interface SessionMeasures {
   sortValue(s: Session, c: SortColumn): number | string;
   matches(s: Session, needle: string): boolean;
   dcMatches(dc: DataConnection, needle: string): boolean;
+  /** The filter text as a display filter, or null when it is search text. */
+  displayFilter?(text: string): { session(s: Session): boolean; unpaired(dc: DataConnection): boolean } | null;
 }
 
 /** A session's own rows, made once per session (and again only when it gains data connections). */
@@ -32,12 +36,18 @@ const sessionRowsCache = new WeakMap<Session, SessionRow[]>();
 
 export function rowsOf(s: Session): SessionRow[] {
   let rows = sessionRowsCache.get(s);
-  if (!rows || rows.length !== s.dataConnections.length + 1) {
+  if (!rows || rows.length !== rowCount(s)) {
     rows = [{ kind: 'session', key: `s${s.id}`, session: s }];
     for (const dc of s.dataConnections) rows.push({ kind: 'data', key: `s${s.id}d${dc.id}`, session: s, dc });
+    (s.unseenTransfers ?? []).forEach((unseen, i) => rows!.push({ kind: 'unseen', key: `s${s.id}n${i + 1}`, session: s, unseen }));
     sessionRowsCache.set(s, rows);
   }
   return rows;
+}
+
+/** A session's rows: itself, its data connections, and its transfers whose data connection is not in the capture. */
+function rowCount(s: Session): number {
+  return 1 + s.dataConnections.length + (s.unseenTransfers?.length ?? 0);
 }
 
 /** What every row list of one analysis version shares. */
@@ -48,7 +58,7 @@ export class SessionShape {
 
   constructor(readonly sessions: readonly Session[]) {
     this.rowCounts = new Int32Array(sessions.length);
-    for (let i = 0; i < sessions.length; i++) this.rowCounts[i] = 1 + sessions[i].dataConnections.length;
+    for (let i = 0; i < sessions.length; i++) this.rowCounts[i] = rowCount(sessions[i]);
   }
 
   /** Index into sessions of the session with this id, or -1. */
@@ -115,14 +125,14 @@ export class SessionRowList {
   }
 
   indexOf(key: string): number {
-    const m = /^(?:s(\d+)(?:d(\d+))?|u(\d+))$/.exec(key);
+    const m = /^(?:s(\d+)(?:d(\d+)|n(\d+))?|u(\d+))$/.exec(key);
     if (!m) return -1;
-    if (m[3] !== undefined) {
+    if (m[4] !== undefined) {
       if (!this.unpairedById) {
         this.unpairedById = new Map();
         for (let i = 0; i < this.unpaired.length; i++) this.unpairedById.set(this.unpaired[i].id, i);
       }
-      const u = this.unpairedById.get(Number(m[3]));
+      const u = this.unpairedById.get(Number(m[4]));
       return u === undefined ? -1 : this.starts[this.sessionCount] + u;
     }
     const si = this.shape.indexOfId(Number(m[1]));
@@ -133,12 +143,9 @@ export class SessionRowList {
     }
     const p = this.positions[si];
     if (p < 0) return -1;
-    if (m[2] === undefined) return this.starts[p];
+    if (m[2] === undefined && m[3] === undefined) return this.starts[p];
     const rows = rowsOf(this.shape.sessions[si]);
-    for (let j = 1; j < rows.length; j++) {
-      const r = rows[j];
-      if (r.kind === 'data' && r.dc.id === Number(m[2])) return this.starts[p] + j;
-    }
+    for (let j = 1; j < rows.length; j++) if (rows[j].key === key) return this.starts[p] + j;
     return -1;
   }
 
@@ -179,7 +186,9 @@ export class SessionIndex {
       for (let p = 0; p < full.length; p++) if (mask[full[p]]) order[n++] = full[p];
       order = order.subarray(0, n);
     }
-    const unpaired = filter ? this.a.unpairedDataConnections.filter((dc) => this.m.dcMatches(dc, filter)) : this.a.unpairedDataConnections;
+    const expr = filter ? this.m.displayFilter?.(filter) ?? null : null;
+    const unpaired = !filter ? this.a.unpairedDataConnections
+      : this.a.unpairedDataConnections.filter((dc) => (expr ? expr.unpaired(dc) : this.m.dcMatches(dc, filter)));
     const list = new SessionRowList(this.shape, order, unpaired);
     this.last = { filter, sort: sortKey, list };
     return list;
@@ -231,6 +240,18 @@ export class SessionIndex {
   }
 
   private mask(filter: string): Uint8Array {
+    const expr = this.m.displayFilter?.(filter) ?? null;
+    if (expr) {
+      // A display filter: exact text as the key (values are case-sensitive), no narrowing.
+      const key = `\u0000${filter}`;
+      let m = this.masks.get(key);
+      if (m) return m;
+      m = new Uint8Array(this.a.sessions.length);
+      this.a.sessions.forEach((s, i) => { if (expr.session(s)) m![i] = 1; });
+      if (this.masks.size >= 8) this.masks.delete(this.masks.keys().next().value!);
+      this.masks.set(key, m);
+      return m;
+    }
     const needle = filter.toLowerCase();
     let mask = this.masks.get(needle);
     if (mask) return mask;

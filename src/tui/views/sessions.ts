@@ -7,7 +7,8 @@
  * the announced endpoint (the connection's server side) stay in view at 80 columns; the
  * command's argument, then the client's address, are what give way.
  */
-import type { Analysis, DataConnection, Session } from '../../model/types.js';
+import type { Analysis, DataConnection, Session, UnseenTransfer } from '../../model/types.js';
+import { DisplayFilter } from '../../report/filter/index.js';
 import type { Row } from '../terminal.js';
 import { bytes, clock, duration, endpoint, fit, fitLeft } from '../text.js';
 import { SessionIndex, type SessionMeasures, type SessionRow, type SortColumn, type SortOrder } from './session-index.js';
@@ -43,16 +44,39 @@ export interface DcStatus {
   words: string;
 }
 
-/** A data connection's outcome: the failing reply code, a reset, incomplete, or the final reply. */
+/**
+ * A data connection's status: how the transfer ended as its peers tell it (the failing reply code,
+ * a reset, a short transfer, or the final reply), then what the capture lacks of it. Separate
+ * facts: "✓ 226, capture missing 712 KiB" is a good transfer that the capture holds only in part.
+ * While it runs (live sources): its throughput so far, then "closing" until its final reply.
+ */
 export function dcStatus(dc: DataConnection): DcStatus {
+  if (dc.progress === 'open') {
+    const elapsed = dc.end - dc.start;
+    // Under a tenth of a second a rate says nothing yet.
+    const rate = elapsed >= 0.1 && dc.bytes > 0 ? `${bytes(Math.round(dc.bytes / elapsed))}/s` : 'running';
+    return { text: `▸ ${rate}`, level: 0, words: 'running open in progress' };
+  }
+  if (dc.progress === 'closing') return { text: '▸ closing', level: 0, words: 'running closing in progress' };
   const code = dc.finalReply?.code;
   const reset = dc.closeReason === 'rst';
-  const incomplete = !dc.complete || dc.missingBytes > 0;
-  const words = incomplete ? 'incomplete' : '';
-  if (code !== undefined && code >= 400) return { text: `x ${code}${reset ? ' reset' : ''}`, level: 2, words };
-  if (reset) return { text: 'x reset', level: 2, words };
-  if (incomplete) return { text: '! incomplete', level: 1, words };
+  const cap = captureNote(dc);
+  const words = [!dc.complete ? 'incomplete' : '', cap ? 'capture gaps missing' : ''].filter(Boolean).join(' ');
+  if (dc.outcome === 'failed' || (code !== undefined && code >= 400) || reset) {
+    const why = code !== undefined && code >= 400 ? `${code}${reset ? ' reset' : ''}` : reset ? 'reset' : code !== undefined ? 'short' : 'no reply';
+    return { text: `x ${why}${cap ? `, ${cap}` : ''}`, level: 2, words: `failed ${words}` };
+  }
+  if (dc.outcome === null) return { text: '… open', level: 0, words: `open in progress ${words}` };
+  if (dc.outcome === 'unknown') return { text: `? ${cap ?? 'no reply'}`, level: 1, words: `unknown ${words}` };
+  if (cap) return { text: `✓ ${code ?? 'done'}, ${cap}`, level: 1, words };
   return { text: `✓ ${code ?? 'done'}`, level: 0, words };
+}
+
+/** What the capture lacks of a finished transfer, shortly; null when it holds all of it. */
+function captureNote(dc: DataConnection): string | null {
+  if (dc.missingBytes > 0) return `capture missing ${bytes(dc.missingBytes)}`;
+  if (dc.outcome !== null && dc.closeReason !== 'fin' && dc.closeReason !== 'rst') return 'capture ends early';
+  return null;
 }
 
 /** Changes whenever dcStatus of any of the session's data connections may have changed. */
@@ -60,7 +84,10 @@ function statusSignature(s: Session): number {
   let sig = 0;
   for (let i = 0; i < s.dataConnections.length; i++) {
     const dc = s.dataConnections[i];
-    const bits = (dc.finalReply?.code ?? 0) * 8 + (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) + (dc.missingBytes > 0 ? 1 : 0);
+    const outcome = dc.outcome === null ? 0 : dc.outcome === 'ok' ? 1 : dc.outcome === 'failed' ? 2 : 3;
+    const progress = dc.progress === 'open' ? 2 : dc.progress === 'closing' ? 1 : 0;
+    const bits = (((dc.finalReply?.code ?? 0) * 8 + (dc.closeReason === 'rst' ? 4 : 0) + (dc.complete ? 2 : 0) +
+      (dc.missingBytes > 0 ? 1 : 0)) * 4 + outcome) * 3 + progress;
     sig = (sig * 31 + bits * (i + 1)) % 2147483647;
   }
   return sig;
@@ -73,8 +100,32 @@ function dcSearchParts(dc: DataConnection): string[] {
     dc.mode ?? '', dc.setup ?? '', st.text, st.words, dc.guessedRole ?? ''];
 }
 
+/** Transfers of a session: data connections in the capture, and those announced but not in it. */
+function originalText(o: NonNullable<Session['originalServer']>): string {
+  return `${o.name !== undefined ? `${o.name} ` : ''}${endpoint(o)}`;
+}
+
+/**
+ * The server a session talks to: a proxied session's real server first, then the proxy it went
+ * through ("10.88.0.1:21 via 10.88.2.1:2121"), so a narrow column keeps the real one.
+ */
+function serverText(s: Session): string {
+  return s.originalServer ? `${originalText(s.originalServer)} via ${endpoint(s.server)}` : endpoint(s.server);
+}
+
+/**
+ * How far a session has run: its end, or while it is open (a live source) the latest moment any
+ * of its connections was seen, so its duration grows while a transfer runs on an idle control connection.
+ */
+function liveEnd(s: Session): number {
+  if (s.closed) return s.end;
+  let end = s.end;
+  for (const dc of s.dataConnections) if (dc.end > end) end = dc.end;
+  return end;
+}
+
 export function transferCount(s: Session): number {
-  return s.dataConnections.length;
+  return s.dataConnections.length + (s.unseenTransfers?.length ?? 0);
 }
 
 export function sessionBytes(s: Session): number {
@@ -105,22 +156,23 @@ export function sortValue(s: Session, c: SortColumn): number | string {
  * (addresses, user, statuses, modes, setup verbs, commands, paths) plus its commands and finding
  * codes. Rebuilt only when the session has grown or a status changed.
  */
-interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; tls: boolean; status: number; text: string }
+interface Haystack { cmds: number; dcs: number; findings: number; user: string | null; tls: boolean; status: number; original: unknown; text: string }
 const searchText = new WeakMap<Session, Haystack>();
 
 function haystack(s: Session): string {
   const hit = searchText.get(s);
   const status = statusSignature(s);
   if (hit && hit.cmds === s.commands.length && hit.dcs === s.dataConnections.length
-    && hit.findings === s.findings.length && hit.user === s.user && hit.tls === s.tls && hit.status === status) return hit.text;
+    && hit.findings === s.findings.length && hit.user === s.user && hit.tls === s.tls && hit.status === status
+    && hit.original === s.originalServer) return hit.text;
   const st = sessionStatus(s);
-  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.tls ? '[TLS]' : '', s.user ?? '', st.text, st.words];
+  const parts: string[] = [endpoint(s.client), endpoint(s.server), s.originalServer ? originalText(s.originalServer) : '', s.tls ? '[TLS]' : '', s.user ?? '', st.text, st.words];
   for (const c of s.commands) parts.push(c.verb, c.arg ?? '');
   for (const dc of s.dataConnections) parts.push(...dcSearchParts(dc));
   for (const f of s.findings) parts.push(f.code);
   // NUL separators: a needle never matches across two fields
   const text = parts.join('\u0000').toLowerCase();
-  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, tls: s.tls, status, text });
+  searchText.set(s, { cmds: s.commands.length, dcs: s.dataConnections.length, findings: s.findings.length, user: s.user, tls: s.tls, status, original: s.originalServer, text });
   return text;
 }
 
@@ -136,8 +188,18 @@ export function warmSearch(sessions: readonly Session[], from: number, budgetMs:
 }
 
 /** Does the session match the filter text (case-insensitive substring of any searchable part)? */
+/** Every word of the search text appears in what the session's rows show ("anonymous RETR"). */
 export function sessionMatches(s: Session, needle: string): boolean {
-  return !needle || haystack(s).includes(needle.toLowerCase());
+  if (!needle) return true;
+  const text = haystack(s);
+  return needle.toLowerCase().split(/\s+/).every((w) => w === '' || text.includes(w));
+}
+
+/** The filter text as a display filter (when it parses as one and names a known field), else null: search text. */
+export function displayFilterOf(text: string): { session(s: Session): boolean; unpaired(dc: DataConnection): boolean } | null {
+  const filter = DisplayFilter.tryParse(text);
+  if (!filter) return null;
+  return { session: (s) => filter.matchesSession(s), unpaired: (dc) => filter.matchesTransfer(null, dc) };
 }
 
 /** Does an (unpaired) data connection match: anything its row shows, as for sessions. */
@@ -149,7 +211,7 @@ export function dcMatches(dc: DataConnection, needle: string): boolean {
 
 const clientKey = new WeakMap<Session, string>();
 
-export const SESSION_MEASURES: SessionMeasures = { sortValue, matches: sessionMatches, dcMatches };
+export const SESSION_MEASURES: SessionMeasures = { sortValue, matches: sessionMatches, dcMatches, displayFilter: displayFilterOf };
 
 /** Every row of the view (tests, small captures); the dashboard keeps a SessionIndex and reads rows lazily. */
 export function buildSessionRows(a: Analysis, filter: string, sort: SortOrder): SessionRow[] {
@@ -192,6 +254,8 @@ export function sessionHeader(width: number): string {
 const MIN_ARG = 8;
 /** A guessed role (unpaired connections) is cut at the end down to this. */
 const MIN_ROLE = 16;
+/** Columns a data connection's label keeps when a long status takes room from it. */
+const MIN_LABEL = 24;
 
 /**
  * What a data connection row says, in at most `width` characters, richest form first:
@@ -251,14 +315,15 @@ export function sessionRowText(r: SessionRow, width: number): Row {
   if (r.kind === 'session') {
     const s = r.session;
     const st = sessionStatus(s);
-    const values = [String(s.id), `${endpoint(s.client)} → ${endpoint(s.server)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
-      clock(s.start), duration(s.end - s.start), String(s.commands.length), String(transferCount(s)),
+    const values = [String(s.id), `${endpoint(s.client)} → ${serverText(s)}${s.tls ? ' [TLS]' : ''}`, s.user ?? '-',
+      clock(s.start), duration(liveEnd(s) - s.start), String(s.commands.length), String(transferCount(s)),
       bytes(sessionBytes(s)), st.text];
     const byTitle = new Map(ALL_TITLES.map((t, i) => [t, values[i]]));
     return split(cells(cols, cols.map((c) => byTitle.get(c.title) ?? '')), width, statusWidth, st.level);
   }
   // A data connection: its label spans the leading columns (DATA_SPAN, a prefix of cols) and
   // may run on into the blank left part of the right-aligned cell after them.
+  if (r.kind === 'unseen') return unseenRowText(r.unseen, cols, width, statusWidth);
   const dc = r.dc;
   const st = dcStatus(dc);
   const byTitle = new Map([['dur', duration(dc.end - dc.start)], ['bytes', bytes(dc.bytes)], ['status', st.text]]);
@@ -267,9 +332,38 @@ export function sessionRowText(r: SessionRow, width: number): Row {
   const rest = cols.slice(n);
   const values = rest.map((c) => byTitle.get(c.title) ?? '');
   const slack = rest[0].right ? Math.max(0, rest[0].width - values[0].length) : 0;
-  const labelWidth = cols.slice(0, n).reduce((w, c) => w + c.width + 1, 0) - 1 + slack;
+  let labelWidth = cols.slice(0, n).reduce((w, c) => w + c.width + 1, 0) - 1 + slack;
   const prefix = r.kind === 'data' ? '  └ ' : '  ? unpaired ';
+  // A status longer than its column ("✓ 226, capture missing 712 KiB") takes room from the label,
+  // which keeps at least MIN_LABEL columns.
+  const extra = Math.max(0, Math.min(st.text.length - statusWidth, labelWidth - prefix.length - MIN_LABEL));
+  labelWidth -= extra;
   const label = prefix + dcLabel(dc, labelWidth - prefix.length);
   const restCols = [{ ...rest[0], width: rest[0].width - slack }, ...rest.slice(1)];
-  return split(`${fit(label, labelWidth)} ${cells(restCols, values)}`, width, statusWidth, st.level);
+  restCols[restCols.length - 1] = { ...restCols[restCols.length - 1]!, width: statusWidth + extra };
+  return split(`${fit(label, labelWidth)} ${cells(restCols, values)}`, width, statusWidth + extra, st.level);
+}
+
+/** Status of a transfer whose data connection is not in the capture: what the server said of it. */
+function unseenStatus(u: UnseenTransfer): { text: string; level: 0 | 1 | 2 } {
+  const code = u.finalReply?.code ?? null;
+  if (code !== null && code >= 400) return { text: `x ${code}`, level: 2 };
+  return { text: `! ${code ?? 'no reply'}`, level: 1 };
+}
+
+/** "└ not in capture: RETR big.bin (passive PASV) → 10.0.0.5:50012", the evidence kept as the row narrows. */
+function unseenRowText(u: UnseenTransfer, cols: Col[], width: number, statusWidth: number): Row {
+  const st = unseenStatus(u);
+  let n = 0;
+  while (n < cols.length && DATA_SPAN.has(cols[n].title)) n++;
+  const rest = cols.slice(n);
+  const values = rest.map((c) => (c.title === 'status' ? st.text : c.title === 'bytes' ? '-' : ''));
+  const labelWidth = cols.slice(0, n).reduce((w, c) => w + c.width + 1, 0) - 1;
+  const how = [u.mode, u.setup].filter(Boolean).join(' ');
+  const where = `${how ? `(${how}) ` : ''}→ ${endpoint(u.announced)}`;
+  const what = `${u.command.verb}${u.command.arg ? ' ' + u.command.arg : ''}`;
+  const prefix = '  └ not in capture: ';
+  const room = labelWidth - prefix.length - where.length - 1;
+  const label = prefix + (room >= what.length ? `${what} ${where}` : room >= u.command.verb.length ? `${fit(what, room)} ${where}` : where);
+  return split(`${fit(label, labelWidth)} ${cells(rest, values)}`, width, statusWidth, st.level);
 }
