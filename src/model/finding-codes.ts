@@ -473,10 +473,11 @@ export const FINDING_CODES = {
     fix: 'Find the lossy hop between the two hosts: interface error and drop counters, duplex mismatch, Wi-Fi, an overloaded link or a policer (traceroute/mtr, `ip -s link`, switch counters); capture on the other side too to see where packets go missing.',
   },
   'transfer-receiver-limited': {
-    group: 'data',
+    group: 'diagnosis',
     severity: 'warning',
     meaning: 'The receiving side read slowly and set the pace: it advertised a zero window (its buffer was full), or it kept its window below half its size while the sender had it full, for at least 30% of the transfer (and half a second).',
     fix: 'Look at the receiving application and host, not the network: disk write speed, CPU, a client-side rate limit, a receive buffer set too small (SO_RCVBUF, net.ipv4.tcp_rmem).',
+    doc: 'diagnosis.md#transfer-receiver-limited',
   },
   'transfer-window-limited': {
     group: 'data',
