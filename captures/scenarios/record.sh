@@ -610,7 +610,7 @@ sc_13() { # a slow reader: zero windows
   local f=$(dl data)
   run_client basic-ftp "${BASIC[@]}" "$SRV_PUB" anonymous lab@ "slowget:/pub/data-64KiB.bin:$f:8192"
   file_truth downloaded "$f"
-  expect_str code receiver-zero-window
+  expect_str code transfer-receiver-limited
   end; stop_server
 }
 

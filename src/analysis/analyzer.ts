@@ -13,7 +13,8 @@ import { ExpectationTable } from '../ftp/pairing.js';
 import { failureReasons, looksBinary, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
-import { Diagnoser } from './diagnosis.js';
+import { Diagnoser, lossyPath } from './diagnosis.js';
+import { dataDirOf, transferAnalysisOf, diagnosisFindings } from './transfer-diagnosis.js';
 
 export interface AnalyzerOptions {
   sourceType: SourceInfo['type'];
@@ -39,6 +40,11 @@ export interface AnalyzerOptions {
   retireSession?: (s: Session) => void;
   /** Control TLS is terminated by the source and its bytes come decrypted (see FtpSessionOptions). */
   tlsDecrypted?: boolean;
+  /**
+   * Keep each transfer diagnosis' throughput timeline (graphs). Default: with keepPackets (the
+   * dashboard); reports ask for it with --graphs.
+   */
+  transferTimelines?: boolean;
   /** sha256 of data connections (default true); false counts bytes only (the proxy's --no-hash). */
   hashData?: boolean;
   /** Commands (and unsolicited replies) kept per session; later ones are counted, not kept. */
@@ -157,11 +163,14 @@ export class FtpAnalyzer implements StreamHandler {
   private retiredCount = 0;
   private readonly hashData: boolean;
   /** The fields of the packet being added to the fact table. */
-  private readonly row: RowInput = { frame: 0, ts: 0, fileOffset: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0 };
+  private readonly row: RowInput = { frame: 0, ts: 0, fileOffset: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, analysis: undefined };
+  /** See AnalyzerOptions.transferTimelines. */
+  private readonly timelines: boolean;
 
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
     this.hashData = opts.hashData ?? true;
+    this.timelines = opts.transferTimelines ?? opts.keepPackets === true;
     this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
     this.packetTable = opts.keepPackets || opts.factsForAllConnections
@@ -182,6 +191,8 @@ export class FtpAnalyzer implements StreamHandler {
   // ---- StreamHandler ------------------------------------------------------------------
 
   open(conn: TcpConnection, ts: number, frame: number | null): void {
+    // The diagnosis keeps a throughput timeline only where something will draw it.
+    if (!this.timelines && conn.analysis) conn.analysis.diagnosis.timelines = false;
     if (this.pendingLegs.size > 0 && this.openProxyLeg(conn, ts)) return;
     if (this.ftpPorts.has(conn.server.port) || this.controlServers.has(endpointKey(conn.server))) {
       this.startControl(conn);
@@ -260,6 +271,7 @@ export class FtpAnalyzer implements StreamHandler {
       role.dc.closeReason = reason;
       role.dc.end = Math.max(role.dc.end, conn.end);
       role.dc.progress = 'closing';
+      role.dc.tcpAnalysis = transferAnalysisOf(conn, true, dataDirOf(role.slot?.direction ?? role.dc.direction, role.dc.opener), this.timelines);
       const fileDir = TransferAccumulator.fileDirection(role.dc.direction, role.ftpServerIsTcpClient, role.acc);
       role.digest = role.acc.finish(role.dc, fileDir);
       // The final reply (226) usually follows the data connection's FIN: wait for it.
@@ -294,6 +306,7 @@ export class FtpAnalyzer implements StreamHandler {
     row.ack = pkt.ack;
     row.len = pkt.payloadWireLength;
     row.window = pkt.window;
+    row.analysis = conn.analysis?.result;
     table.add(conn, dir, row, pkt.payloadLength > 0 ? pkt.buf : undefined, pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
   }
 
@@ -458,6 +471,8 @@ export class FtpAnalyzer implements StreamHandler {
       packets: null,
       // Copied when the connection ends, or when the analysis is snapshotted before that.
       tcp: null,
+      // Set when the connection closes; in the literal so that every session has one shape from the start.
+      controlTcpAnalysis: null,
     };
     this.updateHandshake(session, conn);
     const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
@@ -493,6 +508,10 @@ export class FtpAnalyzer implements StreamHandler {
     this.updateHandshake(s, conn);
     s.end = Math.max(s.end, conn.end);
     s.tcp = finalTcpFacts(conn);
+    s.controlTcpAnalysis = transferAnalysisOf(conn, true, undefined, this.timelines);
+    if (s.controlTcpAnalysis) {
+      for (const f of diagnosisFindings(s.controlTcpAnalysis, { initiatorRole: 'client', what: 'the control connection', data: false })) this.sessionFinding(role, f);
+    }
     this.apply(role, role.machine.end(ts, frame));
     if (conn.closeReason === 'rst') {
       this.sessionFinding(role, finding('warning', 'control-reset', `the control connection was reset (RST) by the ${conn.rstBy === 0 ? 'client' : 'server'}`, conn.rstFrame));
@@ -838,6 +857,14 @@ export class FtpAnalyzer implements StreamHandler {
     const replyLost = control !== null && (control.closeReason === 'fin' || control.closeReason === 'rst') && control.missing[1] === 0;
     dc.outcome = transferOutcome(dc, replyLost);
     if (sessionRole && (dc.command || dc.bytes > 0)) this.transferFindings(sessionRole, role, dc);
+    if (sessionRole && dc.tcpAnalysis) {
+      const what = dc.command ? `${dc.command.verb} ${dc.command.arg ?? ''}`.trim() : `data connection ${dc.id}`;
+      // Loss the session's diagnosis names (lossy-path, once the session is final) is not named twice.
+      const lossDiagnosed = lossyPath(dc) !== null;
+      for (const f of diagnosisFindings(dc.tcpAnalysis, { initiatorRole: dc.opener, what, data: true })) {
+        if (!(lossDiagnosed && f.code === 'transfer-loss')) this.sessionFinding(sessionRole, f);
+      }
+    }
     role.sink?.end(dc, sessionRole?.session ?? null);
     this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
     if (sessionRole && !this.controls.has(sessionRole)) this.maybeRetire(sessionRole.session);
@@ -930,6 +957,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.opener = guess.mode === 'active' ? 'server' : null;
     dc.closeReason = reason;
     dc.tcp = finalTcpFacts(conn);
+    dc.tcpAnalysis = transferAnalysisOf(conn, true, undefined, this.timelines);
     this.packetTable?.follow(conn.id, { channel: 'unpaired', session: null, dataConnection: dc.id, initiatorRole: dc.opener });
     const fileDir = TransferAccumulator.fileDirection(null, false, acc);
     const digest = acc.finish(dc, fileDir);
@@ -973,6 +1001,7 @@ function newDataConnection(id: number, conn: TcpConnection): DataConnection {
     outcome: null, gaps: 0,
     // Copied when the connection is final, or when the analysis is snapshotted before that.
     tcp: null,
+    tcpAnalysis: null,
   };
 }
 

@@ -425,7 +425,7 @@ export class Diagnoser {
           `Fix: transfer it in image mode (TYPE I): curl without --use-ascii/-B, lftp get without -a; ${perServer(kind, { vsftpd: 'converts only with ascii_download_enable=YES', proftpd: 'converts in TYPE A always', pureftpd: 'converts in TYPE A always' })}.`,
           dc.command?.frame ?? null);
       }
-      const lossy = this.lossy(dc);
+      const lossy = lossyPath(dc);
       if (lossy) addFinding('warning', 'lossy-path', lossy, dc.tcp?.firstFrame ?? null);
       const stalled = this.stalled(s, dc);
       if (stalled) addFinding('error', 'data-stalled', stalled.message, stalled.frame);
@@ -462,20 +462,6 @@ export class Diagnoser {
       if (c.verb.toUpperCase() === 'REST') rest = c;
     }
     return rest?.frame ?? cmdFrame;
-  }
-
-  private lossy(dc: DataConnection): string | null {
-    const t = dc.tcp;
-    // SYNs that were never answered are a blocked port, not loss (the other diagnoses say so).
-    if (!t || t.handshake.synAckFrame === null || dc.bytes === 0) return null;
-    if (t.retransmissions < MIN_RETRANSMISSIONS || t.packets === 0) return null;
-    const share = t.retransmissions / t.packets;
-    if (share < LOSSY_SHARE) return null;
-    const sec = dc.end - dc.start;
-    const rate = sec > 0 ? ` (${formatRate(dc.bytes / sec)})` : '';
-    return `packet loss on the path — ${t.retransmissions} of ${t.packets} packets of data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) were retransmissions ` +
-      `(${(share * 100).toFixed(1)}%), ${dc.bytes} bytes in ${formatSeconds(sec)}${rate}. ` +
-      `Fix: not an FTP setting — find the lossy hop (interface errors, duplex mismatch, Wi-Fi, an overloaded shaper), e.g. with captures on both sides or mtr.`;
   }
 
   private stalled(s: Session, dc: DataConnection): { message: string; frame: number | null } | null {
@@ -587,6 +573,28 @@ interface PortHold {
 }
 
 type Add = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null) => Finding;
+
+/**
+ * The lossy-path diagnosis of a data connection, or null. When the TCP layer analysed the
+ * connection (captures), retransmissions that reordering caused are not loss: the transfer
+ * diagnosis names that as reordering (transfer-loss), and the analyzer leaves its own loss finding
+ * out where this one is raised, so a loss is named once.
+ */
+export function lossyPath(dc: DataConnection): string | null {
+  const t = dc.tcp;
+  // SYNs that were never answered are a blocked port, not loss (the other diagnoses say so).
+  if (!t || t.handshake.synAckFrame === null || dc.bytes === 0) return null;
+  if (t.retransmissions < MIN_RETRANSMISSIONS || t.packets === 0) return null;
+  const a = dc.tcpAnalysis;
+  if (a && a.outOfOrder > a.retransmittedSegments - a.spuriousRetransmissions) return null;
+  const share = t.retransmissions / t.packets;
+  if (share < LOSSY_SHARE) return null;
+  const sec = dc.end - dc.start;
+  const rate = sec > 0 ? ` (${formatRate(dc.bytes / sec)})` : '';
+  return `packet loss on the path — ${t.retransmissions} of ${t.packets} packets of data connection ${dc.id} (${ep(dc.client)} -> ${ep(dc.server)}) were retransmissions ` +
+    `(${(share * 100).toFixed(1)}%), ${dc.bytes} bytes in ${formatSeconds(sec)}${rate}. ` +
+    `Fix: not an FTP setting — find the lossy hop (interface errors, duplex mismatch, Wi-Fi, an overloaded shaper), e.g. with captures on both sides or mtr.`;
+}
 
 function formatSeconds(sec: number): string {
   return sec < 1 ? `${(sec * 1000).toFixed(1)} ms` : `${sec.toFixed(2)} s`;

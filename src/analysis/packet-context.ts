@@ -13,6 +13,7 @@ export function dissectContextOf(fact: PacketFact): DissectContext {
       senderIsn: fact.isn[0] ?? undefined,
       receiverIsn: fact.isn[1] ?? undefined,
       senderWindowShift: fact.windowShift ?? undefined,
+      analysis: fact.analysis ?? undefined,
     },
   };
   const ftpChannel = fact.channel === 'control' ? 'control' : fact.channel === 'data' || fact.channel === 'unpaired' ? 'data' : null;

@@ -1,15 +1,16 @@
 /**
  * The per-packet fact table: one row per TCP packet of the connections the analysis follows,
- * stored column-wise in typed arrays (about 60 bytes a packet), as a ring that keeps the newest
+ * stored column-wise in typed arrays (about 80 bytes a packet), as a ring that keeps the newest
  * `maxRows` and counts what it dropped. Each row records what the analysis decided about the
  * packet when it passed: its connection, the direction, its TCP phase, the numbers relative to
- * each side's ISN, and (through its connection's entry) which session or data connection it
+ * each side's ISN, its TCP analysis (Wireshark's tcp.analysis.* flags and values), and (through its connection's entry) which session or data connection it
  * belongs to and the FTP role of its sender. Control lines a packet completed are attached by
  * frame. Sessions see their packets through PacketList views over the table.
  */
 import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase, type WireLine } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import type { Endpoint, Session } from '../model/types.js';
+import { TA_FLAG_MASK, WSCALE_NONE, WSCALE_UNKNOWN, type TcpPacketAnalysis } from '../model/tcp-analysis.js';
 
 const UNKNOWN_ENDPOINT: Endpoint = Object.freeze({ ip: '', port: 0 });
 
@@ -28,12 +29,25 @@ const BIT_ACK = 1 << 5;
 const BIT_TLS = 1 << 6;
 const BIT_REPEATED = 1 << 7;
 
+// aflags column: the TA_* flag bits (0-14), then these.
+/** Wireshark showed tcp.analysis.initial_rtt on this packet. */
+const AF_INITIAL_RTT = 1 << 15;
+/** The sender's window scale as known at the packet: 0-14 a shift, 15 unknown, 16 none. */
+const AF_SCALE_SHIFT = 16;
+const AF_SCALE_MASK = 0x1f << AF_SCALE_SHIFT;
+const SCALE_CODE_UNKNOWN = 15;
+const SCALE_CODE_NONE = 16;
+/** The row has TCP analysis values (captured packets; the proxy's synthesized ones have none). */
+const AF_ANALYZED = 1 << 21;
+
 /** Packets a candidate connection keeps for its session, should it turn out to be FTP control. */
 const MAX_PENDING_ROWS = 256;
 
 /** What the analysis knows about one connection, shared by all its rows. */
 export interface ConnectionEntry {
   tcpId: number;
+  /** Wireshark's initial RTT of the connection (seconds), once known. */
+  initialRtt: number | null;
   channel: PacketChannel | 'candidate';
   session: Session | null;
   dataConnection: number | null;
@@ -66,6 +80,31 @@ export interface RowInput {
   ack: number;
   len: number;
   window: number;
+  /** The TCP analysis of the packet (captured packets), as the TCP layer left it. */
+  analysis?: RowAnalysis;
+}
+
+/** The per-packet analysis values a row keeps (the TCP layer's AnalysisResult has these). */
+export interface RowAnalysis {
+  flags: number;
+  hasTa: boolean;
+  acksFrame: number;
+  ackRtt: number;
+  bytesInFlight: number;
+  dupAckNum: number;
+  dupAckFrame: number;
+  windowScale: number;
+  initialRtt: number;
+  rto: number;
+  rtoFrame: number;
+}
+
+/** Analysis values few packets have, kept beside the columns by row number. */
+interface SparseAnalysis {
+  dupAckNum: number;
+  dupAckFrame: number;
+  rto: number;
+  rtoFrame: number;
 }
 
 export interface PacketTableOptions {
@@ -93,6 +132,14 @@ export class PacketTable {
   private window = new Uint16Array(0);
   private flags = new Uint16Array(0);
   private bits = new Uint8Array(0);
+  // TCP analysis: flags and window scale, acknowledged frame, its RTT, bytes in flight (about 16 bytes a row).
+  private aflags = new Uint32Array(0);
+  private acksFrame = new Uint32Array(0);
+  private ackRtt = new Float32Array(0);
+  private inFlight = new Uint32Array(0);
+  /** The frame whose ACK acknowledges this segment exactly (its acks_frame is this one), 0 while none. */
+  private ackedBy = new Uint32Array(0);
+  private readonly sparse = new Map<number, SparseAnalysis>();
   private readonly entries = new Map<number, ConnectionEntry>();
   private readonly lines = new Map<number, ControlLine[]>();
   /**
@@ -122,6 +169,18 @@ export class PacketTable {
     return this.firstSeq;
   }
 
+  /** The number the next row will get (rows ever added). */
+  get nextSeq(): number {
+    return this.next;
+  }
+
+  /** Whether what row `seqNo`'s connection is to the analysis is decided (not a candidate for FTP detection). */
+  settled(seqNo: number): boolean {
+    if (seqNo < this.firstSeq || seqNo >= this.next) return true;
+    const e = this.entries.get(this.tcpId[seqNo % this.cap]!);
+    return !e || e.channel !== 'candidate';
+  }
+
   entry(tcpId: number): ConnectionEntry | undefined {
     return this.entries.get(tcpId);
   }
@@ -130,7 +189,10 @@ export class PacketTable {
   follow(tcpId: number, what: Pick<ConnectionEntry, 'channel' | 'session' | 'dataConnection' | 'initiatorRole'>): ConnectionEntry {
     let e = this.entries.get(tcpId);
     if (!e) {
-      e = { tcpId, channel: what.channel, session: null, dataConnection: null, initiatorRole: null, isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null, retransmissions: 0, list: null };
+      e = {
+        tcpId, initialRtt: null, channel: what.channel, session: null, dataConnection: null, initiatorRole: null,
+        isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null, retransmissions: 0, list: null,
+      };
       this.entries.set(tcpId, e);
     }
     e.channel = what.channel;
@@ -198,7 +260,10 @@ export class PacketTable {
     if (this.next - this.firstSeq >= this.cap) this.grow();
     const seqNo = this.next++;
     const i = seqNo % this.cap;
-    if (seqNo >= this.cap) this.lines.delete(this.frame[i]!);
+    if (seqNo >= this.cap) {
+      this.lines.delete(this.frame[i]!);
+      if (this.sparse.size > 0) this.sparse.delete(seqNo - this.cap);
+    }
     const other = dir === 0 ? 1 : 0;
     const flags = p.flags;
     const hs = conn.handshake;
@@ -238,6 +303,26 @@ export class PacketTable {
     }
     this.bits[i] = PHASE_INDEX[phaseOf(conn, flags, p)] | (dir ? BIT_DIR : 0) | BIT_SEQ | (ackKnown ? BIT_ACK : 0) | (tls ? BIT_TLS : 0)
       | (retransmitted ? BIT_REPEATED : 0);
+    const a = p.analysis;
+    this.ackedBy[i] = 0;
+    this.aflags[i] = 0;
+    if (a) {
+      const scale = a.windowScale >= 0 ? a.windowScale : a.windowScale === WSCALE_NONE ? SCALE_CODE_NONE : SCALE_CODE_UNKNOWN;
+      const showRtt = a.hasTa && a.initialRtt === a.initialRtt;
+      if (showRtt) e.initialRtt = a.initialRtt;
+      this.aflags[i] = AF_ANALYZED | (a.flags & TA_FLAG_MASK) | (showRtt ? AF_INITIAL_RTT : 0) | (scale << AF_SCALE_SHIFT);
+      this.acksFrame[i] = a.acksFrame;
+      this.ackRtt[i] = a.ackRtt;
+      this.inFlight[i] = a.bytesInFlight;
+      if (a.acksFrame !== 0) {
+        // Tell the acknowledged segment who acknowledged it (the teaching view follows the arithmetic).
+        const r = this.findFrame(a.acksFrame);
+        if (r >= 0 && this.ackedBy[r % this.cap] === 0) this.ackedBy[r % this.cap] = p.frame;
+      }
+      if (a.dupAckNum !== 0 || a.rto === a.rto) {
+        this.sparse.set(seqNo, { dupAckNum: a.dupAckNum, dupAckFrame: a.dupAckFrame, rto: a.rto, rtoFrame: a.rtoFrame });
+      }
+    }
     if (e.list) e.list.push(seqNo);
     else if (e.pending && e.pending.length < MAX_PENDING_ROWS) e.pending.push(seqNo);
   }
@@ -289,6 +374,51 @@ export class PacketTable {
       len,
       window: this.window[i]!,
       meaning,
+      analysis: this.aflags[i]! & AF_ANALYZED ? this.analysisOf(seqNo, i, e) : null,
+    };
+  }
+
+  private analysisOf(seqNo: number, i: number, e: ConnectionEntry | undefined): TcpPacketAnalysis {
+    const af = this.aflags[i]!;
+    const code = (af & AF_SCALE_MASK) >>> AF_SCALE_SHIFT;
+    const windowScale = code === SCALE_CODE_NONE ? WSCALE_NONE : code === SCALE_CODE_UNKNOWN ? WSCALE_UNKNOWN : code;
+    const rtt = this.ackRtt[i]!;
+    const acks = this.acksFrame[i]!;
+    const x = this.sparse.get(seqNo);
+    // The segment this ACK acknowledges, and the ACK that acknowledges this segment, while kept.
+    let ackedSegment: TcpPacketAnalysis['ackedSegment'] = null;
+    if (acks !== 0) {
+      const r = this.findFrame(acks);
+      if (r >= 0) {
+        const j = r % this.cap;
+        const e2 = this.entries.get(this.tcpId[j]!);
+        const d2 = this.bits[j]! & BIT_DIR ? 1 : 0;
+        const base = e2?.isn[d2] ?? null;
+        ackedSegment = { frame: acks, relSeq: base === null ? null : (this.seq[j]! - base) >>> 0, len: this.len[j]!, flags: this.flags[j]! };
+      }
+    }
+    let ackedBy: TcpPacketAnalysis['ackedBy'] = null;
+    const by = this.ackedBy[i]!;
+    if (by !== 0) {
+      const r = this.findFrame(by);
+      ackedBy = { frame: by, rtt: r >= 0 ? this.ts[r % this.cap]! - this.ts[i]! : null };
+    }
+    return {
+      flags: af & TA_FLAG_MASK,
+      acksFrame: acks === 0 ? null : acks,
+      // Stored as float32; times are kept to the microsecond.
+      ackRtt: acks === 0 || rtt !== rtt ? null : Math.round(rtt * 1e6) / 1e6,
+      initialRtt: af & AF_INITIAL_RTT ? e?.initialRtt ?? null : null,
+      bytesInFlight: this.inFlight[i]! === 0 ? null : this.inFlight[i]!,
+      dupAckNum: x && x.dupAckNum !== 0 ? x.dupAckNum : null,
+      dupAckFrame: x && x.dupAckNum !== 0 ? x.dupAckFrame : null,
+      // SYNs are never scaled (RFC 7323 §2.2).
+      windowSize: windowScale >= 0 && (this.flags[i]! & TCP_SYN) === 0 ? this.window[i]! * 2 ** windowScale : this.window[i]!,
+      windowScale,
+      rto: x && x.rto === x.rto ? x.rto : null,
+      rtoFrame: x && x.rto === x.rto ? x.rtoFrame : null,
+      ackedSegment,
+      ackedBy,
     };
   }
 
@@ -320,7 +450,7 @@ export class PacketTable {
   private grow(): void {
     if (this.cap >= this.maxRows) return; // full: the ring overwrites the oldest row
     const cap = Math.min(this.maxRows, Math.max(4096, this.cap * 2));
-    const move = <T extends Uint32Array | Float64Array | Uint16Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+    const move = <T extends Uint32Array | Float64Array | Float32Array | Uint16Array | Uint8Array>(old: T, make: (n: number) => T): T => {
       const a = make(cap);
       a.set(old);
       return a;
@@ -340,6 +470,11 @@ export class PacketTable {
     this.bits = move(this.bits, (n) => new Uint8Array(n));
     this.wireAt = move(this.wireAt, (n) => new Float64Array(n));
     this.wireLen = move(this.wireLen, (n) => new Uint16Array(n));
+    this.aflags = move(this.aflags, (n) => new Uint32Array(n));
+    this.acksFrame = move(this.acksFrame, (n) => new Uint32Array(n));
+    this.ackRtt = move(this.ackRtt, (n) => new Float32Array(n));
+    this.inFlight = move(this.inFlight, (n) => new Uint32Array(n));
+    this.ackedBy = move(this.ackedBy, (n) => new Uint32Array(n));
     this.cap = cap;
   }
 }

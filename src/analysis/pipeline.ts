@@ -17,6 +17,8 @@ export interface PipelineOptions {
   keepPackets?: boolean;
   /** Ring size per session when keepPackets. */
   maxPacketsPerSession?: number;
+  /** Rows of the per-packet fact table kept (newest). */
+  maxPacketRows?: number;
   /** Facts for the packets of every TCP connection, FTP or not (inspect). */
   factsForAllConnections?: boolean;
   onEvent?: (ev: AnalysisEvent) => void;
@@ -25,6 +27,8 @@ export interface PipelineOptions {
   retireSession?: (s: Session) => void;
   /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */
   inputReusedOnSignal?: boolean;
+  /** Keep each transfer diagnosis' throughput timeline (see AnalyzerOptions.transferTimelines). */
+  transferTimelines?: boolean;
 }
 
 /**

@@ -14,13 +14,13 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ['open', async () => (await import('./open.js')).registerOpen],
   ['report', async () => (await import('./report.js')).registerReport],
   ['flow', async () => (await import('./flow.js')).registerFlow],
+  ['packets', async () => (await import('./packets.js')).registerPackets],
   ['inspect', async () => (await import('./inspect.js')).registerInspect],
   ['extract', async () => (await import('./extract.js')).registerExtract],
   ['export', async () => (await import('./export.js')).registerExport],
   ['capture', async () => (await import('./capture.js')).registerCapture],
   ['interfaces', async () => (await import('./interfaces.js')).registerInterfaces],
   ['proxy', async () => (await import('./proxy.js')).registerProxy],
-  ['packets', async () => (await import('./packets.js')).registerPackets],
   ['filters', async () => (await import('./filters.js')).registerFilters],
 ];
 

@@ -14,6 +14,7 @@ interface FlowFlags {
   session?: number;
   width?: number;
   ftpPort?: number[];
+  graphs?: boolean;
   showPasswords?: boolean;
   displayFilter?: DisplayFilter;
   format?: 'text' | 'mermaid' | 'plantuml';
@@ -31,6 +32,7 @@ export function registerFlow(program: Command): void {
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
     .addOption(new Option('--format <format>', 'text (the ladder), or a sequence diagram for wikis and tickets: mermaid (one sequenceDiagram per session) or plantuml (one @startuml block per session)')
       .choices(['text', 'mermaid', 'plantuml']).default('text'))
+    .option('--graphs', 'under each data connection: its throughput over time as a sparkline and what limited it')
     .action(async (captures: string[], flags: FlowFlags) => {
       // Refused rather than silently drawn wider than asked.
       if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
@@ -38,7 +40,7 @@ export function registerFlow(program: Command): void {
       }
       quietOnEpipe();
       const capture = captureInputs(captures);
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true });
+      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true, transferTimelines: flags.graphs === true });
       const width = flags.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
       const filter = withPasswords(flags.displayFilter, flags.showPasswords === true);
       let sessions = filter ? a.sessions.map((s) => filter.keepSession(s)).filter((s): s is NonNullable<typeof s> => s !== null) : a.sessions;
@@ -60,7 +62,7 @@ export function registerFlow(program: Command): void {
       if (a.sessions.length === 0) out.push(`${capture.name}: ${NO_SESSIONS_HINT}`);
       for (const s of sessions) {
         if (out.length > 0) out.push('');
-        for (const line of renderLadder(s, { width, showPasswords: flags.showPasswords })) out.push(line.text);
+        for (const line of renderLadder(s, { width, showPasswords: flags.showPasswords, graphs: flags.graphs === true })) out.push(line.text);
       }
       const unpaired = filter ? a.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) : a.unpairedDataConnections;
       if (filter && sessions.length === 0 && a.sessions.length > 0 && flags.session === undefined) out.push(`${capture.name}: no session matches the display filter ${filter.expr}`);

@@ -170,6 +170,7 @@ interface ReportFlags {
   html?: string;
   ftpPort?: number[];
   showPasswords?: boolean;
+  graphs?: boolean;
   displayFilter?: DisplayFilter;
 }
 
@@ -200,28 +201,29 @@ function chosenFormat(flags: ReportFlags): Format {
  * parked on disk as the capture is read, and the report is assembled in session order.
  * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
-export async function printReport(capture: CaptureInputs, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
+export async function printReport(capture: CaptureInputs, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter; graphs?: boolean }): Promise<void> {
   const showPasswords = o.showPasswords;
+  const graphs = o.graphs === true;
   const filter = o.filter;
   const keep = (s: Session): void => {
     const kept = filter ? filter.keepSession(s) : s;
     if (kept) spool.add(kept);
   };
   const spool = o.json
-    ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords }), indent: 4 })
-    : new SessionSpool((s) => renderSessionText(s, { showPasswords }));
+    ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords, graphs }), indent: 4 })
+    : new SessionSpool((s) => renderSessionText(s, { showPasswords, graphs }));
   try {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
-    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: keep, blockingReads: true });
+    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: keep, blockingReads: true, transferTimelines: graphs });
     for (const s of all.sessions) keep(s);
     const a = filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) } : all;
     const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
     const w = new ChunkedWriter(process.stdout);
     if (o.json) {
-      for (const piece of reportJsonPieces(a, { showPasswords }, pre)) await w.write(piece);
+      for (const piece of reportJsonPieces(a, { showPasswords, graphs }, pre)) await w.write(piece);
       await w.write('\n');
     } else {
-      for (const chunk of reportTextChunks(a, { showPasswords }, pre)) await w.write(chunk);
+      for (const chunk of reportTextChunks(a, { showPasswords, graphs }, pre)) await w.write(chunk);
     }
     await w.end();
   } finally {
@@ -288,6 +290,7 @@ export function registerReport(program: Command): void {
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
+    .option('--graphs', 'under each data connection: its throughput over time as a sparkline, what limited it, and a TCP summary (JSON: the timeline)')
     .addHelpText('after', '\nWith -Y and --ndjson, a session\'s events are written once the session is final (when it is known to match).\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (captures: string[], flags: ReportFlags) => {
       const format = chosenFormat(flags);
@@ -329,7 +332,7 @@ export function registerReport(program: Command): void {
         const a = await analyzeWithProgress(capture, {
           ftpPorts: flags.ftpPort,
           onEvent: (ev) => {
-            const line = JSON.stringify(eventToJson(ev, { showPasswords })) + '\n';
+            const line = JSON.stringify(eventToJson(ev, { showPasswords, graphs: flags.graphs === true })) + '\n';
             if (!filter) { out(line); return; }
             if (ev.session) {
               const lines = held.get(ev.session);
@@ -337,11 +340,12 @@ export function registerReport(program: Command): void {
               else held.set(ev.session, [line]);
             } else if (ev.type !== 'data-open' && ev.type !== 'data-close') out(line);
             else if (ev.type === 'data-close' && filter.matchesTransfer(null, ev.dataConnection)) {
-              out(JSON.stringify(eventToJson({ type: 'data-open', session: null, dataConnection: ev.dataConnection }, { showPasswords })) + '\n' + line);
+              out(JSON.stringify(eventToJson({ type: 'data-open', session: null, dataConnection: ev.dataConnection }, { showPasswords, graphs: flags.graphs === true })) + '\n' + line);
             }
           },
           retireSession: (s) => { retired++; if (filter) release(s); },
           blockingReads: true,
+          transferTimelines: flags.graphs === true,
           pace: () => (process.stdout.writableLength > NDJSON_QUEUE_BYTES ? once(process.stdout, 'drain') : undefined),
         });
         if (filter) for (const s of [...held.keys()]) release(s);
@@ -357,6 +361,6 @@ export function registerReport(program: Command): void {
         await writeHtmlReport(capture, flags.html, { ftpPorts: flags.ftpPort, showPasswords, filter });
         return;
       }
-      await printReport(capture, { json: format === 'json', ftpPorts: flags.ftpPort, showPasswords, filter });
+      await printReport(capture, { json: format === 'json', ftpPorts: flags.ftpPort, showPasswords, filter, graphs: flags.graphs === true });
     });
 }

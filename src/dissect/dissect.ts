@@ -9,6 +9,7 @@ import { dissectIpv6 } from './ipv6.js';
 import { dissectTcp, type TcpContext } from './tcp.js';
 import { dissectFtp, type FtpContext } from './ftp.js';
 import { linkTypeName } from './linktypes.js';
+import { addMeanings } from './meanings.js';
 import { IPPROTO_TCP } from './linktypes.js';
 
 export type { TcpContext } from './tcp.js';
@@ -60,6 +61,7 @@ export function dissect(rec: PacketRecord, ctx: DissectContext = {}): Dissection
       fields: [field('data.len', 'Length', net.wireLength, net.start, net.end - net.start, `${net.wireLength} bytes`)] });
   }
   addEthernetTrailer(layers, b, net);
+  addMeanings(layers);
   frameLayer.fields.push(field('frame.protocols', 'Protocols in frame', layers.slice(1).map((l) => l.name).join(':'), 0, 0));
   return result;
 }

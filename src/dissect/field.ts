@@ -12,6 +12,8 @@ export interface Field {
   offset: number;
   length: number;
   children?: Field[];
+  /** One line for people learning the protocol: what the field is for and what this value says. */
+  meaning?: string;
 }
 
 export interface Layer {

@@ -4,6 +4,8 @@ import { field, hex, bitField, malformed } from './fields.js';
 import { tcpChecksum, fold } from './checksum.js';
 import { checksumFields } from './checksum-fields.js';
 import { TCPOPT_EOL, TCPOPT_NOP, TCPOPT_MSS, TCPOPT_WSCALE, TCPOPT_SACK_PERM, TCPOPT_SACK, TCPOPT_TIMESTAMP, MAX_WSCALE } from './tcp-options.js';
+import { analysisFields } from './tcp-analysis-fields.js';
+import type { TcpPacketAnalysis } from '../model/tcp-analysis.js';
 
 /** What full dissection needs to know about the connection this segment belongs to. */
 export interface TcpContext {
@@ -13,6 +15,8 @@ export interface TcpContext {
   receiverIsn?: number;
   /** The sender's window scale shift, when both SYNs carried the option (RFC 7323 §2.2). */
   senderWindowShift?: number;
+  /** What the analysis recorded for this packet (Wireshark's [SEQ/ACK analysis]), when known. */
+  analysis?: TcpPacketAnalysis;
 }
 
 export interface TcpSegment {
@@ -112,6 +116,7 @@ export function dissectTcp(net: NetResult, ctx: TcpContext, layers: Layer[]): Tc
     if (avail < hl) fl.push(field('tcp.options.cut', 'Options cut', hl - avail, t + avail, 0, `${hl - avail} option bytes cut by snaplen`));
   }
   const payloadEnd = net.end;
+  if (ctx.senderIsn !== undefined) fl.push(...analysisFields(rel(seq, ctx.senderIsn), Math.max(0, payloadWire), flags, ctx.analysis, t));
   if (payloadEnd > t + hl) {
     const present = payloadEnd - t - hl;
     fl.push(field('tcp.payload', 'TCP payload', present, t + hl, present,

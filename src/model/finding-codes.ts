@@ -466,6 +466,31 @@ export const FINDING_CODES = {
     meaning: 'The capture lacks part of a transfer (bytes missing in gaps) or ends before its data connection closed. This is about the capture, not the transfer: how the transfer ended (226, or transfer-failed) is said apart.',
     fix: 'If the bytes matter, recapture without loss (a bigger capture buffer `tcpdump -B`, on an endpoint rather than a busy SPAN port, until the transfer ends); extract writes what was captured with the gaps as holes.',
   },
+  'transfer-loss': {
+    group: 'data',
+    severity: 'warning',
+    meaning: 'Packet loss slowed a transfer (or its control connection): at least 1% of its data segments (and 3) were retransmitted, or a retransmission timeout (RTO) struck. The message gives the share, the bytes sent twice, the timeouts, how long recovery took, and whether reordering or the capture itself explain part of it.',
+    fix: 'Find the lossy hop between the two hosts: interface error and drop counters, duplex mismatch, Wi-Fi, an overloaded link or a policer (traceroute/mtr, `ip -s link`, switch counters); capture on the other side too to see where packets go missing.',
+  },
+  'transfer-receiver-limited': {
+    group: 'diagnosis',
+    severity: 'warning',
+    meaning: 'The receiving side read slowly and set the pace: it advertised a zero window (its buffer was full), or it kept its window below half its size while the sender had it full, for at least 30% of the transfer (and half a second).',
+    fix: 'Look at the receiving application and host, not the network: disk write speed, CPU, a client-side rate limit, a receive buffer set too small (SO_RCVBUF, net.ipv4.tcp_rmem).',
+    doc: 'diagnosis.md#transfer-receiver-limited',
+  },
+  'transfer-window-limited': {
+    group: 'data',
+    severity: 'warning',
+    meaning: 'The receive window was the limit: bytes in flight stayed at the advertised window, at its largest, for at least 30% of the transfer (and half a second), so throughput was at most window / RTT. The message says whether window scaling is off (no WS option in a SYN: the window cannot exceed 64 KiB) or the buffer is small.',
+    fix: "Turn window scaling on (net.ipv4.tcp_window_scaling=1; a middlebox that strips the WS option), or raise the receiving side's buffer (net.ipv4.tcp_rmem, SO_RCVBUF) to at least bandwidth × RTT.",
+  },
+  'transfer-stalled': {
+    group: 'data',
+    severity: 'warning',
+    meaning: 'A transfer stopped moving: no new data for longer than max(1 s, 4 × RTT), or it ended that way. The message gives the longest stall, its frames and its cause: a zero window (the receiver stopped reading), a retransmission timeout, the sender having nothing to send, or data in flight that nobody acknowledged.',
+    fix: 'Follow the cause in the message: a zero window points at the receiving application; a timeout at loss on the path; an idle sender at the sending application or its disk; unacknowledged data at a dead path or a firewall dropping packets mid-transfer.',
+  },
 
   // ---- proxy ---------------------------------------------------------------------------
   'proxy-record-dropped': {

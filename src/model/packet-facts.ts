@@ -5,6 +5,7 @@
  */
 import type { Endpoint, FtpCommand, FtpReply } from './types.js';
 import type { Dir } from './tcp-facts.js';
+import type { TcpPacketAnalysis } from './tcp-analysis.js';
 
 /** Who a packet's sender is in FTP terms (in active mode the FTP server opens the data connection). */
 export type FtpRole = 'client' | 'server';
@@ -78,6 +79,8 @@ export interface PacketFact {
   len: number;
   window: number;
   meaning: PacketMeaning | null;
+  /** Wireshark's per-packet TCP analysis (tcp.analysis.*); null for packets the proxy synthesized. */
+  analysis: TcpPacketAnalysis | null;
 }
 
 /** A session's packets in capture order; bounded, counting what it dropped. */

@@ -1,6 +1,7 @@
 import type { Finding } from './findings.js';
 import type { TcpFacts } from './tcp-facts.js';
 import type { FtpRole, PacketList } from './packet-facts.js';
+import type { TcpTransferAnalysis } from './tcp-analysis.js';
 
 /** IPv4-mapped IPv6 addresses are written as plain IPv4. */
 export interface Endpoint {
@@ -104,6 +105,8 @@ export interface DataConnection {
   gaps: number;
   /** TCP facts of the connection it ran on, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
+  /** Why the transfer went as fast as it did (TCP analysis of its bulk direction), once it is closed. */
+  tcpAnalysis?: TcpTransferAnalysis | null;
   /**
    * Live sources (and files still being read): 'open' while the connection carries bytes,
    * 'closing' once it has closed and its final reply is awaited; absent once the analysis has
@@ -153,6 +156,8 @@ export interface Session {
   packets: PacketList | null;
   /** TCP facts of the control connection, as of the last snapshot; not serialized. */
   tcp: TcpFacts | null;
+  /** TCP analysis of the control connection (the direction that sent more), once it is closed. */
+  controlTcpAnalysis?: TcpTransferAnalysis | null;
   /**
    * The FTP server the session was relayed to, when the source is the proxy (or a recording of
    * it): in transparent mode the address the client dialled (SO_ORIGINAL_DST), in forward mode

@@ -154,9 +154,7 @@ export function renderDiagnosisDoc(scenarios: LabScenario[], analyses: Map<strin
       out.push(`**Cause.** ${info.meaning}`, '');
       out.push(`**Fix.** ${info.fix}`, '');
     } else {
-      out.push('**What ftpscope shows.** No diagnosis yet: recognising a receiver that closes its window needs the',
-        'per-packet TCP facts (zero windows) that the TCP layer does not record yet (issue 15). tshark shows the zero',
-        'windows in this capture (`tcp.analysis.zero_window`); the report shows only the slow transfer.', '');
+      out.push('**What ftpscope shows.** No diagnosis for this failure yet: the report shows only what it measured.', '');
     }
   }
   return out.join('\n');

@@ -6,6 +6,7 @@ import { TOOL } from '../version.js';
 import { maskArg as maskSecretArg, maskReplyText } from '../ftp/masking.js';
 import { normalizeIp, roundTs } from './format.js';
 import { jsonKey, PrettyJsonWriter } from './json-writer.js';
+import { tcpAnalysisToJson, writeTcpAnalysis } from './tcp-analysis-json.js';
 
 /**
  * The `report --json` contract, version 1 (docs/report-json.md, schema/report.v1.json).
@@ -16,6 +17,8 @@ export const REPORT_VERSION = 1;
 
 export interface JsonOptions {
   showPasswords?: boolean;
+  /** Include each transfer diagnosis' throughput timeline (report --graphs). */
+  graphs?: boolean;
 }
 
 /** Secret arguments (ftp/masking.ts) become "****" unless showPasswords. */
@@ -63,8 +66,8 @@ function malformedToJson(m: MalformedLine, opts?: JsonOptions): object {
   return { text: maskReplyText(m.text, opts?.showPasswords), frame: m.frame ?? null, ts: ts(m.ts) };
 }
 
-export function dataConnectionToJson(dc: DataConnection): object {
-  return {
+export function dataConnectionToJson(dc: DataConnection, opts?: JsonOptions): object {
+  const out: Record<string, unknown> = {
     id: dc.id,
     client: endpoint(dc.client),
     server: endpoint(dc.server),
@@ -95,6 +98,8 @@ export function dataConnectionToJson(dc: DataConnection): object {
     outcome: dc.outcome ?? null,
     gaps: dc.gaps,
   };
+  if (dc.tcpAnalysis) out.tcpAnalysis = tcpAnalysisToJson(dc.tcpAnalysis, dc.opener, opts?.graphs);
+  return out;
 }
 
 const NO_ITEMS: readonly never[] = Object.freeze([]);
@@ -135,7 +140,7 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
   return {
     ...sessionHeaderToJson(s),
     commands: s.commands.map((c) => commandToJson(c, opts)),
-    dataConnections: s.dataConnections.map(dataConnectionToJson),
+    dataConnections: s.dataConnections.map((d) => dataConnectionToJson(d, opts)),
     findings: s.findings.map(findingToJson),
     // additions
     loggedIn: s.loggedIn ?? null,
@@ -145,6 +150,7 @@ export function sessionToJson(s: Session, opts?: JsonOptions): object {
     closed: s.closed,
     unseenTransfers: unseenTransfersToJson(s),
     ...originalServerMember(s),
+    ...(s.controlTcpAnalysis ? { controlTcpAnalysis: tcpAnalysisToJson(s.controlTcpAnalysis, 'client', opts?.graphs) } : {}),
   };
 }
 
@@ -165,7 +171,7 @@ function originalServerMember(s: Session): { originalServer?: object } {
 }
 
 /** The whole report, contract v1. */
-export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): object {
+export function toReportJson(a: Analysis, opts?: JsonOptions): object {
   return {
     version: REPORT_VERSION,
     tool: { name: TOOL.name, version: TOOL.version },
@@ -180,7 +186,7 @@ export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): o
       ...(a.source.files ? { files: a.source.files.map(sourceFileToJson) } : {}),
     },
     sessions: a.sessions.map((s) => sessionToJson(s, opts)),
-    unpairedDataConnections: a.unpairedDataConnections.map(dataConnectionToJson),
+    unpairedDataConnections: a.unpairedDataConnections.map((d) => dataConnectionToJson(d, opts)),
     findings: a.findings.map(findingToJson),
   };
 }
@@ -189,7 +195,7 @@ export function toReportJson(a: Analysis, opts?: { showPasswords?: boolean }): o
  * One NDJSON line's object. Every line has `type` and `session` (the session id, or null);
  * the payload uses the same shapes as the report.
  */
-export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean }): object {
+export function eventToJson(ev: AnalysisEvent, opts?: JsonOptions): object {
   switch (ev.type) {
     case 'session-open':
     case 'session-close':
@@ -220,7 +226,7 @@ export function eventToJson(ev: AnalysisEvent, opts?: { showPasswords?: boolean 
       return {
         type: ev.type, session: ev.session?.id ?? null,
         ts: ts(ev.type === 'data-open' ? ev.dataConnection.start : ev.dataConnection.end),
-        dataConnection: dataConnectionToJson(ev.dataConnection),
+        dataConnection: dataConnectionToJson(ev.dataConnection, opts),
       };
     case 'finding':
       return { type: 'finding', session: ev.session?.id ?? null, finding: findingToJson(ev.finding) };
@@ -274,7 +280,7 @@ const K = {
   unseenTransfers: jsonKey('unseenTransfers'), originalServer: jsonKey('originalServer'),
   count: jsonKey('count'), frames: jsonKey('frames'),
   cwdAnchored: jsonKey('cwdAnchored'), malformedReplies: jsonKey('malformedReplies'), outcome: jsonKey('outcome'),
-  gaps: jsonKey('gaps'),
+  gaps: jsonKey('gaps'), tcpAnalysis: jsonKey('tcpAnalysis'), controlTcpAnalysis: jsonKey('controlTcpAnalysis'),
 };
 
 /**
@@ -316,7 +322,7 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.openArray();
   for (const d of s.dataConnections) {
     w.element();
-    writeDataConnection(w, d);
+    writeDataConnection(w, d, opts);
   }
   w.closeArray();
   w.key(K.findings);
@@ -352,6 +358,10 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   if (original) {
     w.key(K.originalServer);
     w.value(original);
+  }
+  if (s.controlTcpAnalysis) {
+    w.key(K.controlTcpAnalysis);
+    writeTcpAnalysis(w, s.controlTcpAnalysis, 'client', opts?.graphs === true);
   }
   w.closeObject();
 }
@@ -390,7 +400,7 @@ function writeReplies(w: PrettyJsonWriter, replies: readonly FtpReply[], opts: J
 }
 
 /** As dataConnectionToJson(d) would be written, without building it (a report has tens of thousands). */
-function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
+function writeDataConnection(w: PrettyJsonWriter, d: DataConnection, opts: JsonOptions | undefined): void {
   w.openObject();
   w.numberMember(K.id, d.id);
   w.key(K.client);
@@ -431,6 +441,10 @@ function writeDataConnection(w: PrettyJsonWriter, d: DataConnection): void {
   w.stringMember(K.opener, d.opener ?? null);
   w.stringMember(K.outcome, d.outcome ?? null);
   w.numberMember(K.gaps, d.gaps);
+  if (d.tcpAnalysis) {
+    w.key(K.tcpAnalysis);
+    writeTcpAnalysis(w, d.tcpAnalysis, d.opener, opts?.graphs === true);
+  }
   w.closeObject();
 }
 
@@ -468,16 +482,16 @@ function writeEndpoint(w: PrettyJsonWriter, e: Endpoint): void {
   w.closeObject();
 }
 
-export function* reportJsonChunks(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string> {
+export function* reportJsonChunks(a: Analysis, opts?: JsonOptions, pre?: PrerenderedSessions): Generator<string> {
   for (const piece of reportJsonPieces(a, opts, pre)) yield typeof piece === 'string' ? piece : piece.toString('utf8');
 }
 
 /** reportJsonChunks without turning pre-rendered Buffers into strings (a Buffer is valid until the next piece). */
-export function* reportJsonPieces(a: Analysis, opts?: { showPasswords?: boolean }, pre?: PrerenderedSessions): Generator<string | Buffer> {
+export function* reportJsonPieces(a: Analysis, opts?: JsonOptions, pre?: PrerenderedSessions): Generator<string | Buffer> {
   const shell = toReportJson({ ...a, sessions: [], unpairedDataConnections: [] }, opts) as Record<string, unknown>;
   const streamed: Record<string, () => Iterable<string | Buffer>> = {
     sessions: () => pre ? pre.chunks() : lazyMap(a.sessions, (s) => renderSessionJson(s, opts)),
-    unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, (d) => JSON.stringify(dataConnectionToJson(d), null, 2).replace(/\n/g, '\n    ')),
+    unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, (d) => JSON.stringify(dataConnectionToJson(d, opts), null, 2).replace(/\n/g, '\n    ')),
   };
   const keys = Object.keys(shell);
   yield '{';

@@ -7,6 +7,7 @@ import {
   formatBytes, formatDuration, formatEndpoint, formatOriginalServer, formatRelTs, formatThroughput, printable,
   transferStatusLine, truncate,
 } from './format.js';
+import { causeStrip, sparkline, transferSummaryText } from './graphs.js';
 
 /** One line of a ladder diagram; `frame` lets a viewer jump from an arrow to its packet. */
 export interface LadderLine {
@@ -25,6 +26,8 @@ export interface LadderOptions {
   width?: number;
   /** Show secret arguments (PASS, ACCT, ADAT) instead of ****. */
   showPasswords?: boolean;
+  /** Under each data connection's payload: its throughput sparkline and what limited it (--graphs). */
+  graphs?: boolean;
 }
 
 export const MIN_LADDER_WIDTH = 40;
@@ -68,7 +71,15 @@ export interface LadderRow {
   ends?: [string, string];
   /** `finding` rows: the finding. */
   finding?: Finding;
+  /**
+   * `note` rows that scale (the --graphs sparklines): the text drawn to `width` columns; `label`
+   * holds it at GRAPH_LABEL_WIDTH for drawings that do not size it.
+   */
+  fill?: (width: number) => string;
 }
+
+/** The columns a graph note's `label` is drawn to. */
+export const GRAPH_LABEL_WIDTH = 48;
 
 /** True for rows drawn as arrows (they have a sender). */
 export function isArrow(r: LadderRow): boolean {
@@ -165,8 +176,11 @@ function textRows(r: LadderRow, start: number): TextRow[] {
       return out;
     }
     case 'note':
-    case 'unseen':
+    case 'unseen': {
+      const fill = r.fill;
+      if (fill) return [{ ...base, kind: 'note', draw: (lane) => nestedText(lane, tag + fill(nestedInner(lane) - 1 - tag.length)) }];
       return [{ ...base, kind: 'note', draw: (lane) => nestedText(lane, tag + r.label) }];
+    }
     case 'finding':
       return [{ ...base, kind: 'note', draw: (lane) => '|' + (' ! ' + truncate(r.label, lane - 5)).padEnd(lane - 2) + '|' }];
   }
@@ -183,9 +197,11 @@ interface Timed {
 /**
  * The rows of one session's ladder in the order every drawing shows them: time order (frames
  * break ties, then the order they were made in), each finding right after the frame it names.
+ * `graphs`: each data connection's throughput sparkline and what limited it, after its payload.
  */
-export function ladderRows(s: Session, opts: { showPasswords?: boolean } = {}): LadderRow[] {
+export function ladderRows(s: Session, opts: { showPasswords?: boolean; graphs?: boolean } = {}): LadderRow[] {
   const showPasswords = opts.showPasswords ?? false;
+  const graphs = opts.graphs ?? false;
   const items: Timed[] = [];
   let order = 0;
   const ctlId = s.tcp?.id ?? null;
@@ -213,7 +229,7 @@ export function ladderRows(s: Session, opts: { showPasswords?: boolean } = {}): 
     for (const r of c.replies) put(replyRow(r, ctlId, showPasswords));
   }
   for (const r of s.unsolicitedReplies) put(replyRow(r, ctlId, showPasswords));
-  for (const dc of s.dataConnections) for (const t of dataRows(s, dc)) put(t.row, t.sortFrame);
+  for (const dc of s.dataConnections) for (const t of dataRows(s, dc, graphs)) put(t.row, t.sortFrame);
   for (const u of s.unseenTransfers ?? []) {
     const c = s.commands.find((x) => x.frame === u.command.frame && x.verb === u.command.verb);
     const where = `${u.setup ?? u.mode ?? 'data'} ${formatEndpoint(u.announced)}`;
@@ -256,7 +272,7 @@ function replyRow(r: FtpReply, connId: number | null, showPasswords: boolean): L
 }
 
 /** The rows of one data connection, each with the frame it sorts by. */
-function dataRows(s: Session, dc: DataConnection): Array<{ sortFrame: number | null; row: LadderRow }> {
+function dataRows(s: Session, dc: DataConnection, graphs = false): Array<{ sortFrame: number | null; row: LadderRow }> {
   const tcp = dc.tcp;
   const connId = tcp?.id ?? null;
   const opener: FtpRole = dc.opener ?? 'client';
@@ -310,6 +326,19 @@ function dataRows(s: Session, dc: DataConnection): Array<{ sortFrame: number | n
     else fromServer = perDir ? senderRole(opener, perDir[0] > 0 ? 0 : 1) === 'server' : true;
     const dir: 0 | 1 = senderRole(opener, 0) === (fromServer ? 'server' : 'client') ? 0 : 1;
     payloadRow(dir, `${formatBytes(dc.bytes)} ${dc.direction ?? ''} in ${dur}`.replace('  ', ' '));
+  }
+  const a = dc.tcpAnalysis;
+  if (graphs && a && a.segments > 0) {
+    // After the payload arrow, at the time of the last data: the throughput and what limited it.
+    const ts = a.timeline.start + a.durationSec;
+    const frame = tcp?.lastFrame ?? firstFrame;
+    const spark = (label: string, draw: (w: number) => string): void => {
+      const fill = (width: number): string => `${label} ${draw(Math.max(4, width - label.length - 1))}`;
+      add(frame, { ...row('note', lane, ts, null, connId, null, fill(GRAPH_LABEL_WIDTH)), timed: false, fill });
+    };
+    spark('tput', (w) => sparkline(a.timeline.bytes, w));
+    spark('why ', (w) => causeStrip(a.timeline.cause, w));
+    add(frame, { ...row('note', lane, ts, null, connId, null, transferSummaryText(a)), timed: false });
   }
   const endTs = tcp?.end ?? dc.end;
   if (dc.progress) {

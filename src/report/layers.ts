@@ -156,7 +156,9 @@ export function fieldLine(f: Field, showRange = true): string {
     text = `${f.label}: ${v} (${f.display})`;
   }
   const r = showRange ? rangeText(f.offset, f.length) : '';
-  return r ? `${text} ${r}` : text;
+  const withRange = r ? `${text} ${r}` : text;
+  // The meaning teaches; it follows the value and its bytes so those stay where people look for them.
+  return f.meaning && !text.includes(f.meaning) ? `${withRange} — ${f.meaning}` : withRange;
 }
 
 /** The text of `ftpscope inspect`: the layer tree, then the hex+ASCII dump with layers marked. */

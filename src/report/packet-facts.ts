@@ -5,6 +5,7 @@
 import type { PacketFact } from '../model/packet-facts.js';
 import type { DataConnection } from '../model/types.js';
 import { commandText, maskReplyText } from '../ftp/masking.js';
+import { analysisTags, TCP_ANALYSIS_FLAGS, type TcpAnalysisFlagInfo } from '../model/tcp-analysis.js';
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -83,5 +84,24 @@ export function factToJson(p: PacketFact, showPasswords = false): object {
         : { reply: l.reply.code, text: maskReplyText(l.reply.text, showPasswords) })),
     },
     summary: packetSummary(p, null, showPasswords),
+    tcpAnalysis: p.analysis === null ? null : {
+      flags: analysisFlagFields(p.analysis.flags),
+      tags: analysisTags(p.analysis),
+      windowSize: p.analysis.windowSize,
+      acksFrame: p.analysis.acksFrame,
+      ackRtt: p.analysis.ackRtt,
+      initialRtt: p.analysis.initialRtt,
+      bytesInFlight: p.analysis.bytesInFlight,
+      duplicateAckNum: p.analysis.dupAckNum,
+      duplicateAckFrame: p.analysis.dupAckFrame,
+      rto: p.analysis.rto,
+      rtoFrame: p.analysis.rtoFrame,
+      ackedBy: p.analysis.ackedBy?.frame ?? null,
+    },
   };
+}
+
+/** The Wireshark field names of the flags set (a fast or spurious retransmission is also a retransmission). */
+function analysisFlagFields(flags: number): string[] {
+  return (TCP_ANALYSIS_FLAGS as readonly TcpAnalysisFlagInfo[]).filter((f) => (flags & f.bits) !== 0).map((f) => f.field);
 }

@@ -2,6 +2,7 @@ import type { PrerenderedSessions } from './json.js';
 import type { Analysis, DataConnection, FtpCommand, FtpReply, MalformedLine, Session, SourceFile } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
+import { transferGraphLines } from './graphs.js';
 import { isDiagnosis } from '../analysis/diagnosis.js';
 import {
   formatBytes, formatDuration, formatEndpoint, formatIsoTs, formatRelTs, formatThroughput,
@@ -21,7 +22,12 @@ export interface TextOptions {
   showPasswords?: boolean;
   /** Cut every line to this many columns (with …); no limit when absent. */
   width?: number;
+  /** Under each data connection: its throughput sparkline, what limited it, and the TCP summary (--graphs). */
+  graphs?: boolean;
 }
+
+/** Columns the --graphs lines take when the report has no width. */
+const GRAPH_WIDTH = 100;
 
 /**
  * The human-readable report: one block per session (endpoints, user, duration; commands with
@@ -87,7 +93,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   if (a.unpairedDataConnections.length > 0) {
     tail.push('');
     tail.push(`Unpaired data connections (${a.unpairedDataConnections.length}):`);
-    for (const dc of a.unpairedDataConnections) renderDataConnection(dc, null, '  ', tail);
+    for (const dc of a.unpairedDataConnections) renderDataConnection(dc, null, '  ', tail, opts);
   }
   if (a.findings.length > 0) {
     tail.push('');
@@ -135,7 +141,7 @@ function renderSession(s: Session, opts: TextOptions, out: string[]): void {
   }
   if (unplaced.length > 0) {
     out.push(`  data connections not tied to a transfer command (${unplaced.length}):`);
-    for (const dc of unplaced) renderDataConnection(dc, s, '    ', out);
+    for (const dc of unplaced) renderDataConnection(dc, s, '    ', out, opts);
   }
   const others = s.findings.filter((f) => !isDiagnosis(f.code));
   if (others.length > 0) {
@@ -198,7 +204,7 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
   for (const r of answers(c)) {
     if ('code' in r) {
       if (!shown && r.code >= 200 && dcs.length > 0) {
-        for (const dc of dcs) renderDataConnection(dc, s, indent, out);
+        for (const dc of dcs) renderDataConnection(dc, s, indent, out, opts);
         shown = true;
       }
       renderReply(r, indent, out, opts.showPasswords);
@@ -206,7 +212,7 @@ function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: T
       out.push(`${indent}??? ${printable(maskReplyText(r.text, opts.showPasswords))}  (not an FTP reply)${frameNote(r.frame)}`);
     }
   }
-  if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out);
+  if (!shown) for (const dc of dcs) renderDataConnection(dc, s, indent, out, opts);
   for (const u of s.unseenTransfers ?? []) {
     if (u.command.frame !== c.frame || u.command.verb !== c.verb) continue;
     const how = [u.mode, u.setup].filter(Boolean).join(' ');
@@ -227,7 +233,7 @@ function renderReply(r: FtpReply, indent: string, out: string[], showPasswords: 
   for (const l of lines.slice(1)) out.push(`${indent}    ${printable(l)}`);
 }
 
-export function renderDataConnection(dc: DataConnection, s: Session | null, indent: string, out: string[]): void {
+export function renderDataConnection(dc: DataConnection, s: Session | null, indent: string, out: string[], opts: TextOptions = {}): void {
   const setup = dc.setup ? `${dc.setup}${dc.setupFrame !== null ? ` ${frameTag(dc.setupFrame)}` : ''}` : 'setup unknown';
   const what = [dc.direction ?? 'direction unknown'];
   if (dc.path !== null) what.push(printable(dc.path));
@@ -252,6 +258,9 @@ export function renderDataConnection(dc: DataConnection, s: Session | null, inde
     out.push(`${sub}complete${dc.sha256 ? `, sha256 ${dc.sha256}` : ''}`);
   } else {
     out.push(`${sub}${transferStatusLine(dc)}`);
+  }
+  if (opts.graphs && dc.tcpAnalysis && dc.tcpAnalysis.segments > 0) {
+    for (const l of transferGraphLines(dc.tcpAnalysis, (opts.width ?? GRAPH_WIDTH) - sub.length)) out.push(sub + l);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastPacket } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, HandshakeFacts, TcpFacts } from '../model/tcp-facts.js';
+import type { ConnectionAnalysis } from './analysis.js';
 import type { Finding } from '../model/findings.js';
 
 export type { CloseReason, Dir, TcpState } from '../model/tcp-facts.js';
@@ -14,6 +15,11 @@ export type HandshakeInfo = HandshakeFacts;
 export interface TcpConnection extends TcpFacts {
   /** Free slot for the consumer (the FTP analyzer keeps its role here). */
   tag?: unknown;
+  /**
+   * The per-packet TCP analysis (captures only): `analysis.result` holds the latest packet's
+   * flags and values while packet() is called for it.
+   */
+  analysis?: ConnectionAnalysis;
 }
 
 /**

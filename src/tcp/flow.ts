@@ -9,6 +9,7 @@ import { recordAck, recordSyn, recordSynAck } from './handshake.js';
 import { Reassembler, type ReassemblySink } from './reassembly.js';
 import type { RetentionEpoch } from './retained.js';
 import { unwrapSeq } from './seq.js';
+import { ConnectionAnalysis } from './analysis.js';
 import { MAX_TEARDOWN_EVENTS, type TeardownEvent } from '../model/tcp-facts.js';
 
 export interface FlowLimits {
@@ -62,6 +63,7 @@ export class Flow implements ReassemblySink {
     const mk = (dir: Dir) =>
       new Half(new Reassembler(dir, this, limits.maxOutOfOrderBytesPerDirection, limits.budget, limits.maxRetainedBytesPerDirection, limits.retention));
     this.halves = [mk(0), mk(1)];
+    conn.analysis = new ConnectionAnalysis();
   }
 
   /** Only a SYN has been seen from the client: a bare SYN from the server is a simultaneous open. */
@@ -79,6 +81,8 @@ export class Flow implements ReassemblySink {
     const conn = this.conn;
     const ts = rec.ts;
     const frame = rec.frame;
+    // Wireshark's per-packet analysis does not depend on the reassembly below: first, for every packet.
+    conn.analysis!.packet(dir, pkt, ts, frame);
     conn.packets++;
     conn.lastFrame = frame;
     if (ts > conn.end) conn.end = ts;
@@ -160,6 +164,7 @@ export class Flow implements ReassemblySink {
       half.reasm.free();
     }
     this.closed = true;
+    this.conn.analysis?.release();
     this.conn.closeReason = reason;
     this.handler.close(this.conn, reason, ts, frame);
   }

@@ -94,18 +94,23 @@ export class TcpTracker {
     const found = this.table.find(pkt);
     let flow: Flow | null = found === null ? null : found.flow;
     let dir: Dir = found === null ? 0 : found.dir;
+    let replaced: Flow | null = null;
     if (flow !== null && ts - flow.lastTs > (flow.closed ? this.opts.closedLingerSec : this.opts.idleTimeoutSec)) {
       // Past its timeout and not swept yet: this packet belongs to a new connection.
       if (!flow.closed) this.closeFlow(flow, 'timeout', flow.lastTs + this.opts.idleTimeoutSec, null);
       this.table.remove(flow);
+      replaced = flow;
       flow = null;
     } else if (flow !== null && syn && this.startsNewConnection(flow, dir, pkt)) {
       this.retire(flow, ts, rec.frame);
+      replaced = flow;
       flow = null;
     }
     if (flow === null) {
       flow = this.create(pkt, rec);
+      const oldDir = dir;
       dir = flow.conn.client.ip === pkt.src && flow.conn.client.port === pkt.srcPort ? 0 : 1;
+      if (replaced) handOverAnalysis(replaced, oldDir, flow, dir, pkt);
     }
     const wasClosed = flow.closed;
     flow.onPacket(dir, pkt, rec);
@@ -215,6 +220,19 @@ export class TcpTracker {
     flow.close(reason, ts, frame);
     this.open--;
   }
+}
+
+/**
+ * Wireshark keeps one conversation per 4-tuple and starts a new one only for a SYN with a new
+ * ISN (tcp.analysis.reused_ports); the tracker also starts a new connection after a timeout or a
+ * close. The per-packet analysis follows Wireshark's rule, so its flags stay comparable with tshark's.
+ */
+function handOverAnalysis(old: Flow, oldDir: Dir, flow: Flow, dir: Dir, pkt: FastPacket): void {
+  const prev = old.conn.analysis;
+  const next = flow.conn.analysis;
+  if (!prev || !next) return;
+  if (prev.startsNewConversation(oldDir, pkt)) next.markReusedPorts();
+  else next.continueFrom(prev, oldDir !== dir);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

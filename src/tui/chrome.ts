@@ -3,7 +3,7 @@ import type { Analysis } from '../model/types.js';
 import type { Row } from './terminal.js';
 import { fit } from './text.js';
 
-export type ScreenName = 'sessions' | 'session' | 'handshake' | 'findings' | 'help';
+export type ScreenName = 'sessions' | 'session' | 'handshake' | 'findings' | 'help' | 'graphs';
 
 export interface TitleState {
   title: string;
@@ -58,6 +58,7 @@ const HINTS: Record<ScreenName, string> = {
   session: 'Tab pane  Enter drill in  Esc back  / search  6 handshake  w/x/L/e save',
   handshake: '↑↓ scroll  Esc back',
   findings: 'Enter jump to frame  Esc back',
+  graphs: '← → cursor  e/E flagged packet  Enter show in Packets  Esc back',
   help: 'Esc close',
 };
 

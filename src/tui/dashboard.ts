@@ -23,7 +23,8 @@ import { helpPane } from './views/help.js';
 import { bytesPerRow, hexPane, type Highlight } from './views/hex.js';
 import { layersPane, parentKey, visibleLayerRows, type LayerRow } from './views/layers.js';
 import { detailStatus, PacketDetails, type Detail } from './details.js';
-import { packetsPane } from './views/packets.js';
+import { isFlagged, packetsPane } from './views/packets.js';
+import { columnOfFrame, connectionPackets, graphsOf, graphsPane, type GraphState } from './views/graphs.js';
 import {
   SESSION_MEASURES, warmSearch, sessionHeader, sessionRowText, sessionMatches, SORT_COLUMNS, type SessionRow, type SortOrder,
 } from './views/sessions.js';
@@ -35,7 +36,7 @@ import type { ExportKind } from '../report/export.js';
 import { isFtpscopeError } from '../errors.js';
 
 export type Screen = ScreenName;
-type PaneId = 'sessions' | SessionPane | 'handshake' | 'findings' | 'help';
+type PaneId = 'sessions' | SessionPane | 'handshake' | 'findings' | 'help' | 'graphs';
 
 export interface DashboardSource {
   title: string;
@@ -69,8 +70,10 @@ export class Dashboard {
   private listPane: 'flow' | 'packets' = 'flow';
   readonly lists: Record<PaneId, VList> = {
     sessions: new VList(), flow: new VList(), packets: new VList(), layers: new VList(), hex: new VList(),
-    handshake: new VList(), findings: new VList(), help: new VList(),
+    handshake: new VList(), findings: new VList(), help: new VList(), graphs: new VList(),
   };
+  /** The data connection the graphs view draws, its packets and the cursor. */
+  private graph: GraphState | null = null;
   filter = '';
   private search: Partial<Record<PaneId, string>> = {};
   sort: SortOrder = { column: 'start', reverse: false };
@@ -298,7 +301,13 @@ export class Dashboard {
       case 'handshake': return handshakePane(this.handshakeOf.tcp, this.handshakeOf.what, width, this.handshakeOf.opener);
       case 'findings': return findingsPane(this.findingRows());
       case 'help': return helpPane(this.helpFinding);
+      case 'graphs': return graphsPane(this.graph, width, this.graphHeight());
     }
+  }
+
+  /** Rows the graphs get: the body less the pane title. */
+  private graphHeight(): number {
+    return Math.max(8, this.term.rows - 3);
   }
 
   // ---- rendering ----------------------------------------------------------------------
@@ -453,10 +462,12 @@ export class Dashboard {
         if (this.source.live && (pane === 'sessions' || pane === 'packets')) this.lists[pane].follow = true;
         return;
       case 'scrollLeft':
+        if (pane === 'graphs') return this.moveCursor(-1);
         if (pane === 'layers' && this.foldLayer(false)) return;
         this.lists[pane].hscroll = Math.max(0, this.lists[pane].hscroll - 8);
         return;
       case 'scrollRight':
+        if (pane === 'graphs') return this.moveCursor(1);
         if (pane === 'layers' && this.foldLayer(true)) return;
         this.lists[pane].hscroll = Math.min(400, this.lists[pane].hscroll + 8);
         return;
@@ -500,11 +511,86 @@ export class Dashboard {
       case 'viewHex': return this.openSession('hex');
       case 'viewHandshake': return this.openHandshake();
       case 'viewFindings': this.goto('findings'); return;
+      case 'viewGraphs': return this.openGraphs();
+      case 'nextFlagged': return this.jumpFlagged(1);
+      case 'prevFlagged': return this.jumpFlagged(-1);
       case 'exportPcapng': return this.startExport('pcapng');
       case 'exportTransfer': return this.startExport('transfer');
       case 'exportLadder': return this.startExport('ladder');
       case 'exportJson': return this.startExport('json');
     }
+  }
+
+  // ---- graphs and flagged packets -------------------------------------------------------
+
+  /** The graphs of the selected packet's data connection, else the selected data row's, else the session's biggest transfer. */
+  private openGraphs(): void {
+    const row = this.selectedRow();
+    const session = this.session();
+    if (!session || !row || row.kind === 'unpaired') { this.message = 'select a session with a data connection first'; return; }
+    const fact = this.frame !== null ? this.packetRef(session, this.frame) : null;
+    let dc: DataConnection | undefined;
+    if (this.screen === 'session' && fact?.channel === 'data') dc = session.dataConnections.find((d) => d.id === fact.dataConnection);
+    if (!dc && row.kind === 'data') dc = row.dc;
+    if (!dc) dc = [...session.dataConnections].sort((x, y) => y.bytes - x.bytes)[0];
+    if (!dc) { this.message = `session ${session.id} has no data connection to graph`; return; }
+    const packets = connectionPackets(session, dc);
+    if (packets.length === 0) { this.message = `no packets kept for data connection D${dc.id}`; return; }
+    this.graph = { session, dc, packets, cursor: 0, frame: null };
+    const col = this.frame !== null ? columnOfFrame(graphsOf(this.graph, this.term.cols, this.graphHeight()), this.frame) : null;
+    this.graph.cursor = col ?? 0;
+    if (col !== null) this.graph.frame = this.frame;
+    this.lists.graphs = new VList();
+    this.goto('graphs');
+    if (col === null) this.selectGraphPacket();
+  }
+
+  /** The graph cursor moved: select the packet nearest it, everywhere. */
+  private selectGraphPacket(): void {
+    const g = this.graph;
+    if (!g) return;
+    const graphs = graphsOf(g, this.term.cols, this.graphHeight());
+    g.cursor = Math.max(0, Math.min(graphs.nearest.length - 1, g.cursor));
+    const i = graphs.nearest[g.cursor] ?? -1;
+    if (i >= 0) {
+      g.frame = g.packets[i]!.frame;
+      this.selectFrame(g.frame, 'other');
+    }
+  }
+
+  private moveCursor(delta: number): void {
+    if (!this.graph) return;
+    this.graph.cursor += delta;
+    this.selectGraphPacket();
+  }
+
+  /** a / A: the next (previous) packet with a TCP analysis flag, in the packets pane or on the graph. */
+  private jumpFlagged(dir: 1 | -1): void {
+    if (this.screen === 'graphs' && this.graph) {
+      const g = this.graph;
+      const graphs = graphsOf(g, this.term.cols, this.graphHeight());
+      const cur = this.frame !== null ? g.packets.findIndex((p) => p.frame === this.frame) : -1;
+      for (let k = cur + dir; k >= 0 && k < g.packets.length; k += dir) {
+        if (!isFlagged(g.packets[k]!)) continue;
+        g.cursor = graphs.columns[k]!;
+        g.frame = g.packets[k]!.frame;
+        this.selectFrame(g.frame, 'other');
+        return;
+      }
+      this.message = `no ${dir > 0 ? 'later' : 'earlier'} flagged packet in D${g.dc.id}`;
+      return;
+    }
+    const session = this.session();
+    const list = session?.packets;
+    if (this.screen !== 'session' || !session || !list) { this.message = 'open a session first (a / A walk its flagged packets)'; return; }
+    const cur = this.frame !== null ? list.indexOfFrame(this.frame) : -1;
+    for (let i = cur + dir; i >= 0 && i < list.count; i += dir) {
+      if (!isFlagged(list.at(i))) continue;
+      this.setFocus('packets');
+      this.selectFrame(list.at(i).frame, 'other');
+      return;
+    }
+    this.message = `no ${dir > 0 ? 'later' : 'earlier'} packet with a TCP analysis flag`;
   }
 
   // ---- exports ------------------------------------------------------------------------
@@ -723,6 +809,15 @@ export class Dashboard {
       }
       case 'packets': this.setFocus('layers'); return;
       case 'layers': this.setFocus('hex'); return;
+      case 'graphs': {
+        // the selected packet, in the packets list of its session
+        if (this.frame === null) return;
+        this.screen = 'session';
+        this.stack = this.stack.filter((x) => x !== 'graphs');
+        this.setFocus('packets');
+        this.selectFrame(this.frame, 'other');
+        return;
+      }
       case 'findings': {
         const list = this.findingRows();
         if (this.lists.findings.index >= list.count) return;
@@ -789,6 +884,13 @@ export class Dashboard {
     const hit = this.hits.find((h) => m.x >= h.rect.x && m.x < h.rect.x + h.rect.width && m.y >= h.rect.y && m.y < h.rect.y + h.rect.height);
     if (!hit) return;
     if (this.screen === 'session' && hit.pane !== 'sessions') this.setFocus(hit.pane as SessionPane);
+    if (hit.pane === 'graphs' && m.action === 'click' && this.graph) {
+      // a click on the graph puts the cursor there (the graphs start after a 10-column axis)
+      this.graph.cursor = m.x - hit.rect.x - 10;
+      this.selectGraphPacket();
+      this.render();
+      return;
+    }
     if (m.action === 'click') {
       const headerRows = 1 + (hit.model.header !== undefined ? 1 : 0);
       const row = m.y - hit.rect.y - headerRows;

@@ -7,7 +7,8 @@ export type Action =
   | 'nextPane' | 'prevPane' | 'enter' | 'back'
   | 'search' | 'nextMatch' | 'prevMatch' | 'sort' | 'reverseSort'
   | 'follow' | 'pause'
-  | 'viewSessions' | 'viewFlow' | 'viewPackets' | 'viewLayers' | 'viewHex' | 'viewHandshake' | 'viewFindings'
+  | 'viewSessions' | 'viewFlow' | 'viewPackets' | 'viewLayers' | 'viewHex' | 'viewHandshake' | 'viewFindings' | 'viewGraphs'
+  | 'nextFlagged' | 'prevFlagged'
   | 'exportPcapng' | 'exportTransfer' | 'exportLadder' | 'exportJson'
   | 'help' | 'quit';
 
@@ -38,9 +39,12 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { keys: ['5'], action: 'viewHex', group: 'Views', help: 'hex of the selected packet' },
   { keys: ['6', 't'], action: 'viewHandshake', group: 'Views', help: 'TCP handshake of the selected connection (teaching)' },
   { keys: ['7', '!'], action: 'viewFindings', group: 'Views', help: 'all findings' },
+  { keys: ['8', 'v'], action: 'viewGraphs', group: 'Views', help: 'graphs of the data connection (sequence, throughput)' },
   { keys: ['/'], action: 'search', group: 'Search', help: 'filter sessions / search this pane' },
   { keys: ['n'], action: 'nextMatch', group: 'Search', help: 'next match' },
   { keys: ['N'], action: 'prevMatch', group: 'Search', help: 'previous match' },
+  { keys: ['a'], action: 'nextFlagged', group: 'Search', help: 'next packet with a TCP analysis flag (RETX, DUP ACK…)' },
+  { keys: ['A'], action: 'prevFlagged', group: 'Search', help: 'previous packet with a TCP analysis flag' },
   { keys: ['s'], action: 'sort', group: 'Search', help: 'sort sessions by the next column' },
   { keys: ['r'], action: 'reverseSort', group: 'Search', help: 'reverse the sort order' },
   { keys: ['f'], action: 'follow', group: 'Live', help: 'follow the newest item' },

@@ -12,7 +12,9 @@ export type Style =
   | 'field'          // bytes of the selected field in the hex view
   | 'layer'          // bytes of the selected layer in the hex view
   | 'match'          // search match
-  | 'key';
+  | 'key'
+  | 'flagged'        // a packet with a TCP analysis flag (its tag column says which)
+  | 'graphData' | 'graphAck' | 'graphWindow' | 'graphMark' | 'graphCursor' | 'graphBar';
 
 export interface Theme { color: boolean }
 
@@ -34,6 +36,13 @@ const STYLES: Record<Style, Attr> = {
   layer: { underline: true },
   match: { underline: true, fg: 'yellow' },
   key: { bold: true },
+  flagged: { fg: 'yellow', bold: true },
+  graphData: { fg: 'cyan' },
+  graphAck: { fg: 'green' },
+  graphWindow: { fg: 'yellow' },
+  graphMark: { fg: 'red', bold: true },
+  graphCursor: { inverse: true },
+  graphBar: { fg: 'cyan' },
 };
 
 export function themeFromEnv(noColorFlag: boolean, env: NodeJS.ProcessEnv = process.env): Theme {

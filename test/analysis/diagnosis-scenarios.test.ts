@@ -274,12 +274,25 @@ describe('diagnosis lab: each recorded failure is recognised, with its evidence 
     expect(fs[0]!.message).toContain(`${syn.dport}`);
   });
 
-  it('13 a slow reader with zero windows is recorded; recognising it waits for zero-window facts from the TCP layer (issue 15)', async () => {
-    const sc = scenarios.get('13')!;
-    const rows = tshark(sc.file);
-    expect(rows.filter((r) => r.analysis.includes('zero_window')).length).toBeGreaterThan(0);
-    // Not recognised yet, and no false diagnosis in its place.
-    expect(diagnoses(await analysisOf('13'))).toEqual([]);
+  it('13 a slow reader with zero windows: the client set the pace (its zero windows counted as tshark flags them)', async () => {
+    const { fs, rows } = await only('13', 'transfer-receiver-limited');
+    expect(fs).toHaveLength(1);
+    // tshark's tcp.analysis.zero_window packets: the first, and the episodes (a run of them from the receiver)
+    const zero = rows.filter((r) => r.analysis.includes('zero_window'));
+    expect(zero.length).toBeGreaterThan(0);
+    const { stream, src } = zero[0]!;
+    let periods = 0;
+    let seconds = 0;
+    let since: number | null = null;
+    for (const r of rows.filter((x) => x.stream === stream && x.src === src)) {
+      const z = r.analysis.includes('zero_window');
+      if (z && since === null) { periods++; since = r.t; } else if (!z && since !== null) { seconds += r.t - since; since = null; }
+    }
+    expect(fs[0]!.frame).toBe(zero[0]!.frame);
+    expect(fs[0]!.message).toContain(`${periods} zero-window periods, ${seconds.toFixed(1)} s in total`);
+    // the receiver is the FTP client (the capture is at the client, which sent the zero windows)
+    expect(src).toBe(rows.find((r) => r.cmd === 'RETR')!.src);
+    expect(fs[0]!.message).toMatch(/the client read slowly/);
   });
 
   it('14 a lossy link: retransmissions, low throughput', async () => {
@@ -376,10 +389,16 @@ describe('no false diagnosis on the other bundled captures', () => {
   }
   const bundled = walk('captures').sort();
   /**
-   * The one real failure among them: zeek's ipv6-multiline-reply.pcap asks for a file the server does not
-   * have (550), which is what transfer-refused names. Its frame is checked against tshark's fields.
+   * The real failures among them: zeek's ipv6-multiline-reply.pcap asks for a file the server does not have
+   * (550), which is what transfer-refused names; the TCP failure captures' slow reader (a client reading at
+   * 40 KiB/s) and stopped reader (a client that stops reading) set the pace with zero windows. Each
+   * finding's frame is checked against tshark's fields.
    */
-  const KNOWN: Record<string, string[]> = { 'captures/public/zeek/ipv6-multiline-reply.pcap': ['transfer-refused'] };
+  const KNOWN: Record<string, string[]> = {
+    'captures/public/zeek/ipv6-multiline-reply.pcap': ['transfer-refused'],
+    'captures/tcp/tcp-slow-reader.pcap': ['transfer-receiver-limited'],
+    'captures/tcp/tcp-stalled.pcap': ['transfer-receiver-limited'],
+  };
 
   it('finds them all', () => expect(bundled.length).toBeGreaterThan(60));
 
@@ -390,11 +409,19 @@ describe('no false diagnosis on the other bundled captures', () => {
     const found = diagnoses(a);
     expect(found.map((f) => f.code).filter((c) => c !== 'login-repeated-failures')).toEqual(KNOWN[file] ?? []);
     if (KNOWN[file]) {
-      const [head, ...lines] = readFileSync(file.replace('captures/', 'captures/expected/') + '.tsv', 'utf8').trimEnd().split('\n');
+      // transfer-refused points at the 550 (tshark's fields); transfer-receiver-limited at the receiver's
+      // first zero window (tshark's TCP analysis)
+      const refused = KNOWN[file]![0] === 'transfer-refused';
+      const [head, ...lines] = readFileSync(file.replace('captures/', 'captures/expected/') + (refused ? '.tsv' : '.analysis.tsv'), 'utf8').trimEnd().split('\n');
       const col = head!.split('\t');
       const at = (l: string, name: string) => l.split('\t')[col.indexOf(name)]!;
-      const refused = lines.find((l) => at(l, 'frame.number') === String(found[0]!.frame))!;
-      expect(at(refused, 'ftp.response.code')).toBe('550');
+      if (refused) {
+        const row = lines.find((l) => at(l, 'frame.number') === String(found[0]!.frame))!;
+        expect(at(row, 'ftp.response.code')).toBe('550');
+      } else {
+        const first = lines.find((l) => at(l, 'tcp.analysis.zero_window') === '1')!;
+        expect(found[0]!.frame).toBe(Number(at(first, 'frame.number')));
+      }
     }
   });
 });
@@ -418,7 +445,7 @@ describe('docs/diagnosis.md', () => {
     const doc = readFileSync('docs/diagnosis.md', 'utf8');
     expect(doc).toBe(renderDiagnosisDoc([...scenarios.values()] as any, analyses) + '\n');
     // Every diagnosis code has its section, which the findings catalogue and the dashboard's ? link to.
-    for (const sc of scenarios.values()) expect(doc).toContain(`<a id="${sc.id === '13' ? 'scenario-13' : sc.expect.code}"></a>`);
+    for (const sc of scenarios.values()) expect(doc).toContain(`<a id="${sc.expect.code}"></a>`);
     const { FINDING_CODES } = await import('../../src/model/finding-codes.js');
     for (const info of Object.values(FINDING_CODES) as { doc?: string }[]) {
       if (info.doc) expect(doc).toContain(`<a id="${info.doc.replace('diagnosis.md#', '')}"></a>`);

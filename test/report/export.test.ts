@@ -70,11 +70,12 @@ function normalized(s: Session, frameMap: Map<number, number> | null): unknown {
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
-        if ((k === 'frame' || k === 'setupFrame') && typeof x === 'number') out[k] = frameMap ? frameMap.get(x) ?? `missing ${x}` : x;
+        // frame, setupFrame, and the TCP analysis' fromFrame/toFrame of a stall
+        if ((k === 'frame' || k.endsWith('Frame')) && typeof x === 'number') out[k] = frameMap ? frameMap.get(x) ?? `missing ${x}` : x;
         // a folded finding's example frames
         else if (k === 'frames' && Array.isArray(x) && frameMap) out[k] = x.map((n: number) => frameMap.get(n) ?? `missing ${n}`);
         // finding messages name frames too ("frame 12"): compare them through the same map
-        else if (k === 'message' && typeof x === 'string' && frameMap) out[k] = x.replace(/\bframes? (\d+)/g, (m, n) => `frame ${frameMap.get(Number(n)) ?? `missing ${n}`}`);
+        else if (k === 'message' && typeof x === 'string' && frameMap) out[k] = x.replace(/\bframes? (\d+)(?:–(\d+))?/g, (m, n, to) => `frame ${frameMap.get(Number(n)) ?? `missing ${n}`}${to ? `–${frameMap.get(Number(to)) ?? `missing ${to}`}` : ''}`);
         else out[k] = walk(x);
       }
       return out;

@@ -61,10 +61,13 @@ describe('text and JSON of a dissection', () => {
     const d = await frame(6);
     const text = renderLayersText(d);
     for (const l of d.layers) expect(text).toContain(l.label);
-    expect(text).toMatch(/^ {2}Source port: 50003 \[34-35\]$/m);
-    expect(text).toMatch(/^ {2}Sequence number: 1 \(relative sequence number\) \[38-41\]$/m);
-    expect(text).toMatch(/^ {4}\.{4} \.{4} \.{3}0 = Fin: Not set \[46-47\]$/m);
-    expect(text).toMatch(/^ {4}Request command: USER \[66-69\]$/m);
+    // then, for people learning, what the field means (from the field model)
+    expect(text).toMatch(/^ {2}Source port: 50003 \[34-35\] — 50003: an ephemeral port the sender's system picked/m);
+    expect(text).toMatch(/^ {2}Sequence number: 1 \(relative sequence number\) \[38-41\] — byte 1 of the sender's stream/m);
+    expect(text).toMatch(/^ {4}\.{4} \.{4} \.{3}0 = Fin: Not set \[46-47\] — not closing$/m);
+    expect(text).toMatch(/^ {4}Request command: USER \[66-69\] — USER: the user name to log in as$/m);
+    expect(text).toMatch(/^ {2}Time to live: 64 \[22-22\] — TTL 64: hops left before a router drops it/m);
+    expect(text).toMatch(/^ {2}Window: \d+ \[48-49\] — Window \d+ × \d+ = \d+ bytes the sender can still take/m);
     const dump = hexDumpLines(d.bytes, d.layers.slice(1));
     expect(dump[0]).toMatch(/^0000 {2}00 13 7f be .* \[eth\] \[ip$/);
     expect(dump.at(-1)).toMatch(/ftp\]$/);

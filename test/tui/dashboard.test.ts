@@ -118,7 +118,7 @@ describe.each(SIZES)('dashboard at $cols×$rows on zeek/ipv4.pcap', ({ cols, row
     const t = await open('zeek/ipv4.pcap', cols, rows);
     await t.press('enter', '3');
     expect(t.screen()).toContain(`[1/${ipv4Packets.length}]`);
-    expect(t.screen()).toMatch(/No\. +Time +Conn +Dir +Flags +Len +Summary/);
+    expect(t.screen()).toMatch(/No\. +Time +Conn +Dir +Flags +Len +Analysis +Summary/);
     const seen = new Map<number, string>();
     for (let i = 0; i < 40 && seen.size < ipv4Packets.length; i++) {
       for (const l of t.lines()) {

@@ -8,6 +8,7 @@ import type { PacketRecord } from '../../capture/types.js';
 import { Pipeline, type PipelineOptions } from '../pipeline.js';
 import type { Analysis } from '../../model/types.js';
 import type { PacketFact } from '../../model/packet-facts.js';
+import { analyzePackets } from './packets.js';
 
 export interface AnalyzeFileOptions extends PipelineOptions {
   onProgress?: (bytesRead: number, totalBytes: number | null) => void;
@@ -18,29 +19,11 @@ export interface AnalyzeFileOptions extends PipelineOptions {
 }
 
 /**
- * Analyze a capture file keeping the facts of every TCP packet, FTP or not (`packets`, display
- * filters on packets): the analysis, the packets' facts in capture order, and the time of the
- * first packet.
+ * Analyze a capture file keeping the facts of every TCP packet, FTP or not (display filters on
+ * packets): the analysis, the packets' facts in capture order, and the time of the first packet.
  */
-export async function analyzeFilePackets(path: string, opts: AnalyzeFileOptions = {}): Promise<{ analysis: Analysis; packets: () => Iterable<PacketFact>; start: number }> {
-  let pipeline: Pipeline | null = null;
-  let start: number | null = null;
-  const info = await readCapture(path, (rec) => {
-    pipeline ??= new Pipeline({ ...opts, keepPackets: true, factsForAllConnections: true, inputReusedOnSignal: true }, { type: 'pcap', name: path });
-    start ??= rec.ts;
-    pipeline.push(rec);
-  }, { onProgress: opts.onProgress, beforeReuse: () => pipeline?.inputReused(), blocking: opts.blockingReads });
-  pipeline ??= new Pipeline({ ...opts, keepPackets: true, factsForAllConnections: true }, { type: info.format, name: path });
-  pipeline.analyzer.source.type = info.format;
-  const analysis = pipeline.finish(info);
-  const table = pipeline.analyzer.packetTable!;
-  function* packets(): Iterable<PacketFact> {
-    for (let seq = table.firstSeq, end = table.firstSeq + table.rows; seq < end; seq++) {
-      const f = table.fact(seq);
-      if (f) yield f;
-    }
-  }
-  return { analysis, packets, start: start ?? 0 };
+export function analyzeFilePackets(path: string, opts: Pick<AnalyzeFileOptions, 'ftpPorts'> = {}): Promise<{ analysis: Analysis; packets: () => Iterable<PacketFact>; start: number }> {
+  return analyzePackets({ files: [path], merged: false, name: path, ignored: [] }, opts);
 }
 
 /** Analyze a capture file. */

@@ -17,6 +17,9 @@ import type { Finding } from '../../model/findings.js';
 import { dissectContextOf } from '../packet-context.js';
 import { Pipeline } from '../pipeline.js';
 
+/** Frames read past the inspected one to find the ACK of its data. */
+const MAX_FRAMES_FOR_ACK = 20_000;
+
 export interface InspectOptions {
   /** Extra FTP control ports besides 21. */
   ftpPorts?: number[];
@@ -46,11 +49,16 @@ export async function inspectFrame(input: string | CaptureInputs, frame: number,
   let own: PacketRecord | null = null;
   let defrag: Defragmenter | null = null;
   let row = -1;
-  // Decided once the frame's connection is no longer a candidate for FTP detection.
+  // Decided once the frame's connection is no longer a candidate for FTP detection, and the ACK of
+  // its data (for the seq/ack arithmetic) has been seen, or MAX_FRAMES_FOR_ACK frames have passed.
+  let after = 0;
   const decided = (): boolean => {
     if (row < 0) return true;
-    const e = table.entry(table.fact(row)?.tcpId ?? -1);
-    return !e || e.channel !== 'candidate';
+    const f = table.fact(row);
+    const e = table.entry(f?.tcpId ?? -1);
+    if (e && e.channel === 'candidate') return false;
+    const waitsForAck = f !== null && (f.len > 0 || (f.flags & 0x03) !== 0) && !f.analysis?.ackedBy;
+    return !waitsForAck || ++after > MAX_FRAMES_FOR_ACK;
   };
   const onPacket = (rec: PacketRecord, file?: number, local?: number): void => {
     if (rec.frame === frame) {

@@ -61,6 +61,15 @@ export function handshakeLines(tcp: TcpFacts | null, what: string, initiatorRole
     out.push({ text: `  client ${c}${ftpName(initiatorRole, 0)}   ↔   server ${s}${ftpName(initiatorRole, 1)}` });
     out.push({ text: '  (which side opened it is inferred from the ports: no SYN was captured)' });
   }
+  if (initiatorRole === 'server') {
+    // Active mode turns the roles round, which is what confuses people reading the ladder below.
+    out.push({ text: '  Active mode: the FTP server opens the data connection, connecting to the address and port the client' });
+    out.push({ text: '  announced with PORT/EPRT. So here the TCP client (the side that sends the SYN, on the left) is the' });
+    out.push({ text: '  FTP server, and the TCP server (the side that listens) is the FTP client.' });
+  } else if (initiatorRole === 'client' && what.includes('data connection')) {
+    out.push({ text: '  Passive mode: the FTP client opens the data connection to the port the server announced (PASV/EPSV),' });
+    out.push({ text: '  so the TCP client is the FTP client, as on the control connection.' });
+  }
   out.push({ text: '' });
   out.push({ text: `  ${fit('Client', STATE_W)} ${' '.repeat(ARROW_W)} ${fit('Server', STATE_W)}`, style: 'key' });
 

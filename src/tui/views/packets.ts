@@ -7,6 +7,7 @@
 import type { PacketFact, PacketList } from '../../model/packet-facts.js';
 import type { DataConnection, Session } from '../../model/types.js';
 import { connectionLabel, directionLabel, packetSummary } from '../../report/packet-facts.js';
+import { analysisTags, TA_FLAG_MASK } from '../../model/tcp-analysis.js';
 import { DisplayFilter } from '../../report/filter/index.js';
 import type { PaneModel } from '../pane.js';
 import { fit, fitLeft, flagNames, rel } from '../text.js';
@@ -20,7 +21,20 @@ export function packetSource(list: PacketList | null): ListSource {
   };
 }
 
-export const PACKET_HEADER = `${fitLeft('No.', 7)} ${fit('Time', 10)} ${fit('Conn', 5)} ${fit('Dir', 4)} ${fit('Flags', 11)} ${fitLeft('Len', 5)} Summary`;
+/** Width of the analysis tag column ("DUP ACK #12", "ZERO WIN"; longer tag lists are cut with …). */
+const TAG_W = 12;
+
+export const PACKET_HEADER = `${fitLeft('No.', 7)} ${fit('Time', 10)} ${fit('Conn', 5)} ${fit('Dir', 4)} ${fit('Flags', 11)} ${fitLeft('Len', 5)} ${fit('Analysis', TAG_W)} Summary`;
+
+/** The packet's TCP analysis flags as Wireshark-style tags ("RETX", "DUP ACK #2", "ZERO WIN"). */
+export function tagsOf(p: PacketFact): string {
+  return p.analysis ? analysisTags(p.analysis).join(',') : '';
+}
+
+/** Whether the packet has a TCP analysis flag (the packets view marks it, a / A jump between them). */
+export function isFlagged(p: PacketFact): boolean {
+  return p.analysis !== null && (p.analysis.flags & TA_FLAG_MASK) !== 0;
+}
 
 export function packetsPane(session: Session | null, showPasswords = false, captureStart?: number): PaneModel {
   let lastNeedle: string | null = null;
@@ -30,7 +44,7 @@ export function packetsPane(session: Session | null, showPasswords = false, capt
   const dcOf = (p: PacketFact): DataConnection | null =>
     p.channel === 'data' && session ? session.dataConnections.find((d) => d.id === p.dataConnection) ?? null : null;
   const rowText = (p: PacketFact): string =>
-    `${fitLeft(String(p.frame), 7)} ${fit(rel(p.ts, start), 10)} ${fit(connectionLabel(p), 5)} ${fit(directionLabel(p), 4)} ${fit(flagNames(p.flags), 11)} ${fitLeft(String(p.len), 5)} ${packetSummary(p, dcOf(p), showPasswords)}`;
+    `${fitLeft(String(p.frame), 7)} ${fit(rel(p.ts, start), 10)} ${fit(connectionLabel(p), 5)} ${fit(directionLabel(p), 4)} ${fit(flagNames(p.flags), 11)} ${fitLeft(String(p.len), 5)} ${fit(tagsOf(p), TAG_W)} ${packetSummary(p, dcOf(p), showPasswords)}`;
   const dropped = list?.dropped ?? 0;
   return {
     title: session ? `Packets — session ${session.id} (* = sent by the TCP initiator)${dropped ? ` (${dropped} older packets dropped)` : ''}` : 'Packets',
@@ -38,7 +52,7 @@ export function packetsPane(session: Session | null, showPasswords = false, capt
     source: packetSource(list),
     row: (i) => {
       const p = list!.at(i);
-      return [{ text: rowText(p), style: p.sender === 'server' ? 'server' : 'client' }];
+      return [{ text: rowText(p), style: isFlagged(p) ? 'flagged' : p.sender === 'server' ? 'server' : 'client' }];
     },
     empty: list ? 'no packets' : session ? 'packets were not kept for this session' : 'select a session',
     matches: (i, needle) => {
