@@ -42,7 +42,9 @@ index.json is rewritten and lists this run's files only.`)
       let index;
       try {
         // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
-        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, ...limitsOf(flags), openDataSink: extractor.openDataSink, blockingReads: true });
+        const a = await analyzeWithProgress(capture, {
+          ftpPorts: flags.ftpPort, ...limitsOf(flags), openDataSink: extractor.openDataSink, retireSession: (s) => extractor.settleSession(s), blockingReads: true,
+        });
         extractor.settle(a);
         index = extractor.finish();
       } catch (e) {
