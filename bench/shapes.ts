@@ -13,10 +13,11 @@
  *   big-gaps     one 5.4 GB transfer with gaps (zeek's bigtransfer.pcap, 200 MB of it filled in)
  *
  *   node dist/bench/shapes.js [--only long,flows] [--scale F] [--runs N] [--cli PATH] [--no-tshark]
- *                             [--no-views] [--keep] [--dir D]
+ *                             [--no-views] [--keep] [--dir D] [--baseline PATH]
  *
- * --scale multiplies every shape's size (0.1 for a quick look). --cli runs another build (e.g. the
- * code before a change) in place of this one. report and tshark (`tshark -n -r F -Y ftp -T fields -e
+ * --scale multiplies every shape's size (0.1 for a quick look). --cli runs another build in place of
+ * this one; --baseline PATH (a built dist/src/cli/main.js, e.g. of the code before a change) runs in the
+ * same alternation, so before and after are measured under the same load. Shapes run in --only's order. report and tshark (`tshark -n -r F -Y ftp -T fields -e
  * ftp.request.command`, the peer bench:report uses) run --runs times each (default 3), alternating,
  * and the medians are compared. A benchmark, not a test: nothing fails on a slow machine.
  */
@@ -148,6 +149,8 @@ const SHAPES: Shape[] = [
 interface Row {
   shape: Shape;
   mb: number;
+  /** The --baseline build's runs, when asked for. */
+  base: { report: Timed; flow: Timed | null; extract: Timed | null } | null;
   ours: Timed | null;
   tshark: Timed | null;
   flow: Timed | null;
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
   };
   const only = opt('--only')?.split(',') ?? null;
   const cli = opt('--cli') ?? CLI;
+  const baseline = opt('--baseline');
   const dir = opt('--dir') ?? join(tmpdir(), 'ftpscope-bench-shapes');
   const withTshark = !process.argv.includes('--no-tshark') && tsharkAvailable();
   const views = !process.argv.includes('--no-views');
@@ -178,7 +182,8 @@ async function main(): Promise<void> {
   console.log(`bench:shapes: ${cli} report --json vs tshark -Y ftp (node ${process.version}, scale ${scale}, ` +
     `median of ${runs} alternating runs, ${HAVE_TIME ? '/usr/bin/time -v' : 'resourceUsage'} for peak RSS; load ${loadavg()})`);
   const rows: Row[] = [];
-  for (const shape of SHAPES.filter((s) => !only || only.includes(s.name))) {
+  const chosen = only ? only.map((n) => SHAPES.find((s) => s.name === n)!) : SHAPES;
+  for (const shape of chosen) {
     const file = join(dir, `${shape.name}.pcap`);
     const free = statfsSync(dir);
     if (free.bavail * free.bsize < 1.5e9 * scale + 2e8) {
@@ -191,11 +196,17 @@ async function main(): Promise<void> {
     console.log(`\n${shape.name}: ${shape.what} (scale ${scale}): ${file}, ${mb.toFixed(0)} MB, generated in ${((Date.now() - g0) / 1000).toFixed(1)} s`);
     const oursRuns: Timed[] = [];
     const tsharkRuns: Timed[] = [];
+    const baseRuns: Timed[] = [];
     for (let i = 0; i < runs; i++) {
       oursRuns.push(ours(file, ['report', '--json'], cli));
+      if (baseline) baseRuns.push(ours(file, ['report', '--json'], baseline));
       if (withTshark) tsharkRuns.push(tshark(file));
     }
-    const row: Row = { shape, mb, ours: pick(oursRuns), tshark: withTshark ? pick(tsharkRuns) : null, flow: null, extract: null };
+    const row: Row = {
+      shape, mb, base: baseline ? { report: pick(baseRuns), flow: null, extract: null } : null,
+      ours: pick(oursRuns), tshark: withTshark ? pick(tsharkRuns) : null, flow: null, extract: null,
+    };
+    if (row.base) console.log(`  baseline:      ${fmt(row.base.report)}${spread(baseRuns)}`);
     console.log(`  report --json: ${fmt(row.ours!)}${spread(oursRuns)}`);
     if (row.tshark) console.log(`  tshark:        ${fmt(row.tshark)}${spread(tsharkRuns)}`);
     if (row.ours!.ok && row.tshark?.ok) console.log(`  ratio: ${(row.tshark.seconds / row.ours!.seconds).toFixed(1)}x tshark's speed (wall, medians)`);
@@ -204,17 +215,32 @@ async function main(): Promise<void> {
       const outDir = join(dir, `${shape.name}-extract`);
       row.extract = ours(file, ['extract', '--out', outDir], cli);
       rmSync(outDir, { recursive: true, force: true });
+      if (row.base && baseline) {
+        row.base.flow = ours(file, ['flow', '--width', '100'], baseline);
+        row.base.extract = ours(file, ['extract', '--out', outDir], baseline);
+        rmSync(outDir, { recursive: true, force: true });
+        console.log(`  baseline flow: ${fmt(row.base.flow)}`);
+        console.log(`  baseline extract: ${fmt(row.base.extract)}`);
+      }
       console.log(`  flow:          ${fmt(row.flow)}`);
       console.log(`  extract:       ${fmt(row.extract)}`);
     }
     rows.push(row);
     if (!keep) rmSync(file, { force: true });
   }
+  const t = (x: Timed | null): string => (x ? `${x.seconds.toFixed(2)} s, ${rss(x)}` : '-');
+  const ratio = (a: Timed | null, b: Timed | null): string => (a?.ok && b?.ok ? `${(b.seconds / a.seconds).toFixed(1)}x` : '-');
+  if (baseline) {
+    console.log(`\n| shape | capture | before: report --json | after: report --json | tshark | ratio before / after | flow RSS before / after | extract RSS before / after |\n|---|---|---|---|---|---|---|---|`);
+    for (const r of rows) {
+      console.log(`| ${r.shape.what} | ${r.mb.toFixed(0)} MB | ${t(r.base!.report)} | ${t(r.ours)} | ${t(r.tshark)} | ` +
+        `${ratio(r.base!.report, r.tshark)} / ${ratio(r.ours, r.tshark)} | ${rss(r.base!.flow)} / ${rss(r.flow)} | ${rss(r.base!.extract)} / ${rss(r.extract)} |`);
+    }
+    return;
+  }
   console.log(`\n| shape | capture | report --json | tshark | ratio | flow | extract |\n|---|---|---|---|---|---|---|`);
   for (const r of rows) {
-    const t = (x: Timed | null): string => (x ? `${x.seconds.toFixed(2)} s, ${rss(x)}` : '-');
-    const ratio = r.ours?.ok && r.tshark?.ok ? `${(r.tshark.seconds / r.ours.seconds).toFixed(1)}x` : '-';
-    console.log(`| ${r.shape.what} | ${r.mb.toFixed(0)} MB | ${t(r.ours)} | ${t(r.tshark)} | ${ratio} | ${rss(r.flow)} | ${rss(r.extract)} |`);
+    console.log(`| ${r.shape.what} | ${r.mb.toFixed(0)} MB | ${t(r.ours)} | ${t(r.tshark)} | ${ratio(r.ours, r.tshark)} | ${rss(r.flow)} | ${rss(r.extract)} |`);
   }
 }
 
