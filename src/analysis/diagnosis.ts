@@ -432,12 +432,20 @@ export class Diagnoser {
     }
     // One diagnosis for the session's refusals, naming each (a code is listed once per session).
     const refused: Refusal[] = [];
+    // Each command's data connections, found once (a session may have 100,000 of both).
+    const byCommandFrame = new Map<number | null, DataConnection[]>();
+    for (const dc of s.dataConnections) {
+      if (!dc.command) continue;
+      const list = byCommandFrame.get(dc.command.frame);
+      if (list) list.push(dc);
+      else byCommandFrame.set(dc.command.frame, [dc]);
+    }
     for (const c of s.commands) {
       const v = c.verb.toUpperCase();
       if (!TRANSFER_FILE_VERBS.has(v)) continue;
       const r = finalReply(c);
       if (!r) continue;
-      const dcs = s.dataConnections.filter((dc) => dc.command?.frame === c.frame && dc.command?.verb.toUpperCase() === v);
+      const dcs = (byCommandFrame.get(c.frame) ?? []).filter((dc) => dc.command!.verb.toUpperCase() === v);
       const moved = dcs.reduce((n, dc) => n + dc.bytes, 0);
       if (UPLOAD_VERBS.has(v) && (r.code === 452 || r.code === 552 || (r.code === 451 && /space|quota|disk|full|exceed/i.test(r.text)))) {
         addFinding('error', 'upload-storage-full',

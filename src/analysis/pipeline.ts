@@ -29,6 +29,42 @@ export interface PipelineOptions {
   inputReusedOnSignal?: boolean;
   /** Keep each transfer diagnosis' throughput timeline (see AnalyzerOptions.transferTimelines). */
   transferTimelines?: boolean;
+  /** Connections tracked at once (--max-flows); default: what memoryBudgetMB allows. */
+  maxFlows?: number;
+  /** Memory for the flow table and the reassembly buffers, in MB (--memory-budget). */
+  memoryBudgetMB?: number;
+}
+
+/** --memory-budget's default: with the rest of a run, peak RSS stays under 150 MB. */
+export const DEFAULT_MEMORY_BUDGET_MB = 96;
+/**
+ * What one open connection holds at most while it waits (tracker flow, FTP session, line
+ * buffers), measured on bench:shapes' flows shape: 100,000 open control connections.
+ */
+const BYTES_PER_FLOW = 12 * 1024;
+
+/**
+ * The bounds a memory budget sets: half of it for the flow table (the connections open at once),
+ * half for out-of-order and retransmission buffers across all flows. --max-flows overrides the first.
+ */
+export function analysisLimits(opts: Pick<PipelineOptions, 'maxFlows' | 'memoryBudgetMB'>): { maxFlows: number; maxBufferedBytes: number } {
+  const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * 1024 * 1024;
+  return {
+    maxFlows: opts.maxFlows ?? Math.max(256, Math.floor(budget / 2 / BYTES_PER_FLOW)),
+    maxBufferedBytes: Math.max(1 << 20, Math.floor(budget / 2)),
+  };
+}
+
+/** What a pipeline holds and dropped, for tests and benchmarks (bounded memory shows in these, not in RSS). */
+export interface PipelineCounters {
+  /** Connections in the flow table now, the most at once, and its bound. */
+  flows: number;
+  peakFlows: number;
+  maxFlows: number;
+  /** Open connections closed early to make room (the tcp-flows-evicted finding). */
+  evictedFlows: number;
+  /** Bytes held in reassembly buffers now. */
+  bufferedBytes: number;
 }
 
 /**
@@ -56,7 +92,9 @@ export class Pipeline {
   constructor(opts: PipelineOptions, source: { type: SourceInfo['type']; name: string }) {
     this.analyzer = new FtpAnalyzer({ ...opts, sourceType: source.type, sourceName: source.name });
     const ports = new Set([21, ...(opts.ftpPorts ?? [])]);
-    this.tracker = new TcpTracker(this.analyzer, { isServerPort: (p) => ports.has(p) || p === 20, inputReusedOnSignal: opts.inputReusedOnSignal });
+    this.tracker = new TcpTracker(this.analyzer, {
+      isServerPort: (p) => ports.has(p) || p === 20, inputReusedOnSignal: opts.inputReusedOnSignal, ...analysisLimits(opts),
+    });
     this.clock = new ExpiryClock(this.tracker.sweepIntervalSec, (now) => {
       this.tracker.expire(now);
       this.analyzer.expire(now);
@@ -101,6 +139,11 @@ export class Pipeline {
     this.tracker.inputReused();
   }
 
+  get counters(): PipelineCounters {
+    const t = this.tracker;
+    return { flows: t.flowCount, peakFlows: t.peakFlows, maxFlows: t.maxFlows, evictedFlows: t.evicted, bufferedBytes: t.bufferedBytes };
+  }
+
   snapshot(): Analysis {
     this.fillSource();
     return this.analyzer.analysis();
@@ -119,6 +162,11 @@ export class Pipeline {
     if (this.snaplenCut > 0) {
       this.analyzer.addGlobalFinding(finding('warning', 'capture-snaplen',
         `${this.snaplenCut} packets were cut short by the capture's snaplen (first: frame ${this.firstSnaplenFrame}); their missing bytes count as gaps. Capture with -s 0 to keep whole packets`, this.firstSnaplenFrame));
+    }
+    if (this.tracker.evicted > 0) {
+      this.analyzer.addGlobalFinding(finding('warning', 'tcp-flows-evicted',
+        `${this.tracker.evicted} connections were closed early because the flow table was full (${this.tracker.maxFlows} connections at once); ` +
+          'each is listed with tcp-flow-evicted. Raise --max-flows (or --memory-budget) to follow more connections at once', null));
     }
     if (this.malformed > 0) {
       this.analyzer.addGlobalFinding(finding('warning', 'malformed-packets',

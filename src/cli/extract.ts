@@ -3,12 +3,17 @@ import type { Command } from 'commander';
 import { Extractor } from '../report/extract.js';
 import { formatBytes } from '../report/format.js';
 import type { DisplayFilter } from '../report/filter/index.js';
-import { analyzeWithProgress, collectPort, captureArgs, captureInputs, displayFilterArg, CAPTURES_ARG_HELP, DISPLAY_FILTER_HELP } from './report.js';
+import {
+  analyzeWithProgress, collectPort, captureArgs, captureInputs, displayFilterArg, limitsOf, positiveInt, CAPTURES_ARG_HELP, DISPLAY_FILTER_HELP,
+  MAX_FLOWS_HELP, MEMORY_BUDGET_HELP,
+} from './report.js';
 
 interface ExtractFlags {
   out: string;
   ftpPort?: number[];
   displayFilter?: DisplayFilter;
+  maxFlows?: number;
+  memoryBudget?: number;
 }
 
 export function registerExtract(program: Command): void {
@@ -19,6 +24,8 @@ export function registerExtract(program: Command): void {
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
+    .option('--max-flows <n>', MAX_FLOWS_HELP, positiveInt)
+    .option('--memory-budget <MB>', MEMORY_BUDGET_HELP, positiveInt)
     .addHelpText('after', `
 Files are named s<session>-d<data connection>-<verb>-<remote path>. Bytes missing from the capture
 are holes (zeros) at their true offsets, listed under "gaps" in index.json; a file that is not the
@@ -35,7 +42,9 @@ index.json is rewritten and lists this run's files only.`)
       let index;
       try {
         // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
-        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, openDataSink: extractor.openDataSink, blockingReads: true });
+        const a = await analyzeWithProgress(capture, {
+          ftpPorts: flags.ftpPort, ...limitsOf(flags), openDataSink: extractor.openDataSink, retireSession: (s) => extractor.settleSession(s), blockingReads: true,
+        });
         extractor.settle(a);
         index = extractor.finish();
       } catch (e) {

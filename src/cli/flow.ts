@@ -4,8 +4,26 @@ import { MIN_LADDER_WIDTH, renderLadder } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
 import { mermaidSequence, plantumlSequence } from '../report/sequence.js';
 import { NO_SESSIONS_HINT } from '../report/text.js';
+import { ChunkedWriter } from '../report/output.js';
+import { SessionSpool } from '../report/spool.js';
+import type { Session } from '../model/types.js';
 import type { DisplayFilter } from '../report/filter/index.js';
-import { analyzeWithProgress, collectPort, displayFilterArg, positiveInt, quietOnEpipe, withPasswords, captureArgs, captureInputs, CAPTURES_ARG_HELP, DISPLAY_FILTER_HELP } from './report.js';
+import {
+  analyzeWithProgress, collectPort, displayFilterArg, limitsOf, positiveInt, quietOnEpipe, withPasswords, captureArgs, captureInputs, CAPTURES_ARG_HELP,
+  DISPLAY_FILTER_HELP, MAX_FLOWS_HELP, MEMORY_BUDGET_HELP,
+} from './report.js';
+
+/** A session's ladder as text, its lines joined (no newline after the last). */
+function ladderText(s: Session, width: number, showPasswords: boolean | undefined, graphs: boolean): string {
+  let text = '';
+  for (const l of renderLadder(s, { width, showPasswords, graphs })) text += (text === '' ? '' : '\n') + l.text;
+  return text;
+}
+
+/** How long a closed connection's late packets still count as its own (the tracker's linger, TIME-WAIT). */
+const LATE_PACKETS_SEC = 60;
+/** Final sessions held back for their late packets, at most. */
+const MAX_WAITING = 1024;
 
 /** The narrowest ladder renderLadder draws; it widens anything less. */
 const MIN_FLOW_WIDTH = MIN_LADDER_WIDTH;
@@ -18,6 +36,8 @@ interface FlowFlags {
   showPasswords?: boolean;
   displayFilter?: DisplayFilter;
   format?: 'text' | 'mermaid' | 'plantuml';
+  maxFlows?: number;
+  memoryBudget?: number;
 }
 
 export function registerFlow(program: Command): void {
@@ -30,6 +50,8 @@ export function registerFlow(program: Command): void {
     .option('--ftp-port <port>', 'also treat this port as an FTP control port (repeatable)', collectPort)
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
+    .option('--max-flows <n>', MAX_FLOWS_HELP, positiveInt)
+    .option('--memory-budget <MB>', MEMORY_BUDGET_HELP, positiveInt)
     .addOption(new Option('--format <format>', 'text (the ladder), or a sequence diagram for wikis and tickets: mermaid (one sequenceDiagram per session) or plantuml (one @startuml block per session)')
       .choices(['text', 'mermaid', 'plantuml']).default('text'))
     .option('--graphs', 'under each data connection: its throughput over time as a sparkline and what limited it')
@@ -40,38 +62,74 @@ export function registerFlow(program: Command): void {
       }
       quietOnEpipe();
       const capture = captureInputs(captures);
-      const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, blockingReads: true, transferTimelines: flags.graphs === true });
       const width = flags.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
       const filter = withPasswords(flags.displayFilter, flags.showPasswords === true);
-      let sessions = filter ? a.sessions.map((s) => filter.keepSession(s)).filter((s): s is NonNullable<typeof s> => s !== null) : a.sessions;
-      if (flags.session !== undefined) {
-        sessions = sessions.filter((s) => s.id === flags.session);
-        if (sessions.length === 0) {
-          throw new FtpscopeError('usage', `${capture.name} has no session ${flags.session} (it has ${a.sessions.length})`,
-            a.sessions.length > 0 ? `use an id from 1 to ${a.sessions.length}, as listed by ftpscope report` : 'no FTP session was found in it');
+      const diagram = flags.format === 'mermaid' || flags.format === 'plantuml';
+      const draw = flags.format === 'mermaid' ? mermaidSequence : plantumlSequence;
+      // Each session is drawn once final and parked in a spool (memory: the sessions still open),
+      // then written in id order.
+      const spool = new SessionSpool((s) => (diagram ? draw(s, { showPasswords: flags.showPasswords }) : ladderText(s, width, flags.showPasswords, flags.graphs === true)));
+      let seen = 0;
+      const draw1 = (all: Session): void => {
+        const s = filter ? filter.keepSession(all) : all;
+        if (s) spool.add(s);
+      };
+      // A final session still takes its connection's late packets (the last ACK of a FIN) for a
+      // while, and the ladder draws them: it is drawn once that while has passed in capture time,
+      // or when too many wait.
+      const waiting: Session[] = [];
+      const keep = (s: Session): void => {
+        seen++;
+        if (flags.session !== undefined && s.id !== flags.session) return;
+        waiting.push(s);
+        while (waiting.length > MAX_WAITING || (waiting.length > 0 && waiting[0]!.end < s.end - LATE_PACKETS_SEC)) draw1(waiting.shift()!);
+      };
+      try {
+        const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, ...limitsOf(flags), retireSession: keep, blockingReads: true, transferTimelines: flags.graphs === true });
+        for (const s of a.sessions) keep(s);
+        for (const s of waiting.splice(0)) draw1(s);
+        if (flags.session !== undefined && spool.sessions === 0) {
+          throw new FtpscopeError('usage', `${capture.name} has no session ${flags.session} (it has ${seen})`,
+            seen > 0 ? `use an id from 1 to ${seen}, as listed by ftpscope report` : 'no FTP session was found in it');
         }
-      }
-      if (flags.format === 'mermaid' || flags.format === 'plantuml') {
-        // Only diagrams on stdout, so it can be piped to a renderer; the hint goes to stderr.
-        if (a.sessions.length === 0) process.stderr.write(`${capture.name}: ${NO_SESSIONS_HINT}\n`);
-        const draw = flags.format === 'mermaid' ? mermaidSequence : plantumlSequence;
-        process.stdout.write(sessions.map((s) => draw(s, { showPasswords: flags.showPasswords })).join('\n'));
-        return;
-      }
-      const out: string[] = [];
-      if (a.sessions.length === 0) out.push(`${capture.name}: ${NO_SESSIONS_HINT}`);
-      for (const s of sessions) {
-        if (out.length > 0) out.push('');
-        for (const line of renderLadder(s, { width, showPasswords: flags.showPasswords, graphs: flags.graphs === true })) out.push(line.text);
-      }
-      const unpaired = filter ? a.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) : a.unpairedDataConnections;
-      if (filter && sessions.length === 0 && a.sessions.length > 0 && flags.session === undefined) out.push(`${capture.name}: no session matches the display filter ${filter.expr}`);
-      if (flags.session === undefined && unpaired.length > 0) {
-        out.push('', `unpaired data connections (${unpaired.length}):`);
-        for (const dc of unpaired) {
-          out.push(`  #${dc.id} ${formatEndpoint(dc.client)} -> ${formatEndpoint(dc.server)} ${dc.bytes} bytes`.slice(0, width));
+        const w = new ChunkedWriter(process.stdout);
+        if (diagram) {
+          // Only diagrams on stdout, so it can be piped to a renderer; the hint goes to stderr.
+          if (seen === 0) process.stderr.write(`${capture.name}: ${NO_SESSIONS_HINT}\n`);
+          let first = true;
+          for (const chunk of spool.chunks()) {
+            if (!first) await w.write('\n');
+            first = false;
+            await w.write(chunk);
+          }
+          await w.end();
+          return;
         }
+        // Lines, a blank one between ladders, as one text ending in a newline.
+        let any = false;
+        const line = async (text: string | Buffer): Promise<void> => {
+          if (any) await w.write('\n');
+          any = true;
+          await w.write(text);
+        };
+        if (seen === 0) await line(`${capture.name}: ${NO_SESSIONS_HINT}`);
+        for (const chunk of spool.chunks()) {
+          if (any) await line('');
+          await line(chunk);
+        }
+        const unpaired = filter ? a.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) : a.unpairedDataConnections;
+        if (filter && spool.sessions === 0 && seen > 0 && flags.session === undefined) await line(`${capture.name}: no session matches the display filter ${filter.expr}`);
+        if (flags.session === undefined && unpaired.length > 0) {
+          await line('');
+          await line(`unpaired data connections (${unpaired.length}):`);
+          for (const dc of unpaired) {
+            await line(`  #${dc.id} ${formatEndpoint(dc.client)} -> ${formatEndpoint(dc.server)} ${dc.bytes} bytes`.slice(0, width));
+          }
+        }
+        await w.write('\n');
+        await w.end();
+      } finally {
+        spool.close();
       }
-      process.stdout.write(out.join('\n') + '\n');
     });
 }

@@ -13,11 +13,13 @@ import { checkOutput } from '../report/export.js';
 import { filesLogRows, ftpLogRows, zeekFooter, zeekHeader, ZEEK_LOGGED_COMMANDS } from '../report/zeek.js';
 import { findingDoc, sessionEcsLines, transferDoc } from '../report/ecs.js';
 import type { DisplayFilter } from '../report/filter/index.js';
-import { analyzeWithProgress } from './report.js';
+import { analyzeWithProgress, limitsOf, type AnalysisLimits } from './report.js';
 import type { CaptureInputs } from '../capture/inputs.js';
 
 interface ZeekFlags {
   ftpPort?: number[];
+  maxFlows?: number;
+  memoryBudget?: number;
   showPasswords: boolean;
   zeekCommands?: string;
   zeekLog?: string;
@@ -68,7 +70,7 @@ export async function printZeek(capture: CaptureInputs, flags: ZeekFlags): Promi
       ftp.add(s);
       files.add(s);
     };
-    const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, retireSession: add, blockingReads: true });
+    const a = await analyzeWithProgress(capture, { ftpPorts: flags.ftpPort, ...limitsOf(flags), retireSession: add, blockingReads: true });
     for (const s of a.sessions) add(s);
     if (first === Infinity) first = last = Date.now() / 1000;
     const write = async (w: ChunkedWriter, name: 'ftp' | 'files', spool: SessionSpool): Promise<void> => {
@@ -102,7 +104,7 @@ export async function printZeek(capture: CaptureInputs, flags: ZeekFlags): Promi
   }
 }
 
-export async function printEcs(capture: CaptureInputs, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
+export async function printEcs(capture: CaptureInputs, o: { ftpPorts?: number[]; limits?: AnalysisLimits; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
   const opts = { showPasswords: o.showPasswords, source: capture.name };
   const spool = new SessionSpool((s) => sessionEcsLines(s, opts));
   // capture-wide findings carry no time of their own: they are dated at the capture's first session
@@ -114,7 +116,7 @@ export async function printEcs(capture: CaptureInputs, o: { ftpPorts?: number[];
     spool.add(s);
   };
   try {
-    const a: Analysis = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: add, blockingReads: true });
+    const a: Analysis = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, ...o.limits, retireSession: add, blockingReads: true });
     for (const s of a.sessions) add(s);
     const unpaired = o.filter ? a.unpairedDataConnections.filter((dc) => o.filter!.matchesTransfer(null, dc)) : a.unpairedDataConnections;
     for (const dc of unpaired) first = Math.min(first, dc.start);

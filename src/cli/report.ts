@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AnalyzeFileOptions } from '../analysis/sources/file.js';
+import { DEFAULT_MEMORY_BUDGET_MB, type PipelineOptions } from '../analysis/pipeline.js';
 import { analyzeCaptures } from '../analysis/sources/files.js';
 import { resolveCaptureInputs, type CaptureInputs } from '../capture/inputs.js';
 import type { Analysis, Session } from '../model/types.js';
@@ -87,6 +88,21 @@ export function warnAboutFindings(findings: readonly Finding[]): void {
 }
 
 /** commander argParser for a positive integer. */
+/** --max-flows and --memory-budget, on the commands that read a whole capture (report, flow, extract). */
+export interface LimitFlags {
+  maxFlows?: number;
+  memoryBudget?: number;
+}
+
+export type AnalysisLimits = Pick<PipelineOptions, 'maxFlows' | 'memoryBudgetMB'>;
+
+export const MAX_FLOWS_HELP = 'TCP connections followed at once; when more are open, the longest idle is closed early, with a finding (default: what --memory-budget allows)';
+export const MEMORY_BUDGET_HELP = `memory for the flow table and the reassembly buffers, in MB (default: ${DEFAULT_MEMORY_BUDGET_MB})`;
+
+export function limitsOf(flags: LimitFlags): AnalysisLimits {
+  return { maxFlows: flags.maxFlows, memoryBudgetMB: flags.memoryBudget };
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`'${value}' is not a positive integer.`);
@@ -172,6 +188,8 @@ interface ReportFlags {
   showPasswords?: boolean;
   graphs?: boolean;
   displayFilter?: DisplayFilter;
+  maxFlows?: number;
+  memoryBudget?: number;
 }
 
 const FORMATS = ['text', 'json', 'ndjson', 'zeek', 'ecs'] as const;
@@ -201,7 +219,7 @@ function chosenFormat(flags: ReportFlags): Format {
  * parked on disk as the capture is read, and the report is assembled in session order.
  * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
-export async function printReport(capture: CaptureInputs, o: { json?: boolean; ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter; graphs?: boolean }): Promise<void> {
+export async function printReport(capture: CaptureInputs, o: { json?: boolean; ftpPorts?: number[]; limits?: AnalysisLimits; showPasswords: boolean; filter?: DisplayFilter; graphs?: boolean }): Promise<void> {
   const showPasswords = o.showPasswords;
   const graphs = o.graphs === true;
   const filter = o.filter;
@@ -214,7 +232,7 @@ export async function printReport(capture: CaptureInputs, o: { json?: boolean; f
     : new SessionSpool((s) => renderSessionText(s, { showPasswords, graphs }));
   try {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
-    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: keep, blockingReads: true, transferTimelines: graphs });
+    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, ...o.limits, retireSession: keep, blockingReads: true, transferTimelines: graphs });
     for (const s of all.sessions) keep(s);
     const a = filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) } : all;
     const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
@@ -236,7 +254,7 @@ export async function printReport(capture: CaptureInputs, o: { json?: boolean; f
  * rendered as it becomes final and parked in the report's spools; the document is assembled at
  * the end.
  */
-export async function writeHtmlReport(capture: CaptureInputs, out: string, o: { ftpPorts?: number[]; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
+export async function writeHtmlReport(capture: CaptureInputs, out: string, o: { ftpPorts?: number[]; limits?: AnalysisLimits; showPasswords: boolean; filter?: DisplayFilter }): Promise<void> {
   // Opened first, so a path that cannot be written fails before a long capture is read.
   let fd: number | null = null;
   if (out !== '-') {
@@ -253,7 +271,7 @@ export async function writeHtmlReport(capture: CaptureInputs, out: string, o: { 
       const kept = o.filter ? o.filter.keepSession(s) : s;
       if (kept) report.add(kept);
     };
-    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, retireSession: keep, blockingReads: true });
+    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, ...o.limits, retireSession: keep, blockingReads: true });
     for (const s of all.sessions) keep(s);
     const a = o.filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => o.filter!.matchesTransfer(null, dc)) } : all;
     const stream = fd === null ? process.stdout : fs.createWriteStream('', { fd, autoClose: true });
@@ -291,6 +309,8 @@ export function registerReport(program: Command): void {
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .option('-Y, --display-filter <expr>', DISPLAY_FILTER_HELP, displayFilterArg)
     .option('--graphs', 'under each data connection: its throughput over time as a sparkline, what limited it, and a TCP summary (JSON: the timeline)')
+    .option('--max-flows <n>', MAX_FLOWS_HELP, positiveInt)
+    .option('--memory-budget <MB>', MEMORY_BUDGET_HELP, positiveInt)
     .addHelpText('after', '\nWith -Y and --ndjson, a session\'s events are written once the session is final (when it is known to match).\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (captures: string[], flags: ReportFlags) => {
       const format = chosenFormat(flags);
@@ -307,7 +327,7 @@ export function registerReport(program: Command): void {
       if (format === 'zeek' || format === 'ecs') {
         const { printZeek, printEcs } = await import('./report-formats.js');
         if (format === 'zeek') await printZeek(capture, { ...flags, showPasswords, filter });
-        else await printEcs(capture, { ftpPorts: flags.ftpPort, showPasswords, filter });
+        else await printEcs(capture, { ftpPorts: flags.ftpPort, limits: limitsOf(flags), showPasswords, filter });
         return;
       }
       if (format === 'ndjson') {
@@ -331,6 +351,7 @@ export function registerReport(program: Command): void {
         };
         const a = await analyzeWithProgress(capture, {
           ftpPorts: flags.ftpPort,
+          ...limitsOf(flags),
           onEvent: (ev) => {
             const line = JSON.stringify(eventToJson(ev, { showPasswords, graphs: flags.graphs === true })) + '\n';
             if (!filter) { out(line); return; }
@@ -358,9 +379,9 @@ export function registerReport(program: Command): void {
         return;
       }
       if (flags.html !== undefined) {
-        await writeHtmlReport(capture, flags.html, { ftpPorts: flags.ftpPort, showPasswords, filter });
+        await writeHtmlReport(capture, flags.html, { ftpPorts: flags.ftpPort, limits: limitsOf(flags), showPasswords, filter });
         return;
       }
-      await printReport(capture, { json: format === 'json', ftpPorts: flags.ftpPort, showPasswords, filter, graphs: flags.graphs === true });
+      await printReport(capture, { json: format === 'json', ftpPorts: flags.ftpPort, limits: limitsOf(flags), showPasswords, filter, graphs: flags.graphs === true });
     });
 }

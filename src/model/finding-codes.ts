@@ -272,8 +272,14 @@ export const FINDING_CODES = {
   'tcp-flow-evicted': {
     group: 'tcp',
     severity: 'warning',
-    meaning: 'The flow table was full (65536 concurrent connections by default); the connection idle the longest was closed early.',
-    fix: 'Narrow the capture to the FTP hosts, split the capture (`editcap -i`), or raise the tracker\'s `maxFlows` when using the library.',
+    meaning: 'The flow table was full (as many connections at once as `--memory-budget` allows, or `--max-flows`); the connection idle the longest was closed early.',
+    fix: 'Raise `--max-flows` (or `--memory-budget`), narrow the capture to the FTP hosts, or split the capture (`editcap -i`).',
+  },
+  'tcp-flows-evicted': {
+    group: 'tcp',
+    severity: 'warning',
+    meaning: 'The capture had more connections open at once than the flow table holds; this many were closed early, oldest idle first (each listed with tcp-flow-evicted).',
+    fix: 'Raise `--max-flows` (or `--memory-budget`) to follow more connections at once, narrow the capture to the FTP hosts, or split it (`editcap -i`).',
   },
   'tcp-retransmission-mismatch': {
     group: 'tcp',

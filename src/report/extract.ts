@@ -214,8 +214,14 @@ export class Extractor {
   private readonly skipped: ExtractIndex['skipped'] = [];
   private readonly used = new Set<string>();
   private readonly pending = new Set<FileSink>();
-  /** Data connections a sink was opened for. */
+  /** Data connections a sink was opened for (until their session is settled). */
   private readonly opened = new Set<DataConnection>();
+  /**
+   * What settling final sessions skipped, put in session order by settle(): the order it had when
+   * every session was settled at the end. `skips` is where a skip is listed at the moment.
+   */
+  private readonly settledSkips: ExtractIndex['skipped'] = [];
+  private skips: ExtractIndex['skipped'] = this.skipped;
   private seq = 0;
   /** What the index.json already in the directory says of each file (a previous run). */
   private readonly previous = new Map<string, { size: number; sha256: string | null; gaps: string }>();
@@ -258,12 +264,12 @@ export class Extractor {
     this.opened.add(dc);
     if (session?.tls && dc.setup === null) {
       // Paired only by its peers under AUTH TLS: its bytes are most likely ciphertext (PROT P).
-      this.skipped.push({ session: session.id, dataConnection: dc.id,
+      this.skips.push({ session: session.id, dataConnection: dc.id,
         reason: 'data connection of a TLS session (PROT P): its bytes are encrypted' });
       return null;
     }
     if (this.pending.size >= MAX_OPEN_FILES) {
-      this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
+      this.skips.push({ session: session?.id ?? null, dataConnection: dc.id,
         reason: `more than ${MAX_OPEN_FILES} data connections open at once` });
       return null;
     }
@@ -272,7 +278,7 @@ export class Extractor {
     try {
       fd = fs.openSync(tempPath, 'wx', 0o644);
     } catch (e) {
-      this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
+      this.skips.push({ session: session?.id ?? null, dataConnection: dc.id,
         reason: `cannot create a file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
       return null;
     }
@@ -289,7 +295,7 @@ export class Extractor {
       return;
     }
     const skip = (reason: string): void => {
-      this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id, reason });
+      this.skips.push({ session: session?.id ?? null, dataConnection: dc.id, reason });
       removeQuietly(sink.tempPath);
     };
     if (error) return skip(error);
@@ -326,20 +332,43 @@ export class Extractor {
    * Account for the data connections no bytes were streamed for: a transfer of an empty file
    * is written as an empty file; anything else that carried bytes is listed as skipped.
    */
+  /** Data connections held until their session is settled: those of the sessions still open (a counter for tests). */
+  get heldDataConnections(): number {
+    return this.opened.size;
+  }
+
   settle(a: Analysis): void {
-    const all: Array<[Session | null, DataConnection]> = [
-      ...a.sessions.flatMap((s) => s.dataConnections.map((dc) => [s, dc] as [Session, DataConnection])),
-      ...a.unpairedDataConnections.map((dc) => [null, dc] as [null, DataConnection]),
-    ];
-    for (const [session, dc] of all) {
-      if (this.opened.has(dc) || (this.keep && !this.keep(session, dc))) continue;
-      if (dc.bytes === 0 && dc.command) {
-        const sink = this.openDataSink(session, dc);
-        sink?.end(dc, session);
-      } else if (dc.bytes > 0) {
-        this.skipped.push({ session: session?.id ?? null, dataConnection: dc.id,
-          reason: session ? 'its bytes were not handed to extract' : 'unpaired: no PASV/PORT ties it to a session, so it was not written' });
-      }
+    for (const s of a.sessions) this.settleSession(s);
+    const order = new Map<ExtractIndex['skipped'][number], number>();
+    this.settledSkips.forEach((k, i) => order.set(k, i));
+    this.settledSkips.sort((x, y) => (x.session ?? Infinity) - (y.session ?? Infinity) || order.get(x)! - order.get(y)!);
+    for (const k of this.settledSkips) this.skipped.push(k);
+    this.settledSkips.length = 0;
+    for (const dc of a.unpairedDataConnections) this.settleOne(null, dc);
+  }
+
+  /**
+   * A session that is final (PipelineOptions.retireSession): its data connections are accounted for
+   * now, and forgotten, so extracting keeps only the sessions still open.
+   */
+  settleSession(s: Session): void {
+    this.skips = this.settledSkips;
+    try {
+      for (const dc of s.dataConnections) this.settleOne(s, dc);
+    } finally {
+      this.skips = this.skipped;
+    }
+  }
+
+  private settleOne(session: Session | null, dc: DataConnection): void {
+    if (this.opened.delete(dc) || (this.keep && !this.keep(session, dc))) return;
+    if (dc.bytes === 0 && dc.command) {
+      const sink = this.openDataSink(session, dc);
+      sink?.end(dc, session);
+      this.opened.delete(dc);
+    } else if (dc.bytes > 0) {
+      this.skips.push({ session: session?.id ?? null, dataConnection: dc.id,
+        reason: session ? 'its bytes were not handed to extract' : 'unpaired: no PASV/PORT ties it to a session, so it was not written' });
     }
   }
 

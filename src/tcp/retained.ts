@@ -2,7 +2,7 @@ import type { ByteBudget } from './budget.js';
 
 export type Verdict = 'same' | 'differs' | 'unknown';
 
-const INITIAL_CAPACITY = 4096;
+const INITIAL_CAPACITY = 512;
 
 /**
  * Rings of closed connections, kept for the next ones: a fresh large Buffer costs page faults

@@ -63,6 +63,10 @@ export class TcpTracker {
   private readonly limits: FlowLimits;
   private nextId = 1;
   private open = 0;
+  /** Open connections closed early to make room in the flow table. */
+  evicted = 0;
+  /** The most flows the table held at once (never above maxFlows). */
+  peakFlows = 0;
   /** How often the owner's clock should call expire(), in seconds of packet time. */
   readonly sweepIntervalSec: number;
 
@@ -80,6 +84,16 @@ export class TcpTracker {
   /** Connections opened and not yet closed. */
   get connections(): number {
     return this.open;
+  }
+
+  /** Flows in the table now (open, or closed and lingering). */
+  get flowCount(): number {
+    return this.table.size;
+  }
+
+  /** The flow table's bound (TcpTrackerOptions.maxFlows). */
+  get maxFlows(): number {
+    return this.opts.maxFlows;
   }
 
   /** Bytes held in reassembly buffers across all flows. */
@@ -192,6 +206,7 @@ export class TcpTracker {
     const conn = createConnection(this.nextId++, client, server, rec.ts, rec.frame);
     const flow = new Flow(conn, this.handler, this.limits);
     this.table.add(flow);
+    if (this.table.size > this.peakFlows) this.peakFlows = this.table.size;
     this.open++;
     return flow;
   }
@@ -206,10 +221,11 @@ export class TcpTracker {
           'warning',
           'tcp-flow-evicted',
           `the flow table was full (${this.opts.maxFlows} flows) at frame ${frame}; this connection, idle the longest, ` +
-            'was closed early (raise the flow limit for captures with this many concurrent connections)',
+            'was closed early (raise --max-flows or --memory-budget for captures with this many concurrent connections)',
           frame,
         );
         this.closeFlow(flow, 'timeout', ts, frame);
+        this.evicted++;
       }
       this.table.remove(flow);
     }

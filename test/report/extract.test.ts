@@ -187,3 +187,40 @@ describe('extract', () => {
     }
   });
 });
+
+describe('Extractor: sessions settled as they become final (issue 18)', async () => {
+  const { loadPackets, toRecord } = await import('../tcp/support.js');
+  const { Pipeline } = await import('../../src/analysis/pipeline.js');
+  // vsftpd-pasv-nat-ipv4.pcap (two control connections, two downloads) played 40 times, 200 s
+  // apart: 80 sessions, each final long before the capture ends.
+  const seed = await loadPackets('vsftpd-pasv-nat-ipv4.pcap');
+  const COPIES = 40;
+
+  function run(retire: boolean): { index: ExtractIndex; heldMax: number; retired: number } {
+    const ex = new Extractor(tempDir(), 'copies');
+    let retired = 0;
+    const pipeline = new Pipeline({
+      openDataSink: ex.openDataSink,
+      retireSession: retire ? (s) => { retired++; ex.settleSession(s); } : undefined,
+    }, { type: 'pcap', name: 'copies' });
+    let frame = 0;
+    let heldMax = 0;
+    for (let c = 0; c < COPIES; c++) {
+      for (const p of seed) pipeline.push(toRecord({ ...p, frame: ++frame }, c * 200));
+      heldMax = Math.max(heldMax, ex.heldDataConnections);
+    }
+    ex.settle(pipeline.finish());
+    return { index: ex.finish(), heldMax, retired };
+  }
+
+  it('holds only the data connections of sessions still open, and writes the same index as settling at the end', () => {
+    const streamed = run(true);
+    const atEnd = run(false);
+    expect(streamed.retired).toBeGreaterThanOrEqual(2 * COPIES - 2);
+    expect(streamed.heldMax).toBeLessThanOrEqual(2);
+    expect(atEnd.heldMax).toBeGreaterThanOrEqual(2 * (COPIES - 1));
+    expect(streamed.index.files.length).toBe(2 * COPIES);
+    expect(streamed.index.files.map((f) => f.file)).toEqual(atEnd.index.files.map((f) => f.file));
+    expect(streamed.index.skipped).toEqual(atEnd.index.skipped);
+  });
+});
