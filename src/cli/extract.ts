@@ -7,6 +7,7 @@ import {
   analyzeWithProgress, collectPort, captureArgs, captureInputs, displayFilterArg, limitsOf, positiveInt, CAPTURES_ARG_HELP, DISPLAY_FILTER_HELP,
   MAX_FLOWS_HELP, MEMORY_BUDGET_HELP,
 } from './report.js';
+import { preferThroughputGc } from './batch-gc.js';
 
 interface ExtractFlags {
   out: string;
@@ -36,6 +37,7 @@ on the same capture) is replaced, so running extract twice gives no duplicates; 
 same name but other content is left alone and the new file gets -2, -3, ... before its extension.
 index.json is rewritten and lists this run's files only.`)
     .action(async (captures: string[], flags: ExtractFlags) => {
+      preferThroughputGc();
       const capture = captureInputs(captures);
       const f = flags.displayFilter; // passwords stay masked: an extract is chosen by what reports show
       const extractor = new Extractor(flags.out, capture.name, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));

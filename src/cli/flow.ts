@@ -12,6 +12,7 @@ import {
   analyzeWithProgress, collectPort, displayFilterArg, limitsOf, positiveInt, quietOnEpipe, withPasswords, captureArgs, captureInputs, CAPTURES_ARG_HELP,
   DISPLAY_FILTER_HELP, MAX_FLOWS_HELP, MEMORY_BUDGET_HELP,
 } from './report.js';
+import { preferThroughputGc } from './batch-gc.js';
 
 /** A session's ladder as text, its lines joined (no newline after the last). */
 function ladderText(s: Session, width: number, showPasswords: boolean | undefined, graphs: boolean): string {
@@ -56,6 +57,7 @@ export function registerFlow(program: Command): void {
       .choices(['text', 'mermaid', 'plantuml']).default('text'))
     .option('--graphs', 'under each data connection: its throughput over time as a sparkline and what limited it')
     .action(async (captures: string[], flags: FlowFlags) => {
+      preferThroughputGc();
       // Refused rather than silently drawn wider than asked.
       if (flags.width !== undefined && flags.width < MIN_FLOW_WIDTH) {
         throw new FtpscopeError('usage', `--width must be at least ${MIN_FLOW_WIDTH} (got ${flags.width})`);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
 import { captureArgs, captureInputs, collectPort, printReport, quietOnEpipe } from './report.js';
+import { preferThroughputGc } from './batch-gc.js';
 
 interface OpenFlags {
   ftpPort?: number[];
@@ -33,6 +34,7 @@ export function registerOpen(program: Command, { defaultCommand }: { defaultComm
       const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
       if (!tty) {
         quietOnEpipe();
+        preferThroughputGc();
         await printReport(capture, { ftpPorts: flags.ftpPort, showPasswords });
         return;
       }

@@ -18,6 +18,7 @@ import type { DisplayFilter } from '../report/filter/index.js';
 import { connectionLabel, directionLabel, packetSummary } from '../report/packet-facts.js';
 import { packetFieldText, packetFieldValue, packetToJson, secondsText, type FieldContext } from '../report/packet-fields.js';
 import { captureArgs, captureInputs, collectPort, displayFilterArg, quietOnEpipe, withPasswords, CAPTURES_ARG_HELP } from './report.js';
+import { preferThroughputGc } from './batch-gc.js';
 
 /** Output queued for stdout beyond which reading the capture waits for it to drain. */
 const QUEUE_BYTES = 1 << 20;
@@ -68,6 +69,7 @@ export function registerPackets(program: Command): void {
     .option('--show-passwords', 'print PASS, ACCT and ADAT arguments instead of ****')
     .addHelpText('after', `\nWith -e, text output is one tab-separated line per packet, as tshark -T fields prints it (times\nwith nine decimals, flags as 1 or nothing), so the two can be diffed. Without -Y the packets are\nprinted as the capture is read, in bounded memory; with -Y once it is read (the filter sees the\nsessions as they ended). Fields:\n${FIELD_HELP}`)
     .action(async (captures: string[], flags: PacketsFlags) => {
+      preferThroughputGc();
       if (flags.json && flags.ndjson) throw new FtpscopeError('usage', '--json and --ndjson cannot be used together', 'pick one output format');
       quietOnEpipe();
       const inputs = captureInputs(captures);

@@ -15,6 +15,7 @@ import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
 import { HtmlReport } from '../report/html.js';
 import { formatBytes } from '../report/format.js';
+import { preferThroughputGc } from './batch-gc.js';
 
 /** NDJSON output queued for stdout beyond which reading the capture waits for it to drain. */
 const NDJSON_QUEUE_BYTES = 1 << 20;
@@ -313,6 +314,7 @@ export function registerReport(program: Command): void {
     .option('--memory-budget <MB>', MEMORY_BUDGET_HELP, positiveInt)
     .addHelpText('after', '\nWith -Y and --ndjson, a session\'s events are written once the session is final (when it is known to match).\nExit status: 0 when the capture could be read (even with findings or when truncated), 2 for usage errors and unreadable input.')
     .action(async (captures: string[], flags: ReportFlags) => {
+      preferThroughputGc();
       const format = chosenFormat(flags);
       if (flags.html !== undefined && (flags.json || flags.ndjson || (flags.format !== undefined && format !== 'text'))) {
         throw new FtpscopeError('usage', '--html and --format/--json/--ndjson cannot be used together', 'pick one output format');
