@@ -171,7 +171,6 @@ d('issue 20 defects, against plain vsftpd', () => {
     const p = await proxy({ mode: 'forward' });
     const c = await RawFtp.connect('127.0.0.1', p.address().port);
     c.sock.pause();
-    const rss0 = process.memoryUsage().rss;
     const chunk = Buffer.from('NOOP\r\n'.repeat(10_000));
     // 30 MB offered (one buffer referenced 500 times: nothing of it is copied on this side). A proxy
     // that goes on reading answers 5 million NOOPs into its own memory, hundreds of MB.
@@ -190,8 +189,9 @@ d('issue 20 defects, against plain vsftpd', () => {
     expect(stalled).toBe(true);
     // Most of the 30 MB stays on the client's side, unread, and the proxy's memory did not take it.
     expect(c.sock.writableLength).toBeGreaterThan(total / 2);
-    expect(p.snapshot().sessions.at(-1)!.controlBytes[0]).toBeLessThan(total / 2);
-    expect(process.memoryUsage().rss - rss0).toBeLessThan(64 * 1024 * 1024);
+    // What the proxy read (about 2 MB here: socket buffers and its own limits) bounds what it answered,
+    // and so what it holds for this client; a count, not RSS, which other work in the process moves.
+    expect(p.snapshot().sessions.at(-1)!.controlBytes[0]).toBeLessThan(8 * 1024 * 1024);
     c.close();
     expect(await settle(() => p.activeSessions === 0, 3000)).toBe(true);
   });
