@@ -63,13 +63,6 @@ const COMMAND_NAMES: Record<number, string> = {
 /** Any byte outside 7-bit ASCII, 0xFF (Telnet IAC) included, in a latin1-decoded string. */
 const NON_ASCII = /[^\x00-\x7f]/;
 
-declare global {
-  interface Buffer {
-    /** Node's own latin1 decoder without toString's argument checks (undocumented, present since Node 0.x). */
-    latin1Slice(start: number, end: number): string;
-  }
-}
-
 const enum State {
   Data,
   Iac,
@@ -212,7 +205,7 @@ export class LineSplitter {
    */
   private plainLines(chunk: Buffer, start: number, end: number, out: SplitLine[]): number {
     // Searched in the decoded string: a search in `chunk` (a whole read buffer) could run past the range.
-    const all = chunk.latin1Slice(start, end);
+    const all = chunk.toString('latin1', start, end);
     // The last LF is nearly always the last byte; String#lastIndexOf is a runtime call.
     let lastLf = all.length - 1;
     while (lastLf >= 0 && all.charCodeAt(lastLf) !== LF) lastLf--;
