@@ -61,6 +61,15 @@ function splice(out: PcapOut, seed: Seed, o: { from: number; to: number; reps: n
   }
 }
 
+/** A shape made of one seed's frames [from, to) repeated `full` times (at scale 1) in `sessions` sessions. */
+function splicedShape(o: { from: number; to: number; full: number; sessions: number; dataPort?: number }): Shape['make'] {
+  return async (path, scale) => {
+    const out = new PcapOut(path);
+    splice(out, await loadSeed(NAT), { from: o.from, to: o.to, reps: Math.max(1, Math.round(o.full * scale)), sessions: o.sessions, dataPort: o.dataPort });
+    out.close();
+  };
+}
+
 interface Shape {
   name: string;
   what: string;
@@ -79,21 +88,13 @@ const SHAPES: Shape[] = [
   {
     // The seed's second, short control connection comes along in each copy: 80 sessions, 40 of them long.
     name: 'long', what: '40 long sessions, ~3,440 commands and ~1,720 findings each',
-    async make(path, scale) {
-      const out = new PcapOut(path);
-      // frames 16-34: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
-      splice(out, await loadSeed(NAT), { from: 15, to: 34, reps: Math.max(1, Math.round(860 * scale)), sessions: 40, dataPort: 57476 });
-      out.close();
-    },
+    // frames 16-34: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
+    make: splicedShape({ from: 15, to: 34, full: 860, sessions: 40, dataPort: 57476 }),
   },
   {
     name: 'commands', what: 'one session with 1,000,000 commands',
-    async make(path, scale) {
-      const out = new PcapOut(path);
-      // frames 35-37: CWD, its ACK, 250
-      splice(out, await loadSeed(NAT), { from: 34, to: 37, reps: Math.max(1, Math.round(1e6 * scale)), sessions: 1 });
-      out.close();
-    },
+    // frames 35-37: CWD, its ACK, 250
+    make: splicedShape({ from: 34, to: 37, full: 1e6, sessions: 1 }),
   },
   {
     name: 'flows', what: '100,000 control connections open at once',
@@ -111,11 +112,7 @@ const SHAPES: Shape[] = [
   },
   {
     name: 'data-conns', what: 'one session with 100,000 data connections',
-    async make(path, scale) {
-      const out = new PcapOut(path);
-      splice(out, await loadSeed(NAT), { from: 15, to: 34, reps: Math.max(1, Math.round(100_000 * scale)), sessions: 1, dataPort: 57476 });
-      out.close();
-    },
+    make: splicedShape({ from: 15, to: 34, full: 100_000, sessions: 1, dataPort: 57476 }),
   },
   {
     name: 'bulk', what: '1 GB of bulk transfers',

@@ -10,7 +10,7 @@ import { PacketTable, type RowInput } from './packet-table.js';
 import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
 import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
-import { failureReasons, looksBinary, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
+import { failureReasons, looksBinary, sizeDiffers, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
 import { Diagnoser, lossyPath } from './diagnosis.js';
@@ -549,10 +549,7 @@ export class FtpAnalyzer implements StreamHandler {
   private diagnose(s: Session): void {
     if (this.diagnosed.has(s)) return;
     this.diagnosed.add(s);
-    for (const f of this.diagnoser.session(s)) {
-      addFinding(s.findings, copyFinding(f));
-      this.emit({ type: 'finding', session: s, finding: f });
-    }
+    for (const f of this.diagnoser.session(s)) this.listFinding(s, f);
   }
 
   /** Sessions handed to retireSession so far. */
@@ -708,10 +705,14 @@ export class FtpAnalyzer implements StreamHandler {
       `${c.verb} ${c.arg ?? ''} expected a ${slot.mode} data connection to ${slot.announced.ip}:${slot.announced.port}${slot.setup ? ` (${slot.setup})` : ''} but none was opened: a firewall or NAT dropped it, or the announced address is unreachable`, c.frame));
   }
 
-  /** Every occurrence is announced; the session lists a code once, with its count (see addFinding). */
   private sessionFinding(role: ControlRole, f: Finding): void {
-    addFinding(role.session.findings, copyFinding(f));
-    this.emit({ type: 'finding', session: role.session, finding: f });
+    this.listFinding(role.session, f);
+  }
+
+  /** Every occurrence is announced; the session lists a code once, with its count (see addFinding). */
+  private listFinding(s: Session, f: Finding): void {
+    addFinding(s.findings, copyFinding(f));
+    this.emit({ type: 'finding', session: s, finding: f });
   }
 
   // ---- data ---------------------------------------------------------------------------
@@ -1021,11 +1022,7 @@ export function incompleteReasons(dc: DataConnection): string[] {
   if (dc.missingBytes > 0) out.push(`${dc.missingBytes} bytes missing from the capture`);
   const fr = dc.finalReply;
   if (fr && fr.code >= 400) out.push(`server replied ${fr.code}`);
-  // ASCII-mode transfers legitimately change size (line endings), so sizes are compared in binary mode only.
-  if (dc.expectedBytes !== null && dc.transferType !== 'A' && dc.direction !== 'listing') {
-    const expected = dc.expectedBytes - (dc.restOffset ?? 0);
-    if (dc.bytes !== dc.expectedBytes && dc.bytes !== expected) out.push(`${dc.bytes} of ${dc.expectedBytes} bytes announced`);
-  }
+  if (sizeDiffers(dc)) out.push(`${dc.bytes} of ${dc.expectedBytes} bytes announced`);
   return out;
 }
 

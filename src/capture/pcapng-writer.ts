@@ -74,6 +74,17 @@ const ISB_IFRECV = 4;
 const ISB_IFDROP = 5;
 const ISB_USRDELIV = 8;
 
+/** An interface of the file being written, with what was written and dropped on it. */
+interface WriterInterface {
+  tsresol: number;
+  snaplen: number;
+  written: number;
+  dropped: number;
+  /** Times (seconds) of the first and last packet written; 0 before the first. */
+  first: number;
+  last: number;
+}
+
 /**
  * Writes pcapng (little-endian, one section): SHB, IDBs, EPBs, and at close one ISB per
  * interface (packets written, packets dropped, and why). Blocks are staged in a 1 MiB buffer and
@@ -93,7 +104,7 @@ export class PcapngWriter {
   private readonly maxPending: number;
   private readonly overflow: 'drop' | 'wait';
   private readonly highWater: number;
-  private readonly interfaces: { tsresol: number; snaplen: number; written: number; dropped: number; first: number; last: number }[] = [];
+  private readonly interfaces: WriterInterface[] = [];
   private staging: Buffer;
   /** The staging buffer as little-endian words (it is 4-byte aligned: allocUnsafe of 1 MiB is not pooled), for EPB headers. */
   private words: Uint32Array | null;
@@ -254,17 +265,7 @@ export class PcapngWriter {
     }
     const at = p + 28;
     for (let i = at + caplen; i < at + padded; i++) b[i] = 0;
-    p = at + padded;
-    if (opts) {
-      opts.copy(b, p);
-      p += opts.length;
-    }
-    b.writeUInt32LE(total, p);
-    this.used += total;
-    this.packets++;
-    iface.written++;
-    if (iface.first === 0) iface.first = ts;
-    iface.last = ts;
+    this.endEpb(b, at + padded, opts, total, iface, ts);
     return at;
   }
 
@@ -325,7 +326,15 @@ export class PcapngWriter {
     b.writeUInt32LE(Math.max(wireLength, caplen), p + 24);
     data.copy(b, p + 28, 0, caplen);
     b.fill(0, p + 28 + caplen, p + 28 + padded);
-    p += 28 + padded;
+    this.endEpb(b, p + 28 + padded, opts, total, iface, ts);
+    return true;
+  }
+
+  /**
+   * An EPB's end, from `p` (after its padded data): options, the trailing length, the counts, and
+   * the interface's first and last times when `ts` (seconds) is known.
+   */
+  private endEpb(b: Buffer, p: number, opts: Buffer | null, total: number, iface: WriterInterface, ts: number | null): void {
     if (opts) {
       opts.copy(b, p);
       p += opts.length;
@@ -338,7 +347,6 @@ export class PcapngWriter {
       if (iface.first === 0) iface.first = ts;
       iface.last = ts;
     }
-    return true;
   }
 
   /**

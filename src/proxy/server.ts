@@ -244,14 +244,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // Refusals are coalesced per code: a flood of them is one finding, then one summary per period.
   const summarySec = opts.findingSummaryIntervalSec ?? PROXY_DEFAULTS.findingSummaryIntervalSec;
   const refusals = new FindingCoalescer({ intervalSec: summarySec });
-  /**
-   * A top-level finding: the analysis folds it into the one entry of its code (a count, bounded by
-   * the catalogue) and the log gets each one as it comes, so a proxy refusing connections for months
-   * keeps saying so.
-   */
-  const globalFinding = (f: Finding): void => analyzer.addGlobalFinding(f);
+  // A top-level finding goes to the analysis, which folds it into the one entry of its code (a
+  // count, bounded by the catalogue), and to the log as it comes: a proxy refusing connections for
+  // months keeps saying so.
   const summaryTimer = setInterval(() => {
-    for (const { finding: f } of refusals.tick()) globalFinding(f);
+    for (const { finding: f } of refusals.tick()) analyzer.addGlobalFinding(f);
   }, summarySec * 1000);
   summaryTimer.unref();
   if (opts.hash === false) {
@@ -262,7 +259,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const refuse = (sock: net.Socket, refusal: Finding, ip: string, reply: string): void => {
     totals.refused++;
     const f = refusals.offer(refusal.code, refusal, ip);
-    if (f) globalFinding(f);
+    if (f) analyzer.addGlobalFinding(f);
     if (rejected.size >= MAX_REJECTED_OPEN) {
       // A flood of refused connections may not hold descriptors either.
       sock.destroy();
@@ -365,7 +362,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       for (const s of [...sessions]) s.shutdown();
       for (const r of rejected) r.destroy();
     });
-    for (const { finding: f } of refusals.tick()) globalFinding(f);
+    for (const { finding: f } of refusals.tick()) analyzer.addGlobalFinding(f);
     analyzer.finish();
     if (recorder) await recorder.finish();
     return snapshot();
