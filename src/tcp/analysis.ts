@@ -34,19 +34,31 @@ const SHRINK_ABOVE = 256;
 /** First ring size (a power of two: indices wrap with a mask). */
 const FIRST_RING = 32;
 const EMPTY_RING: number[] = [];
-/** Empty rings of FIRST_RING segments, shared by all connections (bounded: 1 KiB each). */
-const RING_POOL: number[][] = [];
+/** Empty rings of FIRST_RING segments kept for reuse, at most (1 KiB each). */
 const RING_POOL_MAX = 256;
 /** Bytes of one remembered segment. */
 const SEGMENT_BYTES = 32;
+/** The default of SegmentRings' budget. */
+export const DEFAULT_RING_BYTES = 128 << 20;
+
 /**
- * The rings of all open connections together stay under this: Wireshark's 10,000 segments per
- * direction, times every flow a capture can hold, would not be bounded. A ring that cannot grow
- * remembers no more segments (as at Wireshark's own limit) until rings are freed. A ring's bytes
- * are given back when it shrinks, and when its connection closes (a closed connection still
- * analyses its late packets, but lives only for the tracker's linger time, which bounds it).
+ * The unacknowledged-segment rings of one tracker's connections: their byte budget, and a pool of
+ * small empty rings handed from connection to connection (most connections send a line, get it
+ * acknowledged, and so on: no allocation per connection). The rings of all open connections
+ * together stay under the budget: Wireshark's 10,000 segments per direction, times every flow a
+ * capture can hold, would not be bounded. A ring that cannot grow remembers no more segments (as
+ * at Wireshark's own limit) until rings are freed. A ring's bytes are given back when it shrinks,
+ * and when its connection closes (a closed connection still analyses its late packets, but lives
+ * only for the tracker's linger time, which bounds it).
  */
-export const RING_BUDGET = new ByteBudget(128 << 20);
+export class SegmentRings {
+  readonly budget: ByteBudget;
+  readonly pool: number[][] = [];
+
+  constructor(maxBytes = DEFAULT_RING_BYTES) {
+    this.budget = new ByteBudget(maxBytes);
+  }
+}
 
 const NO_SYN_FIN_RST = TCP_SYN | TCP_FIN | TCP_RST;
 
@@ -63,6 +75,8 @@ const ge = (x: number, y: number): boolean => ((y - x) | 0) <= 0;
  * than a window's worth).
  */
 class Unacked {
+  constructor(private readonly rings: SegmentRings) {}
+
   /** Allocated at the first segment: a direction that only acknowledges never needs it. */
   r: number[] = EMPTY_RING;
   /** Capacity in segments (a power of two: indices wrap with a mask) and its mask. */
@@ -73,13 +87,13 @@ class Unacked {
   ordered = true;
   matchFrame = 0;
   matchTs = 0;
-  /** Bytes of RING_BUDGET this ring holds; 0 and no longer counted once released. */
+  /** Bytes of the rings' budget this ring holds; 0 and no longer counted once released. */
   private held = 0;
   private released = false;
 
   /** Stop counting this ring against the budget (its connection closed). */
   release(): void {
-    RING_BUDGET.give(this.held);
+    this.rings.budget.give(this.held);
     this.held = 0;
     this.released = true;
   }
@@ -88,8 +102,9 @@ class Unacked {
   canPush(): boolean {
     if (this.count >= MAX_UNACKED_SEGMENTS) return false;
     if (this.count < this.cap) return true;
-    if (this.cap === 0 && RING_POOL.length > 0) return true;
-    return RING_BUDGET.used + Math.max(FIRST_RING, this.cap) * SEGMENT_BYTES <= RING_BUDGET.max;
+    const { pool, budget } = this.rings;
+    if (this.cap === 0 && pool.length > 0) return true;
+    return budget.used + Math.max(FIRST_RING, this.cap) * SEGMENT_BYTES <= budget.max;
   }
 
   /** Offset of the k-th oldest segment's record. */
@@ -99,8 +114,8 @@ class Unacked {
 
   push(frame: number, seq: number, next: number, ts: number): void {
     if (this.count === this.cap) {
-      if (this.cap === 0 && RING_POOL.length > 0) {
-        this.r = RING_POOL.pop()!;
+      if (this.cap === 0 && this.rings.pool.length > 0) {
+        this.r = this.rings.pool.pop()!;
         this.cap = FIRST_RING;
         this.head = 0;
         this.charge(FIRST_RING);
@@ -123,7 +138,7 @@ class Unacked {
   private charge(segments: number): void {
     if (this.released) return;
     const bytes = segments * SEGMENT_BYTES;
-    RING_BUDGET.used += bytes;
+    this.rings.budget.used += bytes;
     this.held += bytes;
   }
 
@@ -147,10 +162,10 @@ class Unacked {
   private emptied(): void {
     this.head = 0;
     this.ordered = true;
-    // Small rings go back to a shared pool (most connections send a line, get it acknowledged,
-    // and so on): no allocation per connection. Big ones are let go.
-    if ((this.cap === FIRST_RING && RING_POOL.length < RING_POOL_MAX) || this.cap > SHRINK_ABOVE) {
-      if (this.cap === FIRST_RING) RING_POOL.push(this.r);
+    // Small rings go back to the pool; big ones are let go.
+    const pool = this.rings.pool;
+    if ((this.cap === FIRST_RING && pool.length < RING_POOL_MAX) || this.cap > SHRINK_ABOVE) {
+      if (this.cap === FIRST_RING) pool.push(this.r);
       this.charge(-this.cap);
       this.r = EMPTY_RING;
       this.cap = 0;
@@ -260,6 +275,10 @@ class Unacked {
 
 /** One direction's analysis state (Wireshark's tcp_flow_t with its tcp_analyze_seq_flow_info_t). */
 export class DirState {
+  constructor(rings: SegmentRings) {
+    this.unacked = new Unacked(rings);
+  }
+
   winScale = WSCALE_UNKNOWN;
   /** The latest raw window this side advertised (G_MAXUINT32 before its first packet). */
   window = 0xffffffff;
@@ -281,7 +300,7 @@ export class DirState {
   numSack = 0;
   /** What the SACK blocks of this side's latest packet cover, in bytes (Wireshark keeps the first three). */
   sackBytes = 0;
-  readonly unacked = new Unacked();
+  readonly unacked: Unacked;
   /** Packets seen from this side (so an analysis can be handed over to a new flow the right way round). */
   packets = 0;
 }
@@ -318,7 +337,7 @@ const SHARED_RESULT = emptyResult();
 
 /** The analysis of one TCP connection (Wireshark's tcp_analysis conversation data). */
 export class ConnectionAnalysis {
-  dirs: [DirState, DirState] = [new DirState(), new DirState()];
+  dirs: [DirState, DirState];
   /** ts_mru_syn and ts_first_rtt: 0 while unset, as in Wireshark. */
   private mruSyn = 0;
   private mruSynSet = false;
@@ -329,6 +348,11 @@ export class ConnectionAnalysis {
   /** The latest packet's analysis: one object for all connections, read during the packet's callbacks only. */
   readonly result: AnalysisResult = SHARED_RESULT;
   readonly diagnosis = new TransferDiagnosis();
+
+  /** `rings`: the tracker's, shared by its connections. */
+  constructor(private readonly rings: SegmentRings) {
+    this.dirs = [new DirState(rings), new DirState(rings)];
+  }
 
   /** The connection closed: its rings no longer count against the shared budget. */
   release(): void {
@@ -473,7 +497,8 @@ export class ConnectionAnalysis {
 
   /** Forget everything (Wireshark's new conversation on a SYN with another ISN). */
   private reset(): void {
-    this.dirs = [new DirState(), new DirState()];
+    this.release(); // the old conversation's rings give their bytes back
+    this.dirs = [new DirState(this.rings), new DirState(this.rings)];
     this.mruSyn = 0;
     this.mruSynSet = false;
     this.firstRtt = 0;

@@ -9,7 +9,7 @@ import { recordAck, recordSyn, recordSynAck } from './handshake.js';
 import { Reassembler, type ReassemblySink } from './reassembly.js';
 import type { RetentionEpoch } from './retained.js';
 import { unwrapSeq } from './seq.js';
-import { ConnectionAnalysis } from './analysis.js';
+import { ConnectionAnalysis, type SegmentRings } from './analysis.js';
 import { MAX_TEARDOWN_EVENTS, type TeardownEvent } from '../model/tcp-facts.js';
 
 export interface FlowLimits {
@@ -18,6 +18,8 @@ export interface FlowLimits {
   budget: ByteBudget;
   /** Set when delivered bytes may be referenced in the input until it is reused (see RetentionEpoch). */
   retention: RetentionEpoch | null;
+  /** The TCP analysis' unacknowledged-segment rings of all the tracker's connections. */
+  rings: SegmentRings;
 }
 
 /** One direction's sequence space. */
@@ -63,7 +65,7 @@ export class Flow implements ReassemblySink {
     const mk = (dir: Dir) =>
       new Half(new Reassembler(dir, this, limits.maxOutOfOrderBytesPerDirection, limits.budget, limits.maxRetainedBytesPerDirection, limits.retention));
     this.halves = [mk(0), mk(1)];
-    conn.analysis = new ConnectionAnalysis();
+    conn.analysis = new ConnectionAnalysis(limits.rings);
   }
 
   /** Only a SYN has been seen from the client: a bare SYN from the server is a simultaneous open. */

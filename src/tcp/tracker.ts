@@ -3,6 +3,7 @@ import { TCP_ACK, TCP_SYN } from '../dissect/types.js';
 import type { PacketRecord } from '../capture/types.js';
 import type { Endpoint } from '../model/types.js';
 import { ByteBudget } from './budget.js';
+import { SegmentRings } from './analysis.js';
 import { createConnection } from './connection.js';
 import type { CloseReason, Dir, StreamHandler } from './events.js';
 import { Flow, type FlowLimits } from './flow.js';
@@ -77,6 +78,7 @@ export class TcpTracker {
       maxRetainedBytesPerDirection: this.opts.maxRetainedBytesPerDirection,
       budget: new ByteBudget(this.opts.maxBufferedBytes),
       retention: this.opts.inputReusedOnSignal ? new RetentionEpoch() : null,
+      rings: new SegmentRings(),
     };
     this.sweepIntervalSec = Math.max(1, Math.min(this.opts.idleTimeoutSec, this.opts.closedLingerSec) / SWEEPS_PER_TIMEOUT);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionAnalysis } from '../../src/tcp/analysis.js';
+import { ConnectionAnalysis, SegmentRings } from '../../src/tcp/analysis.js';
 import type { FastPacket } from '../../src/dissect/types.js';
 import {
   TA_DUPLICATE_ACK, TA_FAST_RETRANSMISSION, TA_KEEP_ALIVE, TA_KEEP_ALIVE_ACK, TA_LOST_SEGMENT, TA_OUT_OF_ORDER,
@@ -33,7 +33,7 @@ function pkt(s: Seg): FastPacket {
 }
 
 /** Feed packets [dir, segment, ts] and return each packet's result (a copy). */
-function run(steps: [0 | 1, Seg, number][], ca = new ConnectionAnalysis()) {
+function run(steps: [0 | 1, Seg, number][], ca = new ConnectionAnalysis(new SegmentRings())) {
   return steps.map(([dir, s, ts], i) => ({ ...ca.packet(dir, pkt(s), ts, i + 1) }));
 }
 
@@ -143,7 +143,7 @@ describe('per-packet TCP analysis (Wireshark 4.0 definitions)', () => {
   });
 
   it('a SYN with a new ISN on a known connection starts over with reused_ports; the same SYN again is a retransmission', () => {
-    const ca = new ConnectionAnalysis();
+    const ca = new ConnectionAnalysis(new SegmentRings());
     const r = run([
       ...handshake(),
       [0, { flags: FIN | ACK, seq: 1001, ack: 5001 }, 1],
@@ -194,7 +194,7 @@ describe('the unacknowledged-segment ring gives what Wireshark\'s list gives', (
     it(`random traffic with retransmissions and reordering, seed ${seed}`, () => {
       let x = seed * 2654435761 >>> 0;
       const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-      const ca = new ConnectionAnalysis();
+      const ca = new ConnectionAnalysis(new SegmentRings());
       const naive = new NaiveList();
       const isn = (seed * 0x9e3779b9) >>> 0; // anywhere in sequence space, wraps included
       const steps: [0 | 1, Seg, number][] = [
