@@ -15,7 +15,7 @@ import { renderSessionText, reportTextChunks } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
 import { HtmlReport } from '../report/html.js';
 import { formatBytes } from '../report/format.js';
-import { preferThroughputGc } from './batch-gc.js';
+import { collectIfGrown, preferThroughputGc } from './batch-gc.js';
 
 /** NDJSON output queued for stdout beyond which reading the capture waits for it to drain. */
 const NDJSON_QUEUE_BYTES = 1 << 20;
@@ -136,7 +136,7 @@ export async function analyzeWithProgress(inputs: CaptureInputs, opts: Omit<Anal
   const progress = new Progress(inputs.name);
   let a: Analysis;
   try {
-    a = await analyzeCaptures(inputs, { ...opts, onProgress: (read, total) => progress.update(read, total) });
+    a = await analyzeCaptures(inputs, { ...opts, onProgress: (read, total) => { progress.update(read, total); collectIfGrown(); } });
   } finally {
     progress.clear();
   }
