@@ -55,7 +55,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.on('uncaughtException', (e) => { process.exitCode = reportFatal(e); process.exit(); });
+/** Standard output closed by its reader (`ftpscope report --help | head`): nothing left to say, and no error. */
+function isStdoutEpipe(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | null)?.code === 'EPIPE' && (e as NodeJS.ErrnoException).syscall === 'write';
+}
+
+process.on('uncaughtException', (e) => { process.exitCode = isStdoutEpipe(e) ? 0 : reportFatal(e); process.exit(); });
 process.on('unhandledRejection', (e) => { process.exitCode = reportFatal(e); process.exit(); });
 
 main(process.argv).then((code) => {

@@ -2,7 +2,7 @@
  * The command line as users type it (the built CLI; `npm test` builds first): a mistyped command,
  * the hint when a capture has no FTP session, and the narrowest flow diagram.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,5 +138,27 @@ describe('flow --width', () => {
     expect(r.code, r.stderr).toBe(0);
     const widths = r.stdout.trimEnd().split('\n').map((l) => Array.from(l).length);
     expect(Math.max(...widths)).toBe(40);
+  });
+});
+
+describe('a reader that closes standard output early (ftpscope … | head)', () => {
+  /** Runs the CLI with its stdout read up to the first chunk, then closed, as `head -c1` does. */
+  function closeAfterFirstChunk(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, FTPSCOPE_DEBUG: '' } });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  it.each([
+    ['report --help', ['report', '--help']],
+    ['report of a capture', ['report', 'captures/tour.pcapng']],
+  ])('%s: exit 0 and nothing on stderr', async (_name, args) => {
+    const r = await closeAfterFirstChunk(args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });
