@@ -160,6 +160,9 @@ export class FtpAnalyzer implements StreamHandler {
   /** Names causes once each session is final (see diagnosis.ts). */
   private readonly diagnoser = new Diagnoser();
   private readonly diagnosed = new WeakSet<Session>();
+  /** Sessions handed to retireSession; until unlistRetired() runs, retiredListed of them are still in `sessions`. */
+  private readonly retiredSessions = new WeakSet<Session>();
+  private retiredListed = 0;
   private retiredCount = 0;
   private readonly hashData: boolean;
   /** The fields of the packet being added to the fact table. */
@@ -402,6 +405,7 @@ export class FtpAnalyzer implements StreamHandler {
 
   /** The model as it stands (a live snapshot, or the final result after finish()). */
   analysis(): Analysis {
+    if (this.retiredListed > 0) this.unlistRetired();
     if (!this.finished) this.refreshTcpFacts();
     return {
       source: this.source,
@@ -538,11 +542,22 @@ export class FtpAnalyzer implements StreamHandler {
     this.diagnose(s);
     const retire = this.opts.retireSession;
     if (!retire) return;
-    const i = this.sessions.lastIndexOf(s);
-    if (i < 0) return;
-    this.sessions.splice(i, 1);
+    if (this.retiredSessions.has(s)) return;
+    this.retiredSessions.add(s);
+    this.retiredListed++;
+    // Removed from the list in batches: one search and splice per retirement made a capture with
+    // thousands of sessions open at once quadratic.
+    if (this.retiredListed > 64 && this.retiredListed * 2 > this.sessions.length) this.unlistRetired();
     this.retiredCount++;
     retire(s);
+  }
+
+  /** Takes the retired sessions out of `sessions`, keeping the order of the others. */
+  private unlistRetired(): void {
+    let kept = 0;
+    for (const s of this.sessions) if (!this.retiredSessions.has(s)) this.sessions[kept++] = s;
+    this.sessions.length = kept;
+    this.retiredListed = 0;
   }
 
   /** Once per session, when it is final: the diagnosis findings, emitted like any other finding. */

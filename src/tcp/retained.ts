@@ -203,6 +203,24 @@ export class RetainedBytes {
     if (refs === null) return;
     while (this.head < this.refCount && refs[REF_WIDTH * this.head + 2]! + (refs[REF_WIDTH * this.head + 1]! - refs[REF_WIDTH * this.head]!) <= this.start) this.head++;
     if (this.head === this.refCount && this.head > 0) this.clearRefs();
+    if (this.start === this.end) this.putTablesBack();
+  }
+
+  /**
+   * Everything delivered is acknowledged: the reference and mark tables go back to the pool
+   * until bytes are held again. A capture with thousands of open, mostly idle connections
+   * (control connections) otherwise keeps 2-4 KiB of tables per connection for nothing.
+   */
+  private putTablesBack(): void {
+    if (this.refs !== null && this.refCount === 0) {
+      if (refTables.length < MAX_POOLED_TABLES) refTables.push(this.refs);
+      this.refs = null;
+    }
+    if (this.marks !== null) {
+      if (markTables.length < MAX_POOLED_TABLES) markTables.push(this.marks);
+      this.marks = null;
+      this.markCount = 0;
+    }
   }
 
   /** Compare src[from, to), which claims to be the bytes at `offset`, with what is held. */
