@@ -10,7 +10,7 @@ import { PacketTable, type RowInput } from './packet-table.js';
 import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
 import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
-import { failureReasons, looksBinary, sizeDiffers, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
+import { failureReasons, HashHeads, looksBinary, sizeDiffers, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
 import { Diagnoser, lossyPath } from './diagnosis.js';
@@ -165,6 +165,8 @@ export class FtpAnalyzer implements StreamHandler {
   private retiredListed = 0;
   private retiredCount = 0;
   private readonly hashData: boolean;
+  /** The bytes this analysis' transfers keep to hash at the end (bounded together). */
+  private readonly hashHeads = new HashHeads();
   /** The fields of the packet being added to the fact table. */
   private readonly row: RowInput = { frame: 0, ts: 0, fileOffset: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, analysis: undefined };
   /** See AnalyzerOptions.transferTimelines. */
@@ -216,7 +218,7 @@ export class FtpAnalyzer implements StreamHandler {
       this.startTlsData(conn, tlsOwner.role, tlsOwner.mode, ts);
       return;
     }
-    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator(this.hashData) } satisfies CandidateRole;
+    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator(this.hashData, this.hashHeads) } satisfies CandidateRole;
     this.candidates.add(conn);
     this.packetTable?.follow(conn.id, { channel: 'candidate', session: null, dataConnection: null, initiatorRole: null });
   }
@@ -741,7 +743,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.opener = slot.mode === 'active' ? 'server' : 'client';
     dc.progress = 'open';
     const role: DataRole = {
-      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(this.hashData),
+      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(this.hashData, this.hashHeads),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
       encrypted: false, hello: null,
     };

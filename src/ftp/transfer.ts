@@ -10,9 +10,9 @@ import type { DataConnection, TransferDirection, TransferOutcome } from '../mode
  * A direction's first few KiB are kept and hashed in one call at the end: most data
  * connections (listings, small files) are that short, and setting up a streaming hash costs
  * more than hashing them. Past that, the bytes kept go into a streaming hash and nothing more
- * is kept. What all accumulators keep together is bounded (HEADS_BUDGET): past it, new bytes
- * go to a streaming hash at once. An accumulator dropped before finish() gives its bytes back
- * with discard().
+ * is kept. What all accumulators of one analysis keep together is bounded (HashHeads): past it,
+ * new bytes go to a streaming hash at once. An accumulator dropped before finish() gives its
+ * bytes back with discard().
  */
 export class TransferAccumulator {
   private readonly hashes: [crypto.Hash | null, crypto.Hash | null] = [null, null];
@@ -27,8 +27,11 @@ export class TransferAccumulator {
   /** A gap in a direction makes its hash meaningless. */
   private readonly gapped: [boolean, boolean] = [false, false];
 
-  /** `hash` false: bytes are counted only and finish() gives no digest (the proxy's --no-hash). */
-  constructor(private readonly hash = true) {}
+  /**
+   * `hash` false: bytes are counted only and finish() gives no digest (the proxy's --no-hash).
+   * `heads`: the budget shared by the analysis' accumulators.
+   */
+  constructor(private readonly hash = true, private readonly headBudget: HashHeads = new HashHeads()) {}
 
   data(tcpDir: 0 | 1, bytes: Buffer): void {
     this.delivered[tcpDir] += bytes.length;
@@ -41,15 +44,16 @@ export class TransferAccumulator {
     }
     const head = this.heads[tcpDir];
     const len = bytes.length;
-    if (headsHeld + len <= HEADS_BUDGET) {
+    const budget = this.headBudget;
+    if (budget.held + len <= budget.max) {
       if (head === null && len <= HEAD_BYTES) {
         this.heads[tcpDir] = Buffer.from(bytes);
-        headsHeld += len;
+        budget.held += len;
         return;
       }
       if (head !== null && head.length + len <= HEAD_BYTES) {
         this.heads[tcpDir] = Buffer.concat([head, bytes], head.length + len);
-        headsHeld += len;
+        budget.held += len;
         return;
       }
     }
@@ -101,24 +105,25 @@ export class TransferAccumulator {
     this.release(1);
   }
 
-  /** Bytes all accumulators keep for hashing at the end, together. */
-  static get headBytesHeld(): number {
-    return headsHeld;
-  }
 
   private release(tcpDir: 0 | 1): void {
     const head = this.heads[tcpDir];
     if (head === null) return;
-    headsHeld -= head.length;
+    this.headBudget.held -= head.length;
     this.heads[tcpDir] = null;
   }
 }
 
 /** A direction's bytes kept for one hashing call at the end, at most. */
 const HEAD_BYTES = 4096;
-/** What all accumulators keep together, at most. */
+/** What all accumulators of one analysis keep together, at most. */
 const HEADS_BUDGET = 16 << 20;
-let headsHeld = 0;
+
+/** The bytes an analysis' accumulators keep to hash at the end: `held` of at most `max`. */
+export class HashHeads {
+  held = 0;
+  constructor(readonly max = HEADS_BUDGET) {}
+}
 const EMPTY = Buffer.alloc(0);
 
 /** crypto.hash (one call, no Hash object) where Node has it (20.12 and later). */

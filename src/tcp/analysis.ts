@@ -42,8 +42,9 @@ const SEGMENT_BYTES = 32;
 export const DEFAULT_RING_BYTES = 128 << 20;
 
 /**
- * The unacknowledged-segment rings of one tracker's connections: their byte budget, and a pool of
- * small empty rings handed from connection to connection (most connections send a line, get it
+ * What the analyses of one tracker's connections share: the unacknowledged-segment rings' byte
+ * budget, the latest packet's result object, and a pool of small empty rings handed from
+ * connection to connection (most connections send a line, get it
  * acknowledged, and so on: no allocation per connection). The rings of all open connections
  * together stay under the budget: Wireshark's 10,000 segments per direction, times every flow a
  * capture can hold, would not be bounded. A ring that cannot grow remembers no more segments (as
@@ -54,6 +55,8 @@ export const DEFAULT_RING_BYTES = 128 << 20;
 export class SegmentRings {
   readonly budget: ByteBudget;
   readonly pool: number[][] = [];
+  /** The latest packet's analysis: one object for all the tracker's connections, read during the packet's callbacks only. */
+  readonly result: AnalysisResult = emptyResult();
 
   constructor(maxBytes = DEFAULT_RING_BYTES) {
     this.budget = new ByteBudget(maxBytes);
@@ -333,7 +336,6 @@ function emptyResult(): AnalysisResult {
   };
 }
 
-const SHARED_RESULT = emptyResult();
 
 /** The analysis of one TCP connection (Wireshark's tcp_analysis conversation data). */
 export class ConnectionAnalysis {
@@ -345,13 +347,14 @@ export class ConnectionAnalysis {
   private firstRttSet = false;
   /** A pure SYN on these ports started this connection while an older one with another ISN was known. */
   private pendingReused = false;
-  /** The latest packet's analysis: one object for all connections, read during the packet's callbacks only. */
-  readonly result: AnalysisResult = SHARED_RESULT;
+  /** The latest packet's analysis (SegmentRings.result). */
+  readonly result: AnalysisResult;
   readonly diagnosis = new TransferDiagnosis();
 
   /** `rings`: the tracker's, shared by its connections. */
   constructor(private readonly rings: SegmentRings) {
     this.dirs = [new DirState(rings), new DirState(rings)];
+    this.result = rings.result;
   }
 
   /** The connection closed: its rings no longer count against the shared budget. */

@@ -7,7 +7,7 @@ import type { ByteBudget } from './budget.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from './events.js';
 import { recordAck, recordSyn, recordSynAck } from './handshake.js';
 import { Reassembler, type ReassemblySink } from './reassembly.js';
-import type { RetentionEpoch } from './retained.js';
+import type { RetainedPool, RetentionEpoch } from './retained.js';
 import { unwrapSeq } from './seq.js';
 import { ConnectionAnalysis, type SegmentRings } from './analysis.js';
 import { MAX_TEARDOWN_EVENTS, type TeardownEvent } from '../model/tcp-facts.js';
@@ -18,6 +18,8 @@ export interface FlowLimits {
   budget: ByteBudget;
   /** Set when delivered bytes may be referenced in the input until it is reused (see RetentionEpoch). */
   retention: RetentionEpoch | null;
+  /** What closed connections' retained bytes leave for the next ones (see RetainedPool). */
+  retainedPool: RetainedPool;
   /** The TCP analysis' unacknowledged-segment rings of all the tracker's connections. */
   rings: SegmentRings;
 }
@@ -63,7 +65,7 @@ export class Flow implements ReassemblySink {
   ) {
     this.lastTs = conn.start;
     const mk = (dir: Dir) =>
-      new Half(new Reassembler(dir, this, limits.maxOutOfOrderBytesPerDirection, limits.budget, limits.maxRetainedBytesPerDirection, limits.retention));
+      new Half(new Reassembler(dir, this, limits.maxOutOfOrderBytesPerDirection, limits.budget, limits.maxRetainedBytesPerDirection, limits.retention, limits.retainedPool));
     this.halves = [mk(0), mk(1)];
     conn.analysis = new ConnectionAnalysis(limits.rings);
   }

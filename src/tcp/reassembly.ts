@@ -1,6 +1,6 @@
 import type { Dir } from './events.js';
 import type { ByteBudget } from './budget.js';
-import { RetainedBytes, type RetentionEpoch } from './retained.js';
+import { RetainedBytes, RetainedPool, type RetentionEpoch } from './retained.js';
 
 /** Where a direction's in-order stream goes. */
 export interface ReassemblySink {
@@ -60,8 +60,9 @@ export class Reassembler {
     private readonly budget: ByteBudget,
     maxRetained: number,
     retention: RetentionEpoch | null = null,
+    pool: RetainedPool = new RetainedPool(),
   ) {
-    this.retained = new RetainedBytes(maxRetained, budget, retention);
+    this.retained = new RetainedBytes(maxRetained, budget, retention, pool);
   }
 
   /** True when bytes beyond `next` are waiting. */

@@ -5,28 +5,41 @@ export type Verdict = 'same' | 'differs' | 'unknown';
 const INITIAL_CAPACITY = 512;
 
 /**
- * Rings of closed connections, kept for the next ones: a fresh large Buffer costs page faults
- * and GC pressure on every data connection, a reused one costs nothing. Bounded in total.
+ * What closed (or idle) connections' RetainedBytes leave for the next ones, per tracker: rings,
+ * and reference and mark tables. A fresh large Buffer costs page faults and GC pressure on every
+ * data connection, a reused one costs nothing; one object per reference made enough
+ * medium-lived garbage to slow captures of many short connections by a third. Bounded in total.
  */
+export class RetainedPool {
+  private readonly rings = new Map<number, Buffer[]>();
+  private ringBytes = 0;
+  /** Reference tables (REF_WIDTH numbers per reference). */
+  readonly refTables: Float64Array[] = [];
+  /** Mark tables (RING_MARKS pairs). */
+  readonly markTables: Float64Array[] = [];
+
+  takeRing(size: number): Buffer {
+    const ring = this.rings.get(size)?.pop();
+    if (ring === undefined) return Buffer.allocUnsafe(size);
+    this.ringBytes -= size;
+    return ring;
+  }
+
+  returnRing(ring: Buffer): void {
+    if (this.ringBytes + ring.length > POOL_MAX_BYTES) return;
+    let list = this.rings.get(ring.length);
+    if (list === undefined) this.rings.set(ring.length, (list = []));
+    list.push(ring);
+    this.ringBytes += ring.length;
+  }
+
+  returnTable(list: Float64Array[], table: Float64Array): void {
+    if (list.length < MAX_POOLED_TABLES) list.push(table);
+  }
+}
+
 const POOL_MAX_BYTES = 4 << 20;
-const pool = new Map<number, Buffer[]>();
-let pooledBytes = 0;
-
-function takeRing(size: number): Buffer {
-  const list = pool.get(size);
-  const ring = list?.pop();
-  if (ring === undefined) return Buffer.allocUnsafe(size);
-  pooledBytes -= size;
-  return ring;
-}
-
-function returnRing(ring: Buffer): void {
-  if (pooledBytes + ring.length > POOL_MAX_BYTES) return;
-  let list = pool.get(ring.length);
-  if (list === undefined) pool.set(ring.length, (list = []));
-  list.push(ring);
-  pooledBytes += ring.length;
-}
+const MAX_POOLED_TABLES = 256;
 
 /** References held per direction before they are copied anyway. */
 const MAX_REFS = 32;
@@ -38,15 +51,7 @@ const REF_WIDTH = 4;
  * its bytes and copies few), and a lookup walks back from the newest.
  */
 const RING_MARKS = 64;
-const markTables: Float64Array[] = [];
 
-/**
- * Reference tables (from, to, stream offset per reference) of closed connections, kept for
- * the next ones: one object per reference made enough medium-lived garbage to slow captures
- * of many short connections by a third.
- */
-const refTables: Float64Array[] = [];
-const MAX_POOLED_TABLES = 256;
 
 /**
  * For input whose buffers are reused only at known moments (a capture file read chunk by
@@ -104,7 +109,12 @@ export class RetainedBytes {
   private marks: Float64Array | null = null;
   private markCount = 0;
 
-  constructor(private readonly max: number, private readonly budget: ByteBudget, private readonly epoch: RetentionEpoch | null = null) {}
+  constructor(
+    private readonly max: number,
+    private readonly budget: ByteBudget,
+    private readonly epoch: RetentionEpoch | null = null,
+    private readonly pool: RetainedPool = new RetainedPool(),
+  ) {}
 
   get size(): number {
     return this.end - this.start;
@@ -120,7 +130,7 @@ export class RetainedBytes {
     if (to <= from) return;
     if (this.refCount === MAX_REFS || (this.refSrc !== null && this.refSrc !== src)) this.materialize();
     let refs = this.refs;
-    if (refs === null) refs = this.refs = refTables.pop() ?? new Float64Array(REF_WIDTH * MAX_REFS);
+    if (refs === null) refs = this.refs = this.pool.refTables.pop() ?? new Float64Array(REF_WIDTH * MAX_REFS);
     const k = REF_WIDTH * this.refCount++;
     refs[k] = from;
     refs[k + 1] = to;
@@ -213,11 +223,11 @@ export class RetainedBytes {
    */
   private putTablesBack(): void {
     if (this.refs !== null && this.refCount === 0) {
-      if (refTables.length < MAX_POOLED_TABLES) refTables.push(this.refs);
+      this.pool.returnTable(this.pool.refTables, this.refs);
       this.refs = null;
     }
     if (this.marks !== null) {
-      if (markTables.length < MAX_POOLED_TABLES) markTables.push(this.marks);
+      this.pool.returnTable(this.pool.markTables, this.marks);
       this.marks = null;
       this.markCount = 0;
     }
@@ -279,7 +289,7 @@ export class RetainedBytes {
 
   private mark(offset: number, frame: number): void {
     let m = this.marks;
-    if (m === null) m = this.marks = markTables.pop() ?? new Float64Array(2 * RING_MARKS);
+    if (m === null) m = this.marks = this.pool.markTables.pop() ?? new Float64Array(2 * RING_MARKS);
     const k = 2 * (this.markCount++ % RING_MARKS);
     m[k] = offset;
     m[k + 1] = frame;
@@ -287,15 +297,15 @@ export class RetainedBytes {
 
   /** Give the memory back (the connection closed). */
   free(): void {
-    if (this.marks !== null && markTables.length < MAX_POOLED_TABLES) markTables.push(this.marks);
+    if (this.marks !== null) this.pool.returnTable(this.pool.markTables, this.marks);
     this.marks = null;
     this.markCount = 0;
     this.clearRefs();
-    if (this.refs !== null && refTables.length < MAX_POOLED_TABLES) refTables.push(this.refs);
+    if (this.refs !== null) this.pool.returnTable(this.pool.refTables, this.refs);
     this.refs = null;
     if (this.ring !== null) {
       this.budget.give(this.ring.length);
-      returnRing(this.ring);
+      this.pool.returnRing(this.ring);
     }
     this.ring = null;
     this.start = this.end;
@@ -308,7 +318,7 @@ export class RetainedBytes {
     while (cap < need && cap < this.max) cap *= 2;
     cap = Math.min(cap, this.max);
     if (!this.budget.tryTake(cap - cur)) return;
-    const next = takeRing(cap);
+    const next = this.pool.takeRing(cap);
     const old = this.ring;
     if (old !== null) {
       // Keep what still fits, re-indexed for the new size.
@@ -321,7 +331,7 @@ export class RetainedBytes {
         o += n;
       }
       this.start = from;
-      returnRing(old);
+      this.pool.returnRing(old);
     }
     this.ring = next;
   }

@@ -9,7 +9,7 @@ import type { CloseReason, Dir, StreamHandler } from './events.js';
 import { Flow, type FlowLimits } from './flow.js';
 import { FlowTable } from './flow-table.js';
 import { guessClientSide } from './roles.js';
-import { RetentionEpoch } from './retained.js';
+import { RetainedPool, RetentionEpoch } from './retained.js';
 
 export interface TcpTrackerOptions {
   /** Out-of-order bytes held per direction; beyond it delivery skips ahead and reports a gap. */
@@ -78,6 +78,7 @@ export class TcpTracker {
       maxRetainedBytesPerDirection: this.opts.maxRetainedBytesPerDirection,
       budget: new ByteBudget(this.opts.maxBufferedBytes),
       retention: this.opts.inputReusedOnSignal ? new RetentionEpoch() : null,
+      retainedPool: new RetainedPool(),
       rings: new SegmentRings(),
     };
     this.sweepIntervalSec = Math.max(1, Math.min(this.opts.idleTimeoutSec, this.opts.closedLingerSec) / SWEEPS_PER_TIMEOUT);
