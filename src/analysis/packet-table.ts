@@ -165,6 +165,15 @@ export class PacketTable {
     return this.next - this.firstSeq;
   }
 
+  /** Connections and session packet lists the table holds (they go with forgetSession). */
+  get connectionsHeld(): number {
+    return this.entries.size;
+  }
+
+  get sessionListsHeld(): number {
+    return this.lists.size;
+  }
+
   get dropped(): number {
     return this.firstSeq;
   }
@@ -237,6 +246,11 @@ export class PacketTable {
     const list = this.lines.get(frame);
     if (list) list.push(line);
     else this.lines.set(frame, [line]);
+  }
+
+  /** The control lines of `frame` are no longer needed (its row was handed on and will not be read again). */
+  dropLines(frame: number): void {
+    this.lines.delete(frame);
   }
 
   /** Mark the control connection as carrying TLS after `frame` (the reply that accepted AUTH). */

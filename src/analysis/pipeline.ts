@@ -33,7 +33,15 @@ export interface PipelineOptions {
   maxFlows?: number;
   /** Memory for the flow table and the reassembly buffers, in MB (--memory-budget). */
   memoryBudgetMB?: number;
+  /**
+   * Called after every HOUSEKEEPING_PACKETS packets, between two packets: the caller's moment for
+   * work outside the analysis that must keep pace with it (the batch commands' heap collection).
+   */
+  housekeeping?: () => void;
 }
+
+/** Packets between two calls of PipelineOptions.housekeeping (a power of two). */
+export const HOUSEKEEPING_PACKETS = 16384;
 
 /** --memory-budget's default: with the rest of a run, peak RSS stays under 150 MB. */
 export const DEFAULT_MEMORY_BUDGET_MB = 96;
@@ -88,8 +96,10 @@ export class Pipeline {
   private malformed = 0;
   private firstMalformedFrame: number | null = null;
   private finished: Analysis | null = null;
+  private readonly housekeeping: (() => void) | null;
 
   constructor(opts: PipelineOptions, source: { type: SourceInfo['type']; name: string }) {
+    this.housekeeping = opts.housekeeping ?? null;
     this.analyzer = new FtpAnalyzer({ ...opts, sourceType: source.type, sourceName: source.name });
     const ports = new Set([21, ...(opts.ftpPorts ?? [])]);
     this.tracker = new TcpTracker(this.analyzer, {
@@ -103,6 +113,7 @@ export class Pipeline {
 
   push(rec: PacketRecord): void {
     if (this.packets === 0) this.analyzer.source.start = rec.ts;
+    if ((this.packets & (HOUSEKEEPING_PACKETS - 1)) === HOUSEKEEPING_PACKETS - 1) this.housekeeping?.();
     this.packets++;
     this.bytes += rec.caplen;
     if (rec.ts > this.lastTs) this.lastTs = rec.ts;
@@ -132,6 +143,11 @@ export class Pipeline {
   /** The IP fragments held so far (a copy): full dissection of the next packet completes datagrams as this pipeline does. */
   defragSnapshot(): Defragmenter {
     return this.decoder.defrag.clone();
+  }
+
+  /** How long a closed connection still takes packets (and so can still add rows to its session), in seconds of packet time. */
+  get closedLingerSec(): number {
+    return this.tracker.closedLingerSec;
   }
 
   /** The buffers of the packets pushed so far are about to be overwritten. */

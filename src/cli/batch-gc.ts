@@ -28,7 +28,7 @@ let collectAt = HEADROOM_BYTES;
  * lives long enough to be promoted and then dies there: on bench:report's 1 GB capture the heap
  * reached 104 MB with under 24 MB live, and peak RSS 150-165 MB. So batch runs also collect in
  * full whenever the heap has grown HEADROOM_BYTES (or as much as was live, if more) past what the
- * last collection left (collectIfGrown, after each chunk read): a collection of a heap this size
+ * last collection left (collectIfGrown, the pipeline's housekeeping every 16,384 packets): a collection of a heap this size
  * takes about 10 ms.
  */
 export function preferThroughputGc(): void {
@@ -40,13 +40,13 @@ export function preferThroughputGc(): void {
   }
 }
 
-/** After a chunk of the capture was analyzed: a full collection when the heap grew past its allowance. */
+/** Between packets (PipelineOptions.housekeeping): a full collection when the heap grew past its allowance. */
 export function collectIfGrown(): void {
   if (collect === null) return;
   if (getHeapStatistics().used_heap_size < collectAt) return;
   collect();
-  // A large live set (a queue of output, many open flows) grows the allowance with it, as V8's
+  // A large live set (a queue of output, many open flows) grows the allowance with it (by half of it), as V8's
   // own heuristics would: marking it every HEADROOM_BYTES would cost more than it saves.
   const live = getHeapStatistics().used_heap_size;
-  collectAt = live + Math.max(HEADROOM_BYTES, live);
+  collectAt = live + Math.max(HEADROOM_BYTES, live / 2);
 }

@@ -18,7 +18,7 @@ import type { DisplayFilter } from '../report/filter/index.js';
 import { connectionLabel, directionLabel, packetSummary } from '../report/packet-facts.js';
 import { packetFieldText, packetFieldValue, packetToJson, secondsText, type FieldContext } from '../report/packet-fields.js';
 import { captureArgs, captureInputs, collectPort, displayFilterArg, quietOnEpipe, withPasswords, CAPTURES_ARG_HELP } from './report.js';
-import { preferThroughputGc } from './batch-gc.js';
+import { collectIfGrown, preferThroughputGc } from './batch-gc.js';
 
 /** Output queued for stdout beyond which reading the capture waits for it to drain. */
 const QUEUE_BYTES = 1 << 20;
@@ -117,6 +117,7 @@ export function registerPackets(program: Command): void {
         let ctx: FieldContext | null = null;
         await streamPackets(inputs, {
           ftpPorts: flags.ftpPort,
+          housekeeping: collectIfGrown,
           pace: () => (process.stdout.writableLength > QUEUE_BYTES ? once(process.stdout, 'drain') : undefined),
           onPacket: (p, firstTs, session) => {
             ctx ??= { firstTs };

@@ -136,7 +136,7 @@ export async function analyzeWithProgress(inputs: CaptureInputs, opts: Omit<Anal
   const progress = new Progress(inputs.name);
   let a: Analysis;
   try {
-    a = await analyzeCaptures(inputs, { ...opts, onProgress: (read, total) => { progress.update(read, total); collectIfGrown(); } });
+    a = await analyzeCaptures(inputs, { ...opts, onProgress: (read, total) => progress.update(read, total), housekeeping: collectIfGrown });
   } finally {
     progress.clear();
   }

@@ -94,6 +94,11 @@ export class TcpTracker {
     return this.table.size;
   }
 
+  /** How long a closed connection still takes packets, in seconds of packet time (TcpTrackerOptions.closedLingerSec). */
+  get closedLingerSec(): number {
+    return this.opts.closedLingerSec;
+  }
+
   /** The flow table's bound (TcpTrackerOptions.maxFlows). */
   get maxFlows(): number {
     return this.opts.maxFlows;

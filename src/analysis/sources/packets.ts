@@ -26,7 +26,7 @@ import { Pipeline, type PipelineOptions } from '../pipeline.js';
  */
 export const MAX_LAG_ROWS = 1 << 18;
 
-export interface PacketStreamOptions {
+export interface PacketStreamOptions extends Pick<PipelineOptions, 'housekeeping'> {
   ftpPorts?: number[];
   /**
    * Called for every TCP packet, in capture order, with the time of the capture's first packet
@@ -35,6 +35,8 @@ export interface PacketStreamOptions {
   onPacket: (fact: PacketFact, firstTs: number, session: Session | null) => void;
   /** Waits for the consumer (a slow pipe) between chunks of the file. */
   pace?: () => Promise<unknown> | undefined;
+  /** Filled in as the stream goes: the most connections the packet table held at once (bounded memory shows here). */
+  counters?: { maxConnectionsHeld: number };
 }
 
 /** Reads one file, or a set merged in time order with frames numbered across it. */
@@ -49,14 +51,36 @@ export async function streamPackets(inputs: CaptureInputs, opts: PacketStreamOpt
   let pipeline: Pipeline | null = null;
   let printed = 0;
   let firstTs: number | null = null;
+  let lastTs = 0;
+  /**
+   * Sessions that are final, with the row count and the packet time when they became so. The
+   * table forgets them (their packet list, their connections' entries) once every row before
+   * that is handed on and their connections can take no more packets: twice the tracker's linger
+   * later (a late ACK after the FIN still belongs to the session). Without this the table kept
+   * every session of the capture.
+   */
+  const retired: { at: number; ts: number; session: Session }[] = [];
+  let retiredHead = 0;
   const flush = (all: boolean): void => {
     const table = pipeline?.analyzer.packetTable;
     if (!table) return;
     const end = table.nextSeq;
     if (printed < table.firstSeq) printed = table.firstSeq; // cannot happen with the ring larger than the lag
+    if (opts.counters && table.connectionsHeld > opts.counters.maxConnectionsHeld) opts.counters.maxConnectionsHeld = table.connectionsHeld;
     while (printed < end && (all || table.settled(printed) || end - printed > MAX_LAG_ROWS)) {
       const f = table.fact(printed++);
-      if (f) opts.onPacket(f, firstTs ?? f.ts, table.entry(f.tcpId)?.session ?? null);
+      if (!f) continue;
+      opts.onPacket(f, firstTs ?? f.ts, table.entry(f.tcpId)?.session ?? null);
+      // Handed on: its control lines (and the commands and replies they hold) need not wait for the ring to come round.
+      if (f.meaning?.kind === 'control') table.dropLines(f.frame);
+    }
+    const forgetBefore = lastTs - 2 * pipeline!.closedLingerSec;
+    for (let r = retired[retiredHead]; r !== undefined && r.at <= printed && (all || r.ts < forgetBefore); r = retired[++retiredHead]) {
+      pipeline!.analyzer.forgetSession(r.session);
+    }
+    if (retiredHead > 1024 && retiredHead * 2 > retired.length) {
+      retired.splice(0, retiredHead);
+      retiredHead = 0;
     }
   };
   const make = (): Pipeline => new Pipeline({
@@ -65,12 +89,14 @@ export async function streamPackets(inputs: CaptureInputs, opts: PacketStreamOpt
     // The rows waiting to be handed on must still be in the ring.
     maxPacketRows: MAX_LAG_ROWS * 2,
     maxPacketsPerSession: 16,
-    retireSession: () => {},
+    housekeeping: opts.housekeeping,
+    retireSession: (s) => { retired.push({ at: pipeline!.analyzer.packetTable!.nextSeq, ts: lastTs, session: s }); },
     inputReusedOnSignal: true,
   }, { type: 'pcap', name: inputs.name });
   const info = await readInputs(inputs, (rec) => {
     pipeline ??= make();
     firstTs ??= rec.ts;
+    if (rec.ts > lastTs) lastTs = rec.ts;
     pipeline.push(rec);
     flush(false);
   }, { pace: opts.pace, beforeReuse: () => pipeline?.inputReused() });
