@@ -59,6 +59,8 @@ export class CommandFacts {
   private bouncePort = false;
   private clientPrivate: boolean | null = null;
   private readonly idle = new Map<FtpReply, IdleWatch>();
+  /** The watches no command later than their 421 has closed yet. */
+  private openIdle: IdleWatch[] = [];
   /** The last RECENT commands, and the latest command time before the oldest of them. */
   private readonly recent: FtpCommand[] = [];
   private maxTsBeforeRecent = -Infinity;
@@ -86,10 +88,12 @@ export class CommandFacts {
     this.frameGroup(c, v);
     if (v === 'PORT' || v === 'EPRT' || v === 'LPRT') this.port(c, v);
     if (TRANSFER_FILE_VERBS.has(v)) this.transfer(c, v);
-    for (const w of this.idle.values()) {
-      if (!w.open) continue;
-      if (c.ts > w.ts) w.open = false;
-      else w.last = c;
+    if (this.openIdle.length > 0) {
+      for (const w of this.openIdle) {
+        if (c.ts > w.ts) w.open = false;
+        else w.last = c;
+      }
+      this.openIdle = this.openIdle.filter((w) => w.open);
     }
     this.recent.push(c);
     if (this.recent.length > RECENT) this.maxTsBeforeRecent = Math.max(this.maxTsBeforeRecent, this.recent.shift()!.ts);
@@ -114,6 +118,7 @@ export class CommandFacts {
       }
     }
     this.idle.set(r, w);
+    if (w.open) this.openIdle.push(w);
   }
 
   /** The last command before the first one sent after unsolicited reply `r` (a 421), or null. */

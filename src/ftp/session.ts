@@ -306,10 +306,11 @@ export class FtpSession {
     }
     this.model.closed = true;
     this.model.end = Math.max(this.model.end, ts);
-    // Nothing can answer the commands still waiting now.
-    const waiting = this.pending.splice(0);
-    for (const c of waiting) this.complete(c);
-    this.release();
+    if (this.stream !== null) {
+      // Nothing can answer the commands still waiting now.
+      for (const c of this.pending.splice(0)) this.complete(c);
+      this.release();
+    }
     return this.take();
   }
 

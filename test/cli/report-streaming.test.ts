@@ -5,7 +5,7 @@
  * completed, the sessions holding a few commands at most, and the findings still there; the
  * document is the one the whole-session analysis renders.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -80,6 +80,16 @@ describe('report --json streams commands to the spool as they complete (issue 18
     const long = doc.sessions.find((s) => s.commands.length > 100)!;
     const nat = long.findings.find((f) => f.code === 'pasv-address-mismatch');
     expect(nat?.count).toBeGreaterThanOrEqual(30);
+    expect(text === await wholeReport(path)).toBe(true);
+  });
+
+  // The diagnosis reads facts gathered as the commands complete (CommandFacts): on the diagnosis lab's
+  // recorded failures, every finding and every byte is what the whole-session analysis gives.
+  const scenarios = readdirSync('captures/scenarios').filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+  it.each(scenarios)('scenario %s: the streamed document is the whole-session one', async (name) => {
+    const path = `captures/scenarios/${name}`;
+    const { text, counters } = await streamedReport(path);
+    expect(counters.maxCommandsHeld).toBeLessThan(HELD_BOUND);
     expect(text === await wholeReport(path)).toBe(true);
   });
 });
