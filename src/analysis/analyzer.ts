@@ -57,9 +57,20 @@ export interface AnalyzerOptions {
    * reads what it needs of them as they complete. For a consumer that renders commands at once
    * (report --json); views that read s.commands later must not use it.
    */
-  streamCommands?: (s: Session, c: FtpCommand) => void;
+  streamCommands?: CommandSink;
   /** The object `streaming` is (the caller reads the counters after the analysis). */
   streamingCounters?: StreamingCounters;
+}
+
+/** Where complete commands go (AnalyzerOptions.streamCommands). */
+export interface CommandSink {
+  /** A complete command of `s`, which forgets it. */
+  command(s: Session, c: FtpCommand): void;
+  /**
+   * A 257 named where `s` started: its commands given with a cwd relative to that start
+   * (cwdAnchored false) have cwd anchorPath(startDir, cwd) now, without cwdAnchored.
+   */
+  anchored(s: Session, startDir: string): void;
 }
 
 /** What streaming commands (AnalyzerOptions.streamCommands) did, for tests and benchmarks. */
@@ -595,8 +606,9 @@ export class FtpAnalyzer implements StreamHandler {
       release: (c) => {
         s.streamedCommands!++;
         this.streaming.commandsStreamed++;
-        out(s, c);
+        out.command(s, c);
       },
+      anchored: (startDir) => out.anchored(s, startDir),
     };
   }
 

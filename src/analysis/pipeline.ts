@@ -5,10 +5,10 @@ import { parseProxyLegComment } from './proxy-legs.js';
 import type { Defragmenter } from '../dissect/defrag.js';
 import { TcpTracker } from '../tcp/tracker.js';
 import { linkTypeName } from '../capture/linktypes.js';
-import { FtpAnalyzer, type StreamingCounters } from './analyzer.js';
+import { FtpAnalyzer, type CommandSink, type StreamingCounters } from './analyzer.js';
 import { ExpiryClock } from './clock.js';
 import { finding } from '../model/findings.js';
-import type { Analysis, AnalysisEvent, DataConnection, DataSink, FtpCommand, Session, SourceInfo } from '../model/types.js';
+import type { Analysis, AnalysisEvent, DataConnection, DataSink, Session, SourceInfo } from '../model/types.js';
 
 export interface PipelineOptions {
   /** Control ports besides 21 (--ftp-port). */
@@ -26,7 +26,7 @@ export interface PipelineOptions {
   /** Hand over and forget each session once final, keeping memory bounded (see FtpAnalyzer). */
   retireSession?: (s: Session) => void;
   /** Hand over and forget each command once complete (see AnalyzerOptions.streamCommands). */
-  streamCommands?: (s: Session, c: FtpCommand) => void;
+  streamCommands?: CommandSink;
   /** Filled in with what streaming commands did (see StreamingCounters). */
   streamingCounters?: StreamingCounters;
   /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */

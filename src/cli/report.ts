@@ -5,7 +5,7 @@ import type { AnalyzeFileOptions } from '../analysis/sources/file.js';
 import { DEFAULT_MEMORY_BUDGET_MB, type PipelineOptions } from '../analysis/pipeline.js';
 import { analyzeCaptures } from '../analysis/sources/files.js';
 import { resolveCaptureInputs, type CaptureInputs } from '../capture/inputs.js';
-import type { Analysis, FtpCommand, Session } from '../model/types.js';
+import type { Analysis, Session } from '../model/types.js';
 import type { StreamingCounters } from '../analysis/analyzer.js';
 import type { Writable } from 'node:stream';
 import type { Finding } from '../model/findings.js';
@@ -248,7 +248,7 @@ export async function printReport(capture: CaptureInputs, o: {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
     const all = await analyzeWithProgress(capture, {
       ftpPorts: o.ftpPorts, ...o.limits, retireSession: keep, blockingReads: true, transferTimelines: graphs,
-      ...(commands ? { streamCommands: (s: Session, c: FtpCommand) => commands.add(s, c), streamingCounters: counters } : {}),
+      ...(commands ? { streamCommands: commands, streamingCounters: counters } : {}),
     });
     for (const s of all.sessions) keep(s);
     counters.bytesSpooled = commands?.bytesSpooled ?? 0;

@@ -74,11 +74,13 @@ export interface CommandStream {
   /** A reply that answered no command was listed in model.unsolicitedReplies. */
   unsolicited(r: FtpReply): void;
   /**
-   * When given, complete commands leave model.commands and come here, in order: at once, or,
-   * for one whose cwd is still relative to an unknown start (cwdAnchored false), once a 257
-   * anchors it or the session ends (whatever follows it waits with it).
+   * When given, complete commands leave model.commands and come here at once, in order. One whose
+   * cwd is relative to the unknown start (cwdAnchored false) may be anchored later: `anchored`
+   * tells where the session started, once a 257 names it, and what anchor() would have done to the
+   * commands it held applies to the released ones too (cwd anchorPath(startDir, cwd), cwdAnchored gone).
    */
   release?(c: FtpCommand): void;
+  anchored?(startDir: string): void;
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
@@ -228,18 +230,15 @@ export class FtpSession {
     this.release();
   }
 
-  /** Hands the complete commands at the head of model.commands to stream.release, up to one whose cwd is not anchored. */
+  /** Hands the complete commands at the head of model.commands to stream.release. */
   private release(): void {
     const stream = this.stream;
     if (stream?.release === undefined) return;
     const commands = this.model.commands;
     const ready = Math.min(this.completed, this.listed);
     while (this.released < ready) {
-      const head = commands[0]!;
-      if (head.cwdAnchored === false && this.startDir === null && !this.model.closed) return;
-      commands.shift();
       this.released++;
-      stream.release(head);
+      stream.release(commands.shift()!);
     }
   }
 
@@ -707,8 +706,7 @@ export class FtpSession {
       this.sizes.delete(key);
       this.sizes.set(anchorPath(start, key), size);
     }
-    // The commands held for their cwd are complete as they are now.
-    this.release();
+    this.stream?.anchored?.(start);
   }
 
   /** The working directory as the session knows it (absolute, relative to the start, or null). */
