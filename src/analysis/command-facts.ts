@@ -5,12 +5,11 @@
  * would name from the whole list.
  */
 import type { FtpCommand, FtpReply, Session } from '../model/types.js';
-import { isPrivateIp } from './diagnosis.js';
-import { parseEprtArg, parseLprtArg, parsePortArg, type HostPort } from '../ftp/endpoints.js';
+import { announcedBy, isPrivateIp } from './diagnosis.js';
+import { TRANSFER_VERBS } from '../ftp/commands.js';
 
-const TRANSFER_VERBS = new Set(['RETR', 'STOR', 'STOU', 'APPE', 'LIST', 'NLST', 'MLSD']);
-const TRANSFER_FILE_VERBS = new Set(['RETR', 'STOR', 'STOU', 'APPE']);
-const UPLOAD_VERBS = new Set(['STOR', 'STOU', 'APPE']);
+export const TRANSFER_FILE_VERBS: ReadonlySet<string> = new Set(['RETR', 'STOR', 'STOU', 'APPE']);
+export const UPLOAD_VERBS: ReadonlySet<string> = new Set(['STOR', 'STOU', 'APPE']);
 /** Recent commands kept to place an idle-timeout 421 whose time is earlier than a command before it (clocks that step back). */
 const RECENT = 32;
 
@@ -86,7 +85,7 @@ export class CommandFacts {
     if (c.replies.length > 0 && c.ts > this.lastAnsweredTs) this.lastAnsweredTs = c.ts;
     if (v === 'REST') this.restFrames.push(c.frame);
     this.frameGroup(c, v);
-    if (v === 'PORT' || v === 'EPRT' || v === 'LPRT') this.port(c, v);
+    if (v === 'PORT' || v === 'EPRT' || v === 'LPRT') this.port(c);
     if (TRANSFER_FILE_VERBS.has(v)) this.transfer(c, v);
     if (this.openIdle.length > 0) {
       for (const w of this.openIdle) {
@@ -157,9 +156,9 @@ export class CommandFacts {
     });
   }
 
-  private port(c: FtpCommand, v: string): void {
+  private port(c: FtpCommand): void {
     if (this.privatePort && this.bouncePort) return;
-    const hp = announcedPort(c, v);
+    const hp = announcedBy(c);
     const r = finalReplyOf(c);
     const client = this.session.client.ip;
     if (!hp || !r || hp.ip === client || hp.ip === '0.0.0.0') return;
@@ -187,12 +186,4 @@ export class CommandFacts {
 export function finalReplyOf(c: FtpCommand): FtpReply | null {
   for (let i = c.replies.length - 1; i >= 0; i--) if (c.replies[i]!.code >= 200) return c.replies[i]!;
   return null;
-}
-
-/** The data endpoint a PORT-family command announced. */
-function announcedPort(c: FtpCommand, v: string): HostPort | null {
-  if (!c.arg) return null;
-  if (v === 'PORT') return parsePortArg(c.arg);
-  if (v === 'EPRT') return parseEprtArg(c.arg);
-  return parseLprtArg(c.arg);
 }

@@ -18,7 +18,7 @@ import {
   canonicalIp, parseEprtArg, parseIpv4, parseIpv6, parseLprtArg, parseLpsvReply, parsePasvReply, parsePortArg,
   type HostPort,
 } from '../ftp/endpoints.js';
-import { CommandFacts } from './command-facts.js';
+import { CommandFacts, finalReplyOf as finalReply, TRANSFER_FILE_VERBS, UPLOAD_VERBS } from './command-facts.js';
 
 /** Interrupted downloads remembered for a later resume (client, server, path); the oldest are forgotten. */
 const MAX_PARTIALS = 4096;
@@ -130,11 +130,6 @@ function frameRef(frame: number | null): string {
   return frame === null ? '' : ` (frame ${frame})`;
 }
 
-function finalReply(c: FtpCommand): FtpReply | null {
-  for (let i = c.replies.length - 1; i >= 0; i--) if (c.replies[i]!.code >= 200) return c.replies[i]!;
-  return null;
-}
-
 function firstLine(text: string): string {
   return (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
 }
@@ -149,7 +144,7 @@ function synWords(u: Unanswered): string {
 }
 
 /** The commands of a session that announced a data endpoint (PORT-family argument, or a PASV-family reply). */
-function announcedBy(c: FtpCommand): HostPort | null {
+export function announcedBy(c: FtpCommand): HostPort | null {
   const v = c.verb.toUpperCase();
   if (v === 'PORT' && c.arg) return parsePortArg(c.arg);
   if (v === 'EPRT' && c.arg) return parseEprtArg(c.arg);
@@ -161,8 +156,6 @@ function announcedBy(c: FtpCommand): HostPort | null {
   return null;
 }
 
-const TRANSFER_FILE_VERBS = new Set(['RETR', 'STOR', 'STOU', 'APPE']);
-const UPLOAD_VERBS = new Set(['STOR', 'STOU', 'APPE']);
 
 export class Diagnoser {
   /** "client server path" → what an interrupted download of that path delivered. */
