@@ -258,3 +258,33 @@ export function generate(path: string, seeds: Seed[], opts: { bytes?: number; ro
   out.close();
   return { rounds, sessions: rounds * seeds.length };
 }
+
+/**
+ * `sessions` copies of a seed's control session, interleaved, each with the seed packets [from, to)
+ * (the body) repeated `reps` times: the control connection's sequence numbers move on by the body's
+ * bytes each time, and the body's data connection gets a new client port each time.
+ */
+export function splice(out: PcapOut, seed: Seed, o: { from: number; to: number; reps: number; sessions: number; dataPort?: number }): void {
+  const span = sequenceSpan(seed, o.from, o.to);
+  const t = (i: number): number => seed.packets[i]!.ts;
+  const bodyTime = t(o.to - 1) - t(o.from) + 0.001;
+  const moves = Array.from({ length: o.sessions }, (_, s) => clientMoves(seed, s + 1));
+  let clock = 0;
+  const write = (i: number, ts: number, rw: Parameters<typeof rewritePacket>[1]): void =>
+    out.record(ts, rewritePacket(seed.packets[i]!, rw), seed.packets[i]!.wirelen);
+  for (let s = 0; s < o.sessions; s++) for (let i = 0; i < o.from; i++) write(i, t(i) + s * 0.001, { moves: moves[s] });
+  clock = t(o.from) + o.sessions * 0.001;
+  for (let r = 0; r < o.reps; r++) {
+    const seq = scaled(span, r);
+    const ports = o.dataPort !== undefined ? new Map([[o.dataPort, 1024 + (r % 64000)]]) : undefined;
+    for (let s = 0; s < o.sessions; s++) {
+      for (let i = o.from; i < o.to; i++) write(i, clock + t(i) - t(o.from), { moves: moves[s], seq, ports });
+      clock += bodyTime / o.sessions;
+    }
+  }
+  // the seed's own body was the first repetition: what followed it now follows the last
+  const seq = scaled(span, o.reps - 1);
+  for (let s = 0; s < o.sessions; s++) {
+    for (let i = o.to; i < seed.packets.length; i++) write(i, clock + t(i) - t(o.to) + s * 0.001, { moves: moves[s], seq });
+  }
+}

@@ -2,18 +2,19 @@ import { TCP_ACK, TCP_FIN, TCP_RST, type FastPacket } from '../dissect/types.js'
 import type { PacketRecord } from '../capture/types.js';
 import type { CloseReason, Dir, StreamHandler, TcpConnection } from '../tcp/events.js';
 import type {
-  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, OriginalServer, Session, SourceInfo, UnseenTransfer,
+  Analysis, AnalysisEvent, DataConnection, DataSink, Endpoint, FtpCommand, OriginalServer, Session, SourceInfo, UnseenTransfer,
 } from '../model/types.js';
 import type { ProxyLeg } from './proxy-legs.js';
 import { copyTcpFacts, finalTcpFacts } from '../model/tcp-facts.js';
 import { PacketTable, type RowInput } from './packet-table.js';
 import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
-import { FtpSession, type DataSlot, type SessionEffect } from '../ftp/session.js';
+import { FtpSession, type CommandStream, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
 import { failureReasons, HashHeads, looksBinary, sizeDiffers, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
 import { Diagnoser, lossyPath } from './diagnosis.js';
+import { CommandFacts } from './command-facts.js';
 import { dataDirOf, transferAnalysisOf, diagnosisFindings } from './transfer-diagnosis.js';
 
 export interface AnalyzerOptions {
@@ -49,6 +50,35 @@ export interface AnalyzerOptions {
   hashData?: boolean;
   /** Commands (and unsolicited replies) kept per session; later ones are counted, not kept. */
   maxCommandsPerSession?: number;
+  /**
+   * Hand each command over once it is complete (its final reply came, or nothing can answer it any
+   * more; see CommandStream in ftp/session.ts), in order, and forget it: the session keeps only the
+   * commands live state still needs, and counts the others in `streamedCommands`. The diagnosis
+   * reads what it needs of them as they complete. For a consumer that renders commands at once
+   * (report --json); views that read s.commands later must not use it.
+   */
+  streamCommands?: CommandSink;
+  /** The object `streaming` is (the caller reads the counters after the analysis). */
+  streamingCounters?: StreamingCounters;
+}
+
+/** Where complete commands go (AnalyzerOptions.streamCommands). */
+export interface CommandSink {
+  /** A complete command of `s`, which forgets it. */
+  command(s: Session, c: FtpCommand): void;
+  /**
+   * A 257 named where `s` started: its commands given with a cwd relative to that start
+   * (cwdAnchored false) have cwd anchorPath(startDir, cwd) now, without cwdAnchored.
+   */
+  anchored(s: Session, startDir: string): void;
+}
+
+/** What streaming commands (AnalyzerOptions.streamCommands) did, for tests and benchmarks. */
+export interface StreamingCounters {
+  /** Commands handed to streamCommands. */
+  commandsStreamed: number;
+  /** The most commands any session held at once (measured after each chunk of control bytes). */
+  maxCommandsHeld: number;
 }
 
 interface ControlRole {
@@ -171,10 +201,14 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly row: RowInput = { frame: 0, ts: 0, fileOffset: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, analysis: undefined };
   /** See AnalyzerOptions.transferTimelines. */
   private readonly timelines: boolean;
+  /** Sessions streaming their commands: what their commands told the diagnosis, until it runs. */
+  private readonly commandFacts = new Map<Session, CommandFacts>();
+  readonly streaming: StreamingCounters;
 
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
     this.hashData = opts.hashData ?? true;
+    this.streaming = opts.streamingCounters ?? { commandsStreamed: 0, maxCommandsHeld: 0 };
     this.timelines = opts.transferTimelines ?? opts.keepPackets === true;
     this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
@@ -228,6 +262,9 @@ export class FtpAnalyzer implements StreamHandler {
     if (!role) return;
     if (role.kind === 'control') {
       this.apply(role, role.machine.push(dir, buf, ts, frame, start, end));
+      if (this.opts.streamCommands && role.session.commands.length > this.streaming.maxCommandsHeld) {
+        this.streaming.maxCommandsHeld = role.session.commands.length;
+      }
       return;
     }
     const bytes = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
@@ -484,7 +521,9 @@ export class FtpAnalyzer implements StreamHandler {
     const lineEffects = this.opts.onEvent !== undefined || this.packetTable !== null;
     const role: ControlRole = {
       kind: 'control', session, conn, waiting: new Set(),
-      machine: new FtpSession(session, { tlsDecrypted: this.opts.tlsDecrypted, lineEffects, maxCommands: this.opts.maxCommandsPerSession }),
+      machine: new FtpSession(session, {
+        tlsDecrypted: this.opts.tlsDecrypted, lineEffects, maxCommands: this.opts.maxCommandsPerSession, commands: this.commandStream(session),
+      }),
     };
     conn.tag = role;
     if (this.packetTable) {
@@ -566,7 +605,28 @@ export class FtpAnalyzer implements StreamHandler {
   private diagnose(s: Session): void {
     if (this.diagnosed.has(s)) return;
     this.diagnosed.add(s);
-    for (const f of this.diagnoser.session(s)) this.listFinding(s, f);
+    const facts = this.commandFacts.get(s);
+    this.commandFacts.delete(s);
+    for (const f of this.diagnoser.session(s, facts)) this.listFinding(s, f);
+  }
+
+  /** With streamCommands: where a session's complete commands go, and what the diagnosis keeps of them. */
+  private commandStream(s: Session): CommandStream | undefined {
+    const out = this.opts.streamCommands;
+    if (!out) return undefined;
+    const facts = new CommandFacts(s);
+    this.commandFacts.set(s, facts);
+    s.streamedCommands = 0;
+    return {
+      done: (c) => facts.add(c),
+      unsolicited: (r) => facts.unsolicited(r),
+      release: (c) => {
+        s.streamedCommands!++;
+        this.streaming.commandsStreamed++;
+        out.command(s, c);
+      },
+      anchored: (startDir) => out.anchored(s, startDir),
+    };
   }
 
   /** Sessions handed to retireSession so far. */

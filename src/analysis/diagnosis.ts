@@ -18,6 +18,7 @@ import {
   canonicalIp, parseEprtArg, parseIpv4, parseIpv6, parseLprtArg, parseLpsvReply, parsePasvReply, parsePortArg,
   type HostPort,
 } from '../ftp/endpoints.js';
+import { CommandFacts, finalReplyOf as finalReply, TRANSFER_FILE_VERBS, UPLOAD_VERBS } from './command-facts.js';
 
 /** Interrupted downloads remembered for a later resume (client, server, path); the oldest are forgotten. */
 const MAX_PARTIALS = 4096;
@@ -129,11 +130,6 @@ function frameRef(frame: number | null): string {
   return frame === null ? '' : ` (frame ${frame})`;
 }
 
-function finalReply(c: FtpCommand): FtpReply | null {
-  for (let i = c.replies.length - 1; i >= 0; i--) if (c.replies[i]!.code >= 200) return c.replies[i]!;
-  return null;
-}
-
 function firstLine(text: string): string {
   return (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
 }
@@ -148,7 +144,7 @@ function synWords(u: Unanswered): string {
 }
 
 /** The commands of a session that announced a data endpoint (PORT-family argument, or a PASV-family reply). */
-function announcedBy(c: FtpCommand): HostPort | null {
+export function announcedBy(c: FtpCommand): HostPort | null {
   const v = c.verb.toUpperCase();
   if (v === 'PORT' && c.arg) return parsePortArg(c.arg);
   if (v === 'EPRT' && c.arg) return parseEprtArg(c.arg);
@@ -160,8 +156,6 @@ function announcedBy(c: FtpCommand): HostPort | null {
   return null;
 }
 
-const TRANSFER_FILE_VERBS = new Set(['RETR', 'STOR', 'STOU', 'APPE']);
-const UPLOAD_VERBS = new Set(['STOR', 'STOU', 'APPE']);
 
 export class Diagnoser {
   /** "client server path" → what an interrupted download of that path delivered. */
@@ -169,8 +163,11 @@ export class Diagnoser {
   /** Server address → passive ports it gave out, and from when until when each was held (its session's end). */
   private readonly passivePorts = new Map<string, PortHold[]>();
 
-  /** The diagnosis findings of a final session (to be added to it). */
-  session(s: Session): Finding[] {
+  /**
+   * The diagnosis findings of a final session (to be added to it). `facts`: what its commands
+   * told as they completed, when the session did not keep them (by default read from s.commands).
+   */
+  session(s: Session, facts: CommandFacts = CommandFacts.of(s)): Finding[] {
     const out: Finding[] = [];
     const kind = serverKind(s);
     const addFinding = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null): Finding => {
@@ -180,10 +177,10 @@ export class Diagnoser {
     };
     this.dataPaths(s, kind, addFinding);
     this.tlsReuse(s, kind, addFinding);
-    this.activeSetups(s, kind, addFinding);
-    this.transfers(s, kind, addFinding);
-    this.control(s, kind, addFinding);
-    this.login(s, kind, addFinding);
+    this.activeSetups(s, facts, kind, addFinding);
+    this.transfers(s, facts, kind, addFinding);
+    this.control(s, facts, kind, addFinding);
+    this.login(facts, kind, addFinding);
     this.releasePassivePorts(s);
     return out;
   }
@@ -357,11 +354,12 @@ export class Diagnoser {
 
   // ---- PORT/EPRT setups: NAT'd clients and bounce attempts ------------------------------
 
-  private activeSetups(s: Session, kind: ServerKind, addFinding: Add): void {
+  private activeSetups(s: Session, facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
     let privateReported = s.dataConnections.some((dc) => dc.mode === 'active' && unanswered(dc) && isPrivateIp(dc.server.ip));
     let bounceReported = false;
     let clientPrivate: boolean | null = null;
-    for (const c of s.commands) {
+    // Only the PORT-family commands that can raise a diagnosis (see CommandFacts.portCommands).
+    for (const c of facts.portCommands) {
       const v = c.verb.toUpperCase();
       if (v !== 'PORT' && v !== 'EPRT' && v !== 'LPRT') continue;
       const hp = announcedBy(c);
@@ -397,7 +395,7 @@ export class Diagnoser {
 
   // ---- transfers ------------------------------------------------------------------------
 
-  private transfers(s: Session, kind: ServerKind, addFinding: Add): void {
+  private transfers(s: Session, facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
     for (const dc of s.dataConnections) {
       const key = dc.path !== null ? `${s.client.ip} ${s.server.ip} ${dc.path}` : null;
       // Resume past what an interrupted transfer of the same file delivered: a hole in the client's file.
@@ -405,11 +403,11 @@ export class Diagnoser {
         const p = this.partials.get(key);
         if (p && dc.restOffset > p.bytes) {
           addFinding('error', 'resume-offset-mismatch',
-            `the resumed download is corrupt — REST ${dc.restOffset}${frameRef(this.restFrame(s, dc))} resumes ${dc.path} ${dc.restOffset - p.bytes} bytes past the ${p.bytes} bytes ` +
+            `the resumed download is corrupt — REST ${dc.restOffset}${frameRef(this.restFrame(facts, dc))} resumes ${dc.path} ${dc.restOffset - p.bytes} bytes past the ${p.bytes} bytes ` +
             `the interrupted transfer delivered (session ${p.session}${frameRef(p.frame)}): those bytes are missing from the client's file` +
             ` (the client's file ends up ${p.bytes + dc.bytes} bytes long instead of ${dc.restOffset + dc.bytes}). ` +
             `Fix: resume from the size of the partial file the client has (curl -C -, lftp get -c, basic-ftp downloadTo with startAt = local size) and check the result against SIZE or a checksum.`,
-            this.restFrame(s, dc));
+            this.restFrame(facts, dc));
         }
       }
       if (key && dc.direction === 'download' && !dc.complete && dc.bytes > 0) {
@@ -427,7 +425,7 @@ export class Diagnoser {
       }
       const lossy = lossyPath(dc);
       if (lossy) addFinding('warning', 'lossy-path', lossy, dc.tcp?.firstFrame ?? null);
-      const stalled = this.stalled(s, dc);
+      const stalled = this.stalled(facts, dc);
       if (stalled) addFinding('error', 'data-stalled', stalled.message, stalled.frame);
     }
     // One diagnosis for the session's refusals, naming each (a code is listed once per session).
@@ -440,7 +438,8 @@ export class Diagnoser {
       if (list) list.push(dc);
       else byCommandFrame.set(dc.command.frame, [dc]);
     }
-    for (const c of s.commands) {
+    // Only the transfers whose final reply can name a refusal or a full disk (see CommandFacts.refusedTransfers).
+    for (const c of facts.refusedTransfers) {
       const v = c.verb.toUpperCase();
       if (!TRANSFER_FILE_VERBS.has(v)) continue;
       const r = finalReply(c);
@@ -462,22 +461,18 @@ export class Diagnoser {
     }
   }
 
-  private restFrame(s: Session, dc: DataConnection): number | null {
+  /** The REST before the transfer command of `dc` (commands' frames only grow: the last REST at or before its frame). */
+  private restFrame(facts: CommandFacts, dc: DataConnection): number | null {
     const cmdFrame = dc.command?.frame ?? null;
-    let rest: FtpCommand | null = null;
-    for (const c of s.commands) {
-      if (cmdFrame !== null && c.frame !== null && c.frame > cmdFrame) break;
-      if (c.verb.toUpperCase() === 'REST') rest = c;
-    }
-    return rest?.frame ?? cmdFrame;
+    return facts.restBefore(cmdFrame) ?? cmdFrame;
   }
 
-  private stalled(s: Session, dc: DataConnection): { message: string; frame: number | null } | null {
+  private stalled(facts: CommandFacts, dc: DataConnection): { message: string; frame: number | null } | null {
     const t = dc.tcp;
     if (!t || t.handshake.synAckFrame === null || t.handshake.ackFrame === null) return null;
     if (dc.bytes > 0 || dc.expectedBytes === 0 || dc.direction === null) return null;
-    const cmd = dc.command ? s.commands.find((c) => c.frame === dc.command!.frame) : undefined;
-    const opening = cmd?.replies.find((r) => r.code === 150 || r.code === 125);
+    // The first command of the transfer command's frame.
+    const opening = dc.command ? facts.frameHead(dc.command.frame)?.opening : undefined;
     if (!opening) return null;
     const ackTs = t.handshake.ackTs ?? t.start;
     const idle = t.end - ackTs;
@@ -498,14 +493,14 @@ export class Diagnoser {
 
   // ---- the control connection -------------------------------------------------------------
 
-  private control(s: Session, kind: ServerKind, addFinding: Add): void {
+  private control(s: Session, facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
     for (const r of s.unsolicitedReplies) {
       if (r.code !== 421) continue;
       const busy = s.dataConnections.some((dc) => dc.start <= r.ts && dc.end >= r.ts && dc.bytes > 0);
       if (busy) continue;
       let last: { ts: number; frame: number | null; what: string } | null = null;
-      for (const c of s.commands) {
-        if (c.ts > r.ts) break;
+      const c = facts.lastCommandBefore(r);
+      if (c) {
         const done = c.replies.filter((x) => x.ts <= r.ts).pop();
         last = { ts: done?.ts ?? c.ts, frame: done?.frame ?? c.frame, what: `${c.verb}${done ? ` → ${done.code}` : ''}` };
       }
@@ -519,7 +514,7 @@ export class Diagnoser {
         r.frame);
       break;
     }
-    this.controlLost(s, addFinding);
+    this.controlLost(s, facts, addFinding);
   }
 
   /**
@@ -528,22 +523,23 @@ export class Diagnoser {
    * on the control connection it was retransmitted without an answer, or answered with a RST (the NAT
    * or firewall had forgotten the idle connection).
    */
-  private controlLost(s: Session, addFinding: Add): void {
+  private controlLost(s: Session, facts: CommandFacts, addFinding: Add): void {
     const t: TcpFacts | null = s.tcp;
     if (!t) return;
     for (const dc of s.dataConnections) {
       if (!dc.command || dc.closeReason !== 'fin' || dc.missingBytes > 0 || dc.bytes === 0) continue;
       if (dc.expectedBytes !== null && dc.transferType !== 'A' && dc.bytes !== dc.expectedBytes - (dc.restOffset ?? 0) && dc.bytes !== dc.expectedBytes) continue;
-      const cmd = s.commands.find((c) => c.frame === dc.command!.frame);
-      if (!cmd || finalReply(cmd)) continue;
-      if (s.commands.some((c) => c.ts > dc.end && c.replies.length > 0) || s.unsolicitedReplies.some((r) => r.ts > dc.end)) continue;
+      // The first command of the transfer command's frame.
+      const cmd = facts.frameHead(dc.command.frame);
+      if (!cmd || cmd.hasFinalReply) continue;
+      if (facts.lastAnsweredTs > dc.end || s.unsolicitedReplies.some((r) => r.ts > dc.end)) continue;
       if (t.teardown.some((e) => e.kind === 'fin' && e.dir === 1)) continue;
       const clientEnd = t.teardown.find((e) => e.dir === 0 && (e.kind === 'fin' || e.kind === 'rst'));
       const reset = t.rstBy === 1 ? t.teardown.find((e) => e.kind === 'rst' && e.dir === 1) ?? null : null;
       if (!reset && t.retransmissions === 0) continue;
       const wait = (clientEnd?.ts ?? t.end) - dc.end;
       if (wait < 2) continue;
-      const idleFrom = cmd.replies[0]?.ts ?? cmd.ts;
+      const idleFrom = cmd.firstReplyTs ?? cmd.ts;
       addFinding('error', 'control-lost-during-transfer',
         `the control connection was lost during the transfer — ${cmd.verb} ${cmd.arg ?? ''}: the data connection delivered all ${dc.bytes} bytes and closed${frameRef(dc.tcp?.lastFrame ?? null)}, ` +
         `but no final reply (226) came in the ${wait.toFixed(1)} s after it` +
@@ -558,11 +554,10 @@ export class Diagnoser {
 
   // ---- login ---------------------------------------------------------------------------
 
-  private login(s: Session, kind: ServerKind, addFinding: Add): void {
-    const idx = s.commands.findIndex((c) => c.verb.toUpperCase() === 'USER' && /^(anonymous|ftp)$/i.test(c.arg ?? ''));
-    if (idx < 0) return;
-    const user = s.commands[idx]!;
-    const next = s.commands[idx + 1];
+  private login(facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
+    const user = facts.anonymousUser;
+    if (!user) return;
+    const next = facts.afterAnonymousUser;
     const refusal = [...user.replies, ...(next && next.verb.toUpperCase() === 'PASS' ? next.replies : [])].find((r) => r.code === 530);
     if (!refusal) return;
     addFinding('warning', 'anonymous-login-refused',

@@ -5,7 +5,7 @@ import { parseProxyLegComment } from './proxy-legs.js';
 import type { Defragmenter } from '../dissect/defrag.js';
 import { TcpTracker } from '../tcp/tracker.js';
 import { linkTypeName } from '../capture/linktypes.js';
-import { FtpAnalyzer } from './analyzer.js';
+import { FtpAnalyzer, type CommandSink, type StreamingCounters } from './analyzer.js';
 import { ExpiryClock } from './clock.js';
 import { finding } from '../model/findings.js';
 import type { Analysis, AnalysisEvent, DataConnection, DataSink, Session, SourceInfo } from '../model/types.js';
@@ -25,6 +25,10 @@ export interface PipelineOptions {
   openDataSink?: (session: Session | null, dc: DataConnection) => DataSink | null;
   /** Hand over and forget each session once final, keeping memory bounded (see FtpAnalyzer). */
   retireSession?: (s: Session) => void;
+  /** Hand over and forget each command once complete (see AnalyzerOptions.streamCommands). */
+  streamCommands?: CommandSink;
+  /** Filled in with what streaming commands did (see StreamingCounters). */
+  streamingCounters?: StreamingCounters;
   /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */
   inputReusedOnSignal?: boolean;
   /** Keep each transfer diagnosis' throughput timeline (see AnalyzerOptions.transferTimelines). */

@@ -6,6 +6,8 @@ import { DEFAULT_MEMORY_BUDGET_MB, type PipelineOptions } from '../analysis/pipe
 import { analyzeCaptures } from '../analysis/sources/files.js';
 import { resolveCaptureInputs, type CaptureInputs } from '../capture/inputs.js';
 import type { Analysis, Session } from '../model/types.js';
+import type { StreamingCounters } from '../analysis/analyzer.js';
+import type { Writable } from 'node:stream';
 import type { Finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
 import { eventToJson, findingToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
@@ -220,7 +222,13 @@ function chosenFormat(flags: ReportFlags): Format {
  * parked on disk as the capture is read, and the report is assembled in session order.
  * JSON sessions are written as indented bytes straight into the spool's staging buffer.
  */
-export async function printReport(capture: CaptureInputs, o: { json?: boolean; ftpPorts?: number[]; limits?: AnalysisLimits; showPasswords: boolean; filter?: DisplayFilter; graphs?: boolean }): Promise<void> {
+export async function printReport(capture: CaptureInputs, o: {
+  json?: boolean; ftpPorts?: number[]; limits?: AnalysisLimits; showPasswords: boolean; filter?: DisplayFilter; graphs?: boolean;
+  /** Where the report goes (default: standard output). */
+  out?: Writable;
+  /** Filled in with what streaming the commands did (tests, benchmarks). */
+  counters?: ReportCounters;
+}): Promise<void> {
   const showPasswords = o.showPasswords;
   const graphs = o.graphs === true;
   const filter = o.filter;
@@ -228,16 +236,25 @@ export async function printReport(capture: CaptureInputs, o: { json?: boolean; f
     const kept = filter ? filter.keepSession(s) : s;
     if (kept) spool.add(kept);
   };
+  // JSON sessions stream their commands into the spool as they complete (a display filter reads whole sessions: not then).
+  const stream = o.json === true && !filter;
+  const jsonOpts = { showPasswords, graphs };
   const spool = o.json
-    ? new SessionSpool({ json: (w, s) => writeSessionJson(w, s, { showPasswords, graphs }), indent: 4 })
+    ? new SessionSpool({ json: (w, s, streamed) => writeSessionJson(w, s, jsonOpts, streamed), indent: 4, streamCommands: stream ? jsonOpts : undefined })
     : new SessionSpool((s) => renderSessionText(s, { showPasswords, graphs }));
+  const counters = o.counters ?? { commandsStreamed: 0, maxCommandsHeld: 0, bytesSpooled: 0 };
+  const commands = spool.commands;
   try {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
-    const all = await analyzeWithProgress(capture, { ftpPorts: o.ftpPorts, ...o.limits, retireSession: keep, blockingReads: true, transferTimelines: graphs });
+    const all = await analyzeWithProgress(capture, {
+      ftpPorts: o.ftpPorts, ...o.limits, retireSession: keep, blockingReads: true, transferTimelines: graphs,
+      ...(commands ? { streamCommands: commands, streamingCounters: counters } : {}),
+    });
     for (const s of all.sessions) keep(s);
+    counters.bytesSpooled = commands?.bytesSpooled ?? 0;
     const a = filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) } : all;
-    const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks() };
-    const w = new ChunkedWriter(process.stdout);
+    const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => (o.json ? spool.chunks({ split: true }) : spool.chunks()) };
+    const w = new ChunkedWriter(o.out ?? process.stdout);
     if (o.json) {
       for (const piece of reportJsonPieces(a, { showPasswords, graphs }, pre)) await w.write(piece);
       await w.write('\n');
@@ -248,6 +265,12 @@ export async function printReport(capture: CaptureInputs, o: { json?: boolean; f
   } finally {
     spool.close();
   }
+}
+
+/** What streaming the commands of report --json did (see StreamingCounters). */
+export interface ReportCounters extends StreamingCounters {
+  /** Bytes of rendered commands parked in the spool before their session ended. */
+  bytesSpooled: number;
 }
 
 /**

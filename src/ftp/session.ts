@@ -59,6 +59,28 @@ export interface FtpSessionOptions {
    * model and the data-channel effects (a report without event listeners) turns this off.
    */
   lineEffects?: boolean;
+  /** Told of each command as it completes (see CommandStream); the batch report streams them. */
+  commands?: CommandStream;
+}
+
+/**
+ * Who follows a session's commands as they complete. A command is complete once it has left the
+ * queue of commands awaiting a reply (its final reply came, it was skipped, or the session ended):
+ * no reply or line can attach to it any more. Commands complete in the order they were sent.
+ */
+export interface CommandStream {
+  /** A listed command (one of model.commands) is complete. */
+  done(c: FtpCommand): void;
+  /** A reply that answered no command was listed in model.unsolicitedReplies. */
+  unsolicited(r: FtpReply): void;
+  /**
+   * When given, complete commands leave model.commands and come here at once, in order. One whose
+   * cwd is relative to the unknown start (cwdAnchored false) may be anchored later: `anchored`
+   * tells where the session started, once a 257 names it, and what anchor() would have done to the
+   * commands it held applies to the released ones too (cwd anchorPath(startDir, cwd), cwdAnchored gone).
+   */
+  release?(c: FtpCommand): void;
+  anchored?(startDir: string): void;
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
@@ -173,6 +195,13 @@ export class FtpSession {
   private readonly maxCommands: number;
   private droppedCommands = 0;
   private droppedReplies = 0;
+  private readonly stream: CommandStream | null;
+  /** Commands listed in model.commands so far, including those released since. */
+  private listed = 0;
+  /** Commands that completed so far (listed or not), in the order they were sent. */
+  private completed = 0;
+  /** Commands handed to stream.release so far (they were the first of model.commands). */
+  private released = 0;
 
   /** A reply past the per-session bounds: counted, said once. */
   private dropReply(frame: number | null): void {
@@ -190,6 +219,27 @@ export class FtpSession {
     this.maxCommands = opts.maxCommands ?? 200_000;
     this.tlsDecrypted = opts.tlsDecrypted ?? false;
     this.lineEffects = opts.lineEffects ?? true;
+    this.stream = opts.commands ?? null;
+  }
+
+  /** `c` left the queue of commands awaiting a reply: it is complete (see CommandStream). */
+  private complete(c: FtpCommand): void {
+    if (this.stream === null) return;
+    // Commands complete in the order they were sent, and the first maxCommands were listed.
+    if (this.completed++ < this.maxCommands) this.stream.done(c);
+    this.release();
+  }
+
+  /** Hands the complete commands at the head of model.commands to stream.release. */
+  private release(): void {
+    const stream = this.stream;
+    if (stream?.release === undefined) return;
+    const commands = this.model.commands;
+    const ready = Math.min(this.completed, this.listed);
+    while (this.released < ready) {
+      this.released++;
+      stream.release(commands.shift()!);
+    }
   }
 
   /** Feed control bytes bytes[start, end); dir 0 = client → server. Returns (and clears) the effects. */
@@ -255,6 +305,11 @@ export class FtpSession {
     }
     this.model.closed = true;
     this.model.end = Math.max(this.model.end, ts);
+    if (this.stream !== null) {
+      // Nothing can answer the commands still waiting now.
+      for (const c of this.pending.splice(0)) this.complete(c);
+      this.release();
+    }
     return this.take();
   }
 
@@ -291,14 +346,17 @@ export class FtpSession {
     }
     const command: FtpCommand = { frame, ts, verb: parsed.verb, arg: parsed.arg, cwd: this.cwd, replies: [] };
     if (this.cwd !== null && isRelativePath(this.cwd)) command.cwdAnchored = false;
-    if (this.model.commands.length < this.maxCommands) this.model.commands.push(command);
-    else if (this.droppedCommands++ === 0) {
+    if (this.listed < this.maxCommands) {
+      this.model.commands.push(command);
+      this.listed++;
+    } else if (this.droppedCommands++ === 0) {
       this.emitFinding('warning', 'commands-truncated', `more than ${this.maxCommands} commands in this session; later ones are not listed`, frame);
     }
     if (this.pending.length >= this.maxPending) {
       const dropped = this.pending.shift()!;
       this.deferred.delete(dropped);
       this.emitFinding('warning', 'ftp-unanswered-commands', `more than ${this.maxPending} commands without a reply; reply pairing may be off`, frame);
+      this.complete(dropped);
     }
     this.pending.push(command);
     if (this.lineEffects) this.effects.push({ type: 'command', command });
@@ -432,12 +490,14 @@ export class FtpSession {
     const command = lateGreeting ? null : this.pending[0] ?? null;
     if (!command) {
       if (first && reply.code === 120) this.greetingWas120 = true;
-      if ((lateGreeting && !this.model.greeting) || (!this.model.greeting && this.model.commands.length === 0 && this.model.unsolicitedReplies.length === 0)) {
+      if ((lateGreeting && !this.model.greeting) || (!this.model.greeting && this.listed === 0 && this.model.unsolicitedReplies.length === 0)) {
         this.model.greeting = { code: reply.code, text: reply.text, frame, ts: reply.ts };
         if (reply.code === 421) this.emitFinding('error', 'service-unavailable', `server refused the session: 421 ${reply.text}`, frame);
       } else {
-        if (this.model.unsolicitedReplies.length < this.maxCommands) this.model.unsolicitedReplies.push(reply);
-        else this.dropReply(frame);
+        if (this.model.unsolicitedReplies.length < this.maxCommands) {
+          this.model.unsolicitedReplies.push(reply);
+          this.stream?.unsolicited(reply);
+        } else this.dropReply(frame);
         if (reply.code === 421) {
           this.emitFinding('warning', 'service-closing', `server closed the session on its own: 421 ${firstLine(reply.text)} (idle timeout or shutdown)`, frame);
         }
@@ -448,10 +508,12 @@ export class FtpSession {
     this.bindIfDeferred(command);
     if (command.replies.length < MAX_REPLIES_PER_COMMAND) command.replies.push(reply);
     else this.dropReply(frame);
-    if (reply.code >= 200) this.pending.shift();
+    const final = reply.code >= 200;
+    if (final) this.pending.shift();
     if (this.lineEffects) this.effects.push({ type: 'reply', command, reply, endFrame });
     this.onCommandReply(command, reply);
     if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]);
+    if (final) this.complete(command);
   }
 
   /**
@@ -467,6 +529,7 @@ export class FtpSession {
     if (i <= 0) return;
     const skipped = this.pending.splice(0, i);
     for (const c of skipped) this.deferred.delete(c);
+    for (const c of skipped) this.complete(c);
     const list = skipped.map((c) => c.verb).join(', ');
     this.emitFinding('warning', 'ftp-no-reply',
       `${list} got no reply before the server answered ${this.pending[0]!.verb}: a reply is missing from the capture, or the server ignored the command`, frame);
@@ -492,6 +555,7 @@ export class FtpSession {
     this.pending.shift();
     this.deferred.delete(command);
     if (this.pending.length > 0) this.bindIfDeferred(this.pending[0]!);
+    this.complete(command);
   }
 
   private bindIfDeferred(c: FtpCommand): void {
@@ -642,6 +706,7 @@ export class FtpSession {
       this.sizes.delete(key);
       this.sizes.set(anchorPath(start, key), size);
     }
+    this.stream?.anchored?.(start);
   }
 
   /** The working directory as the session knows it (absolute, relative to the start, or null). */

@@ -142,7 +142,14 @@ export interface Session {
   handshake: { seen: boolean; rttMs: number | null; mss: [number, number] | null };
   /** The server's first reply (`ts` is not part of the JSON contract's greeting). */
   greeting: { code: number; text: string; frame: number | null; ts?: number } | null;
+  /** The commands the session holds (all of them, unless they are streamed: see streamedCommands). */
   commands: FtpCommand[];
+  /**
+   * Commands handed on as they completed (report --json streams them to its spool) and no longer
+   * held in `commands`, which are the ones after them; absent when the analysis keeps every command.
+   * Not serialized.
+   */
+  streamedCommands?: number;
   /** Replies that answered no command (unsolicited 421/221, or before the capture started). */
   unsolicitedReplies: FtpReply[];
   dataConnections: DataConnection[];

@@ -130,6 +130,33 @@ export class PrettyJsonWriter {
     return this;
   }
 
+  /**
+   * Continues inside an array whose elements sit at `elementIndent`: the next element() writes
+   * the separator a `first` element (none) or a later one (a comma) gets.
+   */
+  continueElements(elementIndent: number, first: boolean): this {
+    this.indent = elementIndent;
+    this.first = first;
+    return this;
+  }
+
+  /**
+   * Bytes rendered elsewhere at this position (array elements with their separators), copied as
+   * they are; what follows them is not the array's first element any more.
+   */
+  raw(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.ensure(bytes.length);
+    bytes.copy(this.buf, this.length);
+    this.length += bytes.length;
+    this.first = false;
+  }
+
+  /** Forgets the bytes written so far (after they were saved elsewhere), keeping the indent and position. */
+  drop(): void {
+    this.length = 0;
+  }
+
   /** The bytes written so far (a view, valid until the next write after reset()). */
   view(): Buffer {
     return this.buf.subarray(0, this.length);

@@ -252,7 +252,12 @@ export interface PrerenderedSessions {
   count: number;
   dataConnections: number;
   /** Each session's text as renderSessionJson gives it (a Buffer of its UTF-8 may be reused after the next item). */
-  chunks: () => Iterable<string | Buffer>;
+  chunks: () => Iterable<string | Buffer | SessionPiece>;
+}
+
+/** The continuation of the session before it in a PrerenderedSessions' chunks (a long session comes in pieces). */
+export class SessionPiece {
+  constructor(readonly bytes: Buffer) {}
 }
 
 /** One session as it stands inside the streamed report (indented for the sessions array). */
@@ -288,7 +293,7 @@ const K = {
  * writer's indent). Written directly, without the intermediate objects, for the commands and
  * replies that make up most of a report.
  */
-export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions): void {
+export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions, streamed?: StreamedCommands): void {
   w.openObject();
   w.numberMember(K.id, s.id);
   w.key(K.client);
@@ -313,6 +318,8 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   writeShortReply(w, s.greeting);
   w.key(K.commands);
   w.openArray();
+  // Commands rendered as they completed (report --json) come first, as bytes; then those the session still holds.
+  streamed?.(w, s);
   for (const c of s.commands) {
     w.element();
     writeCommand(w, c, opts);
@@ -364,6 +371,18 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
     writeTcpAnalysis(w, s.controlTcpAnalysis, 'client', opts?.graphs === true);
   }
   w.closeObject();
+}
+
+/**
+ * Writes, at the commands array's position in `w`, the session's commands that were rendered
+ * before the session ended (with their element separators), through `w.raw()`.
+ */
+export type StreamedCommands = (w: PrettyJsonWriter, s: Session) => void;
+
+/** One command as an element of a session's commands array (its separator first), as writeSessionJson writes it. */
+export function writeCommandElement(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | undefined): void {
+  w.element();
+  writeCommand(w, c, opts);
 }
 
 function writeCommand(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | undefined): void {
@@ -489,7 +508,7 @@ export function* reportJsonChunks(a: Analysis, opts?: JsonOptions, pre?: Prerend
 /** reportJsonChunks without turning pre-rendered Buffers into strings (a Buffer is valid until the next piece). */
 export function* reportJsonPieces(a: Analysis, opts?: JsonOptions, pre?: PrerenderedSessions): Generator<string | Buffer> {
   const shell = toReportJson({ ...a, sessions: [], unpairedDataConnections: [] }, opts) as Record<string, unknown>;
-  const streamed: Record<string, () => Iterable<string | Buffer>> = {
+  const streamed: Record<string, () => Iterable<string | Buffer | SessionPiece>> = {
     sessions: () => pre ? pre.chunks() : lazyMap(a.sessions, (s) => renderSessionJson(s, opts)),
     unpairedDataConnections: () => lazyMap(a.unpairedDataConnections, (d) => JSON.stringify(dataConnectionToJson(d, opts), null, 2).replace(/\n/g, '\n    ')),
   };
@@ -504,6 +523,10 @@ export function* reportJsonPieces(a: Analysis, opts?: JsonOptions, pre?: Prerend
       yield '[';
       let first = true;
       for (const item of items()) {
+        if (item instanceof SessionPiece) {
+          yield item.bytes;
+          continue;
+        }
         yield first ? '\n    ' : ',\n    ';
         yield item;
         first = false;

@@ -3,14 +3,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Session } from '../model/types.js';
 import { PrettyJsonWriter } from './json-writer.js';
+import { CommandSpool } from './command-spool.js';
+import { SessionPiece, type JsonOptions, type StreamedCommands } from './json.js';
 
 /** Rendered sessions are written to the spool file in writes of about this size. */
 const WRITE_CHUNK = 1 << 20;
 /** Sessions stored back to back are read back in reads of up to this size. */
 const READ_CHUNK = 1 << 20;
 
+type JsonWrite = (w: PrettyJsonWriter, s: Session, streamed?: StreamedCommands) => void;
+
 interface JsonSpooling {
-  write: (w: PrettyJsonWriter, s: Session) => void;
+  write: JsonWrite;
   indent: number;
   writer: PrettyJsonWriter;
 }
@@ -47,12 +51,17 @@ export class SessionSpool {
    */
   private readonly json: JsonSpooling | null = null;
 
+  /** JSON sessions, when their commands are streamed: the commands rendered before their session ended. */
+  readonly commands: CommandSpool | null = null;
+  private readonly streamed: StreamedCommands | undefined;
+
   /**
    * `render` returns a session's text, or a Buffer it may reuse (the bytes are copied at once);
    * or, given `{ json, indent }`, `json` writes the session with the spool's PrettyJsonWriter at
-   * that base indent.
+   * that base indent. With `streamCommands`, `commands` takes each session's commands as they
+   * complete (see CommandSpool), and `json` is given what copies them into the session.
    */
-  constructor(render: ((s: Session) => string | Buffer) | { json: (w: PrettyJsonWriter, s: Session) => void; indent: number }) {
+  constructor(render: ((s: Session) => string | Buffer) | { json: JsonWrite; indent: number; streamCommands?: JsonOptions }) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-spool-'));
     this.file = path.join(this.dir, 'sessions');
     this.fd = fs.openSync(this.file, 'w+');
@@ -61,6 +70,17 @@ export class SessionSpool {
     } else {
       this.json = { write: render.json, indent: render.indent, writer: new PrettyJsonWriter(WRITE_CHUNK + (WRITE_CHUNK >> 2)) };
       this.staging = Buffer.alloc(0);
+      if (render.streamCommands) {
+        const commands = new CommandSpool(this.dir, render.indent + 4, render.streamCommands);
+        this.commands = commands;
+        const w = this.json.writer;
+        // A long session's commands pass through the writer a chunk at a time: the bytes written so
+        // far go to the file whenever the writer holds a chunk, and the session goes on where it was.
+        this.streamed = (out, s) => commands.copy(s.id, (bytes) => {
+          out.raw(bytes);
+          if (out === w && w.length >= WRITE_CHUNK) this.flushKeeping(w);
+        });
+      }
     }
   }
 
@@ -86,9 +106,9 @@ export class SessionSpool {
   }
 
   private addJson(s: Session, { write, indent, writer: w }: JsonSpooling): void {
-    const start = w.length;
-    write(w.continueAt(indent), s);
-    this.note(s.id, this.offset + start, w.length - start);
+    const start = this.offset + w.length;
+    write(w.continueAt(indent), s, this.streamed);
+    this.note(s.id, start, this.offset + w.length - start);
     this.dataConnections += s.dataConnections.length;
     if (w.length >= WRITE_CHUNK) this.flush();
   }
@@ -105,8 +125,14 @@ export class SessionSpool {
     this.lengths[i] = length;
   }
 
-  /** The rendered sessions' UTF-8 in id order; a Buffer handed out is reused for the next one. */
-  *chunks(): Generator<Buffer> {
+  /**
+   * The rendered sessions' UTF-8 in id order; a Buffer handed out is reused for the next one. With
+   * `split`, a session longer than a read is given in pieces: the first a Buffer, the others as
+   * SessionPiece (so that a session of a million commands is never in memory whole).
+   */
+  chunks(): Generator<Buffer>;
+  chunks(o: { split: true }): Generator<Buffer | SessionPiece>;
+  *chunks(o: { split?: boolean } = {}): Generator<Buffer | SessionPiece> {
     this.flush();
     this.staging = Buffer.alloc(0);
     const { ids, offsets, lengths } = this;
@@ -116,6 +142,14 @@ export class SessionSpool {
       // Sessions mostly finish in id order, so runs of them lie back to back in the file: one read per run.
       const first = order[k]!;
       const start = offsets[first]!;
+      if (o.split && lengths[first]! > READ_CHUNK) {
+        for (let at = 0; at < lengths[first]!; at += READ_CHUNK) {
+          const got = this.readAt(buf, Math.min(READ_CHUNK, lengths[first]! - at), start + at);
+          yield at === 0 ? buf.subarray(0, got) : new SessionPiece(buf.subarray(0, got));
+        }
+        k++;
+        continue;
+      }
       let end = start + lengths[first]!;
       let last = k + 1;
       while (last < order.length && offsets[order[last]!] === end && end + lengths[order[last]!]! - start <= READ_CHUNK) {
@@ -144,6 +178,7 @@ export class SessionSpool {
 
   close(): void {
     try {
+      this.commands?.close();
       fs.closeSync(this.fd);
     } finally {
       fs.rmSync(this.dir, { recursive: true, force: true });
@@ -159,6 +194,12 @@ export class SessionSpool {
     }
     if (this.staged > 0) this.writeAll(this.staging, this.staged);
     this.staged = 0;
+  }
+
+  /** The JSON writer's bytes go to the file; the writer goes on where it was (mid-session). */
+  private flushKeeping(w: PrettyJsonWriter): void {
+    if (w.length > 0) this.writeAll(w.view(), w.length);
+    w.drop();
   }
 
   private writeAll(buf: Buffer, len: number): void {

@@ -1,4 +1,4 @@
-import type { PrerenderedSessions } from './json.js';
+import { SessionPiece, type PrerenderedSessions } from './json.js';
 import type { Analysis, DataConnection, FtpCommand, FtpReply, MalformedLine, Session, SourceFile } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
 import { maskArg, maskReplyText } from '../ftp/masking.js';
@@ -86,7 +86,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   if (sessions === 0) head.push(NO_SESSIONS_HINT);
   yield emit(head);
 
-  if (pre) for (const c of pre.chunks()) yield typeof c === 'string' ? c : c.toString('utf8');
+  if (pre) for (const c of pre.chunks()) yield typeof c === 'string' ? c : (c instanceof SessionPiece ? c.bytes : c).toString('utf8');
   else for (const s of a.sessions) yield renderSessionText(s, opts);
 
   const tail: string[] = [];

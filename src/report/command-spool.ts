@@ -1,0 +1,166 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FtpCommand, Session } from '../model/types.js';
+import { anchorPath } from '../ftp/paths.js';
+import { PrettyJsonWriter } from './json-writer.js';
+import { writeCommandElement, type JsonOptions } from './json.js';
+
+/** Rendered commands are written to the file in writes of about this size. */
+const WRITE_CHUNK = 1 << 20;
+/** A session's commands are read back in reads of up to this size. */
+const READ_CHUNK = 1 << 20;
+
+/** An extent of rendered array elements, copied as they are. */
+const RENDERED = 0;
+/** An extent of commands as JSON lines, rendered when copied (their cwd may still be anchored). */
+const RECORDS = 1;
+
+/** Where one session's commands lie in the file: runs of bytes of one kind, in command order. */
+interface SessionCommands {
+  starts: number[];
+  lengths: number[];
+  kinds: number[];
+  /** Where the session started, once a 257 named it (see CommandSink.anchored). */
+  startDir: string | null;
+}
+
+/**
+ * The commands of sessions still open, rendered the moment they are complete (report --json) and
+ * parked in a file: a session keeps only its live state in memory, however many commands it
+ * sends. When the session is written (SessionSpool), its commands' bytes are copied into its
+ * commands array in place (`copy`), so the document is the one writeSessionJson would have
+ * written from the whole list.
+ *
+ * A command is rendered at once as a JSON array element at the commands array's indent, with its
+ * separator. One whose cwd is relative to a start directory not known yet (cwdAnchored false) is
+ * parked as a JSON line instead, and rendered when copied, anchored if a 257 named the start by
+ * then. Each session's bytes are a chain of extents; a session's consecutive commands lie back to
+ * back in the file when no other session's command came in between, and share one extent.
+ */
+export class CommandSpool {
+  private readonly fd: number;
+  /** File offset of the writer's first byte. */
+  private offset = 0;
+  private readonly w = new PrettyJsonWriter(WRITE_CHUNK + (WRITE_CHUNK >> 2));
+  private readonly sessions = new Map<number, SessionCommands>();
+  private readBuf: Buffer | null = null;
+  /** Renders parked JSON lines when they are copied. */
+  private readonly late = new PrettyJsonWriter(1 << 12);
+  /** Commands parked in the spool so far. */
+  commandsStreamed = 0;
+  /** Bytes written for them so far. */
+  bytesSpooled = 0;
+
+  /**
+   * `dir`: an existing directory the spool file goes in (removed by its owner); `elementIndent`:
+   * the column of the commands array's elements in the document (the session's indent + 4).
+   */
+  constructor(dir: string, private readonly elementIndent: number, private readonly opts: JsonOptions) {
+    this.fd = fs.openSync(path.join(dir, 'commands'), 'w+');
+  }
+
+  /** A complete command of `s` (the session does not hold it any more). */
+  command(s: Session, c: FtpCommand): void {
+    const w = this.w;
+    const start = w.length;
+    let e = this.sessions.get(s.id);
+    let kind = RENDERED;
+    if (c.cwdAnchored === false) {
+      kind = RECORDS;
+      w.raw(Buffer.from(JSON.stringify(c) + '\n', 'utf8'));
+    } else {
+      w.continueElements(this.elementIndent, e === undefined);
+      writeCommandElement(w, c, this.opts);
+    }
+    const at = this.offset + start;
+    const len = w.length - start;
+    if (e === undefined) this.sessions.set(s.id, (e = { starts: [at], lengths: [len], kinds: [kind], startDir: null }));
+    else {
+      const k = e.starts.length - 1;
+      if (e.kinds[k] === kind && e.starts[k]! + e.lengths[k]! === at) e.lengths[k]! += len;
+      else {
+        e.starts.push(at);
+        e.lengths.push(len);
+        e.kinds.push(kind);
+      }
+    }
+    this.commandsStreamed++;
+    this.bytesSpooled += len;
+    if (w.length >= WRITE_CHUNK) this.flush();
+  }
+
+  /** A 257 named where `s` started (see CommandSink.anchored). */
+  anchored(s: Session, startDir: string): void {
+    const e = this.sessions.get(s.id);
+    if (e) e.startDir = startDir;
+  }
+
+  /**
+   * Hands session `id`'s commands to `out` in order, rendered, in pieces (a Buffer handed out is
+   * reused for the next piece), and forgets them.
+   */
+  copy(id: number, out: (bytes: Buffer) => void): void {
+    const e = this.sessions.get(id);
+    if (e === undefined) return;
+    this.sessions.delete(id);
+    const last = e.starts.length - 1;
+    if (e.starts[last]! + e.lengths[last]! > this.offset) this.flush();
+    for (let k = 0; k <= last; k++) {
+      if (e.kinds[k] === RENDERED) this.read(e.starts[k]!, e.lengths[k]!, out);
+      else this.renderRecords(e, k, out);
+    }
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+
+  /** Extent `k` of `e`: parked JSON lines, rendered now (the session's first command has no separator). */
+  private renderRecords(e: SessionCommands, k: number, out: (bytes: Buffer) => void): void {
+    let carry = Buffer.alloc(0);
+    let first = k === 0;
+    const line = (text: string): void => {
+      const c = JSON.parse(text) as FtpCommand;
+      if (e.startDir !== null && c.cwdAnchored === false && c.cwd !== null) {
+        c.cwd = anchorPath(e.startDir, c.cwd);
+        delete c.cwdAnchored;
+      }
+      const w = this.late.reset(0).continueElements(this.elementIndent, first);
+      writeCommandElement(w, c, this.opts);
+      first = false;
+      out(w.view());
+    };
+    this.read(e.starts[k]!, e.lengths[k]!, (bytes) => {
+      // Lines are decoded whole: a read may end inside a character.
+      const buf = carry.length > 0 ? Buffer.concat([carry, bytes]) : bytes;
+      let from = 0;
+      for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, from)) {
+        line(buf.toString('utf8', from, nl));
+        from = nl + 1;
+      }
+      carry = Buffer.from(buf.subarray(from));
+    });
+  }
+
+  private read(position: number, length: number, out: (bytes: Buffer) => void): void {
+    const buf = (this.readBuf ??= Buffer.allocUnsafe(READ_CHUNK));
+    let pos = position;
+    let left = length;
+    while (left > 0) {
+      const n = fs.readSync(this.fd, buf, 0, Math.min(left, buf.length), pos);
+      if (n <= 0) throw new Error(`command spool: short read at ${pos}`);
+      out(buf.subarray(0, n));
+      pos += n;
+      left -= n;
+    }
+  }
+
+  private flush(): void {
+    const w = this.w;
+    const view = w.view();
+    let done = 0;
+    while (done < view.length) done += fs.writeSync(this.fd, view, done, view.length - done, this.offset + done);
+    this.offset += view.length;
+    w.drop();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Issue 18: report --json keeps a session's live state, not its history. On small versions of
+ * bench:shapes' `commands` (one session, thousands of commands) and `long` (many long sessions at
+ * once) shapes, the counters the code exposes show the commands streamed to the spool as they
+ * completed, the sessions holding a few commands at most, and the findings still there; the
+ * document is the one the whole-session analysis renders.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSeed, PcapOut, splice } from '../../bench/capture-gen.js';
+import { printReport, type ReportCounters } from '../../src/cli/report.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
+import { reportJsonPieces } from '../../src/report/json.js';
+
+const NAT = 'captures/vsftpd-pasv-nat-ipv4.pcap';
+/** A session never holds more than this many commands: the few awaiting a reply, and those of the chunk just read. */
+const HELD_BOUND = 16;
+
+let dir = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ftpscope-streaming-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A capture of bench:shapes' kind (see bench/shapes.ts): the seed's frames [from, to) repeated. */
+async function shape(name: string, o: { from: number; to: number; reps: number; sessions: number; dataPort?: number }): Promise<string> {
+  const path = join(dir, `${name}.pcap`);
+  const out = new PcapOut(path);
+  splice(out, await loadSeed(NAT), o);
+  out.close();
+  return path;
+}
+
+async function streamedReport(path: string): Promise<{ text: string; counters: ReportCounters }> {
+  const out = new PassThrough();
+  const parts: Buffer[] = [];
+  out.on('data', (b: Buffer) => parts.push(Buffer.from(b))); // ChunkedWriter reuses its buffers
+  const counters: ReportCounters = { commandsStreamed: 0, maxCommandsHeld: 0, bytesSpooled: 0 };
+  await printReport({ files: [path], merged: false, name: path, ignored: [] }, { json: true, showPasswords: false, out, counters });
+  return { text: Buffer.concat(parts).toString('utf8'), counters };
+}
+
+/** The document rendered from an analysis that kept every session and command whole. */
+async function wholeReport(path: string): Promise<string> {
+  const a = await analyzeFile(path);
+  return [...reportJsonPieces(a, { showPasswords: false, graphs: false })].join('') + '\n';
+}
+
+describe('report --json streams commands to the spool as they complete (issue 18)', () => {
+  it('one session of 5,000 commands (the commands shape): streamed, a few held, output unchanged', async () => {
+    // frames 35-37 of the seed: CWD, its ACK, 250
+    const path = await shape('commands', { from: 34, to: 37, reps: 5000, sessions: 1 });
+    const { text, counters } = await streamedReport(path);
+    const doc = JSON.parse(text) as { sessions: { commands: unknown[] }[] };
+    const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
+    expect(listed).toBeGreaterThan(5000);
+    // Every command went through the spool (the pending ones at the end too), none was held to the end.
+    expect(counters.commandsStreamed).toBe(listed);
+    expect(counters.bytesSpooled).toBeGreaterThan(listed * 100);
+    expect(counters.maxCommandsHeld).toBeLessThan(HELD_BOUND);
+    expect(text === await wholeReport(path)).toBe(true);
+  });
+
+  it('40 long sessions at once (the long shape): streamed, a few held each, findings present, output unchanged', async () => {
+    // frames 16-34: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
+    const path = await shape('long', { from: 15, to: 34, reps: 30, sessions: 40, dataPort: 57476 });
+    const { text, counters } = await streamedReport(path);
+    const doc = JSON.parse(text) as { sessions: { commands: unknown[]; findings: { code: string; count?: number }[] }[] };
+    const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
+    expect(doc.sessions.filter((s) => s.commands.length > 100)).toHaveLength(40);
+    expect(counters.commandsStreamed).toBe(listed);
+    expect(counters.maxCommandsHeld).toBeLessThan(HELD_BOUND);
+    // The session's findings are folded per code: the PASV behind NAT is there once, with its count.
+    const long = doc.sessions.find((s) => s.commands.length > 100)!;
+    const nat = long.findings.find((f) => f.code === 'pasv-address-mismatch');
+    expect(nat?.count).toBeGreaterThanOrEqual(30);
+    expect(text === await wholeReport(path)).toBe(true);
+  });
+
+  // The diagnosis reads facts gathered as the commands complete (CommandFacts): on the diagnosis lab's
+  // recorded failures, every finding and every byte is what the whole-session analysis gives.
+  const scenarios = readdirSync('captures/scenarios').filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+  it.each(scenarios)('scenario %s: the streamed document is the whole-session one', async (name) => {
+    const path = `captures/scenarios/${name}`;
+    const { text, counters } = await streamedReport(path);
+    expect(counters.maxCommandsHeld).toBeLessThan(HELD_BOUND);
+    expect(text === await wholeReport(path)).toBe(true);
+  });
+});
