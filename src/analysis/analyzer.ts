@@ -262,6 +262,8 @@ export class FtpAnalyzer implements StreamHandler {
     if (!role) return;
     if (role.kind === 'control') {
       this.apply(role, role.machine.push(dir, buf, ts, frame, start, end));
+      const entry = this.packetTable?.entry(conn.id);
+      if (entry) entry.openLineFrame = role.machine.openLineFrame();
       if (this.opts.streamCommands && role.session.commands.length > this.streaming.maxCommandsHeld) {
         this.streaming.maxCommandsHeld = role.session.commands.length;
       }
@@ -1009,8 +1011,13 @@ export class FtpAnalyzer implements StreamHandler {
   private demote(conn: TcpConnection, role: CandidateRole): void {
     this.candidates.delete(conn);
     conn.tag = { kind: 'other', acc: role.acc } satisfies OtherRole;
-    if (this.opts.factsForAllConnections) this.packetTable?.follow(conn.id, { channel: 'other', session: null, dataConnection: null, initiatorRole: null });
-    else this.packetTable?.forget(conn.id);
+    if (this.opts.factsForAllConnections) {
+      // It may still be listed as an unpaired data connection when it closes (endCandidate).
+      const e = this.packetTable?.follow(conn.id, { channel: 'other', session: null, dataConnection: null, initiatorRole: null });
+      if (e) e.undecided = true;
+    } else {
+      this.packetTable?.forget(conn.id);
+    }
   }
 
   private noteControlServer(server: Endpoint): void {
@@ -1023,6 +1030,8 @@ export class FtpAnalyzer implements StreamHandler {
 
   /** A TCP connection that was neither control nor expected data: list it if it looks like FTP data. */
   private endCandidate(conn: TcpConnection, acc: TransferAccumulator, reason: CloseReason): void {
+    const entry = this.packetTable?.entry(conn.id);
+    if (entry) entry.undecided = false;
     const guess = this.guessDataRole(conn, acc, reason);
     conn.tag = undefined;
     if (!guess || this.unpaired.length >= MAX_UNPAIRED) {

@@ -49,6 +49,13 @@ export interface ConnectionEntry {
   /** Wireshark's initial RTT of the connection (seconds), once known. */
   initialRtt: number | null;
   channel: PacketChannel | 'candidate';
+  /**
+   * A connection that was not FTP control but may still turn out to be an unpaired data
+   * connection when it closes: its rows are not final until then (see settled()).
+   */
+  undecided: boolean;
+  /** Control: the frame where a line still incomplete began (FtpSession.openLineFrame); rows from it on are not final. */
+  openLineFrame: number | null;
   session: Session | null;
   dataConnection: number | null;
   /** FTP role of the TCP initiator; null while unknown or not FTP. */
@@ -183,11 +190,17 @@ export class PacketTable {
     return this.next;
   }
 
-  /** Whether what row `seqNo`'s connection is to the analysis is decided (not a candidate for FTP detection). */
+  /**
+   * Whether row `seqNo`'s facts are final: what its connection is to the analysis is decided (not a
+   * candidate for FTP detection, not a possible unpaired data connection), and no control line that
+   * began in it or before is still incomplete.
+   */
   settled(seqNo: number): boolean {
     if (seqNo < this.firstSeq || seqNo >= this.next) return true;
     const e = this.entries.get(this.tcpId[seqNo % this.cap]!);
-    return !e || e.channel !== 'candidate';
+    if (!e) return true;
+    if (e.channel === 'candidate' || e.undecided) return false;
+    return e.openLineFrame === null || this.frame[seqNo % this.cap]! < e.openLineFrame;
   }
 
   entry(tcpId: number): ConnectionEntry | undefined {
@@ -199,7 +212,7 @@ export class PacketTable {
     let e = this.entries.get(tcpId);
     if (!e) {
       e = {
-        tcpId, initialRtt: null, channel: what.channel, session: null, dataConnection: null, initiatorRole: null,
+        tcpId, initialRtt: null, channel: what.channel, undecided: false, openLineFrame: null, session: null, dataConnection: null, initiatorRole: null,
         isn: [null, null], shift: [null, null], tlsAfter: null, pending: null, client: null, server: null, retransmissions: 0, list: null,
       };
       this.entries.set(tcpId, e);

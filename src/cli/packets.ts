@@ -6,6 +6,7 @@
  * diffed. One capture, or several files (or a directory) merged as one.
  */
 import { once } from 'node:events';
+import { statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { analyzePackets, streamPackets } from '../analysis/sources/packets.js';
 import { FtpscopeError } from '../errors.js';
@@ -15,9 +16,10 @@ import type { Session } from '../model/types.js';
 import { analysisTags, TA_FLAG_MASK } from '../model/tcp-analysis.js';
 import { flagsText } from '../dissect/tcp.js';
 import type { DisplayFilter } from '../report/filter/index.js';
+import type { CaptureInputs } from '../capture/inputs.js';
 import { connectionLabel, directionLabel, packetSummary } from '../report/packet-facts.js';
 import { packetFieldText, packetFieldValue, packetToJson, secondsText, type FieldContext } from '../report/packet-fields.js';
-import { captureArgs, captureInputs, collectPort, displayFilterArg, quietOnEpipe, withPasswords, CAPTURES_ARG_HELP } from './report.js';
+import { analyzeWithProgress, captureArgs, captureInputs, collectPort, displayFilterArg, quietOnEpipe, withPasswords, CAPTURES_ARG_HELP } from './report.js';
 import { collectIfGrown, preferThroughputGc } from './batch-gc.js';
 
 /** Output queued for stdout beyond which reading the capture waits for it to drain. */
@@ -102,8 +104,31 @@ export function registerPackets(program: Command): void {
       if (flags.json) out('[');
       if (fields && flags.header && !flags.json && !flags.ndjson) out(fields.join('\t') + '\n');
       if (!fields && !flags.json && !flags.ndjson) out(HEADER + '\n');
-      if (filter) {
-        // The filter sees each packet's session as it ended (its user, its transfers' outcome).
+      const pace = (): Promise<unknown> | undefined => (process.stdout.writableLength > QUEUE_BYTES ? once(process.stdout, 'drain') : undefined);
+      if (filter && rereadable(inputs)) {
+        // The filter sees each packet's session as it ended (its user, its transfers' outcome): the
+        // analysis runs to the end first, keeping the sessions only; then the packets stream past the
+        // filter as they would without it, in bounded memory whatever the capture's size.
+        const final = new Map<number, Session>();
+        const a = await analyzeWithProgress(inputs, {
+          ftpPorts: flags.ftpPort, retireSession: (s) => final.set(s.id, s), blockingReads: true, housekeeping: collectIfGrown,
+        });
+        for (const s of a.sessions) final.set(s.id, s);
+        const session = (id: number): Session | null => final.get(id) ?? null;
+        let fctx: Parameters<DisplayFilter['matchesPacket']>[1] | null = null;
+        let ctx: FieldContext | null = null;
+        await streamPackets(inputs, {
+          ftpPorts: flags.ftpPort,
+          housekeeping: collectIfGrown,
+          pace,
+          onPacket: (p, firstTs) => {
+            fctx ??= { start: firstTs, session, showPasswords: show };
+            ctx ??= { firstTs };
+            if (filter.matchesPacket(p, fctx)) print(p, ctx, p.session !== null ? session(p.session) : null);
+          },
+        });
+      } else if (filter) {
+        // Standard input cannot be read twice: the packets' facts are kept while the capture is read.
         const { analysis, packets, start } = await analyzePackets(inputs, { ftpPorts: flags.ftpPort });
         const byId = new Map(analysis.sessions.map((s) => [s.id, s]));
         const fctx = { start, session: (id: number) => byId.get(id) ?? null, showPasswords: show };
@@ -118,7 +143,7 @@ export function registerPackets(program: Command): void {
         await streamPackets(inputs, {
           ftpPorts: flags.ftpPort,
           housekeeping: collectIfGrown,
-          pace: () => (process.stdout.writableLength > QUEUE_BYTES ? once(process.stdout, 'drain') : undefined),
+          pace,
           onPacket: (p, firstTs, session) => {
             ctx ??= { firstTs };
             print(p, ctx, session);
@@ -134,4 +159,15 @@ export function registerPackets(program: Command): void {
 function summaryOf(p: PacketFact, session: Session | null, showPasswords: boolean): string {
   const dc = session && p.channel === 'data' ? session.dataConnections.find((d) => d.id === p.dataConnection) ?? null : null;
   return packetSummary(p, dc, showPasswords);
+}
+
+/** Whether the capture can be read twice: files, not standard input or another pipe. */
+function rereadable(inputs: CaptureInputs): boolean {
+  return inputs.files.every((f) => {
+    try {
+      return f !== '-' && statSync(f).isFile();
+    } catch {
+      return true; // missing or unreadable: the first read says so
+    }
+  });
 }

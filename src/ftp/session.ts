@@ -266,6 +266,19 @@ export class FtpSession {
     return this.take();
   }
 
+  /**
+   * The frame where the earliest line not yet complete began (a command or reply cut across
+   * packets, or a multi-line reply still open), in either direction; null when every line so far
+   * is complete. Lines are attributed to the frame of their first byte: until they complete, that
+   * frame's facts are not final.
+   */
+  openLineFrame(): number | null {
+    const client = this.linePending[0] ? this.lineStart[0].frame : null;
+    const server = this.replies.inReply && this.replyStart !== null ? this.replyStart.frame : this.linePending[1] ? this.lineStart[1].frame : null;
+    if (client === null) return server;
+    return server === null ? client : Math.min(client, server);
+  }
+
   /** The capture lost control bytes: what follows a gap is resynchronised at the next line. */
   gap(dir: 0 | 1, length: number, frame: number | null): readonly SessionEffect[] {
     this.emitFinding('warning', 'control-gap',
