@@ -58,6 +58,13 @@ export interface AnalyzerOptions {
    * (report --json); views that read s.commands later must not use it.
    */
   streamCommands?: CommandSink;
+  /**
+   * With streamCommands: complete commands a session holds before it starts streaming them
+   * (default STREAM_COMMANDS_AFTER). Streaming every session from its first command made V8
+   * promote far more of the short-lived objects of short sessions (bench:report's 10,000 sessions:
+   * about 60% more CPU); sessions long enough to matter for memory still stream.
+   */
+  streamCommandsAfter?: number;
   /** The object `streaming` is (the caller reads the counters after the analysis). */
   streamingCounters?: StreamingCounters;
 }
@@ -149,6 +156,9 @@ const MAX_UNPAIRED = 10_000;
 const MAX_UNSEEN = 1000;
 const REPEATED_LOGIN_FAILURES = 3;
 const MAX_LOGIN_FAILURE_KEYS = 10_000;
+/** See AnalyzerOptions.streamCommandsAfter. */
+export const STREAM_COMMANDS_AFTER = 512;
+
 /** Addresses remembered as FTP peers (for guessing unpaired connections' roles); the oldest are forgotten. */
 const MAX_FTP_HOSTS = 65_536;
 /** Server endpoints recognised as FTP control on a port not given as one; the oldest are forgotten. */
@@ -162,7 +172,10 @@ const MAX_PENDING_PROXY_LEGS = 4096;
  * expectation table, measures transfers, and keeps the model. No I/O.
  */
 export class FtpAnalyzer implements StreamHandler {
-  private readonly sessions: Session[] = [];
+  /** Open sessions (and final ones not retired), in the order they began: a Set, so a retirement is O(1). */
+  private readonly sessions = new Set<Session>();
+  /** `sessions` as an array, made again only after it changed (snapshots read it often). */
+  private sessionList: Session[] | null = null;
   private readonly controls = new Set<ControlRole>();
   private readonly candidates = new Set<TcpConnection>();
   private readonly unpaired: DataConnection[] = [];
@@ -190,9 +203,6 @@ export class FtpAnalyzer implements StreamHandler {
   /** Names causes once each session is final (see diagnosis.ts). */
   private readonly diagnoser = new Diagnoser();
   private readonly diagnosed = new WeakSet<Session>();
-  /** Sessions handed to retireSession; until unlistRetired() runs, retiredListed of them are still in `sessions`. */
-  private readonly retiredSessions = new WeakSet<Session>();
-  private retiredListed = 0;
   private retiredCount = 0;
   private readonly hashData: boolean;
   /** The bytes this analysis' transfers keep to hash at the end (bounded together). */
@@ -205,10 +215,35 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly commandFacts = new Map<Session, CommandFacts>();
   readonly streaming: StreamingCounters;
 
+  /**
+   * With streamCommands: where complete commands go, one object for every session (see
+   * CommandStream). A session's CommandFacts are made when it starts streaming; most sessions never
+   * do, and are diagnosed from s.commands.
+   */
+  private readonly commandStream: CommandStream | null;
+
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
     this.hashData = opts.hashData ?? true;
     this.streaming = opts.streamingCounters ?? { commandsStreamed: 0, maxCommandsHeld: 0 };
+    const out = opts.streamCommands;
+    this.commandStream = out === undefined ? null : {
+      begin: (s, unsolicited, complete) => {
+        const facts = new CommandFacts(s);
+        this.commandFacts.set(s, facts);
+        s.streamedCommands = 0;
+        for (const r of unsolicited) facts.unsolicited(r);
+        for (const c of complete) facts.add(c);
+      },
+      done: (s, c) => this.commandFacts.get(s)!.add(c),
+      unsolicited: (s, r) => this.commandFacts.get(s)!.unsolicited(r),
+      release: (s, c) => {
+        s.streamedCommands!++;
+        this.streaming.commandsStreamed++;
+        out.command(s, c);
+      },
+      anchored: (s, startDir) => out.anchored(s, startDir),
+    };
     this.timelines = opts.transferTimelines ?? opts.keepPackets === true;
     this.expectations = new ExpectationTable({ lifetimeSec: opts.expectationLifetimeSec ?? 300 });
     this.source = { type: opts.sourceType, name: opts.sourceName, packets: 0, bytes: 0, linkTypes: [], truncated: false };
@@ -446,11 +481,10 @@ export class FtpAnalyzer implements StreamHandler {
 
   /** The model as it stands (a live snapshot, or the final result after finish()). */
   analysis(): Analysis {
-    if (this.retiredListed > 0) this.unlistRetired();
     if (!this.finished) this.refreshTcpFacts();
     return {
       source: this.source,
-      sessions: this.sessions,
+      sessions: (this.sessionList ??= [...this.sessions]),
       unpairedDataConnections: this.unpaired,
       findings: this.findings,
     };
@@ -524,7 +558,8 @@ export class FtpAnalyzer implements StreamHandler {
     const role: ControlRole = {
       kind: 'control', session, conn, waiting: new Set(),
       machine: new FtpSession(session, {
-        tlsDecrypted: this.opts.tlsDecrypted, lineEffects, maxCommands: this.opts.maxCommandsPerSession, commands: this.commandStream(session),
+        tlsDecrypted: this.opts.tlsDecrypted, lineEffects, maxCommands: this.opts.maxCommandsPerSession, commands: this.commandStream ?? undefined,
+        streamAfter: this.opts.streamCommandsAfter ?? STREAM_COMMANDS_AFTER,
       }),
     };
     conn.tag = role;
@@ -532,7 +567,8 @@ export class FtpAnalyzer implements StreamHandler {
       this.packetTable.follow(conn.id, { channel: 'control', session, dataConnection: null, initiatorRole: 'client' });
       session.packets = this.packetTable.listOf(session);
     }
-    this.sessions.push(session);
+    this.sessions.add(session);
+    this.sessionList = null;
     this.controls.add(role);
     this.controlByTuple.set(tupleKey(conn.client, conn.server), role);
     this.noteFtpHost(conn.client.ip);
@@ -585,22 +621,10 @@ export class FtpAnalyzer implements StreamHandler {
     this.diagnose(s);
     const retire = this.opts.retireSession;
     if (!retire) return;
-    if (this.retiredSessions.has(s)) return;
-    this.retiredSessions.add(s);
-    this.retiredListed++;
-    // Removed from the list in batches: one search and splice per retirement made a capture with
-    // thousands of sessions open at once quadratic.
-    if (this.retiredListed > 64 && this.retiredListed * 2 > this.sessions.length) this.unlistRetired();
+    if (!this.sessions.delete(s)) return;
+    this.sessionList = null;
     this.retiredCount++;
     retire(s);
-  }
-
-  /** Takes the retired sessions out of `sessions`, keeping the order of the others. */
-  private unlistRetired(): void {
-    let kept = 0;
-    for (const s of this.sessions) if (!this.retiredSessions.has(s)) this.sessions[kept++] = s;
-    this.sessions.length = kept;
-    this.retiredListed = 0;
   }
 
   /** Once per session, when it is final: the diagnosis findings, emitted like any other finding. */
@@ -612,24 +636,8 @@ export class FtpAnalyzer implements StreamHandler {
     for (const f of this.diagnoser.session(s, facts)) this.listFinding(s, f);
   }
 
-  /** With streamCommands: where a session's complete commands go, and what the diagnosis keeps of them. */
-  private commandStream(s: Session): CommandStream | undefined {
-    const out = this.opts.streamCommands;
-    if (!out) return undefined;
-    const facts = new CommandFacts(s);
-    this.commandFacts.set(s, facts);
-    s.streamedCommands = 0;
-    return {
-      done: (c) => facts.add(c),
-      unsolicited: (r) => facts.unsolicited(r),
-      release: (c) => {
-        s.streamedCommands!++;
-        this.streaming.commandsStreamed++;
-        out.command(s, c);
-      },
-      anchored: (startDir) => out.anchored(s, startDir),
-    };
-  }
+
+
 
   /** Sessions handed to retireSession so far. */
   get retired(): number {

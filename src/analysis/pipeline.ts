@@ -29,6 +29,8 @@ export interface PipelineOptions {
   streamCommands?: CommandSink;
   /** Filled in with what streaming commands did (see StreamingCounters). */
   streamingCounters?: StreamingCounters;
+  /** See AnalyzerOptions.streamCommandsAfter. */
+  streamCommandsAfter?: number;
   /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */
   inputReusedOnSignal?: boolean;
   /** Keep each transfer diagnosis' throughput timeline (see AnalyzerOptions.transferTimelines). */

@@ -33,17 +33,23 @@ let collectAt = HEADROOM_BYTES;
  */
 export function preferThroughputGc(): void {
   setFlagsFromString('--no-incremental-marking');
-  if (collect === null) {
-    // A context created after --expose-gc has the gc() function; ours was made before the flag.
-    setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as () => void;
-  }
+  batch = true;
 }
+
+/** Whether this process runs a batch command (preferThroughputGc). */
+let batch = false;
 
 /** Between packets (PipelineOptions.housekeeping): a full collection when the heap grew past its allowance. */
 export function collectIfGrown(): void {
-  if (collect === null) return;
+  if (!batch) return;
   if (getHeapStatistics().used_heap_size < collectAt) return;
+  if (collect === null) {
+    // A context created after --expose-gc has the gc() function; ours was made before the flag. Made
+    // only when first needed: a new context is a few hundred kilobytes of heap, and allocating it
+    // at start made V8's first full collection come early, after which it promoted far more.
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
   collect();
   // A large live set (a queue of output, many open flows) grows the allowance with it (by half of it), as V8's
   // own heuristics would: marking it every HEADROOM_BYTES would cost more than it saves.

@@ -228,6 +228,8 @@ export async function printReport(capture: CaptureInputs, o: {
   out?: Writable;
   /** Filled in with what streaming the commands did (tests, benchmarks). */
   counters?: ReportCounters;
+  /** See AnalyzerOptions.streamCommandsAfter (tests: 0 streams every command). */
+  streamCommandsAfter?: number;
 }): Promise<void> {
   const showPasswords = o.showPasswords;
   const graphs = o.graphs === true;
@@ -248,7 +250,7 @@ export async function printReport(capture: CaptureInputs, o: {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
     const all = await analyzeWithProgress(capture, {
       ftpPorts: o.ftpPorts, ...o.limits, retireSession: keep, blockingReads: true, transferTimelines: graphs,
-      ...(commands ? { streamCommands: commands, streamingCounters: counters } : {}),
+      ...(commands ? { streamCommands: commands, streamingCounters: counters, streamCommandsAfter: o.streamCommandsAfter } : {}),
     });
     for (const s of all.sessions) keep(s);
     counters.bytesSpooled = commands?.bytesSpooled ?? 0;

@@ -61,6 +61,11 @@ export interface FtpSessionOptions {
   lineEffects?: boolean;
   /** Told of each command as it completes (see CommandStream); the batch report streams them. */
   commands?: CommandStream;
+  /**
+   * With `commands`: the complete commands a session holds before it starts handing them over
+   * (CommandStream.begin). Most sessions never get there and are read as without a stream.
+   */
+  streamAfter?: number;
 }
 
 /**
@@ -69,18 +74,24 @@ export interface FtpSessionOptions {
  * no reply or line can attach to it any more. Commands complete in the order they were sent.
  */
 export interface CommandStream {
+  /**
+   * Streaming starts for session `s` (FtpSessionOptions.streamAfter reached): the unsolicited
+   * replies so far and the complete commands held so far, in order; done/unsolicited/release follow
+   * from then on. One object serves every session of an analysis: no state of its own per session.
+   */
+  begin?(s: Session, unsolicited: readonly FtpReply[], complete: readonly FtpCommand[]): void;
   /** A listed command (one of model.commands) is complete. */
-  done(c: FtpCommand): void;
+  done(s: Session, c: FtpCommand): void;
   /** A reply that answered no command was listed in model.unsolicitedReplies. */
-  unsolicited(r: FtpReply): void;
+  unsolicited(s: Session, r: FtpReply): void;
   /**
    * When given, complete commands leave model.commands and come here at once, in order. One whose
    * cwd is relative to the unknown start (cwdAnchored false) may be anchored later: `anchored`
    * tells where the session started, once a 257 names it, and what anchor() would have done to the
    * commands it held applies to the released ones too (cwd anchorPath(startDir, cwd), cwdAnchored gone).
    */
-  release?(c: FtpCommand): void;
-  anchored?(startDir: string): void;
+  release?(s: Session, c: FtpCommand): void;
+  anchored?(s: Session, startDir: string): void;
 }
 
 const MAX_HELLO_BYTES = 16 * 1024;
@@ -196,6 +207,9 @@ export class FtpSession {
   private droppedCommands = 0;
   private droppedReplies = 0;
   private readonly stream: CommandStream | null;
+  private readonly streamAfter: number;
+  /** Whether complete commands go to `stream` now (see FtpSessionOptions.streamAfter). */
+  private streaming: boolean;
   /** Commands listed in model.commands so far, including those released since. */
   private listed = 0;
   /** Commands that completed so far (listed or not), in the order they were sent. */
@@ -220,25 +234,34 @@ export class FtpSession {
     this.tlsDecrypted = opts.tlsDecrypted ?? false;
     this.lineEffects = opts.lineEffects ?? true;
     this.stream = opts.commands ?? null;
+    this.streamAfter = opts.streamAfter ?? 0;
+    this.streaming = this.stream !== null && this.streamAfter === 0;
+    if (this.streaming) this.stream!.begin?.(model, [], []);
   }
 
   /** `c` left the queue of commands awaiting a reply: it is complete (see CommandStream). */
   private complete(c: FtpCommand): void {
     if (this.stream === null) return;
     // Commands complete in the order they were sent, and the first maxCommands were listed.
-    if (this.completed++ < this.maxCommands) this.stream.done(c);
+    if (this.completed++ < this.maxCommands && this.streaming) this.stream.done(this.model, c);
     this.release();
   }
 
   /** Hands the complete commands at the head of model.commands to stream.release. */
   private release(): void {
     const stream = this.stream;
-    if (stream?.release === undefined) return;
+    if (stream === null) return;
+    if (!this.streaming) {
+      if (this.listed - this.released <= this.streamAfter) return;
+      this.streaming = true;
+      stream.begin?.(this.model, this.model.unsolicitedReplies, this.model.commands.slice(0, Math.min(this.completed, this.listed)));
+    }
+    if (stream.release === undefined) return;
     const commands = this.model.commands;
     const ready = Math.min(this.completed, this.listed);
     while (this.released < ready) {
       this.released++;
-      stream.release(commands.shift()!);
+      stream.release(this.model, commands.shift()!);
     }
   }
 
@@ -318,7 +341,7 @@ export class FtpSession {
     }
     this.model.closed = true;
     this.model.end = Math.max(this.model.end, ts);
-    if (this.stream !== null) {
+    if (this.streaming) {
       // Nothing can answer the commands still waiting now.
       for (const c of this.pending.splice(0)) this.complete(c);
       this.release();
@@ -509,7 +532,7 @@ export class FtpSession {
       } else {
         if (this.model.unsolicitedReplies.length < this.maxCommands) {
           this.model.unsolicitedReplies.push(reply);
-          this.stream?.unsolicited(reply);
+          if (this.streaming) this.stream!.unsolicited(this.model, reply);
         } else this.dropReply(frame);
         if (reply.code === 421) {
           this.emitFinding('warning', 'service-closing', `server closed the session on its own: 421 ${firstLine(reply.text)} (idle timeout or shutdown)`, frame);
@@ -719,7 +742,7 @@ export class FtpSession {
       this.sizes.delete(key);
       this.sizes.set(anchorPath(start, key), size);
     }
-    this.stream?.anchored?.(start);
+    this.stream?.anchored?.(this.model, start);
   }
 
   /** The working directory as the session knows it (absolute, relative to the start, or null). */

@@ -12,11 +12,15 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed, PcapOut, splice } from '../../bench/capture-gen.js';
 import { printReport, type ReportCounters } from '../../src/cli/report.js';
+import { STREAM_COMMANDS_AFTER } from '../../src/analysis/analyzer.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { reportJsonPieces } from '../../src/report/json.js';
 
 const NAT = 'captures/vsftpd-pasv-nat-ipv4.pcap';
-/** A session never holds more than this many commands: the few awaiting a reply, and those of the chunk just read. */
+/**
+ * Streaming from the first command, a session never holds more than this many commands: the few
+ * awaiting a reply, and those of the chunk just read. By default it holds up to STREAM_COMMANDS_AFTER first.
+ */
 const HELD_BOUND = 16;
 
 let dir = '';
@@ -37,12 +41,12 @@ async function shape(name: string, o: { from: number; to: number; reps: number; 
   return path;
 }
 
-async function streamedReport(path: string): Promise<{ text: string; counters: ReportCounters }> {
+async function streamedReport(path: string, streamCommandsAfter?: number): Promise<{ text: string; counters: ReportCounters }> {
   const out = new PassThrough();
   const parts: Buffer[] = [];
   out.on('data', (b: Buffer) => parts.push(Buffer.from(b))); // ChunkedWriter reuses its buffers
   const counters: ReportCounters = { commandsStreamed: 0, maxCommandsHeld: 0, bytesSpooled: 0 };
-  await printReport({ files: [path], merged: false, name: path, ignored: [] }, { json: true, showPasswords: false, out, counters });
+  await printReport({ files: [path], merged: false, name: path, ignored: [] }, { json: true, showPasswords: false, out, counters, streamCommandsAfter });
   return { text: Buffer.concat(parts).toString('utf8'), counters };
 }
 
@@ -53,10 +57,28 @@ async function wholeReport(path: string): Promise<string> {
 }
 
 describe('report --json streams commands to the spool as they complete (issue 18)', () => {
-  it('one session of 5,000 commands (the commands shape): streamed, a few held, output unchanged', async () => {
+  it('one session of 5,000 commands (the commands shape): streamed past the default threshold, output unchanged', async () => {
     // frames 35-37 of the seed: CWD, its ACK, 250
     const path = await shape('commands', { from: 34, to: 37, reps: 5000, sessions: 1 });
     const { text, counters } = await streamedReport(path);
+    const doc = JSON.parse(text) as { sessions: { commands: unknown[] }[] };
+    const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
+    expect(listed).toBeGreaterThan(5000);
+    // The long session's commands all went through the spool once it passed the threshold.
+    expect(counters.commandsStreamed).toBeGreaterThan(5000);
+    expect(counters.maxCommandsHeld).toBeGreaterThan(STREAM_COMMANDS_AFTER);
+    expect(counters.maxCommandsHeld).toBeLessThan(STREAM_COMMANDS_AFTER + HELD_BOUND);
+    expect(text === await wholeReport(path)).toBe(true);
+  });
+
+  it('sessions shorter than the threshold are not streamed (the scenarios)', async () => {
+    const { counters } = await streamedReport('captures/scenarios/13-zero-window.pcap');
+    expect(counters.commandsStreamed).toBe(0);
+  });
+
+  it('one session of 5,000 commands, streamed from the first: a few held, output unchanged', async () => {
+    const path = await shape('commands0', { from: 34, to: 37, reps: 5000, sessions: 1 });
+    const { text, counters } = await streamedReport(path, 0);
     const doc = JSON.parse(text) as { sessions: { commands: unknown[] }[] };
     const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
     expect(listed).toBeGreaterThan(5000);
@@ -67,10 +89,10 @@ describe('report --json streams commands to the spool as they complete (issue 18
     expect(text === await wholeReport(path)).toBe(true);
   });
 
-  it('40 long sessions at once (the long shape): streamed, a few held each, findings present, output unchanged', async () => {
+  it('40 long sessions at once (the long shape), streamed from the first: a few held each, findings present, output unchanged', async () => {
     // frames 16-34: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
     const path = await shape('long', { from: 15, to: 34, reps: 30, sessions: 40, dataPort: 57476 });
-    const { text, counters } = await streamedReport(path);
+    const { text, counters } = await streamedReport(path, 0);
     const doc = JSON.parse(text) as { sessions: { commands: unknown[]; findings: { code: string; count?: number }[] }[] };
     const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
     expect(doc.sessions.filter((s) => s.commands.length > 100)).toHaveLength(40);
@@ -88,7 +110,7 @@ describe('report --json streams commands to the spool as they complete (issue 18
   const scenarios = readdirSync('captures/scenarios').filter((f) => /\.pcap(ng)?$/.test(f)).sort();
   it.each(scenarios)('scenario %s: the streamed document is the whole-session one', async (name) => {
     const path = `captures/scenarios/${name}`;
-    const { text, counters } = await streamedReport(path);
+    const { text, counters } = await streamedReport(path, 0);
     expect(counters.maxCommandsHeld).toBeLessThan(HELD_BOUND);
     expect(text === await wholeReport(path)).toBe(true);
   });

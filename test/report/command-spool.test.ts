@@ -55,11 +55,11 @@ function streamed(dialogue: [string, string][]): { json: string; held: number; s
       commands: {
         done: () => {},
         unsolicited: () => {},
-        release: (c) => {
+        release: (_s, c) => {
           held = Math.max(held, s.commands.length);
           spool.command(s, c);
         },
-        anchored: (start) => spool.anchored(s, start),
+        anchored: (_s, start) => spool.anchored(s, start),
       },
     });
     play(m, dialogue);
