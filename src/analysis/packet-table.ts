@@ -9,6 +9,7 @@
  */
 import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase, type WireLine } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
+import type { AnalysisResult } from '../tcp/analysis.js';
 import type { Endpoint, Session } from '../model/types.js';
 import { TA_FLAG_MASK, WSCALE_NONE, WSCALE_UNKNOWN, type TcpPacketAnalysis } from '../model/tcp-analysis.js';
 
@@ -91,28 +92,12 @@ export interface RowInput {
   analysis?: RowAnalysis;
 }
 
-/** The per-packet analysis values a row keeps (the TCP layer's AnalysisResult has these). */
-export interface RowAnalysis {
-  flags: number;
-  hasTa: boolean;
-  acksFrame: number;
-  ackRtt: number;
-  bytesInFlight: number;
-  dupAckNum: number;
-  dupAckFrame: number;
-  windowScale: number;
-  initialRtt: number;
-  rto: number;
-  rtoFrame: number;
-}
+/** The per-packet analysis values a row keeps, as the TCP layer's AnalysisResult has them. */
+export type RowAnalysis = Pick<AnalysisResult,
+  'flags' | 'hasTa' | 'acksFrame' | 'ackRtt' | 'bytesInFlight' | 'dupAckNum' | 'dupAckFrame' | 'windowScale' | 'initialRtt' | 'rto' | 'rtoFrame'>;
 
 /** Analysis values few packets have, kept beside the columns by row number. */
-interface SparseAnalysis {
-  dupAckNum: number;
-  dupAckFrame: number;
-  rto: number;
-  rtoFrame: number;
-}
+type SparseAnalysis = Pick<RowAnalysis, 'dupAckNum' | 'dupAckFrame' | 'rto' | 'rtoFrame'>;
 
 export interface PacketTableOptions {
   /** Rows kept (newest); older ones are dropped and counted. */
@@ -157,6 +142,8 @@ export class PacketTable {
   private wireLen = new Uint16Array(0);
   private readonly wireText = new ByteRing();
   private readonly lists = new Map<Session, SessionPackets>();
+  /** The connections each session was given (follow), so that forgetSession need not walk every entry. */
+  private readonly connectionsOf = new Map<Session, number[]>();
 
   constructor(opts: PacketTableOptions = {}) {
     this.maxRows = Math.max(16, opts.maxRows ?? 4_000_000);
@@ -223,6 +210,9 @@ export class PacketTable {
     if (what.channel === 'candidate') e.pending ??= [];
     if (what.session && e.session !== what.session) {
       e.session = what.session;
+      const conns = this.connectionsOf.get(what.session);
+      if (conns) conns.push(tcpId);
+      else this.connectionsOf.set(what.session, [tcpId]);
       const list = this.listOf(what.session);
       e.list = list;
       if (e.pending) for (const seq of e.pending) if (seq >= this.firstSeq) list.push(seq);
@@ -243,7 +233,8 @@ export class PacketTable {
   /** A session no view shows any more: its list and its connections' entries (their rows age out of the ring). */
   forgetSession(session: Session): void {
     this.lists.delete(session);
-    for (const [id, e] of this.entries) if (e.session === session) this.entries.delete(id);
+    for (const id of this.connectionsOf.get(session) ?? []) if (this.entries.get(id)?.session === session) this.entries.delete(id);
+    this.connectionsOf.delete(session);
   }
 
   /** The session's packet list (created on first use). */
