@@ -10,7 +10,6 @@
 # Rerun it whenever a capture is added or re-recorded, and commit the .analysis.tsv files with the capture.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$HERE/expected
 command -v tshark >/dev/null || { echo "tcp-analysis.sh: tshark is missing; apt-get install tshark" >&2; exit 1; }
 
 FIELDS=(frame.number tcp.stream tcp.len tcp.nxtseq tcp.window_size tcp.window_size_scalefactor
@@ -25,31 +24,11 @@ FIELDS=(frame.number tcp.stream tcp.len tcp.nxtseq tcp.window_size tcp.window_si
 ARGS=()
 for f in "${FIELDS[@]}"; do ARGS+=(-e "$f"); done
 
-if [[ $# -gt 0 ]]; then
-  FILES=("$@")
-else
-  mapfile -t FILES < <(cd "$HERE" && find . -path ./expected -prune -o -type f \
-    \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \) -print | sed 's|^\./||' | sort)
-fi
-
-for rel in "${FILES[@]}"; do
-  rel=${rel#"$HERE/"}
-  rel=${rel#captures/}
-  dst=$OUT/$rel.analysis.tsv
-  mkdir -p "$(dirname "$dst")"
-  # The analysis preferences at their defaults, spelled out so a user's preferences cannot change the files; one pass,
-  # as tshark runs by default. Only the first occurrence of a field (tshark repeats the duplicate-ACK one).
-  tshark -n -r "$HERE/$rel" -o tcp.analyze_sequence_numbers:TRUE -o tcp.relative_sequence_numbers:TRUE \
-    -o tcp.track_bytes_in_flight:TRUE -o tcp.calculate_timestamps:TRUE -o "tcp.default_window_scaling:Not known" \
-    -o ip.defragment:TRUE -o ipv6.defragment:TRUE \
-    -T fields -E header=y -E separator=/t -E occurrence=f "${ARGS[@]}" >"$dst.tmp" 2>"$dst.err" \
-    || echo "tcp-analysis.sh: $rel: tshark: $(head -c 300 "$dst.err" | tr '\n' ' ')" >&2
-  if [[ ! -s $dst.tmp ]]; then
-    echo "tcp-analysis.sh: $rel: tshark wrote nothing: $(tr '\n' ' ' <"$dst.err")" >&2
-    rm -f "$dst.tmp" "$dst.err"
-    exit 1
-  fi
-  mv "$dst.tmp" "$dst"
-  rm -f "$dst.err"
-  echo "$rel: $(($(wc -l <"$dst") - 1)) packets -> expected/$rel.analysis.tsv"
-done
+# shellcheck source=captures/lib/tshark-expected.sh
+source "$HERE/lib/tshark-expected.sh"
+# The analysis preferences at their defaults, spelled out so a user's preferences cannot change the files; one pass,
+# as tshark runs by default. Only the first occurrence of a field (tshark repeats the duplicate-ACK one).
+write_expected tcp-analysis.sh .analysis.tsv "$@" -- \
+  -o tcp.analyze_sequence_numbers:TRUE -o tcp.relative_sequence_numbers:TRUE -o tcp.track_bytes_in_flight:TRUE \
+  -o tcp.calculate_timestamps:TRUE -o "tcp.default_window_scaling:Not known" -o ip.defragment:TRUE -o ipv6.defragment:TRUE \
+  -T fields -E header=y -E separator=/t -E occurrence=f "${ARGS[@]}"

@@ -9,7 +9,6 @@
 # Rerun it whenever a capture is added or re-recorded, and commit the .tsv files with the capture.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$HERE/expected
 command -v tshark >/dev/null || { echo "tshark-fields.sh: tshark is missing; apt-get install tshark" >&2; exit 1; }
 
 FIELDS=(frame.number frame.protocols ip.src ipv6.src ip.dst ipv6.dst tcp.srcport tcp.dstport tcp.seq_raw tcp.ack_raw
@@ -23,31 +22,11 @@ FIELDS=(frame.number frame.protocols ip.src ipv6.src ip.dst ipv6.dst tcp.srcport
 ARGS=()
 for f in "${FIELDS[@]}"; do ARGS+=(-e "$f"); done
 
-if [[ $# -gt 0 ]]; then
-  FILES=("$@")
-else
-  mapfile -t FILES < <(cd "$HERE" && find . -path ./expected -prune -o -type f \
-    \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \) -print | sed 's|^\./||' | sort)
-fi
-
-for rel in "${FILES[@]}"; do
-  rel=${rel#"$HERE/"}
-  rel=${rel#captures/}
-  dst=$OUT/$rel.tsv
-  mkdir -p "$(dirname "$dst")"
-  # Checksums verified, IP reassembly on (tshark's default). Every occurrence of a field, joined by the
-  # ASCII unit separator (0x1f): one per FTP line; the first is the outer header when an ICMP error quotes
-  # another. A damaged file still yields the packets before the damage; tshark then exits non-zero, which
-  # is expected for the damage fixtures.
-  tshark -n -r "$HERE/$rel" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -o ip.defragment:TRUE \
-    -o ipv6.defragment:TRUE -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=$'\x1f' "${ARGS[@]}" \
-    >"$dst.tmp" 2>"$dst.err" || echo "tshark-fields.sh: $rel: tshark: $(head -c 300 "$dst.err" | tr '\n' ' ')" >&2
-  if [[ ! -s $dst.tmp ]]; then
-    echo "tshark-fields.sh: $rel: tshark wrote nothing: $(tr '\n' ' ' <"$dst.err")" >&2
-    rm -f "$dst.tmp" "$dst.err"
-    exit 1
-  fi
-  mv "$dst.tmp" "$dst"
-  rm -f "$dst.err"
-  echo "$rel: $(($(wc -l <"$dst") - 1)) packets -> expected/$rel.tsv"
-done
+# shellcheck source=captures/lib/tshark-expected.sh
+source "$HERE/lib/tshark-expected.sh"
+# Checksums verified, IP reassembly on (tshark's default). Every occurrence of a field, joined by the
+# ASCII unit separator (0x1f): one per FTP line; the first is the outer header when an ICMP error quotes
+# another.
+write_expected tshark-fields.sh .tsv "$@" -- \
+  -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -o ip.defragment:TRUE -o ipv6.defragment:TRUE \
+  -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=$'\x1f' "${ARGS[@]}"
