@@ -1,7 +1,7 @@
 import type { CaptureInfo, PacketRecord } from '../capture/types.js';
 import { FastDecoder, newFastPacket } from '../dissect/fast.js';
 import { TCP_ACK, TCP_SYN, type FastPacket } from '../dissect/types.js';
-import { parseProxyLegComment } from './proxy-legs.js';
+import { PAYLOAD_ON_CLIENT_LEG, parseProxyLegComment } from './proxy-legs.js';
 import type { Defragmenter } from '../dissect/defrag.js';
 import { TcpTracker } from '../tcp/tracker.js';
 import { linkTypeName } from '../capture/linktypes.js';
@@ -85,6 +85,16 @@ export interface PipelineCounters {
  * Packets in, Analysis out: fast-path decode → TCP tracker → FTP analyzer. One per source;
  * files, live capture and anything else that yields PacketRecords share it.
  */
+/** Proxy legs cut to their headers remembered at once (a leg lives as long as its transfer). */
+const MAX_CUT_LEGS = 4096;
+
+/** A TCP connection's key, the same from either direction. */
+function legKey(fp: FastPacket): string {
+  const a = `${fp.src} ${fp.srcPort}`;
+  const b = `${fp.dst} ${fp.dstPort}`;
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
 export class Pipeline {
   readonly analyzer: FtpAnalyzer;
   private readonly tracker: TcpTracker;
@@ -99,6 +109,11 @@ export class Pipeline {
   private bytes = 0;
   private snaplenCut = 0;
   private firstSnaplenFrame: number | null = null;
+  /**
+   * Server-facing data legs of a proxy recording whose segments are cut to their headers (their
+   * payload is the client-facing leg's): not a snaplen's loss. Keys of both directions, the latest kept.
+   */
+  private readonly cutLegs = new Set<string>();
   private malformed = 0;
   private firstMalformedFrame: number | null = null;
   private finished: Analysis | null = null;
@@ -127,22 +142,28 @@ export class Pipeline {
       this.lastLinkType = rec.linkType;
       this.linkTypes.add(rec.linkType);
     }
-    if (rec.caplen < rec.wirelen && this.snaplenCut++ === 0) this.firstSnaplenFrame = rec.frame;
+    let cut = rec.caplen < rec.wirelen;
     this.clock.advance(rec.ts);
     const fp = this.fp;
     if (this.decoder.decode(rec, fp) && fp.kind === 'tcp') {
       // A proxy recording names the session of each server-facing leg on its SYN (see proxy-legs.ts).
       if (rec.comment !== undefined && (fp.flags & TCP_SYN) !== 0 && (fp.flags & TCP_ACK) === 0) this.proxyLeg(rec.comment, fp);
+      if (cut && this.cutLegs.size > 0 && this.cutLegs.has(legKey(fp))) cut = false;
       this.tracker.push(fp, rec);
     } else if (fp.kind === 'malformed' && this.malformed++ === 0) {
       this.firstMalformedFrame = rec.frame;
     }
+    if (cut && this.snaplenCut++ === 0) this.firstSnaplenFrame = rec.frame;
   }
 
   private proxyLeg(comment: string, fp: FastPacket): void {
     for (const line of comment.split('\n')) {
       const leg = parseProxyLegComment(line);
       if (leg) this.analyzer.noteProxyLeg({ ip: fp.src, port: fp.srcPort }, { ip: fp.dst, port: fp.dstPort }, leg);
+      if (line === PAYLOAD_ON_CLIENT_LEG) {
+        if (this.cutLegs.size >= MAX_CUT_LEGS) this.cutLegs.delete(this.cutLegs.keys().next().value!);
+        this.cutLegs.add(legKey(fp));
+      }
     }
   }
 

@@ -34,6 +34,13 @@ export function proxyLegComment(leg: ProxyLeg): string {
   return `${PREFIX}${leg.kind} leg of the session ${ep(leg.client)} -> ${ep(leg.server)}${name}`;
 }
 
+/**
+ * The second line of a server-facing data leg's SYN comment when its data segments are cut to
+ * their headers (src/proxy/recorder.ts): the relay copies data unchanged, so the leg's payload is
+ * the client-facing leg's; a reader must not count the cut bytes as lost.
+ */
+export const PAYLOAD_ON_CLIENT_LEG = 'ftpscope proxy: this leg\'s data segments are cut to their headers: the proxy relays data unchanged, so their payload is the client-facing data leg\'s, byte for byte';
+
 /** What a host name may be to be written and read back (forward mode's names are host names). */
 const NAME = /^[A-Za-z0-9._-]{1,253}$/;
 

@@ -28,7 +28,7 @@ export interface PcapngWriterOptions {
    * (the proxy's recording, which is evidence).
    */
   overflow?: 'drop' | 'wait';
-  /** Staged blocks reach the file at least this often (ms; 0: only when 1 MiB is staged, and at close). */
+  /** Staged blocks reach the file at least this often (ms; 0: only when STAGING bytes are staged, and at close). */
   flushIntervalMs?: number;
 }
 
@@ -58,7 +58,7 @@ export interface InterfaceOptions {
 }
 
 /** Written staging buffers kept for reuse (bounded: what a congested queue holds is not kept after it drains). */
-const MAX_SPARE = 8;
+const MAX_SPARE = 2;
 /**
  * overflow 'wait': how far past maxPendingBytes the queue may grow before packets are dropped
  * anyway. The proxy's relays check for congestion between reads, so a read in flight when the
@@ -87,7 +87,7 @@ interface WriterInterface {
 
 /**
  * Writes pcapng (little-endian, one section): SHB, IDBs, EPBs, and at close one ISB per
- * interface (packets written, packets dropped, and why). Blocks are staged in a 1 MiB buffer and
+ * interface (packets written, packets dropped, and why). Blocks are staged in a 4 MiB buffer and
  * handed over in big chunks: to a file (given a path: FileSink, straight to the disk where the
  * system allows it) or to a stream. Memory stays bounded: if the disk falls behind by more
  * than maxPendingBytes, packets are dropped and counted rather than queued (overflow 'drop'),
@@ -106,7 +106,7 @@ export class PcapngWriter {
   private readonly highWater: number;
   private readonly interfaces: WriterInterface[] = [];
   private staging: Buffer;
-  /** The staging buffer as little-endian words (it is 4-byte aligned: allocUnsafe of 1 MiB is not pooled), for EPB headers. */
+  /** The staging buffer as little-endian words (it is 4-byte aligned: allocUnsafe of STAGING bytes is not pooled), for EPB headers. */
   private words: Uint32Array | null;
   private used = 0;
   /** The last packet's timestamp in units (a chunk's segments share one): [ts, tsresol, high, low]. */
@@ -369,7 +369,7 @@ export class PcapngWriter {
     const full = this.staging;
     const chunk = full.subarray(0, this.used);
     // Staging buffers come back once written: a bulk recording reuses a few instead of faulting in
-    // fresh pages for every MiB (and leaving them to the garbage collector).
+    // fresh pages for every staging buffer (and leaving them to the garbage collector).
     this.staging = this.spare.pop() ?? Buffer.allocUnsafe(STAGING);
     this.words = wordsOf(this.staging);
     this.used = 0;

@@ -40,6 +40,7 @@ interface ProxyCliOptions {
   log?: string;
   record?: string;
   recordOverflow: RecordOverflow;
+  recordServerPayload?: boolean;
   tui?: boolean;
   showPasswords?: boolean;
   quiet?: boolean;
@@ -97,6 +98,7 @@ export function registerProxy(program: Command): void {
     .option('--record <file.pcapng>', 'write every leg as a pcapng with synthesized headers (tshark and ftpscope open it); it is evidence, so it keeps the real bytes, passwords included')
     .addOption(new Option('--record-overflow <policy>', 'when the disk cannot keep up with --record: backpressure (the relay waits; nothing is lost) or drop (packets are left out, counted and reported)')
       .choices(['backpressure', 'drop']).default('backpressure'))
+    .option('--record-server-payload', "with --record, keep the payload of server-facing data legs too (by default their segments are cut to their headers: the relay copies data unchanged, so it is the client-facing legs' payload, and writing it twice halves what the disk allows)")
     .option('--tui', 'show sessions live in the dashboard')
     .option('--show-passwords', 'show PASS, ACCT and ADAT arguments in the log and the dashboard (--record always keeps them)')
     .option('-q, --quiet', 'no summary on exit')
@@ -139,6 +141,7 @@ function buildOptions(o: ProxyCliOptions): ProxyOptions {
     maxLineLength: o.maxLine, idleTimeoutSec: o.idleTimeout, tls,
     // The dashboard lists each session's packets (synthesized, the latest kept in memory).
     keepPackets: o.tui === true,
+    recordServerPayload: o.recordServerPayload === true,
   };
 }
 

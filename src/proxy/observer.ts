@@ -11,7 +11,7 @@ import type { Finding } from '../model/findings.js';
 import { MAX_TEARDOWN_EVENTS, type TeardownEvent } from '../model/tcp-facts.js';
 import type { CloseReason, Dir, TcpConnection } from '../tcp/events.js';
 import { createConnection } from '../tcp/connection.js';
-import { proxyLegComment, type ProxyLegKind } from '../analysis/proxy-legs.js';
+import { PAYLOAD_ON_CLIENT_LEG, proxyLegComment, type ProxyLegKind } from '../analysis/proxy-legs.js';
 import { WINDOW, type Recorder, type RecordedConnection, type SynthesizedPacket } from './recorder.js';
 import { TCP_ACK, TCP_FIN, TCP_RST } from './packets.js';
 import type { LegTap } from './data.js';
@@ -26,6 +26,8 @@ export class ProxyObserver {
     private readonly recorder: Recorder | null,
     /** Analyzed legs' synthesized packets go to their sessions' packet lists (the dashboard). */
     readonly keepPackets = false,
+    /** --record-server-payload: server-facing data legs keep their payload too (by default cut to their headers). */
+    readonly serverDataPayload = false,
   ) {}
 
   /**
@@ -79,8 +81,12 @@ export class ObservedLeg implements LegTap {
     const session = this.link?.session.conn;
     // Forward mode: the name the user typed for the server goes with the control leg.
     const name = session && this.link!.kind === 'control' ? this.obs.analyzer.sessionOf(session)?.originalServer?.name : undefined;
-    const comment = session ? proxyLegComment({ kind: this.link!.kind, client: session.client, server: session.server, name }) : undefined;
-    this.recConn = rec ? rec.open(client, server, ts, onPacket, comment) : null;
+    // A server-facing data leg carries the bytes of its client-facing leg: recorded once, there (recorder.ts).
+    const payload = this.link?.kind !== 'data' || this.obs.serverDataPayload;
+    const comment = session
+      ? proxyLegComment({ kind: this.link!.kind, client: session.client, server: session.server, name }) + (payload ? '' : `\n${PAYLOAD_ON_CLIENT_LEG}`)
+      : undefined;
+    this.recConn = rec ? rec.open(client, server, ts, { onPacket, comment, payload }) : null;
     const frame = this.recConn ? this.recConn.synFrame : null;
     const conn = createConnection(this.obs.newConnId(), client, server, ts, frame);
     // The proxy accepted or made this connection: its handshake happened, whether recorded or not.

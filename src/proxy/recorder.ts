@@ -14,6 +14,12 @@
  * headers from a per-direction template, the payload copied once, checksums from sums of the
  * payload computed once for both legs a chunk is relayed on.
  *
+ * A connection opened with `payload: false` (a server-facing data leg: the relay copies data
+ * unchanged, so its bytes are the client-facing leg's) has its data segments cut to their
+ * headers, as a capture's snaplen cuts packets: lengths, sequence numbers and checksums are those
+ * of the whole segment, the EPB keeps the original length, and the payload is written once per
+ * relayed byte instead of twice (the disk's bandwidth is what a recording proxy runs out of).
+ *
  * The same packets can also go to a ring of recent packets (the dashboard's packet list and
  * layer views), with or without a file; each one is announced to its connection's `onPacket`.
  */
@@ -53,6 +59,8 @@ export interface RecordedConnection {
   closed: boolean;
   /** Each packet of this connection as it is synthesized (frame numbers as in the recording). */
   onPacket?: (p: SynthesizedPacket) => void;
+  /** Whether data segments keep their payload (false: cut to their headers, see the file's comment). */
+  payload: boolean;
   /** Headers of a segment in each direction with everything but lengths, numbers, flags and checksums. */
   template: [Buffer, Buffer];
   /** One's complement sum of the pseudo-header's addresses and protocol, per direction. */
@@ -71,6 +79,15 @@ export interface SynthesizedPacket {
 }
 
 export type RecordOverflow = 'backpressure' | 'drop';
+
+export interface OpenOptions {
+  /** Hears of each packet of the connection as it is synthesized. */
+  onPacket?: (p: SynthesizedPacket) => void;
+  /** On the SYN (a server-facing leg names its session). */
+  comment?: string;
+  /** false: data segments are cut to their headers (their payload is recorded on another leg). */
+  payload?: boolean;
+}
 
 const LINKTYPE_ETHERNET = 1;
 const CLIENT_MAC = Buffer.from([0x02, 0, 0, 0, 0, 0x01]);
@@ -128,8 +145,8 @@ export class Recorder {
     else cb();
   }
 
-  /** The handshake; `comment` goes on the SYN (a server-facing leg names its session). */
-  open(client: Endpoint, server: Endpoint, ts: number, onPacket?: (p: SynthesizedPacket) => void, comment?: string): RecordedConnection {
+  /** The handshake. */
+  open(client: Endpoint, server: Endpoint, ts: number, opts: OpenOptions = {}): RecordedConnection {
     const v4 = isIPv4(client.ip);
     const mss = v4 ? 1460 : 1440;
     const isn: [number, number] = [randomIsn(), randomIsn()];
@@ -138,11 +155,12 @@ export class Recorder {
     let pseudo = 6;
     for (let i = 0; i < src.length; i += 2) pseudo += src.readUInt16BE(i) + dst.readUInt16BE(i);
     const c: RecordedConnection = {
-      client, server, seq: [isn[0], isn[1]], mss, segment: mss * SEGMENT_MSS, ipId: [1, 1], synFrame: this.frames + 1, isn, closed: false, onPacket,
+      client, server, seq: [isn[0], isn[1]], mss, segment: mss * SEGMENT_MSS, ipId: [1, 1], synFrame: this.frames + 1, isn, closed: false,
+      onPacket: opts.onPacket, payload: opts.payload !== false,
       template: [template(v4, src, dst, client.port, server.port, CLIENT_MAC, SERVER_MAC), template(v4, dst, src, server.port, client.port, SERVER_MAC, CLIENT_MAC)],
       pseudoSum: fold(pseudo),
     };
-    this.emitSyn(c, 0, TCP_SYN, ts, comment);
+    this.emitSyn(c, 0, TCP_SYN, ts, opts.comment);
     c.seq[0] = (c.seq[0] + 1) >>> 0;
     this.emitSyn(c, 1, TCP_SYN | TCP_ACK, ts);
     c.seq[1] = (c.seq[1] + 1) >>> 0;
@@ -211,42 +229,44 @@ export class Recorder {
       src, dst, seq: c.seq[dir], ack: c.seq[dir === 0 ? 1 : 0], flags, window: WINDOW, mss: c.mss,
       ipId: c.ipId[dir]++, srcMac: dir === 0 ? CLIENT_MAC : SERVER_MAC, dstMac: dir === 0 ? SERVER_MAC : CLIENT_MAC,
     });
-    this.put(c, dir, flags, ts, frame, comment, 0);
+    this.put(c, dir, flags, ts, frame, frame.length, comment, 0);
   }
 
   /** One segment without options: written in place in the file's buffer unless the dashboard keeps packets. */
   private emit(c: RecordedConnection, dir: 0 | 1, flags: number, ts: number, payload: Buffer | null, pOff: number, pLen: number, pSum: number): void {
     const tmpl = c.template[dir];
     const length = tmpl.length + pLen;
+    const kept = c.payload ? payload : null;
+    const caplen = kept ? length : tmpl.length;
     const w = this.writer;
     if (w && !this.recent && w.reservePacket && w.buffer) {
       const comment = this.firstComment();
-      const at = w.reservePacket(this.ifId, ts, length, length, comment);
+      const at = w.reservePacket(this.ifId, ts, caplen, length, comment);
       const number = ++this.frames;
-      if (at >= 0) fillSegment(w.buffer, at, c, dir, flags, payload, pOff, pLen, pSum);
+      if (at >= 0) fillSegment(w.buffer, at, c, dir, flags, kept, pOff, pLen, pSum);
       else this.reportDrops(false);
       this.announce(c, dir, flags, ts, number, pLen);
       return;
     }
-    const frame = Buffer.allocUnsafe(length);
-    fillSegment(frame, 0, c, dir, flags, payload, pOff, pLen, pSum);
-    this.put(c, dir, flags, ts, frame, undefined, pLen);
+    const frame = Buffer.allocUnsafe(caplen);
+    fillSegment(frame, 0, c, dir, flags, kept, pOff, pLen, pSum);
+    this.put(c, dir, flags, ts, frame, length, undefined, pLen);
   }
 
-  /** A whole frame: to the file (copied) and to the ring of recent packets (kept as it is). */
-  private put(c: RecordedConnection, dir: 0 | 1, flags: number, ts: number, frame: Buffer, comment: string | undefined, pLen: number): void {
+  /** A whole frame (or its headers, of a segment `wirelen` long): to the file (copied) and to the ring of recent packets (kept as it is). */
+  private put(c: RecordedConnection, dir: 0 | 1, flags: number, ts: number, frame: Buffer, wirelen: number, comment: string | undefined, pLen: number): void {
     const number = ++this.frames;
     if (this.writer) {
       const first = this.firstComment();
       try {
-        const ok = this.writer.writePacket(this.ifId, ts, frame, frame.length, first && comment ? `${first}\n${comment}` : first ?? comment);
+        const ok = this.writer.writePacket(this.ifId, ts, frame, wirelen, first && comment ? `${first}\n${comment}` : first ?? comment);
         if (ok === false) this.reportDrops(false);
       } catch (e) {
         this.failed ??= e as Error;
       }
     }
     this.recent?.add({
-      frame: number, ts, linkType: LINKTYPE_ETHERNET, buf: frame, offset: 0, caplen: frame.length, wirelen: frame.length,
+      frame: number, ts, linkType: LINKTYPE_ETHERNET, buf: frame, offset: 0, caplen: frame.length, wirelen,
       fileOffset: -1, interfaceId: 0,
     }, true); // a fresh frame nothing else keeps: no second copy
     this.announce(c, dir, flags, ts, number, pLen);
@@ -312,7 +332,10 @@ function template(v4: boolean, src: Buffer, dst: Buffer, sport: number, dport: n
   return h;
 }
 
-/** Writes one segment at b[at]: the template, the numbers, the payload (the one copy), both checksums. */
+/**
+ * Writes one segment at b[at]: the template, the numbers, the payload (the one copy; none when
+ * `payload` is null, for a segment cut to its headers), both checksums (of the whole segment).
+ */
 function fillSegment(b: Buffer, at: number, c: RecordedConnection, dir: 0 | 1, flags: number,
   payload: Buffer | null, pOff: number, pLen: number, pSum: number): void {
   const tmpl = c.template[dir];

@@ -63,6 +63,8 @@ export interface ProxyOptions {
   tls?: { certFile: string; keyFile: string; verifyUpstream?: boolean } | null;
   /** --record: synthesized packets go here (a PcapngWriter). */
   recordTo?: PacketWriter | null;
+  /** --record-server-payload: server-facing data legs are recorded whole (by default cut to their headers: their payload is the client-facing legs'). */
+  recordServerPayload?: boolean;
   /** Analysis events (command, reply, data-open/close, finding, session-open/close) as they happen. */
   onEvent?: (ev: AnalysisEvent) => void;
   /** Session packet lists of synthesized packets, the latest kept in memory for readFrame (the dashboard). */
@@ -205,7 +207,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     dropReported = true;
   };
   const recorder = opts.recordTo || recent ? new Recorder(opts.recordTo ?? null, recent, onDrop) : null;
-  const observer = new ProxyObserver(analyzer, clock, recorder, opts.keepPackets === true);
+  const observer = new ProxyObserver(analyzer, clock, recorder, opts.keepPackets === true, opts.recordServerPayload === true);
   const ctx: SessionContext = {
     mode: opts.mode,
     dataMode: opts.dataMode ?? 'client',

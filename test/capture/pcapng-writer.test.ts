@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/capture/open.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
+import { STAGING } from '../../src/capture/file-sink.js';
 import { FtpscopeError } from '../../src/errors.js';
 import { capturePath } from './helpers.js';
 
@@ -130,13 +131,14 @@ describe('PcapngWriter', () => {
     const w = new PcapngWriter(slow, { overflow: 'drop', maxPendingBytes: 1 });
     const i = w.addInterface(1, { name: 'lv0' });
     const big = Buffer.alloc(1500, 7);
-    // 2 MiB at once: the first staged MiB goes to the file's stream, then the rest waits on it and is dropped.
-    for (let k = 0; k < 1400; k++) w.writePacket(i, 1700000000 + k / 1000, big);
+    // Twice the staging buffer at once: the first one staged goes to the file, then the rest waits on it and is dropped.
+    const n = Math.ceil((2 * STAGING) / 1532);
+    for (let k = 0; k < n; k++) w.writePacket(i, 1700000000 + k / 1000, big);
     await w.close();
     expect(w.dropped).toBeGreaterThan(0);
     const info = await readCapture(slow, () => {});
-    expect(info.packets).toBe(1400 - w.dropped);
-    expect(info.findings.map((f) => f.message)).toEqual([expect.stringContaining(`says ${w.dropped} packets of 1400 on interface 0 were lost while it was made (${w.dropped} packets not written: the disk could not keep up)`)]);
+    expect(info.packets).toBe(n - w.dropped);
+    expect(info.findings.map((f) => f.message)).toEqual([expect.stringContaining(`says ${w.dropped} packets of ${n} on interface 0 were lost while it was made (${w.dropped} packets not written: the disk could not keep up)`)]);
     const clean = join(tmp, 'clean.pcapng');
     await writeFixture(clean);
     expect((await readCapture(clean, () => {})).findings).toEqual([]);

@@ -58,6 +58,8 @@ d('--record and --log', () => {
   it('ftpscope reads the recording: one session, its server-facing legs linked to it (originalServer), transfers with the served sha256', async () => {
     const a = await analyzeFile(pcap, { ftpPorts: [proxyPort, ftpd.port] });
     expect(a.source.type).toBe('pcapng');
+    // The server-facing data legs, cut to their headers, are not a snaplen's loss: nothing is said missing.
+    expect(a.findings.map((f) => f.code)).not.toContain('capture-snaplen');
     // The server-facing legs are part of the session the client made, not a second session nor unpaired data.
     expect(a.sessions).toHaveLength(1);
     expect(a.unpairedDataConnections).toEqual([]);
@@ -127,6 +129,48 @@ d('--record and --log', () => {
       perStream.set(s, (perStream.get(s) ?? 0) + Number(len));
     }
     expect([...perStream.values()].filter((n) => n === SIZE)).toHaveLength(4);
+    // The payload is written once: the server-facing data legs' segments are cut to their 54 bytes
+    // of headers (their original length kept), the client-facing ones are whole.
+    const sizes = await run('tshark', ['-n', '-r', pcap, '-Y', 'tcp.len > 0', '-T', 'fields', '-e', 'tcp.stream', '-e', 'frame.cap_len', '-e', 'frame.len', '-e', 'tcp.len']);
+    const streams = new Map<string, { cut: number; whole: number }>();
+    for (const l of sizes.stdout.trim().split('\n')) {
+      const [stream, cap, len, tcpLen] = l.split('\t');
+      const st = streams.get(stream!) ?? { cut: 0, whole: 0 };
+      streams.set(stream!, st);
+      if (Number(cap) < Number(len)) {
+        expect([Number(cap), Number(len) - Number(cap)]).toEqual([54, Number(tcpLen)]);
+        st.cut += Number(tcpLen);
+      } else {
+        st.whole += Number(tcpLen);
+      }
+    }
+    const cutStreams = [...streams.values()].filter((st) => st.cut > 0);
+    expect(cutStreams.every((st) => st.whole === 0)).toBe(true);
+    expect(cutStreams.map((st) => st.cut).filter((n) => n === SIZE)).toHaveLength(2);
+    expect([...streams.values()].filter((st) => st.whole === SIZE)).toHaveLength(2);
+  });
+
+  tsharkIt('--record-server-payload keeps the server-facing data legs whole: the payload twice', async () => {
+    const full = path.join(work, 'proxy-full.pcapng');
+    const p = await startProxy({
+      mode: 'reverse', listen: { ip: '127.0.0.1', port: 0 }, upstream: { ip: ftpd.host, port: ftpd.port },
+      recordTo: new PcapngWriter(full), recordServerPayload: true,
+    });
+    const c = new Client(20_000);
+    await c.access({ host: '127.0.0.1', port: p.address().port, user: 'anonymous', password: 'secret' });
+    await c.downloadTo(path.join(work, 'full.bin'), 'pub/rec.bin');
+    c.close();
+    await settle(() => p.activeSessions === 0);
+    await p.close();
+    const sizes = await run('tshark', ['-n', '-r', full, '-Y', 'tcp.len > 0', '-T', 'fields', '-e', 'tcp.stream', '-e', 'frame.cap_len', '-e', 'frame.len', '-e', 'tcp.len']);
+    const perStream = new Map<string, number>();
+    for (const l of sizes.stdout.trim().split('\n')) {
+      const [stream, cap, len, tcpLen] = l.split('\t');
+      expect(cap).toBe(len);
+      perStream.set(stream!, (perStream.get(stream!) ?? 0) + Number(tcpLen));
+    }
+    expect([...perStream.values()].filter((n) => n === SIZE)).toHaveLength(2);
+    expect(sha256File(path.join(work, 'full.bin'))).toBe(blob.sha256);
   });
 
   it('NDJSON events: session, commands with PASS masked, replies, data connections', () => {
