@@ -10,7 +10,7 @@ import { PacketTable, type RowInput } from './packet-table.js';
 import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
 import { FtpSession, type CommandStream, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
-import { failureReasons, HashHeads, looksBinary, sizeDiffers, TransferAccumulator, transferOutcome } from '../ftp/transfer.js';
+import { failureReasons, HashHeads, looksBinary, sizeDiffers, TransferAccumulator, transferOutcome, type StreamHasher } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
 import { Diagnoser, lossyPath } from './diagnosis.js';
@@ -48,6 +48,8 @@ export interface AnalyzerOptions {
   transferTimelines?: boolean;
   /** sha256 of data connections (default true); false counts bytes only (the proxy's --no-hash). */
   hashData?: boolean;
+  /** Where long transfers are hashed: this thread by default; the proxy hands them to a worker. */
+  hasher?: StreamHasher;
   /** Commands (and unsolicited replies) kept per session; later ones are counted, not kept. */
   maxCommandsPerSession?: number;
   /**
@@ -205,6 +207,7 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly diagnosed = new WeakSet<Session>();
   private retiredCount = 0;
   private readonly hashData: boolean;
+  private readonly hasher: StreamHasher | undefined;
   /** The bytes this analysis' transfers keep to hash at the end (bounded together). */
   private readonly hashHeads = new HashHeads();
   /** The fields of the packet being added to the fact table. */
@@ -225,6 +228,7 @@ export class FtpAnalyzer implements StreamHandler {
   constructor(private readonly opts: AnalyzerOptions) {
     this.ftpPorts = new Set([21, ...(opts.ftpPorts ?? [])]);
     this.hashData = opts.hashData ?? true;
+    this.hasher = opts.hasher;
     this.streaming = opts.streamingCounters ?? { commandsStreamed: 0, maxCommandsHeld: 0 };
     const out = opts.streamCommands;
     this.commandStream = out === undefined ? null : {
@@ -287,7 +291,7 @@ export class FtpAnalyzer implements StreamHandler {
       this.startTlsData(conn, tlsOwner.role, tlsOwner.mode, ts);
       return;
     }
-    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator(this.hashData, this.hashHeads) } satisfies CandidateRole;
+    conn.tag = { kind: 'candidate', chunks: [], buffered: 0, first: [null, null], acc: new TransferAccumulator(this.hashData, this.hashHeads, this.hasher) } satisfies CandidateRole;
     this.candidates.add(conn);
     this.packetTable?.follow(conn.id, { channel: 'candidate', session: null, dataConnection: null, initiatorRole: null });
   }
@@ -813,7 +817,7 @@ export class FtpAnalyzer implements StreamHandler {
     dc.opener = slot.mode === 'active' ? 'server' : 'client';
     dc.progress = 'open';
     const role: DataRole = {
-      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(this.hashData, this.hashHeads),
+      kind: 'data', dc, conn, owner, slot, acc: new TransferAccumulator(this.hashData, this.hashHeads, this.hasher),
       ftpServerIsTcpClient: slot.mode === 'active', sink: null, sinkDir: null, closed: false, finalized: false, digest: null,
       encrypted: false, hello: null,
     };

@@ -15,7 +15,7 @@ import type { DataConnection, TransferDirection, TransferOutcome } from '../mode
  * bytes back with discard().
  */
 export class TransferAccumulator {
-  private readonly hashes: [crypto.Hash | null, crypto.Hash | null] = [null, null];
+  private readonly hashes: [StreamHash | null, StreamHash | null] = [null, null];
   /** The bytes of a direction not yet hashed (while it is short). */
   private readonly heads: [Buffer | null, Buffer | null] = [null, null];
   readonly delivered: [number, number] = [0, 0];
@@ -29,9 +29,10 @@ export class TransferAccumulator {
 
   /**
    * `hash` false: bytes are counted only and finish() gives no digest (the proxy's --no-hash).
-   * `heads`: the budget shared by the analysis' accumulators.
+   * `heads`: the budget shared by the analysis' accumulators. `hasher`: where long streams are
+   * hashed (this thread unless the source says otherwise).
    */
-  constructor(private readonly hash = true, private readonly headBudget: HashHeads = new HashHeads()) {}
+  constructor(private readonly hash = true, private readonly headBudget: HashHeads = new HashHeads(), private readonly hasher: StreamHasher = IN_THREAD) {}
 
   data(tcpDir: 0 | 1, bytes: Buffer): void {
     this.delivered[tcpDir] += bytes.length;
@@ -57,7 +58,7 @@ export class TransferAccumulator {
         return;
       }
     }
-    const stream = this.hashes[tcpDir] = crypto.createHash('sha256');
+    const stream = this.hashes[tcpDir] = this.hasher.create();
     if (head !== null) stream.update(head);
     this.release(tcpDir);
     stream.update(bytes);
@@ -68,6 +69,7 @@ export class TransferAccumulator {
     if (!this.inHole[tcpDir]) this.holes[tcpDir]++;
     this.inHole[tcpDir] = true;
     this.gapped[tcpDir] = true;
+    this.hashes[tcpDir]?.discard();
     this.hashes[tcpDir] = null;
     this.release(tcpDir);
   }
@@ -91,15 +93,21 @@ export class TransferAccumulator {
     dc.gaps = this.holes[fileDir];
     const h = this.hashes[fileDir];
     const head = this.heads[fileDir];
+    this.hashes[fileDir] = null;
     this.discard();
-    if (this.gapped[fileDir] || !this.hash) return null;
-    if (h) return h.digest('hex');
+    if (this.gapped[fileDir] || !this.hash) {
+      h?.discard();
+      return null;
+    }
+    if (h) return h.digest();
     // An empty transfer has a well-defined hash too (sha256 of nothing).
     return sha256Hex(head ?? EMPTY);
   }
 
   /** Lets go of what is kept for hashing (the accumulator will not be finished). */
   discard(): void {
+    this.hashes[0]?.discard();
+    this.hashes[1]?.discard();
     this.hashes[0] = this.hashes[1] = null;
     this.release(0);
     this.release(1);
@@ -113,6 +121,38 @@ export class TransferAccumulator {
     this.heads[tcpDir] = null;
   }
 }
+
+/** A sha256 fed in pieces. */
+export interface StreamHash {
+  update(data: Uint8Array): void;
+  /** Lower-case hex; null when it could not be computed (a hashing thread that is gone). Ends the hash. */
+  digest(): string | null;
+  /** Ends the hash unfinished. */
+  discard(): void;
+}
+
+/** Where the streaming hashes of long transfers are computed: this thread, or the proxy's worker (proxy/hash-thread.ts). */
+export interface StreamHasher {
+  create(): StreamHash;
+}
+
+class InThreadHash implements StreamHash {
+  private readonly h = crypto.createHash('sha256');
+  update(data: Uint8Array): void {
+    this.h.update(data);
+  }
+  digest(): string {
+    return this.h.digest('hex');
+  }
+  discard(): void {}
+}
+
+/** A sha256 computed on this thread. */
+export function inThreadHash(): StreamHash {
+  return new InThreadHash();
+}
+
+const IN_THREAD: StreamHasher = { create: inThreadHash };
 
 /** A direction's bytes kept for one hashing call at the end, at most. */
 const HEAD_BYTES = 4096;

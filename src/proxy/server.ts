@@ -10,6 +10,7 @@ import { finding, type Finding } from '../model/findings.js';
 import { FtpscopeError } from '../errors.js';
 import { ControlSession, type SessionContext } from './control.js';
 import { ProxyObserver } from './observer.js';
+import { ThreadHasher } from './hash-thread.js';
 import { PortAllocator, type PortRange } from './ports.js';
 import { Recorder, type PacketWriter } from './recorder.js';
 import { RecentPackets } from '../capture/recent.js';
@@ -167,6 +168,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const history: Session[] = [];
   const historyMax = Math.max(0, opts.historySessions ?? PROXY_DEFAULTS.historySessions);
   const totals = { sessions: 0, transfers: 0, dataBytes: 0, findings: 0, refused: 0, forgotten: 0 };
+  // Long transfers are hashed on a worker thread: hashing costs the relay's thread more than relaying does.
+  const hasher = opts.hash !== false ? new ThreadHasher() : null;
   const { analyzer, clock } = proxyAnalysis({
     sourceName: `proxy ${formatHostPort({ ip: opts.listen.ip, port: listenPort })}`,
     ftpPorts: [listenPort],
@@ -180,6 +183,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     // through it, and the session stays decoded after them.
     tlsDecrypted: tls !== null,
     hashData: opts.hash !== false,
+    hasher: hasher ?? undefined,
     retireSession: (s) => {
       totals.transfers += s.dataConnections.filter((dc) => dc.direction === 'download' || dc.direction === 'upload').length;
       totals.dataBytes += s.dataConnections.reduce((n, dc) => n + dc.bytes, 0);
@@ -366,6 +370,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     });
     for (const { finding: f } of refusals.tick()) analyzer.addGlobalFinding(f);
     analyzer.finish();
+    await hasher?.close();
     if (recorder) await recorder.finish();
     return snapshot();
   }

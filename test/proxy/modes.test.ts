@@ -171,7 +171,8 @@ const hasV6Loopback = Object.values(os.networkInterfaces()).some((l) => l?.some(
     await p.close();
     const pcap = path.join(work, 'v6.pcapng');
     const bad = await run('tshark', ['-n', '-r', pcap, '-o', 'tcp.check_checksum:TRUE',
-      '-Y', '!ipv6 || tcp.checksum.status != 1 || tcp.analysis.flags', '-T', 'fields', '-e', 'frame.number']);
+      // Whole segments verify; those of the server-facing data legs, cut to their headers, cannot be checked.
+      '-Y', '!ipv6 || (frame.cap_len == frame.len && tcp.checksum.status != 1) || tcp.analysis.flags', '-T', 'fields', '-e', 'frame.number']);
     expect(bad.code, bad.stderr).toBe(0);
     expect(bad.stdout.trim()).toBe('');
     const frames = await run('tshark', ['-n', '-r', pcap, '-T', 'fields', '-e', 'frame.number']);

@@ -1,0 +1,253 @@
+/**
+ * The sha256 of long transfers, computed on a worker thread (the proxy's StreamHasher).
+ *
+ * Hashing is the largest per-byte cost of the proxy's relay: 0.66 CPU s per relayed GB of its
+ * 1.0 on the thread that also reads and writes the sockets (bench:proxy; `--no-hash` relays twice
+ * as fast). Here the relay's thread only copies each chunk into a ring shared with one worker,
+ * which keeps a hash per stream and feeds it.
+ *
+ * The ring is a SharedArrayBuffer of records, written by this thread and read by the worker in
+ * order: UPDATE (a stream's bytes), DIGEST (finish a stream, answer in the result area), DROP
+ * (forget a stream), WRAP (the rest of the ring is unused; go on at its start). `used` counts the
+ * bytes written and not yet read; whichever side waits, waits on it with Atomics.wait. A full
+ * ring makes this thread wait for the worker (at most RING bytes behind: milliseconds of
+ * hashing), and a digest waits for the worker to reach it, so a transfer's digest is ready when
+ * its data connection closes, as with a hash computed in place.
+ *
+ * Should the worker fail or stop answering (it cannot fail on bytes; this covers a thread that
+ * could not start), the hashes it held give no digest (sha256 null), and new streams are hashed
+ * on this thread.
+ */
+import { Worker } from 'node:worker_threads';
+import { inThreadHash, type StreamHash, type StreamHasher } from '../ftp/transfer.js';
+
+const OP_UPDATE = 1;
+const OP_DIGEST = 2;
+const OP_DROP = 3;
+const OP_WRAP = 4;
+/** A record's header: op, stream id, payload length, sequence number (DIGEST), as little-endian u32. */
+const HEADER = 16;
+/** Control words: bytes in the ring not yet read, the last digest answered, whether the worker failed, records read. */
+const USED = 0;
+const DONE = 1;
+const FAILED = 2;
+const READ = 3;
+const CTL_BYTES = 16;
+const DIGEST_BYTES = 32;
+/** Bytes the worker may be behind before this thread waits for it. */
+const DEFAULT_RING = 8 << 20;
+/** A chunk is handed over in pieces of at most this much (and a quarter of the ring), so one never needs more than a part of it. */
+const MAX_PIECE = 1 << 20;
+/** How long a wait for the worker may see it make no progress before it is given up. */
+const STALL_MS = 10_000;
+
+/** The worker's loop, run with `eval` (the same source under tsc's output and the tests' TypeScript). */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { sab, ring } = workerData;
+const ctl = new Int32Array(sab, 0, 4);
+const dv = new DataView(sab, ${CTL_BYTES}, ring);
+const bytes = new Uint8Array(sab, ${CTL_BYTES}, ring);
+const result = new Uint8Array(sab, ${CTL_BYTES} + ring, ${DIGEST_BYTES});
+const hashes = new Map();
+let pos = 0;
+try {
+  for (;;) {
+    if (Atomics.load(ctl, ${USED}) === 0) {
+      Atomics.wait(ctl, ${USED}, 0);
+      continue;
+    }
+    let size;
+    const op = ring - pos < ${HEADER} ? ${OP_WRAP} : dv.getUint32(pos, true);
+    if (op === ${OP_WRAP}) {
+      size = ring - pos;
+    } else {
+      const id = dv.getUint32(pos + 4, true);
+      const len = dv.getUint32(pos + 8, true);
+      size = ${HEADER} + ((len + 3) & ~3);
+      if (op === ${OP_UPDATE}) {
+        let h = hashes.get(id);
+        if (h === undefined) hashes.set(id, h = createHash('sha256'));
+        h.update(bytes.subarray(pos + ${HEADER}, pos + ${HEADER} + len));
+      } else if (op === ${OP_DIGEST}) {
+        const h = hashes.get(id) ?? createHash('sha256');
+        hashes.delete(id);
+        result.set(h.digest());
+        Atomics.store(ctl, ${DONE}, dv.getInt32(pos + 12, true));
+        Atomics.notify(ctl, ${DONE});
+      } else {
+        hashes.delete(id);
+      }
+    }
+    pos = pos + size >= ring ? 0 : pos + size;
+    Atomics.add(ctl, ${READ}, 1);
+    Atomics.sub(ctl, ${USED}, size);
+    Atomics.notify(ctl, ${USED});
+  }
+} catch {
+  Atomics.store(ctl, ${FAILED}, 1);
+  Atomics.notify(ctl, ${USED});
+  Atomics.notify(ctl, ${DONE});
+}
+`;
+
+export interface ThreadHasherOptions {
+  /** Ring size in bytes (a multiple of 4, at least 64 KiB); 8 MiB by default. */
+  ringBytes?: number;
+}
+
+export class ThreadHasher implements StreamHasher {
+  private readonly ring: number;
+  private readonly ctl: Int32Array;
+  private readonly dv: DataView;
+  private readonly bytes: Uint8Array;
+  private readonly result: Uint8Array;
+  private readonly worker: Worker | null;
+  private wpos = 0;
+  private nextId = 1;
+  private seq = 0;
+  private failed = false;
+
+  constructor(opts: ThreadHasherOptions = {}) {
+    this.ring = opts.ringBytes ?? DEFAULT_RING;
+    if (this.ring % 4 !== 0 || this.ring < 1 << 16) throw new RangeError(`ThreadHasher: ring of ${this.ring} bytes`);
+    const sab = new SharedArrayBuffer(CTL_BYTES + this.ring + DIGEST_BYTES);
+    this.ctl = new Int32Array(sab, 0, 4);
+    this.dv = new DataView(sab, CTL_BYTES, this.ring);
+    this.bytes = new Uint8Array(sab, CTL_BYTES, this.ring);
+    this.result = new Uint8Array(sab, CTL_BYTES + this.ring, DIGEST_BYTES);
+    let worker: Worker | null = null;
+    try {
+      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab, ring: this.ring } });
+      worker.unref();
+      // Not expected (the loop catches what it can); a thread that ends anyway is given up.
+      worker.on('error', () => this.giveUp());
+      worker.on('exit', () => this.giveUp());
+    } catch {
+      this.failed = true;
+    }
+    this.worker = worker;
+  }
+
+  create(): StreamHash {
+    if (this.failed) return inThreadHash();
+    return new ThreadHash(this, this.nextId++ >>> 0, this.failedCount);
+  }
+
+  /** Stops the worker; hashes not yet digested give none. */
+  async close(): Promise<void> {
+    this.giveUp();
+    await this.worker?.terminate();
+  }
+
+  /** Times the worker was given up (0 or 1): a stream created before that cannot be finished there. */
+  get failedCount(): number {
+    return this.failed ? 1 : 0;
+  }
+
+  /** @internal A stream's bytes, in pieces the ring takes. */
+  update(id: number, data: Uint8Array): void {
+    const most = Math.min(MAX_PIECE, this.ring >>> 2);
+    for (let off = 0; off < data.length && !this.failed; off += most) {
+      const piece = data.subarray(off, Math.min(data.length, off + most));
+      const at = this.reserve(OP_UPDATE, id, piece.length, 0);
+      if (at >= 0) this.bytes.set(piece, at + HEADER);
+      this.publish();
+    }
+  }
+
+  /** @internal The stream's digest in hex, or null when the worker is gone. */
+  digest(id: number): string | null {
+    if (this.failed) return null;
+    this.seq = (this.seq + 1) | 0;
+    const seq = this.seq;
+    if (this.reserve(OP_DIGEST, id, 0, seq) < 0) return null;
+    this.publish();
+    if (!this.waitUntil(() => Atomics.load(this.ctl, DONE) === seq, DONE)) return null;
+    return Buffer.from(this.result).toString('hex');
+  }
+
+  /** @internal Forgets a stream. */
+  drop(id: number): void {
+    if (this.failed) return;
+    if (this.reserve(OP_DROP, id, 0, 0) >= 0) this.publish();
+  }
+
+  private pending = 0;
+
+  /**
+   * Room for one record of `len` payload bytes, its header written; returns its offset in the
+   * ring, or -1 when the worker is gone. Publish() makes it visible to the worker.
+   */
+  private reserve(op: number, id: number, len: number, seq: number): number {
+    const size = HEADER + ((len + 3) & ~3);
+    let skip = 0;
+    if (this.ring - this.wpos < size) skip = this.ring - this.wpos;
+    if (!this.waitUntil(() => this.ring - Atomics.load(this.ctl, USED) >= skip + size, USED)) return -1;
+    if (skip > 0 || this.wpos === this.ring) {
+      if (skip >= HEADER) this.dv.setUint32(this.wpos, OP_WRAP, true);
+      this.wpos = 0;
+    }
+    const at = this.wpos;
+    this.dv.setUint32(at, op, true);
+    this.dv.setUint32(at + 4, id, true);
+    this.dv.setUint32(at + 8, len, true);
+    this.dv.setInt32(at + 12, seq, true);
+    this.wpos += size;
+    this.pending = skip + size;
+    return at;
+  }
+
+  private publish(): void {
+    Atomics.add(this.ctl, USED, this.pending);
+    this.pending = 0;
+    Atomics.notify(this.ctl, USED);
+  }
+
+  /** Waits (blocking this thread) until `ready`; false when the worker failed or made no progress for STALL_MS. */
+  private waitUntil(ready: () => boolean, word: number): boolean {
+    let progress = Atomics.load(this.ctl, READ);
+    let since = Date.now();
+    while (!ready()) {
+      if (this.failed || Atomics.load(this.ctl, FAILED) !== 0) return this.giveUp();
+      Atomics.wait(this.ctl, word, Atomics.load(this.ctl, word), 200);
+      const now = Atomics.load(this.ctl, READ);
+      if (now !== progress) {
+        progress = now;
+        since = Date.now();
+      } else if (Date.now() - since > STALL_MS) {
+        return this.giveUp();
+      }
+    }
+    return true;
+  }
+
+  private giveUp(): false {
+    this.failed = true;
+    return false;
+  }
+}
+
+/** One stream's hash on the worker; `epoch` tells whether the worker was given up since it began. */
+class ThreadHash implements StreamHash {
+  private done = false;
+
+  constructor(private readonly owner: ThreadHasher, private readonly id: number, private readonly epoch: number) {}
+
+  update(data: Uint8Array): void {
+    if (!this.done) this.owner.update(this.id, data);
+  }
+
+  digest(): string | null {
+    if (this.done) throw new Error('ThreadHash: digest after digest or discard');
+    this.done = true;
+    return this.owner.failedCount === this.epoch ? this.owner.digest(this.id) : null;
+  }
+
+  discard(): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.drop(this.id);
+  }
+}
