@@ -3,8 +3,13 @@
  *
  * Hashing is the largest per-byte cost of the proxy's relay: 0.66 CPU s per relayed GB of its
  * 1.0 on the thread that also reads and writes the sockets (bench:proxy; `--no-hash` relays twice
- * as fast). Here the relay's thread only copies each chunk into a ring shared with one worker,
- * which keeps a hash per stream and feeds it.
+ * as fast). Here the relay's thread only copies each chunk (a socket read: 64 KiB to 4 MiB) into
+ * a ring shared with one worker, which keeps a hash per stream and feeds it.
+ *
+ * Not for captures: their transfers come a TCP segment at a time, and feeding the ring segment by
+ * segment, then waiting for the worker at each transfer's end (a report of 10,000 transfers of
+ * 100 KB), cost the reading thread more than hashing in place (report --json of bench:report's
+ * data-heavy capture: 4.0-4.3 s against 2.1-2.7 s).
  *
  * The ring is a SharedArrayBuffer of records, written by this thread and read by the worker in
  * order: UPDATE (a stream's bytes), DIGEST (finish a stream, answer in the result area), DROP
@@ -27,12 +32,22 @@ const OP_DROP = 3;
 const OP_WRAP = 4;
 /** A record's header: op, stream id, payload length, sequence number (DIGEST), as little-endian u32. */
 const HEADER = 16;
-/** Control words: bytes in the ring not yet read, the last digest answered, whether the worker failed, records read. */
+/**
+ * Control words: bytes in the ring not yet read, the last digest answered, whether the worker
+ * failed, records read, and who is asleep in Atomics.wait on `used` (the worker waiting for
+ * records, this thread waiting for room): a side notifies only a sleeper, since a wake is a
+ * system call and records come by the thousand.
+ */
 const USED = 0;
 const DONE = 1;
 const FAILED = 2;
 const READ = 3;
-const CTL_BYTES = 16;
+const WORKER_ASLEEP = 4;
+const PRODUCER_ASLEEP = 5;
+const CTL_WORDS = 6;
+const CTL_BYTES = CTL_WORDS * 4;
+/** Records are made visible to the worker (and it woken) once this many bytes of them wait, or before a digest. */
+const PUBLISH_BYTES = 64 << 10;
 const DIGEST_BYTES = 32;
 /** Bytes the worker may be behind before this thread waits for it. */
 const DEFAULT_RING = 8 << 20;
@@ -46,7 +61,7 @@ const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { sab, ring } = workerData;
-const ctl = new Int32Array(sab, 0, 4);
+const ctl = new Int32Array(sab, 0, ${CTL_WORDS});
 const dv = new DataView(sab, ${CTL_BYTES}, ring);
 const bytes = new Uint8Array(sab, ${CTL_BYTES}, ring);
 const result = new Uint8Array(sab, ${CTL_BYTES} + ring, ${DIGEST_BYTES});
@@ -55,7 +70,9 @@ let pos = 0;
 try {
   for (;;) {
     if (Atomics.load(ctl, ${USED}) === 0) {
-      Atomics.wait(ctl, ${USED}, 0);
+      Atomics.store(ctl, ${WORKER_ASLEEP}, 1);
+      if (Atomics.load(ctl, ${USED}) === 0) Atomics.wait(ctl, ${USED}, 0);
+      Atomics.store(ctl, ${WORKER_ASLEEP}, 0);
       continue;
     }
     let size;
@@ -83,7 +100,7 @@ try {
     pos = pos + size >= ring ? 0 : pos + size;
     Atomics.add(ctl, ${READ}, 1);
     Atomics.sub(ctl, ${USED}, size);
-    Atomics.notify(ctl, ${USED});
+    if (Atomics.load(ctl, ${PRODUCER_ASLEEP}) === 1) Atomics.notify(ctl, ${USED});
   }
 } catch {
   Atomics.store(ctl, ${FAILED}, 1);
@@ -113,7 +130,7 @@ export class ThreadHasher implements StreamHasher {
     this.ring = opts.ringBytes ?? DEFAULT_RING;
     if (this.ring % 4 !== 0 || this.ring < 1 << 16) throw new RangeError(`ThreadHasher: ring of ${this.ring} bytes`);
     const sab = new SharedArrayBuffer(CTL_BYTES + this.ring + DIGEST_BYTES);
-    this.ctl = new Int32Array(sab, 0, 4);
+    this.ctl = new Int32Array(sab, 0, CTL_WORDS);
     this.dv = new DataView(sab, CTL_BYTES, this.ring);
     this.bytes = new Uint8Array(sab, CTL_BYTES, this.ring);
     this.result = new Uint8Array(sab, CTL_BYTES + this.ring, DIGEST_BYTES);
@@ -146,15 +163,44 @@ export class ThreadHasher implements StreamHasher {
     return this.failed ? 1 : 0;
   }
 
-  /** @internal A stream's bytes, in pieces the ring takes. */
+  /**
+   * @internal A stream's bytes, in pieces the ring takes. A capture's transfer comes a segment at
+   * a time: its bytes are appended to the stream's last record while that is the newest and not
+   * yet published, so the worker sees a few large updates rather than one per segment.
+   */
   update(id: number, data: Uint8Array): void {
     const most = Math.min(MAX_PIECE, this.ring >>> 2);
-    for (let off = 0; off < data.length && !this.failed; off += most) {
+    let off = this.append(id, data, most);
+    while (off < data.length && !this.failed) {
       const piece = data.subarray(off, Math.min(data.length, off + most));
       const at = this.reserve(OP_UPDATE, id, piece.length, 0);
-      if (at >= 0) this.bytes.set(piece, at + HEADER);
+      if (at >= 0) {
+        this.bytes.set(piece, at + HEADER);
+        this.lastUpdate = at;
+        this.lastUpdateId = id;
+      }
+      off += piece.length;
       this.publish();
     }
+  }
+
+  /** The offset of the newest record when it is an unpublished UPDATE (of lastUpdateId), else -1. */
+  private lastUpdate = -1;
+  private lastUpdateId = 0;
+
+  /** Appends what fits of `data` to the stream's newest record (see update); returns how many bytes. */
+  private append(id: number, data: Uint8Array, most: number): number {
+    const at = this.lastUpdate;
+    if (at < 0 || this.lastUpdateId !== id) return 0;
+    const len = this.dv.getUint32(at + 8, true);
+    const n = Math.min(data.length, most - len);
+    const grow = ((len + n + 3) & ~3) - ((len + 3) & ~3);
+    if (n <= 0 || at + HEADER + len + n > this.ring || this.ring - Atomics.load(this.ctl, USED) - this.pending < grow) return 0;
+    this.bytes.set(n === data.length ? data : data.subarray(0, n), at + HEADER + len);
+    this.dv.setUint32(at + 8, len + n, true);
+    this.wpos += grow;
+    this.pending += grow;
+    return n;
   }
 
   /** @internal The stream's digest in hex, or null when the worker is gone. */
@@ -163,7 +209,7 @@ export class ThreadHasher implements StreamHasher {
     this.seq = (this.seq + 1) | 0;
     const seq = this.seq;
     if (this.reserve(OP_DIGEST, id, 0, seq) < 0) return null;
-    this.publish();
+    this.publish(true);
     if (!this.waitUntil(() => Atomics.load(this.ctl, DONE) === seq, DONE)) return null;
     return Buffer.from(this.result).toString('hex');
   }
@@ -174,6 +220,7 @@ export class ThreadHasher implements StreamHasher {
     if (this.reserve(OP_DROP, id, 0, 0) >= 0) this.publish();
   }
 
+  /** Bytes of records written and not yet published. */
   private pending = 0;
 
   /**
@@ -184,25 +231,33 @@ export class ThreadHasher implements StreamHasher {
     const size = HEADER + ((len + 3) & ~3);
     let skip = 0;
     if (this.ring - this.wpos < size) skip = this.ring - this.wpos;
-    if (!this.waitUntil(() => this.ring - Atomics.load(this.ctl, USED) >= skip + size, USED)) return -1;
+    if (this.ring - Atomics.load(this.ctl, USED) - this.pending < skip + size) {
+      // The worker must see what is written before this thread waits for it.
+      this.publish(true);
+      if (!this.waitUntil(() => this.ring - Atomics.load(this.ctl, USED) >= skip + size, USED)) return -1;
+    }
     if (skip > 0 || this.wpos === this.ring) {
       if (skip >= HEADER) this.dv.setUint32(this.wpos, OP_WRAP, true);
       this.wpos = 0;
     }
+    this.lastUpdate = -1;
     const at = this.wpos;
     this.dv.setUint32(at, op, true);
     this.dv.setUint32(at + 4, id, true);
     this.dv.setUint32(at + 8, len, true);
     this.dv.setInt32(at + 12, seq, true);
     this.wpos += size;
-    this.pending = skip + size;
+    this.pending += skip + size;
     return at;
   }
 
-  private publish(): void {
+  /** Makes the records written so far visible to the worker: at once with `now`, else once PUBLISH_BYTES of them wait. */
+  private publish(now = false): void {
+    if (this.pending === 0 || (!now && this.pending < PUBLISH_BYTES)) return;
     Atomics.add(this.ctl, USED, this.pending);
     this.pending = 0;
-    Atomics.notify(this.ctl, USED);
+    this.lastUpdate = -1;
+    if (Atomics.load(this.ctl, WORKER_ASLEEP) === 1) Atomics.notify(this.ctl, USED);
   }
 
   /** Waits (blocking this thread) until `ready`; false when the worker failed or made no progress for STALL_MS. */
@@ -211,7 +266,10 @@ export class ThreadHasher implements StreamHasher {
     let since = Date.now();
     while (!ready()) {
       if (this.failed || Atomics.load(this.ctl, FAILED) !== 0) return this.giveUp();
-      Atomics.wait(this.ctl, word, Atomics.load(this.ctl, word), 200);
+      const seen = Atomics.load(this.ctl, word);
+      Atomics.store(this.ctl, PRODUCER_ASLEEP, 1);
+      if (!ready()) Atomics.wait(this.ctl, word, seen, 200);
+      Atomics.store(this.ctl, PRODUCER_ASLEEP, 0);
       const now = Atomics.load(this.ctl, READ);
       if (now !== progress) {
         progress = now;
