@@ -95,7 +95,7 @@ export function registerProxy(program: Command): void {
     .option('--key <file>', 'PEM private key for --cert')
     .option('--tls-verify-upstream', "verify the server's certificate with --tls-terminate (off by default: FTP servers often self-sign)")
     .option('--log <file>', 'write NDJSON events (commands, replies, data connections, findings) to this file')
-    .option('--record <file.pcapng>', 'write every leg as a pcapng with synthesized headers (tshark and ftpscope open it); it is evidence, so it keeps the real bytes, passwords included')
+    .option('--record <file.pcapng>', 'write every leg as a pcapng with synthesized headers (tshark and ftpscope open it), each relayed data byte once (see --record-server-payload); it is evidence, so it keeps the real bytes, passwords included')
     .addOption(new Option('--record-overflow <policy>', 'when the disk cannot keep up with --record: backpressure (the relay waits; nothing is lost) or drop (packets are left out, counted and reported)')
       .choices(['backpressure', 'drop']).default('backpressure'))
     .option('--record-server-payload', "with --record, keep the payload of server-facing data legs too (by default their segments are cut to their headers: the relay copies data unchanged, so it is the client-facing legs' payload, and writing it twice halves what the disk allows)")

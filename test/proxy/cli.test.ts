@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
+import { readCapture } from '../../src/capture/open.js';
 import * as net from 'node:net';
 import { RawFtp, freePort, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 
@@ -58,6 +59,41 @@ d('ftpscope proxy (CLI)', () => {
     expect(a.sessions.map((s) => s.dataConnections.find((dc) => dc.direction === 'download')?.sha256)).toEqual([blob.sha256]);
     expect(a.sessions[0]!.originalServer).toEqual({ ip: '127.0.0.1', port: ftpd.port });
   });
+
+  for (const serverPayload of [false, true]) {
+    it(`--record${serverPayload ? ' --record-server-payload' : ''}: the server-facing data leg ${serverPayload ? 'whole' : 'cut to its headers'}, the download's sha256 in the report of the file`, async () => {
+      const size = 300_007;
+      const blob = randomFile(ftpd.pub, 'legs.bin', size);
+      fs.chmodSync(blob.file, 0o644);
+      const port = await freePort();
+      const rec = path.join(work, `legs-${serverPayload}.pcapng`);
+      const child = spawn(process.execPath, [MAIN, 'proxy', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${ftpd.port}`,
+        '--record', rec, ...(serverPayload ? ['--record-server-payload'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.resume();
+      let stderr = '';
+      child.stderr.on('data', (b) => { stderr += b; });
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toContain('listening');
+      const r = await run('curl', ['-sS', '--max-time', '20', '-o', path.join(work, 'legs.bin'), `ftp://127.0.0.1:${port}/pub/legs.bin`]);
+      expect(r.stderr).toBe('');
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      // Payload bytes each frame kept and left out: the download is in the file once, or twice.
+      let kept = 0;
+      let cut = 0;
+      await readCapture(rec, (p) => {
+        kept += p.caplen;
+        cut += p.wirelen - p.caplen;
+      });
+      expect(cut).toBe(serverPayload ? 0 : size);
+      expect(kept).toBeGreaterThan(size * (serverPayload ? 2 : 1));
+      expect(kept).toBeLessThan(size * (serverPayload ? 2 : 1) + 100_000);
+      const a = await analyzeFile(rec, { ftpPorts: [port, ftpd.port] });
+      expect(a.findings.map((f) => f.code)).not.toContain('capture-snaplen');
+      expect(a.sessions.map((s) => s.dataConnections.find((dc) => dc.direction === 'download')?.sha256)).toEqual([blob.sha256]);
+    });
+  }
 
   const bad: [string[], RegExp][] = [
     [['proxy', '--mode', 'reverse'], /reverse mode needs --upstream/],
