@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { Extractor } from '../report/extract.js';
+import { Extractor, type ExtractIndex } from '../report/extract.js';
 import { formatBytes } from '../report/format.js';
 import type { DisplayFilter } from '../report/filter/index.js';
 import {
@@ -8,13 +8,41 @@ import {
   MAX_FLOWS_HELP, MEMORY_BUDGET_HELP,
 } from './report.js';
 import { preferThroughputGc } from './batch-gc.js';
+import type { CommandSink, StreamingCounters } from '../analysis/analyzer.js';
+import type { CaptureInputs } from '../capture/inputs.js';
 
-interface ExtractFlags {
+export interface ExtractFlags {
   out: string;
   ftpPort?: number[];
   displayFilter?: DisplayFilter;
   maxFlows?: number;
   memoryBudget?: number;
+}
+
+/** A command sink that keeps nothing (AnalyzerOptions.streamCommands). */
+const FORGET_COMMANDS: CommandSink = { command: () => {}, anchored: () => {} };
+
+/** Analyzes the capture and writes its files to flags.out; `counters` hears what streaming commands did. */
+export async function extractFiles(capture: CaptureInputs, flags: ExtractFlags, counters?: StreamingCounters): Promise<ExtractIndex> {
+  const f = flags.displayFilter; // passwords stay masked: an extract is chosen by what reports show
+  const extractor = new Extractor(flags.out, capture.name, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));
+  try {
+    // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
+    const a = await analyzeWithProgress(capture, {
+      ftpPorts: flags.ftpPort, ...limitsOf(flags), openDataSink: extractor.openDataSink, retireSession: (s) => extractor.settleSession(s), blockingReads: true,
+      // A file's name and path come from its data connection, not the session's command list: unless
+      // a display filter may ask about commands, they are forgotten as they complete (a session of a
+      // million commands held them all).
+      ...(f ? {} : { streamCommands: FORGET_COMMANDS }),
+      streamingCounters: counters,
+    });
+    extractor.settle(a);
+    return extractor.finish();
+  } catch (e) {
+    // No temporary .ftpscope-part-* file is left behind when the run fails.
+    extractor.abandon();
+    throw e;
+  }
 }
 
 export function registerExtract(program: Command): void {
@@ -38,22 +66,7 @@ same name but other content is left alone and the new file gets -2, -3, ... befo
 index.json is rewritten and lists this run's files only.`)
     .action(async (captures: string[], flags: ExtractFlags) => {
       preferThroughputGc();
-      const capture = captureInputs(captures);
-      const f = flags.displayFilter; // passwords stay masked: an extract is chosen by what reports show
-      const extractor = new Extractor(flags.out, capture.name, f && ((s, dc) => (f.perTransfer || !s ? f.matchesTransfer(s, dc) : f.matchesSession(s))));
-      let index;
-      try {
-        // Blocking reads: the extractor writes with writeSync, so nothing waits on the event loop.
-        const a = await analyzeWithProgress(capture, {
-          ftpPorts: flags.ftpPort, ...limitsOf(flags), openDataSink: extractor.openDataSink, retireSession: (s) => extractor.settleSession(s), blockingReads: true,
-        });
-        extractor.settle(a);
-        index = extractor.finish();
-      } catch (e) {
-        // No temporary .ftpscope-part-* file is left behind when the run fails.
-        extractor.abandon();
-        throw e;
-      }
+      const index = await extractFiles(captureInputs(captures), flags);
       const total = index.files.reduce((n, f) => n + f.size, 0);
       const incomplete = index.files.filter((f) => !f.complete).length;
       process.stdout.write(`wrote ${index.files.length} file${index.files.length === 1 ? '' : 's'} ` +
