@@ -1,32 +1,30 @@
 import { Option, type Command } from 'commander';
 import { FtpscopeError } from '../errors.js';
-import { MIN_LADDER_WIDTH, renderLadder } from '../report/ladder.js';
+import { MIN_LADDER_WIDTH, writeLadderText } from '../report/ladder.js';
 import { formatEndpoint } from '../report/format.js';
 import { mermaidSequence, plantumlSequence } from '../report/sequence.js';
 import { NO_SESSIONS_HINT } from '../report/text.js';
 import { ChunkedWriter } from '../report/output.js';
 import { SessionSpool } from '../report/spool.js';
+import { SessionPiece } from '../report/json.js';
 import type { Session } from '../model/types.js';
 import type { DisplayFilter } from '../report/filter/index.js';
 import {
   analyzeWithProgress, collectPort, displayFilterArg, limitsOf, positiveInt, quietOnEpipe, withPasswords, captureArgs, captureInputs, CAPTURES_ARG_HELP,
   DISPLAY_FILTER_HELP, MAX_FLOWS_HELP, MEMORY_BUDGET_HELP,
 } from './report.js';
-import { preferThroughputGc } from './batch-gc.js';
+import { collectIfGrown, preferThroughputGc } from './batch-gc.js';
 
 /** A session's ladder as text, its lines joined (no newline after the last). */
-function ladderText(s: Session, width: number, showPasswords: boolean | undefined, graphs: boolean): string {
-  let text = '';
-  for (const l of renderLadder(s, { width, showPasswords, graphs })) text += (text === '' ? '' : '\n') + l.text;
-  return text;
-}
 
 /** How long a closed connection's late packets still count as its own (the tracker's linger, TIME-WAIT). */
 const LATE_PACKETS_SEC = 60;
+/** Lines drawn between two chances of a heap collection (a power of two). */
+const HOUSEKEEPING_LINES = 1 << 14;
 /** Final sessions held back for their late packets, at most. */
 const MAX_WAITING = 1024;
 
-/** The narrowest ladder renderLadder draws; it widens anything less. */
+/** The narrowest ladder drawn (report/ladder.ts); anything less is widened. */
 const MIN_FLOW_WIDTH = MIN_LADDER_WIDTH;
 
 interface FlowFlags {
@@ -70,7 +68,19 @@ export function registerFlow(program: Command): void {
       const draw = flags.format === 'mermaid' ? mermaidSequence : plantumlSequence;
       // Each session is drawn once final and parked in a spool (memory: the sessions still open),
       // then written in id order.
-      const spool = new SessionSpool((s) => (diagram ? draw(s, { showPasswords: flags.showPasswords }) : ladderText(s, width, flags.showPasswords, flags.graphs === true)));
+      // A ladder goes to the spool a line at a time (a long session's would be hundreds of MB as one string).
+      const spool = diagram
+        ? new SessionSpool((s) => draw(s, { showPasswords: flags.showPasswords }))
+        : new SessionSpool({
+          text: (s, write) => {
+            let lines = 0;
+            writeLadderText(s, { width, showPasswords: flags.showPasswords, graphs: flags.graphs === true }, (text) => {
+              write(text);
+              // Drawing makes garbage as fast as reading did: the same heap collections as the analysis.
+              if ((++lines & (HOUSEKEEPING_LINES - 1)) === 0) collectIfGrown();
+            });
+          },
+        });
       let seen = 0;
       const draw1 = (all: Session): void => {
         const s = filter ? filter.keepSession(all) : all;
@@ -115,7 +125,12 @@ export function registerFlow(program: Command): void {
           await w.write(text);
         };
         if (seen === 0) await line(`${capture.name}: ${NO_SESSIONS_HINT}`);
-        for (const chunk of spool.chunks()) {
+        // A long session comes back in pieces: the first begins its ladder, the others go on with it.
+        for (const chunk of spool.chunks({ split: true })) {
+          if (chunk instanceof SessionPiece) {
+            await w.write(chunk.bytes);
+            continue;
+          }
           if (any) await line('');
           await line(chunk);
         }

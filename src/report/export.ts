@@ -23,7 +23,7 @@ import { Defragmenter, type Reassembled } from '../dissect/defrag.js';
 import { FastDecoder, newFastPacket } from '../dissect/fast.js';
 import { extractName } from './extract.js';
 import { sessionToJson } from './json.js';
-import { renderLadder } from './ladder.js';
+import { ladderText } from './ladder.js';
 import { formatBytes } from './format.js';
 
 export interface ExportOptions {
@@ -151,7 +151,7 @@ export function defaultExportPath(capture: string, kind: ExportKind, session: Se
 // ---- ladder and JSON ----------------------------------------------------------------------
 
 export function exportLadder(session: Session, file: string, opts: ExportOptions & { width?: number } = {}): ExportResult {
-  const text = renderLadder(session, { width: opts.width ?? 100, showPasswords: opts.showPasswords }).map((l) => l.text).join('\n') + '\n';
+  const text = ladderText(session, { width: opts.width ?? 100, showPasswords: opts.showPasswords }) + '\n';
   const bytes = writeWhole(file, text, opts.overwrite ?? false);
   return { kind: 'ladder', path: file, bytes, what: `the ladder of session ${session.id}` };
 }

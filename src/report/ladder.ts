@@ -95,32 +95,70 @@ export function isArrow(r: LadderRow): boolean {
  * active-mode connection, opened by the server, opens from right to left.
  */
 export function renderLadder(session: Session, opts: LadderOptions = {}): LadderLine[] {
+  const lines: LadderLine[] = [];
+  drawLadder(session, opts, (l) => lines.push(l));
+  return lines;
+}
+
+/**
+ * The text of renderLadder's lines, newline between them, handed to `write` a line at a time:
+ * what `flow` prints. Each line is made and let go in turn (a session of a million commands
+ * draws two million).
+ */
+export function writeLadderText(session: Session, opts: LadderOptions, write: (text: string) => void): void {
+  let first = true;
+  drawLadder(session, opts, (l) => {
+    write(first ? l.text : `\n${l.text}`);
+    first = false;
+  });
+}
+
+/** The text of renderLadder's lines, newline between them. */
+export function ladderText(session: Session, opts: LadderOptions = {}): string {
+  const parts: string[] = [];
+  writeLadderText(session, opts, (t) => parts.push(t));
+  return parts.join('');
+}
+
+/** Draws the ladder line by line into `out`; a row's lines are made only as it is drawn. */
+function drawLadder(session: Session, opts: LadderOptions, out: (line: LadderLine) => void): void {
   const width = Math.max(MIN_LADDER_WIDTH, Math.floor(opts.width ?? 80));
-  const rows = ladderRows(session, opts).flatMap((r) => textRows(r, session.start));
+  const rows = ladderRows(session, opts);
+  // The gutter fits the widest time and frame number of any row (every line of a row shares its row's).
   let timeW = 7;
   let frameW = 5;
   for (const r of rows) {
-    if (r.time.length > timeW) timeW = r.time.length;
-    if (r.frameText.length > frameW) frameW = r.frameText.length;
+    const time = rowTime(r, session.start);
+    const frameText = rowFrameText(r);
+    if (time.length > timeW) timeW = time.length;
+    if (frameText.length > frameW) frameW = frameText.length;
   }
   const gutter = timeW + 1 + frameW + 1;
   const lane = width - gutter; // columns for the lifelines and what is between them
 
-  const lines: LadderLine[] = [];
   const s = session;
   const heading = (text: string, connId: number | null = null): LadderLine => ({ text: truncate(text, width), frame: null, connId, kind: 'note', ts: null, sender: null });
-  lines.push(heading(ladderTitle(s), s.tcp?.id ?? null));
+  out(heading(ladderTitle(s), s.tcp?.id ?? null));
   const [left, right] = ladderEnds(s);
   // Long (IPv6) endpoints get a line each rather than being cut.
   const endpointLines = left.length + right.length + 1 <= width ? [ends(left, right, width)] : [left, right.padStart(width)];
-  for (const text of endpointLines) lines.push(heading(text));
-  lines.push(heading(' '.repeat(gutter) + '|' + ' '.repeat(Math.max(0, lane - 2)) + '|'));
+  for (const text of endpointLines) out(heading(text));
+  out(heading(' '.repeat(gutter) + '|' + ' '.repeat(Math.max(0, lane - 2)) + '|'));
 
-  for (const r of rows) {
-    const prefix = r.time.padStart(timeW) + ' ' + r.frameText.padEnd(frameW) + ' ';
-    lines.push({ text: truncate(prefix + r.draw(lane), width), frame: r.frame, connId: r.connId, kind: r.kind, ts: r.ts, sender: r.sender });
+  for (const row of rows) {
+    for (const r of textRows(row, s.start)) {
+      const prefix = r.time.padStart(timeW) + ' ' + r.frameText.padEnd(frameW) + ' ';
+      out({ text: truncate(prefix + r.draw(lane), width), frame: r.frame, connId: r.connId, kind: r.kind, ts: r.ts, sender: r.sender });
+    }
   }
-  return lines;
+}
+
+function rowTime(r: LadderRow, start: number): string {
+  return r.timed ? formatRelTs(r.ts - start) : '';
+}
+
+function rowFrameText(r: LadderRow): string {
+  return r.frame === null ? '' : `#${r.frame}`;
 }
 
 /** "Session 3  user anonymous  21.6 ms  TLS": the heading every ladder drawing starts with. */
@@ -150,8 +188,7 @@ interface TextRow {
 
 /** How the text ladder draws one structured row (a data connection's title takes two or three lines). */
 function textRows(r: LadderRow, start: number): TextRow[] {
-  const time = r.timed ? formatRelTs(r.ts - start) : '';
-  const base = { time, ts: r.ts, frameText: r.frame === null ? '' : `#${r.frame}`, frame: r.frame, connId: r.connId, sender: r.sender };
+  const base = { time: rowTime(r, start), ts: r.ts, frameText: rowFrameText(r), frame: r.frame, connId: r.connId, sender: r.sender };
   const tag = r.lane === 'control' ? '' : `${r.lane} `;
   const toRight = r.sender === 'client';
   switch (r.kind) {

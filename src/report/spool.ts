@@ -12,6 +12,8 @@ const WRITE_CHUNK = 1 << 20;
 const READ_CHUNK = 1 << 20;
 
 type JsonWrite = (w: PrettyJsonWriter, s: Session, streamed?: StreamedCommands) => void;
+/** Writes a session's text with `write`, in pieces (lines); the pieces are stored back to back. */
+type TextWrite = (s: Session, write: (text: string) => void) => void;
 
 interface JsonSpooling {
   write: JsonWrite;
@@ -45,6 +47,8 @@ export class SessionSpool {
 
   /** Text sessions: their rendering, copied into `staging`. */
   private readonly render: ((s: Session) => string | Buffer) | null = null;
+  /** Text sessions written a piece at a time (a session too long to render whole first). */
+  private readonly text: TextWrite | null = null;
   /**
    * JSON sessions: written by `json` at `indent` straight into the writer's buffer, which is the
    * staging buffer then (no copy between rendering and the file).
@@ -57,16 +61,19 @@ export class SessionSpool {
 
   /**
    * `render` returns a session's text, or a Buffer it may reuse (the bytes are copied at once);
+   * `{ text }` writes it in pieces instead, through the function it is given;
    * or, given `{ json, indent }`, `json` writes the session with the spool's PrettyJsonWriter at
    * that base indent. With `streamCommands`, `commands` takes each session's commands as they
    * complete (see CommandSpool), and `json` is given what copies them into the session.
    */
-  constructor(render: ((s: Session) => string | Buffer) | { json: JsonWrite; indent: number; streamCommands?: JsonOptions }) {
+  constructor(render: ((s: Session) => string | Buffer) | { text: TextWrite } | { json: JsonWrite; indent: number; streamCommands?: JsonOptions }) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpscope-spool-'));
     this.file = path.join(this.dir, 'sessions');
     this.fd = fs.openSync(this.file, 'w+');
     if (typeof render === 'function') {
       this.render = render;
+    } else if ('text' in render) {
+      this.text = render.text;
     } else {
       this.json = { write: render.json, indent: render.indent, writer: new PrettyJsonWriter(WRITE_CHUNK + (WRITE_CHUNK >> 2)) };
       this.staging = Buffer.alloc(0);
@@ -89,6 +96,13 @@ export class SessionSpool {
       this.addJson(s, this.json);
       return;
     }
+    if (this.text !== null) {
+      const start = this.offset + this.staged;
+      this.text(s, (t) => this.append(t));
+      this.note(s.id, start, this.offset + this.staged - start);
+      this.dataConnections += s.dataConnections.length;
+      return;
+    }
     const r = this.render!(s);
     const len = typeof r === 'string' ? Buffer.byteLength(r, 'utf8') : r.length;
     if (this.staged + len > this.staging.length) this.flush();
@@ -103,6 +117,17 @@ export class SessionSpool {
       this.staged += len;
     }
     this.dataConnections += s.dataConnections.length;
+  }
+
+  /** Text written piece by piece (a `text` spool): staged, and to the file whenever the staging buffer is full. */
+  private append(t: string): void {
+    const len = Buffer.byteLength(t, 'utf8');
+    if (this.staged + len > this.staging.length) this.flush();
+    if (len >= this.staging.length) {
+      this.writeAll(Buffer.from(t, 'utf8'), len);
+      return;
+    }
+    this.staged += this.staging.write(t, this.staged, 'utf8');
   }
 
   private addJson(s: Session, { write, indent, writer: w }: JsonSpooling): void {

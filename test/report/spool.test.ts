@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SessionSpool } from '../../src/report/spool.js';
 import type { Session } from '../../src/model/types.js';
-import { renderSessionJson, writeSessionJson } from '../../src/report/json.js';
+import { renderSessionJson, SessionPiece, writeSessionJson } from '../../src/report/json.js';
 import { analyzed, ALL_CAPTURES } from './captures.js';
 
 describe('SessionSpool', () => {
@@ -20,6 +20,28 @@ describe('SessionSpool', () => {
       expect(spool.dataConnections).toBe(2 * sizes.length);
       expect(got.map((t) => t.length)).toEqual(sizes);
       got.forEach((t, id) => expect(t === String.fromCharCode(65 + id).repeat(sizes[id]!), `session ${id}`).toBe(true));
+    } finally {
+      spool.close();
+    }
+  });
+});
+
+describe('SessionSpool written a piece at a time ({ text })', () => {
+  it('stores the pieces back to back; split, a session longer than a read comes back in pieces that join to it', () => {
+    // Sessions of lines we control: line k of session id is "<id>:<k>" padded to a length that varies.
+    const lineCounts = [3, 200_000, 0, 1, 70_000, 9];
+    const text = (id: number): string[] => Array.from({ length: lineCounts[id]! }, (_, k) => `${k === 0 ? '' : '\n'}${id}:${k}`.padEnd(5 + (k % 37), '.'));
+    const spool = new SessionSpool({ text: (s, write) => { for (const t of text(s.id)) write(t); } });
+    try {
+      for (const id of [4, 1, 0, 5, 3, 2]) spool.add({ id, dataConnections: [] } as unknown as Session);
+      const got: string[] = [];
+      for (const c of spool.chunks({ split: true })) {
+        if (c instanceof SessionPiece) got[got.length - 1] += c.bytes.toString('latin1');
+        else got.push(c.toString('latin1'));
+      }
+      expect(got.map((t) => t.length)).toEqual(lineCounts.map((_, id) => text(id).join('').length));
+      expect(got[1]!.length).toBeGreaterThan(2 << 20);
+      got.forEach((t, id) => expect(t === text(id).join(''), `session ${id}`).toBe(true));
     } finally {
       spool.close();
     }

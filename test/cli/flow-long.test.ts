@@ -1,0 +1,37 @@
+/**
+ * Issue 18: `flow` on one long session (bench:shapes' `commands` shape, small): the ladder goes to
+ * the spool a line at a time and comes back in pieces (it is longer than a read), and what is
+ * printed is the ladder renderLadder draws for the whole session, line for line.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadSeed, PcapOut, splice } from '../../bench/capture-gen.js';
+import { analyzeFile } from '../../src/analysis/sources/file.js';
+import { renderLadder } from '../../src/report/ladder.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'ftpscope-flow-long-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('flow on a long session', () => {
+  it('30,000 commands: the printed ladder is the whole session\'s, though it reaches the spool and comes back in pieces', async () => {
+    const path = join(dir, 'commands.pcap');
+    const out = new PcapOut(path);
+    // frames 35-37 of the seed: CWD, its ACK, 250
+    splice(out, await loadSeed('captures/vsftpd-pasv-nat-ipv4.pcap'), { from: 34, to: 37, reps: 30_000, sessions: 1 });
+    out.close();
+    const r = spawnSync(process.execPath, [MAIN, 'flow', path, '--width', '100'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const a = await analyzeFile(path);
+    const expected = a.sessions.map((s) => renderLadder(s, { width: 100 }).map((l) => l.text).join('\n')).join('\n\n') + '\n';
+    // Longer than the spool's reads (1 MiB): the pieces had to be put back together.
+    expect(r.stdout.length).toBeGreaterThan(3 << 20);
+    expect(r.stdout.split('\n').length).toBe(expected.split('\n').length);
+    expect(r.stdout === expected).toBe(true);
+  });
+});
