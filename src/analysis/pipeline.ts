@@ -81,10 +81,6 @@ export interface PipelineCounters {
   bufferedBytes: number;
 }
 
-/**
- * Packets in, Analysis out: fast-path decode → TCP tracker → FTP analyzer. One per source;
- * files, live capture and anything else that yields PacketRecords share it.
- */
 /** Proxy legs cut to their headers remembered at once (a leg lives as long as its transfer). */
 const MAX_CUT_LEGS = 4096;
 
@@ -95,6 +91,10 @@ function legKey(fp: FastPacket): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+/**
+ * Packets in, Analysis out: fast-path decode → TCP tracker → FTP analyzer. One per source;
+ * files, live capture and anything else that yields PacketRecords share it.
+ */
 export class Pipeline {
   readonly analyzer: FtpAnalyzer;
   private readonly tracker: TcpTracker;
