@@ -62,3 +62,18 @@ export function collectIfGrown(): void {
   const live = getHeapStatistics().used_heap_size;
   collectAt = live + Math.max(HEADROOM_BYTES, live / 2);
 }
+
+/** Lines written between two chances of a heap collection (a power of two). */
+const HOUSEKEEPING_LINES = 1 << 14;
+
+/**
+ * `write`, with collectIfGrown every HOUSEKEEPING_LINES calls: drawing a long session's text (a
+ * report or a ladder written a line at a time) makes garbage as fast as reading the capture did.
+ */
+export function collectingWrite(write: (text: string) => void): (text: string) => void {
+  let lines = 0;
+  return (text) => {
+    write(text);
+    if ((++lines & (HOUSEKEEPING_LINES - 1)) === 0) collectIfGrown();
+  };
+}

@@ -13,14 +13,12 @@ import {
   analyzeWithProgress, collectPort, displayFilterArg, limitsOf, positiveInt, quietOnEpipe, withPasswords, captureArgs, captureInputs, CAPTURES_ARG_HELP,
   DISPLAY_FILTER_HELP, MAX_FLOWS_HELP, MEMORY_BUDGET_HELP,
 } from './report.js';
-import { collectIfGrown, preferThroughputGc } from './batch-gc.js';
+import { collectingWrite, preferThroughputGc } from './batch-gc.js';
 
 /** A session's ladder as text, its lines joined (no newline after the last). */
 
 /** How long a closed connection's late packets still count as its own (the tracker's linger, TIME-WAIT). */
 const LATE_PACKETS_SEC = 60;
-/** Lines drawn between two chances of a heap collection (a power of two). */
-const HOUSEKEEPING_LINES = 1 << 14;
 /** Final sessions held back for their late packets, at most. */
 const MAX_WAITING = 1024;
 
@@ -71,16 +69,7 @@ export function registerFlow(program: Command): void {
       // A ladder goes to the spool a line at a time (a long session's would be hundreds of MB as one string).
       const spool = diagram
         ? new SessionSpool((s) => draw(s, { showPasswords: flags.showPasswords }))
-        : new SessionSpool({
-          text: (s, write) => {
-            let lines = 0;
-            writeLadderText(s, { width, showPasswords: flags.showPasswords, graphs: flags.graphs === true }, (text) => {
-              write(text);
-              // Drawing makes garbage as fast as reading did: the same heap collections as the analysis.
-              if ((++lines & (HOUSEKEEPING_LINES - 1)) === 0) collectIfGrown();
-            });
-          },
-        });
+        : new SessionSpool({ text: (s, write) => writeLadderText(s, { width, showPasswords: flags.showPasswords, graphs: flags.graphs === true }, collectingWrite(write)) });
       let seen = 0;
       const draw1 = (all: Session): void => {
         const s = filter ? filter.keepSession(all) : all;

@@ -13,11 +13,11 @@ import { FtpscopeError } from '../errors.js';
 import { eventToJson, findingToJson, reportJsonPieces, writeSessionJson } from '../report/json.js';
 import { DisplayFilter, FilterSyntaxError } from '../report/filter/index.js';
 import { ChunkedWriter } from '../report/output.js';
-import { renderSessionText, reportTextChunks } from '../report/text.js';
+import { reportTextChunks, writeSessionText } from '../report/text.js';
 import { SessionSpool } from '../report/spool.js';
 import { HtmlReport } from '../report/html.js';
 import { formatBytes } from '../report/format.js';
-import { collectIfGrown, preferThroughputGc } from './batch-gc.js';
+import { collectIfGrown, collectingWrite, preferThroughputGc } from './batch-gc.js';
 
 /** NDJSON output queued for stdout beyond which reading the capture waits for it to drain. */
 const NDJSON_QUEUE_BYTES = 1 << 20;
@@ -243,7 +243,7 @@ export async function printReport(capture: CaptureInputs, o: {
   const jsonOpts = { showPasswords, graphs };
   const spool = o.json
     ? new SessionSpool({ json: (w, s, streamed) => writeSessionJson(w, s, jsonOpts, streamed), indent: 4, streamCommands: stream ? jsonOpts : undefined })
-    : new SessionSpool((s) => renderSessionText(s, { showPasswords, graphs }));
+    : new SessionSpool({ text: (s, write) => writeSessionText(s, { showPasswords, graphs }, collectingWrite(write)) });
   const counters = o.counters ?? { commandsStreamed: 0, maxCommandsHeld: 0, bytesSpooled: 0 };
   const commands = spool.commands;
   try {
@@ -255,7 +255,7 @@ export async function printReport(capture: CaptureInputs, o: {
     for (const s of all.sessions) keep(s);
     counters.bytesSpooled = commands?.bytesSpooled ?? 0;
     const a = filter ? { ...all, unpairedDataConnections: all.unpairedDataConnections.filter((dc) => filter.matchesTransfer(null, dc)) } : all;
-    const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => (o.json ? spool.chunks({ split: true }) : spool.chunks()) };
+    const pre = { count: spool.sessions, dataConnections: spool.dataConnections, chunks: () => spool.chunks({ split: true }) };
     const w = new ChunkedWriter(o.out ?? process.stdout);
     if (o.json) {
       for (const piece of reportJsonPieces(a, { showPasswords, graphs }, pre)) await w.write(piece);

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { SessionPiece, type PrerenderedSessions } from './json.js';
 import type { Analysis, DataConnection, FtpCommand, FtpReply, MalformedLine, Session, SourceFile } from '../model/types.js';
 import type { Finding } from '../model/findings.js';
@@ -49,6 +50,22 @@ export function renderSessionText(s: Session, opts: TextOptions = {}): string {
   return emitLines(out, opts);
 }
 
+/** Where a session's lines go: an array, or a writer that lets each go (LineSink of writeSessionText). */
+interface LineSink {
+  push(line: string): unknown;
+}
+
+/**
+ * renderSessionText's text handed to `write` a line at a time (each with its newline): a session
+ * of a million commands is never one string.
+ */
+export function writeSessionText(s: Session, opts: TextOptions, write: (text: string) => void): void {
+  const width = opts.width;
+  const sink: LineSink = { push: (line) => write(`${width ? truncate(line, width) : line}\n`) };
+  sink.push('');
+  renderSession(s, opts, sink);
+}
+
 function emitLines(lines: string[], opts: TextOptions): string {
   return (opts.width ? lines.map((l) => truncate(l, opts.width!)) : lines).map((l) => l + '\n').join('');
 }
@@ -86,8 +103,14 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   if (sessions === 0) head.push(NO_SESSIONS_HINT);
   yield emit(head);
 
-  if (pre) for (const c of pre.chunks()) yield typeof c === 'string' ? c : (c instanceof SessionPiece ? c.bytes : c).toString('utf8');
-  else for (const s of a.sessions) yield renderSessionText(s, opts);
+  if (pre) {
+    // A long session comes in pieces, which may cut a character in two: one decoder across them all.
+    const utf8 = new StringDecoder('utf8');
+    for (const c of pre.chunks()) yield typeof c === 'string' ? c : utf8.write(c instanceof SessionPiece ? c.bytes : c);
+    yield utf8.end();
+  } else {
+    for (const s of a.sessions) yield renderSessionText(s, opts);
+  }
 
   const tail: string[] = [];
   if (a.unpairedDataConnections.length > 0) {
@@ -103,7 +126,7 @@ export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: Pre
   yield emit(tail);
 }
 
-function renderSession(s: Session, opts: TextOptions, out: string[]): void {
+function renderSession(s: Session, opts: TextOptions, out: LineSink): void {
   const dur = formatDuration(s.end - s.start);
   out.push(`Session ${s.id}  ${formatEndpoint(s.client)} -> ${formatEndpoint(s.server)}` +
     `  user ${s.user === null ? '-' : printable(s.user)}${loginNote(s)}  ${dur}`);
@@ -194,7 +217,7 @@ function interleave(commands: FtpCommand[], unsolicited: FtpReply[]): Array<FtpC
     .map((x) => x.item);
 }
 
-function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: TextOptions, out: string[]): void {
+function renderCommand(s: Session, c: FtpCommand, dcs: DataConnection[], opts: TextOptions, out: LineSink): void {
   const arg = maskArg(c.verb, c.arg, opts.showPasswords);
   out.push(`  ${relTs(c.ts - s.start)} ${pad(frameTag(c.frame), 7)} ${printable(c.verb)}` +
     `${arg !== null ? ' ' + printable(arg) : ''}`);
@@ -227,13 +250,13 @@ function answers(c: FtpCommand): Array<FtpReply | MalformedLine> {
   return [...c.replies, ...c.malformedReplies].map((x, i) => ({ x, i })).sort((p, q) => (p.x.ts - q.x.ts) || (p.i - q.i)).map((p) => p.x);
 }
 
-function renderReply(r: FtpReply, indent: string, out: string[], showPasswords: boolean | undefined): void {
+function renderReply(r: FtpReply, indent: string, out: LineSink, showPasswords: boolean | undefined): void {
   const lines = maskReplyText(r.text, showPasswords).split('\n');
   out.push(`${indent}${r.code} ${printable(lines[0] ?? '')}${frameNote(r.frame)}`);
   for (const l of lines.slice(1)) out.push(`${indent}    ${printable(l)}`);
 }
 
-export function renderDataConnection(dc: DataConnection, s: Session | null, indent: string, out: string[], opts: TextOptions = {}): void {
+export function renderDataConnection(dc: DataConnection, s: Session | null, indent: string, out: LineSink, opts: TextOptions = {}): void {
   const setup = dc.setup ? `${dc.setup}${dc.setupFrame !== null ? ` ${frameTag(dc.setupFrame)}` : ''}` : 'setup unknown';
   const what = [dc.direction ?? 'direction unknown'];
   if (dc.path !== null) what.push(printable(dc.path));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderReportText } from '../../src/report/text.js';
+import { renderReportText, reportTextChunks } from '../../src/report/text.js';
+import { SessionPiece } from '../../src/report/json.js';
 import { analyzed, ALL_CAPTURES, ZEEK_EXPECTED } from './captures.js';
 
 /** Index of the first line at or after `from` that satisfies `pred`, or -1. */
@@ -82,5 +83,18 @@ describe('text report', () => {
     const s = a.sessions[0]!;
     expect(s.findings.map((f) => f.code)).toEqual(['capture-gaps']);
     expect(s.findings[0]!.message).toContain(`5416642848 bytes of it in ${holes} gaps`);
+  });
+});
+
+describe('text report of prerendered sessions (the spool, issue 18)', () => {
+  it('a long session comes back in pieces: a character cut between two pieces is whole in the text', async () => {
+    const a = await analyzed('zeek/ipv4.pcap');
+    const session = Buffer.from('\nSession 1 … café ✓\n', 'utf8');
+    // Cut inside the three bytes of "…" and inside the two of "é".
+    const cuts = [session.indexOf('…') + 1, session.indexOf('é') + 1];
+    const pieces = [session.subarray(0, cuts[0]), new SessionPiece(session.subarray(cuts[0], cuts[1])), new SessionPiece(session.subarray(cuts[1]))];
+    const text = [...reportTextChunks(a, {}, { count: 1, dataConnections: 0, chunks: () => pieces })].join('');
+    expect(text).toContain(session.toString('utf8'));
+    expect(text).not.toContain('\ufffd');
   });
 });
