@@ -15,8 +15,6 @@ import {
 } from './report.js';
 import { collectingWrite, preferThroughputGc } from './batch-gc.js';
 
-/** A session's ladder as text, its lines joined (no newline after the last). */
-
 /** How long a closed connection's late packets still count as its own (the tracker's linger, TIME-WAIT). */
 const LATE_PACKETS_SEC = 60;
 /** Final sessions held back for their late packets, at most. */
