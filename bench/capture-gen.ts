@@ -288,3 +288,13 @@ export function splice(out: PcapOut, seed: Seed, o: { from: number; to: number; 
     for (let i = o.to; i < seed.packets.length; i++) write(i, clock + t(i) - t(o.to) + s * 0.001, { moves: moves[s], seq });
   }
 }
+
+/** What splice() repeats and how often. */
+export type SpliceOptions = Parameters<typeof splice>[2];
+
+/** A capture file at `path`: splice() of the seed `seedRel` (a path under captures/, or under the public captures). */
+export async function writeSpliced(path: string, seedRel: string, o: SpliceOptions): Promise<void> {
+  const out = new PcapOut(path);
+  splice(out, await loadSeed(seedRel), o);
+  out.close();
+}

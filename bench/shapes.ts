@@ -24,18 +24,14 @@
 import { mkdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, CLI, clientMoves, generate, loadSeed, MB, PcapOut, rewritePacket, splice } from './capture-gen.js';
+import { arg, CLI, clientMoves, generate, loadSeed, MB, PcapOut, rewritePacket, writeSpliced } from './capture-gen.js';
 import { fmt, HAVE_TIME, median, ours, spread, type Timed, tshark, tsharkAvailable } from './measure.js';
 
 const NAT = 'captures/vsftpd-pasv-nat-ipv4.pcap';
 
 /** A shape made of one seed's frames [from, to) repeated `full` times (at scale 1) in `sessions` sessions. */
 function splicedShape(o: { from: number; to: number; full: number; sessions: number; dataPort?: number }): Shape['make'] {
-  return async (path, scale) => {
-    const out = new PcapOut(path);
-    splice(out, await loadSeed(NAT), { from: o.from, to: o.to, reps: Math.max(1, Math.round(o.full * scale)), sessions: o.sessions, dataPort: o.dataPort });
-    out.close();
-  };
+  return (path, scale) => writeSpliced(path, NAT, { from: o.from, to: o.to, reps: Math.max(1, Math.round(o.full * scale)), sessions: o.sessions, dataPort: o.dataPort });
 }
 
 interface Shape {

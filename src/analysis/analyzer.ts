@@ -640,9 +640,6 @@ export class FtpAnalyzer implements StreamHandler {
     for (const f of this.diagnoser.session(s, facts)) this.listFinding(s, f);
   }
 
-
-
-
   /** Sessions handed to retireSession so far. */
   get retired(): number {
     return this.retiredCount;

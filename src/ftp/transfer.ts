@@ -29,7 +29,7 @@ export class TransferAccumulator {
 
   /**
    * `hash` false: bytes are counted only and finish() gives no digest (the proxy's --no-hash).
-   * `heads`: the budget shared by the analysis' accumulators. `hasher`: where long streams are
+   * `headBudget`: the budget shared by the analysis' accumulators. `hasher`: where long streams are
    * hashed (this thread unless the source says otherwise).
    */
   constructor(private readonly hash = true, private readonly headBudget: HashHeads = new HashHeads(), private readonly hasher: StreamHasher = IN_THREAD) {}
@@ -112,7 +112,6 @@ export class TransferAccumulator {
     this.release(0);
     this.release(1);
   }
-
 
   private release(tcpDir: 0 | 1): void {
     const head = this.heads[tcpDir];

@@ -149,7 +149,7 @@ export class ThreadHasher implements StreamHasher {
 
   create(): StreamHash {
     if (this.failed) return inThreadHash();
-    return new ThreadHash(this, this.nextId++ >>> 0, this.failedCount);
+    return new ThreadHash(this, this.nextId++ >>> 0);
   }
 
   /** Stops the worker; hashes not yet digested give none. */
@@ -158,15 +158,10 @@ export class ThreadHasher implements StreamHasher {
     await this.worker?.terminate();
   }
 
-  /** Times the worker was given up (0 or 1): a stream created before that cannot be finished there. */
-  get failedCount(): number {
-    return this.failed ? 1 : 0;
-  }
-
   /**
-   * @internal A stream's bytes, in pieces the ring takes. A capture's transfer comes a segment at
-   * a time: its bytes are appended to the stream's last record while that is the newest and not
-   * yet published, so the worker sees a few large updates rather than one per segment.
+   * @internal A stream's bytes, in pieces the ring takes. Small chunks (a TLS leg's records, a
+   * slow sender's reads) are appended to the stream's last record while that is the newest and not
+   * yet published, so the worker sees a few large updates rather than one per chunk.
    */
   update(id: number, data: Uint8Array): void {
     const most = Math.min(MAX_PIECE, this.ring >>> 2);
@@ -287,11 +282,11 @@ export class ThreadHasher implements StreamHasher {
   }
 }
 
-/** One stream's hash on the worker; `epoch` tells whether the worker was given up since it began. */
+/** One stream's hash on the worker (made only while it is up: once given up, digest() says null). */
 class ThreadHash implements StreamHash {
   private done = false;
 
-  constructor(private readonly owner: ThreadHasher, private readonly id: number, private readonly epoch: number) {}
+  constructor(private readonly owner: ThreadHasher, private readonly id: number) {}
 
   update(data: Uint8Array): void {
     if (!this.done) this.owner.update(this.id, data);
@@ -300,7 +295,7 @@ class ThreadHash implements StreamHash {
   digest(): string | null {
     if (this.done) throw new Error('ThreadHash: digest after digest or discard');
     this.done = true;
-    return this.owner.failedCount === this.epoch ? this.owner.digest(this.id) : null;
+    return this.owner.digest(this.id);
   }
 
   discard(): void {

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSeed, PcapOut, splice } from '../../bench/capture-gen.js';
+import { writeSpliced } from '../../bench/capture-gen.js';
 import { STREAM_COMMANDS_AFTER, type StreamingCounters } from '../../src/analysis/analyzer.js';
 import { extractFiles } from '../../src/cli/extract.js';
 import { displayFilterArg } from '../../src/cli/report.js';
@@ -29,10 +29,8 @@ afterAll(() => {
 describe('extract forgets commands as they complete (issue 18)', () => {
   it('two sessions of 2,400 commands and 600 transfers each: a few hundred commands held, the same files and index', async () => {
     const path = join(dir, 'long.pcap');
-    const out = new PcapOut(path);
     // frames 16-34 of the seed: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
-    splice(out, await loadSeed(NAT), { from: 15, to: 34, reps: 600, sessions: 2, dataPort: 57476 });
-    out.close();
+    await writeSpliced(path, NAT, { from: 15, to: 34, reps: 600, sessions: 2, dataPort: 57476 });
     const capture = { files: [path], merged: false, name: path, ignored: [] };
 
     const counters: StreamingCounters = { commandsStreamed: 0, maxCommandsHeld: 0 };

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadSeed, PcapOut, splice } from '../../bench/capture-gen.js';
+import { writeSpliced } from '../../bench/capture-gen.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { renderLadder } from '../../src/report/ladder.js';
 import { renderReportText } from '../../src/report/text.js';
@@ -21,10 +21,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function longSession(): Promise<string> {
   const path = join(dir, 'commands.pcap');
-  const out = new PcapOut(path);
   // frames 35-37 of the seed: CWD, its ACK, 250
-  splice(out, await loadSeed('captures/vsftpd-pasv-nat-ipv4.pcap'), { from: 34, to: 37, reps: 30_000, sessions: 1 });
-  out.close();
+  await writeSpliced(path, 'captures/vsftpd-pasv-nat-ipv4.pcap', { from: 34, to: 37, reps: 30_000, sessions: 1 });
   return path;
 }
 

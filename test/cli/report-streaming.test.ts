@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSeed, PcapOut, splice } from '../../bench/capture-gen.js';
+import { writeSpliced, type SpliceOptions } from '../../bench/capture-gen.js';
 import { printReport, type ReportCounters } from '../../src/cli/report.js';
 import { STREAM_COMMANDS_AFTER } from '../../src/analysis/analyzer.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
@@ -33,11 +33,9 @@ afterAll(() => {
 });
 
 /** A capture of bench:shapes' kind (see bench/shapes.ts): the seed's frames [from, to) repeated. */
-async function shape(name: string, o: { from: number; to: number; reps: number; sessions: number; dataPort?: number }): Promise<string> {
+async function shape(name: string, o: SpliceOptions): Promise<string> {
   const path = join(dir, `${name}.pcap`);
-  const out = new PcapOut(path);
-  splice(out, await loadSeed(NAT), o);
-  out.close();
+  await writeSpliced(path, NAT, o);
   return path;
 }
 
