@@ -437,6 +437,14 @@ export class FtpAnalyzer implements StreamHandler {
     if (owner && leg.kind === 'control') {
       this.originalServer(owner, { ip: conn.server.ip, port: conn.server.port, ...(leg.name !== undefined ? { name: leg.name } : {}) }, ts);
     }
+    // The proxy is the FTP client on every server-facing leg: it dials the server's control port and
+    // its passive data ports; in active mode the server dials the proxy (the comment says so).
+    this.packetTable?.follow(conn.id, {
+      channel: leg.kind === 'control' ? 'proxy-control' : 'proxy-data',
+      session: owner?.session ?? null,
+      dataConnection: null,
+      initiatorRole: leg.serverDialled === true ? 'server' : 'client',
+    });
     return true;
   }
 

@@ -5,7 +5,7 @@
  * they decode a packet the same way.
  */
 import type { DissectContext } from '../dissect/dissect.js';
-import type { PacketFact } from '../model/packet-facts.js';
+import { isControlChannel, isDataChannel, type PacketFact } from '../model/packet-facts.js';
 
 export function dissectContextOf(fact: PacketFact): DissectContext {
   const ctx: DissectContext = {
@@ -16,7 +16,7 @@ export function dissectContextOf(fact: PacketFact): DissectContext {
       analysis: fact.analysis ?? undefined,
     },
   };
-  const ftpChannel = fact.channel === 'control' ? 'control' : fact.channel === 'data' || fact.channel === 'unpaired' ? 'data' : null;
+  const ftpChannel = isControlChannel(fact.channel) ? 'control' : isDataChannel(fact.channel) ? 'data' : null;
   if (ftpChannel !== null && fact.sender !== null && !(ftpChannel === 'control' && fact.tls)) {
     ctx.ftp = { channel: ftpChannel, fromClient: fact.sender === 'client' };
   }

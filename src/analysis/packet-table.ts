@@ -7,7 +7,7 @@
  * belongs to and the FTP role of its sender. Control lines a packet completed are attached by
  * frame. Sessions see their packets through PacketList views over the table.
  */
-import { senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase, type WireLine } from '../model/packet-facts.js';
+import { isControlChannel, isDataChannel, senderRole, type ControlLine, type FtpRole, type PacketChannel, type PacketFact, type PacketList, type TcpPhase, type WireLine } from '../model/packet-facts.js';
 import type { TcpFacts } from '../model/tcp-facts.js';
 import type { AnalysisResult } from '../tcp/analysis.js';
 import type { Endpoint, Session } from '../model/types.js';
@@ -308,13 +308,17 @@ export class PacketTable {
     this.len[i] = p.len;
     this.window[i] = p.window;
     this.flags[i] = flags;
+    if (e.tlsAfter === null && payload && end - start >= 2 && (e.channel === 'proxy-control' || e.channel === 'proxy-data') && isTlsRecordStart(payload, start)) {
+      // A proxy's server-facing leg is not read as a session (no AUTH TLS reply to go by): its first TLS record says it.
+      e.tlsAfter = p.frame - 1;
+    }
     const tls = e.channel === 'data' ? e.tlsAfter !== null : e.tlsAfter !== null && p.frame > e.tlsAfter;
     // A packet-by-packet decoder reads each clear-text segment's own bytes as FTP, but not a
     // retransmission's: Wireshark shows it as one and decodes nothing.
     const retransmitted = conn.retransmissions > e.retransmissions;
     e.retransmissions = conn.retransmissions;
     this.wireAt[i] = -1;
-    if (payload && end > start && e.channel === 'control' && !retransmitted && !tls) {
+    if (payload && end > start && (e.channel === 'control' || e.channel === 'proxy-control') && !retransmitted && !tls) {
       const n = firstLineLength(payload, start, end);
       this.wireAt[i] = this.wireText.append(payload, start, n, seqNo, this.firstSeq);
       this.wireLen[i] = n;
@@ -361,13 +365,13 @@ export class PacketTable {
     let meaning: PacketFact['meaning'] = null;
     const lines = this.lines.get(frame);
     if (lines && channel === 'control') meaning = { kind: 'control', lines };
-    else if (channel === 'data' || channel === 'unpaired') {
+    else if (isDataChannel(channel)) {
       if (len > 0 && relSeq !== null) meaning = { kind: 'transfer', offset: Math.max(0, relSeq - 1) };
     }
     const other = dir === 0 ? 1 : 0;
     return {
       frame,
-      wire: channel === 'control' ? this.wireOf(i, sender) : null,
+      wire: isControlChannel(channel) ? this.wireOf(i, sender) : null,
       ts: this.ts[i]!,
       fileOffset: this.fileOffset[i]!,
       tcpId: this.tcpId[i]!,
@@ -659,4 +663,10 @@ class ByteRing {
     const off = at % ByteRing.BLOCK;
     return Buffer.from(block.buffer, block.byteOffset + off, n).toString('latin1');
   }
+}
+
+/** A TLS record header at `at`: content type 20–23 (change cipher spec, alert, handshake, application data), major version 3. */
+function isTlsRecordStart(b: Uint8Array, at: number): boolean {
+  const type = b[at]!;
+  return type >= 0x14 && type <= 0x17 && b[at + 1] === 0x03;
 }

@@ -20,6 +20,8 @@ export interface ProxyLeg {
   server: Endpoint;
   /** Control legs in forward mode: the host name the user typed for the server. */
   name?: string;
+  /** The server opened this leg (an active-mode data connection); otherwise the proxy did. */
+  serverDialled?: boolean;
 }
 
 const PREFIX = 'ftpscope proxy: server-facing ';
@@ -31,7 +33,8 @@ function ep(e: Endpoint): string {
 /** The comment on a server-facing leg's SYN. */
 export function proxyLegComment(leg: ProxyLeg): string {
   const name = leg.name !== undefined && NAME.test(leg.name) ? ` (name ${leg.name})` : '';
-  return `${PREFIX}${leg.kind} leg of the session ${ep(leg.client)} -> ${ep(leg.server)}${name}`;
+  const dialled = leg.serverDialled === true ? ` ${SERVER_DIALLED}` : '';
+  return `${PREFIX}${leg.kind} leg of the session ${ep(leg.client)} -> ${ep(leg.server)}${name}${dialled}`;
 }
 
 /**
@@ -45,7 +48,9 @@ export const PAYLOAD_ON_CLIENT_LEG = 'ftpscope proxy: this leg\'s data segments 
 const NAME = /^[A-Za-z0-9._-]{1,253}$/;
 
 const ENDPOINT = String.raw`(\[[0-9A-Fa-f:.]+\]|[0-9.]+):(\d{1,5})`;
-const LEG_RE = new RegExp(String.raw`^ftpscope proxy: server-facing (control|data) leg of the session ${ENDPOINT} -> ${ENDPOINT}(?: \(name ([A-Za-z0-9._-]{1,253})\))?$`);
+/** Said of a leg the server opened (active mode: the FTP server, not the proxy, is its TCP initiator). */
+const SERVER_DIALLED = '(dialled by the server)';
+const LEG_RE = new RegExp(String.raw`^ftpscope proxy: server-facing (control|data) leg of the session ${ENDPOINT} -> ${ENDPOINT}(?: \(name ([A-Za-z0-9._-]{1,253})\))?( \(dialled by the server\))?$`);
 
 /** The leg a packet comment names, or null when the comment is anything else. */
 export function parseProxyLegComment(text: string): ProxyLeg | null {
@@ -60,5 +65,5 @@ export function parseProxyLegComment(text: string): ProxyLeg | null {
   const client = endpoint(m[2]!, m[3]!);
   const server = endpoint(m[4]!, m[5]!);
   if (!client || !server) return null;
-  return { kind: m[1] as ProxyLegKind, client, server, ...(m[6] !== undefined ? { name: m[6] } : {}) };
+  return { kind: m[1] as ProxyLegKind, client, server, ...(m[6] !== undefined ? { name: m[6] } : {}), ...(m[7] !== undefined ? { serverDialled: true } : {}) };
 }

@@ -10,8 +10,22 @@ import type { TcpPacketAnalysis } from './tcp-analysis.js';
 /** Who a packet's sender is in FTP terms (in active mode the FTP server opens the data connection). */
 export type FtpRole = 'client' | 'server';
 
-/** What a packet's connection is to the analysis. */
-export type PacketChannel = 'control' | 'data' | 'unpaired' | 'other';
+/**
+ * What a packet's connection is to the analysis. `proxy-control` and `proxy-data` are the
+ * server-facing legs of a proxy recording (`ftpscope proxy --record`): the proxy's own control
+ * and data connections to the server, part of the session they serve.
+ */
+export type PacketChannel = 'control' | 'data' | 'unpaired' | 'proxy-control' | 'proxy-data' | 'other';
+
+/** Channels whose payload is FTP control lines (read packet by packet as Wireshark does). */
+export function isControlChannel(c: PacketChannel): boolean {
+  return c === 'control' || c === 'proxy-control';
+}
+
+/** Channels whose payload is FTP data (a transfer). */
+export function isDataChannel(c: PacketChannel): boolean {
+  return c === 'data' || c === 'unpaired' || c === 'proxy-data';
+}
 
 /** Where a packet sits in its connection's life: opening, carrying data, acknowledging, closing, aborting. */
 export type TcpPhase = 'handshake' | 'data' | 'ack' | 'teardown' | 'reset';

@@ -35,7 +35,8 @@ export function readBufferGrowthBytes(): number {
 
 /** Where a leg's traffic is reported (the analysis, the recording). Directions: 0 from the side that opened the leg. */
 export interface LegTap {
-  open(client: Endpoint, server: Endpoint): void;
+  /** `peerDialled`: the peer opened the connection to the proxy (`client` is the peer's end); otherwise the proxy did. */
+  open(client: Endpoint, server: Endpoint, peerDialled?: boolean): void;
   /** `bytes` is only valid during the call (the relay reuses its read buffer): copy to keep. */
   data(dir: Dir, bytes: Buffer): void;
   /** A FIN in direction `dir` (the peer's, received; or the proxy's, sent). */
@@ -190,7 +191,7 @@ export class DataRelay {
       leg.tapped = true;
       const local = { ip: normalizeIp(sock.localAddress ?? ''), port: sock.localPort ?? 0 };
       const remote = { ip: normalizeIp(sock.remoteAddress ?? ''), port: sock.remotePort ?? 0 };
-      if (leg.weConnected) tap.open(local, remote); else tap.open(remote, local);
+      if (leg.weConnected) tap.open(local, remote, false); else tap.open(remote, local, true);
     }
     if (this.legs.client.raw?.readyState === 'open' && this.legs.server.raw?.readyState === 'open' &&
         this.legs.client.raw.connecting === false && this.legs.server.raw.connecting === false) {

@@ -68,7 +68,7 @@ export class ObservedLeg implements LegTap {
 
   constructor(private readonly obs: ProxyObserver, private readonly analyzed: boolean, private readonly link: LegLink | null = null) {}
 
-  open(client: Endpoint, server: Endpoint): void {
+  open(client: Endpoint, server: Endpoint, peerDialled = false): void {
     const ts = now();
     this.obs.clock.advance(ts);
     const rec = this.obs.rec;
@@ -84,7 +84,7 @@ export class ObservedLeg implements LegTap {
     // A server-facing data leg carries the bytes of its client-facing leg: recorded once, there (recorder.ts).
     const payload = this.link?.kind !== 'data' || this.obs.serverDataPayload;
     const comment = session
-      ? proxyLegComment({ kind: this.link!.kind, client: session.client, server: session.server, name }) + (payload ? '' : `\n${PAYLOAD_ON_CLIENT_LEG}`)
+      ? proxyLegComment({ kind: this.link!.kind, client: session.client, server: session.server, name, serverDialled: peerDialled }) + (payload ? '' : `\n${PAYLOAD_ON_CLIENT_LEG}`)
       : undefined;
     this.recConn = rec ? rec.open(client, server, ts, { onPacket, comment, payload }) : null;
     const frame = this.recConn ? this.recConn.synFrame : null;

@@ -12,11 +12,16 @@ const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
 
-/** "ctrl", "D2" (a data connection of its session), "U3" (unpaired) or "#17" (a TCP connection outside FTP). */
+/**
+ * "ctrl", "D2" (a data connection of its session), "U3" (unpaired), "Sctrl" / "Sdata" (a proxy
+ * recording's server-facing legs) or "#17" (a TCP connection outside FTP).
+ */
 export function connectionLabel(p: PacketFact): string {
   if (p.channel === 'control') return 'ctrl';
   if (p.channel === 'data' && p.dataConnection !== null) return `D${p.dataConnection}`;
   if (p.channel === 'unpaired' && p.dataConnection !== null) return `U${p.dataConnection}`;
+  if (p.channel === 'proxy-control') return 'Sctrl';
+  if (p.channel === 'proxy-data') return 'Sdata';
   return `#${p.tcpId}`;
 }
 
@@ -39,6 +44,12 @@ export function packetSummary(p: PacketFact, dc: DataConnection | null, showPass
       ? `Request: ${commandText(l.command.verb, l.command.arg, showPasswords)}`
       : `Response: ${l.reply.code} ${firstLine(maskReplyText(l.reply.text, showPasswords))}`)).join('; ');
   }
+  // A proxy's server-facing control leg is not read as a session: its packets' own lines say what it carried.
+  if (p.channel === 'proxy-control' && p.wire !== null && p.wire.length > 0) {
+    return p.wire.map((l) => (l.kind === 'request'
+      ? `Request: ${commandText(l.verb, l.arg, showPasswords)}`
+      : `Response: ${l.code ?? ''} ${maskReplyText(l.arg, showPasswords)}`)).join('; ');
+  }
   const nums = `seq=${p.relSeq ?? p.seq}${p.flags & TCP_ACK ? ` ack=${p.relAck ?? p.ack}` : ''}`;
   if (m?.kind === 'transfer') {
     const what = dc?.command ? `${dc.command.verb}${dc.command.arg ? ' ' + dc.command.arg : ''}` : 'data';
@@ -57,7 +68,9 @@ export function packetSummary(p: PacketFact, dc: DataConnection | null, showPass
 export function factLine(p: PacketFact, showPasswords = false): string {
   const where = p.channel === 'control' ? `session ${p.session}, control connection`
     : p.channel === 'data' ? `session ${p.session}, data connection D${p.dataConnection}`
-      : p.channel === 'unpaired' ? `unpaired data connection ${p.dataConnection}` : `TCP connection #${p.tcpId} (not FTP)`;
+      : p.channel === 'unpaired' ? `unpaired data connection ${p.dataConnection}`
+        : p.channel === 'proxy-control' ? `session ${p.session}, the proxy's server-facing control connection`
+          : p.channel === 'proxy-data' ? `session ${p.session}, a server-facing data connection of the proxy` : `TCP connection #${p.tcpId} (not FTP)`;
   const who = p.sender ? `sent by the FTP ${p.sender}` : 'sender role unknown';
   return `Analysis: ${where}; ${who} (${p.fromInitiator ? 'the TCP initiator' : 'not the TCP initiator'}); ${p.phase}; ${packetSummary(p, null, showPasswords)}`;
 }

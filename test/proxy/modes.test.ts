@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { Client, enterPassiveModeIPv6 } from 'basic-ftp';
 import { startProxy, type RunningProxy } from '../../src/proxy/server.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
-import { analyzeFile } from '../../src/analysis/sources/file.js';
+import { analyzeFile, analyzeFilePackets } from '../../src/analysis/sources/file.js';
 import { RawFtp, hasBinary, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 
 const d = fs.existsSync('/usr/sbin/vsftpd') ? describe : describe.skip;
@@ -177,6 +177,24 @@ const hasV6Loopback = Object.values(os.networkInterfaces()).some((l) => l?.some(
     expect(bad.stdout.trim()).toBe('');
     const frames = await run('tshark', ['-n', '-r', pcap, '-T', 'fields', '-e', 'frame.number']);
     expect(frames.stdout.trim().split('\n').length).toBeGreaterThan(100);
+    // The server-facing data legs as tshark finds them (by their SYN's comment, payload by tcp.len):
+    // the bytes of a download come from the FTP server, of an upload from the client (the proxy),
+    // whichever side dialled (the EPRT download's leg may be the server's).
+    const legs = await run('tshark', ['-n', '-r', pcap, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.len', '-e', 'frame.comment']);
+    const { packets } = await analyzeFilePackets(pcap, { ftpPorts: [p.address().port] });
+    const facts = new Map([...packets()].map((f) => [f.frame, f]));
+    const dataLegs = new Set<string>();
+    const senders = new Map<string, Set<string>>();
+    for (const [frame, stream, len, comment] of legs.stdout.trim().split('\n').map((l) => l.split('|'))) {
+      if (comment?.includes('server-facing data leg')) dataLegs.add(stream!);
+      if (!dataLegs.has(stream!) || Number(len) === 0) continue;
+      const f = facts.get(Number(frame))!;
+      expect(f.channel).toBe('proxy-data');
+      const set = senders.get(stream!) ?? new Set<string>();
+      set.add(f.sender ?? 'unknown');
+      senders.set(stream!, set);
+    }
+    expect([...senders.values()].map((set) => [...set])).toEqual([['server'], ['client'], ['server']]);
   });
 });
 

@@ -10,7 +10,8 @@ import { Client } from 'basic-ftp';
 import { startProxy } from '../../src/proxy/server.js';
 import { SYNTHESIZED_COMMENT } from '../../src/proxy/recorder.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
-import { analyzeFile } from '../../src/analysis/sources/file.js';
+import { analyzeFile, analyzeFilePackets } from '../../src/analysis/sources/file.js';
+import { connectionLabel, packetSummary } from '../../src/report/packet-facts.js';
 import { eventToJson, reportJsonChunks, toReportJson } from '../../src/report/json.js';
 import { expectValidReport } from '../helpers/validate-report.js';
 import { renderLadder } from '../../src/report/ladder.js';
@@ -148,6 +149,51 @@ d('--record and --log', () => {
     expect(cutStreams.every((st) => st.whole === 0)).toBe(true);
     expect(cutStreams.map((st) => st.cut).filter((n) => n === SIZE)).toHaveLength(2);
     expect([...streams.values()].filter((st) => st.whole === SIZE)).toHaveLength(2);
+  });
+
+  tsharkIt('every packet of the server-facing legs belongs to the session, sent by the FTP side tshark names, its lines decoded and PASS masked', async () => {
+    const { packets } = await analyzeFilePackets(pcap, { ftpPorts: [proxyPort] });
+    const facts = new Map([...packets()].map((p) => [p.frame, p]));
+    // tshark names the legs by their SYN's comment, and decodes the server leg as FTP on the server's port.
+    const fields = await run('tshark', ['-n', '-r', pcap, '-d', `tcp.port==${ftpd.port},ftp`, '-T', 'fields', '-E', 'separator=|',
+      '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.dstport', '-e', 'tcp.len', '-e', 'frame.comment', '-e', 'ftp.request.command', '-e', 'ftp.response.code']);
+    expect(fields.code, fields.stderr).toBe(0);
+    const rows = fields.stdout.trim().split('\n').map((l) => l.split('|'));
+    const legKind = new Map<string, string>();
+    for (const [, stream, , , comment] of rows) {
+      const m = /server-facing (control|data) leg/.exec(comment ?? '');
+      if (m) legKind.set(stream!, m[1]!);
+    }
+    expect([...legKind.values()].sort()).toEqual(['control', 'data', 'data']);
+    const dataSenders = new Map<string, Set<string>>();
+    let commands = 0;
+    for (const [frame, stream, dstPort, len, , command, reply] of rows) {
+      const p = facts.get(Number(frame))!;
+      const kind = legKind.get(stream!);
+      if (kind === undefined) {
+        expect(p.channel, `frame ${frame}`).not.toMatch(/^proxy-/);
+        continue;
+      }
+      expect([p.channel, p.session], `frame ${frame}`).toEqual([`proxy-${kind}`, 1]);
+      expect(connectionLabel(p)).toBe(kind === 'control' ? 'Sctrl' : 'Sdata');
+      if (kind === 'control') {
+        // The proxy is the FTP client of the server: what it sends goes to the server's port.
+        expect(p.sender, `frame ${frame}`).toBe(Number(dstPort) === ftpd.port ? 'client' : 'server');
+        if (command) {
+          commands++;
+          expect(p.wire?.map((l) => (l.kind === 'request' ? l.verb : null)), `frame ${frame}`).toEqual([command]);
+          expect(packetSummary(p, null), `frame ${frame}`).toMatch(command === 'PASS' ? /^Request: PASS \*{4}$/ : new RegExp(`^Request: ${command}`));
+        }
+        if (reply) expect(packetSummary(p, null), `frame ${frame}`).toMatch(new RegExp(`^Response: ${reply} `));
+      } else if (Number(len) > 0) {
+        const set = dataSenders.get(stream!) ?? new Set<string>();
+        set.add(p.sender ?? 'unknown');
+        dataSenders.set(stream!, set);
+      }
+    }
+    expect(commands).toBeGreaterThanOrEqual(6);
+    // The download's bytes come from the FTP server and the upload's from the client (the proxy), in that order.
+    expect([...dataSenders.values()].map((set) => [...set])).toEqual([['server'], ['client']]);
   });
 
   tsharkIt('--record-server-payload keeps the server-facing data legs whole: the payload twice', async () => {

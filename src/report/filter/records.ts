@@ -4,7 +4,7 @@
  * connections as further occurrences), or one data connection.
  */
 import { maskArg, maskReplyText } from '../../ftp/masking.js';
-import type { PacketFact } from '../../model/packet-facts.js';
+import { isControlChannel, isDataChannel, type PacketFact } from '../../model/packet-facts.js';
 import type { DataConnection, Endpoint, Session } from '../../model/types.js';
 import { addressValue, type FieldRecord, type FieldValue } from './eval.js';
 
@@ -140,7 +140,7 @@ export function packetRecord(p: PacketFact, ctx: PacketContext): FieldRecord {
     put(m, 'ftpscope.user', s.user);
     for (const f of s.findings) if (f.frame === p.frame) put(m, 'ftpscope.finding', f.code);
   }
-  if (p.channel === 'control' && p.wire !== null) {
+  if (isControlChannel(p.channel) && p.wire !== null) {
     put(m, 'ftp', 1);
     // As in Wireshark, every FTP packet has both: 1 for the side that sent it, 0 for the other.
     put(m, 'ftp.request', p.sender === 'client' ? 1 : 0);
@@ -157,7 +157,7 @@ export function packetRecord(p: PacketFact, ctx: PacketContext): FieldRecord {
     }
   }
   // As in Wireshark, a segment that repeats bytes already seen is not handed to ftp-data again.
-  if ((p.channel === 'data' || p.channel === 'unpaired') && p.len > 0 && !p.repeated) {
+  if (isDataChannel(p.channel) && p.len > 0 && !p.repeated) {
     const dc = s && p.channel === 'data' ? s.dataConnections.find((d) => d.id === p.dataConnection) ?? null : null;
     if (dc) putTransfer(m, s, dc);
     else put(m, 'ftp-data', 1);
