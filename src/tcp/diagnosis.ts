@@ -76,6 +76,30 @@ function select(a: number[], n: number, k: number): number {
   return a[k]!;
 }
 const FIRST_BUCKETS = 16;
+/** Timeline arrays kept for reuse per size, at most. */
+const TIMELINE_POOL_MAX = 64;
+
+/**
+ * Timeline arrays handed from closed connections to new ones (per tracker, like the analysis'
+ * segment rings): a dashboard keeps a timeline for every connection, and allocating them afresh
+ * was an eighth of everything it allocated while loading a capture of many short sessions. Two
+ * sizes: FIRST_BUCKETS buckets, then MAX_THROUGHPUT_BUCKETS.
+ */
+export class TimelinePool {
+  private readonly small: number[][] = [];
+  private readonly full: number[][] = [];
+
+  /** A zeroed array of `length` numbers (FIRST_BUCKETS or MAX_THROUGHPUT_BUCKETS buckets). */
+  take(length: number): number[] {
+    const a = (length === FIRST_BUCKETS * BUCKET_STRIDE ? this.small : this.full).pop();
+    return a !== undefined && a.length === length ? a.fill(0) : zeros(length);
+  }
+
+  give(a: number[]): void {
+    const list = a.length === FIRST_BUCKETS * BUCKET_STRIDE ? this.small : a.length === MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE ? this.full : null;
+    if (list !== null && list.length < TIMELINE_POOL_MAX) list.push(a);
+  }
+}
 /** A time this close under a bucket edge (in buckets) is at the edge: (k + 1) × width must land in bucket k + 1. */
 const BUCKET_EPSILON = 1e-9;
 /** Per timeline bucket: new bytes, then seconds limited by the receiver, loss, window, sender. */
@@ -107,6 +131,8 @@ const ge = (x: number, y: number): boolean => ((y - x) | 0) <= 0;
 
 /** One direction as a sender of data. */
 class SenderDiag {
+  constructor(readonly pool: TimelinePool) {}
+
   started = false;
   firstDataTs = 0;
   lastNewDataTs = 0;
@@ -283,9 +309,12 @@ class SenderDiag {
     if (rel < this.curTo && rel >= this.curFrom) return this.curIdx * BUCKET_STRIDE;
     let idx = Math.floor(rel / this.bucketSec + BUCKET_EPSILON);
     if (idx < 0) idx = 0;
-    while (idx * BUCKET_STRIDE >= this.tl.length && this.tl.length < MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE) {
-      const a = zeros(Math.min(MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE, Math.max(FIRST_BUCKETS * BUCKET_STRIDE, this.tl.length * 4)));
-      for (let i = 0; i < this.tl.length; i++) a[i] = this.tl[i]!;
+    if (idx * BUCKET_STRIDE >= this.tl.length && this.tl.length < MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE) {
+      // Most connections need no more than FIRST_BUCKETS; the others get all of them at once.
+      const old = this.tl;
+      const a = this.pool.take(old.length === 0 && idx < FIRST_BUCKETS ? FIRST_BUCKETS * BUCKET_STRIDE : MAX_THROUGHPUT_BUCKETS * BUCKET_STRIDE);
+      for (let i = 0; i < old.length; i++) a[i] = old[i]!;
+      if (old.length > 0) this.pool.give(old);
       this.tl = a;
     }
     if (idx >= MAX_THROUGHPUT_BUCKETS) {
@@ -375,8 +404,8 @@ function initialRttOf(conn: TcpFacts): number | null {
 const NO_TIMELINE: TcpTransferAnalysis['timeline'] = Object.freeze({ start: 0, bucketSec: FIRST_BUCKET_SEC, bytes: [], cause: [] }) as TcpTransferAnalysis['timeline'];
 
 /** The diagnosis of a direction that never sent data. */
-function idleSender(maxWindow: number): SenderDiag {
-  const x = new SenderDiag();
+function idleSender(maxWindow: number, pool: TimelinePool): SenderDiag {
+  const x = new SenderDiag(pool);
   x.maxWindow = maxWindow;
   return x;
 }
@@ -397,9 +426,14 @@ export class TransferDiagnosis {
   /** The summary was taken for good (the connection closed): state is dropped, packets are ignored. */
   private frozen = false;
 
-  /** Drop the per-direction state (its arrays): the summary of the closed connection has been taken. */
+  /** `pool`: the tracker's, shared by its connections. */
+  constructor(private readonly pool: TimelinePool = new TimelinePool()) {}
+
+  /** Drop the per-direction state (its timelines go back to the pool): the summary of the closed connection has been taken. */
   freeze(): void {
     this.frozen = true;
+    if (this.d0 !== null && this.d0.tl.length > 0) this.pool.give(this.d0.tl);
+    if (this.d1 !== null && this.d1.tl.length > 0) this.pool.give(this.d1.tl);
     this.d0 = null;
     this.d1 = null;
   }
@@ -455,7 +489,7 @@ export class TransferDiagnosis {
     let retransmitted = false;
     if (seglen > 0 && (flags & TCP_RST) === 0) {
       if (s === null) {
-        s = new SenderDiag();
+        s = new SenderDiag(this.pool);
         // The other side's window as advertised so far.
         s.maxWindow = dir === 0 ? this.maxWindow1 : this.maxWindow0;
         if (dir === 0) this.d0 = s;
@@ -593,7 +627,7 @@ export class TransferDiagnosis {
    * connection is over (or the capture is), so a direction still waiting for data ended stalled.
    */
   summary(conn: TcpFacts, endTs: number, ended: boolean, dir: Dir = this.bulkDir(), withTimeline = true): TcpTransferAnalysis {
-    const x = (dir === 0 ? this.d0 : this.d1) ?? idleSender(dir === 0 ? this.maxWindow1 : this.maxWindow0);
+    const x = (dir === 0 ? this.d0 : this.d1) ?? idleSender(dir === 0 ? this.maxWindow1 : this.maxWindow0, this.pool);
     const hs = conn.handshake;
     const causeSeconds: Record<LimitingCause, number> = { receiver: 0, loss: 0, window: 0, sender: 0 };
     // A copy only where there is something to copy or add (readers never write into it).
