@@ -31,10 +31,14 @@ export const MAX_UNACKED_SEGMENTS = 10_000;
 const MAX_SACK_KEPT = 3;
 /** Rings shrink back when emptied above this size, so a burst does not pin memory for the connection's life. */
 const SHRINK_ABOVE = 256;
-/** First ring size (a power of two: indices wrap with a mask). */
-const FIRST_RING = 32;
+/**
+ * First ring size (a power of two: indices wrap with a mask). Small: thousands of open, idle
+ * control connections each keep a line or two unacknowledged; a bulk transfer doubles it a few
+ * times, once.
+ */
+const FIRST_RING = 4;
 const EMPTY_RING: number[] = [];
-/** Empty rings of FIRST_RING segments kept for reuse, at most (1 KiB each). */
+/** Empty rings of FIRST_RING segments kept for reuse, at most. */
 const RING_POOL_MAX = 256;
 /** Bytes of one remembered segment. */
 const SEGMENT_BYTES = 32;

@@ -15,8 +15,8 @@ export class RetainedPool {
   private ringBytes = 0;
   /** Reference tables (REF_WIDTH numbers per reference). */
   readonly refTables: Float64Array[] = [];
-  /** Mark tables (RING_MARKS pairs). */
-  readonly markTables: Float64Array[] = [];
+  /** Mark tables, FIRST_MARKS and RING_MARKS pairs long. */
+  private readonly markTables: [Float64Array[], Float64Array[]] = [[], []];
 
   takeRing(size: number): Buffer {
     const ring = this.rings.get(size)?.pop();
@@ -36,6 +36,15 @@ export class RetainedPool {
   returnTable(list: Float64Array[], table: Float64Array): void {
     if (list.length < MAX_POOLED_TABLES) list.push(table);
   }
+
+  /** A mark table for FIRST_MARKS marks, or (`full`) RING_MARKS. */
+  takeMarks(full: boolean): Float64Array {
+    return this.markTables[full ? 1 : 0].pop() ?? new Float64Array(2 * (full ? RING_MARKS : FIRST_MARKS));
+  }
+
+  giveMarks(table: Float64Array): void {
+    this.returnTable(this.markTables[table.length === 2 * RING_MARKS ? 1 : 0], table);
+  }
 }
 
 const POOL_MAX_BYTES = 4 << 20;
@@ -51,6 +60,11 @@ const REF_WIDTH = 4;
  * its bytes and copies few), and a lookup walks back from the newest.
  */
 const RING_MARKS = 64;
+/**
+ * A mark table starts this small and grows to RING_MARKS once: a connection that keeps a line or
+ * two unacknowledged while it idles (thousands of open control connections) holds little.
+ */
+const FIRST_MARKS = 4;
 
 
 /**
@@ -227,7 +241,7 @@ export class RetainedBytes {
       this.refs = null;
     }
     if (this.marks !== null) {
-      this.pool.returnTable(this.pool.markTables, this.marks);
+      this.pool.giveMarks(this.marks);
       this.marks = null;
       this.markCount = 0;
     }
@@ -279,9 +293,10 @@ export class RetainedBytes {
     }
     const m = this.marks;
     if (m === null) return null;
-    const n = Math.min(this.markCount, RING_MARKS);
+    const cap = m.length >> 1;
+    const n = Math.min(this.markCount, cap);
     for (let i = 1; i <= n; i++) {
-      const k = 2 * ((this.markCount - i) % RING_MARKS);
+      const k = 2 * ((this.markCount - i) % cap);
       if (m[k]! <= offset) return frameOrNull(m[k + 1]!);
     }
     return null;
@@ -289,15 +304,23 @@ export class RetainedBytes {
 
   private mark(offset: number, frame: number): void {
     let m = this.marks;
-    if (m === null) m = this.marks = this.pool.markTables.pop() ?? new Float64Array(2 * RING_MARKS);
-    const k = 2 * (this.markCount++ % RING_MARKS);
+    if (m === null) {
+      m = this.marks = this.pool.takeMarks(false);
+    } else if (this.markCount === m.length >> 1 && m.length < 2 * RING_MARKS) {
+      // Grown before the small table wraps: its marks are in order, and stay where they are.
+      const full = this.pool.takeMarks(true);
+      full.set(m);
+      this.pool.giveMarks(m);
+      m = this.marks = full;
+    }
+    const k = 2 * (this.markCount++ % (m.length >> 1));
     m[k] = offset;
     m[k + 1] = frame;
   }
 
   /** Give the memory back (the connection closed). */
   free(): void {
-    if (this.marks !== null) this.pool.returnTable(this.pool.markTables, this.marks);
+    if (this.marks !== null) this.pool.giveMarks(this.marks);
     this.marks = null;
     this.markCount = 0;
     this.clearRefs();

@@ -80,4 +80,14 @@ describe('RetainedBytes (the ring that checks retransmissions)', async () => {
       expect(r.frameAt(305)).toBeNull();
     }
   });
+
+  it('names the frames of the newest 64 copied pieces, through the mark table growing from 4 and wrapping', () => {
+    for (const pieces of [3, 4, 5, 64, 65, 200]) {
+      const r = new RetainedBytes(1 << 16, new ByteBudget(1 << 20));
+      for (let i = 0; i < pieces; i++) r.append(stream, i * 10, i * 10 + 10, i * 10, 1000 + i);
+      const got = Array.from({ length: pieces }, (_, i) => r.frameAt(i * 10 + 5));
+      const want = Array.from({ length: pieces }, (_, i) => (i >= pieces - 64 ? 1000 + i : null));
+      expect(got, `${pieces} pieces`).toEqual(want);
+    }
+  });
 });
