@@ -23,7 +23,7 @@ import {
 } from '../model/tcp-analysis.js';
 import type { Dir } from './events.js';
 import { ByteBudget } from './budget.js';
-import { TimelinePool, TransferDiagnosis } from './diagnosis.js';
+import { DiagnosisShared, TransferDiagnosis } from './diagnosis.js';
 
 /** Wireshark's TCP_MAX_UNACKED_SEGMENTS: segments remembered per direction while no ACK comes. */
 export const MAX_UNACKED_SEGMENTS = 10_000;
@@ -61,8 +61,8 @@ export class SegmentRings {
   readonly pool: number[][] = [];
   /** The latest packet's analysis: one object for all the tracker's connections, read during the packet's callbacks only. */
   readonly result: AnalysisResult = emptyResult();
-  /** The transfer diagnoses' throughput timelines, handed from closed connections to new ones. */
-  readonly timelines = new TimelinePool();
+  /** What the transfer diagnoses share (timeline arrays, scratch space). */
+  readonly diagnosis = new DiagnosisShared();
 
   constructor(maxBytes = DEFAULT_RING_BYTES) {
     this.budget = new ByteBudget(maxBytes);
@@ -361,7 +361,7 @@ export class ConnectionAnalysis {
   constructor(private readonly rings: SegmentRings) {
     this.dirs = [new DirState(rings), new DirState(rings)];
     this.result = rings.result;
-    this.diagnosis = new TransferDiagnosis(rings.timelines);
+    this.diagnosis = new TransferDiagnosis(rings.diagnosis);
   }
 
   /** The connection closed: its rings no longer count against the shared budget. */

@@ -47,8 +47,6 @@ function zeros(n: number): number[] {
 }
 const NO_SAMPLES: number[] = [];
 const NO_STALLS: TransferStall[] = [];
-/** The scratch array the median is selected in (at most RTT_SAMPLES are kept). */
-const MEDIAN_SCRATCH: number[] = zeros(RTT_SAMPLES);
 
 /** The k-th smallest of a[0, n) (Hoare's quickselect; reorders a). */
 function select(a: number[], n: number, k: number): number {
@@ -80,14 +78,20 @@ const FIRST_BUCKETS = 16;
 const TIMELINE_POOL_MAX = 64;
 
 /**
- * Timeline arrays handed from closed connections to new ones (per tracker, like the analysis'
- * segment rings): a dashboard keeps a timeline for every connection, and allocating them afresh
- * was an eighth of everything it allocated while loading a capture of many short sessions. Two
- * sizes: FIRST_BUCKETS buckets, then MAX_THROUGHPUT_BUCKETS.
+ * What the transfer diagnoses of one tracker's connections share (like the analysis' segment
+ * rings), so that nothing is kept outside the tracker: timeline arrays handed from closed
+ * connections to new ones (a dashboard keeps a timeline for every connection, and allocating them
+ * afresh was an eighth of everything it allocated while loading a capture of many short
+ * sessions; two sizes, FIRST_BUCKETS buckets then MAX_THROUGHPUT_BUCKETS), and the scratch
+ * arrays a summary works in.
  */
-export class TimelinePool {
+export class DiagnosisShared {
   private readonly small: number[][] = [];
   private readonly full: number[][] = [];
+  /** Where the median RTT is selected (at most RTT_SAMPLES are kept), not sorted in a copy. */
+  readonly medianScratch: number[] = zeros(RTT_SAMPLES);
+  /** A summary's pending seconds per state. */
+  readonly pendingScratch: number[] = zeros(STATES);
 
   /** A zeroed array of `length` numbers (FIRST_BUCKETS or MAX_THROUGHPUT_BUCKETS buckets). */
   take(length: number): number[] {
@@ -123,15 +127,13 @@ const S_WINDOW = 3;
 const S_IDLE = 4;
 const S_BUSY = 5;
 const STATES = 6;
-/** The scratch array of a summary's pending seconds per state. */
-const PENDING_SCRATCH: number[] = zeros(STATES);
 const CAUSE_OF: readonly LimitingCause[] = ['receiver', 'receiver', 'loss', 'window', 'sender', 'sender'];
 
 const ge = (x: number, y: number): boolean => ((y - x) | 0) <= 0;
 
 /** One direction as a sender of data. */
 class SenderDiag {
-  constructor(readonly pool: TimelinePool) {}
+  constructor(readonly pool: DiagnosisShared) {}
 
   started = false;
   firstDataTs = 0;
@@ -270,7 +272,7 @@ class SenderDiag {
     if (n === 0) return 0;
     // Selected in a shared scratch array, not sorted in a copy: a summary is taken for every
     // connection that closes, and a copy and a sort each time showed up in the report's garbage.
-    const a = MEDIAN_SCRATCH;
+    const a = this.pool.medianScratch;
     for (let i = 0; i < n; i++) a[i] = this.rtts[i]!;
     return select(a, n, n >> 1);
   }
@@ -404,7 +406,7 @@ function initialRttOf(conn: TcpFacts): number | null {
 const NO_TIMELINE: TcpTransferAnalysis['timeline'] = Object.freeze({ start: 0, bucketSec: FIRST_BUCKET_SEC, bytes: [], cause: [] }) as TcpTransferAnalysis['timeline'];
 
 /** The diagnosis of a direction that never sent data. */
-function idleSender(maxWindow: number, pool: TimelinePool): SenderDiag {
+function idleSender(maxWindow: number, pool: DiagnosisShared): SenderDiag {
   const x = new SenderDiag(pool);
   x.maxWindow = maxWindow;
   return x;
@@ -427,7 +429,7 @@ export class TransferDiagnosis {
   private frozen = false;
 
   /** `pool`: the tracker's, shared by its connections. */
-  constructor(private readonly pool: TimelinePool = new TimelinePool()) {}
+  constructor(private readonly pool: DiagnosisShared = new DiagnosisShared()) {}
 
   /** Drop the per-direction state (its timelines go back to the pool): the summary of the closed connection has been taken. */
   freeze(): void {
@@ -634,7 +636,7 @@ export class TransferDiagnosis {
     let stalls = x.stalls === NO_STALLS ? NO_STALLS : x.stalls.slice();
     let moreStalls = x.moreStalls;
     let zwSeconds = x.zwSeconds + (x.inZeroWindow ? Math.max(0, endTs - x.zwStart) : 0);
-    const pending = PENDING_SCRATCH;
+    const pending = this.pool.pendingScratch;
     for (let i = 0; i < STATES; i++) pending[i] = x.times[STATES + i]!;
     if (x.started && endTs > x.lastTs) pending[x.state]! += endTs - x.lastTs;
     if (x.started && ended && !x.finSeen) {
