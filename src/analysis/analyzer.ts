@@ -10,10 +10,11 @@ import { PacketTable, type RowInput } from './packet-table.js';
 import { addFinding, copyFinding, finding, type Finding } from '../model/findings.js';
 import { FtpSession, type CommandStream, type DataSlot, type SessionEffect } from '../ftp/session.js';
 import { ExpectationTable } from '../ftp/pairing.js';
+import { isRelativePath } from '../ftp/paths.js';
 import { failureReasons, HashHeads, looksBinary, sizeDiffers, TransferAccumulator, transferOutcome, type StreamHasher } from '../ftp/transfer.js';
 import { looksLikeClientCommand, looksLikeFtpReply, looksLikeServerGreeting } from '../ftp/detect.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../ftp/tls-hello.js';
-import { Diagnoser, lossyPath } from './diagnosis.js';
+import { Diagnoser, keptForDiagnosis, lossyPath } from './diagnosis.js';
 import { CommandFacts } from './command-facts.js';
 import { dataDirOf, transferAnalysisOf, diagnosisFindings } from './transfer-diagnosis.js';
 
@@ -67,8 +68,24 @@ export interface AnalyzerOptions {
    * about 60% more CPU); sessions long enough to matter for memory still stream.
    */
   streamCommandsAfter?: number;
+  /**
+   * Hand over each final data connection of a session that holds more than
+   * streamDataConnectionsAfter of them, oldest first (in id order: those before one still open wait
+   * for it), and forget it: the session keeps its open data connections and the latest final ones,
+   * and counts the others in `streamedDataConnections`. The diagnosis keeps the few it can still
+   * use (see keptForDiagnosis). For a consumer that renders them at once (report --json).
+   */
+  streamDataConnections?: DataConnectionSink;
+  /** With streamDataConnections: data connections a session holds before it hands the final ones over (default STREAM_DATA_AFTER). */
+  streamDataConnectionsAfter?: number;
   /** The object `streaming` is (the caller reads the counters after the analysis). */
   streamingCounters?: StreamingCounters;
+}
+
+/** Where final data connections go (AnalyzerOptions.streamDataConnections). */
+export interface DataConnectionSink {
+  /** A final data connection of `s`, which forgets it. */
+  dataConnection(s: Session, dc: DataConnection): void;
 }
 
 /** Where complete commands go (AnalyzerOptions.streamCommands). */
@@ -88,6 +105,18 @@ export interface StreamingCounters {
   commandsStreamed: number;
   /** The most commands any session held at once (measured after each chunk of control bytes). */
   maxCommandsHeld: number;
+  /** Data connections handed to streamDataConnections. */
+  dataConnectionsStreamed?: number;
+  /** The most data connections any session held at once (measured as each one opens). */
+  maxDataConnectionsHeld?: number;
+}
+
+/** A session's data connections handed over so far, as far as its diagnosis is concerned. */
+interface StreamedData {
+  /** Those the diagnosis can still use (keptForDiagnosis), in id order; at most MAX_KEPT_FOR_DIAGNOSIS. */
+  kept: DataConnection[];
+  /** A passive PASV/LPSV connection that opened was kept (the diagnosis needs one). */
+  passiveKept: boolean;
 }
 
 interface ControlRole {
@@ -160,6 +189,10 @@ const REPEATED_LOGIN_FAILURES = 3;
 const MAX_LOGIN_FAILURE_KEYS = 10_000;
 /** See AnalyzerOptions.streamCommandsAfter. */
 export const STREAM_COMMANDS_AFTER = 512;
+/** See AnalyzerOptions.streamDataConnectionsAfter. */
+export const STREAM_DATA_AFTER = 512;
+/** Streamed data connections a session keeps for its diagnosis, at most (the rest are counted). */
+const MAX_KEPT_FOR_DIAGNOSIS = 4096;
 
 /** Addresses remembered as FTP peers (for guessing unpaired connections' roles); the oldest are forgotten. */
 const MAX_FTP_HOSTS = 65_536;
@@ -216,6 +249,8 @@ export class FtpAnalyzer implements StreamHandler {
   private readonly timelines: boolean;
   /** Sessions streaming their commands: what their commands told the diagnosis, until it runs. */
   private readonly commandFacts = new Map<Session, CommandFacts>();
+  /** Sessions streaming their data connections: the streamed ones the diagnosis can still use, until it runs. */
+  private readonly streamedData = new Map<Session, StreamedData>();
   readonly streaming: StreamingCounters;
 
   /**
@@ -645,7 +680,9 @@ export class FtpAnalyzer implements StreamHandler {
     this.diagnosed.add(s);
     const facts = this.commandFacts.get(s);
     this.commandFacts.delete(s);
-    for (const f of this.diagnoser.session(s, facts)) this.listFinding(s, f);
+    const streamed = this.streamedData.get(s);
+    this.streamedData.delete(s);
+    for (const f of this.diagnoser.session(s, facts, streamed?.kept)) this.listFinding(s, f);
   }
 
   /** Sessions handed to retireSession so far. */
@@ -815,7 +852,7 @@ export class FtpAnalyzer implements StreamHandler {
 
   private startData(conn: TcpConnection, owner: ControlRole, slot: DataSlot): DataRole {
     const s = owner.session;
-    const dc = newDataConnection(s.dataConnections.length + 1, conn);
+    const dc = newDataConnection((s.streamedDataConnections ?? 0) + s.dataConnections.length + 1, conn);
     dc.mode = slot.mode;
     dc.setup = slot.setup;
     dc.setupFrame = slot.setupFrame;
@@ -835,6 +872,9 @@ export class FtpAnalyzer implements StreamHandler {
       this.copySlot(dc, slot);
     }
     s.dataConnections.push(dc);
+    if (this.opts.streamDataConnections && s.dataConnections.length > (this.streaming.maxDataConnectionsHeld ?? 0)) {
+      this.streaming.maxDataConnectionsHeld = s.dataConnections.length;
+    }
     this.emit({ type: 'data-open', session: s, dataConnection: dc });
     return role;
   }
@@ -965,6 +1005,41 @@ export class FtpAnalyzer implements StreamHandler {
     role.sink?.end(dc, sessionRole?.session ?? null);
     this.emit({ type: 'data-close', session: sessionRole?.session ?? null, dataConnection: dc });
     if (sessionRole && !this.controls.has(sessionRole)) this.maybeRetire(sessionRole.session);
+    else if (sessionRole) this.streamData(sessionRole.session);
+  }
+
+  /**
+   * With streamDataConnections: once an open session holds more than the threshold, its final data
+   * connections up to the first one still open (or whose path may still be anchored) go to the sink,
+   * down to half the threshold held (a batch at a time). Those the diagnosis can still use stay
+   * listed for it.
+   */
+  private streamData(s: Session): void {
+    const sink = this.opts.streamDataConnections;
+    if (!sink) return;
+    const after = this.opts.streamDataConnectionsAfter ?? STREAM_DATA_AFTER;
+    const list = s.dataConnections;
+    if (list.length <= after) return;
+    const keep = after >> 1;
+    let n = 0;
+    // A path still relative to a start directory not known yet may be anchored by a later 257
+    // (FtpSession.anchor): that connection waits, and those after it with it.
+    while (n < list.length - keep && !this.openData.has(list[n]!) && !(list[n]!.path !== null && isRelativePath(list[n]!.path!))) n++;
+    if (n === 0) return;
+    let facts = this.streamedData.get(s);
+    if (!facts) this.streamedData.set(s, (facts = { kept: [], passiveKept: false }));
+    const out = list.splice(0, n);
+    for (const dc of out) {
+      const use = keptForDiagnosis(s, dc);
+      const passive = use === 'passive-opened' && !facts.passiveKept;
+      if ((use === 'needed' || passive) && facts.kept.length < MAX_KEPT_FOR_DIAGNOSIS) {
+        facts.kept.push(dc);
+        if (passive) facts.passiveKept = true;
+      }
+      sink.dataConnection(s, dc);
+    }
+    s.streamedDataConnections = (s.streamedDataConnections ?? 0) + n;
+    this.streaming.dataConnectionsStreamed = (this.streaming.dataConnectionsStreamed ?? 0) + n;
   }
 
   /**

@@ -157,6 +157,27 @@ export function announcedBy(c: FtpCommand): HostPort | null {
 }
 
 
+/**
+ * What a final data connection handed on before its session ended (report --json streams them)
+ * is to the session's diagnosis: `needed` by one of its rules (it never opened or carried nothing,
+ * failed or is incomplete, resumed, lossy, a binary file in ASCII mode, TLS without resumption, or
+ * its session had an idle-timeout 421 by then), `passive-opened` (a clean passive PASV/LPSV
+ * transfer: the diagnosis needs one, to tell EPSV-only blocking), or `clean`, which no rule reads
+ * (they skip such connections). Each rule that reads the session's data connections must keep this
+ * in step: the streamed report must say what the whole-session analysis says (see
+ * test/cli/report-streaming.test.ts).
+ */
+export function keptForDiagnosis(s: Session, dc: DataConnection): 'needed' | 'passive-opened' | 'clean' {
+  const t = dc.tcp;
+  const r = dc.finalReply;
+  const clean = t !== null && handshakeDone(dc) && dc.bytes > 0 && dc.complete && dc.outcome === 'ok' &&
+    r !== null && r.code >= 200 && r.code < 300 && !dc.restOffset && dc.tlsResumption !== false &&
+    !(dc.transferType === 'A' && dc.looksBinary === true) && lossyPath(dc) === null &&
+    !s.unsolicitedReplies.some((x) => x.code === 421);
+  if (!clean) return 'needed';
+  return dc.mode === 'passive' && (dc.setup === 'PASV' || dc.setup === 'LPSV') ? 'passive-opened' : 'clean';
+}
+
 export class Diagnoser {
   /** "client server path" → what an interrupted download of that path delivered. */
   private readonly partials = new Map<string, { bytes: number; frame: number | null; session: number }>();
@@ -167,19 +188,21 @@ export class Diagnoser {
    * The diagnosis findings of a final session (to be added to it). `facts`: what its commands
    * told as they completed, when the session did not keep them (by default read from s.commands).
    */
-  session(s: Session, facts: CommandFacts = CommandFacts.of(s)): Finding[] {
+  session(s: Session, facts: CommandFacts = CommandFacts.of(s), streamed?: readonly DataConnection[]): Finding[] {
     const out: Finding[] = [];
+    // The data connections handed on before the session ended that a rule can use come first (id order).
+    const dcs: readonly DataConnection[] = streamed !== undefined && streamed.length > 0 ? [...streamed, ...s.dataConnections] : s.dataConnections;
     const kind = serverKind(s);
     const addFinding = (severity: Finding['severity'], code: FindingCode, message: string, frame: number | null): Finding => {
       const f = finding(severity, code, message, frame);
       out.push(f);
       return f;
     };
-    this.dataPaths(s, kind, addFinding);
-    this.tlsReuse(s, kind, addFinding);
-    this.activeSetups(s, facts, kind, addFinding);
-    this.transfers(s, facts, kind, addFinding);
-    this.control(s, facts, kind, addFinding);
+    this.dataPaths(s, dcs, kind, addFinding);
+    this.tlsReuse(s, dcs, kind, addFinding);
+    this.activeSetups(s, dcs, facts, kind, addFinding);
+    this.transfers(s, dcs, facts, kind, addFinding);
+    this.control(s, dcs, facts, kind, addFinding);
     this.login(facts, kind, addFinding);
     this.releasePassivePorts(s);
     return out;
@@ -226,16 +249,16 @@ export class Diagnoser {
 
   // ---- data connections that never opened ----------------------------------------------
 
-  private dataPaths(s: Session, kind: ServerKind, addFinding: Add): void {
+  private dataPaths(s: Session, dcs: readonly DataConnection[], kind: ServerKind, addFinding: Add): void {
     // An unanswered SYN is evidence only if the capture gave the answer time to come: a retransmission,
     // a second or more of the session after it, or a failure reply. A capture that simply ends right after
     // a SYN (a cut-down capture) proves nothing.
-    const failed = s.dataConnections.map(unanswered).filter((u): u is Unanswered => u !== null && (
+    const failed = dcs.map(unanswered).filter((u): u is Unanswered => u !== null && (
       u.syns >= 2 || s.end - (u.dc.tcp!.handshake.synTs ?? s.end) >= 1 || (u.dc.finalReply?.code ?? 0) >= 400));
     if (failed.length === 0) return;
     const passive = failed.filter((u) => u.dc.mode === 'passive');
     const active = failed.filter((u) => u.dc.mode === 'active');
-    const ok = s.dataConnections.filter(handshakeDone);
+    const ok = dcs.filter(handshakeDone);
 
     // Passive connections of a TLS session whose setup was encrypted: the firewall's helper could not read it.
     const tlsBlind = passive.filter((u) => u.dc.setup === null && s.tls);
@@ -331,9 +354,9 @@ export class Diagnoser {
    * that refuses exactly that by default: vsftpd (require_ssl_reuse=YES) and ProFTPD's mod_tls (unless
    * TLSOptions NoSessionReuseRequired). The replies are encrypted, so the greeting decides.
    */
-  private tlsReuse(s: Session, kind: ServerKind, addFinding: Add): void {
+  private tlsReuse(s: Session, dcs: readonly DataConnection[], kind: ServerKind, addFinding: Add): void {
     if (!s.tls || (kind !== 'vsftpd' && kind !== 'proftpd')) return;
-    for (const dc of s.dataConnections) {
+    for (const dc of dcs) {
       const t = dc.tcp;
       if (dc.tlsResumption !== false || !t) continue;
       const clientDir = dc.opener === 'server' ? 1 : 0;
@@ -354,8 +377,8 @@ export class Diagnoser {
 
   // ---- PORT/EPRT setups: NAT'd clients and bounce attempts ------------------------------
 
-  private activeSetups(s: Session, facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
-    let privateReported = s.dataConnections.some((dc) => dc.mode === 'active' && unanswered(dc) && isPrivateIp(dc.server.ip));
+  private activeSetups(s: Session, dcs: readonly DataConnection[], facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
+    let privateReported = dcs.some((dc) => dc.mode === 'active' && unanswered(dc) && isPrivateIp(dc.server.ip));
     let bounceReported = false;
     let clientPrivate: boolean | null = null;
     // Only the PORT-family commands that can raise a diagnosis (see CommandFacts.portCommands).
@@ -395,8 +418,8 @@ export class Diagnoser {
 
   // ---- transfers ------------------------------------------------------------------------
 
-  private transfers(s: Session, facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
-    for (const dc of s.dataConnections) {
+  private transfers(s: Session, dcs: readonly DataConnection[], facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
+    for (const dc of dcs) {
       const key = dc.path !== null ? `${s.client.ip} ${s.server.ip} ${dc.path}` : null;
       // Resume past what an interrupted transfer of the same file delivered: a hole in the client's file.
       if (key && dc.direction === 'download' && dc.restOffset) {
@@ -432,7 +455,7 @@ export class Diagnoser {
     const refused: Refusal[] = [];
     // Each command's data connections, found once (a session may have 100,000 of both).
     const byCommandFrame = new Map<number | null, DataConnection[]>();
-    for (const dc of s.dataConnections) {
+    for (const dc of dcs) {
       if (!dc.command) continue;
       const list = byCommandFrame.get(dc.command.frame);
       if (list) list.push(dc);
@@ -493,10 +516,10 @@ export class Diagnoser {
 
   // ---- the control connection -------------------------------------------------------------
 
-  private control(s: Session, facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
+  private control(s: Session, dcs: readonly DataConnection[], facts: CommandFacts, kind: ServerKind, addFinding: Add): void {
     for (const r of s.unsolicitedReplies) {
       if (r.code !== 421) continue;
-      const busy = s.dataConnections.some((dc) => dc.start <= r.ts && dc.end >= r.ts && dc.bytes > 0);
+      const busy = dcs.some((dc) => dc.start <= r.ts && dc.end >= r.ts && dc.bytes > 0);
       if (busy) continue;
       let last: { ts: number; frame: number | null; what: string } | null = null;
       const c = facts.lastCommandBefore(r);
@@ -514,7 +537,7 @@ export class Diagnoser {
         r.frame);
       break;
     }
-    this.controlLost(s, facts, addFinding);
+    this.controlLost(s, dcs, facts, addFinding);
   }
 
   /**
@@ -523,10 +546,10 @@ export class Diagnoser {
    * on the control connection it was retransmitted without an answer, or answered with a RST (the NAT
    * or firewall had forgotten the idle connection).
    */
-  private controlLost(s: Session, facts: CommandFacts, addFinding: Add): void {
+  private controlLost(s: Session, dcs: readonly DataConnection[], facts: CommandFacts, addFinding: Add): void {
     const t: TcpFacts | null = s.tcp;
     if (!t) return;
-    for (const dc of s.dataConnections) {
+    for (const dc of dcs) {
       if (!dc.command || dc.closeReason !== 'fin' || dc.missingBytes > 0 || dc.bytes === 0) continue;
       if (dc.expectedBytes !== null && dc.transferType !== 'A' && dc.bytes !== dc.expectedBytes - (dc.restOffset ?? 0) && dc.bytes !== dc.expectedBytes) continue;
       // The first command of the transfer command's frame.

@@ -5,7 +5,7 @@ import { PAYLOAD_ON_CLIENT_LEG, parseProxyLegComment } from './proxy-legs.js';
 import type { Defragmenter } from '../dissect/defrag.js';
 import { TcpTracker } from '../tcp/tracker.js';
 import { linkTypeName } from '../capture/linktypes.js';
-import { FtpAnalyzer, type CommandSink, type StreamingCounters } from './analyzer.js';
+import { FtpAnalyzer, type CommandSink, type DataConnectionSink, type StreamingCounters } from './analyzer.js';
 import { ExpiryClock } from './clock.js';
 import { finding } from '../model/findings.js';
 import type { Analysis, AnalysisEvent, DataConnection, DataSink, Session, SourceInfo } from '../model/types.js';
@@ -31,6 +31,10 @@ export interface PipelineOptions {
   streamingCounters?: StreamingCounters;
   /** See AnalyzerOptions.streamCommandsAfter. */
   streamCommandsAfter?: number;
+  /** Hand over and forget each final data connection of a long session (see AnalyzerOptions.streamDataConnections). */
+  streamDataConnections?: DataConnectionSink;
+  /** See AnalyzerOptions.streamDataConnectionsAfter. */
+  streamDataConnectionsAfter?: number;
   /** Packet buffers stay valid until inputReused() is called (see TcpTrackerOptions). */
   inputReusedOnSignal?: boolean;
   /** Keep each transfer diagnosis' throughput timeline (see AnalyzerOptions.transferTimelines). */

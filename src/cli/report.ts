@@ -230,6 +230,8 @@ export async function printReport(capture: CaptureInputs, o: {
   counters?: ReportCounters;
   /** See AnalyzerOptions.streamCommandsAfter (tests: 0 streams every command). */
   streamCommandsAfter?: number;
+  /** See AnalyzerOptions.streamDataConnectionsAfter (tests: 0 streams every final data connection). */
+  streamDataConnectionsAfter?: number;
 }): Promise<void> {
   const showPasswords = o.showPasswords;
   const graphs = o.graphs === true;
@@ -242,7 +244,7 @@ export async function printReport(capture: CaptureInputs, o: {
   const stream = o.json === true && !filter;
   const jsonOpts = { showPasswords, graphs };
   const spool = o.json
-    ? new SessionSpool({ json: (w, s, streamed) => writeSessionJson(w, s, jsonOpts, streamed), indent: 4, streamCommands: stream ? jsonOpts : undefined })
+    ? new SessionSpool({ json: (w, s, streamed, streamedData) => writeSessionJson(w, s, jsonOpts, streamed, streamedData), indent: 4, streamCommands: stream ? jsonOpts : undefined })
     : new SessionSpool({ text: (s, write) => writeSessionText(s, { showPasswords, graphs }, collectingWrite(write)) });
   const counters = o.counters ?? { commandsStreamed: 0, maxCommandsHeld: 0, bytesSpooled: 0 };
   const commands = spool.commands;
@@ -250,7 +252,10 @@ export async function printReport(capture: CaptureInputs, o: {
     // Blocking reads: nothing else runs until the report is assembled (its output starts after the analysis).
     const all = await analyzeWithProgress(capture, {
       ftpPorts: o.ftpPorts, ...o.limits, retireSession: keep, blockingReads: true, transferTimelines: graphs,
-      ...(commands ? { streamCommands: commands, streamingCounters: counters, streamCommandsAfter: o.streamCommandsAfter } : {}),
+      ...(commands ? {
+        streamCommands: commands, streamDataConnections: commands, streamingCounters: counters,
+        streamCommandsAfter: o.streamCommandsAfter, streamDataConnectionsAfter: o.streamDataConnectionsAfter,
+      } : {}),
     });
     for (const s of all.sessions) keep(s);
     counters.bytesSpooled = commands?.bytesSpooled ?? 0;

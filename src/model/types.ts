@@ -152,7 +152,14 @@ export interface Session {
   streamedCommands?: number;
   /** Replies that answered no command (unsolicited 421/221, or before the capture started). */
   unsolicitedReplies: FtpReply[];
+  /** The data connections the session holds (all of them, unless they are streamed: see streamedDataConnections). */
   dataConnections: DataConnection[];
+  /**
+   * Final data connections handed on (report --json streams them to its spool) and no longer held in
+   * `dataConnections`, which are the ones after them; absent when the analysis keeps them all.
+   * Not serialized.
+   */
+  streamedDataConnections?: number;
   findings: Finding[];
   /** Control-channel bytes [client→server, server→client]. */
   controlBytes: [number, number];

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FtpCommand, Session } from '../model/types.js';
+import type { DataConnection, FtpCommand, Session } from '../model/types.js';
 import { anchorPath } from '../ftp/paths.js';
 import { PrettyJsonWriter } from './json-writer.js';
-import { writeCommandElement, type JsonOptions } from './json.js';
+import { writeCommandElement, writeDataConnectionElement, type JsonOptions } from './json.js';
 
 /** Rendered commands are written to the file in writes of about this size. */
 const WRITE_CHUNK = 1 << 20;
@@ -25,17 +25,19 @@ interface SessionCommands {
 }
 
 /**
- * The commands of sessions still open, rendered the moment they are complete (report --json) and
- * parked in a file: a session keeps only its live state in memory, however many commands it
- * sends. When the session is written (SessionSpool), its commands' bytes are copied into its
- * commands array in place (`copy`), so the document is the one writeSessionJson would have
- * written from the whole list.
+ * The commands (and final data connections) of sessions still open, rendered the moment they are
+ * complete (report --json) and parked in a file: a session keeps only its live state in memory,
+ * however many commands it sends and data connections it opens. When the session is written
+ * (SessionSpool), its commands' bytes are copied into its commands array in place (`copy`), and
+ * its data connections' into its dataConnections array (`copyData`), so the document is the one
+ * writeSessionJson would have written from the whole lists.
  *
- * A command is rendered at once as a JSON array element at the commands array's indent, with its
- * separator. One whose cwd is relative to a start directory not known yet (cwdAnchored false) is
- * parked as a JSON line instead, and rendered when copied, anchored if a 257 named the start by
- * then. Each session's bytes are a chain of extents; a session's consecutive commands lie back to
- * back in the file when no other session's command came in between, and share one extent.
+ * A data connection or a command is rendered at once as a JSON array element at its array's
+ * indent, with its separator. A command whose cwd is relative to a start directory not known yet
+ * (cwdAnchored false) is parked as a JSON line instead, and rendered when copied, anchored if a 257
+ * named the start by then. Each session's bytes are a chain of extents per array; a session's
+ * consecutive elements lie back to back in the file when no other element came in between, and
+ * share one extent.
  */
 export class CommandSpool {
   /** File offset of the writer's first byte. */
@@ -47,11 +49,15 @@ export class CommandSpool {
    */
   private readonly w = new PrettyJsonWriter();
   private readonly sessions = new Map<number, SessionCommands>();
+  /** The extents of each session's data connections (rendered elements only). */
+  private readonly data = new Map<number, SessionCommands>();
   private readBuf: Buffer | null = null;
   /** Renders parked JSON lines when they are copied. */
   private readonly late = new PrettyJsonWriter(1 << 12);
   /** Commands parked in the spool so far. */
   commandsStreamed = 0;
+  /** Data connections parked in the spool so far. */
+  dataConnectionsStreamed = 0;
   /** Bytes written for them so far. */
   bytesSpooled = 0;
 
@@ -81,9 +87,26 @@ export class CommandSpool {
       w.continueElements(this.elementIndent, e === undefined);
       writeCommandElement(w, c, this.opts);
     }
+    this.extend(this.sessions, s.id, e, kind, start);
+    this.commandsStreamed++;
+  }
+
+  /** A final data connection of `s` (the session does not hold it any more), rendered now. */
+  dataConnection(s: Session, dc: DataConnection): void {
+    const w = this.w;
+    const start = w.length;
+    const e = this.data.get(s.id);
+    w.continueElements(this.elementIndent, e === undefined);
+    writeDataConnectionElement(w, dc, this.opts);
+    this.extend(this.data, s.id, e, RENDERED, start);
+    this.dataConnectionsStreamed++;
+  }
+
+  /** The bytes written from `start` on are the next extent of session `id` in `map` (merged with the last when back to back). */
+  private extend(map: Map<number, SessionCommands>, id: number, e: SessionCommands | undefined, kind: number, start: number): void {
     const at = this.offset + start;
-    const len = w.length - start;
-    if (e === undefined) this.sessions.set(s.id, (e = { starts: [at], lengths: [len], kinds: [kind], startDir: null }));
+    const len = this.w.length - start;
+    if (e === undefined) map.set(id, { starts: [at], lengths: [len], kinds: [kind], startDir: null });
     else {
       const k = e.starts.length - 1;
       if (e.kinds[k] === kind && e.starts[k]! + e.lengths[k]! === at) e.lengths[k]! += len;
@@ -93,9 +116,8 @@ export class CommandSpool {
         e.kinds.push(kind);
       }
     }
-    this.commandsStreamed++;
     this.bytesSpooled += len;
-    if (w.length >= WRITE_CHUNK) this.flush();
+    if (this.w.length >= WRITE_CHUNK) this.flush();
   }
 
   /** A 257 named where `s` started (see CommandSink.anchored). */
@@ -109,10 +131,19 @@ export class CommandSpool {
    * reused for the next piece), and forgets them.
    */
   copy(id: number, out: (bytes: Buffer) => void): void {
-    if (this.sessions.size === 0) return;
-    const e = this.sessions.get(id);
+    this.copyFrom(this.sessions, id, out);
+  }
+
+  /** Hands session `id`'s streamed data connections to `out`, as copy() does its commands, and forgets them. */
+  copyData(id: number, out: (bytes: Buffer) => void): void {
+    this.copyFrom(this.data, id, out);
+  }
+
+  private copyFrom(map: Map<number, SessionCommands>, id: number, out: (bytes: Buffer) => void): void {
+    if (map.size === 0) return;
+    const e = map.get(id);
     if (e === undefined) return;
-    this.sessions.delete(id);
+    map.delete(id);
     const last = e.starts.length - 1;
     if (e.starts[last]! + e.lengths[last]! > this.offset) this.flush();
     for (let k = 0; k <= last; k++) {

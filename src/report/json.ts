@@ -293,7 +293,7 @@ const K = {
  * writer's indent). Written directly, without the intermediate objects, for the commands and
  * replies that make up most of a report.
  */
-export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions, streamed?: StreamedCommands): void {
+export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions, streamed?: StreamedCommands, streamedData?: StreamedCommands): void {
   w.openObject();
   w.numberMember(K.id, s.id);
   w.key(K.client);
@@ -327,6 +327,8 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
   w.closeArray();
   w.key(K.dataConnections);
   w.openArray();
+  // Likewise the data connections handed on before the session ended.
+  streamedData?.(w, s);
   for (const d of s.dataConnections) {
     w.element();
     writeDataConnection(w, d, opts);
@@ -374,10 +376,17 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
 }
 
 /**
- * Writes, at the commands array's position in `w`, the session's commands that were rendered
- * before the session ended (with their element separators), through `w.raw()`.
+ * Writes, at the commands (or dataConnections) array's position in `w`, the session's commands (or
+ * data connections) that were rendered before the session ended (with their element separators),
+ * through `w.raw()`.
  */
 export type StreamedCommands = (w: PrettyJsonWriter, s: Session) => void;
+
+/** One data connection as an element of a session's dataConnections array (its separator first), as writeSessionJson writes it. */
+export function writeDataConnectionElement(w: PrettyJsonWriter, d: DataConnection, opts: JsonOptions | undefined): void {
+  w.element();
+  writeDataConnection(w, d, opts);
+}
 
 /** One command as an element of a session's commands array (its separator first), as writeSessionJson writes it. */
 export function writeCommandElement(w: PrettyJsonWriter, c: FtpCommand, opts: JsonOptions | undefined): void {

@@ -11,7 +11,7 @@ const WRITE_CHUNK = 1 << 20;
 /** Sessions stored back to back are read back in reads of up to this size. */
 const READ_CHUNK = 1 << 20;
 
-type JsonWrite = (w: PrettyJsonWriter, s: Session, streamed?: StreamedCommands) => void;
+type JsonWrite = (w: PrettyJsonWriter, s: Session, streamed?: StreamedCommands, streamedData?: StreamedCommands) => void;
 /** Writes a session's text with `write`, in pieces (lines); the pieces are stored back to back. */
 type TextWrite = (s: Session, write: (text: string) => void) => void;
 
@@ -58,6 +58,7 @@ export class SessionSpool {
   /** JSON sessions, when their commands are streamed: the commands rendered before their session ended. */
   readonly commands: CommandSpool | null = null;
   private readonly streamed: StreamedCommands | undefined;
+  private readonly streamedData: StreamedCommands | undefined;
 
   /**
    * `render` returns a session's text, or a Buffer it may reuse (the bytes are copied at once);
@@ -83,10 +84,12 @@ export class SessionSpool {
         const w = this.json.writer;
         // A long session's commands pass through the writer a chunk at a time: the bytes written so
         // far go to the file whenever the writer holds a chunk, and the session goes on where it was.
-        this.streamed = (out, s) => commands.copy(s.id, (bytes) => {
+        const copy = (out: PrettyJsonWriter) => (bytes: Buffer): void => {
           out.raw(bytes);
           if (out === w && w.length >= WRITE_CHUNK) this.flushKeeping(w);
-        });
+        };
+        this.streamed = (out, s) => commands.copy(s.id, copy(out));
+        this.streamedData = (out, s) => commands.copyData(s.id, copy(out));
       }
     }
   }
@@ -132,9 +135,9 @@ export class SessionSpool {
 
   private addJson(s: Session, { write, indent, writer: w }: JsonSpooling): void {
     const start = this.offset + w.length;
-    write(w.continueAt(indent), s, this.streamed);
+    write(w.continueAt(indent), s, this.streamed, this.streamedData);
     this.note(s.id, start, this.offset + w.length - start);
-    this.dataConnections += s.dataConnections.length;
+    this.dataConnections += (s.streamedDataConnections ?? 0) + s.dataConnections.length;
     if (w.length >= WRITE_CHUNK) this.flush();
   }
 

@@ -1,8 +1,9 @@
 /**
  * Issue 18: report --json keeps a session's live state, not its history. On small versions of
- * bench:shapes' `commands` (one session, thousands of commands) and `long` (many long sessions at
- * once) shapes, the counters the code exposes show the commands streamed to the spool as they
- * completed, the sessions holding a few commands at most, and the findings still there; the
+ * bench:shapes' `commands` (one session, thousands of commands), `long` (many long sessions at
+ * once) and `data-conns` (one session, thousands of data connections) shapes, the counters the
+ * code exposes show the commands and the final data connections streamed to the spool as they
+ * completed, the sessions holding a few of either at most, and the findings still there; the
  * document is the one the whole-session analysis renders.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSpliced, type SpliceOptions } from '../../bench/capture-gen.js';
 import { printReport, type ReportCounters } from '../../src/cli/report.js';
-import { STREAM_COMMANDS_AFTER } from '../../src/analysis/analyzer.js';
+import { STREAM_COMMANDS_AFTER, STREAM_DATA_AFTER } from '../../src/analysis/analyzer.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { reportJsonPieces } from '../../src/report/json.js';
 
@@ -39,12 +40,14 @@ async function shape(name: string, o: SpliceOptions): Promise<string> {
   return path;
 }
 
-async function streamedReport(path: string, streamCommandsAfter?: number): Promise<{ text: string; counters: ReportCounters }> {
+async function streamedReport(path: string, streamCommandsAfter?: number, streamDataConnectionsAfter?: number): Promise<{ text: string; counters: ReportCounters }> {
   const out = new PassThrough();
   const parts: Buffer[] = [];
   out.on('data', (b: Buffer) => parts.push(Buffer.from(b))); // ChunkedWriter reuses its buffers
   const counters: ReportCounters = { commandsStreamed: 0, maxCommandsHeld: 0, bytesSpooled: 0 };
-  await printReport({ files: [path], merged: false, name: path, ignored: [] }, { json: true, showPasswords: false, out, counters, streamCommandsAfter });
+  await printReport({ files: [path], merged: false, name: path, ignored: [] }, {
+    json: true, showPasswords: false, out, counters, streamCommandsAfter, streamDataConnectionsAfter,
+  });
   return { text: Buffer.concat(parts).toString('utf8'), counters };
 }
 
@@ -103,12 +106,39 @@ describe('report --json streams commands to the spool as they complete (issue 18
     expect(text === await wholeReport(path)).toBe(true);
   });
 
-  // The diagnosis reads facts gathered as the commands complete (CommandFacts): on the diagnosis lab's
-  // recorded failures, every finding and every byte is what the whole-session analysis gives.
+  it('one session of 3,000 data connections (the data-conns shape): the final ones streamed past the threshold, output unchanged', async () => {
+    // frames 16-34: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
+    const path = await shape('data-conns', { from: 15, to: 34, reps: 3000, sessions: 1, dataPort: 57476 });
+    const { text, counters } = await streamedReport(path);
+    const doc = JSON.parse(text) as { sessions: { dataConnections: { id: number; sha256: string | null }[]; findings: { code: string; count?: number }[] }[] };
+    const long = doc.sessions.find((s) => s.dataConnections.length > 100)!;
+    const n = long.dataConnections.length;
+    expect(n).toBeGreaterThanOrEqual(3000);
+    // In id order, none lost or repeated, though most were written before the session ended.
+    expect(long.dataConnections.map((dc) => dc.id)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    // All but the last few hundred went through the spool; the session never held more than the threshold and one.
+    expect(counters.dataConnectionsStreamed).toBeGreaterThan(3000 - STREAM_DATA_AFTER);
+    expect(counters.maxDataConnectionsHeld).toBeLessThanOrEqual(STREAM_DATA_AFTER + 1);
+    // The diagnosis still sees the PASV behind NAT on every transfer (a finding per session, with its count).
+    expect(long.findings.find((f) => f.code === 'pasv-address-mismatch')?.count).toBeGreaterThanOrEqual(3000);
+    expect(text === await wholeReport(path)).toBe(true);
+  });
+
+  it('data connections streamed from the first final one: a few held at once, output unchanged', async () => {
+    const path = await shape('data-conns0', { from: 15, to: 34, reps: 500, sessions: 2, dataPort: 57476 });
+    const { text, counters } = await streamedReport(path, 0, 0);
+    expect(counters.dataConnectionsStreamed).toBeGreaterThan(900);
+    expect(counters.maxDataConnectionsHeld).toBeLessThan(HELD_BOUND);
+    expect(text === await wholeReport(path)).toBe(true);
+  });
+
+  // The diagnosis reads facts gathered as the commands complete (CommandFacts) and the streamed data
+  // connections a rule can still use (keptForDiagnosis): on the diagnosis lab's recorded failures,
+  // every finding and every byte is what the whole-session analysis gives.
   const scenarios = readdirSync('captures/scenarios').filter((f) => /\.pcap(ng)?$/.test(f)).sort();
   it.each(scenarios)('scenario %s: the streamed document is the whole-session one', async (name) => {
     const path = `captures/scenarios/${name}`;
-    const { text, counters } = await streamedReport(path, 0);
+    const { text, counters } = await streamedReport(path, 0, 0);
     expect(counters.maxCommandsHeld).toBeLessThan(HELD_BOUND);
     expect(text === await wholeReport(path)).toBe(true);
   });
