@@ -31,9 +31,10 @@ export async function extractFiles(capture: CaptureInputs, flags: ExtractFlags, 
     const a = await analyzeWithProgress(capture, {
       ftpPorts: flags.ftpPort, ...limitsOf(flags), openDataSink: extractor.openDataSink, retireSession: (s) => extractor.settleSession(s), blockingReads: true,
       // A file's name and path come from its data connection, not the session's command list: unless
-      // a display filter may ask about commands, they are forgotten as they complete (a session of a
-      // million commands held them all).
-      ...(f ? {} : { streamCommands: FORGET_COMMANDS }),
+      // a display filter may ask about the session, commands are forgotten as they complete (a session
+      // of a million commands held them all), and a long session's final data connections are
+      // accounted for and let go before the session ends.
+      ...(f ? {} : { streamCommands: FORGET_COMMANDS, streamDataConnections: { dataConnection: (s, dc) => extractor.settleData(s, dc) } }),
       streamingCounters: counters,
     });
     extractor.settle(a);

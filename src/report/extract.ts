@@ -360,6 +360,19 @@ export class Extractor {
     }
   }
 
+  /**
+   * A final data connection of a session still open, handed on by the analysis
+   * (AnalyzerOptions.streamDataConnections): accounted for now, as settleSession would later.
+   */
+  settleData(s: Session, dc: DataConnection): void {
+    this.skips = this.settledSkips;
+    try {
+      this.settleOne(s, dc);
+    } finally {
+      this.skips = this.skipped;
+    }
+  }
+
   private settleOne(session: Session | null, dc: DataConnection): void {
     if (this.opened.delete(dc) || (this.keep && !this.keep(session, dc))) return;
     if (dc.bytes === 0 && dc.command) {

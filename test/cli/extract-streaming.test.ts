@@ -1,16 +1,16 @@
 /**
  * Issue 18: extract keeps a session's live state, not its command history. On a small version of
  * bench:shapes' `long` shape (long sessions of PASV, TYPE, SIZE, RETR over a data connection), the
- * streaming counters show each session's commands forgotten as they completed; the files and the
- * index are those of a run that kept every command (a display filter, which may ask about
- * commands, keeps them).
+ * streaming counters show each session's commands forgotten as they completed, and its final data
+ * connections accounted for and let go past the threshold; the files and the index are those of a
+ * run that kept everything (a display filter, which may ask about the session, keeps them).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSpliced } from '../../bench/capture-gen.js';
-import { STREAM_COMMANDS_AFTER, type StreamingCounters } from '../../src/analysis/analyzer.js';
+import { STREAM_COMMANDS_AFTER, STREAM_DATA_AFTER, type StreamingCounters } from '../../src/analysis/analyzer.js';
 import { extractFiles } from '../../src/cli/extract.js';
 import { displayFilterArg } from '../../src/cli/report.js';
 
@@ -37,10 +37,14 @@ describe('extract forgets commands as they complete (issue 18)', () => {
     const streamed = await extractFiles(capture, { out: join(dir, 'streamed') }, counters);
     expect(counters.commandsStreamed).toBeGreaterThan(2 * 2000);
     expect(counters.maxCommandsHeld).toBeLessThan(STREAM_COMMANDS_AFTER + HELD_BOUND);
+    // 601 data connections per session: those past the threshold went before their session ended.
+    expect(counters.dataConnectionsStreamed).toBeGreaterThan(2 * (601 - STREAM_DATA_AFTER));
+    expect(counters.maxDataConnectionsHeld).toBeLessThanOrEqual(STREAM_DATA_AFTER + 1);
 
     const keptCounters: StreamingCounters = { commandsStreamed: 0, maxCommandsHeld: 0 };
     const kept = await extractFiles(capture, { out: join(dir, 'kept'), displayFilter: displayFilterArg('ftp') }, keptCounters);
     expect(keptCounters.commandsStreamed).toBe(0);
+    expect(keptCounters.dataConnectionsStreamed ?? 0).toBe(0);
 
     expect(streamed.files.length).toBeGreaterThan(1000);
     expect(streamed).toEqual(kept);
