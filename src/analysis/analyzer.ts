@@ -191,7 +191,10 @@ const MAX_LOGIN_FAILURE_KEYS = 10_000;
 export const STREAM_COMMANDS_AFTER = 512;
 /** See AnalyzerOptions.streamDataConnectionsAfter. */
 export const STREAM_DATA_AFTER = 512;
-/** Streamed data connections a session keeps for its diagnosis, at most (the rest are counted). */
+/**
+ * Streamed data connections a session keeps for its diagnosis, at most: past that many (failed ones,
+ * say), its findings name and count the first ones only.
+ */
 const MAX_KEPT_FOR_DIAGNOSIS = 4096;
 
 /** Addresses remembered as FTP peers (for guessing unpaired connections' roles); the oldest are forgotten. */
