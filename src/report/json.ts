@@ -293,7 +293,7 @@ const K = {
  * writer's indent). Written directly, without the intermediate objects, for the commands and
  * replies that make up most of a report.
  */
-export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions, streamed?: StreamedCommands, streamedData?: StreamedCommands): void {
+export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOptions, streamed?: StreamedElements, streamedData?: StreamedElements): void {
   w.openObject();
   w.numberMember(K.id, s.id);
   w.key(K.client);
@@ -380,7 +380,7 @@ export function writeSessionJson(w: PrettyJsonWriter, s: Session, opts?: JsonOpt
  * data connections) that were rendered before the session ended (with their element separators),
  * through `w.raw()`.
  */
-export type StreamedCommands = (w: PrettyJsonWriter, s: Session) => void;
+export type StreamedElements = (w: PrettyJsonWriter, s: Session) => void;
 
 /** One data connection as an element of a session's dataConnections array (its separator first), as writeSessionJson writes it. */
 export function writeDataConnectionElement(w: PrettyJsonWriter, d: DataConnection, opts: JsonOptions | undefined): void {

@@ -4,14 +4,14 @@ import * as path from 'node:path';
 import type { Session } from '../model/types.js';
 import { PrettyJsonWriter } from './json-writer.js';
 import { CommandSpool } from './command-spool.js';
-import { SessionPiece, type JsonOptions, type StreamedCommands } from './json.js';
+import { SessionPiece, type JsonOptions, type StreamedElements } from './json.js';
 
 /** Rendered sessions are written to the spool file in writes of about this size. */
 const WRITE_CHUNK = 1 << 20;
 /** Sessions stored back to back are read back in reads of up to this size. */
 const READ_CHUNK = 1 << 20;
 
-type JsonWrite = (w: PrettyJsonWriter, s: Session, streamed?: StreamedCommands, streamedData?: StreamedCommands) => void;
+type JsonWrite = (w: PrettyJsonWriter, s: Session, streamed?: StreamedElements, streamedData?: StreamedElements) => void;
 /** Writes a session's text with `write`, in pieces (lines); the pieces are stored back to back. */
 type TextWrite = (s: Session, write: (text: string) => void) => void;
 
@@ -55,10 +55,10 @@ export class SessionSpool {
    */
   private readonly json: JsonSpooling | null = null;
 
-  /** JSON sessions, when their commands are streamed: the commands rendered before their session ended. */
+  /** JSON sessions, when their commands are streamed: the commands (and data connections) rendered before their session ended. */
   readonly commands: CommandSpool | null = null;
-  private readonly streamed: StreamedCommands | undefined;
-  private readonly streamedData: StreamedCommands | undefined;
+  private readonly streamed: StreamedElements | undefined;
+  private readonly streamedData: StreamedElements | undefined;
 
   /**
    * `render` returns a session's text, or a Buffer it may reuse (the bytes are copied at once);
