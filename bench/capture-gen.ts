@@ -298,3 +298,25 @@ export async function writeSpliced(path: string, seedRel: string, o: SpliceOptio
   splice(out, await loadSeed(seedRel), o);
   out.close();
 }
+
+/**
+ * zeek's bigtransfer.pcap (a RETR of 5,416,666,670 bytes of which a few segments were captured)
+ * with about `fillBytes` of it filled in: its frame 51 (14,480 bytes at seq 1) copied into the hole
+ * after frame 60's segment, contiguously. One transfer of more than 4 GiB, with gaps.
+ */
+export async function writeBigGaps(path: string, fillBytes: number): Promise<void> {
+  const seed = await loadSeed('zeek/bigtransfer.pcap');
+  const out = new PcapOut(path);
+  const fill = Math.round(fillBytes / 14480);
+  const t0 = seed.packets[59]!.ts;
+  const dt = (seed.packets[60]!.ts - t0) / (fill + 1);
+  seed.packets.forEach((sp, i) => {
+    out.record(sp.ts, sp.bytes, sp.wirelen);
+    if (i !== 59) return;
+    for (let k = 0; k < fill; k++) {
+      const seq = new Map([['37150>59764', 2338717697 - 1 + k * 14480]]);
+      out.record(t0 + (k + 1) * dt, rewritePacket(seed.packets[50]!, { seq }), seed.packets[50]!.wirelen);
+    }
+  });
+  out.close();
+}

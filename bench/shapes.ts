@@ -24,7 +24,7 @@
 import { mkdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, CLI, clientMoves, generate, loadSeed, MB, PcapOut, rewritePacket, writeSpliced } from './capture-gen.js';
+import { arg, CLI, clientMoves, generate, loadSeed, MB, PcapOut, rewritePacket, writeBigGaps, writeSpliced } from './capture-gen.js';
 import { fmt, HAVE_TIME, median, ours, spread, type Timed, tshark, tsharkAvailable } from './measure.js';
 
 const NAT = 'captures/vsftpd-pasv-nat-ipv4.pcap';
@@ -86,24 +86,7 @@ const SHAPES: Shape[] = [
   },
   {
     name: 'big-gaps', what: 'one 5.4 GB transfer with gaps, 200 MB of it captured',
-    async make(path, scale) {
-      // bigtransfer.pcap: RETR of 5,416,666,670 bytes, of which a few segments were captured. Frame 51
-      // (14,480 bytes at seq 1) is copied into the hole after frame 60's segment, contiguously.
-      const seed = await loadSeed('zeek/bigtransfer.pcap');
-      const out = new PcapOut(path);
-      const fill = Math.round((200e6 * scale) / 14480);
-      const t0 = seed.packets[59]!.ts;
-      const dt = (seed.packets[60]!.ts - t0) / (fill + 1);
-      seed.packets.forEach((sp, i) => {
-        out.record(sp.ts, sp.bytes, sp.wirelen);
-        if (i !== 59) return;
-        for (let k = 0; k < fill; k++) {
-          const seq = new Map([['37150>59764', 2338717697 - 1 + k * 14480]]);
-          out.record(t0 + (k + 1) * dt, rewritePacket(seed.packets[50]!, { seq }), seed.packets[50]!.wirelen);
-        }
-      });
-      out.close();
-    },
+    make: (path, scale) => writeBigGaps(path, 200e6 * scale),
   },
 ];
 

@@ -83,6 +83,9 @@ export interface PipelineCounters {
   evictedFlows: number;
   /** Bytes held in reassembly buffers now. */
   bufferedBytes: number;
+  /** The most bytes the reassembly buffers held at once, and their budget (--memory-budget). */
+  peakBufferedBytes: number;
+  maxBufferedBytes: number;
 }
 
 /** Proxy legs cut to their headers remembered at once (a leg lives as long as its transfer). */
@@ -188,7 +191,10 @@ export class Pipeline {
 
   get counters(): PipelineCounters {
     const t = this.tracker;
-    return { flows: t.flowCount, peakFlows: t.peakFlows, maxFlows: t.maxFlows, evictedFlows: t.evicted, bufferedBytes: t.bufferedBytes };
+    return {
+      flows: t.flowCount, peakFlows: t.peakFlows, maxFlows: t.maxFlows, evictedFlows: t.evicted,
+      bufferedBytes: t.bufferedBytes, peakBufferedBytes: t.peakBufferedBytes, maxBufferedBytes: t.maxBufferedBytes,
+    };
   }
 
   snapshot(): Analysis {

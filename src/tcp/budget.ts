@@ -4,11 +4,14 @@
  */
 export class ByteBudget {
   used = 0;
+  /** The most `used` has been (tests and benchmarks read it). */
+  peak = 0;
   constructor(readonly max: number) {}
 
   tryTake(n: number): boolean {
     if (this.used + n > this.max) return false;
     this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
     return true;
   }
 

@@ -109,6 +109,15 @@ export class TcpTracker {
     return this.limits.budget.used;
   }
 
+  /** The most bytes the reassembly buffers held at once, and the budget they share. */
+  get peakBufferedBytes(): number {
+    return this.limits.budget.peak;
+  }
+
+  get maxBufferedBytes(): number {
+    return this.limits.budget.max;
+  }
+
   push(pkt: FastPacket, rec: PacketRecord): void {
     if (pkt.kind !== 'tcp') return;
     const ts = rec.ts;
