@@ -12,6 +12,7 @@ import type { TcpFacts } from '../model/tcp-facts.js';
 import type { AnalysisResult } from '../tcp/analysis.js';
 import type { Endpoint, Session } from '../model/types.js';
 import { TA_FLAG_MASK, WSCALE_NONE, WSCALE_UNKNOWN, type TcpPacketAnalysis } from '../model/tcp-analysis.js';
+import { looksLikeTls } from '../ftp/tls-hello.js';
 
 const UNKNOWN_ENDPOINT: Endpoint = Object.freeze({ ip: '', port: 0 });
 
@@ -308,7 +309,7 @@ export class PacketTable {
     this.len[i] = p.len;
     this.window[i] = p.window;
     this.flags[i] = flags;
-    if (e.tlsAfter === null && payload && end - start >= 2 && (e.channel === 'proxy-control' || e.channel === 'proxy-data') && isTlsRecordStart(payload, start)) {
+    if (e.tlsAfter === null && payload && end > start && (e.channel === 'proxy-control' || e.channel === 'proxy-data') && looksLikeTls(payload.subarray(start, end))) {
       // A proxy's server-facing leg is not read as a session (no AUTH TLS reply to go by): its first TLS record says it.
       e.tlsAfter = p.frame - 1;
     }
@@ -663,10 +664,4 @@ class ByteRing {
     const off = at % ByteRing.BLOCK;
     return Buffer.from(block.buffer, block.byteOffset + off, n).toString('latin1');
   }
-}
-
-/** A TLS record header at `at`: content type 20–23 (change cipher spec, alert, handshake, application data), major version 3. */
-function isTlsRecordStart(b: Uint8Array, at: number): boolean {
-  const type = b[at]!;
-  return type >= 0x14 && type <= 0x17 && b[at + 1] === 0x03;
 }

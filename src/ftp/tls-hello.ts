@@ -55,12 +55,12 @@ function versionRank(v: number): number {
 }
 
 /** True when the bytes start like a TLS record (handshake, alert, change_cipher_spec, application data). */
-export function looksLikeTls(buf: Buffer): boolean {
+export function looksLikeTls(buf: Uint8Array): boolean {
   if (buf.length < 3) return false;
   const type = buf[0]!;
   if (type >= 20 && type <= 23 && buf[1] === 3 && buf[2]! <= 4) {
     if (buf.length < 5) return true;
-    const len = buf.readUInt16BE(3);
+    const len = (buf[3]! << 8) | buf[4]!;
     return len > 0 && len <= 16384 + 2048;
   }
   // SSLv2-framed ClientHello (old clients offering SSLv2 compatibility): 2-byte length, msg type 1, version 3.x / 2.

@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'basic-ftp';
 import { startProxy, type RunningProxy } from '../../src/proxy/server.js';
-import { makeCert, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
+import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
+import { analyzeFilePackets } from '../../src/analysis/sources/file.js';
+import { hasBinary, makeCert, randomFile, run, settle, sha256File, startVsftpd, tmpDir, type Vsftpd } from './peers.js';
 
 const d = fs.existsSync('/usr/sbin/vsftpd') ? describe : describe.skip;
 
@@ -83,6 +85,58 @@ d('TLS through the proxy against vsftpd (require_ssl_reuse=YES)', () => {
     await settle(() => p.activeSessions === 0);
     const dcs = p.snapshot().sessions.flatMap((s) => s.dataConnections.filter((dc) => dc.direction === 'download'));
     expect(dcs.map((dc) => [dc.mode, dc.sha256])).toEqual([['passive', blob.sha256], ['active', blob.sha256]]);
+  });
+
+  // The recording holds what the proxy relayed: with --tls-terminate, the clear text it decrypted; in
+  // passthrough, the TLS records after AUTH TLS. The server-facing control leg's packets are read
+  // the way tshark reads the file: FTP lines where it decodes FTP, TLS where it decodes TLS.
+  const tsharkIt = hasBinary('tshark') ? it : it.skip;
+  tsharkIt.each([
+    { mode: 'terminate', tls: true },
+    { mode: 'passthrough', tls: false },
+  ])('--record, $mode: the server-facing control leg read as tshark reads it (FTP lines, TLS records)', async ({ mode, tls }) => {
+    const pcap = path.join(work, `tls-record-${mode}.pcapng`);
+    const p = await startProxy({
+      mode: 'reverse', listen: { ip: '127.0.0.1', port: 0 }, upstream: { ip: ftpd.host, port: ftpd.port },
+      ...(tls ? { tls: { certFile: cert.cert, keyFile: cert.key } } : {}), recordTo: new PcapngWriter(pcap),
+    });
+    const c = new Client(20_000);
+    await c.access({ host: '127.0.0.1', port: p.address().port, user: 'anonymous', password: 'x', secure: true,
+      secureOptions: { rejectUnauthorized: false } });
+    await c.list('pub');
+    c.close();
+    await settle(() => p.activeSessions === 0);
+    await p.close();
+    const { packets } = await analyzeFilePackets(pcap, { ftpPorts: [p.address().port] });
+    const facts = new Map([...packets()].map((f) => [f.frame, f]));
+    const t = await run('tshark', ['-n', '-r', pcap, '-d', `tcp.port==${ftpd.port},ftp`, '-T', 'fields', '-E', 'separator=|',
+      '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.len', '-e', 'frame.comment', '-e', 'frame.protocols', '-e', 'ftp.request.command']);
+    expect(t.code, t.stderr).toBe(0);
+    let leg: string | null = null;
+    const commands: string[] = [];
+    let tlsFrames = 0;
+    for (const [frame, stream, len, comment, protocols, command] of t.stdout.trim().split('\n').map((l) => l.split('|'))) {
+      if (comment?.includes('server-facing control leg')) leg = stream!;
+      if (stream !== leg || Number(len) === 0) continue;
+      const f = facts.get(Number(frame))!;
+      expect(f.channel).toBe('proxy-control');
+      expect(f.tls, `frame ${frame}`).toBe(protocols!.split(':').includes('tls'));
+      if (f.tls) tlsFrames++;
+      if (command) {
+        expect(f.wire?.map((l) => (l.kind === 'request' ? l.verb : null)), `frame ${frame}`).toEqual([command]);
+        commands.push(command);
+      }
+    }
+    // The proxy's own AUTH TLS to the server (terminate) or the client's relayed (passthrough) is read in
+    // clear; what follows is clear text the proxy decrypted, or TLS it relayed.
+    expect(commands[0]).toBe('AUTH');
+    if (tls) {
+      expect(commands).toEqual(expect.arrayContaining(['USER', 'PASS', 'LIST']));
+      expect(tlsFrames).toBe(0);
+    } else {
+      expect(commands).toEqual(['AUTH']);
+      expect(tlsFrames).toBeGreaterThan(5);
+    }
   });
 
   it('passthrough (default): the control TLS is relayed opaquely and the session is marked tls', async () => {
