@@ -122,6 +122,11 @@ export class ThreadHasher implements StreamHasher {
   private readonly result: Uint8Array;
   private readonly worker: Worker | null;
   private wpos = 0;
+  /** Bytes of records written and not yet published. */
+  private pending = 0;
+  /** The offset of the newest record when it is an unpublished UPDATE (of lastUpdateId), else -1. */
+  private lastUpdate = -1;
+  private lastUpdateId = 0;
   private nextId = 1;
   private seq = 0;
   private failed = false;
@@ -179,10 +184,6 @@ export class ThreadHasher implements StreamHasher {
     }
   }
 
-  /** The offset of the newest record when it is an unpublished UPDATE (of lastUpdateId), else -1. */
-  private lastUpdate = -1;
-  private lastUpdateId = 0;
-
   /** Appends what fits of `data` to the stream's newest record (see update); returns how many bytes. */
   private append(id: number, data: Uint8Array, most: number): number {
     const at = this.lastUpdate;
@@ -214,9 +215,6 @@ export class ThreadHasher implements StreamHasher {
     if (this.failed) return;
     if (this.reserve(OP_DROP, id, 0, 0) >= 0) this.publish();
   }
-
-  /** Bytes of records written and not yet published. */
-  private pending = 0;
 
   /**
    * Room for one record of `len` payload bytes, its header written; returns its offset in the

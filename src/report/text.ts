@@ -39,15 +39,11 @@ export function renderReportText(a: Analysis, opts: TextOptions = {}): string {
   return [...reportTextChunks(a, opts)].join('');
 }
 
-/**
- * The same text piece by piece (a header, then one piece per session, then the rest), so a
- * capture with many sessions never needs the whole report as one string.
- */
 /** One session's block of the text report. */
 export function renderSessionText(s: Session, opts: TextOptions = {}): string {
-  const out: string[] = [''];
-  renderSession(s, opts, out);
-  return emitLines(out, opts);
+  const parts: string[] = [];
+  writeSessionText(s, opts, (t) => parts.push(t));
+  return parts.join('');
 }
 
 /** Where a session's lines go: an array, or a writer that lets each go (LineSink of writeSessionText). */
@@ -89,6 +85,10 @@ function fileLines(files: readonly SourceFile[], out: string[]): void {
   if (files.length > FILES_LISTED) out.push(`  ... and ${files.length - FILES_LISTED} more (the JSON report lists every file)`);
 }
 
+/**
+ * The same text piece by piece (a header, then one piece per session, then the rest), so a
+ * capture with many sessions never needs the whole report as one string.
+ */
 export function* reportTextChunks(a: Analysis, opts: TextOptions = {}, pre?: PrerenderedSessions): Generator<string> {
   const emit = (lines: string[]): string => emitLines(lines, opts);
   const head: string[] = [];
