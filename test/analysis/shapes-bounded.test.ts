@@ -8,22 +8,14 @@
  *   bulk      bulk transfers: the reassembly buffers stay far below the budget and the bytes moved;
  *   big-gaps  one transfer of more than 4 GiB with gaps: the gaps are counted, never buffered.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generate, loadSeed, writeBigGaps } from '../../bench/capture-gen.js';
 import { readCapture } from '../../src/capture/open.js';
 import { Pipeline } from '../../src/analysis/pipeline.js';
 import type { Analysis, Session } from '../../src/model/types.js';
+import { shapeDir } from '../helpers/shapes.js';
 
-let dir = '';
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ftpscope-shapes-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const file = shapeDir('ftpscope-shapes-');
 
 /** The capture through a Pipeline that retires final sessions, sampling how many sessions it holds. */
 async function analyze(path: string): Promise<{ a: Analysis; pipeline: Pipeline; retired: Session[]; heldMax: number }> {
@@ -40,7 +32,7 @@ async function analyze(path: string): Promise<{ a: Analysis; pipeline: Pipeline;
 
 describe('bounded on every shape (issue 18): the shapes the other tests do not cover', () => {
   it('short: 400 short sessions, each handed on as it ends, a few held at once', async () => {
-    const path = join(dir, 'short.pcap');
+    const path = file('short.pcap');
     const seeds = await Promise.all(['zeek/ipv4.pcap', 'suricata-verify/bug-3519/input.pcap',
       'suricata-verify/ftp/ftp-download-active/input.pcap', 'suricata-verify/ftp/ftp-download-passive/input.pcap'].map(loadSeed));
     const { sessions } = generate(path, seeds, { rounds: 100 });
@@ -54,7 +46,7 @@ describe('bounded on every shape (issue 18): the shapes the other tests do not c
   });
 
   it('bulk: 40 MB of transfers, the reassembly buffers far below the budget and the bytes moved', async () => {
-    const path = join(dir, 'bulk.pcap');
+    const path = file('bulk.pcap');
     const { sessions } = generate(path, [await loadSeed('suricata-verify/bug-4877/input.pcap')], { bytes: 40e6 });
     const { a, pipeline, retired } = await analyze(path);
     const all = [...retired, ...a.sessions];
@@ -72,7 +64,7 @@ describe('bounded on every shape (issue 18): the shapes the other tests do not c
   });
 
   it('big-gaps: a RETR of 5,416,666,670 bytes with 20 MB captured: the gaps counted, not buffered', async () => {
-    const path = join(dir, 'big-gaps.pcap');
+    const path = file('big-gaps.pcap');
     await writeBigGaps(path, 20e6);
     const { a, pipeline, retired } = await analyze(path);
     const dc = [...retired, ...a.sessions].flatMap((s) => s.dataConnections).find((d) => d.command?.verb === 'RETR')!;

@@ -5,25 +5,19 @@
  * renderReportText make of the whole session.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { writeSpliced } from '../../bench/capture-gen.js';
+import { describe, expect, it } from 'vitest';
+import { CWD_FRAMES, shapeDir, writeNatShape } from '../helpers/shapes.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { renderLadder } from '../../src/report/ladder.js';
 import { renderReportText } from '../../src/report/text.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
-const dir = mkdtempSync(join(tmpdir(), 'ftpscope-flow-long-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = shapeDir('ftpscope-flow-long-');
 
-async function longSession(): Promise<string> {
-  const path = join(dir, 'commands.pcap');
-  // frames 35-37 of the seed: CWD, its ACK, 250
-  await writeSpliced(path, 'captures/vsftpd-pasv-nat-ipv4.pcap', { from: 34, to: 37, reps: 30_000, sessions: 1 });
-  return path;
+function longSession(): Promise<string> {
+  return writeNatShape(file('commands.pcap'), { ...CWD_FRAMES, reps: 30_000, sessions: 1 });
 }
 
 describe('flow and report on a long session', () => {

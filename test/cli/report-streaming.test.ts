@@ -6,38 +6,21 @@
  * completed, the sessions holding a few of either at most, and the findings still there; the
  * document is the one the whole-session analysis renders.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSpliced, type SpliceOptions } from '../../bench/capture-gen.js';
+import { describe, expect, it } from 'vitest';
+import type { SpliceOptions } from '../../bench/capture-gen.js';
 import { printReport, type ReportCounters } from '../../src/cli/report.js';
 import { STREAM_COMMANDS_AFTER, STREAM_DATA_AFTER } from '../../src/analysis/analyzer.js';
 import { analyzeFile } from '../../src/analysis/sources/file.js';
 import { reportJsonPieces } from '../../src/report/json.js';
+import { CWD_FRAMES, HELD_BOUND, shapeDir, TRANSFER_FRAMES, writeNatShape } from '../helpers/shapes.js';
 
-const NAT = 'captures/vsftpd-pasv-nat-ipv4.pcap';
-/**
- * Streaming from the first command, a session never holds more than this many commands: the few
- * awaiting a reply, and those of the chunk just read. By default it holds up to STREAM_COMMANDS_AFTER first.
- */
-const HELD_BOUND = 16;
-
-let dir = '';
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ftpscope-streaming-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const file = shapeDir('ftpscope-streaming-');
 
 /** A capture of bench:shapes' kind (see bench/shapes.ts): the seed's frames [from, to) repeated. */
-async function shape(name: string, o: SpliceOptions): Promise<string> {
-  const path = join(dir, `${name}.pcap`);
-  await writeSpliced(path, NAT, o);
-  return path;
+function shape(name: string, o: SpliceOptions): Promise<string> {
+  return writeNatShape(file(`${name}.pcap`), o);
 }
 
 async function streamedReport(path: string, streamCommandsAfter?: number, streamDataConnectionsAfter?: number): Promise<{ text: string; counters: ReportCounters }> {
@@ -59,8 +42,7 @@ async function wholeReport(path: string): Promise<string> {
 
 describe('report --json streams commands to the spool as they complete (issue 18)', () => {
   it('one session of 5,000 commands (the commands shape): streamed past the default threshold, output unchanged', async () => {
-    // frames 35-37 of the seed: CWD, its ACK, 250
-    const path = await shape('commands', { from: 34, to: 37, reps: 5000, sessions: 1 });
+    const path = await shape('commands', { ...CWD_FRAMES, reps: 5000, sessions: 1 });
     const { text, counters } = await streamedReport(path);
     const doc = JSON.parse(text) as { sessions: { commands: unknown[] }[] };
     const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
@@ -78,7 +60,7 @@ describe('report --json streams commands to the spool as they complete (issue 18
   });
 
   it('one session of 5,000 commands, streamed from the first: a few held, output unchanged', async () => {
-    const path = await shape('commands0', { from: 34, to: 37, reps: 5000, sessions: 1 });
+    const path = await shape('commands0', { ...CWD_FRAMES, reps: 5000, sessions: 1 });
     const { text, counters } = await streamedReport(path, 0);
     const doc = JSON.parse(text) as { sessions: { commands: unknown[] }[] };
     const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
@@ -91,8 +73,7 @@ describe('report --json streams commands to the spool as they complete (issue 18
   });
 
   it('40 long sessions at once (the long shape), streamed from the first: a few held each, findings present, output unchanged', async () => {
-    // frames 16-34: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
-    const path = await shape('long', { from: 15, to: 34, reps: 30, sessions: 40, dataPort: 57476 });
+    const path = await shape('long', { ...TRANSFER_FRAMES, reps: 30, sessions: 40 });
     const { text, counters } = await streamedReport(path, 0);
     const doc = JSON.parse(text) as { sessions: { commands: unknown[]; findings: { code: string; count?: number }[] }[] };
     const listed = doc.sessions.reduce((n, s) => n + s.commands.length, 0);
@@ -107,8 +88,7 @@ describe('report --json streams commands to the spool as they complete (issue 18
   });
 
   it('one session of 3,000 data connections (the data-conns shape): the final ones streamed past the threshold, output unchanged', async () => {
-    // frames 16-34: PASV (a NAT'd address), TYPE, SIZE, RETR over a data connection, 226
-    const path = await shape('data-conns', { from: 15, to: 34, reps: 3000, sessions: 1, dataPort: 57476 });
+    const path = await shape('data-conns', { ...TRANSFER_FRAMES, reps: 3000, sessions: 1 });
     const { text, counters } = await streamedReport(path);
     const doc = JSON.parse(text) as { sessions: { dataConnections: { id: number; sha256: string | null }[]; findings: { code: string; count?: number }[] }[] };
     const long = doc.sessions.find((s) => s.dataConnections.length > 100)!;
@@ -125,7 +105,7 @@ describe('report --json streams commands to the spool as they complete (issue 18
   });
 
   it('data connections streamed from the first final one: a few held at once, output unchanged', async () => {
-    const path = await shape('data-conns0', { from: 15, to: 34, reps: 500, sessions: 2, dataPort: 57476 });
+    const path = await shape('data-conns0', { ...TRANSFER_FRAMES, reps: 500, sessions: 2 });
     const { text, counters } = await streamedReport(path, 0, 0);
     expect(counters.dataConnectionsStreamed).toBeGreaterThan(900);
     expect(counters.maxDataConnectionsHeld).toBeLessThan(HELD_BOUND);
